@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Synchronization
 
 /// A time zone's UTC offsets as a sorted transition table, so converting between instants and local wall time is a

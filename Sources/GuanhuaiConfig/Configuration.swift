@@ -1,0 +1,132 @@
+import Foundation
+public import GuanhuaiCore
+import TOMLKit
+
+/// `config.toml` and everything it names, loaded and cross-checked as one unit: either all of it is valid, or an
+/// error says what to fix and nothing is used.
+public struct Configuration: Sendable {
+    public var path: String
+    public var zone: ZoneRules
+    public var sendMinutes: Int
+    public var oldMember: OldMemberRule
+    public var files: Files
+    public var organization: Organization
+    public var members: [Member]
+    public var relations: [Relation]
+    public var dependants: [Dependant]
+    public var events: [Event]
+    public var rules: [Rule]
+
+    public struct Files: Sendable {
+        public var rules: String
+        public var organization: String
+        public var roster: String
+        public var relations: String?
+        public var events: String?
+    }
+
+    public var settings: PlanSettings { PlanSettings(zone: zone, sendMinutes: sendMinutes, oldMember: oldMember) }
+
+    public func planInput(completions: [Completion] = [], extraEvents: [Event] = []) -> PlanInput {
+        PlanInput(
+            organization: organization, members: members, relations: relations, dependants: dependants,
+            events: events + extraEvents, completions: completions, rules: rules, settings: settings)
+    }
+
+    /// Name of a person or member, for people to read.
+    public func name(of id: PersonID) -> String {
+        organization.people[id]?.name ?? membersByID[id]?.name ?? id
+    }
+
+    public var membersByID: [PersonID: Member] {
+        Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Loads the config file and every file it names. Errors list every problem found in the failing file.
+    public static func load(path: String) throws(InputErrors) -> Configuration {
+        func one<T>(_ body: () throws(InputError) -> T) throws(InputErrors) -> T {
+            do { return try body() } catch { throw InputErrors([error]) }
+        }
+        let (text, _) = try one { () throws(InputError) in try TextFile.read(path) }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+        func resolve(_ p: String) -> String {
+            p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardizedFileURL.path
+        }
+        let r = try one { () throws(InputError) in try TOMLReader(file: path, text: text) }
+        let top = TOMLReader.Place(header: nil, index: 0, name: "")
+        let header = try one { () throws(InputError) -> (ZoneRules, Int, OldMemberRule, Files) in
+            try r.checkKeys(r.root, allowed: ["guanhuai", "files", "old_member", "database", "channels", "routing"], top)
+            let gp = TOMLReader.Place(header: "guanhuai", index: 0, name: "[guanhuai]")
+            let g = try r.table(r.root, "guanhuai", top)
+            var zone = ZoneRules.named("Asia/Shanghai")!
+            var send = 8 * 60 + 30
+            if let g {
+                try r.checkKeys(g, allowed: ["time_zone", "send_time"], gp)
+                if let z = try r.string(g, "time_zone", gp) {
+                    guard let rules = ZoneRules.named(z) else {
+                        throw r.error(gp, "time_zone", "unknown time zone \"\(z)\"; use an IANA name such as Asia/Shanghai")
+                    }
+                    zone = rules
+                }
+                if let s = try r.string(g, "send_time", gp) {
+                    let parts = s.split(separator: ":")
+                    guard parts.count == 2, parts.allSatisfy({ $0.count == 2 }), let h = Int(parts[0]),
+                        let m = Int(parts[1]), (0...23).contains(h), (0...59).contains(m)
+                    else { throw r.error(gp, "send_time", "\"\(s)\" is not a time of day; write HH:MM, e.g. \"08:30\"") }
+                    send = h * 60 + m
+                }
+            }
+            var old = OldMemberRule()
+            if let o = try r.table(r.root, "old_member", top) {
+                let op = TOMLReader.Place(header: "old_member", index: 0, name: "[old_member]")
+                try r.checkKeys(o, allowed: ["min_age", "min_party_age"], op)
+                old.minimumAge = try r.int(o, "min_age", op, range: 0...150) ?? old.minimumAge
+                old.minimumPartyAge = try r.int(o, "min_party_age", op, range: 0...150) ?? old.minimumPartyAge
+            }
+            let fp = TOMLReader.Place(header: "files", index: 0, name: "[files]")
+            guard let f = try r.table(r.root, "files", top) else { throw r.error(top, nil, "missing the [files] table") }
+            try r.checkKeys(f, allowed: ["rules", "organization", "roster", "relations", "events"], fp)
+            let files = Files(
+                rules: resolve(try r.string(f, "rules", fp, required: true)!),
+                organization: resolve(try r.string(f, "organization", fp, required: true)!),
+                roster: resolve(try r.string(f, "roster", fp, required: true)!),
+                relations: try r.string(f, "relations", fp).map(resolve),
+                events: try r.string(f, "events", fp).map(resolve))
+            return (zone, send, old, files)
+        }
+        let (zone, send, old, files) = header
+        let rules = try one { () throws(InputError) in try RulesFile.load(path: files.rules) }
+        let org = try one { () throws(InputError) in try OrganizationFile.load(path: files.organization) }
+        let members = try RosterFile.load(path: files.roster, organization: org)
+        try checkPeople(org, members: members, file: files.organization)
+        var relations: [Relation] = []
+        var dependants: [Dependant] = []
+        if let rel = files.relations {
+            (relations, dependants) = try RelationsFile.load(path: rel, organization: org, members: members)
+        }
+        var events: [Event] = []
+        if let ev = files.events {
+            events = try EventsFile.load(path: ev, members: members, people: Set(org.people.keys).union(members.map(\.id)))
+        }
+        return Configuration(
+            path: path, zone: zone, sendMinutes: send, oldMember: old, files: files, organization: org,
+            members: members, relations: relations, dependants: dependants, events: events, rules: rules)
+    }
+
+    /// Every secretary, 委员 and the 组织部 contact must be a known person (organization.toml or the roster).
+    static func checkPeople(_ org: Organization, members: [Member], file: String) throws(InputErrors) {
+        let known = Set(org.people.keys).union(members.map(\.id))
+        var errors: [InputError] = []
+        if !known.contains(org.organizationDepartment) {
+            errors.append(InputError(file: file, field: "[committee], organization_department",
+                message: "\"\(org.organizationDepartment)\" is not a [[person]] here nor a member on the roster"))
+        }
+        for u in org.units.values.sorted(by: { $0.id < $1.id }) {
+            for p in [u.secretary].compactMap({ $0 }) + u.committeeMembers where !known.contains(p) {
+                errors.append(InputError(file: file, field: "unit \(u.id)",
+                    message: "\"\(p)\" is not a [[person]] here nor a member on the roster"))
+            }
+        }
+        if !errors.isEmpty { throw InputErrors(errors) }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+public import GuanhuaiCore
+
+/// An optional events CSV (README): 编号,党员,类型,日期[,结束日期,对象,备注]. The store (`guanhuai event add`)
+/// is the usual home of events; a file suits a first import and the example.
+public enum EventsFile {
+    public static let required = ["编号", "党员", "类型", "日期"]
+    public static let optional = ["结束日期", "对象", "备注"]
+
+    public static func load(path: String, members: [Member], people: Set<PersonID>) throws(InputErrors) -> [Event] {
+        let table: CSVTable
+        do {
+            table = try CSVTable(path: path, required: required, optional: optional)
+        } catch {
+            throw InputErrors([error])
+        }
+        let byID = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var errors: [InputError] = []
+        var events: [Event] = []
+        var ids = Set<String>()
+        for (number, row) in table.rows {
+            func fail(_ field: String, _ message: String) {
+                errors.append(InputError(file: table.file, location: "row \(number)", field: field, message: message))
+            }
+            guard let id = table.value(row, "编号"), ids.insert(id).inserted else {
+                fail("编号", "every event needs its own id")
+                continue
+            }
+            guard let memberID = table.value(row, "党员"), let member = byID[memberID] else {
+                fail("党员", "unknown member \"\(table.value(row, "党员") ?? "")\"")
+                continue
+            }
+            guard let k = table.value(row, "类型"), let kind = EventKind(name: k) else {
+                fail("类型", "unknown event kind \"\(table.value(row, "类型") ?? "")\"; see README, \"Event kinds\"")
+                continue
+            }
+            guard let d = table.value(row, "日期"), let date = CivilDate(parsing: d) else {
+                fail("日期", "is not a date; write YYYY-MM-DD")
+                continue
+            }
+            if date < member.joined && kind != .development {
+                fail("日期", "\(date) is before \(member.name) joined (\(member.joined))")
+                continue
+            }
+            var ends: CivilDate?
+            if let e = table.value(row, "结束日期") {
+                guard let d = CivilDate(parsing: e), d >= date else {
+                    fail("结束日期", "\"\(e)\" is not a date on or after \(date)")
+                    continue
+                }
+                ends = d
+            }
+            let target = table.value(row, "对象")
+            if let target, !people.contains(target) {
+                fail("对象", "unknown person \"\(target)\"")
+                continue
+            }
+            events.append(Event(id: id, member: memberID, kind: kind, date: date, ends: ends, target: target,
+                note: table.value(row, "备注")))
+        }
+        if !errors.isEmpty { throw InputErrors(errors) }
+        return events
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+public import GuanhuaiCore
+
+/// The roster CSV (README, "The roster file"): one member a row, Chinese headers.
+public enum RosterFile {
+    public static let required = ["编号", "姓名", "入党日期", "所在支部"]
+    public static let optional = ["性别", "出生日期", "转正日期", "邮箱", "手机", "标签", "状态"]
+
+    public static func load(path: String, organization: Organization) throws(InputErrors) -> [Member] {
+        let table: CSVTable
+        do {
+            table = try CSVTable(path: path, required: required, optional: optional)
+        } catch {
+            throw InputErrors([error])
+        }
+        return try parse(table, organization: organization)
+    }
+
+    public static func parse(text: String, file: String, organization: Organization) throws(InputErrors) -> [Member] {
+        let table: CSVTable
+        do {
+            table = try CSVTable(text: text, file: file, required: required, optional: optional)
+        } catch {
+            throw InputErrors([error])
+        }
+        return try parse(table, organization: organization)
+    }
+
+    static func parse(_ table: CSVTable, organization: Organization) throws(InputErrors) -> [Member] {
+        var errors: [InputError] = []
+        var members: [Member] = []
+        var firstRow: [PersonID: Int] = [:]
+        // Branches may be named by id or by name, as a spreadsheet kept by people usually has them.
+        var branches: [String: UnitID] = [:]
+        for u in organization.units.values where u.kind == .branch {
+            branches[u.id] = u.id
+            branches[u.name] = u.id
+        }
+        for (number, row) in table.rows {
+            func fail(_ field: String?, _ message: String) {
+                errors.append(InputError(file: table.file, location: "row \(number)", field: field, message: message))
+            }
+            func date(_ column: String) -> CivilDate?? {
+                guard let s = table.value(row, column) else { return .some(nil) }
+                guard let d = CivilDate(parsing: s) else {
+                    fail(column, "\"\(s)\" is not a date; write YYYY-MM-DD, YYYY/M/D or YYYY年M月D日")
+                    return nil
+                }
+                return .some(d)
+            }
+            let before = errors.count
+            let id = table.value(row, "编号")
+            let name = table.value(row, "姓名")
+            if id == nil { fail("编号", "is empty; every member needs an id") }
+            if name == nil { fail("姓名", "is empty") }
+            if let id, let first = firstRow[id] { fail("编号", "\"\(id)\" is also the id on row \(first)") }
+            let joined = date("入党日期")
+            if case .some(nil) = joined { fail("入党日期", "is empty; the date of joining is required") }
+            let full = date("转正日期")
+            let birth = date("出生日期")
+            var branch: UnitID?
+            if let b = table.value(row, "所在支部") {
+                branch = branches[b]
+                if branch == nil {
+                    let known = organization.units(of: .branch).map(\.name).joined(separator: "、")
+                    fail("所在支部", "unknown branch \"\(b)\"; the organisation file has \(known)")
+                }
+            } else {
+                fail("所在支部", "is empty")
+            }
+            var tags: Set<Tag> = []
+            if let t = table.value(row, "标签") {
+                for part in t.split(whereSeparator: { "、;；,，".contains($0) }) {
+                    let name = part.trimmingCharacters(in: .whitespaces)
+                    if name.isEmpty { continue }
+                    if let tag = Tag(name: name) {
+                        tags.insert(tag)
+                    } else {
+                        fail("标签", "unknown tag \"\(name)\"; use \(Tag.allCases.map(\.rawValue).joined(separator: "、"))")
+                    }
+                }
+            }
+            if tags.contains(.longTermHardship) { tags.insert(.hardship) }
+            var status = MemberStatus.active
+            if let s = table.value(row, "状态") {
+                status = parseStatus(s) ?? .active
+                if parseStatus(s) == nil {
+                    fail("状态", "\"\(s)\" is not a status; write 正常, 已故 YYYY-MM-DD or 转出 YYYY-MM-DD")
+                }
+            }
+            let email = table.value(row, "邮箱")
+            if let email, !email.contains("@") { fail("邮箱", "\"\(email)\" is not an e-mail address") }
+            if case .some(.some(let j)) = joined, case .some(.some(let f)) = full, f < j {
+                fail("转正日期", "\(f) is before the date of joining \(j)")
+            }
+            guard errors.count == before, let id, let name, case .some(.some(let j)) = joined, let branch else {
+                continue
+            }
+            firstRow[id] = number
+            members.append(
+                Member(
+                    id: id, name: name, gender: table.value(row, "性别"), birthDate: birth ?? nil, joined: j,
+                    fullMemberSince: full ?? nil, branch: branch, email: email, mobile: table.value(row, "手机"),
+                    tags: tags, status: status))
+        }
+        if !errors.isEmpty { throw InputErrors(errors) }
+        return members
+    }
+
+    /// 正常; 已故 2025-03-04; 转出（2024/9/1）; the date may follow with any separator.
+    static func parseStatus(_ s: String) -> MemberStatus? {
+        let t = s.trimmingCharacters(in: .whitespaces)
+        if t == "正常" || t == "active" { return .active }
+        for (word, make) in [("已故", MemberStatus.deceased), ("转出", MemberStatus.transferredOut)] where t.hasPrefix(word) {
+            let rest = t.dropFirst(word.count).trimmingCharacters(in: CharacterSet(charactersIn: " :：()（）,，"))
+            guard let d = CivilDate(parsing: rest) else { return nil }
+            return make(d)
+        }
+        return nil
+    }
+}

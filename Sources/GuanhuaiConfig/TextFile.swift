@@ -1,0 +1,53 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reading operators' text files: UTF-8 with or without BOM, or GB18030 (what Excel on Chinese Windows saves).
+enum TextFile {
+    enum Encoding: String { case utf8 = "UTF-8", gb18030 = "GB18030" }
+
+    static func read(_ path: String) throws(InputError) -> (text: String, encoding: Encoding) {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            let why = FileManager.default.fileExists(atPath: path) ? "cannot be read (check its permissions)" : "does not exist"
+            throw InputError(file: path, message: "\(why)")
+        }
+        return try decode(data, file: path)
+    }
+
+    static func decode(_ data: Data, file: String) throws(InputError) -> (text: String, encoding: Encoding) {
+        var bytes = [UInt8](data)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        if let s = String(validating: bytes, as: UTF8.self) { return (s, .utf8) }
+        if let s = gb18030(bytes) { return (s, .gb18030) }
+        throw InputError(file: file, message: "is neither UTF-8 nor GB18030 text; save it from Excel as \"CSV UTF-8\"")
+    }
+
+    /// GB18030 → String through glibc's iconv(3): no maintained Swift package decodes GB18030 on Linux, and
+    /// Foundation here exposes no CoreFoundation string encodings.
+    static func gb18030(_ bytes: [UInt8]) -> String? {
+        let cd = iconv_open("UTF-8", "GB18030")
+        guard cd != iconv_t(bitPattern: -1) else { return nil }
+        defer { iconv_close(cd) }
+        var input = bytes
+        var output = [UInt8](repeating: 0, count: bytes.count * 2 + 16)
+        let ok = input.withUnsafeMutableBufferPointer { inBuf -> Int? in
+            output.withUnsafeMutableBufferPointer { outBuf -> Int? in
+                var inPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(inBuf.baseAddress)?
+                    .assumingMemoryBound(to: CChar.self)
+                var inLeft = inBuf.count
+                var outPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(outBuf.baseAddress)?
+                    .assumingMemoryBound(to: CChar.self)
+                var outLeft = outBuf.count
+                if iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft) == -1 || inLeft != 0 { return nil }
+                return outBuf.count - outLeft
+            }
+        }
+        guard let n = ok else { return nil }
+        return String(validating: output[..<n], as: UTF8.self)
+    }
+}

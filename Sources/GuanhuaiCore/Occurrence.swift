@@ -1,0 +1,70 @@
+/// One instance of an obligation: a rule applied to a subject for one period or event.
+public struct Occurrence: Hashable, Sendable {
+    /// Stable across runs: `rule:period:subject` (e.g. `july-first-visit:2027:M023`), or `rule:event` for events.
+    public var id: String
+    public var rule: String
+    public var title: String
+    /// The member (or person, or dependant) the obligation is about; nil for a unit's obligation.
+    public var subject: String?
+    /// The unit where the responsibility sits; escalation goes to the unit above it.
+    public var org: UnitID
+    public var responsible: PersonID
+    public var windowStart: CivilDate
+    public var due: CivilDate
+    public var status: Status
+    /// Why it is waived, for waived occurrences.
+    public var waivedReason: String?
+    public var reminders: [Reminder]
+
+    public enum Status: String, Hashable, Sendable {
+        case pending
+        case done
+        case waived
+        case overdue
+
+        public var chinese: String {
+            switch self {
+            case .pending: "待办"
+            case .done: "已完成"
+            case .waived: "已免除"
+            case .overdue: "已逾期"
+            }
+        }
+
+        public var isOpen: Bool { self == .pending || self == .overdue }
+    }
+}
+
+public struct Reminder: Hashable, Sendable {
+    public enum Kind: String, Hashable, Sendable {
+        /// Before due: at the window's start, or N days before.
+        case advance
+        case due
+        /// After due, to the responsible person.
+        case overdue
+        /// After due, to the unit above and then 组织部.
+        case escalation
+        /// To the member on the day (political birthday).
+        case greeting
+    }
+
+    /// The send instant, seconds since the epoch (UTC).
+    public var at: Int64
+    /// The same instant as local wall time in the configured zone, with its UTC offset in seconds.
+    public var localDate: CivilDate
+    public var offsetSeconds: Int
+    public var kind: Kind
+    public var to: [PersonID]
+}
+
+extension Reminder {
+    /// RFC 3339 with the configured zone's offset, e.g. `2027-02-05T08:30:00+08:00`.
+    public var rfc3339: String {
+        let local = at + Int64(offsetSeconds)
+        let sod = Int((local % 86400 + 86400) % 86400)
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
+        let off = abs(offsetSeconds)
+        let sign = offsetSeconds < 0 ? "-" : "+"
+        return "\(localDate)T\(two(sod / 3600)):\(two(sod / 60 % 60)):\(two(sod % 60))\(sign)\(two(off / 3600)):\(two(off / 60 % 60))"
+    }
+}

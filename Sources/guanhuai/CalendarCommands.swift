@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import GuanhuaiCore
+
+struct CalendarCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calendar",
+        abstract: "Show the next elapses of a systemd calendar expression, as `systemd-analyze calendar` does.",
+        discussion: "Check an expression here before putting it in a rule: guanhuai calendar '*-05,11-01 08:30'"
+    )
+
+    @Argument(help: "A calendar expression in systemd OnCalendar= syntax.")
+    var expression: String
+
+    @Option(help: "How many elapses to show.")
+    var iterations: Int = 1
+
+    @Option(name: .customLong("base-time"), help: "Start from this time instead of now (YYYY-MM-DD[THH:MM[:SS]][+08:00]).")
+    var baseTime: String?
+
+    @Option(help: "Zone for expressions without one, and for display. Default: $TZ, else the system zone.")
+    var zone: String?
+
+    func run() async throws {
+        guard (1...10_000).contains(iterations) else { throw UsageError(message: "--iterations must be 1 to 10000") }
+        let zoneName = zone ?? ProcessInfo.processInfo.environment["TZ"].map { $0.hasPrefix(":") ? String($0.dropFirst()) : $0 }
+            ?? TimeZone.current.identifier
+        guard let display = ZoneRules.named(zoneName) else {
+            throw UsageError(message: "unknown time zone \"\(zoneName)\"; use an IANA name such as Asia/Shanghai")
+        }
+        let spec: CalendarExpression
+        do {
+            spec = try CalendarExpression(expression)
+        } catch {
+            throw UsageError(message: error.description)
+        }
+        var t = try baseTime.map { try ArgumentDates.instant($0, zone: display, option: "--base-time") * 1_000_000 }
+            ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
+        var out = "  Original form: \(expression)\nNormalized form: \(spec)\n"
+        for i in 0..<iterations {
+            let label = i == 0 ? "    Next elapse" : "       Iter. #\(i + 1)"
+            guard let next = spec.next(afterMicroseconds: t, defaultZone: display) else {
+                out += "\(label): never\n"
+                break
+            }
+            out += "\(label): \(format(next, in: display))\n"
+            if display.identifier != "UTC" { out += "       (in UTC): \(format(next, in: .utc))\n" }
+            t = next
+        }
+        FileHandle.standardOutput.write(Data(out.utf8))
+    }
+
+    func format(_ micros: Int64, in zone: ZoneRules) -> String {
+        let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+        let local = zone.local(atUTC: seconds)
+        let day = CivilDate(dayNumber: Int(local >= 0 ? local / 86400 : (local - 86399) / 86400))
+        let sod = Int(local - Int64(day.dayNumber) * 86400)
+        let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
+        let abbreviation =
+            zone.identifier == "UTC"
+            ? "UTC"
+            : TimeZone(identifier: zone.identifier)?.abbreviation(for: Date(timeIntervalSince1970: TimeInterval(seconds)))
+                ?? zone.identifier
+        return "\(names[day.weekday - 1]) \(day) \(two(sod / 3600)):\(two(sod / 60 % 60)):\(two(sod % 60)) \(abbreviation)"
+    }
+}
+
+struct LunarCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lunar",
+        abstract: "Show a year's lunar festival dates: 春节, 除夕, 中秋, 重阳, and its leap month."
+    )
+
+    @Argument(help: "A Gregorian year, 1901 to 2100.")
+    var year: Int
+
+    func run() async throws {
+        guard (1901...2100).contains(year) else { throw UsageError(message: "year \(year) is outside 1901…2100") }
+        let stems = Array("甲乙丙丁戊己庚辛壬癸")
+        let branches = Array("子丑寅卯辰巳午未申酉戌亥")
+        let zodiac = Array("鼠牛虎兔龙蛇马羊猴鸡狗猪")
+        let i = ((year - 4) % 60 + 60) % 60
+        var out = "\(year) 农历\(stems[i % 10])\(branches[i % 12])年（\(zodiac[i % 12])）\n"
+        for f in ChineseCalendar.Festival.allCases {
+            if let d = ChineseCalendar.date(of: f, in: year) {
+                out += "\(f.rawValue)  \(d)（\(d.chineseWeekday)）  \(f.slug)\n"
+            }
+        }
+        let months = ["", "正", "二", "三", "四", "五", "六", "七", "八", "九", "十", "冬", "腊"]
+        let leap = ChineseCalendar.leapMonth(in: year) ?? 0
+        out += leap == 0 ? "闰月  无\n" : "闰月  闰\(months[leap])月，始于 \(ChineseCalendar.date(year: year, month: leap, day: 1, leap: true)!)\n"
+        if ChineseCalendar.date(year: year, month: 12, day: 30) == nil {
+            out += "腊月  29 天（无腊月三十）\n"
+        }
+        FileHandle.standardOutput.write(Data(out.utf8))
+    }
+}

@@ -1,0 +1,64 @@
+import GuanhuaiCore
+
+/// Terminal columns a string takes: East Asian wide and full-width characters take two.
+func displayWidth(_ s: String) -> Int {
+    s.unicodeScalars.reduce(0) { w, u in
+        let v = u.value
+        let wide =
+            (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
+            || (0xF900...0xFAFF).contains(v) || (0xFE30...0xFE4F).contains(v) || (0xFF00...0xFF60).contains(v)
+            || (0xFFE0...0xFFE6).contains(v) || (0x20000...0x3FFFD).contains(v)
+        return w + (wide ? 2 : (u.properties.generalCategory == .nonspacingMark ? 0 : 1))
+    }
+}
+
+func pad(_ s: String, _ width: Int) -> String {
+    s + String(repeating: " ", count: max(0, width - displayWidth(s)))
+}
+
+let weekdayNames = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
+
+extension CivilDate {
+    var chineseWeekday: String { weekdayNames[weekday - 1] }
+}
+
+/// Parses the CLI's date and instant arguments.
+enum ArgumentDates {
+    static func date(_ s: String, option: String) throws -> CivilDate {
+        guard let d = CivilDate(parsing: s) else {
+            throw UsageError(message: "\(option) \"\(s)\" is not a date; write YYYY-MM-DD")
+        }
+        return d
+    }
+
+    /// `YYYY-MM-DD` (noon, local) or `YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]` (local when no offset) → UTC seconds.
+    static func instant(_ s: String, zone: ZoneRules, option: String) throws -> Int64 {
+        let bad = UsageError(message: "\(option) \"\(s)\" is not a date or time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+08:00]")
+        let parts = s.split(separator: "T", maxSplits: 1).map(String.init)
+        guard let d = CivilDate(parsing: parts[0]) else { throw bad }
+        var seconds = 12 * 3600
+        var offset: Int?
+        if parts.count == 2 {
+            var time = Substring(parts[1])
+            if time.hasSuffix("Z") {
+                offset = 0
+                time = time.dropLast()
+            } else if let sign = time.lastIndex(where: { $0 == "+" || $0 == "-" }) {
+                let o = time[time.index(after: sign)...].split(separator: ":")
+                guard o.count == 2, let h = Int(o[0]), let m = Int(o[1]) else { throw bad }
+                offset = (h * 3600 + m * 60) * (time[sign] == "-" ? -1 : 1)
+                time = time[..<sign]
+            }
+            let t = time.split(separator: ":").map { Int($0) }
+            guard (2...3).contains(t.count), t.allSatisfy({ $0 != nil }), (0...23).contains(t[0]!),
+                (0...59).contains(t[1]!), t.count == 2 || (0...59).contains(t[2]!)
+            else { throw bad }
+            seconds = t[0]! * 3600 + t[1]! * 60 + (t.count == 3 ? t[2]! : 0)
+        }
+        let local = Int64(d.dayNumber) * 86400 + Int64(seconds)
+        if let offset { return local - Int64(offset) }
+        switch zone.resolve(local: local) {
+        case .unique(let u), .repeated(let u, _), .skipped(let u): return u
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import GuanhuaiConfig
+
+@main
+struct Guanhuai: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "guanhuai",
+        abstract: "关怀 — reminders of the care obligations of Party organisations.",
+        subcommands: [PlanCommand.self, CalendarCommand.self, LunarCommand.self]
+    )
+
+    /// Usage and input errors exit 2 with a message a person can act on; other failures exit 1.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? any AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as InputErrors {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            Foundation.exit(2)
+        } catch let error as InputError {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            Foundation.exit(2)
+        } catch let error as UsageError {
+            FileHandle.standardError.write(Data(("guanhuai: \(error.message)\n").utf8))
+            Foundation.exit(2)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || code.rawValue == 0 { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
+}
+
+/// A bad argument value, found after parsing.
+struct UsageError: Error {
+    var message: String
+}
+
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "The configuration file (default: $GUANHUAI_CONFIG, else /etc/guanhuai/config.toml).")
+    var config: String?
+
+    var path: String {
+        config ?? ProcessInfo.processInfo.environment["GUANHUAI_CONFIG"] ?? "/etc/guanhuai/config.toml"
+    }
+
+    func load() throws -> Configuration { try Configuration.load(path: path) }
+}

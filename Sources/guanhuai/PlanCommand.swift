@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show the obligations that fall due, who answers for them, and when reminders go out.",
+        discussion: """
+            Without --from and --to the plan covers 1 January of the current year to a year from today.
+            --format json prints JSON Lines, one occurrence per line, the same bytes for the same inputs.
+            """
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    @Option(help: "First day of the plan (YYYY-MM-DD).")
+    var from: String?
+
+    @Option(help: "Last day of the plan (YYYY-MM-DD).")
+    var to: String?
+
+    @Option(help: "The present, for overdue status (YYYY-MM-DD or YYYY-MM-DDTHH:MM[+08:00]). Default: now.")
+    var now: String?
+
+    @Option(name: .customLong("rule"), help: "Only this rule (repeatable).")
+    var rules: [String] = []
+
+    @Option(help: "Only what this person is responsible for or reminded of.")
+    var person: String?
+
+    @Option(help: "table (for people) or json (JSON Lines).")
+    var format: Format = .table
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
+
+    func run() async throws {
+        let config = try options.load()
+        let zone = config.zone
+        let nowInstant = try now.map { try ArgumentDates.instant($0, zone: zone, option: "--now") }
+            ?? Int64(Date().timeIntervalSince1970)
+        let planner = Planner(config.planInput())
+        let today = planner.today(at: nowInstant)
+        let fromDate = try from.map { try ArgumentDates.date($0, option: "--from") } ?? CivilDate(today.year, 1, 1)!
+        let toDate = try to.map { try ArgumentDates.date($0, option: "--to") } ?? today.adding(days: 365)
+        guard fromDate <= toDate else { throw UsageError(message: "--from \(fromDate) is after --to \(toDate)") }
+        let known = Set(config.rules.map(\.id))
+        for r in rules where !known.contains(r) {
+            throw UsageError(message: "--rule \"\(r)\" is not a rule; known rules: \(known.sorted().joined(separator: ", "))")
+        }
+        if let person, config.organization.people[person] == nil, config.membersByID[person] == nil {
+            throw UsageError(message: "--person \"\(person)\" is neither a member nor a person in the organisation file")
+        }
+        let occurrences = planner.plan(
+            PlanQuery(from: fromDate, to: toDate, now: nowInstant, rules: Set(rules), person: person))
+        var out = ""
+        switch format {
+        case .json:
+            for o in occurrences { out += o.jsonLine + "\n" }
+        case .table:
+            out = PlanTable.render(occurrences, config: config, now: nowInstant)
+        }
+        FileHandle.standardOutput.write(Data(out.utf8))
+    }
+}
+
+/// The table for people: grouped by due date, Chinese titles, aligned columns.
+enum PlanTable {
+    static func render(_ occurrences: [Occurrence], config: Configuration, now: Int64) -> String {
+        if occurrences.isEmpty { return "（无待办事项）No obligations in this period.\n" }
+        let members = config.membersByID
+        func subjectName(_ o: Occurrence) -> String {
+            guard let s = o.subject else { return config.organization.unit(o.org)?.name ?? o.org }
+            if let m = members[s] { return "\(m.name)（\(s)）" }
+            if let d = config.dependants.first(where: { $0.id == s }) { return "\(d.name)（\(d.id)）" }
+            return config.name(of: s)
+        }
+        let header = ["事项", "对象", "责任人", "状态", "下次提醒"]
+        var rows: [(CivilDate, [String])] = []
+        for o in occurrences {
+            let next = o.reminders.first { $0.at >= now }
+            rows.append(
+                (o.due, [
+                    o.title, subjectName(o), config.name(of: o.responsible),
+                    o.status.chinese + (o.waivedReason.map { "：\($0)" } ?? ""),
+                    next.map { "\($0.localDate) \($0.rfc3339.dropFirst(11).prefix(5))" } ?? "—",
+                ]))
+        }
+        var widths = header.map(displayWidth)
+        for (_, r) in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], displayWidth(c)) } }
+        var out = ""
+        var current: CivilDate?
+        for (due, r) in rows {
+            if due != current {
+                if current != nil { out += "\n" }
+                out += "到期 \(due)（\(due.chineseWeekday)）\n"
+                out += "  " + header.enumerated().map { pad($1, widths[$0]) }.joined(separator: "  ") + "\n"
+                current = due
+            }
+            out += "  " + r.enumerated().map { pad($1, widths[$0]) }.joined(separator: "  ") + "\n"
+        }
+        let open = occurrences.filter { $0.status.isOpen }.count
+        out += "\n共 \(occurrences.count) 项，其中未完成 \(open) 项。\n"
+        return out
+    }
+}
