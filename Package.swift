@@ -46,6 +46,12 @@ let package = Package(
             path: "Benchmarks/PlanBenchmark",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "CalendarBenchmark",
+            dependencies: ["GuanhuaiCore"],
+            path: "Benchmarks/CalendarBenchmark",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "GuanhuaiCoreTests",
             dependencies: ["GuanhuaiCore"],

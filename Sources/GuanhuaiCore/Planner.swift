@@ -61,11 +61,15 @@ public struct PlanQuery: Sendable {
 public struct Planner: Sendable {
     public let input: PlanInput
     let membersByID: [PersonID: Member]
+    /// The roster with recorded deaths and transfers applied, in roster order.
+    let members: [Member]
     let completions: [String: Completion]
     let eventsByMember: [PersonID: [Event]]
     let orgDept: PersonID
     /// Everyone who is a unit secretary: responsibility for their own obligations moves one level up.
     let secretaries: Set<PersonID>
+    /// Rule ids in catalog order, for sorting without comparing strings.
+    let ruleOrder: [String: Int]
 
     public init(_ input: PlanInput) {
         self.input = input
@@ -83,6 +87,7 @@ public struct Planner: Sendable {
             members[e.member] = m
         }
         membersByID = members
+        self.members = input.members.map { members[$0.id] ?? $0 }
         var done: [String: Completion] = [:]
         for c in input.completions.sorted(by: { ($0.date, $0.occurrence) < ($1.date, $1.occurrence) })
         where done[c.occurrence] == nil {
@@ -92,6 +97,7 @@ public struct Planner: Sendable {
         eventsByMember = Dictionary(grouping: input.events, by: \.member)
         orgDept = input.organization.organizationDepartment
         secretaries = Set(input.organization.units.values.compactMap(\.secretary))
+        ruleOrder = Dictionary(input.rules.map(\.id).sorted().enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
     public func member(_ id: PersonID) -> Member? { membersByID[id] }
@@ -110,13 +116,16 @@ public struct Planner: Sendable {
         if let person = query.person {
             out = out.filter { o in o.responsible == person || o.reminders.contains { $0.to.contains(person) } }
         }
-        out.sort { a, b in
-            if a.due != b.due { return a.due < b.due }
-            if a.windowStart != b.windowStart { return a.windowStart < b.windowStart }
-            if a.rule != b.rule { return a.rule < b.rule }
-            return a.id < b.id
+        // Sorting 10⁵–10⁶ occurrences: integer keys first, the id (bytewise) only to break ties.
+        let keys = out.map { o in
+            (o.due.dayNumber, o.windowStart.dayNumber, ruleOrder[o.rule] ?? Int.max)
         }
-        return out
+        var order = Array(out.indices)
+        order.sort { i, j in
+            if keys[i] != keys[j] { return keys[i] < keys[j] }
+            return out[i].id.utf8.lexicographicallyPrecedes(out[j].id.utf8)
+        }
+        return order.map { out[$0] }
     }
 }
 
@@ -284,6 +293,7 @@ extension Planner {
             -> Target
         {
             var t = Target(key: key ?? m.id, subject: m.id, member: m, org: m.branch, responsible: "", extra: [])
+            // Only a secretary can be their own responsible; everyone else shares the cached answer for the branch.
             let avoid = planner.secretaries.contains(m.id) ? m.id : nil
             switch responsible {
             case .branchSecretary, .unitSecretary:
@@ -348,8 +358,7 @@ extension Planner {
             switch rule.subjects {
             case .members(let tags):
                 var out: [Target] = []
-                for m in planner.input.members {
-                    let m = planner.membersByID[m.id] ?? m
+                for m in planner.members {
                     guard active(m, during: start, due, endsWithMember: rule.endsWithMember),
                         matches(m, tags: tags, on: due)
                     else { continue }
@@ -422,8 +431,7 @@ extension Planner {
 
         mutating func anniversary(_ rule: Rule, greeting: Bool) {
             guard case .members(let tags) = rule.subjects else { return }
-            for base in planner.input.members {
-                let m = planner.membersByID[base.id] ?? base
+            for m in planner.members {
                 for y in years where y > m.joined.year {
                     let day = CivilDate.anniversary(month: m.joined.month, day: m.joined.day, in: y)
                     let start = day.firstOfMonth
@@ -450,8 +458,7 @@ extension Planner {
         }
 
         mutating func milestone(_ rule: Rule, years n: Int, reachedBy: MonthDay, start startMD: MonthDay, due dueMD: MonthDay) {
-            for base in planner.input.members {
-                let m = planner.membersByID[base.id] ?? base
+            for m in planner.members {
                 let ps = m.partyAgeStart.date
                 let reached = CivilDate.anniversary(month: ps.month, day: ps.day, in: ps.year + n)
                 let year = reached <= reachedBy.in(reached.year) ? reached.year : reached.year + 1
@@ -553,8 +560,10 @@ extension Planner {
             _ rule: Rule, _ t: Target, start: CivilDate, due: CivilDate, greeting: (CivilDate, PersonID)?
         ) -> [Reminder] {
             let policy = rule.reminders
-            let recipients = [t.responsible] + t.extra
+            // One array shared (copy-on-write) by every reminder to the same people.
+            let recipients = t.extra.isEmpty ? [t.responsible] : [t.responsible] + t.extra
             var plan: [(CivilDate, Reminder.Kind, [PersonID])] = []
+            plan.reserveCapacity(8)
             let long = start.days(until: due) + 1 > 31
             if policy.windowStart == .always || (policy.windowStart == .ifLongerThanMonth && long) {
                 plan.append((start, .advance, recipients))
@@ -567,12 +576,12 @@ extension Planner {
             for n in policy.overdueDays.sorted() { plan.append((due.adding(days: n), .overdue, recipients)) }
             for (i, n) in policy.escalateDays.sorted().enumerated() {
                 let who = i == 0 ? escalationTarget(above: t.org) : planner.orgDept
-                var to = recipients
-                if !to.contains(who) { to.append(who) }
-                if to.count > recipients.count { plan.append((due.adding(days: n), .escalation, to)) }
+                if !recipients.contains(who) { plan.append((due.adding(days: n), .escalation, recipients + [who])) }
             }
             if let (day, member) = greeting { plan.append((day, .greeting, [member])) }
-            plan.sort { a, b in a.0 != b.0 ? a.0 < b.0 : a.1.order < b.1.order }
+            if !zip(plan, plan.dropFirst()).allSatisfy({ a, b in (a.0, a.1.order) <= (b.0, b.1.order) }) {
+                plan.sort { a, b in a.0 != b.0 ? a.0 < b.0 : a.1.order < b.1.order }
+            }
             var out: [Reminder] = []
             out.reserveCapacity(plan.count)
             var last: (CivilDate, Reminder.Kind)?

@@ -1,0 +1,197 @@
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+import Testing
+
+@Suite struct BadInputTests {
+    func loadError(_ configPath: String) -> InputErrors? {
+        do {
+            _ = try Configuration.load(path: configPath)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    func replace(_ file: String, in dir: borrowing Scratch, _ old: String, _ new: String) throws {
+        let p = dir.url.appendingPathComponent(file)
+        let text = try String(contentsOf: p, encoding: .utf8)
+        #expect(text.contains(old), "fixture text not found: \(old)")
+        try Data(text.replacingOccurrences(of: old, with: new).utf8).write(to: p)
+    }
+
+    @Test func malformedTOMLNamesTheFileAndLine() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        try replace("rules.toml", in: dir, "title = \"七一走访慰问\"", "title = \"七一走访慰问")
+        let e = try #require(loadError(config)?.errors.first)
+        #expect(e.file.hasSuffix("rules.toml"))
+        let lines = try String(contentsOf: dir.url.appendingPathComponent("rules.toml"), encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false)
+        let broken = lines.firstIndex { $0.hasPrefix("title = \"七一走访慰问") }! + 1
+        #expect(e.location == "line \(broken)", "\(e)")
+    }
+
+    @Test func unknownKeyInARuleNamesTheRuleTheKeyAndItsLine() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        try replace("rules.toml", in: dir, "id = \"glory-50\"\n", "id = \"glory-50\"\nwindw = 3\n")
+        let e = try #require(loadError(config)?.errors.first)
+        #expect(e.field == "rule #18 (glory-50), windw", "\(e)")
+        #expect(e.message.contains("unknown key \"windw\""))
+        let lines = try String(contentsOf: dir.url.appendingPathComponent("rules.toml"), encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false)
+        let expected = lines.firstIndex { $0.hasPrefix("windw") }! + 1
+        #expect(e.location == "line \(expected)")
+    }
+
+    @Test func unknownTriggerKindListsTheKnownOnes() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        try replace("rules.toml", in: dir, "kind = \"fixed-annual\", window_start = \"06-01\"",
+            "kind = \"yearly-ish\", window_start = \"06-01\"")
+        let e = try #require(loadError(config)?.errors.first)
+        #expect(e.description.contains("rule #2 (july-first-visit)"))
+        #expect(e.message.contains("unknown trigger kind \"yearly-ish\""))
+        #expect(e.message.contains("lunar-annual"))
+    }
+
+    @Test func badCalendarExpressionInARuleSaysWhereAndHowToCheck() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        try replace("rules.toml", in: dir, "on = \"*-05,11-01\"", "on = \"*-05,13-01\"")
+        let e = try #require(loadError(config)?.errors.first)
+        #expect(e.message.contains("guanhuai calendar"))
+        #expect(e.field?.contains("hardship-register-review") == true)
+    }
+
+    @Test func unknownConfigKeyAndBadZone() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        try replace("config.toml", in: dir, "time_zone = \"Asia/Shanghai\"", "time_zone = \"Asia/Peking\"")
+        let e = try #require(loadError(config)?.errors.first)
+        #expect(e.description.contains("config.toml line 4, [guanhuai], time_zone: unknown time zone \"Asia/Peking\""))
+    }
+
+    @Test func everyBadRosterRowIsListedWithItsRowAndColumn() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        try replace("roster.csv", in: dir, "M005,钱卫东,男,1955-01-30,1978-03-01", "M005,钱卫东,男,1955-01-30,1978-13-01")
+        try replace("roster.csv", in: dir, "理学院离退休党支部,fengdesheng", "化学院党支部,fengdesheng")
+        try replace("roster.csv", in: dir, "M019,施雅琴", "M018,施雅琴")
+        try replace("roster.csv", in: dir, "基层一线,正常", "一线,正常")
+        let errors = try #require(loadError(config)).errors
+        let text = errors.map(\.description)
+        #expect(text.contains { $0.hasSuffix("roster.csv row 6, 入党日期: \"1978-13-01\" is not a date; write YYYY-MM-DD, YYYY/M/D or YYYY年M月D日") }, "\(text)")
+        #expect(text.contains { $0.contains("row 7, 所在支部: unknown branch \"化学院党支部\"") })
+        #expect(text.contains { $0.contains("row 20, 编号: \"M018\" is also the id on row 19") })
+        #expect(text.contains { $0.contains("row 22, 标签: unknown tag \"一线\"") })
+        #expect(errors.count == 4)
+    }
+
+    @Test func rosterInGB18030AndWithABOMReadsTheSame() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        let utf8 = try String(contentsOf: dir.url.appendingPathComponent("roster.csv"), encoding: .utf8)
+        // iconv is the reference encoder, as Excel's GB18030 output would be.
+        let gb = try runTool("/usr/bin/iconv", ["-f", "UTF-8", "-t", "GB18030"], input: Data(utf8.utf8))
+        #expect(String(data: gb, encoding: .utf8) == nil, "the GB18030 bytes must not also be valid UTF-8")
+        try gb.write(to: dir.url.appendingPathComponent("roster.csv"))
+        let fromGB = try Configuration.load(path: config)
+        #expect(fromGB.members == Example.config.members)
+        try (Data([0xEF, 0xBB, 0xBF]) + Data(utf8.utf8)).write(to: dir.url.appendingPathComponent("roster.csv"))
+        #expect(try Configuration.load(path: config).members == Example.config.members)
+    }
+
+    @Test func rosterDateFormsAndStatuses() throws {
+        let m = Example.config.membersByID
+        #expect(m["M030"]?.joined == date("2025-05-04"))  // 2025年5月4日
+        #expect(m["M031"]?.joined == date("2023-12-01"))  // 2023/12/1
+        #expect(m["M023"]?.status == .deceased(date("2026-03-04")))
+        #expect(m["M024"]?.status == .transferredOut(date("2026-09-01")))
+        #expect(m["M017"]?.tags == [.seriouslyIllElderly, .hardship])
+        #expect(m["M022"]?.tags == [.frontLine])  // 对口支援
+        #expect(m["M015"]?.tags == [.longTermHardship, .hardship])
+    }
+
+    @Test func theCommandLineExitsTwoWithTheMessageOnBadInput() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        try replace("roster.csv", in: dir, "1978-03-01", "1978-02-30")
+        let r = try runCLI(["plan", "--config", config])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("roster.csv row 6, 入党日期: \"1978-02-30\" is not a date"))
+        #expect(!r.stderr.contains("InputError"), "no Swift type names in front of a user")
+        #expect(r.stdout.isEmpty)
+        let usage = try runCLI(["plan", "--config", Example.configPath, "--from", "2027-02-30"])
+        #expect(usage.status == 2 && usage.stderr.contains("--from \"2027-02-30\" is not a date"))
+        let unknown = try runCLI(["plan", "--frm", "x"])
+        #expect(unknown.status == 2)
+        let missing = try runCLI(["plan", "--config", dir.url.appendingPathComponent("nope.toml").path])
+        #expect(missing.status == 2 && missing.stderr.contains("nope.toml: does not exist"))
+    }
+
+    @Test func theCommandLinePrintsJSONLines() throws {
+        let r = try runCLI(["plan", "--config", Example.configPath, "--now", "2026-11-22", "--from", "2027-02-01",
+            "--to", "2027-02-28", "--rule", "political-birthday", "--format", "json"])
+        #expect(r.status == 0)
+        let lines = r.stdout.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let obj = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            for key in ["occurrence", "rule", "title", "subject", "org", "responsible", "window_start", "due", "status",
+                "reminders"]
+            {
+                #expect(obj[key] != nil, "\(key)")
+            }
+            #expect(obj["rule"] as? String == "political-birthday")
+        }
+        let table = try runCLI(["plan", "--config", Example.configPath, "--now", "2026-11-22", "--from", "2027-02-01",
+            "--to", "2027-02-28", "--person", "M001"])
+        #expect(table.stdout.contains("到期 2027-02-28（周日）") && table.stdout.contains("政治生日"))
+    }
+}
+
+struct ToolResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+func runTool(_ path: String, _ args: [String], input: Data? = nil) throws -> Data {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    let out = Pipe()
+    let inPipe = Pipe()
+    p.standardOutput = out
+    p.standardInput = inPipe
+    try p.run()
+    if let input { inPipe.fileHandleForWriting.write(input) }
+    try inPipe.fileHandleForWriting.close()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return data
+}
+
+/// Runs the `guanhuai` executable built beside the test bundle.
+func runCLI(_ args: [String]) throws -> ToolResult {
+    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var exe = dir.appendingPathComponent("guanhuai")
+    if !FileManager.default.fileExists(atPath: exe.path) {
+        exe = dir.deletingLastPathComponent().appendingPathComponent("guanhuai")
+    }
+    let p = Process()
+    p.executableURL = exe
+    p.arguments = args
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return ToolResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+        stderr: String(decoding: e, as: UTF8.self))
+}
