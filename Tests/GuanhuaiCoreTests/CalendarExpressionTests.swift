@@ -44,9 +44,17 @@ import Testing
         let started = clock.now
         var rng = SystemRandomNumberGenerator()
         let alphabet = Array("0123456789*-~:.,/ MonTueUTC@".utf8)
-        for _ in 0..<200 {
-            let junk = String(decoding: (0..<10_000).map { _ in alphabet.randomElement(using: &rng)! }, as: UTF8.self)
-            _ = try? CalendarExpression(junk)
+        // 10 kB is refused outright; shorter junk goes through every parsing path.
+        for length in [10_000, 3_000, 200, 40, 12, 5] {
+            for _ in 0..<200 {
+                let junk = String(decoding: (0..<length).map { _ in alphabet.randomElement(using: &rng)! }, as: UTF8.self)
+                do {
+                    let spec = try CalendarExpression(junk)
+                    _ = spec.next(afterMicroseconds: 1_795_000_000_000_000)
+                } catch {
+                    #expect(error.position >= 1 && error.position <= length + 1)
+                }
+            }
         }
         #expect(throws: CalendarExpressionError.self) {
             try CalendarExpression("*-*-" + Array(repeating: "1", count: 5000).joined(separator: ","))
