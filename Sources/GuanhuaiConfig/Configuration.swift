@@ -10,6 +10,11 @@ public struct Configuration: Sendable {
     public var sendMinutes: Int
     public var oldMember: OldMemberRule
     public var files: Files
+    /// The SQLite database: `$STATE_DIRECTORY/guanhuai.sqlite` under systemd, else `[database] path`, else
+    /// /var/lib/guanhuai/guanhuai.sqlite.
+    public var databasePath: String
+    /// How long a writer waits for another process's write before giving up, in seconds.
+    public var busyTimeout: Double
     public var organization: Organization
     public var members: [Member]
     public var relations: [Relation]
@@ -42,8 +47,10 @@ public struct Configuration: Sendable {
         Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// Loads the config file and every file it names. Errors list every problem found in the failing file.
-    public static func load(path: String) throws(InputErrors) -> Configuration {
+    /// Loads the config file, the rules and the organisation: everything but the roster, relations and events.
+    public static func loadSettings(path: String, environment: [String: String] = [:]) throws(InputErrors)
+        -> Configuration
+    {
         func one<T>(_ body: () throws(InputError) -> T) throws(InputErrors) -> T {
             do { return try body() } catch { throw InputErrors([error]) }
         }
@@ -54,7 +61,7 @@ public struct Configuration: Sendable {
         }
         let r = try one { () throws(InputError) in try TOMLReader(file: path, text: text) }
         let top = TOMLReader.Place(header: nil, index: 0, name: "")
-        let header = try one { () throws(InputError) -> (ZoneRules, Int, OldMemberRule, Files) in
+        let header = try one { () throws(InputError) -> (ZoneRules, Int, OldMemberRule, Files, String, Double) in
             try r.checkKeys(r.root, allowed: ["guanhuai", "files", "old_member", "database", "channels", "routing"], top)
             let gp = TOMLReader.Place(header: "guanhuai", index: 0, name: "[guanhuai]")
             let g = try r.table(r.root, "guanhuai", top)
@@ -92,25 +99,51 @@ public struct Configuration: Sendable {
                 roster: resolve(try r.string(f, "roster", fp, required: true)!),
                 relations: try r.string(f, "relations", fp).map(resolve),
                 events: try r.string(f, "events", fp).map(resolve))
-            return (zone, send, old, files)
+            var dbPath = "/var/lib/guanhuai/guanhuai.sqlite"
+            var busy = 5.0
+            if let d = try r.table(r.root, "database", top) {
+                let dp = TOMLReader.Place(header: "database", index: 0, name: "[database]")
+                try r.checkKeys(d, allowed: ["path", "busy_timeout_ms"], dp)
+                if let p = try r.string(d, "path", dp) { dbPath = resolve(p) }
+                if let ms = try r.int(d, "busy_timeout_ms", dp, range: 1...600_000) { busy = Double(ms) / 1000 }
+            }
+            if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first, !state.isEmpty {
+                dbPath = String(state) + "/guanhuai.sqlite"
+            }
+            return (zone, send, old, files, dbPath, busy)
         }
-        let (zone, send, old, files) = header
+        let (zone, send, old, files, databasePath, busyTimeout) = header
         let rules = try one { () throws(InputError) in try RulesFile.load(path: files.rules) }
         let org = try one { () throws(InputError) in try OrganizationFile.load(path: files.organization) }
-        let members = try RosterFile.load(path: files.roster, organization: org)
-        try checkPeople(org, members: members, file: files.organization)
-        var relations: [Relation] = []
-        var dependants: [Dependant] = []
-        if let rel = files.relations {
-            (relations, dependants) = try RelationsFile.load(path: rel, organization: org, members: members)
-        }
-        var events: [Event] = []
-        if let ev = files.events {
-            events = try EventsFile.load(path: ev, members: members, people: Set(org.people.keys).union(members.map(\.id)))
-        }
         return Configuration(
-            path: path, zone: zone, sendMinutes: send, oldMember: old, files: files, organization: org,
-            members: members, relations: relations, dependants: dependants, events: events, rules: rules)
+            path: path, zone: zone, sendMinutes: send, oldMember: old, files: files, databasePath: databasePath,
+            busyTimeout: busyTimeout, organization: org, members: [], relations: [], dependants: [], events: [],
+            rules: rules)
+    }
+
+    /// Loads the config file and every file it names. Errors list every problem found in the failing file.
+    public static func load(path: String, environment: [String: String] = [:]) throws(InputErrors) -> Configuration {
+        try loadSettings(path: path, environment: environment).loadingFiles(rosterInStore: false)
+    }
+
+    /// Reads the roster, relations and events files. When the database already holds the roster (it is then
+    /// authoritative), the roster and relations files are not read, and events are checked against the database
+    /// by the planner rather than here.
+    public func loadingFiles(rosterInStore: Bool) throws(InputErrors) -> Configuration {
+        var c = self
+        if !rosterInStore {
+            c.members = try RosterFile.load(path: files.roster, organization: organization)
+            try Configuration.checkPeople(organization, members: c.members, file: files.organization)
+            if let rel = files.relations {
+                (c.relations, c.dependants) = try RelationsFile.load(path: rel, organization: organization, members: c.members)
+            }
+        }
+        if let ev = files.events {
+            c.events = try EventsFile.load(
+                path: ev, members: rosterInStore ? nil : c.members,
+                people: Set(organization.people.keys).union(c.members.map(\.id)))
+        }
+        return c
     }
 
     /// Every secretary, 委员 and the 组织部 contact must be a known person (organization.toml or the roster).

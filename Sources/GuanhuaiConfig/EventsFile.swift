@@ -7,14 +7,15 @@ public enum EventsFile {
     public static let required = ["编号", "党员", "类型", "日期"]
     public static let optional = ["结束日期", "对象", "备注"]
 
-    public static func load(path: String, members: [Member], people: Set<PersonID>) throws(InputErrors) -> [Event] {
+    /// With `members` nil (the roster lives in the database) the member ids are not checked here.
+    public static func load(path: String, members: [Member]?, people: Set<PersonID>) throws(InputErrors) -> [Event] {
         let table: CSVTable
         do {
             table = try CSVTable(path: path, required: required, optional: optional)
         } catch {
             throw InputErrors([error])
         }
-        let byID = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let byID = members.map { Dictionary($0.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }) }
         var errors: [InputError] = []
         var events: [Event] = []
         var ids = Set<String>()
@@ -26,10 +27,11 @@ public enum EventsFile {
                 fail("编号", "every event needs its own id")
                 continue
             }
-            guard let memberID = table.value(row, "党员"), let member = byID[memberID] else {
+            guard let memberID = table.value(row, "党员"), byID == nil || byID?[memberID] != nil else {
                 fail("党员", "unknown member \"\(table.value(row, "党员") ?? "")\"")
                 continue
             }
+            let member = byID?[memberID]
             guard let k = table.value(row, "类型"), let kind = EventKind(name: k) else {
                 fail("类型", "unknown event kind \"\(table.value(row, "类型") ?? "")\"; see README, \"Event kinds\"")
                 continue
@@ -38,7 +40,7 @@ public enum EventsFile {
                 fail("日期", "is not a date; write YYYY-MM-DD")
                 continue
             }
-            if date < member.joined && kind != .development {
+            if let member, date < member.joined && kind != .development {
                 fail("日期", "\(date) is before \(member.name) joined (\(member.joined))")
                 continue
             }
@@ -51,7 +53,7 @@ public enum EventsFile {
                 ends = d
             }
             let target = table.value(row, "对象")
-            if let target, !people.contains(target) {
+            if let target, byID != nil, !people.contains(target) {
                 fail("对象", "unknown person \"\(target)\"")
                 continue
             }

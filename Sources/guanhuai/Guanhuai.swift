@@ -1,17 +1,27 @@
 import ArgumentParser
 import Foundation
 import GuanhuaiConfig
+import GuanhuaiStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct Guanhuai: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guanhuai",
         abstract: "关怀 — reminders of the care obligations of Party organisations.",
-        subcommands: [PlanCommand.self, CalendarCommand.self, LunarCommand.self]
+        subcommands: [
+            PlanCommand.self, AgendaCommand.self, ImportCommand.self, EventCommand.self, DoneCommand.self,
+            WaiveCommand.self, CalendarCommand.self, LunarCommand.self,
+        ]
     )
 
     /// Usage and input errors exit 2 with a message a person can act on; other failures exit 1.
     static func main() async {
+        // Nothing the tool writes is readable by anyone else: the data is sensitive personal information.
+        umask(0o077)
         do {
             var command = try parseAsRoot()
             if var async = command as? any AsyncParsableCommand {
@@ -24,6 +34,9 @@ struct Guanhuai: AsyncParsableCommand {
             Foundation.exit(2)
         } catch let error as InputError {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            Foundation.exit(2)
+        } catch let error as StoreError {
+            FileHandle.standardError.write(Data(("guanhuai: \(error.description)\n").utf8))
             Foundation.exit(2)
         } catch let error as UsageError {
             FileHandle.standardError.write(Data(("guanhuai: \(error.message)\n").utf8))
@@ -50,5 +63,26 @@ struct ConfigOption: ParsableArguments {
         config ?? ProcessInfo.processInfo.environment["GUANHUAI_CONFIG"] ?? "/etc/guanhuai/config.toml"
     }
 
-    func load() throws -> Configuration { try Configuration.load(path: path) }
+    func load() throws -> Configuration {
+        try Configuration.load(path: path, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// The configuration and the store; `create` makes the database when it does not exist yet.
+    func workspace(create: Bool) throws -> Workspace {
+        do {
+            return try Workspace.open(configPath: path, environment: ProcessInfo.processInfo.environment, create: create)
+        } catch {
+            switch error {
+            case .input(let e): throw e
+            case .store(let e): throw e
+            }
+        }
+    }
+}
+
+/// Who is running the tool, for the audit log, and the time now.
+func currentActor() -> Actor {
+    let env = ProcessInfo.processInfo.environment
+    let name = env["SUDO_USER"] ?? env["USER"] ?? env["LOGNAME"] ?? "uid \(getuid())"
+    return Actor(name: name, now: Int64(Date().timeIntervalSince1970))
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GuanhuaiConfig
 import GuanhuaiCore
+import GuanhuaiStore
 
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,11 +39,13 @@ struct PlanCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let config = try options.load()
+        let workspace = try options.workspace(create: false)
+        let config = workspace.config
         let zone = config.zone
         let nowInstant = try now.map { try ArgumentDates.instant($0, zone: zone, option: "--now") }
             ?? Int64(Date().timeIntervalSince1970)
-        let planner = Planner(config.planInput())
+        let input = try person.map { try workspace.planInput(forPerson: $0) } ?? workspace.planInput()
+        let planner = Planner(input)
         let today = planner.today(at: nowInstant)
         let fromDate = try from.map { try ArgumentDates.date($0, option: "--from") } ?? CivilDate(today.year, 1, 1)!
         let toDate = try to.map { try ArgumentDates.date($0, option: "--to") } ?? today.adding(days: 365)
@@ -51,8 +54,8 @@ struct PlanCommand: AsyncParsableCommand {
         for r in rules where !known.contains(r) {
             throw UsageError(message: "--rule \"\(r)\" is not a rule; known rules: \(known.sorted().joined(separator: ", "))")
         }
-        if let person, config.organization.people[person] == nil, config.membersByID[person] == nil {
-            throw UsageError(message: "--person \"\(person)\" is neither a member nor a person in the organisation file")
+        if let person, input.organization.people[person] == nil, planner.member(person) == nil {
+            throw UsageError(message: "--person \"\(person)\" is neither a member nor a person in the organisation")
         }
         let occurrences = planner.plan(
             PlanQuery(from: fromDate, to: toDate, now: nowInstant, rules: Set(rules), person: person))
@@ -61,7 +64,7 @@ struct PlanCommand: AsyncParsableCommand {
         case .json:
             for o in occurrences { out += o.jsonLine + "\n" }
         case .table:
-            out = PlanTable.render(occurrences, config: config, now: nowInstant)
+            out = PlanTable.render(occurrences, input: input, now: nowInstant)
         }
         FileHandle.standardOutput.write(Data(out.utf8))
     }
@@ -69,22 +72,17 @@ struct PlanCommand: AsyncParsableCommand {
 
 /// The table for people: grouped by due date, Chinese titles, aligned columns.
 enum PlanTable {
-    static func render(_ occurrences: [Occurrence], config: Configuration, now: Int64) -> String {
+    static func render(_ occurrences: [Occurrence], input: PlanInput, now: Int64) -> String {
         if occurrences.isEmpty { return "（无待办事项）No obligations in this period.\n" }
-        let members = config.membersByID
-        func subjectName(_ o: Occurrence) -> String {
-            guard let s = o.subject else { return config.organization.unit(o.org)?.name ?? o.org }
-            if let m = members[s] { return "\(m.name)（\(s)）" }
-            if let d = config.dependants.first(where: { $0.id == s }) { return "\(d.name)（\(d.id)）" }
-            return config.name(of: s)
-        }
+        let names = Names(input)
+        func subjectName(_ o: Occurrence) -> String { names.subject(o) }
         let header = ["事项", "对象", "责任人", "状态", "下次提醒"]
         var rows: [(CivilDate, [String])] = []
         for o in occurrences {
             let next = o.reminders.first { $0.at >= now }
             rows.append(
                 (o.due, [
-                    o.title, subjectName(o), config.name(of: o.responsible),
+                    o.title, subjectName(o), names.person(o.responsible),
                     o.status.chinese + (o.waivedReason.map { "：\($0)" } ?? ""),
                     next.map { "\($0.localDate) \($0.rfc3339.dropFirst(11).prefix(5))" } ?? "—",
                 ]))
@@ -105,5 +103,25 @@ enum PlanTable {
         let open = occurrences.filter { $0.status.isOpen }.count
         out += "\n共 \(occurrences.count) 项，其中未完成 \(open) 项。\n"
         return out
+    }
+}
+
+/// Names for people to read, from ids.
+struct Names {
+    let input: PlanInput
+    let members: [PersonID: Member]
+
+    init(_ input: PlanInput) {
+        self.input = input
+        members = Dictionary(input.members.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    func person(_ id: PersonID) -> String { input.organization.people[id]?.name ?? members[id]?.name ?? id }
+
+    func subject(_ o: Occurrence) -> String {
+        guard let s = o.subject else { return input.organization.unit(o.org)?.name ?? o.org }
+        if let m = members[s] { return "\(m.name)（\(s)）" }
+        if let d = input.dependants.first(where: { $0.id == s }) { return "\(d.name)（\(d.id)）" }
+        return person(s)
     }
 }

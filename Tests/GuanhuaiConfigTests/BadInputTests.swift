@@ -1,6 +1,7 @@
 import Foundation
 import GuanhuaiConfig
 import GuanhuaiCore
+import GuanhuaiTestSupport
 import Testing
 
 @Suite struct BadInputTests {
@@ -152,46 +153,3 @@ import Testing
     }
 }
 
-struct ToolResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-func runTool(_ path: String, _ args: [String], input: Data? = nil) throws -> Data {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    let out = Pipe()
-    let inPipe = Pipe()
-    p.standardOutput = out
-    p.standardInput = inPipe
-    try p.run()
-    if let input { inPipe.fileHandleForWriting.write(input) }
-    try inPipe.fileHandleForWriting.close()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return data
-}
-
-/// Runs the `guanhuai` executable built beside the test bundle.
-func runCLI(_ args: [String]) throws -> ToolResult {
-    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var exe = dir.appendingPathComponent("guanhuai")
-    if !FileManager.default.fileExists(atPath: exe.path) {
-        exe = dir.deletingLastPathComponent().appendingPathComponent("guanhuai")
-    }
-    let p = Process()
-    p.executableURL = exe
-    p.arguments = args
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return ToolResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-        stderr: String(decoding: e, as: UTF8.self))
-}

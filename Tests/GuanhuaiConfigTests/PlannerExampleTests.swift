@@ -1,6 +1,7 @@
 import Foundation
 import GuanhuaiConfig
 import GuanhuaiCore
+import GuanhuaiTestSupport
 import Testing
 
 @Suite struct PlannerExampleTests {

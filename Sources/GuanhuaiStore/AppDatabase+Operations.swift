@@ -1,0 +1,281 @@
+import GRDB
+public import GuanhuaiCore
+
+/// What an import did (or, for a dry run, would do).
+public struct ImportReport: Sendable, Equatable {
+    public var added: [String] = []
+    public var changed: [String] = []
+    public var unchanged = 0
+    public var removed: [String] = []
+    /// Members on the database but not in the new roster (never deleted silently).
+    public var missing: [String] = []
+    /// Those of `missing` marked 转出 because of --prune.
+    public var pruned: [String] = []
+    public var dryRun = false
+
+    public init() {}
+}
+
+/// Everything the store holds that planning needs.
+public struct StoreSnapshot: Sendable {
+    public var organization: Organization?
+    public var members: [Member]
+    public var relations: [Relation]
+    public var dependants: [Dependant]
+    public var events: [Event]
+    public var completions: [Completion]
+}
+
+/// Who did it and when, for the audit log. Time is injected like everywhere else.
+public struct Actor: Sendable {
+    public var name: String
+    public var now: Int64
+
+    public init(name: String, now: Int64) {
+        self.name = name
+        self.now = now
+    }
+}
+
+extension AppDatabase {
+    var label: String { path ?? ":memory:" }
+
+    func write<T>(_ body: @Sendable (Database) throws -> T) throws(StoreError) -> T {
+        do { return try writer.write(body) } catch { throw StoreError(error, path: label) }
+    }
+
+    func read<T>(_ body: @Sendable (Database) throws -> T) throws(StoreError) -> T {
+        do { return try writer.read(body) } catch { throw StoreError(error, path: label) }
+    }
+
+    static func audit(_ db: Database, _ actor: Actor, _ action: String, _ target: String, _ summary: String) throws {
+        var a = AuditRecord(id: nil, at: actor.now, actor: actor.name, action: action, target: target, summary: summary)
+        try a.insert(db)
+    }
+
+    // MARK: Reading
+
+    public func snapshot() throws(StoreError) -> StoreSnapshot {
+        try read { db in
+            StoreSnapshot(
+                organization: try AppDatabase.organization(db),
+                members: try MemberRecord.order(MemberRecord.Columns.id).fetchAll(db).compactMap(\.member),
+                relations: try RelationRecord.fetchAll(db).compactMap(\.relation),
+                dependants: try DependantRecord.fetchAll(db).compactMap(\.dependant),
+                events: try EventRecord.order(Column("seq")).fetchAll(db).compactMap(\.event),
+                completions: try CompletionRecord.fetchAll(db).compactMap(\.completion))
+        }
+    }
+
+    /// Members of some branches only, for a person's agenda on a large roster.
+    public func members(inBranches branches: Set<UnitID>, orIDs ids: Set<PersonID>) throws(StoreError) -> [Member] {
+        try read { db in
+            try MemberRecord.filter(branches.contains(MemberRecord.Columns.branch) || ids.contains(MemberRecord.Columns.id))
+                .order(MemberRecord.Columns.id).fetchAll(db).compactMap(\.member)
+        }
+    }
+
+    public func memberCount() throws(StoreError) -> Int { try read { db in try MemberRecord.fetchCount(db) } }
+
+    static func organization(_ db: Database) throws -> Organization? {
+        guard let committeeID = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'committee'"),
+            let orgDept = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'organization_department'")
+        else { return nil }
+        let units = try UnitRecord.fetchAll(db).compactMap(\.unit)
+        guard let committee = units.first(where: { $0.id == committeeID }) else { return nil }
+        return Organization(
+            committee: committee, units: units.filter { $0.id != committeeID }, organizationDepartment: orgDept,
+            people: try PersonRecord.fetchAll(db).map(\.person))
+    }
+
+    public func auditLog(limit: Int = 100) throws(StoreError) -> [(at: Int64, actor: String, action: String, target: String, summary: String)] {
+        try read { db in
+            try AuditRecord.order(Column("id").desc).limit(limit).fetchAll(db).map {
+                ($0.at, $0.actor, $0.action, $0.target, $0.summary)
+            }
+        }
+    }
+
+    // MARK: Imports (one transaction each)
+
+    public func importOrganization(_ org: Organization, dryRun: Bool, actor: Actor) throws(StoreError) -> ImportReport {
+        try write { db in
+            var report = ImportReport()
+            report.dryRun = dryRun
+            let oldUnits = Dictionary(try UnitRecord.fetchAll(db).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let oldPeople = Dictionary(try PersonRecord.fetchAll(db).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let newUnits = org.units.values.sorted { $0.id < $1.id }.map(UnitRecord.init)
+            let newPeople = org.people.values.sorted { $0.id < $1.id }.map(PersonRecord.init)
+            for u in newUnits {
+                if let old = oldUnits[u.id] {
+                    if old == u { report.unchanged += 1 } else { report.changed.append("unit \(u.id)") }
+                } else {
+                    report.added.append("unit \(u.id)")
+                }
+            }
+            for p in newPeople {
+                if let old = oldPeople[p.id] {
+                    if old == p { report.unchanged += 1 } else { report.changed.append("person \(p.id)") }
+                } else {
+                    report.added.append("person \(p.id)")
+                }
+            }
+            let keptUnits = Set(newUnits.map(\.id))
+            report.removed = oldUnits.keys.filter { !keptUnits.contains($0) }.sorted().map { "unit \($0)" }
+                + oldPeople.keys.filter { id in !newPeople.contains { $0.id == id } }.sorted().map { "person \($0)" }
+            let stranded = try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM member WHERE branch NOT IN (\(keptUnits.map { _ in "?" }.joined(separator: ",")))",
+                arguments: StatementArguments(Array(keptUnits))) ?? 0
+            if stranded > 0 {
+                throw StoreError.rejected(
+                    "\(stranded) members on the database belong to branches this file removes; move them in the roster first")
+            }
+            if dryRun { return report }
+            try db.execute(sql: "DELETE FROM unit")
+            try db.execute(sql: "DELETE FROM person")
+            for u in newUnits { try u.insert(db) }
+            for p in newPeople { try p.insert(db) }
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO setting (key, value) VALUES ('committee', ?), ('organization_department', ?)",
+                arguments: [org.committee.id, org.organizationDepartment])
+            try AppDatabase.audit(db, actor, "import-orgs", org.committee.id,
+                "added \(report.added.count), changed \(report.changed.count), removed \(report.removed.count)")
+            return report
+        }
+    }
+
+    public func importRoster(_ members: [Member], dryRun: Bool, prune: Bool, today: CivilDate, actor: Actor)
+        throws(StoreError) -> ImportReport
+    {
+        try write { db in
+            var report = ImportReport()
+            report.dryRun = dryRun
+            var old: [String: MemberRecord] = [:]
+            for r in try MemberRecord.fetchAll(db) { old[r.id] = r }
+            var seen = Set<String>()
+            var toWrite: [MemberRecord] = []
+            for m in members {
+                let r = MemberRecord(m)
+                seen.insert(r.id)
+                if let o = old[r.id] {
+                    if o == r {
+                        report.unchanged += 1
+                    } else {
+                        report.changed.append(r.id)
+                        toWrite.append(r)
+                    }
+                } else {
+                    report.added.append(r.id)
+                    toWrite.append(r)
+                }
+            }
+            report.missing = old.keys.filter { !seen.contains($0) && old[$0]?.status == "active" }.sorted()
+            if prune { report.pruned = report.missing }
+            if dryRun { return report }
+            for r in toWrite { try r.save(db) }
+            for id in report.pruned {
+                try db.execute(
+                    sql: "UPDATE member SET status = 'transferred-out', statusDate = ? WHERE id = ?",
+                    arguments: [today.description, id])
+            }
+            try AppDatabase.audit(db, actor, "import-roster", "\(members.count) rows",
+                "added \(report.added.count), changed \(report.changed.count), unchanged \(report.unchanged), missing \(report.missing.count), pruned \(report.pruned.count)")
+            return report
+        }
+    }
+
+    public func importRelations(_ relations: [Relation], dependants: [Dependant], dryRun: Bool, actor: Actor)
+        throws(StoreError) -> ImportReport
+    {
+        try write { db in
+            var report = ImportReport()
+            report.dryRun = dryRun
+            let old = Set(try RelationRecord.fetchAll(db))
+            let new = Set(relations.map(RelationRecord.init))
+            for r in new.sorted(by: { ($0.kind, $0.fromPerson, $0.toID) < ($1.kind, $1.fromPerson, $1.toID) }) {
+                if old.contains(r) { report.unchanged += 1 } else { report.added.append("\(r.kind) \(r.fromPerson) → \(r.toID)") }
+            }
+            report.removed = old.subtracting(new).map { "\($0.kind) \($0.fromPerson) → \($0.toID)" }.sorted()
+            let oldDeps = Dictionary(try DependantRecord.fetchAll(db).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            for d in dependants.map(DependantRecord.init) {
+                if let o = oldDeps[d.id] {
+                    if o == d { report.unchanged += 1 } else { report.changed.append("dependant \(d.id)") }
+                } else {
+                    report.added.append("dependant \(d.id)")
+                }
+            }
+            if dryRun { return report }
+            try db.execute(sql: "DELETE FROM relation")
+            try db.execute(sql: "DELETE FROM dependant")
+            for r in new { try r.insert(db) }
+            for d in dependants { try DependantRecord(d).insert(db) }
+            try AppDatabase.audit(db, actor, "import-relations", "\(relations.count) relations",
+                "added \(report.added.count), removed \(report.removed.count), unchanged \(report.unchanged)")
+            return report
+        }
+    }
+
+    // MARK: Events and completions
+
+    /// Records an event. The member must be on the database (or in `knownMembers`); the id is assigned here.
+    public func addEvent(
+        member: PersonID, kind: EventKind, date: CivilDate, ends: CivilDate?, target: PersonID?, note: String?,
+        today: CivilDate, knownMembers: Set<PersonID>, knownPeople: Set<PersonID>, actor: Actor
+    ) throws(StoreError) -> Event {
+        if date > today, [.death, .deathOnDuty, .terminal, .transferOut].contains(kind) {
+            throw .rejected("a \(kind.chinese) cannot be dated in the future (\(date) is after today, \(today))")
+        }
+        if let ends, ends < date { throw .rejected("--ends \(ends) is before the event's date \(date)") }
+        if kind == .talkRequest, target == nil {
+            throw .rejected("a talk request (约谈) names the person asked: add --with PERSON")
+        }
+        if let target, !knownPeople.contains(target), !knownMembers.contains(target) {
+            throw .rejected("--with \"\(target)\" is neither a member nor a person in the organisation")
+        }
+        return try write { db in
+            let onDatabase = try MemberRecord.filter(key: member).fetchCount(db) > 0
+            guard onDatabase || knownMembers.contains(member) else {
+                throw StoreError.rejected("unknown member \"\(member)\"; `guanhuai import roster` first, or check the id")
+            }
+            var r = EventRecord(seq: nil, id: "pending-\(actor.now)-\(member)", member: member, kind: kind.rawValue,
+                date: date.description, ends: ends?.description, target: target, note: note, recordedAt: actor.now,
+                recordedBy: actor.name)
+            try r.insert(db)
+            r.id = "E\(r.seq!)"
+            try db.execute(sql: "UPDATE event SET id = ? WHERE seq = ?", arguments: [r.id, r.seq])
+            try AppDatabase.audit(db, actor, "event-add", r.id, "\(kind.rawValue) for \(member) on \(date)")
+            return r.event!
+        }
+    }
+
+    public func events(member: PersonID? = nil) throws(StoreError) -> [Event] {
+        try read { db in
+            var q = EventRecord.order(Column("seq"))
+            if let member { q = q.filter(Column("member") == member) }
+            return try q.fetchAll(db).compactMap(\.event)
+        }
+    }
+
+    public func completion(for occurrence: String) throws(StoreError) -> Completion? {
+        try read { db in try CompletionRecord.fetchOne(db, key: occurrence)?.completion }
+    }
+
+    /// Records a completion or waiver. Returns false (and writes nothing) when one is on record already.
+    @discardableResult
+    public func record(_ c: Completion, actor: Actor) throws(StoreError) -> Bool {
+        try write { db in
+            if try CompletionRecord.fetchOne(db, key: c.occurrence) != nil { return false }
+            let (outcome, reason): (String, String?) =
+                switch c.outcome {
+                case .done: ("done", nil)
+                case .waived(let r): ("waived", r)
+                }
+            try CompletionRecord(
+                occurrence: c.occurrence, date: c.date.description, byPerson: c.by, note: c.note, outcome: outcome,
+                reason: reason, recordedAt: actor.now, recordedBy: actor.name
+            ).insert(db)
+            try AppDatabase.audit(db, actor, outcome, c.occurrence, "dated \(c.date)" + (c.by.map { " by \($0)" } ?? ""))
+            return true
+        }
+    }
+}

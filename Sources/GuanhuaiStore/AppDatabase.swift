@@ -1,0 +1,217 @@
+import Foundation
+public import GRDB
+import GRDBSQLite
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The embedded SQLite database shared by the daemon and the command-line tool (GRDB's DatabaseSharing.md):
+/// a `DatabasePool` in persistent WAL mode, a busy timeout so writers wait for each other instead of failing, and
+/// write transactions that GRDB opens IMMEDIATE so they never overlap.
+public struct AppDatabase: Sendable {
+    public let writer: any DatabaseWriter
+    public let path: String?
+
+    /// Opens (creating when needed) the database at `path`: the directory 0700, the files 0600.
+    public init(path: String, busyTimeout: Double = 5) throws(StoreError) {
+        self.path = path
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            if !FileManager.default.fileExists(atPath: directory) {
+                try FileManager.default.createDirectory(
+                    atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+        } catch {
+            throw .cannotOpen(path: path, reason: "cannot create the directory \(directory)")
+        }
+        // Nothing the tool writes is world-readable: the database and its -wal and -shm companions.
+        let previous = umask(0o077)
+        defer { umask(previous) }
+        // Setup (creating the file, migrating) is serialised between processes with a lock file, as Apple's
+        // NSFileCoordinator does in GRDB's guide; Linux has no NSFileCoordinator.
+        let lock = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(lock) }
+        flock(lock, LOCK_EX)
+        defer { flock(lock, LOCK_UN) }
+
+        var config = Configuration()
+        config.busyMode = .timeout(busyTimeout)
+        config.prepareDatabase { db in
+            if !db.configuration.readonly {
+                var flag: CInt = 1
+                let code = withUnsafeMutablePointer(to: &flag) { p in
+                    sqlite3_file_control(db.sqliteConnection, nil, SQLITE_FCNTL_PERSIST_WAL, p)
+                }
+                guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
+            }
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        do {
+            let pool = try DatabasePool(path: path, configuration: config)
+            if try pool.read(AppDatabase.migrator.hasBeenSuperseded) {
+                throw StoreError.newerVersion(path: path)
+            }
+            try AppDatabase.migrator.migrate(pool)
+            writer = pool
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError(error, path: path)
+        }
+        for suffix in ["", "-wal", "-shm", ".lock"] { chmod(path + suffix, 0o600) }
+    }
+
+    /// An in-memory database, for tests and benchmarks.
+    public init() throws(StoreError) {
+        path = nil
+        do {
+            let queue = try DatabaseQueue()
+            try AppDatabase.migrator.migrate(queue)
+            writer = queue
+        } catch {
+            throw StoreError(error, path: ":memory:")
+        }
+    }
+
+    /// The schema. Migrations never change once shipped: add a new one instead.
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.create(table: "setting") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .text).notNull()
+            }
+            try db.create(table: "unit") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("parent", .text)
+                t.column("secretary", .text)
+                t.column("committee", .text).notNull()  // person ids, comma-separated
+            }
+            try db.create(table: "person") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("email", .text)
+                t.column("mobile", .text)
+                t.column("wecomUserID", .text)
+                t.column("dingtalkUserID", .text)
+                t.column("roles", .text).notNull()
+            }
+            try db.create(table: "member") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("gender", .text)
+                t.column("birthDate", .text)
+                t.column("joined", .text).notNull()
+                t.column("fullMemberSince", .text)
+                t.column("branch", .text).notNull().indexed()
+                t.column("email", .text)
+                t.column("mobile", .text)
+                t.column("tags", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("statusDate", .text)
+            }
+            try db.create(table: "relation") { t in
+                t.column("kind", .text).notNull()
+                t.column("fromPerson", .text).notNull().indexed()
+                t.column("toID", .text).notNull()
+                t.primaryKey(["kind", "fromPerson", "toID"])
+            }
+            try db.create(table: "dependant") { t in
+                t.primaryKey("id", .text)
+                t.column("member", .text).notNull()
+                t.column("name", .text).notNull()
+                t.column("birthDate", .text).notNull()
+            }
+            try db.create(table: "event") { t in
+                t.autoIncrementedPrimaryKey("seq")
+                t.column("id", .text).notNull().unique()
+                t.column("member", .text).notNull().indexed()
+                t.column("kind", .text).notNull()
+                t.column("date", .text).notNull()
+                t.column("ends", .text)
+                t.column("target", .text)
+                t.column("note", .text)
+                t.column("recordedAt", .integer).notNull()
+                t.column("recordedBy", .text).notNull()
+            }
+            try db.create(table: "completion") { t in
+                t.primaryKey("occurrence", .text)
+                t.column("date", .text).notNull()
+                t.column("byPerson", .text)
+                t.column("note", .text)
+                t.column("outcome", .text).notNull()  // done | waived
+                t.column("reason", .text)
+                t.column("recordedAt", .integer).notNull()
+                t.column("recordedBy", .text).notNull()
+            }
+            try db.create(table: "outbox") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("idempotencyKey", .text).notNull().unique()
+                t.column("recipient", .text).notNull()
+                t.column("channel", .text).notNull()
+                t.column("payload", .blob).notNull()
+                t.column("state", .text).notNull().defaults(to: "pending")  // pending | sent | failed
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("nextAttemptAt", .integer)
+                t.column("lastError", .text)
+                t.column("sentAt", .integer)
+                t.column("createdAt", .integer).notNull()
+            }
+            try db.create(index: "outbox_due", on: "outbox", columns: ["state", "nextAttemptAt"])
+            // Who changed what: the data is sensitive personal information. Never notes or health details.
+            try db.create(table: "audit") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("at", .integer).notNull()
+                t.column("actor", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("target", .text).notNull()
+                t.column("summary", .text).notNull()
+            }
+        }
+        return m
+    }
+}
+
+/// What went wrong with the database, said so that an operator can act.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    case cannotOpen(path: String, reason: String)
+    case locked(path: String)
+    case newerVersion(path: String)
+    case notADatabase(path: String)
+    case failed(path: String, reason: String)
+    /// A request that cannot be carried out: unknown member, future death, unknown occurrence, …
+    case rejected(String)
+
+    init(_ error: any Error, path: String) {
+        if let e = error as? StoreError {
+            self = e
+        } else if let e = error as? DatabaseError {
+            switch e.resultCode {
+            case .SQLITE_BUSY, .SQLITE_LOCKED: self = .locked(path: path)
+            case .SQLITE_NOTADB, .SQLITE_CORRUPT: self = .notADatabase(path: path)
+            case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY:
+                self = .cannotOpen(path: path, reason: e.message ?? "\(e.resultCode)")
+            default: self = .failed(path: path, reason: e.message ?? "\(e.resultCode)")
+            }
+        } else {
+            self = .failed(path: path, reason: "\(error)")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let p, let r): "cannot open the database \(p): \(r)"
+        case .locked(let p):
+            "the database \(p) stayed locked by another process beyond the busy timeout; nothing was written — try again, or raise [database] busy_timeout"
+        case .newerVersion(let p):
+            "the database \(p) was written by a newer version of guanhuai; nothing was changed — upgrade guanhuai"
+        case .notADatabase(let p): "\(p) is not a guanhuai database (or it is damaged)"
+        case .failed(let p, let r): "database \(p): \(r)"
+        case .rejected(let why): why
+        }
+    }
+}

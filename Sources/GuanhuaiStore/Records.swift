@@ -1,0 +1,201 @@
+import GRDB
+import GuanhuaiCore
+
+// Rows of the v1 schema. Dates are stored as `YYYY-MM-DD` text, instants as UTC seconds.
+
+struct UnitRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
+    static let databaseTableName = "unit"
+    var id: String
+    var name: String
+    var kind: String
+    var parent: String?
+    var secretary: String?
+    var committee: String
+
+    init(_ u: OrgUnit) {
+        id = u.id
+        name = u.name
+        kind = u.kind.rawValue
+        parent = u.parent
+        secretary = u.secretary
+        committee = u.committeeMembers.joined(separator: ",")
+    }
+
+    var unit: OrgUnit? {
+        guard let k = UnitKind(rawValue: kind) else { return nil }
+        return OrgUnit(id: id, name: name, kind: k, parent: parent, secretary: secretary,
+            committeeMembers: committee.split(separator: ",").map(String.init))
+    }
+}
+
+struct PersonRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
+    static let databaseTableName = "person"
+    var id: String
+    var name: String
+    var email: String?
+    var mobile: String?
+    var wecomUserID: String?
+    var dingtalkUserID: String?
+    var roles: String
+
+    init(_ p: Person) {
+        id = p.id
+        name = p.name
+        email = p.email
+        mobile = p.mobile
+        wecomUserID = p.wecomUserID
+        dingtalkUserID = p.dingtalkUserID
+        roles = p.roles.map(\.rawValue).sorted().joined(separator: ",")
+    }
+
+    var person: Person {
+        Person(id: id, name: name, email: email, mobile: mobile, wecomUserID: wecomUserID,
+            dingtalkUserID: dingtalkUserID, roles: Set(roles.split(separator: ",").compactMap { PersonRole(rawValue: String($0)) }))
+    }
+}
+
+struct MemberRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
+    static let databaseTableName = "member"
+    var id: String
+    var name: String
+    var gender: String?
+    var birthDate: String?
+    var joined: String
+    var fullMemberSince: String?
+    var branch: String
+    var email: String?
+    var mobile: String?
+    var tags: String
+    var status: String
+    var statusDate: String?
+
+    enum Columns {
+        static let id = Column(CodingKeys.id)
+        static let branch = Column(CodingKeys.branch)
+    }
+
+    init(_ m: Member) {
+        id = m.id
+        name = m.name
+        gender = m.gender
+        birthDate = m.birthDate?.description
+        joined = m.joined.description
+        fullMemberSince = m.fullMemberSince?.description
+        branch = m.branch
+        email = m.email
+        mobile = m.mobile
+        tags = m.tags.map(\.slug).sorted().joined(separator: ",")
+        switch m.status {
+        case .active:
+            status = "active"
+            statusDate = nil
+        case .deceased(let d):
+            status = "deceased"
+            statusDate = d.description
+        case .transferredOut(let d):
+            status = "transferred-out"
+            statusDate = d.description
+        }
+    }
+
+    var member: Member? {
+        guard let j = CivilDate(parsing: joined) else { return nil }
+        let d = statusDate.flatMap { CivilDate(parsing: $0) }
+        let s: MemberStatus =
+            switch (status, d) {
+            case ("deceased", let d?): .deceased(d)
+            case ("transferred-out", let d?): .transferredOut(d)
+            default: .active
+            }
+        return Member(
+            id: id, name: name, gender: gender, birthDate: birthDate.flatMap { CivilDate(parsing: $0) }, joined: j,
+            fullMemberSince: fullMemberSince.flatMap { CivilDate(parsing: $0) }, branch: branch, email: email,
+            mobile: mobile, tags: Set(tags.split(separator: ",").compactMap { Tag(name: String($0)) }), status: s)
+    }
+}
+
+struct RelationRecord: Codable, FetchableRecord, PersistableRecord, Hashable {
+    static let databaseTableName = "relation"
+    var kind: String
+    var fromPerson: String
+    var toID: String
+
+    init(_ r: Relation) {
+        kind = r.kind.rawValue
+        fromPerson = r.from
+        toID = r.to
+    }
+
+    var relation: Relation? { RelationKind(rawValue: kind).map { Relation(kind: $0, from: fromPerson, to: toID) } }
+}
+
+struct DependantRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
+    static let databaseTableName = "dependant"
+    var id: String
+    var member: String
+    var name: String
+    var birthDate: String
+
+    init(_ d: Dependant) {
+        id = d.id
+        member = d.member
+        name = d.name
+        birthDate = d.birthDate.description
+    }
+
+    var dependant: Dependant? {
+        CivilDate(parsing: birthDate).map { Dependant(id: id, member: member, name: name, birthDate: $0) }
+    }
+}
+
+struct EventRecord: Codable, FetchableRecord, MutablePersistableRecord {
+    static let databaseTableName = "event"
+    var seq: Int64?
+    var id: String
+    var member: String
+    var kind: String
+    var date: String
+    var ends: String?
+    var target: String?
+    var note: String?
+    var recordedAt: Int64
+    var recordedBy: String
+
+    mutating func didInsert(_ inserted: InsertionSuccess) { seq = inserted.rowID }
+
+    var event: Event? {
+        guard let k = EventKind(rawValue: kind), let d = CivilDate(parsing: date) else { return nil }
+        return Event(id: id, member: member, kind: k, date: d, ends: ends.flatMap { CivilDate(parsing: $0) },
+            target: target, note: note)
+    }
+}
+
+struct CompletionRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "completion"
+    var occurrence: String
+    var date: String
+    var byPerson: String?
+    var note: String?
+    var outcome: String
+    var reason: String?
+    var recordedAt: Int64
+    var recordedBy: String
+
+    var completion: Completion? {
+        guard let d = CivilDate(parsing: date) else { return nil }
+        let o: Completion.Outcome = outcome == "waived" ? .waived(reason: reason ?? "") : .done
+        return Completion(occurrence: occurrence, date: d, by: byPerson, note: note, outcome: o)
+    }
+}
+
+struct AuditRecord: Codable, FetchableRecord, MutablePersistableRecord {
+    static let databaseTableName = "audit"
+    var id: Int64?
+    var at: Int64
+    var actor: String
+    var action: String
+    var target: String
+    var summary: String
+
+    mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}

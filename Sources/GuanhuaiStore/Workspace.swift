@@ -1,0 +1,112 @@
+import Foundation
+public import GuanhuaiConfig
+public import GuanhuaiCore
+
+/// The configuration together with the store: what the CLI and the daemon plan from.
+///
+/// Once a roster has been imported the store is authoritative for the organisation, the roster and the relations;
+/// until then the files the configuration names are. Events come from both; completions only from the store.
+public struct Workspace: Sendable {
+    public let config: Configuration
+    public let database: AppDatabase?
+
+    public enum OpenError: Error {
+        case input(InputErrors)
+        case store(StoreError)
+    }
+
+    /// Loads the configuration and opens the store; `create: false` leaves a missing database missing (reading
+    /// commands on a fresh install). The roster file is read only while the database holds no roster.
+    public static func open(configPath: String, environment: [String: String], create: Bool) throws(OpenError)
+        -> Workspace
+    {
+        do {
+            let settings = try Configuration.loadSettings(path: configPath, environment: environment)
+            var database: AppDatabase?
+            if create || FileManager.default.fileExists(atPath: settings.databasePath) {
+                do {
+                    database = try AppDatabase(path: settings.databasePath, busyTimeout: settings.busyTimeout)
+                } catch {
+                    throw OpenError.store(error)
+                }
+            }
+            var rosterInStore = false
+            if let database {
+                do {
+                    rosterInStore = try database.memberCount() > 0
+                } catch {
+                    throw OpenError.store(error)
+                }
+            }
+            return Workspace(config: try settings.loadingFiles(rosterInStore: rosterInStore), database: database)
+        } catch let e as InputErrors {
+            throw .input(e)
+        } catch let e as OpenError {
+            throw e
+        } catch {
+            throw .store(.failed(path: configPath, reason: "\(error)"))
+        }
+    }
+
+    public init(config: Configuration, database: AppDatabase?) {
+        self.config = config
+        self.database = database
+    }
+
+    public func organization() throws(StoreError) -> Organization {
+        guard let database else { return config.organization }
+        let org = try database.read { db in try AppDatabase.organization(db) }
+        return org ?? config.organization
+    }
+
+    /// Everything, for planning all obligations.
+    public func planInput() throws(StoreError) -> PlanInput {
+        guard let database else { return config.planInput() }
+        let snap = try database.snapshot()
+        return merge(snap, members: snap.members)
+    }
+
+    /// Only the members whose obligations can reach `person` (as responsible, escalation target or subject), so one
+    /// person's agenda on a large roster does not plan everyone's.
+    public func planInput(forPerson person: PersonID) throws(StoreError) -> PlanInput {
+        guard let database, try database.memberCount() > 0 else { return try planInput() }
+        let org = try organization()
+        if person == org.organizationDepartment || person == org.committeeSecretary { return try planInput() }
+        var units = Set(org.units.values.filter { $0.secretary == person }.map(\.id))
+        var grew = true
+        while grew {
+            let below = org.units.values.filter { u in u.parent.map(units.contains) ?? false }.map(\.id)
+            grew = !Set(below).isSubset(of: units)
+            units.formUnion(below)
+        }
+        let snapLight = try database.read { db in
+            (
+                try RelationRecord.fetchAll(db).compactMap(\.relation),
+                try EventRecord.fetchAll(db).compactMap(\.event)
+            )
+        }
+        var ids: Set<PersonID> = [person]
+        for r in snapLight.0 where r.from == person { ids.insert(r.to) }
+        for e in snapLight.1 + config.events where e.target == person { ids.insert(e.member) }
+        let members = try database.members(inBranches: units, orIDs: ids)
+        let snap = try database.read { db in
+            StoreSnapshot(
+                organization: try AppDatabase.organization(db), members: [], relations: snapLight.0,
+                dependants: try DependantRecord.fetchAll(db).compactMap(\.dependant), events: snapLight.1,
+                completions: try CompletionRecord.fetchAll(db).compactMap(\.completion))
+        }
+        return merge(snap, members: members, rosterImported: true)
+    }
+
+    func merge(_ snap: StoreSnapshot, members: [Member], rosterImported: Bool? = nil) -> PlanInput {
+        let imported = rosterImported ?? !snap.members.isEmpty
+        let storeIDs = Set(snap.events.map(\.id))
+        return PlanInput(
+            organization: snap.organization ?? config.organization,
+            members: imported ? members : config.members,
+            relations: imported ? snap.relations : config.relations,
+            dependants: imported ? snap.dependants : config.dependants,
+            events: config.events.filter { !storeIDs.contains($0.id) } + snap.events,
+            completions: snap.completions, rules: config.rules, settings: config.settings)
+    }
+}

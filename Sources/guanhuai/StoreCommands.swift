@@ -1,0 +1,293 @@
+import ArgumentParser
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+import GuanhuaiStore
+
+func say(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
+
+// MARK: import
+
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import the roster, the organisation or the relations into the database (one transaction each).",
+        subcommands: [ImportRoster.self, ImportOrgs.self, ImportRelations.self]
+    )
+}
+
+struct ImportRoster: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "roster",
+        abstract: "Import a roster CSV. A file with any bad row imports nothing; a member missing from it is listed, never deleted.",
+        discussion: "UTF-8 (with or without BOM) or GB18030. Importing the same file twice changes nothing."
+    )
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The roster CSV (default: the one config.toml names).") var file: String?
+    @Flag(help: "Report what would change; write nothing.") var dryRun = false
+    @Flag(help: "Mark members missing from the file as 转出 today.") var prune = false
+
+    func run() async throws {
+        let ws = try options.workspace(create: !dryRun)
+        let path = file ?? ws.config.files.roster
+        let org = try ws.organization()
+        let members = try RosterFile.load(path: path, organization: org)
+        let actor = currentActor()
+        let today = Planner(ws.config.planInput()).today(at: actor.now)
+        let db = try ws.database ?? AppDatabase()
+        let report = try db.importRoster(members, dryRun: dryRun, prune: prune, today: today, actor: actor)
+        say("\(path): \(members.count) members — \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged.")
+        if !report.missing.isEmpty {
+            let names = try db.snapshot().members.filter { report.missing.contains($0.id) }.map { "\($0.id) \($0.name)" }
+            if prune {
+                say("Marked 转出 \(today) (not in this roster): \(names.joined(separator: ", "))")
+            } else {
+                say("On the database but not in this roster (kept; --prune marks them 转出 \(today)): \(names.joined(separator: ", "))")
+            }
+        }
+        if dryRun { say("Dry run: nothing was written.") }
+    }
+}
+
+struct ImportOrgs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "orgs", abstract: "Import the organisation file (committee, units, people).")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The organisation TOML (default: the one config.toml names).") var file: String?
+    @Flag(help: "Report what would change; write nothing.") var dryRun = false
+
+    func run() async throws {
+        let ws = try options.workspace(create: !dryRun)
+        let path = file ?? ws.config.files.organization
+        let org = try OrganizationFile.load(path: path)
+        let db = try ws.database ?? AppDatabase()
+        let report = try db.importOrganization(org, dryRun: dryRun, actor: currentActor())
+        say("\(path): \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged, \(report.removed.count) removed.")
+        if !report.removed.isEmpty { say("Removed: \(report.removed.joined(separator: ", "))") }
+        let known = Set(org.people.keys).union(try db.snapshot().members.map(\.id)).union(ws.config.members.map(\.id))
+        for u in org.units.values.sorted(by: { $0.id < $1.id }) {
+            for p in [u.secretary].compactMap({ $0 }) + u.committeeMembers where !known.contains(p) {
+                say("Note: \(u.name) names \(p), who is neither a [[person]] nor on the roster yet.")
+            }
+        }
+        if dryRun { say("Dry run: nothing was written.") }
+    }
+}
+
+struct ImportRelations: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relations", abstract: "Import the relations CSV (leader contacts, pairings, links, minor children).")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The relations CSV (default: the one config.toml names).") var file: String?
+    @Flag(help: "Report what would change; write nothing.") var dryRun = false
+
+    func run() async throws {
+        let ws = try options.workspace(create: !dryRun)
+        guard let path = file ?? ws.config.files.relations else {
+            throw UsageError(message: "name the relations file, or set [files] relations in the configuration")
+        }
+        let input = try ws.planInput()
+        let (relations, dependants) = try RelationsFile.load(
+            path: path, organization: input.organization, members: input.members)
+        let db = try ws.database ?? AppDatabase()
+        let report = try db.importRelations(relations, dependants: dependants, dryRun: dryRun, actor: currentActor())
+        say("\(path): \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged, \(report.removed.count) removed.")
+        if dryRun { say("Dry run: nothing was written.") }
+    }
+}
+
+// MARK: events
+
+struct EventCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "event", abstract: "Record what happened to a member, or list it.",
+        subcommands: [EventAdd.self, EventList.self])
+}
+
+struct EventAdd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Record an event: an illness, a bereavement, a discipline, a talk request, a death, …",
+        discussion: "KIND is a Chinese name or a slug: \(EventKind.allCases.map { "\($0.chinese) (\($0.rawValue))" }.joined(separator: ", "))."
+    )
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The member's id.") var member: String
+    @Argument(help: "The kind of event.") var kind: String
+    @Option(help: "When it happened (YYYY-MM-DD).") var date: String
+    @Option(help: "The end date (a discipline's effect).") var ends: String?
+    @Option(name: .customLong("with"), help: "The person asked (a talk request, 约谈).") var target: String?
+    @Option(help: "A note (kept in the database and in e-mail to the responsible; never in chat messages or logs).")
+    var note: String?
+
+    func run() async throws {
+        guard let k = EventKind(name: kind) else {
+            throw UsageError(message: "unknown event kind \"\(kind)\"; use one of \(EventKind.allCases.map(\.chinese).joined(separator: "、")) or their slugs (guanhuai event add --help)")
+        }
+        let d = try ArgumentDates.date(date, option: "--date")
+        let e = try ends.map { try ArgumentDates.date($0, option: "--ends") }
+        let ws = try options.workspace(create: true)
+        let actor = currentActor()
+        let input = try ws.planInput()
+        let today = Planner(input).today(at: actor.now)
+        let memberIDs = Set(input.members.map(\.id))
+        guard memberIDs.contains(member) else {
+            throw UsageError(message: "unknown member \"\(member)\"; check the id (guanhuai import roster loads the roster)")
+        }
+        guard d >= input.members.first(where: { $0.id == member })!.joined || k == .development else {
+            throw UsageError(message: "--date \(d) is before the member joined the Party")
+        }
+        let event = try ws.database!.addEvent(
+            member: member, kind: k, date: d, ends: e, target: target, note: note, today: today,
+            knownMembers: memberIDs, knownPeople: Set(input.organization.people.keys), actor: actor)
+        say("Recorded \(event.id): \(k.chinese) for \(member) on \(d). It takes effect in the next plan and within a minute in guanhuaid.")
+    }
+}
+
+struct EventList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List recorded events.")
+
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Only this member's events.") var member: String?
+    @Flag(help: "Show the notes as well (they may be sensitive).") var notes = false
+
+    func run() async throws {
+        let ws = try options.workspace(create: false)
+        let input = try ws.planInput()
+        let names = Names(input)
+        let events = input.events.filter { member == nil || $0.member == member }.sorted { ($0.date, $0.id) < ($1.date, $1.id) }
+        if events.isEmpty {
+            say("（无事件）No events recorded.")
+            return
+        }
+        var rows = [["编号", "日期", "党员", "类型", "结束日期", "对象"] + (notes ? ["备注"] : [])]
+        for e in events {
+            rows.append([e.id, e.date.description, "\(names.person(e.member))（\(e.member)）", e.kind.chinese,
+                e.ends?.description ?? "", e.target.map(names.person) ?? ""] + (notes ? [e.note ?? ""] : []))
+        }
+        say(table(rows))
+    }
+}
+
+func table(_ rows: [[String]]) -> String {
+    var widths = [Int](repeating: 0, count: rows.map(\.count).max() ?? 0)
+    for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], displayWidth(c)) } }
+    return rows.map { r in r.enumerated().map { pad($1, widths[$0]) }.joined(separator: "  ") }.joined(separator: "\n")
+}
+
+// MARK: done, waive
+
+/// Finds an occurrence by id, planning only its rule around the given date.
+func findOccurrence(_ id: String, in input: PlanInput, around date: CivilDate, now: Int64) throws -> Occurrence {
+    let rule = String(id.prefix { $0 != ":" })
+    guard input.rules.contains(where: { $0.id == rule }) else {
+        throw UsageError(message: "unknown occurrence \"\(id)\": no rule \"\(rule)\"; `guanhuai agenda` lists the open ones with their ids")
+    }
+    let planner = Planner(input)
+    let found = planner.plan(
+        PlanQuery(from: date.adding(days: -3 * 366), to: date.adding(days: 366), now: now, rules: [rule])
+    ).first { $0.id == id }
+    guard let found else {
+        throw UsageError(message: "unknown occurrence \"\(id)\"; `guanhuai agenda` lists the open ones with their ids")
+    }
+    return found
+}
+
+struct DoneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "done", abstract: "Record that an obligation was carried out; its reminders stop.")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The occurrence id, as `guanhuai agenda` shows it.") var occurrence: String
+    @Option(help: "When it was done (default: today).") var date: String?
+    @Option(help: "Who did it (a person id).") var by: String?
+    @Option(help: "A note (kept in the database; never in chat messages or logs).") var note: String?
+
+    func run() async throws {
+        let ws = try options.workspace(create: true)
+        let actor = currentActor()
+        let input = try ws.planInput()
+        let today = Planner(input).today(at: actor.now)
+        let d = try date.map { try ArgumentDates.date($0, option: "--date") } ?? today
+        guard d <= today else { throw UsageError(message: "--date \(d) is in the future; record it once it is done") }
+        if let by, input.organization.people[by] == nil, !input.members.contains(where: { $0.id == by }) {
+            throw UsageError(message: "--by \"\(by)\" is neither a member nor a person in the organisation")
+        }
+        let o = try findOccurrence(occurrence, in: input, around: d, now: actor.now)
+        guard o.status.isOpen else {
+            throw UsageError(message: "\(occurrence) is \(o.status.chinese) already" + (o.waivedReason.map { "（\($0)）" } ?? ""))
+        }
+        guard d >= o.windowStart else {
+            throw UsageError(message: "--date \(d) is before the obligation's window opens (\(o.windowStart))")
+        }
+        try ws.database!.record(Completion(occurrence: occurrence, date: d, by: by, note: note), actor: actor)
+        say("Recorded: \(o.title) — \(occurrence) done on \(d). Its reminders stop.")
+    }
+}
+
+struct WaiveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "waive", abstract: "Record that an obligation does not apply this time, and why.")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The occurrence id, as `guanhuai agenda` shows it.") var occurrence: String
+    @Option(help: "Why it does not apply.") var reason: String
+
+    func run() async throws {
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw UsageError(message: "--reason must say why")
+        }
+        let ws = try options.workspace(create: true)
+        let actor = currentActor()
+        let input = try ws.planInput()
+        let today = Planner(input).today(at: actor.now)
+        let o = try findOccurrence(occurrence, in: input, around: today, now: actor.now)
+        guard o.status.isOpen else { throw UsageError(message: "\(occurrence) is \(o.status.chinese) already") }
+        try ws.database!.record(
+            Completion(occurrence: occurrence, date: today, outcome: .waived(reason: reason)), actor: actor)
+        say("Recorded: \(o.title) — \(occurrence) waived. Its reminders stop.")
+    }
+}
+
+// MARK: agenda
+
+struct AgendaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agenda",
+        abstract: "What is open: overdue first, then what falls due in the next days, soonest first.")
+
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Only what this person is responsible for or reminded of.") var person: String?
+    @Option(help: "How many days ahead.") var days = 30
+    @Option(help: "The present (YYYY-MM-DD or YYYY-MM-DDTHH:MM). Default: now.") var now: String?
+
+    func run() async throws {
+        guard (0...3660).contains(days) else { throw UsageError(message: "--days must be 0 to 3660") }
+        let ws = try options.workspace(create: false)
+        let nowInstant = try now.map { try ArgumentDates.instant($0, zone: ws.config.zone, option: "--now") }
+            ?? Int64(Date().timeIntervalSince1970)
+        let input = try person.map { try ws.planInput(forPerson: $0) } ?? ws.planInput()
+        let planner = Planner(input)
+        if let person, input.organization.people[person] == nil, planner.member(person) == nil {
+            throw UsageError(message: "--person \"\(person)\" is neither a member nor a person in the organisation")
+        }
+        let today = planner.today(at: nowInstant)
+        let open = planner.plan(
+            PlanQuery(from: today.adding(days: -366), to: today.adding(days: days), now: nowInstant, person: person)
+        ).filter { $0.status.isOpen && $0.due <= today.adding(days: days) && $0.windowStart <= today.adding(days: days) }
+        if open.isEmpty {
+            say("（无待办）Nothing open for the next \(days) days.")
+            return
+        }
+        let names = Names(input)
+        var rows = [["到期", "事项", "对象", "责任人", "状态", "编号"]]
+        for o in open {
+            rows.append([o.due.description, o.title, names.subject(o), names.person(o.responsible), o.status.chinese, o.id])
+        }
+        say(table(rows))
+        say("\n\(open.filter { $0.status == .overdue }.count) 项逾期，共 \(open.count) 项。记录完成：guanhuai done 编号 [--date D] [--by 人员] [--note 备注]")
+    }
+}

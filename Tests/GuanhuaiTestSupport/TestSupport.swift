@@ -1,0 +1,106 @@
+public import Foundation
+public import GuanhuaiConfig
+public import GuanhuaiCore
+
+/// The example configuration shipped in Config/, loaded once.
+public enum Example {
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    public static let configPath = root.appendingPathComponent("Config/config.toml").path
+    public static let config: Configuration = {
+        do { return try Configuration.load(path: configPath) } catch { fatalError("example config: \(error)") }
+    }()
+
+    /// Noon in Asia/Shanghai on a date, as UTC seconds.
+    public static func noon(_ s: String) -> Int64 { Int64(CivilDate(parsing: s)!.dayNumber) * 86400 + 4 * 3600 }
+
+    public static func plan(
+        from: String, to: String, now: String, rules: Set<String> = [], completions: [Completion] = [],
+        events: [Event] = []
+    ) -> [Occurrence] {
+        Planner(config.planInput(completions: completions, extraEvents: events)).plan(
+            PlanQuery(
+                from: CivilDate(parsing: from)!, to: CivilDate(parsing: to)!, now: noon(now), rules: rules))
+    }
+}
+
+/// A scratch directory removed when the test ends.
+public struct Scratch: ~Copyable {
+    public let url: URL
+
+    public init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("guanhuai-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    public func write(_ name: String, _ text: String) throws -> String {
+        let p = url.appendingPathComponent(name)
+        try Data(text.utf8).write(to: p)
+        return p.path
+    }
+
+    /// A copy of the example configuration whose files can be changed one at a time, with its own database.
+    public func exampleCopy(busyTimeoutMilliseconds: Int = 5000) throws -> String {
+        for f in ["config.toml", "rules.toml", "organization.toml", "roster.csv", "relations.csv", "events.csv"] {
+            try FileManager.default.copyItem(
+                at: Example.root.appendingPathComponent("Config/\(f)"), to: url.appendingPathComponent(f))
+        }
+        let config = url.appendingPathComponent("config.toml")
+        let text = try String(contentsOf: config, encoding: .utf8)
+            .replacingOccurrences(of: "path = \"../.state/guanhuai.sqlite\"", with: "path = \"state/guanhuai.sqlite\"")
+            .replacingOccurrences(of: "busy_timeout_ms = 5000", with: "busy_timeout_ms = \(busyTimeoutMilliseconds)")
+        try Data(text.utf8).write(to: config)
+        return config.path
+    }
+
+    public var databasePath: String { url.appendingPathComponent("state/guanhuai.sqlite").path }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+public struct ToolResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+public func runTool(_ path: String, _ args: [String], input: Data? = nil) throws -> Data {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    let out = Pipe()
+    let inPipe = Pipe()
+    p.standardOutput = out
+    p.standardInput = inPipe
+    try p.run()
+    if let input { inPipe.fileHandleForWriting.write(input) }
+    try inPipe.fileHandleForWriting.close()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return data
+}
+
+/// The `guanhuai` executable built beside the test bundle.
+public var cliPath: String {
+    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    let exe = dir.appendingPathComponent("guanhuai")
+    return FileManager.default.fileExists(atPath: exe.path) ? exe.path : dir.deletingLastPathComponent().appendingPathComponent("guanhuai").path
+}
+
+/// Runs the `guanhuai` executable built beside the test bundle.
+public func runCLI(_ args: [String], environment: [String: String]? = nil) throws -> ToolResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: cliPath)
+    p.arguments = args
+    if let environment { p.environment = environment }
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return ToolResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+        stderr: String(decoding: e, as: UTF8.self))
+}
