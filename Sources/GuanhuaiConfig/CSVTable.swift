@@ -8,6 +8,8 @@ struct CSVTable {
     let header: [String]
     let rows: [(number: Int, fields: [String])]
     let encoding: TextFile.Encoding
+    /// Column positions, looked up once rather than per cell.
+    let columns: [String: Int]
 
     init(path: String, required: [String], optional: [String]) throws(InputError) {
         let (text, encoding) = try TextFile.read(path)
@@ -29,6 +31,7 @@ struct CSVTable {
             throw InputError(file: file, location: "row 1", message: "has no header row; the first row names the columns")
         }
         header = head.map { $0.trimmingCharacters(in: .whitespaces) }
+        columns = Dictionary(header.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         for column in required where !header.contains(column) {
             throw InputError(file: file, location: "row 1", field: column,
                 message: "the column \"\(column)\" is missing; the header must name \(required.joined(separator: ", "))")
@@ -50,11 +53,9 @@ struct CSVTable {
         self.rows = rows
     }
 
-    func index(_ column: String) -> Int? { header.firstIndex(of: column) }
-
+    /// A cell, or nil when empty. The reader has trimmed it already (trimFields).
     func value(_ row: [String], _ column: String) -> String? {
-        guard let i = index(column), i < row.count else { return nil }
-        let v = row[i].trimmingCharacters(in: .whitespaces)
-        return v.isEmpty ? nil : v
+        guard let i = columns[column], i < row.count, !row[i].isEmpty else { return nil }
+        return row[i]
     }
 }

@@ -114,23 +114,36 @@ public struct Configuration: Sendable {
         }
         let (zone, send, old, files, databasePath, busyTimeout) = header
         let rules = try one { () throws(InputError) in try RulesFile.load(path: files.rules) }
-        let org = try one { () throws(InputError) in try OrganizationFile.load(path: files.organization) }
         return Configuration(
             path: path, zone: zone, sendMinutes: send, oldMember: old, files: files, databasePath: databasePath,
-            busyTimeout: busyTimeout, organization: org, members: [], relations: [], dependants: [], events: [],
-            rules: rules)
+            busyTimeout: busyTimeout, organization: Organization.empty, members: [], relations: [], dependants: [],
+            events: [], rules: rules)
     }
 
     /// Loads the config file and every file it names. Errors list every problem found in the failing file.
     public static func load(path: String, environment: [String: String] = [:]) throws(InputErrors) -> Configuration {
-        try loadSettings(path: path, environment: environment).loadingFiles(rosterInStore: false)
+        try loadSettings(path: path, environment: environment).loadingFiles(storeOrganization: nil, rosterInStore: false)
     }
 
-    /// Reads the roster, relations and events files. When the database already holds the roster (it is then
-    /// authoritative), the roster and relations files are not read, and events are checked against the database
-    /// by the planner rather than here.
-    public func loadingFiles(rosterInStore: Bool) throws(InputErrors) -> Configuration {
+    /// Reads the organisation, roster, relations and events files. What the database already holds (it is then
+    /// authoritative) is not read: the organisation, or the roster and relations; events are then checked against
+    /// the database by the planner rather than here.
+    /// With `organizationOnly`, only the organisation is read (commands that import the other files themselves).
+    public func loadingFiles(storeOrganization: Organization?, rosterInStore: Bool, organizationOnly: Bool = false)
+        throws(InputErrors) -> Configuration
+    {
         var c = self
+        if let storeOrganization {
+            c.organization = storeOrganization
+        } else {
+            do {
+                c.organization = try OrganizationFile.load(path: files.organization)
+            } catch {
+                throw InputErrors([error])
+            }
+        }
+        let organization = c.organization
+        if organizationOnly { return c }
         if !rosterInStore {
             c.members = try RosterFile.load(path: files.roster, organization: organization)
             try Configuration.checkPeople(organization, members: c.members, file: files.organization)

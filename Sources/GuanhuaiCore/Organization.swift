@@ -86,6 +86,11 @@ public struct Organization: Sendable {
         self.people = Dictionary(people.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
+    /// A placeholder for an organisation not loaded yet.
+    public static let empty = Organization(
+        committee: OrgUnit(id: "", name: "", kind: .committee, parent: nil, secretary: nil), units: [],
+        organizationDepartment: "", people: [])
+
     public func unit(_ id: UnitID) -> OrgUnit? { units[id] }
 
     public func parent(of id: UnitID) -> OrgUnit? { units[id]?.parent.flatMap { units[$0] } }

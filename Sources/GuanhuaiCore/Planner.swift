@@ -70,6 +70,9 @@ public struct Planner: Sendable {
     let secretaries: Set<PersonID>
     /// Rule ids in catalog order, for sorting without comparing strings.
     let ruleOrder: [String: Int]
+    /// Unit lists sorted once, not per rule and period.
+    let unitsByKind: [UnitKind: [OrgUnit]]
+    let reportingUnits: [OrgUnit]
 
     public init(_ input: PlanInput) {
         self.input = input
@@ -98,6 +101,10 @@ public struct Planner: Sendable {
         orgDept = input.organization.organizationDepartment
         secretaries = Set(input.organization.units.values.compactMap(\.secretary))
         ruleOrder = Dictionary(input.rules.map(\.id).sorted().enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        var byKind: [UnitKind: [OrgUnit]] = [:]
+        for kind in UnitKind.allCases { byKind[kind] = input.organization.units(of: kind) }
+        unitsByKind = byKind
+        reportingUnits = input.organization.reportingUnits
     }
 
     public func member(_ id: PersonID) -> Member? { membersByID[id] }
@@ -378,13 +385,13 @@ extension Planner {
                 let units: [OrgUnit]
                 switch selection {
                 case .committee: units = [org.committee]
-                case .generalBranches: units = org.units(of: .generalBranch)
-                case .branches: units = org.units(of: .branch)
-                case .reportingUnits: units = org.reportingUnits
+                case .generalBranches: units = planner.unitsByKind[.generalBranch] ?? []
+                case .branches: units = planner.unitsByKind[.branch] ?? []
+                case .reportingUnits: units = planner.reportingUnits
                 }
                 return units.map { unitTarget($0, responsible: rule.responsible) }
             case .generalBranchSecretaries:
-                return org.units(of: .generalBranch).compactMap { u in
+                return (planner.unitsByKind[.generalBranch] ?? []).compactMap { u in
                     guard let s = u.secretary else { return nil }
                     return Target(key: s, subject: s, member: planner.membersByID[s], org: org.committee.id,
                         responsible: org.committeeSecretary ?? planner.orgDept, extra: [])
@@ -504,6 +511,12 @@ extension Planner {
             _ rule: Rule, id: String, title: String, target t: Target, start: CivilDate, due: CivilDate,
             greeting: (CivilDate, PersonID)? = nil
         ) {
+            // A person's plan skips, before any reminder is built, what can never reach them.
+            if let p = query.person, p != t.responsible, p != planner.orgDept, greeting?.1 != p, !t.extra.contains(p),
+                escalationTarget(above: t.org) != p
+            {
+                return
+            }
             var status: Occurrence.Status
             var reason: String?
             if let c = planner.completions[id] {

@@ -55,10 +55,10 @@ extension AppDatabase {
 
     // MARK: Reading
 
-    public func snapshot() throws(StoreError) -> StoreSnapshot {
+    public func snapshot(includingOrganization: Bool = true) throws(StoreError) -> StoreSnapshot {
         try read { db in
             StoreSnapshot(
-                organization: try AppDatabase.organization(db),
+                organization: includingOrganization ? try AppDatabase.organization(db) : nil,
                 members: try MemberRecord.order(MemberRecord.Columns.id).fetchAll(db).compactMap(\.member),
                 relations: try RelationRecord.fetchAll(db).compactMap(\.relation),
                 dependants: try DependantRecord.fetchAll(db).compactMap(\.dependant),
@@ -76,6 +76,16 @@ extension AppDatabase {
     }
 
     public func memberCount() throws(StoreError) -> Int { try read { db in try MemberRecord.fetchCount(db) } }
+
+    /// Whether the database holds an organisation, and a roster.
+    public func holdings() throws(StoreError) -> (organization: Bool, roster: Bool) {
+        try read { db in
+            (
+                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM setting WHERE key = 'committee')") ?? false,
+                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM member)") ?? false
+            )
+        }
+    }
 
     static func organization(_ db: Database) throws -> Organization? {
         guard let committeeID = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'committee'"),
@@ -153,7 +163,8 @@ extension AppDatabase {
             var old: [String: MemberRecord] = [:]
             for r in try MemberRecord.fetchAll(db) { old[r.id] = r }
             var seen = Set<String>()
-            var toWrite: [MemberRecord] = []
+            var toInsert: [MemberRecord] = []
+            var toUpdate: [MemberRecord] = []
             for m in members {
                 let r = MemberRecord(m)
                 seen.insert(r.id)
@@ -162,17 +173,18 @@ extension AppDatabase {
                         report.unchanged += 1
                     } else {
                         report.changed.append(r.id)
-                        toWrite.append(r)
+                        toUpdate.append(r)
                     }
                 } else {
                     report.added.append(r.id)
-                    toWrite.append(r)
+                    toInsert.append(r)
                 }
             }
             report.missing = old.keys.filter { !seen.contains($0) && old[$0]?.status == "active" }.sorted()
             if prune { report.pruned = report.missing }
             if dryRun { return report }
-            for r in toWrite { try r.save(db) }
+            for r in toInsert { try r.insert(db) }
+            for r in toUpdate { try r.update(db) }
             for id in report.pruned {
                 try db.execute(
                     sql: "UPDATE member SET status = 'transferred-out', statusDate = ? WHERE id = ?",

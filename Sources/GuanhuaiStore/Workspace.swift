@@ -17,9 +17,9 @@ public struct Workspace: Sendable {
 
     /// Loads the configuration and opens the store; `create: false` leaves a missing database missing (reading
     /// commands on a fresh install). The roster file is read only while the database holds no roster.
-    public static func open(configPath: String, environment: [String: String], create: Bool) throws(OpenError)
-        -> Workspace
-    {
+    public static func open(
+        configPath: String, environment: [String: String], create: Bool, organizationOnly: Bool = false
+    ) throws(OpenError) -> Workspace {
         do {
             let settings = try Configuration.loadSettings(path: configPath, environment: environment)
             var database: AppDatabase?
@@ -31,14 +31,18 @@ public struct Workspace: Sendable {
                 }
             }
             var rosterInStore = false
+            var storeOrganization: Organization?
             if let database {
                 do {
-                    rosterInStore = try database.memberCount() > 0
+                    rosterInStore = try database.holdings().roster
+                    storeOrganization = try database.read { db in try AppDatabase.organization(db) }
                 } catch {
                     throw OpenError.store(error)
                 }
             }
-            return Workspace(config: try settings.loadingFiles(rosterInStore: rosterInStore), database: database)
+            let config = try settings.loadingFiles(
+                storeOrganization: storeOrganization, rosterInStore: rosterInStore, organizationOnly: organizationOnly)
+            return Workspace(config: config, database: database)
         } catch let e as InputErrors {
             throw .input(e)
         } catch let e as OpenError {
@@ -53,16 +57,13 @@ public struct Workspace: Sendable {
         self.database = database
     }
 
-    public func organization() throws(StoreError) -> Organization {
-        guard let database else { return config.organization }
-        let org = try database.read { db in try AppDatabase.organization(db) }
-        return org ?? config.organization
-    }
+    /// The database's organisation once imported, else the organisation file's (see `open`).
+    public var organization: Organization { config.organization }
 
     /// Everything, for planning all obligations.
     public func planInput() throws(StoreError) -> PlanInput {
         guard let database else { return config.planInput() }
-        let snap = try database.snapshot()
+        let snap = try database.snapshot(includingOrganization: false)
         return merge(snap, members: snap.members)
     }
 
@@ -70,7 +71,7 @@ public struct Workspace: Sendable {
     /// person's agenda on a large roster does not plan everyone's.
     public func planInput(forPerson person: PersonID) throws(StoreError) -> PlanInput {
         guard let database, try database.memberCount() > 0 else { return try planInput() }
-        let org = try organization()
+        let org = organization
         if person == org.organizationDepartment || person == org.committeeSecretary { return try planInput() }
         var units = Set(org.units.values.filter { $0.secretary == person }.map(\.id))
         var grew = true
@@ -91,7 +92,7 @@ public struct Workspace: Sendable {
         let members = try database.members(inBranches: units, orIDs: ids)
         let snap = try database.read { db in
             StoreSnapshot(
-                organization: try AppDatabase.organization(db), members: [], relations: snapLight.0,
+                organization: nil, members: [], relations: snapLight.0,
                 dependants: try DependantRecord.fetchAll(db).compactMap(\.dependant), events: snapLight.1,
                 completions: try CompletionRecord.fetchAll(db).compactMap(\.completion))
         }
@@ -102,7 +103,7 @@ public struct Workspace: Sendable {
         let imported = rosterImported ?? !snap.members.isEmpty
         let storeIDs = Set(snap.events.map(\.id))
         return PlanInput(
-            organization: snap.organization ?? config.organization,
+            organization: config.organization,
             members: imported ? members : config.members,
             relations: imported ? snap.relations : config.relations,
             dependants: imported ? snap.dependants : config.dependants,

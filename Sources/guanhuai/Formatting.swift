@@ -8,7 +8,9 @@ func displayWidth(_ s: String) -> Int {
             (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
             || (0xF900...0xFAFF).contains(v) || (0xFE30...0xFE4F).contains(v) || (0xFF00...0xFF60).contains(v)
             || (0xFFE0...0xFFE6).contains(v) || (0x20000...0x3FFFD).contains(v)
-        return w + (wide ? 2 : (u.properties.generalCategory == .nonspacingMark ? 0 : 1))
+        // Combining marks take no column; looking them up by range is far cheaper than by Unicode property.
+        let combining = (0x0300...0x036F).contains(v) || (0x20D0...0x20FF).contains(v) || (0xFE20...0xFE2F).contains(v)
+        return w + (wide ? 2 : (combining ? 0 : 1))
     }
 }
 

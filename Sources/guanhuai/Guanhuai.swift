@@ -68,9 +68,12 @@ struct ConfigOption: ParsableArguments {
     }
 
     /// The configuration and the store; `create` makes the database when it does not exist yet.
-    func workspace(create: Bool) throws -> Workspace {
+    /// `organizationOnly` for commands that read the roster or relations file themselves.
+    func workspace(create: Bool, organizationOnly: Bool = false) throws -> Workspace {
         do {
-            return try Workspace.open(configPath: path, environment: ProcessInfo.processInfo.environment, create: create)
+            return try Workspace.open(
+                configPath: path, environment: ProcessInfo.processInfo.environment, create: create,
+                organizationOnly: organizationOnly)
         } catch {
             switch error {
             case .input(let e): throw e

@@ -29,9 +29,9 @@ struct ImportRoster: AsyncParsableCommand {
     @Flag(help: "Mark members missing from the file as 转出 today.") var prune = false
 
     func run() async throws {
-        let ws = try options.workspace(create: !dryRun)
+        let ws = try options.workspace(create: !dryRun, organizationOnly: true)
         let path = file ?? ws.config.files.roster
-        let org = try ws.organization()
+        let org = ws.organization
         let members = try RosterFile.load(path: path, organization: org)
         let actor = currentActor()
         let today = Planner(ws.config.planInput()).today(at: actor.now)
@@ -59,7 +59,7 @@ struct ImportOrgs: AsyncParsableCommand {
     @Flag(help: "Report what would change; write nothing.") var dryRun = false
 
     func run() async throws {
-        let ws = try options.workspace(create: !dryRun)
+        let ws = try options.workspace(create: !dryRun, organizationOnly: true)
         let path = file ?? ws.config.files.organization
         let org = try OrganizationFile.load(path: path)
         let db = try ws.database ?? AppDatabase()
