@@ -10,8 +10,11 @@ deps:
 build: deps
 	$(SWIFT) build --product guanhuai
 
-# The main job on the example configuration: this year's and the coming year's obligations.
+# The main job on the embedded default: the example loaded into SQLite (.state/, idempotent), then its plan.
 run: build
+	.build/debug/guanhuai import orgs --config $(CONFIG)
+	.build/debug/guanhuai import roster --config $(CONFIG)
+	.build/debug/guanhuai import relations --config $(CONFIG)
 	.build/debug/guanhuai plan --config $(CONFIG)
 
 test: deps
@@ -23,6 +26,7 @@ bench: deps
 	taskset -c 0 .build/release/PlanBenchmark 100000 1000000
 	$(SWIFT) build -c release --product CalendarBenchmark
 	taskset -c 0 .build/release/CalendarBenchmark
+	bash Benchmarks/store-benchmark.sh 100000
 
 # Regenerate the committed reference data (needs lunar_python from PyPI; systemd-analyze).
 lunar-fixture:
