@@ -18,6 +18,11 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
     ],
     targets: [
         // The domain: pure values and functions. No I/O, no clock reads, no dependencies.
@@ -38,13 +43,29 @@ let package = Package(
             dependencies: ["GuanhuaiCore", "GuanhuaiConfig", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
+        // Channels (SMTP, sendmail, …) and message rendering.
+        .target(
+            name: "GuanhuaiDelivery",
+            dependencies: [
+                "GuanhuaiCore", "GuanhuaiConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "guanhuai",
             dependencies: [
                 "GuanhuaiCore",
                 "GuanhuaiConfig",
                 "GuanhuaiStore",
+                "GuanhuaiDelivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -76,6 +97,12 @@ let package = Package(
         .testTarget(
             name: "GuanhuaiConfigTests",
             dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GuanhuaiDeliveryTests",
+            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiDelivery", "GuanhuaiTestSupport"],
+            exclude: ["Servers"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

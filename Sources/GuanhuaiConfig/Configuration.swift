@@ -15,6 +15,10 @@ public struct Configuration: Sendable {
     public var databasePath: String
     /// How long a writer waits for another process's write before giving up, in seconds.
     public var busyTimeout: Double
+    /// The Mustache templates for messages (default: `templates/` beside the config file).
+    public var templatesDirectory: String
+    /// Named channels, `[channels.NAME]`.
+    public var channels: [String: ChannelSpec]
     public var organization: Organization
     public var members: [Member]
     public var relations: [Relation]
@@ -61,14 +65,16 @@ public struct Configuration: Sendable {
         }
         let r = try one { () throws(InputError) in try TOMLReader(file: path, text: text) }
         let top = TOMLReader.Place(header: nil, index: 0, name: "")
-        let header = try one { () throws(InputError) -> (ZoneRules, Int, OldMemberRule, Files, String, Double) in
+        let header = try one { () throws(InputError) -> (ZoneRules, Int, OldMemberRule, Files, String, Double, String, [String: ChannelSpec]) in
             try r.checkKeys(r.root, allowed: ["guanhuai", "files", "old_member", "database", "channels", "routing"], top)
             let gp = TOMLReader.Place(header: "guanhuai", index: 0, name: "[guanhuai]")
             let g = try r.table(r.root, "guanhuai", top)
             var zone = ZoneRules.named("Asia/Shanghai")!
             var send = 8 * 60 + 30
+            var templates = resolve("templates")
             if let g {
-                try r.checkKeys(g, allowed: ["time_zone", "send_time"], gp)
+                try r.checkKeys(g, allowed: ["time_zone", "send_time", "templates"], gp)
+                if let t = try r.string(g, "templates", gp) { templates = resolve(t) }
                 if let z = try r.string(g, "time_zone", gp) {
                     guard let rules = ZoneRules.named(z) else {
                         throw r.error(gp, "time_zone", "unknown time zone \"\(z)\"; use an IANA name such as Asia/Shanghai")
@@ -110,13 +116,23 @@ public struct Configuration: Sendable {
             if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first, !state.isEmpty {
                 dbPath = String(state) + "/guanhuai.sqlite"
             }
-            return (zone, send, old, files, dbPath, busy)
+            var channels: [String: ChannelSpec] = [:]
+            if let ch = try r.table(r.root, "channels", top) {
+                for name in ch.keys.sorted() {
+                    guard let t = ch[name]?.table else {
+                        throw r.error(top, "channels", "[channels.\(name)] must be a table")
+                    }
+                    channels[name] = try ChannelSpec.parse(t, name: name, r)
+                }
+            }
+            return (zone, send, old, files, dbPath, busy, templates, channels)
         }
-        let (zone, send, old, files, databasePath, busyTimeout) = header
+        let (zone, send, old, files, databasePath, busyTimeout, templatesDirectory, channels) = header
         let rules = try one { () throws(InputError) in try RulesFile.load(path: files.rules) }
         return Configuration(
             path: path, zone: zone, sendMinutes: send, oldMember: old, files: files, databasePath: databasePath,
-            busyTimeout: busyTimeout, organization: Organization.empty, members: [], relations: [], dependants: [],
+            busyTimeout: busyTimeout, templatesDirectory: templatesDirectory, channels: channels,
+            organization: Organization.empty, members: [], relations: [], dependants: [],
             events: [], rules: rules)
     }
 

@@ -1,0 +1,138 @@
+import Foundation
+import TOMLKit
+
+/// Where a secret comes from. The configuration names it; it never holds it.
+public enum SecretRef: Sendable, Equatable {
+    /// A systemd credential: `$CREDENTIALS_DIRECTORY/<id>` (LoadCredential=id:/etc/credstore/…).
+    case credential(String)
+    /// A file (for `guanhuai send-test --via URL`, run by hand).
+    case file(String)
+
+    /// Reads the secret; a trailing newline is not part of it.
+    public func read(environment: [String: String]) throws(InputError) -> String {
+        let path: String
+        switch self {
+        case .credential(let id):
+            guard let dir = environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty else {
+                throw InputError(file: "credential \(id)", message:
+                    "$CREDENTIALS_DIRECTORY is not set: run under systemd with LoadCredential=\(id):/etc/credstore/guanhuaid.\(id), or set it to a directory holding a file named \(id)")
+            }
+            path = dir + "/" + id
+        case .file(let p): path = p
+        }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw InputError(file: path, message: "the secret cannot be read (missing, unreadable, or not UTF-8)")
+        }
+        var s = Substring(text)
+        while s.last == "\n" || s.last == "\r" { s.removeLast() }
+        return String(s)
+    }
+}
+
+/// A configured channel, from a `[channels.NAME]` table or a URL: both end here, then in the same code.
+public enum ChannelSpec: Sendable, Equatable {
+    case smtp(SMTPSpec)
+    case sendmail(path: String, from: String, fromName: String?)
+
+    public struct SMTPSpec: Sendable, Equatable {
+        public var host: String
+        public var port: Int?
+        /// tls, starttls or none.
+        public var security: String
+        public var user: String?
+        public var password: SecretRef?
+        public var caFile: String?
+        public var verifyCertificates: Bool
+        public var allowInsecureAuth: Bool
+        public var timeoutSeconds: Int
+        public var from: String
+        public var fromName: String?
+    }
+
+    public var kind: String {
+        switch self {
+        case .smtp: "smtp"
+        case .sendmail: "sendmail"
+        }
+    }
+
+    static let securities = ["tls", "starttls", "none"]
+
+    /// `smtp://HOST:PORT?security=none|starttls|tls&user=U&password_file=F&ca_file=F&from=A`,
+    /// `sendmail:/usr/sbin/sendmail?from=A`.
+    public init(url text: String, defaultFrom: String = "guanhuai@localhost") throws(InputError) {
+        func bad(_ why: String) -> InputError { InputError(file: "--via", field: text, message: why) }
+        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased() else {
+            throw bad("is not a URL; write e.g. smtp://mail.example.edu.cn:587?security=starttls&user=U&password_file=F")
+        }
+        var q: [String: String] = [:]
+        for item in url.queryItems ?? [] { q[item.name] = item.value ?? "" }
+        func flag(_ name: String, _ def: Bool) throws(InputError) -> Bool {
+            guard let v = q[name] else { return def }
+            guard let b = ["true": true, "1": true, "yes": true, "false": false, "0": false, "no": false][v.lowercased()]
+            else { throw bad("\(name)=\(v) must be true or false") }
+            return b
+        }
+        let from = q["from"] ?? defaultFrom
+        switch scheme {
+        case "smtp", "smtps":
+            guard let host = url.host, !host.isEmpty else { throw bad("names no host") }
+            let security = q["security"] ?? (scheme == "smtps" ? "tls" : "starttls")
+            guard ChannelSpec.securities.contains(security) else { throw bad("security=\(security): use none, starttls or tls") }
+            let known: Set<String> = ["security", "user", "password_file", "ca_file", "from", "from_name", "verify",
+                "allow_insecure_auth", "timeout"]
+            if let unknown = q.keys.sorted().first(where: { !known.contains($0) }) {
+                throw bad("unknown parameter \"\(unknown)\"; known: \(known.sorted().joined(separator: ", "))")
+            }
+            guard let timeout = Int(q["timeout"] ?? "30"), (1...600).contains(timeout) else {
+                throw bad("timeout must be 1 to 600 seconds")
+            }
+            self = .smtp(SMTPSpec(
+                host: host, port: url.port, security: security, user: q["user"], password: q["password_file"].map(SecretRef.file),
+                caFile: q["ca_file"], verifyCertificates: try flag("verify", true),
+                allowInsecureAuth: try flag("allow_insecure_auth", false), timeoutSeconds: timeout, from: from,
+                fromName: q["from_name"]))
+        case "sendmail":
+            let path = url.path.isEmpty ? "/usr/sbin/sendmail" : url.path
+            self = .sendmail(path: path, from: from, fromName: q["from_name"])
+        default:
+            throw bad("unknown scheme \"\(scheme)\"; use smtp://, sendmail:")
+        }
+    }
+
+    static func parse(_ t: TOMLTable, name: String, _ r: TOMLReader) throws(InputError) -> ChannelSpec {
+        let place = TOMLReader.Place(header: "channels.\(name)", index: 0, name: "[channels.\(name)]")
+        let type = try r.string(t, "type", place, required: true)!
+        switch type {
+        case "smtp":
+            try r.checkKeys(t, allowed: ["type", "host", "port", "security", "user", "password_credential", "ca_file",
+                "verify_certificates", "allow_insecure_auth", "timeout_seconds", "from", "from_name"], place)
+            let security = try r.string(t, "security", place) ?? "starttls"
+            guard securities.contains(security) else {
+                throw r.error(place, "security", "security is \"starttls\" (587), \"tls\" (465) or \"none\"")
+            }
+            let from = try r.string(t, "from", place, required: true)!
+            guard from.contains("@") else { throw r.error(place, "from", "\"\(from)\" is not an e-mail address") }
+            let user = try r.string(t, "user", place)
+            let password = try r.string(t, "password_credential", place)
+            if user != nil && password == nil {
+                throw r.error(place, "password_credential",
+                    "a user needs password_credential = \"ID\": the id of a systemd credential (LoadCredential=ID:…), never the password itself")
+            }
+            return .smtp(SMTPSpec(
+                host: try r.string(t, "host", place, required: true)!, port: try r.int(t, "port", place, range: 1...65535),
+                security: security, user: user, password: password.map(SecretRef.credential),
+                caFile: try r.string(t, "ca_file", place), verifyCertificates: try r.bool(t, "verify_certificates", place) ?? true,
+                allowInsecureAuth: try r.bool(t, "allow_insecure_auth", place) ?? false,
+                timeoutSeconds: try r.int(t, "timeout_seconds", place, range: 1...600) ?? 30, from: from,
+                fromName: try r.string(t, "from_name", place)))
+        case "sendmail":
+            try r.checkKeys(t, allowed: ["type", "path", "from", "from_name"], place)
+            return .sendmail(
+                path: try r.string(t, "path", place) ?? "/usr/sbin/sendmail", from: try r.string(t, "from", place, required: true)!,
+                fromName: try r.string(t, "from_name", place))
+        default:
+            throw r.error(place, "type", "unknown channel type \"\(type)\"; use smtp or sendmail")
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+public import GuanhuaiConfig
+public import GuanhuaiCore
+public import Mustache
+
+/// What a renderer needs to know beyond the digest: names, and (for e-mail only) notes.
+public struct RenderContext: Sendable {
+    public var organizationName: String
+    public var personName: @Sendable (PersonID) -> String
+    public var subjectName: @Sendable (Occurrence) -> String
+    /// The note that explains an occurrence (an event's note). E-mail to the responsible may carry it; chat never.
+    public var note: @Sendable (Occurrence) -> String?
+    /// When the member joined, for the years in a political-birthday greeting.
+    public var joined: @Sendable (PersonID) -> CivilDate?
+    /// Set when the digest goes out more than a day after its time: it is marked 补发.
+    public var lateSince: CivilDate?
+
+    public init(
+        organizationName: String, personName: @escaping @Sendable (PersonID) -> String,
+        subjectName: @escaping @Sendable (Occurrence) -> String, note: @escaping @Sendable (Occurrence) -> String?,
+        joined: @escaping @Sendable (PersonID) -> CivilDate?, lateSince: CivilDate? = nil
+    ) {
+        self.organizationName = organizationName
+        self.personName = personName
+        self.subjectName = subjectName
+        self.note = note
+        self.joined = joined
+        self.lateSince = lateSince
+    }
+}
+
+public struct RenderedMail: Sendable, Equatable {
+    public var subject: String
+    public var text: String
+    public var html: String?
+
+    public init(subject: String, text: String, html: String? = nil) {
+        self.subject = subject
+        self.text = text
+        self.html = html
+    }
+}
+
+/// Renders digests from the Mustache templates in `Config/templates/` (hummingbird-project/swift-mustache).
+public struct DigestRenderer: Sendable {
+    let library: MustacheLibrary
+    public static let required = ["mail-subject", "mail-text", "greeting-subject", "greeting-text"]
+
+    public init(library: MustacheLibrary) throws(InputError) {
+        for name in DigestRenderer.required where library.getTemplate(named: name) == nil {
+            throw InputError(file: "templates", field: name, message: "the template \(name).mustache is missing")
+        }
+        self.library = library
+    }
+
+    /// Loads every `*.mustache` in the directory; a template that does not parse names its file.
+    public static func load(directory: String) async throws(InputError) -> DigestRenderer {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            throw InputError(file: directory, message: "the templates directory does not exist")
+        }
+        do {
+            return try DigestRenderer(library: try await MustacheLibrary(directory: directory))
+        } catch let e as InputError {
+            throw e
+        } catch {
+            throw InputError(file: directory, message: "a template does not parse: \(error)")
+        }
+    }
+
+    static let kindLabels: [Reminder.Kind: String] = [
+        .advance: "提前提醒", .due: "今日到期", .overdue: "逾期提醒", .escalation: "逾期上报", .greeting: "政治生日",
+    ]
+
+    func values(_ d: Digest, _ c: RenderContext, withNotes: Bool) -> [String: Any] {
+        let weekdays = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
+        let items: [[String: Any]] = d.items.enumerated().map { i, item in
+            let o = item.occurrence
+            var v: [String: Any] = [
+                "index": i + 1, "title": o.title, "subject": c.subjectName(o), "due": o.due.description,
+                "due_weekday": weekdays[o.due.weekday - 1], "kind_label": DigestRenderer.kindLabels[item.kind] ?? "",
+                "responsible": c.personName(o.responsible), "is_responsible": o.responsible == d.recipient,
+                "occurrence": o.id, "overdue": item.kind == .overdue, "escalation": item.kind == .escalation,
+                "days_overdue": max(0, o.due.days(until: d.localDate)),
+            ]
+            if withNotes, let n = c.note(o), !n.isEmpty { v["note"] = n }
+            return v
+        }
+        var v: [String: Any] = [
+            "recipient_name": c.personName(d.recipient), "count": d.items.count,
+            "first_title": d.items.first?.occurrence.title ?? "", "more": d.items.count > 1,
+            "overdue": d.hasOverdue, "date": d.localDate.description, "items": items,
+            "organization": c.organizationName,
+        ]
+        if let late = c.lateSince {
+            v["late"] = true
+            v["scheduled"] = late.description
+        }
+        if d.isGreeting, let joined = c.joined(d.recipient) { v["years"] = d.localDate.year - joined.year }
+        return v
+    }
+
+    public func mail(_ d: Digest, context: RenderContext) -> RenderedMail {
+        let prefix = d.isGreeting ? "greeting" : "mail"
+        let v = values(d, context, withNotes: !d.isGreeting)
+        let subject = (library.render(v, withTemplate: "\(prefix)-subject") ?? "关怀提醒")
+            .split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharacters(in: .whitespaces)
+        let text = library.render(v, withTemplate: "\(prefix)-text") ?? ""
+        let html = library.getTemplate(named: "\(prefix)-html") != nil ? library.render(v, withTemplate: "\(prefix)-html") : nil
+        return RenderedMail(subject: subject, text: text, html: html)
+    }
+}
+
+extension RenderContext {
+    /// Names and notes from what the plan was made of.
+    public init(input: PlanInput, lateSince: CivilDate? = nil) {
+        let members = Dictionary(input.members.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let people = input.organization.people
+        let units = input.organization.units
+        let dependants = Dictionary(input.dependants.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let notes = Dictionary(input.events.compactMap { e in e.note.map { (e.id, $0) } }, uniquingKeysWith: { a, _ in a })
+        @Sendable func name(_ id: PersonID) -> String { people[id]?.name ?? members[id]?.name ?? id }
+        self.init(
+            organizationName: input.organization.committee.name,
+            personName: name,
+            subjectName: { o in
+                guard let s = o.subject else { return units[o.org]?.name ?? o.org }
+                return dependants[s] ?? name(s)
+            },
+            note: { o in
+                // Event occurrences are "rule:eventID"; the event's note explains them.
+                guard let colon = o.id.firstIndex(of: ":") else { return nil }
+                return notes[String(o.id[o.id.index(after: colon)...])]
+            },
+            joined: { members[$0]?.joined },
+            lateSince: lateSince)
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+public import GuanhuaiCore
+
+/// An address with an optional display name.
+public struct Mailbox: Sendable, Equatable {
+    public var name: String?
+    public var address: String
+
+    public init(name: String? = nil, address: String) {
+        self.name = name
+        self.address = address
+    }
+
+    /// `名字 <a@b>` as a header value: the name as RFC 2047 encoded words when it is not plain ASCII.
+    var headerValue: String {
+        guard let name, !name.isEmpty else { return "<\(address)>" }
+        return MailMessage.encodedPhrase(name) + " <\(address)>"
+    }
+}
+
+/// A message to RFC 5322 and MIME (RFC 2045–2047). Hand-written: no maintained Swift package builds MIME mail.
+public struct MailMessage: Sendable {
+    public var from: Mailbox
+    public var to: [Mailbox]
+    public var subject: String
+    /// When it is sent (UTC seconds); the Date header shows it in `zone`.
+    public var date: Int64
+    public var zone: ZoneRules
+    /// The outbox idempotency key: the Message-ID is derived from it, so a resent reminder is the same message.
+    public var idempotencyKey: String
+    public var text: String
+    public var html: String?
+
+    public init(
+        from: Mailbox, to: [Mailbox], subject: String, date: Int64, zone: ZoneRules, idempotencyKey: String,
+        text: String, html: String? = nil
+    ) {
+        self.from = from
+        self.to = to
+        self.subject = subject
+        self.date = date
+        self.zone = zone
+        self.idempotencyKey = idempotencyKey
+        self.text = text
+        self.html = html
+    }
+
+    public var messageID: String {
+        let domain = from.address.split(separator: "@").last.map(String.init) ?? "guanhuai.invalid"
+        // dot-atom-text: keep letters, digits and - _ ; everything else becomes =XX.
+        var local = "guanhuai."
+        for b in idempotencyKey.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+                local.unicodeScalars.append(UnicodeScalar(b))
+            case UInt8(ascii: ":"): local += "."
+            default: local += "=" + String(format: "%02X", b)
+            }
+        }
+        return "<\(local)@\(domain)>"
+    }
+
+    public func render() -> [UInt8] {
+        var h: [String] = []
+        h.append(MailMessage.fold("From: " + from.headerValue))
+        h.append(MailMessage.fold("To: " + to.map(\.headerValue).joined(separator: ", ")))
+        h.append("Subject: " + MailMessage.encodedText(subject, offset: 9))
+        h.append("Date: " + MailMessage.rfc5322Date(date, zone: zone))
+        h.append("Message-ID: " + messageID)
+        h.append("MIME-Version: 1.0")
+        h.append("Auto-Submitted: auto-generated")
+        h.append("X-Auto-Response-Suppress: All")
+        var body: [String] = []
+        if let html {
+            let boundary = "=_guanhuai_" + String(UInt64(bitPattern: Int64(idempotencyKey.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) })), radix: 36)
+            h.append("Content-Type: multipart/alternative; boundary=\"\(boundary)\"")
+            body.append("This is a MIME message in Chinese; open it in a mail program that reads MIME.")
+            body.append("--" + boundary)
+            body += MailMessage.part(text, type: "text/plain")
+            body.append("--" + boundary)
+            body += MailMessage.part(html, type: "text/html")
+            body.append("--" + boundary + "--")
+        } else {
+            h.append("Content-Type: text/plain; charset=UTF-8")
+            h.append("Content-Transfer-Encoding: base64")
+            body += MailMessage.base64Lines(text)
+        }
+        return Array((h.joined(separator: "\r\n") + "\r\n\r\n" + body.joined(separator: "\r\n") + "\r\n").utf8)
+    }
+
+    static func part(_ content: String, type: String) -> [String] {
+        ["Content-Type: \(type); charset=UTF-8", "Content-Transfer-Encoding: base64", ""] + base64Lines(content)
+    }
+
+    /// Base64 in lines of 76 characters (RFC 2045 §6.8), the text's line ends made CRLF first.
+    static func base64Lines(_ text: String) -> [String] {
+        let normalized = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
+        let encoded = Data(normalized.utf8).base64EncodedString()
+        var lines: [String] = []
+        var i = encoded.startIndex
+        while i < encoded.endIndex {
+            let j = encoded.index(i, offsetBy: 76, limitedBy: encoded.endIndex) ?? encoded.endIndex
+            lines.append(String(encoded[i..<j]))
+            i = j
+        }
+        return lines
+    }
+
+    static func isPlainASCII(_ s: String) -> Bool {
+        s.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F } && !s.contains("=?")
+    }
+
+    /// Unstructured text (Subject): as is when plain ASCII, else RFC 2047 "B" encoded words of at most 75
+    /// characters, each holding whole UTF-8 characters, folded onto continuation lines.
+    static func encodedText(_ s: String, offset: Int = 0) -> String {
+        if isPlainASCII(s) { return fold(String(repeating: " ", count: offset) + s).dropFirst(offset).description }
+        var words: [String] = []
+        var chunk: [UInt8] = []
+        for ch in s {
+            let bytes = Array(String(ch).utf8)
+            // 45 bytes → 60 base64 characters → a 72-character word; the first shares its line with the header name.
+            let budget = words.isEmpty && offset > 0 ? 45 - (offset + 2) / 4 * 3 : 45
+            if chunk.count + bytes.count > budget {
+                words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=")
+                chunk = []
+            }
+            chunk += bytes
+        }
+        if !chunk.isEmpty { words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=") }
+        return words.joined(separator: "\r\n ")
+    }
+
+    /// A display name: a quoted string when ASCII, else encoded words.
+    static func encodedPhrase(_ s: String) -> String {
+        if isPlainASCII(s) {
+            let atext = s.allSatisfy { $0.isLetter || $0.isNumber || " !#$%&'*+-/=?^_`{|}~".contains($0) }
+            return atext ? s : "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        return encodedText(s)
+    }
+
+    /// Folds a header at spaces so that no line passes 78 characters where a space allows it (never past 998).
+    static func fold(_ header: String) -> String {
+        guard header.utf8.count > 78 else { return header }
+        var lines: [String] = []
+        var current = ""
+        for word in header.split(separator: " ", omittingEmptySubsequences: false) {
+            if !current.isEmpty && current.utf8.count + 1 + word.utf8.count > 78 {
+                lines.append(current)
+                current = " " + word
+            } else {
+                current += (current.isEmpty ? "" : " ") + word
+            }
+        }
+        lines.append(current)
+        return lines.joined(separator: "\r\n")
+    }
+
+    /// `Sun, 22 Nov 2026 08:30:00 +0800` in the zone.
+    static func rfc5322Date(_ utc: Int64, zone: ZoneRules) -> String {
+        let offset = zone.offset(atUTC: utc)
+        let local = utc + Int64(offset)
+        let day = CivilDate(dayNumber: Int(local >= 0 ? local / 86400 : (local - 86399) / 86400))
+        let sod = Int(local - Int64(day.dayNumber) * 86400)
+        let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
+        let sign = offset < 0 ? "-" : "+"
+        return "\(days[day.weekday - 1]), \(day.day) \(months[day.month - 1]) \(day.year) "
+            + "\(two(sod / 3600)):\(two(sod / 60 % 60)):\(two(sod % 60)) \(sign)\(two(abs(offset) / 3600))\(two(abs(offset) / 60 % 60))"
+    }
+}

@@ -1,0 +1,389 @@
+import Foundation
+public import Logging
+public import NIOCore
+public import NIOPosix
+import NIOSSL
+
+/// How to reach an SMTP server.
+public struct SMTPSettings: Sendable, Equatable {
+    public enum Security: String, Sendable, CaseIterable {
+        /// TLS from the first byte (port 465).
+        case tls
+        /// Plain connection upgraded with STARTTLS before anything else (port 587).
+        case starttls
+        /// No TLS: only for a relay on this host or a trusted network.
+        case none
+    }
+
+    public var host: String
+    public var port: Int
+    public var security: Security
+    public var user: String?
+    public var password: String?
+    /// A PEM file of CA certificates to trust instead of the system's.
+    public var caFile: String?
+    /// Verify the server's certificate and name. Turning this off is logged loudly at every connection.
+    public var verifyCertificates: Bool
+    /// Allow AUTH over a connection without TLS (off: the password would cross the network in clear).
+    public var allowInsecureAuth: Bool
+    /// The limit on every step: connecting, each reply.
+    public var timeout: Duration
+    /// The name given in EHLO.
+    public var heloName: String
+
+    public init(
+        host: String, port: Int? = nil, security: Security = .starttls, user: String? = nil, password: String? = nil,
+        caFile: String? = nil, verifyCertificates: Bool = true, allowInsecureAuth: Bool = false,
+        timeout: Duration = .seconds(30), heloName: String? = nil
+    ) {
+        self.host = host
+        self.port = port ?? (security == .tls ? 465 : security == .starttls ? 587 : 25)
+        self.security = security
+        self.user = user
+        self.password = password
+        self.caFile = caFile
+        self.verifyCertificates = verifyCertificates
+        self.allowInsecureAuth = allowInsecureAuth
+        self.timeout = timeout
+        self.heloName = heloName ?? (ProcessInfo.processInfo.hostName.isEmpty ? "localhost" : ProcessInfo.processInfo.hostName)
+    }
+}
+
+/// One message as the transport sees it: the envelope and the finished RFC 5322 bytes.
+public struct MailEnvelope: Sendable {
+    public var from: String
+    public var recipients: [String]
+    public var data: [UInt8]
+
+    public init(from: String, recipients: [String], data: [UInt8]) {
+        self.from = from
+        self.recipients = recipients
+        self.data = data
+    }
+}
+
+/// Anything that takes a batch of messages and says, for each, whether it was delivered.
+public protocol MailTransport: Sendable {
+    /// One result per envelope, in order: the server's final reply, or why it failed.
+    func send(_ batch: [MailEnvelope], logger: Logger) async -> [Result<String, DeliveryError>]
+}
+
+/// An SMTP client on SwiftNIO and swift-nio-ssl (RFC 5321, 3207 STARTTLS, 4954 AUTH, 4616 PLAIN, 2920 PIPELINING).
+///
+/// Hand-written: no maintained Swift package sends mail over SMTP. One connection carries a whole batch.
+public struct SMTPTransport: MailTransport {
+    public let settings: SMTPSettings
+    let group: any EventLoopGroup
+
+    public init(settings: SMTPSettings, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.settings = settings
+        self.group = group
+    }
+
+    public func send(_ batch: [MailEnvelope], logger: Logger) async -> [Result<String, DeliveryError>] {
+        guard !batch.isEmpty else { return [] }
+        var results: [Result<String, DeliveryError>] = []
+        do {
+            try await withSession(logger: logger) { session in
+                for envelope in batch {
+                    let result = await session.deliver(envelope)
+                    results.append(result)
+                    // A lost connection ends the batch; what was not attempted fails with the same error.
+                    if case .failure(let e) = result, e.message.hasPrefix(SMTPSession.connectionLost) { throw e }
+                }
+            }
+        } catch {
+            let e = SMTPTransport.classify(error)
+            while results.count < batch.count { results.append(.failure(e)) }
+        }
+        return results
+    }
+
+    /// Opens a connection, greets, secures and authenticates it, runs `body`, and says QUIT.
+    func withSession(logger: Logger, _ body: (SMTPSession) async throws -> Void) async throws {
+        let s = settings
+        if !s.verifyCertificates && s.security != .none {
+            logger.warning(
+                "TLS certificate verification is OFF for the SMTP server: anyone on the path can read the mail and the password",
+                metadata: ["GUANHUAI_SMTP_HOST": "\(s.host)"])
+        }
+        let tls = try SMTPTransport.tlsContext(s)
+        let timeout = TimeAmount.nanoseconds(Int64(s.timeout.components.seconds) * 1_000_000_000
+            + s.timeout.components.attoseconds / 1_000_000_000)
+        let channel: NIOAsyncChannel<SMTPReply, ByteBuffer>
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .connectTimeout(timeout)
+                .connect(host: s.host, port: s.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let ops = channel.pipeline.syncOperations
+                        if s.security == .tls {
+                            try ops.addHandler(NIOSSLClientHandler(context: tls, serverHostname: SMTPTransport.sni(s.host)))
+                        }
+                        try ops.addHandler(IdleStateHandler(readTimeout: timeout))
+                        try ops.addHandler(ReadTimeoutHandler())
+                        try ops.addHandler(ByteToMessageHandler(SMTPReplyDecoder()))
+                        return try NIOAsyncChannel<SMTPReply, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw SMTPTransport.classify(error)
+        }
+        try await channel.executeThenClose { inbound, outbound in
+            let session = SMTPSession(
+                channel: channel.channel, inbound: inbound.makeAsyncIterator(), outbound: outbound, settings: s,
+                tls: tls)
+            try await session.open()
+            try await body(session)
+            await session.quit()
+        }
+    }
+
+    static func sni(_ host: String) -> String? {
+        // SNI carries names, never addresses; verification of an address still applies to its certificate.
+        host.allSatisfy({ $0.isNumber || $0 == "." }) || host.contains(":") ? nil : host
+    }
+
+    static func tlsContext(_ s: SMTPSettings) throws -> NIOSSLContext {
+        var config = TLSConfiguration.makeClientConfiguration()
+        config.minimumTLSVersion = .tlsv12
+        if let ca = s.caFile {
+            do {
+                config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
+            } catch {
+                throw DeliveryError.permanent("the CA file \(ca) cannot be read as PEM certificates")
+            }
+        }
+        if !s.verifyCertificates { config.certificateVerification = .none }
+        do {
+            return try NIOSSLContext(configuration: config)
+        } catch {
+            throw DeliveryError.permanent("TLS cannot be set up: \(error)")
+        }
+    }
+
+    /// Connection, TLS and timeout errors are temporary: the retry policy tries again later.
+    static func classify(_ error: any Error) -> DeliveryError {
+        if let e = error as? DeliveryError { return e }
+        if let e = error as? NIOSSLError { return .temporary("TLS handshake failed: \(e)") }
+        if let e = error as? NIOSSLExtraError { return .temporary("TLS handshake failed: \(e)") }
+        if error is NIOConnectionError || error is IOError || error is ChannelError {
+            return .temporary("cannot connect to the SMTP server: \(error)")
+        }
+        if let e = error as? BoringSSLError { return .temporary("TLS failed: \(e)") }
+        return .temporary("\(error)")
+    }
+}
+
+/// The conversation on one connection. Not shared across tasks: one batch at a time.
+final class SMTPSession {
+    static let connectionLost = "connection lost"
+
+    let channel: any Channel
+    var inbound: NIOAsyncChannelInboundStream<SMTPReply>.AsyncIterator
+    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    let settings: SMTPSettings
+    let tls: NIOSSLContext
+    var capabilities: [String: String] = [:]
+    var secured: Bool
+
+    init(
+        channel: any Channel, inbound: NIOAsyncChannelInboundStream<SMTPReply>.AsyncIterator,
+        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, settings: SMTPSettings, tls: NIOSSLContext
+    ) {
+        self.channel = channel
+        self.inbound = inbound
+        self.outbound = outbound
+        self.settings = settings
+        self.tls = tls
+        secured = settings.security == .tls
+    }
+
+    func read(_ during: String) async throws -> SMTPReply {
+        do {
+            guard let reply = try await inbound.next() else {
+                throw DeliveryError.temporary("\(SMTPSession.connectionLost) \(during)")
+            }
+            return reply
+        } catch let e as DeliveryError {
+            throw e
+        } catch {
+            throw SMTPTransport.classify(error)
+        }
+    }
+
+    func write(_ line: String) async throws {
+        do {
+            try await outbound.write(ByteBuffer(string: line + "\r\n"))
+        } catch {
+            throw DeliveryError.temporary("\(SMTPSession.connectionLost) while sending: \(error)")
+        }
+    }
+
+    func command(_ line: String, _ during: String, expect: Set<Int>) async throws -> SMTPReply {
+        try await write(line)
+        let reply = try await read(during)
+        guard expect.contains(reply.code) else { throw reply.failure(during) }
+        return reply
+    }
+
+    func open() async throws {
+        let greeting = try await read("waiting for the greeting")
+        guard greeting.code == 220 else { throw greeting.failure("greeting") }
+        try await ehlo()
+        if settings.security == .starttls {
+            guard capabilities["STARTTLS"] != nil else {
+                throw DeliveryError.permanent(
+                    "the server does not offer STARTTLS; use security=tls (port 465) or, on a trusted network only, security=none")
+            }
+            _ = try await command("STARTTLS", "STARTTLS", expect: [220])
+            do {
+                // The handler is made and added on the channel's event loop: NIO handlers are not Sendable.
+                let (channel, tls, name) = (channel, tls, SMTPTransport.sni(settings.host))
+                try await channel.eventLoop.submit {
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOSSLClientHandler(context: tls, serverHostname: name), position: .first)
+                }.get()
+            } catch {
+                throw SMTPTransport.classify(error)
+            }
+            secured = true
+            try await ehlo()  // RFC 3207: forget what was learnt before TLS
+        }
+        if let user = settings.user, let password = settings.password {
+            try await authenticate(user: user, password: password)
+        }
+    }
+
+    func ehlo() async throws {
+        try await write("EHLO \(settings.heloName)")
+        let reply = try await read("EHLO")
+        guard reply.code == 250 else {
+            if reply.isTransient { throw reply.failure("EHLO") }
+            // A server too old for ESMTP: HELO, and no extensions.
+            _ = try await command("HELO \(settings.heloName)", "HELO", expect: [250])
+            capabilities = [:]
+            return
+        }
+        capabilities = [:]
+        for line in reply.lines.dropFirst() {
+            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+            guard let key = parts.first?.uppercased() else { continue }
+            capabilities[key] = parts.count > 1 ? parts[1] : ""
+        }
+    }
+
+    func authenticate(user: String, password: String) async throws {
+        guard secured || settings.allowInsecureAuth else {
+            throw DeliveryError.permanent(
+                "refusing to send the password over a connection without TLS; use security=starttls or tls (or allow_insecure_auth on a trusted network)")
+        }
+        let mechanisms = Set((capabilities["AUTH"] ?? "").uppercased().split(separator: " ").map(String.init))
+        if mechanisms.contains("PLAIN") {
+            let token = Data(([0] + Array(user.utf8) + [0] + Array(password.utf8))).base64EncodedString()
+            let reply = try await command("AUTH PLAIN \(token)", "AUTH PLAIN", expect: [235, 535, 454, 534, 538])
+            guard reply.code == 235 else { throw reply.failure("authentication") }
+        } else if mechanisms.contains("LOGIN") {
+            _ = try await command("AUTH LOGIN", "AUTH LOGIN", expect: [334])
+            _ = try await command(Data(user.utf8).base64EncodedString(), "AUTH LOGIN user", expect: [334])
+            let reply = try await command(Data(password.utf8).base64EncodedString(), "AUTH LOGIN password",
+                expect: [235, 535, 454, 534])
+            guard reply.code == 235 else { throw reply.failure("authentication") }
+        } else {
+            throw DeliveryError.permanent(
+                "the server offers no AUTH PLAIN or LOGIN\(secured ? "" : " (servers often offer AUTH only after STARTTLS)")")
+        }
+    }
+
+    /// One message: MAIL, RCPT…, DATA. A refusal affects only this message: RSET and go on.
+    func deliver(_ envelope: MailEnvelope) async -> Result<String, DeliveryError> {
+        do {
+            let pipelining = capabilities["PIPELINING"] != nil
+            let mail = "MAIL FROM:<\(envelope.from)>"
+            let rcpts = envelope.recipients.map { "RCPT TO:<\($0)>" }
+            var replies: [SMTPReply] = []
+            if pipelining {
+                // RFC 2920: MAIL, every RCPT and DATA in one write, then the replies in order.
+                let all = ([mail] + rcpts + ["DATA"]).map { $0 + "\r\n" }.joined()
+                do {
+                    try await outbound.write(ByteBuffer(string: all))
+                } catch {
+                    throw DeliveryError.temporary("\(SMTPSession.connectionLost) while sending: \(error)")
+                }
+                for _ in 0..<(rcpts.count + 2) { replies.append(try await read("the envelope")) }
+            } else {
+                replies.append(try await command(mail, "MAIL FROM", expect: Set(200...599)))
+                if replies[0].code == 250 {
+                    for r in rcpts {
+                        replies.append(try await command(r, "RCPT TO", expect: Set(200...599)))
+                    }
+                    if replies.dropFirst().contains(where: { $0.code == 250 || $0.code == 251 }) {
+                        replies.append(try await command("DATA", "DATA", expect: Set(200...599)))
+                    }
+                }
+            }
+            if replies[0].code != 250 {
+                try await reset(afterData: replies.last?.code == 354)
+                return .failure(replies[0].failure("MAIL FROM"))
+            }
+            let rcptReplies = replies.dropFirst().prefix(rcpts.count)
+            if let refused = rcptReplies.first(where: { $0.code != 250 && $0.code != 251 }) {
+                // All or nothing per message: a digest to a refused address is a failure to report.
+                try await reset(afterData: replies.count == rcpts.count + 2 && replies.last?.code == 354)
+                return .failure(refused.failure("RCPT TO"))
+            }
+            guard let data = replies.count == rcpts.count + 2 ? replies.last : nil, data.code == 354 else {
+                try await reset(afterData: false)
+                return .failure((replies.last ?? replies[0]).failure("DATA"))
+            }
+            var buffer = ByteBuffer()
+            buffer.writeBytes(SMTPSession.dotStuffed(envelope.data))
+            buffer.writeString(".\r\n")
+            do {
+                try await outbound.write(buffer)
+            } catch {
+                throw DeliveryError.temporary("\(SMTPSession.connectionLost) while sending the message: \(error)")
+            }
+            let final = try await read("the end of the message")
+            guard final.code == 250 else { return .failure(final.failure("the end of the message")) }
+            return .success(final.description)
+        } catch let e as DeliveryError {
+            // Any error here broke the conversation (a reply never came, the connection closed): end the batch.
+            return .failure(e.message.hasPrefix(SMTPSession.connectionLost)
+                ? e : DeliveryError(kind: e.kind, message: "\(SMTPSession.connectionLost): \(e.message)"))
+        } catch {
+            return .failure(SMTPTransport.classify(error))
+        }
+    }
+
+    /// After a refused envelope whose DATA was nevertheless accepted (pipelining), end that empty message first.
+    func reset(afterData: Bool) async throws {
+        if afterData {
+            try await write(".")
+            _ = try await read("abandoning the message")
+        }
+        _ = try await command("RSET", "RSET", expect: [250])
+    }
+
+    func quit() async {
+        try? await write("QUIT")
+        _ = try? await read("QUIT")
+    }
+
+    /// CRLF line ends, and a leading "." doubled (RFC 5321 §4.5.2); ends with CRLF.
+    static func dotStuffed(_ data: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(data.count + 64)
+        var atLineStart = true
+        var previous: UInt8 = 0
+        for b in data {
+            if b == UInt8(ascii: "\n") && previous != UInt8(ascii: "\r") { out.append(UInt8(ascii: "\r")) }
+            if atLineStart && b == UInt8(ascii: ".") { out.append(UInt8(ascii: ".")) }
+            out.append(b)
+            atLineStart = b == UInt8(ascii: "\n")
+            previous = b
+        }
+        if !(out.suffix(2) == [13, 10]) { out += [13, 10] }
+        return out
+    }
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""SMTP servers for guanhuai's tests, on loopback.
+
+    smtp_server.py --maildir DIR [--tls none|starttls|implicit] [--cert C --key K] [--auth] [--auth-without-tls]
+    smtp_server.py --raw greet421|stall
+
+The real server is aiosmtpd (PyPI). It stores each message as DIR/N.eml and answers by address:
+RCPT reject@… → 550, DATA for tempfail@… → 451. Two tiny raw servers stand beside it for what aiosmtpd cannot be
+asked to do: a 421 greeting, and a reply that stops half way (a stalled server).
+Prints "READY <port>" once listening, then serves until killed.
+"""
+import argparse, asyncio, os, socket, ssl, sys, time
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+USER, PASSWORD = b"guanhuai", b"pa:ss w0rd!"
+
+class Handler:
+    def __init__(self, maildir):
+        self.maildir = maildir
+        self.count = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("reject@"):
+            return "550 5.1.1 <%s>: no such user here" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if any(r.startswith("tempfail@") for r in envelope.rcpt_tos):
+            return "451 4.3.0 mailbox temporarily unavailable, try later"
+        self.count += 1
+        name = "%06d" % self.count
+        with open(os.path.join(self.maildir, name + ".tmp"), "wb") as f:
+            f.write(envelope.original_content)
+        os.rename(os.path.join(self.maildir, name + ".tmp"), os.path.join(self.maildir, name + ".eml"))
+        with open(os.path.join(self.maildir, name + ".env"), "w") as f:
+            f.write(envelope.mail_from + "\n" + "\n".join(envelope.rcpt_tos) + "\n")
+        return "250 2.0.0 Ok: queued as %s" % name
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == USER and auth_data.password == PASSWORD
+    return AuthResult(success=ok, handled=False)  # handled=False: let aiosmtpd answer 535
+
+async def raw(mode, port):
+    async def client(reader, writer):
+        if mode == "greet421":
+            writer.write(b"421 4.3.2 Service not available, closing transmission channel\r\n")
+            await writer.drain()
+            writer.close()
+            return
+        writer.write(b"220 stall.test ESMTP\r\n")
+        await writer.drain()
+        await reader.readline()  # EHLO
+        writer.write(b"250-stall.test\r\n250-PIPELINING\r\n")  # ... and never the last line
+        await writer.drain()
+        await asyncio.sleep(3600)
+    server = await asyncio.start_server(client, "127.0.0.1", port)
+    print("READY %d" % port, flush=True)
+    async with server:
+        await server.serve_forever()
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--maildir")
+    p.add_argument("--tls", default="none", choices=["none", "starttls", "implicit"])
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    p.add_argument("--auth", action="store_true")
+    p.add_argument("--auth-without-tls", action="store_true")
+    p.add_argument("--raw", choices=["greet421", "stall"])
+    a = p.parse_args()
+    port = free_port()
+    if a.raw:
+        asyncio.run(raw(a.raw, port))
+        return
+    from aiosmtpd.controller import Controller
+    kwargs = {}
+    if a.tls != "none":
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(a.cert, a.key)
+        if a.tls == "starttls":
+            kwargs.update(tls_context=ctx, require_starttls=True)
+        else:
+            kwargs.update(ssl_context=ctx)
+    if a.auth or a.auth_without_tls:
+        # aiosmtpd's auth_require_tls counts only STARTTLS; on an implicit-TLS listener the link is encrypted anyway.
+        kwargs.update(authenticator=authenticator, auth_required=True,
+                      auth_require_tls=not a.auth_without_tls and a.tls != "implicit")
+    controller = Controller(Handler(a.maildir), hostname="127.0.0.1", port=port, server_hostname="aiosmtpd.test",
+                            **kwargs)
+    controller.start()
+    print("READY %d" % port, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        controller.stop()
+
+if __name__ == "__main__":
+    main()
