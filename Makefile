@@ -27,6 +27,7 @@ bench: deps
 	$(SWIFT) build -c release --product CalendarBenchmark
 	taskset -c 0 .build/release/CalendarBenchmark
 	bash Benchmarks/store-benchmark.sh 100000
+	bash Benchmarks/mail-benchmark.sh 10000
 
 # Regenerate the committed reference data (needs lunar_python from PyPI; systemd-analyze).
 lunar-fixture:

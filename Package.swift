@@ -81,6 +81,12 @@ let package = Package(
             path: "Benchmarks/CalendarBenchmark",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "MailBenchmark",
+            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiDelivery", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/MailBenchmark",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "GuanhuaiCoreTests",
             dependencies: ["GuanhuaiCore"],

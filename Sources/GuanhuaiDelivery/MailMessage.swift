@@ -93,15 +93,24 @@ public struct MailMessage: Sendable {
         ["Content-Type: \(type); charset=UTF-8", "Content-Transfer-Encoding: base64", ""] + base64Lines(content)
     }
 
-    /// Base64 in lines of 76 characters (RFC 2045 §6.8), the text's line ends made CRLF first.
+    /// Base64 in lines of 76 characters (RFC 2045 §6.8), the text's line ends made CRLF first. Works on bytes:
+    /// digests are large and String searching through Foundation dominated rendering.
     static func base64Lines(_ text: String) -> [String] {
-        let normalized = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
-        let encoded = Data(normalized.utf8).base64EncodedString()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + 64)
+        var previous: UInt8 = 0
+        for b in text.utf8 {
+            if b == 10 && previous != 13 { bytes.append(13) }
+            bytes.append(b)
+            previous = b
+        }
+        let encoded = Array(Data(bytes).base64EncodedData())
         var lines: [String] = []
-        var i = encoded.startIndex
-        while i < encoded.endIndex {
-            let j = encoded.index(i, offsetBy: 76, limitedBy: encoded.endIndex) ?? encoded.endIndex
-            lines.append(String(encoded[i..<j]))
+        lines.reserveCapacity(encoded.count / 76 + 1)
+        var i = 0
+        while i < encoded.count {
+            let j = min(i + 76, encoded.count)
+            lines.append(String(decoding: encoded[i..<j], as: UTF8.self))
             i = j
         }
         return lines
