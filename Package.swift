@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "guanhuai", targets: ["guanhuai"]),
+        .executable(name: "guanhuaid", targets: ["guanhuaid"]),
         .library(name: "GuanhuaiCore", targets: ["GuanhuaiCore"]),
     ],
     dependencies: [
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // The domain: pure values and functions. No I/O, no clock reads, no dependencies.
@@ -43,11 +45,19 @@ let package = Package(
             dependencies: ["GuanhuaiCore", "GuanhuaiConfig", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
+        // libsystemd (pkg-config libsystemd; Debian: libsystemd-dev).
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // The Swift face of libsystemd: notify, watchdog, and a swift-log handler for the journal.
+        .target(
+            name: "Systemd",
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // Channels (SMTP, sendmail, …) and message rendering.
         .target(
             name: "GuanhuaiDelivery",
             dependencies: [
-                "GuanhuaiCore", "GuanhuaiConfig",
+                "GuanhuaiCore", "GuanhuaiConfig", "Systemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -55,6 +65,22 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The daemon's services and buildDaemon(_:): all of guanhuaid's logic.
+        .target(
+            name: "GuanhuaiDaemon",
+            dependencies: [
+                "GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiDelivery", "Systemd",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "guanhuaid",
+            dependencies: ["GuanhuaiDaemon", "Systemd", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -19,6 +19,24 @@ public struct Configuration: Sendable {
     public var templatesDirectory: String
     /// Named channels, `[channels.NAME]`.
     public var channels: [String: ChannelSpec]
+    public var routing: Routing
+    public var delivery: DeliveryPolicy
+
+    /// Which channels reach people (README, "Routing").
+    public struct Routing: Sendable, Equatable {
+        /// The channel for people's e-mail addresses; nil when none is configured.
+        public var email: String?
+        /// Every reminder also becomes journal entries (default on).
+        public var journal: Bool
+    }
+
+    /// How the dispatcher retries (README, "Delivery").
+    public struct DeliveryPolicy: Sendable, Equatable {
+        public var retryInitialSeconds: Int = 60
+        public var retryMaxSeconds: Int = 3600
+        /// A message still failing temporarily after this long is given up and reported.
+        public var maxAgeHours: Int = 72
+    }
     public var organization: Organization
     public var members: [Member]
     public var relations: [Relation]
@@ -65,8 +83,8 @@ public struct Configuration: Sendable {
         }
         let r = try one { () throws(InputError) in try TOMLReader(file: path, text: text) }
         let top = TOMLReader.Place(header: nil, index: 0, name: "")
-        let header = try one { () throws(InputError) -> (ZoneRules, Int, OldMemberRule, Files, String, Double, String, [String: ChannelSpec]) in
-            try r.checkKeys(r.root, allowed: ["guanhuai", "files", "old_member", "database", "channels", "routing"], top)
+        let header = try one { () throws(InputError) -> (ZoneRules, Int, OldMemberRule, Files, String, Double, String, [String: ChannelSpec], Routing, DeliveryPolicy) in
+            try r.checkKeys(r.root, allowed: ["guanhuai", "files", "old_member", "database", "channels", "routing", "delivery"], top)
             let gp = TOMLReader.Place(header: "guanhuai", index: 0, name: "[guanhuai]")
             let g = try r.table(r.root, "guanhuai", top)
             var zone = ZoneRules.named("Asia/Shanghai")!
@@ -125,13 +143,37 @@ public struct Configuration: Sendable {
                     channels[name] = try ChannelSpec.parse(t, name: name, r)
                 }
             }
-            return (zone, send, old, files, dbPath, busy, templates, channels)
+            let mailChannels = channels.filter { if case .smtp = $0.value { true } else if case .sendmail = $0.value { true } else { false } }
+            var routing = Routing(email: mailChannels.count == 1 ? mailChannels.keys.first : nil, journal: true)
+            if let rt = try r.table(r.root, "routing", top) {
+                let rp = TOMLReader.Place(header: "routing", index: 0, name: "[routing]")
+                try r.checkKeys(rt, allowed: ["email", "journal"], rp)
+                if let e = try r.string(rt, "email", rp) {
+                    guard mailChannels[e] != nil else {
+                        throw r.error(rp, "email", "\"\(e)\" is not an smtp or sendmail channel; configured: \(mailChannels.keys.sorted().joined(separator: ", "))")
+                    }
+                    routing.email = e
+                }
+                routing.journal = try r.bool(rt, "journal", rp) ?? true
+            } else if mailChannels.count > 1 {
+                throw r.error(top, nil, "several mail channels are configured: say which reaches people with [routing] email = \"NAME\"")
+            }
+            var delivery = DeliveryPolicy()
+            if let dt = try r.table(r.root, "delivery", top) {
+                let dp = TOMLReader.Place(header: "delivery", index: 0, name: "[delivery]")
+                try r.checkKeys(dt, allowed: ["retry_initial_seconds", "retry_max_seconds", "max_age_hours"], dp)
+                delivery.retryInitialSeconds = try r.int(dt, "retry_initial_seconds", dp, range: 1...86400) ?? delivery.retryInitialSeconds
+                delivery.retryMaxSeconds = try r.int(dt, "retry_max_seconds", dp, range: 1...604_800) ?? delivery.retryMaxSeconds
+                delivery.maxAgeHours = try r.int(dt, "max_age_hours", dp, range: 1...8760) ?? delivery.maxAgeHours
+            }
+            return (zone, send, old, files, dbPath, busy, templates, channels, routing, delivery)
         }
-        let (zone, send, old, files, databasePath, busyTimeout, templatesDirectory, channels) = header
+        let (zone, send, old, files, databasePath, busyTimeout, templatesDirectory, channels, routing, delivery) = header
         let rules = try one { () throws(InputError) in try RulesFile.load(path: files.rules) }
         return Configuration(
             path: path, zone: zone, sendMinutes: send, oldMember: old, files: files, databasePath: databasePath,
-            busyTimeout: busyTimeout, templatesDirectory: templatesDirectory, channels: channels,
+            busyTimeout: busyTimeout, templatesDirectory: templatesDirectory, channels: channels, routing: routing,
+            delivery: delivery,
             organization: Organization.empty, members: [], relations: [], dependants: [],
             events: [], rules: rules)
     }

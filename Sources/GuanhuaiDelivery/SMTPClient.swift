@@ -64,8 +64,26 @@ public struct MailEnvelope: Sendable {
 
 /// Anything that takes a batch of messages and says, for each, whether it was delivered.
 public protocol MailTransport: Sendable {
-    /// One result per envelope, in order: the server's final reply, or why it failed.
-    func send(_ batch: [MailEnvelope], logger: Logger) async -> [Result<String, DeliveryError>]
+    /// Sends the batch, reporting each message's result as soon as it is known (so it can be recorded before the
+    /// next is sent): the server's final reply, or why it failed.
+    func send(
+        _ batch: [MailEnvelope], logger: Logger, each: @Sendable (Int, Result<String, DeliveryError>) async -> Void
+    ) async
+}
+
+extension MailTransport {
+    /// One result per envelope, in order.
+    public func send(_ batch: [MailEnvelope], logger: Logger) async -> [Result<String, DeliveryError>] {
+        let collected = ResultCollector(count: batch.count)
+        await send(batch, logger: logger) { i, r in await collected.set(i, r) }
+        return await collected.results
+    }
+}
+
+actor ResultCollector {
+    var results: [Result<String, DeliveryError>]
+    init(count: Int) { results = Array(repeating: .failure(.temporary("not attempted")), count: count) }
+    func set(_ i: Int, _ r: Result<String, DeliveryError>) { results[i] = r }
 }
 
 /// An SMTP client on SwiftNIO and swift-nio-ssl (RFC 5321, 3207 STARTTLS, 4954 AUTH, 4616 PLAIN, 2920 PIPELINING).
@@ -80,23 +98,25 @@ public struct SMTPTransport: MailTransport {
         self.group = group
     }
 
-    public func send(_ batch: [MailEnvelope], logger: Logger) async -> [Result<String, DeliveryError>] {
-        guard !batch.isEmpty else { return [] }
-        var results: [Result<String, DeliveryError>] = []
+    public func send(
+        _ batch: [MailEnvelope], logger: Logger, each: @Sendable (Int, Result<String, DeliveryError>) async -> Void
+    ) async {
+        guard !batch.isEmpty else { return }
+        var done = 0
         do {
             try await withSession(logger: logger) { session in
-                for envelope in batch {
+                for (i, envelope) in batch.enumerated() {
                     let result = await session.deliver(envelope)
-                    results.append(result)
+                    await each(i, result)
+                    done = i + 1
                     // A lost connection ends the batch; what was not attempted fails with the same error.
                     if case .failure(let e) = result, e.message.hasPrefix(SMTPSession.connectionLost) { throw e }
                 }
             }
         } catch {
             let e = SMTPTransport.classify(error)
-            while results.count < batch.count { results.append(.failure(e)) }
+            for i in done..<batch.count { await each(i, .failure(e)) }
         }
-        return results
     }
 
     /// Opens a connection, greets, secures and authenticates it, runs `body`, and says QUIT.

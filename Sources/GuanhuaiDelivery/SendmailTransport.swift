@@ -8,10 +8,10 @@ public struct SendmailTransport: MailTransport {
 
     public init(path: String = "/usr/sbin/sendmail") { self.path = path }
 
-    public func send(_ batch: [MailEnvelope], logger: Logger) async -> [Result<String, DeliveryError>] {
-        var out: [Result<String, DeliveryError>] = []
-        for envelope in batch { out.append(await sendOne(envelope)) }
-        return out
+    public func send(
+        _ batch: [MailEnvelope], logger: Logger, each: @Sendable (Int, Result<String, DeliveryError>) async -> Void
+    ) async {
+        for (i, envelope) in batch.enumerated() { await each(i, await sendOne(envelope)) }
     }
 
     func sendOne(_ envelope: MailEnvelope) async -> Result<String, DeliveryError> {

@@ -1,0 +1,226 @@
+import Foundation
+public import GuanhuaiConfig
+public import GuanhuaiCore
+import GuanhuaiDelivery
+public import GuanhuaiStore
+public import Logging
+import Systemd
+
+/// The present, as UTC seconds. Injected so that tests can move time; the daemon uses the system clock.
+public protocol WallClock: Sendable {
+    func now() -> Int64
+}
+
+public struct SystemWallClock: WallClock {
+    public init() {}
+    public func now() -> Int64 { Int64(Date().timeIntervalSince1970.rounded(.down)) }
+}
+
+/// Everything loaded from the configuration, swapped as a whole on reload: either all of the new one or none.
+struct Loaded: Sendable {
+    var workspace: Workspace
+    var renderer: DigestRenderer
+    var mailChannels: [String: MailChannel]
+
+    var config: Configuration { workspace.config }
+    var database: AppDatabase { workspace.database! }
+
+    static func load(configPath: String, environment: [String: String]) async throws -> Loaded {
+        let workspace: Workspace
+        do {
+            workspace = try Workspace.open(configPath: configPath, environment: environment, create: true)
+        } catch {
+            switch error {
+            case .input(let e): throw e
+            case .store(let e): throw e
+            }
+        }
+        let renderer = try await DigestRenderer.load(directory: workspace.config.templatesDirectory)
+        var channels: [String: MailChannel] = [:]
+        for (name, spec) in workspace.config.channels {
+            channels[name] = try MailChannel(name: name, spec: spec, environment: environment)
+        }
+        return Loaded(workspace: workspace, renderer: renderer, mailChannels: channels)
+    }
+}
+
+/// The daemon's shared state: the loaded configuration, the cached plan, and what STATUS= shows.
+public actor Runtime {
+    var loaded: Loaded
+    let configPath: String
+    let environment: [String: String]
+    let notifier: Notifier
+    let logger: Logger
+
+    var plan: (generation: Int64, day: CivilDate, occurrences: [Occurrence], input: PlanInput)?
+    var loadGeneration = 0
+    var nextSend: Int64?
+    var queued = 0
+    var lastFailure: String?
+
+    init(loaded: Loaded, configPath: String, environment: [String: String], notifier: Notifier, logger: Logger) {
+        self.loaded = loaded
+        self.configPath = configPath
+        self.environment = environment
+        self.notifier = notifier
+        self.logger = logger
+    }
+
+    public var database: AppDatabase { loaded.database }
+    var config: Configuration { loaded.config }
+
+    /// Validates the configuration on disk and swaps it in; on any error the running one stays.
+    func reload() async throws {
+        let new = try await Loaded.load(configPath: configPath, environment: environment)
+        loaded = new
+        loadGeneration += 1
+        plan = nil
+    }
+
+    // MARK: Scheduling
+
+    /// How far back a reminder can lie behind its occurrence's due date (overdue, escalation), and ahead.
+    var lookback: Int {
+        let days = config.rules.flatMap { $0.reminders.overdueDays + $0.reminders.escalateDays }.max() ?? 14
+        return days + 2
+    }
+
+    static let horizonDays = 45
+
+    /// The occurrences around `now`, re-planned only when the database changed, the day changed, or the
+    /// configuration was reloaded.
+    func occurrences(now: Int64) throws -> [Occurrence] {
+        let generation = try database.changeGeneration() * 1000 + Int64(loadGeneration)
+        let input: PlanInput
+        if let p = plan, p.generation == generation {
+            let planner = Planner(p.input)
+            if planner.today(at: now) == p.day { return p.occurrences }
+            input = p.input
+        } else {
+            input = try loaded.workspace.planInput()
+        }
+        let planner = Planner(input)
+        let today = planner.today(at: now)
+        let occ = planner.plan(
+            PlanQuery(from: today.adding(days: -lookback), to: today.adding(days: Runtime.horizonDays), now: now))
+        plan = (generation, today, occ, input)
+        releaseMemory()
+        return occ
+    }
+
+    /// One scheduling step: every send time in (processed, now] becomes outbox rows, committed together with the
+    /// new processed mark. Returns how many rows were added and when the next send time is.
+    func schedule(now: Int64) throws -> (added: Int, next: Int64?) {
+        let occ = try occurrences(now: now)
+        let db = database
+        guard let processed = try db.processedThrough() else {
+            // First run on this database: reminders from before it existed are history, not missed sends.
+            try db.enqueue([], processedThrough: now, now: now)
+            logger.notice("first run: reminders from now on", metadata: ["MESSAGE_ID": "\(MessageID.started)"])
+            return (0, nextSendTime(occ, after: now))
+        }
+        var added = 0
+        if now > processed {
+            // A clock that jumped back leaves now ≤ processed: nothing is sent twice; a jump forward catches up.
+            let digests = Digest.collect(occ, after: processed, through: now)
+            var messages: [NewOutboxMessage] = []
+            let input = plan!.input
+            for d in digests { messages += route(d, input: input, now: now) }
+            added = try db.enqueue(messages, processedThrough: now, now: now)
+        }
+        let next = nextSendTime(occ, after: max(now, processed))
+        nextSend = next
+        return (added, next)
+    }
+
+    func nextSendTime(_ occ: [Occurrence], after t: Int64) -> Int64? {
+        var best: Int64?
+        for o in occ where o.status.isOpen {
+            for r in o.reminders where r.at > t && (best == nil || r.at < best!) { best = r.at }
+        }
+        return best
+    }
+
+    /// The outbox rows one digest becomes: e-mail to the person when they have an address, and the journal.
+    func route(_ d: Digest, input: PlanInput, now: Int64) -> [NewOutboxMessage] {
+        let late = now - d.at > 86400
+        let context = RenderContext(input: input, lateSince: late ? d.localDate : nil)
+        var out: [NewOutboxMessage] = []
+        let person = input.organization.people[d.recipient]
+        let member = input.members.first { $0.id == d.recipient }
+        let address = person?.email ?? member?.email
+        if let name = config.routing.email, let channel = loaded.mailChannels[name], let address {
+            let mail = loaded.renderer.mail(d, context: context)
+            let key = d.idempotencyKey(channel: name)
+            let env = channel.envelope(
+                to: Mailbox(name: context.personName(d.recipient), address: address), mail: mail, at: d.at,
+                zone: config.zone, idempotencyKey: key)
+            out.append(NewOutboxMessage(
+                idempotencyKey: key, recipient: d.recipient, channel: name,
+                payload: OutboxPayload.mail(from: env.from, to: env.recipients, data: Data(env.data)).encoded()))
+        } else {
+            logger.warning(
+                "a reminder reaches no one but the journal: no e-mail address or channel for the recipient",
+                metadata: ["MESSAGE_ID": "\(MessageID.unreachable)", "GUANHUAI_RECIPIENT": "\(d.recipient)"])
+        }
+        if config.routing.journal {
+            out.append(NewOutboxMessage(
+                idempotencyKey: d.idempotencyKey(channel: "journal"), recipient: d.recipient, channel: "journal",
+                payload: OutboxPayload.journal(entries: JournalChannel.entries(d, context: context, late: late)).encoded()))
+        }
+        return out
+    }
+
+    // MARK: Status
+
+    func noteDispatch(queued: Int, failure: String?) {
+        self.queued = queued
+        if let failure { lastFailure = failure }
+    }
+
+    /// The one line `systemctl status` shows.
+    var statusText: String {
+        var parts: [String] = []
+        if let nextSend {
+            let zone = config.zone
+            let local = zone.local(atUTC: nextSend)
+            let day = CivilDate(dayNumber: Int(local / 86400))
+            let sod = Int(local % 86400)
+            func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
+            parts.append("next reminder \(day) \(two(sod / 3600)):\(two(sod / 60 % 60))")
+        } else {
+            parts.append("no reminder due in the next \(Runtime.horizonDays) days")
+        }
+        parts.append("\(queued) queued")
+        parts.append(lastFailure.map { "last failure: \($0)" } ?? "last send ok")
+        return parts.joined(separator: " · ")
+    }
+
+    func publishStatus() { notifier.status(statusText) }
+
+    public func currentStatus() -> String { statusText }
+
+    var deliveryPolicy: Configuration.DeliveryPolicy { config.delivery }
+    func mailChannel(_ name: String) -> MailChannel? { loaded.mailChannels[name] }
+}
+
+/// Give freed planning memory back to the system: a daemon's idle RSS should be its steady state.
+func releaseMemory() { releaseFreedMemory() }
+
+/// A clock for tests of the whole binary (README, "Test switches"): `$GUANHUAI_TEST_CLOCK_FILE` holds an epoch in
+/// seconds that was "now" when the file was last written; time then runs on from there. Writing the file again
+/// jumps the clock, forward or back. (libfaketime is no help: preloaded, it empties a Swift program's arguments.)
+public struct FileWallClock: WallClock {
+    let path: String
+
+    public init(path: String) { self.path = path }
+
+    public func now() -> Int64 {
+        let real = Int64(Date().timeIntervalSince1970.rounded(.down))
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+            let base = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+            let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate]) as? Date
+        else { return real }
+        return base + (real - Int64(modified.timeIntervalSince1970.rounded(.down)))
+    }
+}

@@ -1,0 +1,259 @@
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+import GuanhuaiDelivery
+import GuanhuaiStore
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+import Systemd
+import UnixSignals
+
+/// Wakes a sleeping loop early. Hand-written because the standard library has no timed wait on a condition.
+public final class Doorbell: Sendable {
+    private let state = Mutex<(rung: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    public init() {}
+
+    public func ring() {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            if let w = s.waiter {
+                s.waiter = nil
+                return w
+            }
+            s.rung = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Returns when rung, after `timeout`, or when the task is cancelled or the service group shuts down.
+    public func wait(timeout: Duration) async {
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await Task.sleep(for: timeout) }
+                group.addTask { await self.waitForRing() }
+                await group.next()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.ring()
+        }
+    }
+
+    private func waitForRing() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { s -> Bool in
+                    if s.rung {
+                        s.rung = false
+                        return true
+                    }
+                    s.waiter = c
+                    return false
+                }
+                if resumeNow { c.resume() }
+            }
+        } onCancel: {
+            let w = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                let w = s.waiter
+                s.waiter = nil
+                return w
+            }
+            w?.resume()
+        }
+    }
+}
+
+/// Switches that exist only for tests, set through `$GUANHUAI_TEST_FAULT`; documented in README.
+struct Faults: Sendable {
+    /// `stall-scheduler-after=SECONDS`: the scheduler stops (and stops pinging the watchdog) after that long.
+    var stallSchedulerAfter: Duration?
+
+    init(environment: [String: String]) {
+        if let v = environment["GUANHUAI_TEST_FAULT"], v.hasPrefix("stall-scheduler-after="),
+            let s = Int(v.dropFirst("stall-scheduler-after=".count))
+        {
+            stallSchedulerAfter = .seconds(s)
+        }
+    }
+}
+
+/// Plans, puts due reminders in the outbox, and sleeps until the next send time. Pings the watchdog from its own
+/// loop, so a stalled scheduler stops the pings and systemd restarts the daemon.
+struct SchedulerService: Service {
+    let runtime: Runtime
+    let clock: any WallClock
+    let bell: Doorbell
+    let dispatcherBell: Doorbell
+    let notifier: Notifier
+    let logger: Logger
+    let faults: Faults
+
+    /// Wake at least this often: half the watchdog period, and once a minute to see what the CLI recorded.
+    var checkInterval: Duration {
+        if let w = notifier.watchdogInterval { return min(w / 2, .seconds(60)) }
+        return .seconds(60)
+    }
+
+    func run() async throws {
+        let started = ContinuousClock.now
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            notifier.watchdog()
+            if let stall = faults.stallSchedulerAfter, ContinuousClock.now - started > stall {
+                logger.warning("test fault: the scheduler stalls now")
+                while !Task.isCancelled && !Task.isShuttingDownGracefully { try? await Task.sleep(for: .seconds(3600)) }
+                return
+            }
+            let now = clock.now()
+            var next: Int64?
+            do {
+                let (added, n) = try await runtime.schedule(now: now)
+                next = n
+                if added > 0 {
+                    logger.info("\(added) messages queued", metadata: ["GUANHUAI_QUEUED": "\(added)"])
+                    dispatcherBell.ring()
+                }
+            } catch {
+                logger.error("scheduling failed: \(error)")
+            }
+            await runtime.publishStatus()
+            var sleep = checkInterval
+            if let next {
+                let until = Duration.seconds(max(0, next - clock.now())) + .milliseconds(200)
+                sleep = min(sleep, until)
+            }
+            logger.debug("scheduler sleeps \(sleep)", metadata: ["GUANHUAI_NEXT_SEND": "\(next.map(String.init) ?? "none")"])
+            await bell.wait(timeout: sleep)
+        }
+    }
+}
+
+/// Sends what the outbox holds; retries temporary failures with exponential backoff and jitter up to the
+/// configured age; marks permanent failures failed and reports them.
+struct DispatcherService: Service {
+    let runtime: Runtime
+    let clock: any WallClock
+    let bell: Doorbell
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await dispatchDue()
+            } catch {
+                logger.error("dispatching failed: \(error)")
+            }
+            let db = await runtime.database
+            var sleep = Duration.seconds(300)
+            if let next = try? db.nextOutboxAttempt() {
+                sleep = min(sleep, .seconds(max(0, next - clock.now())) + .milliseconds(100))
+            }
+            await bell.wait(timeout: sleep)
+        }
+    }
+
+    /// One pass over the due rows. A batch in flight is finished even during a graceful shutdown.
+    func dispatchDue() async throws {
+        let db = await runtime.database
+        let policy = await runtime.deliveryPolicy
+        var failure: String?
+        while !Task.isCancelled {
+            let rows = try db.dueOutbox(now: clock.now())
+            if rows.isEmpty { break }
+            for (channel, group) in Dictionary(grouping: rows, by: \.channel).sorted(by: { $0.key < $1.key }) {
+                if channel == "journal" {
+                    for row in group {
+                        guard case .journal(let entries) = OutboxPayload.decode(row.payload) else { continue }
+                        if let f = try record(row, JournalChannel.send(entries), db: db, policy: policy) { failure = f }
+                    }
+                    continue
+                }
+                guard let mail = await runtime.mailChannel(channel) else {
+                    for row in group {
+                        if let f = try record(row, .failure(.permanent("no channel \"\(channel)\" in the configuration")),
+                            db: db, policy: policy) { failure = f }
+                    }
+                    continue
+                }
+                let envelopes: [MailEnvelope] = group.compactMap { row in
+                    guard case .mail(let from, let to, let data) = OutboxPayload.decode(row.payload) else { return nil }
+                    return MailEnvelope(from: from, recipients: to, data: Array(data))
+                }
+                let failures = Mutex<String?>(nil)
+                await mail.transport.send(envelopes, logger: logger) { i, result in
+                    // Recorded as each message is answered: a crash repeats at most the one in flight.
+                    if let f = try? record(group[i], result, db: db, policy: policy) { failures.withLock { $0 = f } }
+                }
+                if let f = failures.withLock({ $0 }) { failure = f }
+            }
+            if Task.isShuttingDownGracefully { break }
+        }
+        let counts = try db.outboxCounts()
+        await runtime.noteDispatch(queued: counts.pending, failure: failure)
+        await runtime.publishStatus()
+    }
+
+    /// Records one result; returns a failure description for STATUS= when it failed.
+    func record(_ row: OutboxRow, _ result: Result<String, DeliveryError>, db: AppDatabase,
+        policy: Configuration.DeliveryPolicy) throws -> String?
+    {
+        let now = clock.now()
+        let meta: Logger.Metadata = [
+            "GUANHUAI_CHANNEL": "\(row.channel)", "GUANHUAI_RECIPIENT": "\(row.recipient)",
+            "GUANHUAI_OUTBOX": "\(row.id)",
+        ]
+        switch result {
+        case .success:
+            try db.markSent(row.id, at: now)
+            logger.info("reminder sent", metadata: meta.merging(["MESSAGE_ID": "\(MessageID.reminderSent)"]) { $1 })
+            return nil
+        case .failure(let e) where e.kind == .temporary && now - row.createdAt < Int64(policy.maxAgeHours) * 3600:
+            let base = min(Double(policy.retryMaxSeconds), Double(policy.retryInitialSeconds) * pow(2, Double(row.attempts)))
+            let delay = Int64((base * Double.random(in: 0.8...1.2)).rounded())
+            try db.markRetry(row.id, at: now + max(1, delay), error: e.message)
+            logger.warning("delivery failed, will retry in \(max(1, delay)) s: \(e.message)",
+                metadata: meta.merging(["MESSAGE_ID": "\(MessageID.deliveryRetry)"]) { $1 })
+            return "\(row.channel): \(e.message)"
+        case .failure(let e):
+            let why = e.kind == .permanent ? e.message : "gave up after \(policy.maxAgeHours) h: \(e.message)"
+            try db.markFailed(row.id, error: why)
+            logger.error("delivery failed for good: \(why)",
+                metadata: meta.merging(["MESSAGE_ID": "\(MessageID.deliveryFailed)"]) { $1 })
+            return "\(row.channel): \(why)"
+        }
+    }
+}
+
+/// SIGHUP: validate the new configuration, swap it in atomically, tell systemd; a bad one leaves the old running.
+struct ReloadService: Service {
+    let runtime: Runtime
+    let schedulerBell: Doorbell
+    let notifier: Notifier
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            notifier.reloading()
+            do {
+                try await runtime.reload()
+                logger.notice("configuration reloaded", metadata: ["MESSAGE_ID": "\(MessageID.configReloaded)"])
+                schedulerBell.ring()
+            } catch {
+                logger.error("the new configuration is invalid; still running the previous one: \(error)",
+                    metadata: ["MESSAGE_ID": "\(MessageID.configRejected)"])
+            }
+            notifier.ready(status: await runtime.statusText)
+        }
+    }
+}
+
+/// Sends STOPPING=1 when graceful shutdown begins, then waits for the others to finish.
+struct StoppingNotifier: Service {
+    let notifier: Notifier
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        notifier.stopping()
+    }
+}

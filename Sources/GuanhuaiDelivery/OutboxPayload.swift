@@ -1,0 +1,68 @@
+public import Foundation
+public import GuanhuaiCore
+import Systemd
+
+/// What an outbox row carries: the finished message, rendered when it was enqueued, so a retry sends the same bytes.
+public enum OutboxPayload: Codable, Sendable, Equatable {
+    case mail(from: String, to: [String], data: Data)
+    /// Journal entries, each a list of (field, value).
+    case journal(entries: [[JournalField]])
+
+    public struct JournalField: Codable, Sendable, Equatable {
+        public var name: String
+        public var value: String
+
+        public init(_ name: String, _ value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public func encoded() -> Data { (try? JSONEncoder().encode(self)) ?? Data() }
+
+    public static func decode(_ data: Data) -> OutboxPayload? { try? JSONDecoder().decode(OutboxPayload.self, from: data) }
+}
+
+/// MESSAGE_ID values: one fixed id per kind of event, so `journalctl MESSAGE_ID=…` finds every one.
+public enum MessageID {
+    public static let reminder = "6f1d2a8c4b7e4f0a9c3d5e7f8a1b2c3d"
+    public static let reminderSent = "a3c5e7f9b1d34f6a8c0e2a4b6d8f0a1c"
+    public static let deliveryFailed = "e1f3a5c7b9d14e6f8a0c2e4a6b8d0f2e"
+    public static let deliveryRetry = "c7e9a1b3d5f74a9c1e3a5c7e9b1d3f5a"
+    public static let escalation = "b2d4f6a8c0e24b6d8f0a2c4e6a8b0d2f"
+    public static let configReloaded = "d4f6a8c0e2a44d8f0a2c4e6b8d0f2a4c"
+    public static let configRejected = "f6a8c0e2a4c64f0a2c4e6a8d0f2b4d6e"
+    public static let started = "0a2c4e6a8c0e4a2c4e6a8c0e2a4c6e8a"
+    public static let unreachable = "8c0e2a4c6e8a4c0e2a4c6e8a0c2e4a6c"
+}
+
+/// The journal as a channel: each reminded item becomes one entry, so
+/// `journalctl -u guanhuaid GUANHUAI_RULE=july-first-visit` finds it. Who and what, never why: no notes.
+public enum JournalChannel {
+    public static func entries(_ d: Digest, context: RenderContext, late: Bool) -> [[OutboxPayload.JournalField]] {
+        let labels: [Reminder.Kind: String] = [
+            .advance: "提醒", .due: "今日到期", .overdue: "已逾期", .escalation: "逾期上报", .greeting: "政治生日祝福",
+        ]
+        return d.items.map { item in
+            let o = item.occurrence
+            let kind = labels[item.kind] ?? item.kind.rawValue
+            let text = "\(kind)：\(o.title) —— \(context.subjectName(o))，期限 \(o.due)，提醒 \(context.personName(d.recipient))"
+                + (late ? "（补发）" : "")
+            return [
+                .init("MESSAGE", text), .init("PRIORITY", item.kind == .escalation || item.kind == .overdue ? "4" : "5"),
+                .init("MESSAGE_ID", item.kind == .escalation ? MessageID.escalation : MessageID.reminder),
+                .init("SYSLOG_IDENTIFIER", "guanhuaid"), .init("GUANHUAI_RULE", o.rule),
+                .init("GUANHUAI_OCCURRENCE", o.id), .init("GUANHUAI_RECIPIENT", d.recipient),
+                .init("GUANHUAI_RESPONSIBLE", o.responsible), .init("GUANHUAI_KIND", item.kind.rawValue),
+                .init("GUANHUAI_DUE", o.due.description), .init("GUANHUAI_CHANNEL", "journal"),
+            ] + (late ? [.init("GUANHUAI_LATE", "1")] : [])
+        }
+    }
+
+    public static func send(_ entries: [[OutboxPayload.JournalField]]) -> Result<String, DeliveryError> {
+        for e in entries where !Journal.send(e.map { ($0.name, $0.value) }) {
+            return .failure(.temporary("the journal cannot be reached"))
+        }
+        return .success("\(entries.count) journal entries")
+    }
+}

@@ -1,0 +1,151 @@
+public import Foundation
+public import GRDB
+
+/// One message waiting in, or gone through, the outbox.
+public struct OutboxRow: Sendable, Equatable {
+    public var id: Int64
+    public var idempotencyKey: String
+    public var recipient: String
+    public var channel: String
+    public var payload: Data
+    public var state: String
+    public var attempts: Int
+    public var nextAttemptAt: Int64?
+    public var lastError: String?
+    public var sentAt: Int64?
+    public var createdAt: Int64
+}
+
+/// A message to put in the outbox.
+public struct NewOutboxMessage: Sendable {
+    public var idempotencyKey: String
+    public var recipient: String
+    public var channel: String
+    public var payload: Data
+
+    public init(idempotencyKey: String, recipient: String, channel: String, payload: Data) {
+        self.idempotencyKey = idempotencyKey
+        self.recipient = recipient
+        self.channel = channel
+        self.payload = payload
+    }
+}
+
+extension OutboxRow: FetchableRecord {
+    public init(row: Row) {
+        id = row["id"]
+        idempotencyKey = row["idempotencyKey"]
+        recipient = row["recipient"]
+        channel = row["channel"]
+        payload = row["payload"]
+        state = row["state"]
+        attempts = row["attempts"]
+        nextAttemptAt = row["nextAttemptAt"]
+        lastError = row["lastError"]
+        sentAt = row["sentAt"]
+        createdAt = row["createdAt"]
+    }
+}
+
+extension AppDatabase {
+    static let processedKey = "scheduler.processed_through"
+
+    /// The instant up to which send times have been turned into outbox rows (nil before the first run).
+    public func processedThrough() throws(StoreError) -> Int64? {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [AppDatabase.processedKey])
+                .flatMap { Int64($0) }
+        }
+    }
+
+    /// Puts the messages of every send time up to `through` in the outbox and records `through`, in one
+    /// transaction: a crash leaves either both or neither. A key already there is not added again.
+    @discardableResult
+    public func enqueue(_ messages: [NewOutboxMessage], processedThrough through: Int64, now: Int64) throws(StoreError) -> Int {
+        try write { db in
+            var added = 0
+            let statement = try db.makeStatement(sql: """
+                INSERT OR IGNORE INTO outbox (idempotencyKey, recipient, channel, payload, state, attempts, nextAttemptAt, createdAt)
+                VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)
+                """)
+            for m in messages {
+                try statement.execute(arguments: [m.idempotencyKey, m.recipient, m.channel, m.payload, now, now])
+                added += db.changesCount
+            }
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)",
+                arguments: [AppDatabase.processedKey, String(through)])
+            return added
+        }
+    }
+
+    /// Pending rows whose time has come, oldest first.
+    public func dueOutbox(now: Int64, limit: Int = 500) throws(StoreError) -> [OutboxRow] {
+        try read { db in
+            try OutboxRow.fetchAll(db, sql: """
+                SELECT * FROM outbox WHERE state = 'pending' AND nextAttemptAt <= ? ORDER BY id LIMIT ?
+                """, arguments: [now, limit])
+        }
+    }
+
+    /// When the next pending row is due, if any.
+    public func nextOutboxAttempt() throws(StoreError) -> Int64? {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT MIN(nextAttemptAt) FROM outbox WHERE state = 'pending'") }
+    }
+
+    public func markSent(_ id: Int64, at: Int64) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "UPDATE outbox SET state = 'sent', sentAt = ?, attempts = attempts + 1, lastError = NULL WHERE id = ?",
+                arguments: [at, id])
+        }
+    }
+
+    public func markRetry(_ id: Int64, at next: Int64, error: String) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "UPDATE outbox SET attempts = attempts + 1, nextAttemptAt = ?, lastError = ? WHERE id = ?",
+                arguments: [next, error, id])
+        }
+    }
+
+    public func markFailed(_ id: Int64, error: String) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "UPDATE outbox SET state = 'failed', attempts = attempts + 1, nextAttemptAt = NULL, lastError = ? WHERE id = ?",
+                arguments: [error, id])
+        }
+    }
+
+    public func outboxCounts() throws(StoreError) -> (pending: Int, sent: Int, failed: Int) {
+        try read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+            var c = (pending: 0, sent: 0, failed: 0)
+            for r in rows {
+                let n: Int = r["n"]
+                switch r["state"] as String {
+                case "pending": c.pending = n
+                case "sent": c.sent = n
+                default: c.failed = n
+                }
+            }
+            return c
+        }
+    }
+
+    /// Rows that failed, or are being retried after a failure, since `since`.
+    public func outboxProblems(since: Int64) throws(StoreError) -> [OutboxRow] {
+        try read { db in
+            try OutboxRow.fetchAll(db, sql: """
+                SELECT * FROM outbox WHERE lastError IS NOT NULL AND createdAt >= ? ORDER BY id
+                """, arguments: [since])
+        }
+    }
+
+    public func outbox() throws(StoreError) -> [OutboxRow] {
+        try read { db in try OutboxRow.fetchAll(db, sql: "SELECT * FROM outbox ORDER BY id") }
+    }
+
+    /// Grows with every change the CLI records (imports, events, completions all write an audit row), so the
+    /// daemon re-plans only when something changed. (SQLite's data_version is per connection; a pool has several.)
+    public func changeGeneration() throws(StoreError) -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM audit") ?? 0 }
+    }
+}

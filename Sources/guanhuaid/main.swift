@@ -1,0 +1,48 @@
+// guanhuaid: parse the arguments, bootstrap logging once, run the services. All logic is in GuanhuaiDaemon.
+import Foundation
+import GuanhuaiDaemon
+import Logging
+import Systemd
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// A parent (a test harness, a shell) may have blocked signals; systemd's SIGTERM and SIGHUP must reach us.
+var all = sigset_t()
+sigfillset(&all)
+sigprocmask(SIG_UNBLOCK, &all, nil)
+umask(0o077)
+
+let environment = ProcessInfo.processInfo.environment
+let args = CommandLine.arguments.dropFirst()
+var configPath = environment["GUANHUAI_CONFIG"] ?? "/etc/guanhuai/config.toml"
+if let i = args.firstIndex(of: "--config"), args.index(after: i) < args.endIndex { configPath = args[args.index(after: i)] }
+if args.contains("--help") || args.contains("-h") {
+    print("usage: guanhuaid [--config FILE]   (default: $GUANHUAI_CONFIG, else /etc/guanhuai/config.toml)")
+    exit(0)
+}
+
+let level = environment["GUANHUAI_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+LoggingSystem.bootstrap { label in
+    var handler = SystemdLogging.makeHandler(identifier: "guanhuaid", environment: environment)
+    handler.logLevel = level
+    return handler
+}
+let logger = Logger(label: "guanhuaid")
+let notifier = Notifier()
+
+do {
+    let clock: any WallClock = environment["GUANHUAI_TEST_CLOCK_FILE"].map { FileWallClock(path: $0) } ?? SystemWallClock()
+    let daemon = try await buildDaemon(
+        DaemonOptions(configPath: configPath, environment: environment, clock: clock), notifier: notifier, logger: logger)
+    notifier.ready(status: await daemon.runtime.currentStatus())
+    logger.notice("guanhuaid started with \(configPath)")
+    try await daemon.group.run()
+    exit(0)
+} catch {
+    let why = "\(error)".replacingOccurrences(of: "\n", with: "; ")
+    notifier.failing(errno: EINVAL, status: "cannot start: \(why)")
+    logger.critical("cannot start: \(why)")
+    exit(78)  // EX_CONFIG
+}
