@@ -138,6 +138,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "GuanhuaiDaemonTests",
+            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiDelivery", "GuanhuaiDaemon",
+                "GuanhuaiTestSupport"],
+            exclude: ["Servers"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "GuanhuaiStoreTests",
             dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiTestSupport"],
             swiftSettings: swiftSettings

@@ -14,7 +14,8 @@ struct Guanhuai: AsyncParsableCommand {
         abstract: "关怀 — reminders of the care obligations of Party organisations.",
         subcommands: [
             PlanCommand.self, AgendaCommand.self, ImportCommand.self, EventCommand.self, DoneCommand.self,
-            WaiveCommand.self, SendTestCommand.self, CalendarCommand.self, LunarCommand.self,
+            WaiveCommand.self, StatusCommand.self, CheckCommand.self, SendTestCommand.self, CalendarCommand.self,
+            LunarCommand.self,
         ]
     )
 

@@ -21,8 +21,9 @@ def free_port():
 USER, PASSWORD = b"guanhuai", b"pa:ss w0rd!"
 
 class Handler:
-    def __init__(self, maildir):
+    def __init__(self, maildir, delay=0):
         self.maildir = maildir
+        self.delay = delay
         self.count = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -34,6 +35,8 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         if any(r.startswith("tempfail@") for r in envelope.rcpt_tos):
             return "451 4.3.0 mailbox temporarily unavailable, try later"
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.count += 1
         name = "%06d" % self.count
         with open(os.path.join(self.maildir, name + ".tmp"), "wb") as f:
@@ -75,8 +78,10 @@ def main():
     p.add_argument("--auth", action="store_true")
     p.add_argument("--auth-without-tls", action="store_true")
     p.add_argument("--raw", choices=["greet421", "stall"])
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--delay", type=float, default=0, help="seconds to wait before accepting each message")
     a = p.parse_args()
-    port = free_port()
+    port = a.port or free_port()
     if a.raw:
         asyncio.run(raw(a.raw, port))
         return
@@ -93,7 +98,7 @@ def main():
         # aiosmtpd's auth_require_tls counts only STARTTLS; on an implicit-TLS listener the link is encrypted anyway.
         kwargs.update(authenticator=authenticator, auth_required=True,
                       auth_require_tls=not a.auth_without_tls and a.tls != "implicit")
-    controller = Controller(Handler(a.maildir), hostname="127.0.0.1", port=port, server_hostname="aiosmtpd.test",
+    controller = Controller(Handler(a.maildir, a.delay), hostname="127.0.0.1", port=port, server_hostname="aiosmtpd.test",
                             **kwargs)
     controller.start()
     print("READY %d" % port, flush=True)

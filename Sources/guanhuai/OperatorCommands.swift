@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+import GuanhuaiDelivery
+import GuanhuaiStore
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Next send times, the outbox queue, and delivery failures of the last 7 days.")
+
+    @OptionGroup var options: ConfigOption
+    @Option(help: "The present (YYYY-MM-DD or YYYY-MM-DDTHH:MM). Default: now.") var now: String?
+
+    func run() async throws {
+        let ws = try options.workspace(create: false)
+        guard let db = ws.database else {
+            say("No database yet at \(ws.config.databasePath): guanhuaid has not run, and nothing was imported.")
+            return
+        }
+        let nowInstant = try now.map { try ArgumentDates.instant($0, zone: ws.config.zone, option: "--now") }
+            ?? Int64(Date().timeIntervalSince1970)
+        let input = try ws.planInput()
+        let planner = Planner(input)
+        let today = planner.today(at: nowInstant)
+        let occ = planner.plan(PlanQuery(from: today.adding(days: -20), to: today.adding(days: 45), now: nowInstant))
+        let upcoming = Digest.collect(occ, after: nowInstant, through: nowInstant + 45 * 86400)
+        let byTime = Dictionary(grouping: upcoming, by: \.at).sorted { $0.key < $1.key }.prefix(5)
+        say("Next send times:")
+        if byTime.isEmpty { say("  none in the next 45 days") }
+        for (at, digests) in byTime {
+            say("  \(format(at, ws.config.zone))  \(digests.count) messages, \(digests.reduce(0) { $0 + $1.items.count }) items")
+        }
+        let counts = try db.outboxCounts()
+        say("Outbox: \(counts.pending) queued, \(counts.sent) sent, \(counts.failed) failed.")
+        if let through = try db.processedThrough() { say("Send times processed through \(format(through, ws.config.zone)).") }
+        let problems = try db.outboxProblems(since: nowInstant - 7 * 86400)
+        say("Delivery problems in the last 7 days: \(problems.isEmpty ? "none" : String(problems.count))")
+        let names = Names(input)
+        for p in problems {
+            let state = p.state == "failed" ? "failed" : "retrying (attempt \(p.attempts))"
+            say("  \(format(p.createdAt, ws.config.zone))  \(p.channel)  \(names.person(p.recipient))（\(p.recipient)）  \(state): \(p.lastError ?? "")")
+        }
+    }
+
+    func format(_ t: Int64, _ zone: ZoneRules) -> String {
+        let local = zone.local(atUTC: t)
+        let d = CivilDate(dayNumber: Int(local / 86400))
+        let s = Int(local % 86400)
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
+        return "\(d) \(two(s / 3600)):\(two(s / 60 % 60))"
+    }
+}
+
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate the configuration, rules, templates, channels, credentials and routing; say what would fail.",
+        discussion: "Exit status 0 when guanhuaid would run and reach everyone, 2 otherwise. Run it before `systemctl reload guanhuaid`.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        var problems = 0
+        func ok(_ s: String) { say("ok     \(s)") }
+        func bad(_ s: String) {
+            problems += 1
+            say("error  \(s)")
+        }
+        let env = ProcessInfo.processInfo.environment
+        let ws: Workspace
+        do {
+            ws = try options.workspace(create: false)
+        } catch {
+            say("error  \(error)")
+            throw ExitCode(2)
+        }
+        let config = ws.config
+        ok("\(config.path): \(config.rules.count) rules (\(config.rules.filter(\.enabled).count) enabled), zone \(config.zone.identifier), send time \(String(format: "%02d:%02d", config.sendMinutes / 60, config.sendMinutes % 60))")
+        ok("database \(config.databasePath)\(ws.database == nil ? " (not created yet; guanhuaid creates it)" : "")")
+        do {
+            _ = try await DigestRenderer.load(directory: config.templatesDirectory)
+            ok("templates in \(config.templatesDirectory)")
+        } catch {
+            bad("templates: \(error)")
+        }
+        for (name, spec) in config.channels.sorted(by: { $0.key < $1.key }) {
+            do {
+                _ = try MailChannel(name: name, spec: spec, environment: env)
+                ok("channel \(name) (\(spec.kind)): credentials readable")
+            } catch {
+                bad("channel \(name): \(error)")
+            }
+        }
+        let input = try ws.planInput()
+        let planner = Planner(input)
+        let now = Int64(Date().timeIntervalSince1970)
+        let today = planner.today(at: now)
+        let occ = planner.plan(PlanQuery(from: today, to: today.adding(days: 366), now: now))
+        var recipients = Set<PersonID>()
+        for o in occ { for r in o.reminders { recipients.formUnion(r.to) } }
+        let names = Names(input)
+        var unreachable: [String] = []
+        for p in recipients.sorted() {
+            let address = input.organization.people[p]?.email ?? input.members.first { $0.id == p }?.email
+            if config.routing.email == nil || address == nil { unreachable.append("\(names.person(p))（\(p)）") }
+        }
+        if config.routing.email == nil {
+            bad("no e-mail channel: reminders reach people only through the journal; add [channels.NAME] with type = \"smtp\" or \"sendmail\"")
+        } else if !unreachable.isEmpty {
+            bad("\(unreachable.count) people receive reminders but have no e-mail address: \(unreachable.prefix(20).joined(separator: "、"))")
+        } else {
+            ok("routing: all \(recipients.count) people who receive reminders in the coming year are reachable by \(config.routing.email!)")
+        }
+        if problems > 0 {
+            say("\n\(problems) problem\(problems == 1 ? "" : "s") found.")
+            throw ExitCode(2)
+        }
+    }
+}

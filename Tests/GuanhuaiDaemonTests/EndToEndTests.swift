@@ -1,0 +1,213 @@
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+import GuanhuaiStore
+import GuanhuaiTestSupport
+import Testing
+
+/// A daemon on the example roster, delivering to a real SMTP server (aiosmtpd with STARTTLS and AUTH), its clock
+/// injected through GUANHUAI_TEST_CLOCK_FILE.
+struct Rig: ~Copyable {
+    let dir: Scratch
+    let config: String
+    let maildir: URL
+    let cert: (cert: String, key: String)
+    let clock: String
+    let port: Int
+
+    init(retryInitialSeconds: Int = 1, edit: (String) -> String = { $0 }) throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        let maildir = dir.url.appendingPathComponent("mail")
+        try FileManager.default.createDirectory(at: maildir, withIntermediateDirectories: true)
+        let cert = try makeCertificate(name: "localhost", in: dir.url)
+        _ = try dir.write("smtp-password", "pa:ss w0rd!\n")
+        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
+        let port = Int(UInt16(bigEndian: addr.sin_port))
+        close(s)
+        var text = try String(contentsOfFile: config, encoding: .utf8) + """
+
+            [channels.mail]
+            type = "smtp"
+            host = "localhost"
+            port = \(port)
+            security = "starttls"
+            user = "guanhuai"
+            password_credential = "smtp-password"
+            ca_file = "\(cert.cert)"
+            from = "guanhuai@example.edu.cn"
+            from_name = "党委组织部 关怀提醒"
+            timeout_seconds = 5
+
+            [delivery]
+            retry_initial_seconds = \(retryInitialSeconds)
+            retry_max_seconds = 2
+
+            """
+        text = edit(text)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: config))
+        self.clock = dir.url.appendingPathComponent("clock").path
+        self.cert = cert
+        self.port = port
+        self.config = config
+        self.maildir = maildir
+        self.dir = dir
+    }
+
+    func smtp(delay: Double = 0) throws -> ServerProcess {
+        try ServerProcess([smtpServerScript, "--maildir", maildir.path, "--tls", "starttls", "--auth", "--cert", cert.cert,
+            "--key", cert.key, "--port", "\(port)", "--delay", "\(delay)"])
+    }
+
+    func daemon(_ name: String = "daemon", watchdog: Bool = true) throws -> DaemonProcess {
+        var env = ["GUANHUAI_TEST_CLOCK_FILE": clock, "CREDENTIALS_DIRECTORY": dir.url.path]
+        if watchdog { env["WATCHDOG_USEC"] = "2000000" }  // the scheduler then looks every second
+        return try DaemonProcess(config: config, environment: env, in: dir.url, name: name)
+    }
+
+    var messages: [URL] {
+        ((try? FileManager.default.contentsOfDirectory(at: maildir, includingPropertiesForKeys: nil)) ?? [])
+            .filter { $0.pathExtension == "eml" }.sorted { $0.path < $1.path }
+    }
+
+    func parsed(_ url: URL) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: try runTool(venvPython, [checkMailScript, url.path])) as! [String: Any]
+    }
+
+    func headers(_ url: URL) throws -> [String: String] { try parsed(url)["headers"] as! [String: String] }
+
+    var database: AppDatabase { get throws { try AppDatabase(path: dir.databasePath) } }
+}
+
+/// The e-mail recipients of the digests the planner gives for the send times in (after, through].
+func expectedRecipients(after: Int64, through: Int64) -> [String: Int] {
+    let input = Example.config.planInput()
+    let planner = Planner(input)
+    let today = planner.today(at: through)
+    let occ = planner.plan(PlanQuery(from: today.adding(days: -20), to: today.adding(days: 45), now: through))
+    var out: [String: Int] = [:]
+    for d in Digest.collect(occ, after: after, through: through) {
+        let address = input.organization.people[d.recipient]?.email ?? input.members.first { $0.id == d.recipient }?.email
+        if let address { out[address, default: 0] += 1 }
+    }
+    return out
+}
+
+func recipient(_ rig: borrowing Rig, _ url: URL) -> String {
+    let env = (try? String(contentsOf: url.deletingPathExtension().appendingPathExtension("env"), encoding: .utf8)) ?? ""
+    return env.split(separator: "\n").dropFirst().first.map(String.init) ?? ""
+}
+
+@Suite(.serialized) struct EndToEndTests {
+    static let start = beijing("2027-06-01 08:29:57")
+    static let sendTime = beijing("2027-06-01 08:30:00")
+
+    @Test func startedJustBeforeASendTimeItDeliversExactlyTheExpectedDigests() async throws {
+        let rig = try Rig()
+        let server = try rig.smtp()
+        try setClock(rig.clock, Self.start)
+        let daemon = try rig.daemon()
+        let expected = expectedRecipients(after: Self.start, through: Self.sendTime)
+        #expect(expected.count >= 8)
+        let total = expected.values.reduce(0, +)
+        #expect(try await eventually(25) { rig.messages.count >= total }, "\(daemon.stderr)")
+        try await Task.sleep(for: .seconds(1.5))
+        let got = Dictionary(grouping: rig.messages.map { recipient(rig, $0) }, by: { $0 }).mapValues(\.count)
+        #expect(got == expected)
+        for m in rig.messages {
+            let p = try rig.parsed(m)
+            #expect((p["defects"] as! [String]).isEmpty)
+            let subject = (p["headers"] as! [String: String])["Subject"] ?? ""
+            #expect(subject.hasPrefix("「关怀提醒") || subject.hasPrefix("政治生日快乐"), "\(subject)")
+            #expect(!subject.contains("补发"))
+        }
+        // Everything is recorded as sent, and the journal channel got its entries too.
+        let outbox = try rig.database.outbox()
+        #expect(outbox.allSatisfy { $0.state == "sent" })
+        #expect(outbox.filter { $0.channel == "journal" }.count == expected.count)
+        _ = server
+    }
+
+    @Test func killedInTheMiddleOfABatchTheRestartDeliversTheRestAndRepeatsAtMostOne() async throws {
+        let rig = try Rig()
+        let server = try rig.smtp(delay: 0.5)
+        try setClock(rig.clock, Self.start)
+        let expected = expectedRecipients(after: Self.start, through: Self.sendTime)
+        let total = expected.values.reduce(0, +)
+        var daemon = try rig.daemon("first")
+        #expect(try await eventually(25) { rig.messages.count >= 2 }, "\(daemon.stderr)")
+        daemon.signal(SIGKILL)
+        _ = await daemon.waitExit(timeout: 5)
+        let atKill = rig.messages.count
+        #expect(atKill < total, "the kill came before the batch ended")
+        daemon = try rig.daemon("second")
+        #expect(try await eventually(40) { Set(rig.messages.map { recipient(rig, $0) }).count == expected.count }, "\(daemon.stderr)")
+        try await Task.sleep(for: .seconds(1.5))
+        let ids = try rig.messages.map { try rig.headers($0)["Message-ID"] ?? "" }
+        #expect(Set(ids).count == total, "nothing lost")
+        #expect(ids.count <= total + 1, "at most the in-flight message repeated: \(ids.count) for \(total)")
+        _ = server
+    }
+
+    @Test func smtpDownForTheFirstAttemptsThenUpIsDelivered() async throws {
+        let rig = try Rig()
+        try setClock(rig.clock, Self.start)
+        let daemon = try rig.daemon()
+        #expect(try await eventually(20) { daemon.stderr.contains("will retry") }, "\(daemon.stderr)")
+        #expect(rig.messages.isEmpty)
+        let server = try rig.smtp()
+        let total = expectedRecipients(after: Self.start, through: Self.sendTime).values.reduce(0, +)
+        #expect(try await eventually(25) { rig.messages.count >= total }, "\(daemon.stderr)")
+        #expect(try rig.database.outbox().filter { $0.channel == "mail" }.allSatisfy { $0.state == "sent" })
+        _ = server
+    }
+
+    @Test func aPermanentRefusalIsFailedReportedAndNotRetried() async throws {
+        // 周海燕's address is refused by the server (550 on RCPT).
+        let rig = try Rig { $0 }
+        let roster = rig.dir.url.appendingPathComponent("roster.csv")
+        let text = try String(contentsOf: roster, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "zhouhaiyan@example.edu.cn", with: "reject@example.edu.cn").utf8).write(to: roster)
+        let server = try rig.smtp()
+        try setClock(rig.clock, Self.start)
+        let daemon = try rig.daemon()
+        #expect(try await eventually(25) { daemon.stderr.contains("delivery failed for good") }, "\(daemon.stderr)")
+        try await Task.sleep(for: .seconds(3))
+        let failed = try rig.database.outbox().filter { $0.state == "failed" }
+        #expect(failed.count == 1 && failed[0].recipient == "M001")
+        #expect(failed[0].attempts == 1, "not retried")
+        #expect(failed[0].lastError?.contains("550") == true)
+        // guanhuai status reports it.
+        let status = try runCLI(["status", "--config", rig.config], environment: ["CREDENTIALS_DIRECTORY": rig.dir.url.path])
+        #expect(status.stdout.contains("550") && status.stdout.contains("M001"), "\(status.stdout)\(status.stderr)")
+        _ = server
+    }
+
+    @Test func aClockJumpedForwardThreeDaysSendsTheMissedOnesOnceMarkedLate() async throws {
+        let rig = try Rig()
+        let server = try rig.smtp()
+        try setClock(rig.clock, Self.start)
+        let daemon = try rig.daemon()
+        let first = expectedRecipients(after: Self.start, through: Self.sendTime).values.reduce(0, +)
+        #expect(try await eventually(25) { rig.messages.count >= first })
+        let jumped = beijing("2027-06-04 09:00:00")
+        try setClock(rig.clock, jumped)
+        let missed = expectedRecipients(after: Self.sendTime, through: jumped)
+        let total = first + missed.values.reduce(0, +)
+        #expect(missed.count > 0)
+        #expect(try await eventually(30) { rig.messages.count >= total }, "\(daemon.stderr)")
+        try await Task.sleep(for: .seconds(2))
+        #expect(rig.messages.count == total)
+        let subjects = try rig.messages.dropFirst(first).map { try rig.headers($0)["Subject"] ?? "" }
+        #expect(subjects.contains { $0.contains("补发") }, "the 06-02 and 06-03 ones are more than a day late")
+        // And back again: nothing is sent twice.
+        try setClock(rig.clock, beijing("2027-06-02 09:00:00"))
+        try await Task.sleep(for: .seconds(4))
+        #expect(rig.messages.count == total)
+        _ = server
+    }
+}

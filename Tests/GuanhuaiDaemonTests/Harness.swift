@@ -1,0 +1,99 @@
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+import GuanhuaiTestSupport
+
+let daemonServers = Example.root.appendingPathComponent("Tests/GuanhuaiDaemonTests/Servers")
+let smtpServerScript = Example.root.appendingPathComponent("Tests/GuanhuaiDeliveryTests/Servers/smtp_server.py").path
+let checkMailScript = Example.root.appendingPathComponent("Tests/GuanhuaiDeliveryTests/Servers/check_mail.py").path
+
+/// The guanhuaid executable built beside the test bundle.
+var daemonPath: String { URL(fileURLWithPath: cliPath).deletingLastPathComponent().appendingPathComponent("guanhuaid").path }
+
+/// A running guanhuaid, its stderr kept in a file.
+final class DaemonProcess: @unchecked Sendable {
+    let process = Process()
+    let stderrPath: String
+
+    init(config: String, environment extra: [String: String], in dir: URL, name: String = "daemon") throws {
+        stderrPath = dir.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(6)).log").path
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: daemonPath)
+        process.arguments = ["--config", config]
+        var env = ["PATH": "/usr/bin:/bin", "HOME": dir.path]
+        env.merge(extra) { _, new in new }
+        process.environment = env
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+    func signal(_ s: Int32) { kill(pid, s) }
+
+    /// The exit status, or nil when still running after `timeout`.
+    func waitExit(timeout: TimeInterval) async -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+func eventually(_ timeout: TimeInterval = 20, _ condition: () throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        try? await Task.sleep(for: .milliseconds(100))
+    }
+    return try condition()
+}
+
+/// The fake service manager: every notify message guanhuaid sends, in order.
+struct NotifyLog: ~Copyable {
+    let listener: ServerProcess
+    let socket: String
+    let log: String
+
+    init(in dir: URL) throws {
+        // AF_UNIX paths are short: keep the socket in /tmp.
+        socket = "/tmp/gh-notify-\(UUID().uuidString.prefix(8)).sock"
+        log = dir.appendingPathComponent("notify.log").path
+        listener = try ServerProcess([daemonServers.appendingPathComponent("notify_listener.py").path, socket, log])
+    }
+
+    var messages: [String] {
+        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map { line in
+            String(line.split(separator: " ", maxSplits: 1).last ?? "")
+        }
+    }
+
+    func senders() -> Set<Int32> {
+        Set(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+            Int32($0.split(separator: " ").first ?? "")
+        })
+    }
+
+    deinit { unlink(socket) }
+}
+
+/// UTC seconds of a Beijing wall time.
+func beijing(_ s: String) -> Int64 {
+    let parts = s.split(separator: " ")
+    let d = CivilDate(parsing: parts[0])!
+    let t = parts[1].split(separator: ":").map { Int64($0)! }
+    return Int64(d.dayNumber) * 86400 + t[0] * 3600 + t[1] * 60 + (t.count > 2 ? t[2] : 0) - 8 * 3600
+}
+
+/// Sets the daemon's test clock (GUANHUAI_TEST_CLOCK_FILE) to `epoch` from now on.
+func setClock(_ file: String, _ epoch: Int64) throws {
+    try Data("\(epoch)\n".utf8).write(to: URL(fileURLWithPath: file))
+}
