@@ -2,7 +2,12 @@
 SWIFT ?= swift
 CONFIG ?= Config/config.toml
 
-.PHONY: run test bench deps build lunar-fixture calendar-table
+PREFIX ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+UNITDIR ?= /etc/systemd/system
+
+.PHONY: run test bench deps build lunar-fixture calendar-table release install
 
 deps:
 	@Tools/install-deps
@@ -28,6 +33,9 @@ bench: deps
 	taskset -c 0 .build/release/CalendarBenchmark
 	bash Benchmarks/store-benchmark.sh 100000
 	bash Benchmarks/mail-benchmark.sh 10000
+	$(MAKE) release
+	python3 Benchmarks/daemon_benchmark.py --members 10000 --idle 180
+	python3 Benchmarks/daemon_benchmark.py --members 100000 --idle 30
 
 # Regenerate the committed reference data (needs lunar_python from PyPI; systemd-analyze).
 lunar-fixture:
@@ -36,3 +44,24 @@ lunar-fixture:
 
 calendar-table:
 	bash Tests/GuanhuaiCoreTests/Fixtures/make-calendar-table.sh
+
+# Release binaries with the Swift runtime linked in: they run on a Debian 12 without a Swift toolchain.
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib --product guanhuaid
+	$(SWIFT) build -c release --static-swift-stdlib --product guanhuai
+
+# Binaries, the unit, the example configuration and templates where the unit expects them. An existing
+# configuration is never overwritten; the example then goes beside it as config.toml.example.
+install: release
+	install -D -s -m 0755 .build/release/guanhuaid $(DESTDIR)$(PREFIX)/bin/guanhuaid
+	install -D -s -m 0755 .build/release/guanhuai $(DESTDIR)$(PREFIX)/bin/guanhuai
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed 's#@PREFIX@#$(PREFIX)#g' Units/guanhuaid.service > $(DESTDIR)$(UNITDIR)/guanhuaid.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/guanhuaid.service
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/guanhuai/templates
+	install -m 0644 Config/templates/*.mustache $(DESTDIR)$(SYSCONFDIR)/guanhuai/templates/
+	for f in rules.toml organization.toml roster.csv relations.csv events.csv; do \
+		[ -e $(DESTDIR)$(SYSCONFDIR)/guanhuai/$$f ] || install -m 0644 Config/$$f $(DESTDIR)$(SYSCONFDIR)/guanhuai/$$f; done
+	sed 's#^path = "../.state/guanhuai.sqlite"#path = "/var/lib/guanhuai/guanhuai.sqlite"#' Config/config.toml > $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml.example
+	[ -e $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml ] || cp $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml.example $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/guanhuai/README.md

@@ -72,6 +72,8 @@ let package = Package(
             name: "GuanhuaiDaemon",
             dependencies: [
                 "GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiDelivery", "Systemd",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,7 +82,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "guanhuaid",
-            dependencies: ["GuanhuaiDaemon", "Systemd", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "GuanhuaiDaemon", "Systemd", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -109,8 +109,11 @@ public struct Planner: Sendable {
 
     public func member(_ id: PersonID) -> Member? { membersByID[id] }
 
-    public func today(at now: Int64) -> CivilDate {
-        let local = input.settings.zone.local(atUTC: now)
+    public func today(at now: Int64) -> CivilDate { Planner.today(at: now, zone: input.settings.zone) }
+
+    /// The civil date in `zone` at a UTC instant.
+    public static func today(at now: Int64, zone: ZoneRules) -> CivilDate {
+        let local = zone.local(atUTC: now)
         return CivilDate(dayNumber: Int(local >= 0 ? local / 86400 : (local - 86399) / 86400))
     }
 

@@ -52,7 +52,8 @@ public actor Runtime {
     let notifier: Notifier
     let logger: Logger
 
-    var plan: (generation: Int64, day: CivilDate, occurrences: [Occurrence], input: PlanInput)?
+    /// What the last plan said, kept instead of the plan itself: an idle daemon holds no roster in memory.
+    var lastPlan: (generation: Int64, day: CivilDate, next: Int64?)?
     var loadGeneration = 0
     var nextSend: Int64?
     var queued = 0
@@ -74,7 +75,7 @@ public actor Runtime {
         let new = try await Loaded.load(configPath: configPath, environment: environment)
         loaded = new
         loadGeneration += 1
-        plan = nil
+        lastPlan = nil
     }
 
     // MARK: Scheduling
@@ -87,48 +88,41 @@ public actor Runtime {
 
     static let horizonDays = 45
 
-    /// The occurrences around `now`, re-planned only when the database changed, the day changed, or the
-    /// configuration was reloaded.
-    func occurrences(now: Int64) throws -> [Occurrence] {
-        let generation = try database.changeGeneration() * 1000 + Int64(loadGeneration)
-        let input: PlanInput
-        if let p = plan, p.generation == generation {
-            let planner = Planner(p.input)
-            if planner.today(at: now) == p.day { return p.occurrences }
-            input = p.input
-        } else {
-            input = try loaded.workspace.planInput()
-        }
-        let planner = Planner(input)
-        let today = planner.today(at: now)
-        let occ = planner.plan(
-            PlanQuery(from: today.adding(days: -lookback), to: today.adding(days: Runtime.horizonDays), now: now))
-        plan = (generation, today, occ, input)
-        releaseMemory()
-        return occ
-    }
-
     /// One scheduling step: every send time in (processed, now] becomes outbox rows, committed together with the
-    /// new processed mark. Returns how many rows were added and when the next send time is.
+    /// new processed mark. Returns how many rows were added and when the next send time is. Plans only when
+    /// something changed (the database, the day, the configuration) or a send time has come: an idle wake is cheap.
     func schedule(now: Int64) throws -> (added: Int, next: Int64?) {
-        let occ = try occurrences(now: now)
         let db = database
-        guard let processed = try db.processedThrough() else {
+        let generation = try db.changeGeneration() * 1000 + Int64(loadGeneration)
+        let processed = try db.processedThrough()
+        let today = Planner.today(at: now, zone: config.zone)
+        if let last = lastPlan, last.generation == generation, last.day == today, let processed, now >= processed,
+            last.next.map({ now < $0 }) ?? true
+        {
+            return (0, last.next)
+        }
+        let input = try loaded.workspace.planInput()
+        let occ = Planner(input).plan(
+            PlanQuery(from: today.adding(days: -lookback), to: today.adding(days: Runtime.horizonDays), now: now))
+        defer { releaseMemory() }
+        guard let processed else {
             // First run on this database: reminders from before it existed are history, not missed sends.
             try db.enqueue([], processedThrough: now, now: now)
             logger.notice("first run: reminders from now on", metadata: ["MESSAGE_ID": "\(MessageID.started)"])
-            return (0, nextSendTime(occ, after: now))
+            let next = nextSendTime(occ, after: now)
+            lastPlan = (generation, today, next)
+            nextSend = next
+            return (0, next)
         }
         var added = 0
         if now > processed {
             // A clock that jumped back leaves now ≤ processed: nothing is sent twice; a jump forward catches up.
-            let digests = Digest.collect(occ, after: processed, through: now)
             var messages: [NewOutboxMessage] = []
-            let input = plan!.input
-            for d in digests { messages += route(d, input: input, now: now) }
+            for d in Digest.collect(occ, after: processed, through: now) { messages += route(d, input: input, now: now) }
             added = try db.enqueue(messages, processedThrough: now, now: now)
         }
         let next = nextSendTime(occ, after: max(now, processed))
+        lastPlan = (generation, today, next)
         nextSend = next
         return (added, next)
     }

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiDelivery
@@ -31,13 +33,26 @@ public final class Doorbell: Sendable {
     public func wait(timeout: Duration) async {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { try? await Task.sleep(for: timeout) }
+                group.addTask { await Doorbell.sleep(timeout) }
                 group.addTask { await self.waitForRing() }
                 await group.next()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
             self.ring()
+        }
+    }
+
+    /// Sleeps on a SwiftNIO event loop: one timerfd for the whole duration. (On Linux a pending `Task.sleep` has
+    /// libdispatch re-arm its timer every second, which would wake an idle daemon 3,600 times an hour.)
+    static func sleep(_ d: Duration) async {
+        let nanos = d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let scheduled = loop.scheduleTask(in: .nanoseconds(max(0, nanos))) {}
+        await withTaskCancellationHandler {
+            _ = try? await scheduled.futureResult.get()
+        } onCancel: {
+            scheduled.cancel()
         }
     }
 
@@ -102,7 +117,7 @@ struct SchedulerService: Service {
             notifier.watchdog()
             if let stall = faults.stallSchedulerAfter, ContinuousClock.now - started > stall {
                 logger.warning("test fault: the scheduler stalls now")
-                while !Task.isCancelled && !Task.isShuttingDownGracefully { try? await Task.sleep(for: .seconds(3600)) }
+                while !Task.isCancelled && !Task.isShuttingDownGracefully { await Doorbell.sleep(.seconds(3600)) }
                 return
             }
             let now = clock.now()
@@ -149,6 +164,7 @@ struct DispatcherService: Service {
             if let next = try? db.nextOutboxAttempt() {
                 sleep = min(sleep, .seconds(max(0, next - clock.now())) + .milliseconds(100))
             }
+            logger.debug("dispatcher sleeps \(sleep)")
             await bell.wait(timeout: sleep)
         }
     }

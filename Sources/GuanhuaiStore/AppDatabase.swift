@@ -30,7 +30,8 @@ public struct AppDatabase: Sendable {
         defer { umask(previous) }
         // Setup (creating the file, migrating) is serialised between processes with a lock file, as Apple's
         // NSFileCoordinator does in GRDB's guide; Linux has no NSFileCoordinator.
-        let lock = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        var lock = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if lock < 0 { lock = open(path + ".lock", O_RDONLY | O_CLOEXEC) }  // flock needs no write access
         guard lock >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(lock) }
         flock(lock, LOCK_EX)
@@ -60,7 +61,22 @@ public struct AppDatabase: Sendable {
         } catch {
             throw StoreError(error, path: path)
         }
-        for suffix in ["", "-wal", "-shm", ".lock"] { chmod(path + suffix, 0o600) }
+        AppDatabase.handOver(path: path, directory: directory)
+    }
+
+    /// Files this process created belong to whoever owns the state directory: the CLI run as root must not lock
+    /// out guanhuaid running as its own (dynamic) user. And they stay 0600.
+    static func handOver(path: String, directory: String) {
+        var dir = stat()
+        let isRoot = getuid() == 0 && stat(directory, &dir) == 0
+        for suffix in ["", "-wal", "-shm", ".lock"] {
+            var st = stat()
+            guard stat(path + suffix, &st) == 0 else { continue }
+            if isRoot && (st.st_uid != dir.st_uid || st.st_gid != dir.st_gid) {
+                _ = chown(path + suffix, dir.st_uid, dir.st_gid)
+            }
+            if st.st_uid == geteuid() { chmod(path + suffix, 0o600) }
+        }
     }
 
     /// An in-memory database, for tests and benchmarks.

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Daemon benchmark (release build): start to READY=1, idle RSS, and wake-ups while idle.
+
+    python3 Benchmarks/daemon_benchmark.py [--members N] [--idle SECONDS] [--watchdog-usec U]
+
+Generates a committee of N members (60 党总支 × 50 党支部), imports it with the release `guanhuai`, then starts the
+release `guanhuaid` with a fake service manager (NOTIFY_SOCKET) and a test clock set to an hour with no send time.
+Wake-ups are the process's context switches (/proc/PID/status, all threads) over the idle window; the expected
+floor is one per watchdog ping.
+"""
+import argparse, os, random, shutil, socket, subprocess, sys, tempfile, time
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+a = argparse.ArgumentParser()
+a.add_argument("--members", type=int, default=100000)
+a.add_argument("--idle", type=int, default=120)
+a.add_argument("--watchdog-usec", type=int, default=60000000)
+args = a.parse_args()
+
+work = tempfile.mkdtemp(prefix="guanhuai-bench-")
+random.seed(7)
+with open(os.path.join(work, "organization.toml"), "w") as f:
+    f.write('[committee]\nid = "dw"\nname = "中共示范大学委员会"\nsecretary = "L01"\norganization_department = "ZZB"\n\n')
+    for g in range(60):
+        f.write(f'[[unit]]\nid = "g{g}"\nname = "第{g}党总支"\nkind = "general-branch"\nsecretary = "GS{g}"\n\n')
+        for b in range(50):
+            f.write(f'[[unit]]\nid = "g{g}b{b}"\nname = "第{g}党总支第{b}党支部"\nkind = "branch"\nparent = "g{g}"\nsecretary = "S{g}-{b}"\n\n')
+    f.write('[[person]]\nid = "ZZB"\nname = "党委组织部"\nemail = "zzb@example.edu.cn"\n\n[[person]]\nid = "L01"\nname = "书记"\n\n')
+    for g in range(60):
+        f.write(f'[[person]]\nid = "GS{g}"\nname = "总支书记{g}"\n\n')
+        for b in range(50):
+            f.write(f'[[person]]\nid = "S{g}-{b}"\nname = "支部书记{g}-{b}"\n\n')
+tags = ["", "", "", "", "", "", "生活困难", "老党员", "重病高龄失能", "长期困难"]
+with open(os.path.join(work, "roster.csv"), "w") as f:
+    f.write("编号,姓名,出生日期,入党日期,所在支部,标签\n")
+    for i in range(args.members):
+        by = random.randint(1940, 2004); jy = min(by + random.randint(18, 40), 2025)
+        f.write(f"P{i:06d},党员{i},{by}-{random.randint(1,12):02d}-{random.randint(1,28):02d},"
+                f"{jy}-{random.randint(1,12):02d}-{random.randint(1,28):02d},g{i % 60}b{(i // 60) % 50},{random.choice(tags)}\n")
+shutil.copy(os.path.join(root, "Config/rules.toml"), work)
+shutil.copytree(os.path.join(root, "Config/templates"), os.path.join(work, "templates"))
+with open(os.path.join(work, "config.toml"), "w") as f:
+    f.write('[guanhuai]\ntime_zone = "Asia/Shanghai"\n[files]\nrules = "rules.toml"\norganization = "organization.toml"\n'
+            'roster = "roster.csv"\n[database]\npath = "state/guanhuai.sqlite"\n')
+cli = os.path.join(root, ".build/release/guanhuai")
+daemon = os.path.join(root, ".build/release/guanhuaid")
+cfg = os.path.join(work, "config.toml")
+subprocess.run([cli, "import", "orgs", "--config", cfg], check=True, stdout=subprocess.DEVNULL)
+subprocess.run([cli, "import", "roster", "--config", cfg], check=True, stdout=subprocess.DEVNULL)
+
+sock_path = os.path.join(work, "notify.sock")
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+sock.bind(sock_path)
+clock = os.path.join(work, "clock")
+with open(clock, "w") as f:
+    f.write("1811822400\n")  # 2027-06-01 04:00 Beijing: no send time for hours
+env = {"PATH": "/usr/bin:/bin", "NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": str(args.watchdog_usec),
+       "GUANHUAI_TEST_CLOCK_FILE": clock, "GUANHUAI_LOG_LEVEL": "debug"}
+log = open(os.path.join(work, "daemon.log"), "w")
+t0 = time.monotonic()
+p = subprocess.Popen([daemon, "--config", cfg], env=env, stderr=log)
+ready = None
+pings = 0
+sock.settimeout(30)
+while ready is None:
+    msg = sock.recv(4096).decode()
+    if msg.startswith("READY=1"):
+        ready = time.monotonic() - t0
+print("members: %d" % args.members)
+print("start to READY=1: %.0f ms" % (ready * 1000))
+
+def status(pid):
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        for line in open("/proc/%d/task/%s/status" % (pid, tid)):
+            k, _, v = line.partition(":")
+            if k in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"):
+                out[k] = out.get(k, 0) + int(v.split()[0])
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:") or line.startswith("VmHWM:"):
+            out[line.split(":")[0]] = int(line.split()[1])
+    return out
+
+# Let the first plan finish, then watch an idle window.
+settle = time.monotonic() + 15
+sock.settimeout(0.5)
+while time.monotonic() < settle:
+    try:
+        sock.recv(4096)
+    except socket.timeout:
+        pass
+before = status(p.pid)
+def wakes():
+    text = open(os.path.join(work, "daemon.log")).read()
+    return text.count("scheduler sleeps"), text.count("dispatcher sleeps")
+wakes_before = wakes()
+t1 = time.monotonic()
+while time.monotonic() - t1 < args.idle:
+    try:
+        if sock.recv(4096).decode() == "WATCHDOG=1":
+            pings += 1
+    except socket.timeout:
+        pass
+after = status(p.pid)
+wakes_after = wakes()
+elapsed = time.monotonic() - t1
+switches = (after["voluntary_ctxt_switches"] - before["voluntary_ctxt_switches"]) + \
+           (after["nonvoluntary_ctxt_switches"] - before["nonvoluntary_ctxt_switches"])
+print("idle RSS after the first plan: %.1f MB (peak %.1f MB)" % (after["VmRSS"] / 1024, after["VmHWM"] / 1024))
+sched = wakes_after[0] - wakes_before[0]
+disp = wakes_after[1] - wakes_before[1]
+print("idle window %.0f s: %d watchdog pings; the scheduler woke %d times, the dispatcher %d times = %.0f wake-ups per hour"
+      % (elapsed, pings, sched, disp, (sched + disp) * 3600 / elapsed))
+print("process context switches (all threads): %d = %.0f per hour, of which libdispatch's worker-pool monitor is 1 per second"
+      % (switches, switches * 3600 / elapsed))
+p.terminate()
+p.wait(10)
+shutil.rmtree(work)
