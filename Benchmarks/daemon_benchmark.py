@@ -8,7 +8,7 @@ release `guanhuaid` with a fake service manager (NOTIFY_SOCKET) and a test clock
 Wake-ups are the process's context switches (/proc/PID/status, all threads) over the idle window; the expected
 floor is one per watchdog ping.
 """
-import argparse, os, random, shutil, socket, subprocess, sys, tempfile, time
+import argparse, os, shutil, socket, subprocess, sys, tempfile, time
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 a = argparse.ArgumentParser()
@@ -18,25 +18,9 @@ a.add_argument("--watchdog-usec", type=int, default=60000000)
 args = a.parse_args()
 
 work = tempfile.mkdtemp(prefix="guanhuai-bench-")
-random.seed(7)
-with open(os.path.join(work, "organization.toml"), "w") as f:
-    f.write('[committee]\nid = "dw"\nname = "中共示范大学委员会"\nsecretary = "L01"\norganization_department = "ZZB"\n\n')
-    for g in range(60):
-        f.write(f'[[unit]]\nid = "g{g}"\nname = "第{g}党总支"\nkind = "general-branch"\nsecretary = "GS{g}"\n\n')
-        for b in range(50):
-            f.write(f'[[unit]]\nid = "g{g}b{b}"\nname = "第{g}党总支第{b}党支部"\nkind = "branch"\nparent = "g{g}"\nsecretary = "S{g}-{b}"\n\n')
-    f.write('[[person]]\nid = "ZZB"\nname = "党委组织部"\nemail = "zzb@example.edu.cn"\n\n[[person]]\nid = "L01"\nname = "书记"\n\n')
-    for g in range(60):
-        f.write(f'[[person]]\nid = "GS{g}"\nname = "总支书记{g}"\n\n')
-        for b in range(50):
-            f.write(f'[[person]]\nid = "S{g}-{b}"\nname = "支部书记{g}-{b}"\n\n')
-tags = ["", "", "", "", "", "", "生活困难", "老党员", "重病高龄失能", "长期困难"]
-with open(os.path.join(work, "roster.csv"), "w") as f:
-    f.write("编号,姓名,出生日期,入党日期,所在支部,标签\n")
-    for i in range(args.members):
-        by = random.randint(1940, 2004); jy = min(by + random.randint(18, 40), 2025)
-        f.write(f"P{i:06d},党员{i},{by}-{random.randint(1,12):02d}-{random.randint(1,28):02d},"
-                f"{jy}-{random.randint(1,12):02d}-{random.randint(1,28):02d},g{i % 60}b{(i // 60) % 50},{random.choice(tags)}\n")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_committee
+make_committee.write(work, args.members)
 shutil.copy(os.path.join(root, "Config/rules.toml"), work)
 shutil.copytree(os.path.join(root, "Config/templates"), os.path.join(work, "templates"))
 with open(os.path.join(work, "config.toml"), "w") as f:

@@ -19,7 +19,7 @@ let args = CommandLine.arguments.dropFirst()
 var configPath = environment["GUANHUAI_CONFIG"] ?? "/etc/guanhuai/config.toml"
 if let i = args.firstIndex(of: "--config"), args.index(after: i) < args.endIndex { configPath = args[args.index(after: i)] }
 if args.contains("--help") || args.contains("-h") {
-    print("usage: guanhuaid [--config FILE]   (default: $GUANHUAI_CONFIG, else /etc/guanhuai/config.toml)")
+    FileHandle.standardOutput.write(Data("usage: guanhuaid [--config FILE]   (default: $GUANHUAI_CONFIG, else /etc/guanhuai/config.toml)\n".utf8))
     exit(0)
 }
 
