@@ -131,6 +131,7 @@ public struct SMTPTransport: MailTransport {
         let timeout = TimeAmount.nanoseconds(Int64(s.timeout.components.seconds) * 1_000_000_000
             + s.timeout.components.attoseconds / 1_000_000_000)
         let channel: NIOAsyncChannel<SMTPReply, ByteBuffer>
+        let firstError = FirstErrorHandler()
         do {
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(timeout)
@@ -143,6 +144,7 @@ public struct SMTPTransport: MailTransport {
                         try ops.addHandler(IdleStateHandler(readTimeout: timeout))
                         try ops.addHandler(ReadTimeoutHandler())
                         try ops.addHandler(ByteToMessageHandler(SMTPReplyDecoder()))
+                        try ops.addHandler(firstError)
                         return try NIOAsyncChannel<SMTPReply, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
                 }
@@ -152,7 +154,7 @@ public struct SMTPTransport: MailTransport {
         try await channel.executeThenClose { inbound, outbound in
             let session = SMTPSession(
                 channel: channel.channel, inbound: inbound.makeAsyncIterator(), outbound: outbound, settings: s,
-                tls: tls)
+                tls: tls, firstError: firstError)
             try await session.open()
             try await body(session)
             await session.quit()
@@ -206,11 +208,14 @@ final class SMTPSession {
     let tls: NIOSSLContext
     var capabilities: [String: String] = [:]
     var secured: Bool
+    let firstError: FirstErrorHandler
 
     init(
         channel: any Channel, inbound: NIOAsyncChannelInboundStream<SMTPReply>.AsyncIterator,
-        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, settings: SMTPSettings, tls: NIOSSLContext
+        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, settings: SMTPSettings, tls: NIOSSLContext,
+        firstError: FirstErrorHandler
     ) {
+        self.firstError = firstError
         self.channel = channel
         self.inbound = inbound
         self.outbound = outbound
@@ -219,10 +224,17 @@ final class SMTPSession {
         secured = settings.security == .tls
     }
 
+    /// The error behind a closed connection, when the pipeline saw one (TLS, timeout), classified.
+    func cause(_ fallback: DeliveryError) -> DeliveryError {
+        guard let e = firstError.first.withLockedValue({ $0 }) else { return fallback }
+        let c = SMTPTransport.classify(e)
+        return DeliveryError(kind: c.kind, message: "\(SMTPSession.connectionLost): \(c.message)")
+    }
+
     func read(_ during: String) async throws -> SMTPReply {
         do {
             guard let reply = try await inbound.next() else {
-                throw DeliveryError.temporary("\(SMTPSession.connectionLost) \(during)")
+                throw cause(.temporary("\(SMTPSession.connectionLost) \(during)"))
             }
             return reply
         } catch let e as DeliveryError {
@@ -236,7 +248,7 @@ final class SMTPSession {
         do {
             try await outbound.write(ByteBuffer(string: line + "\r\n"))
         } catch {
-            throw DeliveryError.temporary("\(SMTPSession.connectionLost) while sending: \(error)")
+            throw cause(.temporary("\(SMTPSession.connectionLost) while sending: \(error)"))
         }
     }
 
@@ -328,7 +340,7 @@ final class SMTPSession {
                 do {
                     try await outbound.write(ByteBuffer(string: all))
                 } catch {
-                    throw DeliveryError.temporary("\(SMTPSession.connectionLost) while sending: \(error)")
+                    throw cause(.temporary("\(SMTPSession.connectionLost) while sending: \(error)"))
                 }
                 for _ in 0..<(rcpts.count + 2) { replies.append(try await read("the envelope")) }
             } else {
@@ -362,7 +374,7 @@ final class SMTPSession {
             do {
                 try await outbound.write(buffer)
             } catch {
-                throw DeliveryError.temporary("\(SMTPSession.connectionLost) while sending the message: \(error)")
+                throw cause(.temporary("\(SMTPSession.connectionLost) while sending the message: \(error)"))
             }
             let final = try await read("the end of the message")
             guard final.code == 250 else { return .failure(final.failure("the end of the message")) }

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// One SMTP reply: a three-digit code and its text lines (RFC 5321 §4.2). Multi-line replies arrive as
@@ -76,5 +77,20 @@ final class ReadTimeoutHandler: ChannelInboundHandler, Sendable {
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// Remembers the first error the pipeline saw (a TLS handshake failure, a timeout), so that a read or write that
+/// then finds the channel closed can report the cause rather than just "closed".
+final class FirstErrorHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = SMTPReply
+    typealias InboundOut = SMTPReply
+    let first = NIOLockedValueBox<(any Error)?>(nil)
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.fireChannelRead(data) }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        first.withLockedValue { if $0 == nil { $0 = error } }
+        context.fireErrorCaught(error)
     }
 }

@@ -41,7 +41,7 @@ struct Rig: ~Copyable {
             ca_file = "\(cert.cert)"
             from = "guanhuai@example.edu.cn"
             from_name = "党委组织部 关怀提醒"
-            timeout_seconds = 5
+            timeout_seconds = 30
 
             [delivery]
             retry_initial_seconds = \(retryInitialSeconds)

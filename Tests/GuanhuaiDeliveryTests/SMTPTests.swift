@@ -67,7 +67,7 @@ struct SMTPFixture: ~Copyable {
     func settings(_ port: Int, security: SMTPSettings.Security = .starttls, auth: Bool = true) -> SMTPSettings {
         SMTPSettings(
             host: "localhost", port: port, security: security, user: auth ? "guanhuai" : nil,
-            password: auth ? "pa:ss w0rd!" : nil, caFile: cert.cert, timeout: .seconds(5))
+            password: auth ? "pa:ss w0rd!" : nil, caFile: cert.cert, timeout: .seconds(30))
     }
 }
 
