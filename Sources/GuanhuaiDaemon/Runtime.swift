@@ -118,7 +118,14 @@ public actor Runtime {
         if now > processed {
             // A clock that jumped back leaves now ≤ processed: nothing is sent twice; a jump forward catches up.
             var messages: [NewOutboxMessage] = []
-            for d in Digest.collect(occ, after: processed, through: now) { messages += route(d, input: input, now: now) }
+            // Names, notes and addresses are looked up once per step, not once per digest.
+            let context = RenderContext(input: input)
+            var addresses: [PersonID: String] = [:]
+            for m in input.members { if let e = m.email { addresses[m.id] = e } }
+            for p in input.organization.people.values { if let e = p.email { addresses[p.id] = e } }
+            for d in Digest.collect(occ, after: processed, through: now) {
+                messages += route(d, context: context, address: addresses[d.recipient], now: now)
+            }
             added = try db.enqueue(messages, processedThrough: now, now: now)
         }
         let next = nextSendTime(occ, after: max(now, processed))
@@ -136,13 +143,11 @@ public actor Runtime {
     }
 
     /// The outbox rows one digest becomes: e-mail to the person when they have an address, and the journal.
-    func route(_ d: Digest, input: PlanInput, now: Int64) -> [NewOutboxMessage] {
+    func route(_ d: Digest, context base: RenderContext, address: String?, now: Int64) -> [NewOutboxMessage] {
         let late = now - d.at > 86400
-        let context = RenderContext(input: input, lateSince: late ? d.localDate : nil)
+        var context = base
+        context.lateSince = late ? d.localDate : nil
         var out: [NewOutboxMessage] = []
-        let person = input.organization.people[d.recipient]
-        let member = input.members.first { $0.id == d.recipient }
-        let address = person?.email ?? member?.email
         if let name = config.routing.email, let channel = loaded.mailChannels[name], let address {
             let mail = loaded.renderer.mail(d, context: context)
             let key = d.idempotencyKey(channel: name)
