@@ -60,11 +60,6 @@ public struct Configuration: Sendable {
             events: events + extraEvents, completions: completions, rules: rules, settings: settings)
     }
 
-    /// Name of a person or member, for people to read.
-    public func name(of id: PersonID) -> String {
-        organization.people[id]?.name ?? membersByID[id]?.name ?? id
-    }
-
     public var membersByID: [PersonID: Member] {
         Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     }

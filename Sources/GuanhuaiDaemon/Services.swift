@@ -192,14 +192,28 @@ struct DispatcherService: Service {
                     }
                     continue
                 }
-                let envelopes: [MailEnvelope] = group.compactMap { row in
-                    guard case .mail(let from, let to, let data) = OutboxPayload.decode(row.payload) else { return nil }
-                    return MailEnvelope(from: from, recipients: to, data: Array(data))
+                // Rows and envelopes stay paired by index; a row that cannot be read fails on its own.
+                var sendable: [OutboxRow] = []
+                var envelopes: [MailEnvelope] = []
+                for row in group {
+                    guard case .mail(let from, let to, let data) = OutboxPayload.decode(row.payload) else {
+                        if let f = try record(row, .failure(.permanent("the outbox row's payload cannot be read")),
+                            db: db, policy: policy) { failure = f }
+                        continue
+                    }
+                    sendable.append(row)
+                    envelopes.append(MailEnvelope(from: from, recipients: to, data: Array(data)))
                 }
                 let failures = Mutex<String?>(nil)
+                let rows = sendable
                 await mail.transport.send(envelopes, logger: logger) { i, result in
                     // Recorded as each message is answered: a crash repeats at most the one in flight.
-                    if let f = try? record(group[i], result, db: db, policy: policy) { failures.withLock { $0 = f } }
+                    do {
+                        if let f = try record(rows[i], result, db: db, policy: policy) { failures.withLock { $0 = f } }
+                    } catch {
+                        // The row stays pending and is sent again: say so rather than repeat it silently.
+                        logger.error("cannot record the result of outbox row \(rows[i].id); it will be sent again: \(error)")
+                    }
                 }
                 if let f = failures.withLock({ $0 }) { failure = f }
             }

@@ -70,7 +70,7 @@ public struct Workspace: Sendable {
     /// Only the members whose obligations can reach `person` (as responsible, escalation target or subject), so one
     /// person's agenda on a large roster does not plan everyone's.
     public func planInput(forPerson person: PersonID) throws(StoreError) -> PlanInput {
-        guard let database, try database.memberCount() > 0 else { return try planInput() }
+        guard let database, try database.holdings().roster else { return try planInput() }
         let org = organization
         if person == org.organizationDepartment || person == org.committeeSecretary { return try planInput() }
         var units = Set(org.units.values.filter { $0.secretary == person }.map(\.id))
