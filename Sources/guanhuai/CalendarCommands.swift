@@ -34,7 +34,7 @@ struct CalendarCommand: AsyncParsableCommand {
         } catch {
             throw UsageError(message: error.description)
         }
-        var t = try baseTime.map { try ArgumentDates.instant($0, zone: display, option: "--base-time") * 1_000_000 }
+        var t = try baseTime.map { try ArgumentDates.instant($0, zone: display, option: "--base-time", dateOnly: 0) * 1_000_000 }
             ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
         var out = "  Original form: \(expression)\nNormalized form: \(spec)\n"
         for i in 0..<iterations {

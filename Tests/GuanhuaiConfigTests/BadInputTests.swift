@@ -72,6 +72,9 @@ import Testing
         try replace("config.toml", in: dir, "time_zone = \"Asia/Shanghai\"", "time_zone = \"Asia/Peking\"")
         let e = try #require(loadError(config)?.errors.first)
         #expect(e.description.contains("config.toml line 4, [guanhuai], time_zone: unknown time zone \"Asia/Peking\""))
+        try replace("config.toml", in: dir, "time_zone = \"Asia/Peking\"", "time_zone = \"Asia/Shanghai\"\nsendtime = \"09:00\"")
+        let k = try #require(loadError(config)?.errors.first)
+        #expect(k.description.contains("config.toml line 5, [guanhuai], sendtime: unknown key \"sendtime\""), "\(k)")
     }
 
     @Test func everyBadRosterRowIsListedWithItsRowAndColumn() throws {
@@ -151,5 +154,25 @@ import Testing
             "--to", "2027-02-28", "--person", "M001"])
         #expect(table.stdout.contains("到期 2027-02-28（周日）") && table.stdout.contains("政治生日"))
     }
-}
 
+    /// `guanhuai calendar` prints the elapses `systemd-analyze calendar` prints, for the same base time.
+    @Test(arguments: ["2026-11-22", "2026-11-22T09:15:00"])
+    func calendarCommandAgreesWithSystemdAnalyze(_ base: String) throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else {
+            print("skipped: systemd-analyze is not installed here")
+            return
+        }
+        let env = ["TZ": "UTC", "PATH": "/usr/bin:/bin"]
+        func elapses(_ text: String) -> [String] {
+            text.split(separator: "\n").filter { $0.contains("Next elapse:") || $0.contains("Iter. #") }
+                .map { String($0.split(separator: ":", maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces) }
+        }
+        for expr in ["*-*-* 08:30", "Mon..Fri *-*-* 18:00", "*-05,11-01"] {
+            let ours = try runCLI(["calendar", "--iterations", "3", "--base-time", base, expr], environment: env)
+            let theirs = try runTool("/usr/bin/env", ["TZ=UTC", "/usr/bin/systemd-analyze", "calendar", "--iterations=3",
+                "--base-time=\(base.replacingOccurrences(of: "T", with: " "))", expr])
+            #expect(ours.status == 0)
+            #expect(elapses(ours.stdout) == elapses(String(decoding: theirs, as: UTF8.self)), "\(expr) from \(base)")
+        }
+    }
+}
