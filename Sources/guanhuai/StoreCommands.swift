@@ -34,7 +34,7 @@ struct ImportRoster: AsyncParsableCommand {
         let org = ws.organization
         let members = try RosterFile.load(path: path, organization: org)
         let actor = currentActor()
-        let today = Planner(ws.config.planInput()).today(at: actor.now)
+        let today = Planner.today(at: actor.now, zone: ws.config.zone)
         let db = try ws.database ?? AppDatabase()
         let report = try db.importRoster(members, dryRun: dryRun, prune: prune, today: today, actor: actor)
         say("\(path): \(members.count) members — \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged.")
@@ -132,7 +132,7 @@ struct EventAdd: AsyncParsableCommand {
         let ws = try options.workspace(create: true)
         let actor = currentActor()
         let input = try ws.planInput()
-        let today = Planner(input).today(at: actor.now)
+        let today = Planner.today(at: actor.now, zone: input.settings.zone)
         let memberIDs = Set(input.members.map(\.id))
         guard memberIDs.contains(member) else {
             throw UsageError(message: "unknown member \"\(member)\"; check the id (guanhuai import roster loads the roster)")
@@ -210,7 +210,7 @@ struct DoneCommand: AsyncParsableCommand {
         let ws = try options.workspace(create: true)
         let actor = currentActor()
         let input = try ws.planInput()
-        let today = Planner(input).today(at: actor.now)
+        let today = Planner.today(at: actor.now, zone: input.settings.zone)
         let d = try date.map { try ArgumentDates.date($0, option: "--date") } ?? today
         guard d <= today else { throw UsageError(message: "--date \(d) is in the future; record it once it is done") }
         if let by, input.organization.people[by] == nil, !input.members.contains(where: { $0.id == by }) {
@@ -243,7 +243,7 @@ struct WaiveCommand: AsyncParsableCommand {
         let ws = try options.workspace(create: true)
         let actor = currentActor()
         let input = try ws.planInput()
-        let today = Planner(input).today(at: actor.now)
+        let today = Planner.today(at: actor.now, zone: input.settings.zone)
         let o = try findOccurrence(occurrence, in: input, around: today, now: actor.now)
         guard o.status.isOpen else { throw UsageError(message: "\(occurrence) is \(o.status.chinese) already") }
         try ws.database!.record(
