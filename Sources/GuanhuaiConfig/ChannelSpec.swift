@@ -7,11 +7,14 @@ public enum SecretRef: Sendable, Equatable {
     case credential(String)
     /// A file (for `guanhuai send-test --via URL`, run by hand).
     case file(String)
+    /// Given in a `--via` URL itself (a 企业微信 key, a 钉钉 access token), typed by the operator at a shell.
+    case value(String)
 
     /// Reads the secret; a trailing newline is not part of it.
     public func read(environment: [String: String]) throws(InputError) -> String {
         let path: String
         switch self {
+        case .value(let v): return v
         case .credential(let id):
             guard let dir = environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty else {
                 throw InputError(file: "credential \(id)", message:
@@ -33,6 +36,10 @@ public enum SecretRef: Sendable, Equatable {
 public enum ChannelSpec: Sendable, Equatable {
     case smtp(SMTPSpec)
     case sendmail(path: String, from: String, fromName: String?)
+    /// A signed JSON webhook or a group-chat robot (企业微信, 钉钉, 飞书).
+    case webhook(WebhookSpec)
+    /// The systemd journal: one entry per reminded item.
+    case journal
 
     public struct SMTPSpec: Sendable, Equatable {
         public var host: String
@@ -53,6 +60,16 @@ public enum ChannelSpec: Sendable, Equatable {
         switch self {
         case .smtp: "smtp"
         case .sendmail: "sendmail"
+        case .webhook(let w): w.kind.rawValue
+        case .journal: "journal"
+        }
+    }
+
+    /// Whether it reaches people's mailboxes (what [routing] email may name).
+    public var isMail: Bool {
+        switch self {
+        case .smtp, .sendmail: true
+        case .webhook, .journal: false
         }
     }
 
@@ -95,8 +112,14 @@ public enum ChannelSpec: Sendable, Equatable {
         case "sendmail":
             let path = url.path.isEmpty ? "/usr/sbin/sendmail" : url.path
             self = .sendmail(path: path, from: from, fromName: q["from_name"])
+        case "journal":
+            self = .journal
         default:
-            throw bad("unknown scheme \"\(scheme)\"; use smtp://, sendmail:")
+            if let w = try WebhookSpec(url: url, query: q, text: text) {
+                self = .webhook(w)
+            } else {
+                throw bad("unknown scheme \"\(scheme)\"; use smtp://, sendmail:, journal:, webhook+https://, wecom+https://, dingtalk+https://, feishu+https://")
+            }
         }
     }
 
@@ -131,8 +154,15 @@ public enum ChannelSpec: Sendable, Equatable {
             return .sendmail(
                 path: try r.string(t, "path", place) ?? "/usr/sbin/sendmail", from: try r.string(t, "from", place, required: true)!,
                 fromName: try r.string(t, "from_name", place))
+        case "journal":
+            try r.checkKeys(t, allowed: ["type"], place)
+            return .journal
         default:
-            throw r.error(place, "type", "unknown channel type \"\(type)\"; use smtp or sendmail")
+            guard let kind = WebhookSpec.Kind(rawValue: type) else {
+                throw r.error(place, "type",
+                    "unknown channel type \"\(type)\"; use smtp, sendmail, webhook, wecom, dingtalk, feishu or journal")
+            }
+            return .webhook(try WebhookSpec.parse(t, kind: kind, r, place))
         }
     }
 }

@@ -28,6 +28,11 @@ public struct Configuration: Sendable {
         public var email: String?
         /// Every reminder also becomes journal entries (default on).
         public var journal: Bool
+        /// Webhook channels that receive every digest, machine-readable (`[routing] webhooks = ["NAME"]`).
+        public var webhooks: [String] = []
+        /// A unit's group-chat robot (`[routing.units] UNIT = "NAME"`): reminders about the unit's obligations, and
+        /// those of the units below it that have none of their own, go there too, mentioning the person reminded.
+        public var units: [String: String] = [:]
     }
 
     /// How the dispatcher retries (README, "Delivery").
@@ -138,11 +143,12 @@ public struct Configuration: Sendable {
                     channels[name] = try ChannelSpec.parse(t, name: name, r)
                 }
             }
-            let mailChannels = channels.filter { if case .smtp = $0.value { true } else if case .sendmail = $0.value { true } else { false } }
+            let mailChannels = channels.filter { $0.value.isMail }
+            let hookChannels = channels.filter { if case .webhook = $0.value { true } else { false } }
             var routing = Routing(email: mailChannels.count == 1 ? mailChannels.keys.first : nil, journal: true)
             if let rt = try r.table(r.root, "routing", top) {
                 let rp = TOMLReader.Place(header: "routing", index: 0, name: "[routing]")
-                try r.checkKeys(rt, allowed: ["email", "journal"], rp)
+                try r.checkKeys(rt, allowed: ["email", "journal", "webhooks", "units"], rp)
                 if let e = try r.string(rt, "email", rp) {
                     guard mailChannels[e] != nil else {
                         throw r.error(rp, "email", "\"\(e)\" is not an smtp or sendmail channel; configured: \(mailChannels.keys.sorted().joined(separator: ", "))")
@@ -150,6 +156,22 @@ public struct Configuration: Sendable {
                     routing.email = e
                 }
                 routing.journal = try r.bool(rt, "journal", rp) ?? true
+                func webhook(_ name: String, _ key: String) throws(InputError) -> String {
+                    guard hookChannels[name] != nil else {
+                        throw r.error(rp, key, "\"\(name)\" is not a webhook, wecom, dingtalk or feishu channel; configured: \(hookChannels.keys.sorted().joined(separator: ", "))")
+                    }
+                    return name
+                }
+                for name in try r.strings(rt, "webhooks", rp) ?? [] { routing.webhooks.append(try webhook(name, "webhooks")) }
+                if let units = try r.table(rt, "units", rp) {
+                    let up = TOMLReader.Place(header: "routing.units", index: 0, name: "[routing.units]")
+                    for unit in units.keys.sorted() {
+                        guard let name = units[unit]?.string else {
+                            throw r.error(up, unit, "a unit maps to the name of a channel, e.g. \(unit) = \"wecom-\(unit)\"")
+                        }
+                        routing.units[unit] = try webhook(name, unit)
+                    }
+                }
             } else if mailChannels.count > 1 {
                 throw r.error(top, nil, "several mail channels are configured: say which reaches people with [routing] email = \"NAME\"")
             }
@@ -196,6 +218,10 @@ public struct Configuration: Sendable {
             }
         }
         let organization = c.organization
+        if let unknown = routing.units.keys.sorted().first(where: { organization.units[$0] == nil }) {
+            throw InputErrors([InputError(file: path, field: "[routing.units], \(unknown)",
+                message: "\"\(unknown)\" is not a unit of the organisation; units: \(organization.units.keys.sorted().joined(separator: ", "))")])
+        }
         if organizationOnly { return c }
         if !rosterInStore {
             c.members = try RosterFile.load(path: files.roster, organization: organization)

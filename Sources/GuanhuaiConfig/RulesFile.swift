@@ -60,7 +60,7 @@ public enum RulesFile {
             t,
             allowed: [
                 "id", "title", "source", "enabled", "trigger", "subjects", "responsible", "also", "reminders",
-                "ends_with_member",
+                "ends_with_member", "chat_title",
             ], place)
         let title = try r.string(t, "title", place, required: true)!
         let source = try r.strings(t, "source", place) ?? []
@@ -94,7 +94,8 @@ public enum RulesFile {
         return Rule(
             id: id, title: title, source: source, enabled: try r.bool(t, "enabled", place) ?? true, trigger: trigger,
             subjects: subjects, responsible: responsible, alsoForTags: also, reminders: policy,
-            endsWithMember: try r.bool(t, "ends_with_member", place) ?? true)
+            endsWithMember: try r.bool(t, "ends_with_member", place) ?? true,
+            chatTitle: try r.string(t, "chat_title", place))
     }
 
     static let triggerKinds = [

@@ -2,6 +2,9 @@
 public struct Rule: Hashable, Sendable {
     public var id: String
     public var title: String
+    /// What a group chat may say about it (domain.md §2: what kind of obligation, never why): "走访慰问", not
+    /// "临终关怀". Rules without one are shown in chat as "关怀事项".
+    public var chatTitle: String?
     /// Where the obligation comes from: document and section, e.g. "Q二.1", "X四".
     public var source: [String]
     public var enabled: Bool
@@ -17,10 +20,11 @@ public struct Rule: Hashable, Sendable {
     public init(
         id: String, title: String, source: [String], enabled: Bool = true, trigger: Trigger,
         subjects: SubjectSelector, responsible: Responsible, alsoForTags: [Tag: Responsible] = [:],
-        reminders: ReminderPolicy = ReminderPolicy(), endsWithMember: Bool = true
+        reminders: ReminderPolicy = ReminderPolicy(), endsWithMember: Bool = true, chatTitle: String? = nil
     ) {
         self.id = id
         self.title = title
+        self.chatTitle = chatTitle
         self.source = source
         self.enabled = enabled
         self.trigger = trigger
@@ -30,6 +34,9 @@ public struct Rule: Hashable, Sendable {
         self.reminders = reminders
         self.endsWithMember = endsWithMember
     }
+
+    /// The words a group chat shows for this rule.
+    public var chatLabel: String { chatTitle ?? "关怀事项" }
 }
 
 public enum Trigger: Hashable, Sendable {

@@ -21,6 +21,7 @@ struct Loaded: Sendable {
     var workspace: Workspace
     var renderer: DigestRenderer
     var mailChannels: [String: MailChannel]
+    var webhookChannels: [String: WebhookChannel]
 
     var config: Configuration { workspace.config }
     var database: AppDatabase { workspace.database! }
@@ -37,10 +38,15 @@ struct Loaded: Sendable {
         }
         let renderer = try await DigestRenderer.load(directory: workspace.config.templatesDirectory)
         var channels: [String: MailChannel] = [:]
+        var hooks: [String: WebhookChannel] = [:]
         for (name, spec) in workspace.config.channels {
-            channels[name] = try MailChannel(name: name, spec: spec, environment: environment)
+            switch spec {
+            case .smtp, .sendmail: channels[name] = try MailChannel(name: name, spec: spec, environment: environment)
+            case .webhook(let w): hooks[name] = try WebhookChannel(name: name, spec: w, environment: environment)
+            case .journal: break
+            }
         }
-        return Loaded(workspace: workspace, renderer: renderer, mailChannels: channels)
+        return Loaded(workspace: workspace, renderer: renderer, mailChannels: channels, webhookChannels: hooks)
     }
 }
 
@@ -58,6 +64,7 @@ public actor Runtime {
     var nextSend: Int64?
     var queued = 0
     var lastFailure: String?
+    var disabledChannels: [String] = []
 
     init(loaded: Loaded, configPath: String, environment: [String: String], notifier: Notifier, logger: Logger) {
         self.loaded = loaded
@@ -123,8 +130,14 @@ public actor Runtime {
             var addresses: [PersonID: String] = [:]
             for m in input.members { if let e = m.email { addresses[m.id] = e } }
             for p in input.organization.people.values { if let e = p.email { addresses[p.id] = e } }
+            var contacts: [PersonID: ChatContact] = [:]
+            for m in input.members where m.mobile != nil { contacts[m.id] = ChatContact(mobile: m.mobile) }
+            for p in input.organization.people.values where p.mobile != nil || p.wecomUserID != nil {
+                contacts[p.id] = ChatContact(mobile: p.mobile, wecomUserID: p.wecomUserID)
+            }
             for d in Digest.collect(occ, after: processed, through: now) {
                 messages += route(d, context: context, address: addresses[d.recipient], now: now)
+                messages += routeWebhooks(d, context: context, contact: contacts[d.recipient], now: now)
             }
             added = try db.enqueue(messages, processedThrough: now, now: now)
         }
@@ -170,10 +183,60 @@ public actor Runtime {
         return out
     }
 
+    /// The outbox rows for webhooks: every digest to each `[routing] webhooks` channel, and each item to the robot
+    /// of its unit (or the nearest unit above with one; an escalation belongs to the unit above). Greetings stay out
+    /// of group chats: they are the member's own.
+    func routeWebhooks(_ d: Digest, context: RenderContext, contact: ChatContact?, now: Int64) -> [NewOutboxMessage] {
+        let late = now - d.at > 86400
+        var out: [NewOutboxMessage] = []
+        for name in config.routing.webhooks where loaded.webhookChannels[name] != nil {
+            let body = WebhookMessages.digest(d, context: context, zone: config.zone, late: late)
+            out.append(NewOutboxMessage(
+                idempotencyKey: d.idempotencyKey(channel: name), recipient: d.recipient, channel: name,
+                payload: OutboxPayload.webhook(body: Data(body)).encoded()))
+        }
+        let units = config.routing.units
+        guard !units.isEmpty else { return out }
+        let org = config.organization
+        var byChannel: [String: [Digest.Item]] = [:]
+        var order: [String] = []
+        for item in d.items where item.kind != .greeting {
+            var unit: UnitID? = item.kind == .escalation ? (org.units[item.occurrence.org]?.parent ?? item.occurrence.org)
+                : item.occurrence.org
+            var seen = 0
+            while let u = unit, units[u] == nil, seen < 32 {
+                unit = org.units[u]?.parent
+                seen += 1
+            }
+            guard let u = unit, let channel = units[u], loaded.webhookChannels[channel] != nil else { continue }
+            if byChannel[channel] == nil { order.append(channel) }
+            byChannel[channel, default: []].append(item)
+        }
+        var context = context
+        context.lateSince = late ? d.localDate : nil
+        for name in order {
+            guard let channel = loaded.webhookChannels[name], let items = byChannel[name] else { continue }
+            var part = d
+            part.items = items
+            let text = loaded.renderer.chat(part, context: context, markdown: channel.spec.format == .markdown)
+            let bodies = channel.spec.kind == .webhook
+                ? [WebhookMessages.digest(part, context: context, zone: config.zone, late: late)]
+                : WebhookMessages.robot(channel.spec, text: text, mention: contact)
+            for (i, body) in bodies.enumerated() {
+                let key = d.idempotencyKey(channel: name) + (i == 0 ? "" : "#\(i + 1)")
+                out.append(NewOutboxMessage(
+                    idempotencyKey: key, recipient: d.recipient, channel: name,
+                    payload: OutboxPayload.webhook(body: Data(body)).encoded()))
+            }
+        }
+        return out
+    }
+
     // MARK: Status
 
-    func noteDispatch(queued: Int, failure: String?) {
+    func noteDispatch(queued: Int, failure: String?, disabled: [String] = []) {
         self.queued = queued
+        disabledChannels = disabled
         if let failure { lastFailure = failure }
     }
 
@@ -191,6 +254,7 @@ public actor Runtime {
             parts.append("no reminder due in the next \(Runtime.horizonDays) days")
         }
         parts.append("\(queued) queued")
+        if !disabledChannels.isEmpty { parts.append("DISABLED (410 Gone): \(disabledChannels.joined(separator: ", "))") }
         parts.append(lastFailure.map { "last failure: \($0)" } ?? "last send ok")
         return parts.joined(separator: " · ")
     }
@@ -201,6 +265,20 @@ public actor Runtime {
 
     var deliveryPolicy: Configuration.DeliveryPolicy { config.delivery }
     func mailChannel(_ name: String) -> MailChannel? { loaded.mailChannels[name] }
+    func webhookChannel(_ name: String) -> WebhookChannel? { loaded.webhookChannels[name] }
+
+    /// Per-endpoint rate windows, kept across reloads (an endpoint's limit does not reset with the configuration).
+    var rateWindows: [String: RateWindow] = [:]
+
+    /// nil: send now. Otherwise the time the endpoint takes the next message.
+    func reserve(_ channel: WebhookChannel, now: Int64) -> Int64? {
+        guard let limit = channel.spec.ratePerMinute else { return nil }
+        var w = rateWindows[channel.endpoint] ?? RateWindow(limit: limit)
+        if w.limit != limit { w = RateWindow(limit: limit) }
+        let r = w.reserve(now: now)
+        rateWindows[channel.endpoint] = w
+        return r
+    }
 }
 
 /// Give freed planning memory back to the system: a daemon's idle RSS should be its steady state.

@@ -169,7 +169,8 @@ struct DispatcherService: Service {
         }
     }
 
-    /// One pass over the due rows. A batch in flight is finished even during a graceful shutdown.
+    /// One pass over the due rows. A batch in flight is finished even during a graceful shutdown. Channels are sent
+    /// to side by side, so a slow endpoint does not hold up the mail.
     func dispatchDue() async throws {
         let db = await runtime.database
         let policy = await runtime.deliveryPolicy
@@ -177,51 +178,120 @@ struct DispatcherService: Service {
         while !Task.isCancelled {
             let rows = try db.dueOutbox(now: clock.now())
             if rows.isEmpty { break }
-            for (channel, group) in Dictionary(grouping: rows, by: \.channel).sorted(by: { $0.key < $1.key }) {
-                if channel == "journal" {
-                    for row in group {
-                        guard case .journal(let entries) = OutboxPayload.decode(row.payload) else { continue }
-                        if let f = try record(row, JournalChannel.send(entries), db: db, policy: policy) { failure = f }
-                    }
-                    continue
-                }
-                guard let mail = await runtime.mailChannel(channel) else {
-                    for row in group {
-                        if let f = try record(row, .failure(.permanent("no channel \"\(channel)\" in the configuration")),
-                            db: db, policy: policy) { failure = f }
-                    }
-                    continue
-                }
-                // Rows and envelopes stay paired by index; a row that cannot be read fails on its own.
-                var sendable: [OutboxRow] = []
-                var envelopes: [MailEnvelope] = []
-                for row in group {
-                    guard case .mail(let from, let to, let data) = OutboxPayload.decode(row.payload) else {
-                        if let f = try record(row, .failure(.permanent("the outbox row's payload cannot be read")),
-                            db: db, policy: policy) { failure = f }
-                        continue
-                    }
-                    sendable.append(row)
-                    envelopes.append(MailEnvelope(from: from, recipients: to, data: Array(data)))
-                }
-                let failures = Mutex<String?>(nil)
-                let rows = sendable
-                await mail.transport.send(envelopes, logger: logger) { i, result in
-                    // Recorded as each message is answered: a crash repeats at most the one in flight.
-                    do {
-                        if let f = try record(rows[i], result, db: db, policy: policy) { failures.withLock { $0 = f } }
-                    } catch {
-                        // The row stays pending and is sent again: say so rather than repeat it silently.
-                        logger.error("cannot record the result of outbox row \(rows[i].id); it will be sent again: \(error)")
+            let disabled = Dictionary(try db.disabledEndpoints().map { ($0.channel, $0) }, uniquingKeysWith: { a, _ in a })
+            let groups = Dictionary(grouping: rows, by: \.channel).sorted(by: { $0.key < $1.key })
+            let failures = try await withThrowingTaskGroup(of: String?.self) { tasks in
+                for (channel, group) in groups {
+                    tasks.addTask {
+                        try await dispatch(channel: channel, group, db: db, policy: policy, disabled: disabled[channel])
                     }
                 }
-                if let f = failures.withLock({ $0 }) { failure = f }
+                var out: [String] = []
+                for try await f in tasks { if let f { out.append(f) } }
+                return out
             }
+            if let f = failures.last { failure = f }
             if Task.isShuttingDownGracefully { break }
         }
         let counts = try db.outboxCounts()
-        await runtime.noteDispatch(queued: counts.pending, failure: failure)
+        await runtime.noteDispatch(queued: counts.pending, failure: failure, disabled: try db.disabledEndpoints().map(\.channel))
         await runtime.publishStatus()
+    }
+
+    /// Sends one channel's due rows; returns the last failure, for STATUS=.
+    func dispatch(channel: String, _ group: [OutboxRow], db: AppDatabase, policy: Configuration.DeliveryPolicy,
+        disabled: AppDatabase.DisabledEndpoint?) async throws -> String?
+    {
+        var failure: String?
+        func note(_ f: String?) { if let f { failure = f } }
+        if channel == "journal" {
+            for row in group {
+                guard case .journal(let entries) = OutboxPayload.decode(row.payload) else {
+                    note(try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy))
+                    continue
+                }
+                note(try record(row, JournalChannel.send(entries), db: db, policy: policy))
+            }
+            return failure
+        }
+        if let hook = await runtime.webhookChannel(channel) {
+            return try await dispatch(hook, group, db: db, policy: policy, disabled: disabled)
+        }
+        guard let mail = await runtime.mailChannel(channel) else {
+            for row in group {
+                note(try record(row, .failure(.permanent("no channel \"\(channel)\" in the configuration")), db: db, policy: policy))
+            }
+            return failure
+        }
+        // Rows and envelopes stay paired by index; a row that cannot be read fails on its own.
+        var sendable: [OutboxRow] = []
+        var envelopes: [MailEnvelope] = []
+        for row in group {
+            guard case .mail(let from, let to, let data) = OutboxPayload.decode(row.payload) else {
+                note(try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy))
+                continue
+            }
+            sendable.append(row)
+            envelopes.append(MailEnvelope(from: from, recipients: to, data: Array(data)))
+        }
+        let failures = Mutex<String?>(nil)
+        let rows = sendable
+        await mail.transport.send(envelopes, logger: logger) { i, result in
+            // Recorded as each message is answered: a crash repeats at most the one in flight.
+            do {
+                if let f = try record(rows[i], result, db: db, policy: policy) { failures.withLock { $0 = f } }
+            } catch {
+                // The row stays pending and is sent again: say so rather than repeat it silently.
+                logger.error("cannot record the result of outbox row \(rows[i].id); it will be sent again: \(error)")
+            }
+        }
+        note(failures.withLock { $0 })
+        return failure
+    }
+
+    /// Sends to a webhook or robot one row at a time, within its rate limit: rows over the limit wait in the outbox
+    /// (not counted as attempts). After a temporary failure the endpoint's other rows wait too; after a 410 the
+    /// channel is disabled and an alert raised.
+    func dispatch(_ hook: WebhookChannel, _ group: [OutboxRow], db: AppDatabase, policy: Configuration.DeliveryPolicy,
+        disabled: AppDatabase.DisabledEndpoint?) async throws -> String?
+    {
+        var failure: String?
+        var gone = disabled.map { $0.endpoint == hook.endpoint } ?? false
+        for (i, row) in group.enumerated() {
+            let now = clock.now()
+            if gone {
+                failure = try record(row, .failure(.permanent(
+                    "channel \(hook.name) is disabled: its endpoint answered 410 Gone; `guanhuai enable-channel \(hook.name)` re-enables it")),
+                    db: db, policy: policy)
+                continue
+            }
+            if let wait = await runtime.reserve(hook, now: now) {
+                let rest = group[i...].map(\.id)
+                try db.deferOutbox(rest, until: wait)
+                logger.info("\(rest.count) messages wait for \(hook.name)'s rate limit (\(hook.spec.ratePerMinute ?? 0)/min) until \(wait - now) s from now",
+                    metadata: ["GUANHUAI_CHANNEL": "\(hook.name)"])
+                break
+            }
+            guard case .webhook(let body) = OutboxPayload.decode(row.payload) else {
+                failure = try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy)
+                continue
+            }
+            let result = await hook.send(body: Array(body), id: row.idempotencyKey, now: now)
+            if case .failure(let e) = result, e.endpointGone {
+                gone = true
+                try db.disableEndpoint(channel: hook.name, endpoint: hook.endpoint, at: now, reason: e.message)
+                logger.critical("channel \(hook.name) is disabled: \(e.message). Fix the receiver or the url, then `guanhuai enable-channel \(hook.name)`",
+                    metadata: ["MESSAGE_ID": "\(MessageID.endpointDisabled)", "GUANHUAI_CHANNEL": "\(hook.name)"])
+            }
+            if let f = try record(row, result, db: db, policy: policy) { failure = f }
+            if case .failure(let e) = result, e.kind == .temporary, i + 1 < group.count {
+                // The endpoint is down or busy: the rest wait for the same retry rather than time out one by one.
+                let next = (try? db.nextOutboxAttempt(of: row.id)) ?? now + Int64(policy.retryInitialSeconds)
+                try db.deferOutbox(group[(i + 1)...].map(\.id), until: next)
+                break
+            }
+        }
+        return failure
     }
 
     /// Records one result; returns a failure description for STATUS= when it failed.

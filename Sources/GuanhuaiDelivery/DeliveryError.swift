@@ -8,9 +8,15 @@ public struct DeliveryError: Error, Sendable, Equatable, CustomStringConvertible
 
     public var kind: Kind
     public var message: String
+    /// The endpoint answered 410 Gone: it asks never to be called again, so it is disabled until an operator acts.
+    public var endpointGone = false
 
     public static func temporary(_ m: String) -> DeliveryError { DeliveryError(kind: .temporary, message: m) }
     public static func permanent(_ m: String) -> DeliveryError { DeliveryError(kind: .permanent, message: m) }
+
+    public static func gone(_ m: String) -> DeliveryError {
+        DeliveryError(kind: .permanent, message: m, endpointGone: true)
+    }
 
     public var description: String { "\(kind.rawValue) failure: \(message)" }
 }

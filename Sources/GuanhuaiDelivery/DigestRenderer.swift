@@ -14,6 +14,8 @@ public struct RenderContext: Sendable {
     public var joined: @Sendable (PersonID) -> CivilDate?
     /// Set when the digest goes out more than a day after its time: it is marked 补发.
     public var lateSince: CivilDate?
+    /// What a group chat may call an occurrence: its rule's `chat_title` (never why; domain.md §2).
+    public var chatTitle: @Sendable (Occurrence) -> String = { _ in "关怀事项" }
 
     public init(
         organizationName: String, personName: @escaping @Sendable (PersonID) -> String,
@@ -44,7 +46,7 @@ public struct RenderedMail: Sendable, Equatable {
 /// Renders digests from the Mustache templates in `Config/templates/` (hummingbird-project/swift-mustache).
 public struct DigestRenderer: Sendable {
     let library: MustacheLibrary
-    public static let required = ["mail-subject", "mail-text", "greeting-subject", "greeting-text"]
+    public static let required = ["mail-subject", "mail-text", "greeting-subject", "greeting-text", "chat-text", "chat-markdown"]
 
     public init(library: MustacheLibrary) throws(InputError) {
         for name in DigestRenderer.required where library.getTemplate(named: name) == nil {
@@ -72,12 +74,14 @@ public struct DigestRenderer: Sendable {
         .advance: "提前提醒", .due: "今日到期", .overdue: "逾期提醒", .escalation: "逾期上报", .greeting: "政治生日",
     ]
 
-    func values(_ d: Digest, _ c: RenderContext, withNotes: Bool) -> [String: Any] {
+    /// The values a template sees. For chat (`forChat`), there is no note and each title is the rule's chat title:
+    /// whatever an operator writes in a chat template, it cannot reveal why.
+    func values(_ d: Digest, _ c: RenderContext, withNotes: Bool, forChat: Bool = false) -> [String: Any] {
         let weekdays = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
         let items: [[String: Any]] = d.items.enumerated().map { i, item in
             let o = item.occurrence
             var v: [String: Any] = [
-                "index": i + 1, "title": o.title, "subject": c.subjectName(o), "due": o.due.description,
+                "index": i + 1, "title": forChat ? c.chatTitle(o) : o.title, "subject": c.subjectName(o), "due": o.due.description,
                 "due_weekday": weekdays[o.due.weekday - 1], "kind_label": DigestRenderer.kindLabels[item.kind] ?? "",
                 "responsible": c.personName(o.responsible), "is_responsible": o.responsible == d.recipient,
                 "occurrence": o.id, "overdue": item.kind == .overdue, "escalation": item.kind == .escalation,
@@ -88,7 +92,7 @@ public struct DigestRenderer: Sendable {
         }
         var v: [String: Any] = [
             "recipient_name": c.personName(d.recipient), "count": d.items.count,
-            "first_title": d.items.first?.occurrence.title ?? "", "more": d.items.count > 1,
+            "first_title": d.items.first.map { forChat ? c.chatTitle($0.occurrence) : $0.occurrence.title } ?? "", "more": d.items.count > 1,
             "overdue": d.hasOverdue, "date": d.localDate.description, "items": items,
             "organization": c.organizationName,
         ]
@@ -109,6 +113,13 @@ public struct DigestRenderer: Sendable {
         let html = library.getTemplate(named: "\(prefix)-html") != nil ? library.render(v, withTemplate: "\(prefix)-html") : nil
         return RenderedMail(subject: subject, text: text, html: html)
     }
+
+    /// A group-chat message: who and what kind of obligation, never the note, diagnosis or hardship.
+    public func chat(_ d: Digest, context: RenderContext, markdown: Bool) -> String {
+        let v = values(d, context, withNotes: false, forChat: true)
+        let text = library.render(v, withTemplate: markdown ? "chat-markdown" : "chat-text") ?? ""
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 }
 
 extension RenderContext {
@@ -118,6 +129,7 @@ extension RenderContext {
         let people = input.organization.people
         let units = input.organization.units
         let dependants = Dictionary(input.dependants.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let chatTitles = Dictionary(input.rules.map { ($0.id, $0.chatLabel) }, uniquingKeysWith: { a, _ in a })
         let notes = Dictionary(input.events.compactMap { e in e.note.map { (e.id, $0) } }, uniquingKeysWith: { a, _ in a })
         @Sendable func name(_ id: PersonID) -> String { people[id]?.name ?? members[id]?.name ?? id }
         self.init(
@@ -134,5 +146,6 @@ extension RenderContext {
             },
             joined: { members[$0]?.joined },
             lateSince: lateSince)
+        self.chatTitle = { chatTitles[$0.rule] ?? "关怀事项" }
     }
 }

@@ -22,6 +22,8 @@ public struct MailChannel: Sendable {
         case .sendmail(let path, let address, let fromName):
             transport = SendmailTransport(path: path)
             from = Mailbox(name: fromName, address: address)
+        case .webhook, .journal:
+            throw InputError(file: "channel \(name)", message: "a \(spec.kind) channel does not carry e-mail")
         }
     }
 

@@ -7,6 +7,8 @@ public enum OutboxPayload: Codable, Sendable, Equatable {
     case mail(from: String, to: [String], data: Data)
     /// Journal entries, each a list of (field, value).
     case journal(entries: [[JournalField]])
+    /// A webhook or robot body; the endpoint and its signature come from the channel when it is sent.
+    case webhook(body: Data)
 
     public struct JournalField: Codable, Sendable, Equatable {
         public var name: String
@@ -34,6 +36,7 @@ public enum MessageID {
     public static let configRejected = "f6a8c0e2a4c64f0a2c4e6a8d0f2b4d6e"
     public static let started = "0a2c4e6a8c0e4a2c4e6a8c0e2a4c6e8a"
     public static let unreachable = "8c0e2a4c6e8a4c0e2a4c6e8a0c2e4a6c"
+    public static let endpointDisabled = "3e5a7c9e1b3d4f5a7c9e1b3d5f7a9c1e"
 }
 
 /// The journal as a channel: each reminded item becomes one entry, so

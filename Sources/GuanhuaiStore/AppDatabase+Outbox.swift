@@ -93,6 +93,11 @@ extension AppDatabase {
         try read { db in try Int64.fetchOne(db, sql: "SELECT MIN(nextAttemptAt) FROM outbox WHERE state = 'pending'") }
     }
 
+    /// When one row is tried next.
+    public func nextOutboxAttempt(of id: Int64) throws(StoreError) -> Int64? {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT nextAttemptAt FROM outbox WHERE id = ?", arguments: [id]) }
+    }
+
     public func markSent(_ id: Int64, at: Int64) throws(StoreError) {
         try write { db in
             try db.execute(sql: "UPDATE outbox SET state = 'sent', sentAt = ?, attempts = attempts + 1, lastError = NULL WHERE id = ?",
@@ -111,6 +116,55 @@ extension AppDatabase {
         try write { db in
             try db.execute(sql: "UPDATE outbox SET state = 'failed', attempts = attempts + 1, nextAttemptAt = NULL, lastError = ? WHERE id = ?",
                 arguments: [error, id])
+        }
+    }
+
+    /// Holds a row back until `until` without counting an attempt: the endpoint's rate limit, or an endpoint that
+    /// just failed for the row before it.
+    public func deferOutbox(_ ids: [Int64], until: Int64) throws(StoreError) {
+        guard !ids.isEmpty else { return }
+        try write { db in
+            for id in ids {
+                try db.execute(sql: "UPDATE outbox SET nextAttemptAt = ? WHERE id = ? AND state = 'pending'", arguments: [until, id])
+            }
+        }
+    }
+
+    /// An endpoint that answered 410 Gone: nothing more is sent to it until an operator re-enables the channel (or
+    /// points it at another endpoint).
+    public struct DisabledEndpoint: Sendable, Equatable {
+        public var channel: String
+        public var endpoint: String
+        public var since: Int64
+        public var reason: String
+    }
+
+    public func disableEndpoint(channel: String, endpoint: String, at: Int64, reason: String) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)", arguments: [
+                "endpoint-gone:" + channel, [endpoint, String(at), reason].joined(separator: "\t"),
+            ])
+        }
+    }
+
+    public func disabledEndpoints() throws(StoreError) -> [DisabledEndpoint] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT key, value FROM setting WHERE key LIKE 'endpoint-gone:%' ORDER BY key").compactMap { row in
+                let key: String = row["key"]
+                let parts = (row["value"] as String).split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
+                guard parts.count == 3, let at = Int64(parts[1]) else { return nil }
+                return DisabledEndpoint(channel: String(key.dropFirst("endpoint-gone:".count)), endpoint: String(parts[0]),
+                    since: at, reason: String(parts[2]))
+            }
+        }
+    }
+
+    /// Re-enables a channel disabled by a 410; returns whether it was disabled. Its failed rows stay failed.
+    @discardableResult
+    public func enableEndpoint(channel: String) throws(StoreError) -> Bool {
+        try write { db in
+            try db.execute(sql: "DELETE FROM setting WHERE key = ?", arguments: ["endpoint-gone:" + channel])
+            return db.changesCount > 0
         }
     }
 

@@ -34,6 +34,10 @@ struct StatusCommand: AsyncParsableCommand {
         let counts = try db.outboxCounts()
         say("Outbox: \(counts.pending) queued, \(counts.sent) sent, \(counts.failed) failed.")
         if let through = try db.processedThrough() { say("Send times processed through \(format(through, ws.config.zone)).") }
+        for d in try db.disabledEndpoints() {
+            say("Channel \(d.channel) is DISABLED since \(format(d.since, ws.config.zone)): \(d.reason)")
+            say("  Fix the receiver or its url, then: guanhuai enable-channel \(d.channel)")
+        }
         let problems = try db.outboxProblems(since: nowInstant - 7 * 86400)
         say("Delivery problems in the last 7 days: \(problems.isEmpty ? "none" : String(problems.count))")
         let names = Names(input)
@@ -86,7 +90,11 @@ struct CheckCommand: AsyncParsableCommand {
         }
         for (name, spec) in config.channels.sorted(by: { $0.key < $1.key }) {
             do {
-                _ = try MailChannel(name: name, spec: spec, environment: env)
+                switch spec {
+                case .smtp, .sendmail: _ = try MailChannel(name: name, spec: spec, environment: env)
+                case .webhook(let w): _ = try WebhookChannel(name: name, spec: w, environment: env)
+                case .journal: break
+                }
                 ok("channel \(name) (\(spec.kind)): credentials readable")
             } catch {
                 bad("channel \(name): \(error)")
@@ -115,6 +123,27 @@ struct CheckCommand: AsyncParsableCommand {
         if problems > 0 {
             say("\n\(problems) problem\(problems == 1 ? "" : "s") found.")
             throw ExitCode(2)
+        }
+    }
+}
+
+struct EnableChannelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enable-channel",
+        abstract: "Re-enable a webhook channel that was disabled because its endpoint answered 410 Gone.",
+        discussion: "Messages that failed while it was disabled stay failed; new reminders go to it again.")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The channel's name ([channels.NAME]).") var name: String
+
+    func run() async throws {
+        let ws = try options.workspace(create: false)
+        guard let db = ws.database else { throw UsageError(message: "no database yet at \(ws.config.databasePath)") }
+        if try db.enableEndpoint(channel: name) {
+            say("Channel \(name) is enabled again.")
+        } else {
+            let disabled = try db.disabledEndpoints().map(\.channel)
+            throw UsageError(message: "channel \"\(name)\" is not disabled; disabled: \(disabled.isEmpty ? "none" : disabled.joined(separator: ", "))")
         }
     }
 }

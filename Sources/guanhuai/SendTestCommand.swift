@@ -4,6 +4,7 @@ import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiDelivery
 import Logging
+import Systemd
 
 struct SendTestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,17 +14,23 @@ struct SendTestCommand: AsyncParsableCommand {
             --via takes the same channels the configuration does, written as URLs:
               smtp://HOST:PORT?security=none|starttls|tls&user=U&password_file=F&ca_file=F&from=ADDRESS
               sendmail:/usr/sbin/sendmail?from=ADDRESS
+              webhook+https://HOST/PATH?secret_file=F          (Standard Webhooks, secret whsec_…)
+              wecom+https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K[&format=markdown]
+              dingtalk+https://oapi.dingtalk.com/robot/send?access_token=T&secret_file=F
+              feishu+https://open.feishu.cn/open-apis/bot/v2/hook/TOKEN?secret_file=F
+              journal:
+            Every URL also takes timeout=SECONDS and ca_file=FILE (a private CA).
+            --to is an e-mail address for mail, a mobile number to mention for a robot, and unused otherwise.
             """
     )
 
     @OptionGroup var options: ConfigOption
     @Option(help: "A channel named in the configuration ([channels.NAME]).") var channel: String?
     @Option(help: "A channel written as a URL (see below).") var via: String?
-    @Option(help: "The address to send to.") var to: String
+    @Option(help: "The e-mail address to send to, or the mobile number a robot mentions.") var to: String?
 
     func run() async throws {
         guard (channel == nil) != (via == nil) else { throw UsageError(message: "give either --channel NAME or --via URL") }
-        guard to.contains("@"), !to.contains(" ") else { throw UsageError(message: "--to \"\(to)\" is not an e-mail address") }
         let env = ProcessInfo.processInfo.environment
         let spec: ChannelSpec
         let zone: ZoneRules
@@ -38,8 +45,43 @@ struct SendTestCommand: AsyncParsableCommand {
             spec = s
             zone = config.zone
         }
-        let mail = try MailChannel(name: channel ?? "via", spec: spec, environment: env)
         let now = Int64(Date().timeIntervalSince1970)
+        switch spec {
+        case .journal:
+            guard Journal.send([
+                ("MESSAGE", "关怀（guanhuai）测试：日志通道可用 — send-test"), ("PRIORITY", "5"),
+                ("MESSAGE_ID", MessageID.reminder), ("SYSLOG_IDENTIFIER", "guanhuai"), ("GUANHUAI_CHANNEL", "journal"),
+                ("GUANHUAI_RULE", "send-test"),
+            ]) else {
+                FileHandle.standardError.write(Data("guanhuai: not delivered — the journal cannot be reached (is systemd-journald running?)\n".utf8))
+                throw ExitCode(1)
+            }
+            say("Written to the journal: journalctl GUANHUAI_RULE=send-test shows it.")
+            return
+        case .webhook(let w):
+            if let to, w.kind != .webhook, !to.allSatisfy({ $0.isNumber || $0 == "+" || $0 == "-" }) {
+                throw UsageError(message: "--to \"\(to)\" is not a mobile number (a robot mentions people by mobile)")
+            }
+            let hook = try WebhookChannel(name: channel ?? "via", spec: w, environment: env)
+            let text = "【关怀提醒】测试消息：关怀（guanhuai）能经由此通道发送提醒。"
+            let body: [UInt8] = w.kind == .webhook
+                ? Array(#"{"data":{"message":"guanhuai send-test"},"timestamp":"\#(now)","type":"guanhuai.test"}"#.utf8)
+                : WebhookMessages.robot(w, text: text, mention: to.map { ChatContact(mobile: $0) })[0]
+            switch await hook.send(body: body, id: "send-test:\(now)", now: now) {
+            case .success(let answer):
+                say("Delivered through \(w.kind.rawValue). The endpoint answered: \(answer)")
+            case .failure(let e):
+                FileHandle.standardError.write(Data("guanhuai: not delivered — \(e)\n".utf8))
+                throw ExitCode(1)
+            }
+            return
+        case .smtp, .sendmail:
+            break
+        }
+        guard let to, to.contains("@"), !to.contains(" ") else {
+            throw UsageError(message: "--to \"\(to ?? "")\" is not an e-mail address; mail needs --to ADDRESS")
+        }
+        let mail = try MailChannel(name: channel ?? "via", spec: spec, environment: env)
         let rendered = RenderedMail(
             subject: "「关怀提醒」测试邮件 — guanhuai send-test",
             text: "这是一封测试邮件：关怀（guanhuai）能经由此通道发送提醒。\nThis is a test message from guanhuai.\n",

@@ -1,0 +1,244 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+public import GuanhuaiConfig
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// The signatures each kind of endpoint checks (swift-crypto's HMAC-SHA256).
+public enum WebhookSigning {
+    /// Standard Webhooks: `v1,` + base64(HMAC-SHA256(key, "id.timestamp.body")), the key being the base64 after
+    /// `whsec_`. https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
+    public static func standard(key: [UInt8], id: String, timestamp: Int64, body: some Sequence<UInt8>) -> String {
+        var message = Array("\(id).\(timestamp).".utf8)
+        message.append(contentsOf: body)
+        let mac = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key))
+        return "v1," + Data(mac).base64EncodedString()
+    }
+
+    /// The key in a `whsec_…` secret; nil when it is not base64.
+    public static func standardKey(_ secret: String) -> [UInt8]? {
+        let b64 = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
+        guard let data = Data(base64Encoded: b64), !data.isEmpty else { return nil }
+        return Array(data)
+    }
+
+    /// 钉钉: base64(HMAC-SHA256(key: secret, "timestamp_ms\nsecret")); URL-encode it for the query.
+    public static func dingtalk(secret: String, timestampMilliseconds: Int64) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(
+            for: Array("\(timestampMilliseconds)\n\(secret)".utf8), using: SymmetricKey(data: Array(secret.utf8)))
+        return Data(mac).base64EncodedString()
+    }
+
+    /// 飞书: base64(HMAC-SHA256(key: "timestamp\nsecret", empty message)).
+    public static func feishu(secret: String, timestamp: Int64) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(
+            for: [UInt8](), using: SymmetricKey(data: Array("\(timestamp)\n\(secret)".utf8)))
+        return Data(mac).base64EncodedString()
+    }
+}
+
+/// One HTTP request, ready to send: what a channel makes of a stored body at the moment of sending (signatures
+/// carry the time, so they are made then, not when the message was queued).
+public struct WebhookRequest: Sendable {
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+}
+
+/// A webhook or robot channel ready to send: its spec with the secrets read.
+public struct WebhookChannel: Sendable {
+    public let name: String
+    public let spec: WebhookSpec
+    let token: String?
+    let secret: String?
+    let standardKey: [UInt8]?
+    let tls: TLSConfiguration?
+    /// Identifies the endpoint (for the rate limit and for disabling a gone one) without revealing its token.
+    public let endpoint: String
+
+    public init(name: String, spec: WebhookSpec, environment: [String: String]) throws(InputError) {
+        self.name = name
+        self.spec = spec
+        token = try spec.token?.read(environment: environment)
+        secret = try spec.secret?.read(environment: environment)
+        if spec.kind == .webhook {
+            guard let s = secret, let key = WebhookSigning.standardKey(s) else {
+                throw InputError(file: "channel \(name)", message:
+                    "the webhook secret is not a whsec_… secret (\"whsec_\" followed by base64); the receiving side generates it")
+            }
+            standardKey = key
+        } else {
+            standardKey = nil
+        }
+        if let token, token.isEmpty || token.contains(where: { $0.isWhitespace || $0 == "/" || $0 == "?" }) {
+            throw InputError(file: "channel \(name)", message: "the robot's token is empty or contains spaces, / or ?")
+        }
+        if let ca = spec.caFile {
+            guard FileManager.default.isReadableFile(atPath: ca) else {
+                throw InputError(file: ca, message: "the CA file of channel \(name) cannot be read")
+            }
+            var t = TLSConfiguration.makeClientConfiguration()
+            t.trustRoots = .file(ca)
+            tls = t
+        } else {
+            tls = nil
+        }
+        let digest = SHA256.hash(data: Array((token ?? "").utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+        endpoint = "\(spec.url)#\(digest)"
+    }
+
+    /// The request for a stored body at `now` (seconds), with `id` as the Standard Webhooks message id.
+    public func request(body: [UInt8], id: String, now: Int64) -> WebhookRequest {
+        var url = spec.url
+        var headers: [(String, String)] = [("Content-Type", "application/json; charset=utf-8"), ("User-Agent", "guanhuai")]
+        var out = body
+        func query(_ items: [(String, String)]) -> String {
+            items.map { "\($0.0)=\(WebhookChannel.percentEncoded($0.1))" }.joined(separator: "&")
+        }
+        switch spec.kind {
+        case .webhook:
+            headers += [
+                ("webhook-id", id), ("webhook-timestamp", String(now)),
+                ("webhook-signature", WebhookSigning.standard(key: standardKey ?? [], id: id, timestamp: now, body: body)),
+            ]
+        case .wecom:
+            url += "?" + query([("key", token ?? "")])
+        case .dingtalk:
+            var items = [("access_token", token ?? "")]
+            if let secret {
+                let ms = now * 1000
+                items += [("timestamp", String(ms)), ("sign", WebhookSigning.dingtalk(secret: secret, timestampMilliseconds: ms))]
+            }
+            url += "?" + query(items)
+        case .feishu:
+            if let token { url += (url.hasSuffix("/") ? "" : "/") + WebhookChannel.percentEncoded(token) }
+            if let secret, body.first == UInt8(ascii: "{") {
+                // The stored body is a JSON object; the signature fields go first. Spliced rather than re-encoded so
+                // that the stored bytes are sent unchanged.
+                let fields = "{\"timestamp\":\"\(now)\",\"sign\":\"\(WebhookSigning.feishu(secret: secret, timestamp: now))\""
+                out = Array(fields.utf8) + (body.count > 2 ? [UInt8(ascii: ",")] : []) + body.dropFirst()
+            }
+        }
+        return WebhookRequest(url: url, headers: headers, body: out)
+    }
+
+    static func percentEncoded(_ s: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
+    }
+
+    /// Sends one stored body and classifies the answer: 2xx (and, for robots, errcode/code 0) is delivered; 410 from
+    /// a webhook means gone; 408, 429, 5xx, connection errors and timeouts are temporary; anything else is permanent.
+    public func send(body: [UInt8], id: String, now: Int64) async -> Result<String, DeliveryError> {
+        let r = request(body: body, id: id, now: now)
+        var req = HTTPClientRequest(url: r.url)
+        req.method = .POST
+        for (k, v) in r.headers { req.headers.add(name: k, value: v) }
+        req.body = .bytes(ByteBuffer(bytes: r.body))
+        req.tlsConfiguration = tls
+        do {
+            let response = try await WebhookHTTP.client.execute(req, timeout: .seconds(Int64(spec.timeoutSeconds)))
+            let answer = try await response.body.collect(upTo: 64 * 1024)
+            return classify(status: Int(response.status.code), reason: response.status.reasonPhrase,
+                location: response.headers.first(name: "location"), body: Array(answer.readableBytesView))
+        } catch {
+            return .failure(WebhookChannel.classify(error))
+        }
+    }
+
+    func classify(status: Int, reason: String, location: String?, body: [UInt8]) -> Result<String, DeliveryError> {
+        let head = "HTTP \(status) \(reason)"
+        switch status {
+        case 200..<300:
+            return spec.kind == .webhook ? .success(head) : robotAnswer(body)
+        case 410 where spec.kind == .webhook:
+            return .failure(.gone("\(head): the endpoint asks not to be called again; channel \(name) is disabled"))
+        case 300..<400:
+            return .failure(.permanent("\(head): redirects are not followed; set the channel's url to \(location ?? "the new address")"))
+        case 408, 429, 500..<600:
+            return .failure(.temporary(head))
+        default:
+            return .failure(.permanent("\(head)\(WebhookChannel.snippet(body))"))
+        }
+    }
+
+    /// 企业微信 and 钉钉 answer `{"errcode":0,"errmsg":"ok"}`; 飞书 `{"code":0,"msg":"success"}` (older: StatusCode).
+    func robotAnswer(_ body: [UInt8]) -> Result<String, DeliveryError> {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+            return .failure(.permanent("the answer is not the robot's JSON\(WebhookChannel.snippet(body)); is the url right?"))
+        }
+        let code = (object["errcode"] ?? object["code"] ?? object["StatusCode"]) as? Int
+        let message = (object["errmsg"] ?? object["msg"] ?? object["StatusMessage"]) as? String ?? ""
+        guard let code else { return .failure(.permanent("the robot's answer has no errcode or code")) }
+        if code == 0 { return .success("\(spec.kind.rawValue) ok") }
+        let what = "\(spec.kind.rawValue) error \(code): \(message)"
+        // Busy or rate-limited: 企业微信 -1, 45009; 钉钉 -1, 130101, 410100; 飞书 9499, 11232, 11233.
+        return WebhookChannel.temporaryCodes[spec.kind, default: []].contains(code) ? .failure(.temporary(what)) : .failure(.permanent(what))
+    }
+
+    static let temporaryCodes: [WebhookSpec.Kind: Set<Int>] = [
+        .wecom: [-1, 45009, 45033], .dingtalk: [-1, 130101, 410100], .feishu: [9499, 11232, 11233],
+    ]
+
+    static func snippet(_ body: [UInt8]) -> String {
+        guard !body.isEmpty else { return "" }
+        let text = String(decoding: body.prefix(200), as: UTF8.self).split(whereSeparator: \.isNewline).joined(separator: " ")
+        return ": \(text)"
+    }
+
+    static func classify(_ error: any Error) -> DeliveryError {
+        if let e = error as? HTTPClientError {
+            switch e {
+            case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout: return .temporary("timed out")
+            case .remoteConnectionClosed: return .temporary("the server closed the connection")
+            default: return .temporary("\(e)")
+            }
+        }
+        if error is NIOTooManyBytesError { return .permanent("the answer is longer than 64 kB") }
+        if error is NIOSSLError || error is BoringSSLError {
+            return .permanent("TLS: \(error) (is the certificate valid for this host? ca_file= names a private CA)")
+        }
+        if let e = error as? IOError { return .temporary("cannot connect: \(e.description)") }
+        return .temporary("\(error)")
+    }
+}
+
+/// The process's one HTTP client: keep-alive connections per endpoint, redirects not followed (a moved webhook is
+/// the operator's to fix), certificates verified. Never shut down: it lives as long as the process.
+enum WebhookHTTP {
+    static let client: HTTPClient = {
+        var c = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10), read: .seconds(60)))
+        c.connectionPool = .init(idleTimeout: .seconds(55))
+        // A refused connection or a bad certificate is reported at once; the outbox retries, with backoff.
+        c.connectionPool.retryConnectionEstablishment = false
+        c.httpVersion = .http1Only
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: c)
+    }()
+}
+
+/// At most `limit` sends to an endpoint in any `window` seconds; the rest wait in the outbox, never dropped.
+public struct RateWindow: Sendable {
+    public let limit: Int
+    public let window: Int64
+    var sent: [Int64] = []
+
+    public init(limit: Int, window: Int64 = 60) {
+        self.limit = max(1, limit)
+        self.window = window
+    }
+
+    /// nil: send now (the send is counted). Otherwise the time when the next send may go.
+    public mutating func reserve(now: Int64) -> Int64? {
+        sent.removeAll { $0 <= now - window }
+        if sent.count < limit {
+            sent.append(now)
+            return nil
+        }
+        return sent[sent.count - limit] + window
+    }
+}
