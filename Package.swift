@@ -124,6 +124,12 @@ let package = Package(
             path: "Benchmarks/MailBenchmark",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "WebhookBenchmark",
+            dependencies: ["GuanhuaiConfig", "GuanhuaiDelivery"],
+            path: "Benchmarks/WebhookBenchmark",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "GuanhuaiCoreTests",
             dependencies: ["GuanhuaiCore"],
@@ -151,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "GuanhuaiDaemonTests",
             dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiDelivery", "GuanhuaiDaemon",
-                "GuanhuaiTestSupport"],
+                "GuanhuaiTestSupport", "Systemd"],
             exclude: ["Servers"],
             swiftSettings: swiftSettings
         ),

@@ -120,6 +120,12 @@ struct CheckCommand: AsyncParsableCommand {
         } else {
             ok("routing: all \(recipients.count) people who receive reminders in the coming year are reachable by \(config.routing.email!)")
         }
+        if !config.routing.webhooks.isEmpty {
+            ok("routing: every digest is also posted to \(config.routing.webhooks.joined(separator: ", "))")
+        }
+        for (unit, channel) in config.routing.units.sorted(by: { $0.key < $1.key }) {
+            ok("routing: \(input.organization.units[unit]?.name ?? unit) and the units below it without a robot of their own → \(channel)")
+        }
         if problems > 0 {
             say("\n\(problems) problem\(problems == 1 ? "" : "s") found.")
             throw ExitCode(2)

@@ -77,6 +77,25 @@ import Testing
         #expect(k.description.contains("config.toml line 5, [guanhuai], sendtime: unknown key \"sendtime\""), "\(k)")
     }
 
+    @Test(arguments: [
+        ("[channels.r]\ntype = \"wecomm\"\n", "unknown channel type \"wecomm\"; use smtp, sendmail, webhook, wecom"),
+        ("[channels.r]\ntype = \"wecom\"\n", "wecom needs key_credential = \"ID\""),
+        ("[channels.r]\ntype = \"webhook\"\nurl = \"https://h/p\"\n", "secret_credential = \"ID\" names a systemd credential"),
+        ("[channels.r]\ntype = \"wecom\"\nkey_credential = \"k\"\nurl = \"https://h/p?key=abc\"\n", "keep tokens out of url"),
+        ("[channels.r]\ntype = \"feishu\"\nformat = \"markdown\"\n", "unknown key \"format\"; known keys here: ca_file, hook_credential"),
+        ("[channels.r]\ntype = \"wecom\"\nkey_credential = \"k\"\n[routing]\nwebhooks = [\"nope\"]\n", "\"nope\" is not a webhook, wecom, dingtalk or feishu channel; configured: r"),
+        ("[channels.r]\ntype = \"wecom\"\nkey_credential = \"k\"\n[routing.units]\n\"no-such-unit\" = \"r\"\n", "\"no-such-unit\" is not a unit of the organisation"),
+    ])
+    func badChannelsAndRoutingSayWhatToWrite(_ extra: String, _ says: String) throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try Data((text + "\n" + extra).utf8).write(to: URL(fileURLWithPath: config))
+        let e = try #require(loadError(config)?.errors.first)
+        #expect(e.description.contains(says), "\(e)")
+        #expect(e.description.contains("config.toml"), "\(e)")
+    }
+
     @Test func everyBadRosterRowIsListedWithItsRowAndColumn() throws {
         let dir = try Scratch()
         let config = try dir.exampleCopy()

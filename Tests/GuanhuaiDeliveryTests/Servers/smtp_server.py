@@ -77,11 +77,15 @@ def main():
     p.add_argument("--key")
     p.add_argument("--auth", action="store_true")
     p.add_argument("--auth-without-tls", action="store_true")
+    p.add_argument("--password-file", help="the password AUTH expects (default: the tests' fixed one)")
     p.add_argument("--raw", choices=["greet421", "stall"])
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--delay", type=float, default=0, help="seconds to wait before accepting each message")
     a = p.parse_args()
     port = a.port or free_port()
+    if a.password_file:
+        global PASSWORD
+        PASSWORD = open(a.password_file, "rb").read().rstrip(b"\r\n")
     if a.raw:
         asyncio.run(raw(a.raw, port))
         return

@@ -1,0 +1,28 @@
+// Webhook deliveries per second: signed Standard Webhooks POSTs of one rendered digest body, sent one after another
+// over keep-alive (as the dispatcher sends to one endpoint), through the same WebhookChannel the daemon uses.
+//
+//     WebhookBenchmark PORT COUNT BODYFILE SECRETFILE
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiDelivery
+
+let args = CommandLine.arguments
+guard args.count == 5, let port = Int(args[1]), let count = Int(args[2]) else {
+    FileHandle.standardError.write(Data("usage: WebhookBenchmark PORT COUNT BODYFILE SECRETFILE\n".utf8))
+    exit(2)
+}
+let body = Array(try Data(contentsOf: URL(fileURLWithPath: args[3])))
+guard case .webhook(let spec) = try ChannelSpec(url: "webhook+http://127.0.0.1:\(port)/hook?secret_file=\(args[4])&rate_per_minute=0")
+else { exit(1) }
+let channel = try WebhookChannel(name: "bench", spec: spec, environment: [:])
+let now = Int64(Date().timeIntervalSince1970)
+// Warm up the connection.
+_ = await channel.send(body: body, id: "warm", now: now)
+let start = ContinuousClock.now
+var failures = 0
+for i in 0..<count {
+    if case .failure = await channel.send(body: body, id: "digest:M\(i):\(now):bench", now: now) { failures += 1 }
+}
+let seconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18 + Double((ContinuousClock.now - start).components.seconds)
+print(String(format: "guanhuai: %d signed webhooks of %d bytes in %.2f s: %.0f/s (%d failed)", count, body.count, seconds,
+    Double(count) / seconds, failures))

@@ -1,0 +1,124 @@
+#!/bin/bash
+# Runs inside the booted container (guanhuai-systemtest.service). One line per check in /results; "done" at the end.
+set -u
+out=/results
+: >"$out"
+fails=0
+ok() { echo "ok   - $*" >>"$out"; }
+fail() { echo "FAIL - $*" >>"$out"; fails=$((fails + 1)); }
+check() {  # check DESCRIPTION COMMAND...
+    local what=$1; shift
+    if "$@" >/tmp/check.out 2>&1; then ok "$what"; else fail "$what: $(tail -c 600 /tmp/check.out | tr '\n' ' ')"; fi
+}
+wait_for() {  # wait_for SECONDS COMMAND...
+    local n=$(($1 * 4)); shift
+    for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done
+    "$@"
+}
+finish() {
+    echo "done ($fails failed)" >>"$out"
+    sync
+    systemctl --no-block poweroff
+    exit 0
+}
+trap finish EXIT
+beijing() { date -u -d "$1 8 hours ago" +%s; }   # a Beijing wall time as an epoch, without tzdata
+setclock() { install -d -m 0755 /etc/guanhuai-test; echo "$(beijing "$1")" >/etc/guanhuai-test/clock; chmod 0644 /etc/guanhuai-test/clock; }
+prop() { systemctl show -P "$1" guanhuaid; }
+mails() { ls /var/lib/test-mail/*.eml 2>/dev/null | wc -l; }
+since=$(date '+%Y-%m-%d %H:%M:%S')
+
+systemctl start guanhuai-test-smtp
+wait_for 20 bash -c 'exec 3<>/dev/tcp/127.0.0.1/2525' || fail "the test SMTP server did not start"
+
+# 1. Start: READY reached, active (running), STATUS= shown by systemctl status.
+setclock "2027-06-01 08:29:55"
+check "systemctl start guanhuaid returns once READY=1 is sent" systemctl start guanhuaid
+check "guanhuaid is active (running)" bash -c '[ "$(systemctl show -P ActiveState guanhuaid)/$(systemctl show -P SubState guanhuaid)" = active/running ]'
+check "systemctl status shows the STATUS= text" bash -c 'systemctl status guanhuaid --no-pager | grep -E "Status: \"(next reminder|no reminder)"'
+
+# 2. A send time passes: e-mail through the SMTP server (AUTH with the credential), journal entries with fields.
+check "e-mail reminders reach the SMTP server in the container" wait_for 30 bash -c '[ "$(ls /var/lib/test-mail/*.eml 2>/dev/null | wc -l)" -gt 0 ]'
+first=$(ls /var/lib/test-mail/*.eml 2>/dev/null | head -1)
+check "an e-mail reads correctly (subject, sender, UTF-8 body)" python3 - "$first" <<'PY'
+import sys, email
+from email import policy
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=policy.default)
+assert m["Subject"].startswith("「关怀提醒"), m["Subject"]
+assert m["From"].addresses[0].addr_spec == "guanhuai@example.edu.cn", m["From"]
+assert m["Auto-Submitted"] == "auto-generated"
+body = m.get_body(("plain",)).get_content()
+assert "guanhuai done" in body and "期限" in body, body[:300]
+PY
+check "journalctl shows reminder entries with GUANHUAI_* fields" bash -c \
+    'journalctl -u guanhuaid GUANHUAI_CHANNEL=journal -o json --no-pager | python3 -c "
+import sys, json
+entries = [json.loads(l) for l in sys.stdin if l.strip()]
+assert entries, \"no journal-channel entries\"
+for e in entries:
+    for f in (\"GUANHUAI_RULE\", \"GUANHUAI_OCCURRENCE\", \"GUANHUAI_RECIPIENT\", \"GUANHUAI_DUE\", \"MESSAGE_ID\"):
+        assert e.get(f), (f, e)
+    assert e[\"_SYSTEMD_UNIT\"] == \"guanhuaid.service\"
+rule = entries[0][\"GUANHUAI_RULE\"]
+import subprocess
+out = subprocess.run([\"journalctl\", \"-u\", \"guanhuaid\", \"GUANHUAI_RULE=\" + rule, \"-o\", \"cat\", \"--no-pager\"], capture_output=True, text=True).stdout
+assert out.strip(), rule
+"'
+
+# 3. Reload with a changed rule: the new title appears in the next reminders.
+sed -i 's/^title = "七一走访慰问"$/title = "七一走访慰问（系统测试已改）"/' /etc/guanhuai/rules.toml
+before=$(mails)
+setclock "2027-06-17 08:29:58"
+check "systemctl reload completes" systemctl reload guanhuaid
+check "the changed rule takes effect: the next reminders carry the new title" wait_for 30 python3 - "$before" <<'PY'
+import sys, glob, email
+from email import policy
+files = sorted(glob.glob("/var/lib/test-mail/*.eml"))[int(sys.argv[1]):]
+texts = [email.message_from_binary_file(open(f, "rb"), policy=policy.default).get_body(("plain",)).get_content() for f in files]
+assert any("七一走访慰问（系统测试已改）" in t for t in texts), f"{len(files)} new messages, none with the new title"
+PY
+check "the reload is logged" bash -c 'journalctl -u guanhuaid --no-pager -o cat | grep -q "configuration reloaded"'
+
+# 4. A broken configuration: the reload completes, the service keeps running on the old one, the journal says why.
+cp /etc/guanhuai/config.toml /tmp/config.good
+echo 'send_time = "25:99"  # broken on purpose' >>/etc/guanhuai/config.toml
+pid=$(prop MainPID)
+systemctl reload guanhuaid
+check "after a broken reload guanhuaid is still active with the same process" bash -c "[ \"\$(systemctl show -P ActiveState guanhuaid)\" = active ] && [ \"\$(systemctl show -P MainPID guanhuaid)\" = $pid ]"
+check "journalctl -u guanhuaid says why the configuration was rejected" wait_for 10 bash -c \
+    'journalctl -u guanhuaid --no-pager -o cat | grep "the new configuration is invalid; still running the previous one" | grep -q "config.toml"'
+cp /tmp/config.good /etc/guanhuai/config.toml
+
+# 5. Stop cleanly.
+check "systemctl stop ends it cleanly (exit 0, result success)" bash -c \
+    'systemctl stop guanhuaid && [ "$(systemctl show -P ActiveState guanhuaid)" = inactive ] && [ "$(systemctl show -P Result guanhuaid)" = success ] && [ "$(systemctl show -P ExecMainStatus guanhuaid)" = 0 ]'
+check "the stop is logged with STOPPING" bash -c 'journalctl -u guanhuaid --no-pager -o cat | grep -qi "stopp"'
+
+# 6. SIGKILL: systemd restarts it.
+systemctl start guanhuaid
+pid=$(prop MainPID)
+restarts=$(prop NRestarts)
+systemctl kill -s SIGKILL guanhuaid
+check "after systemctl kill -s SIGKILL it is restarted" wait_for 30 bash -c \
+    "[ \"\$(systemctl show -P NRestarts guanhuaid)\" -gt $restarts ] && [ \"\$(systemctl show -P SubState guanhuaid)\" = running ] && [ \"\$(systemctl show -P MainPID guanhuaid)\" != $pid ]"
+
+# 7. A stalled scheduler stops pinging the watchdog: systemd kills and restarts it.
+mkdir -p /run/systemd/system/guanhuaid.service.d
+printf '[Service]\nWatchdogSec=3s\nEnvironment=GUANHUAI_TEST_FAULT=stall-scheduler-after=2\n' >/run/systemd/system/guanhuaid.service.d/stall.conf
+systemctl daemon-reload
+systemctl restart guanhuaid
+restarts=$(prop NRestarts)
+check "a stalled scheduler is killed by the watchdog" wait_for 40 bash -c \
+    'journalctl -u guanhuaid --no-pager -o cat | grep -q "Watchdog timeout"'
+check "and restarted" wait_for 30 bash -c "[ \"\$(systemctl show -P NRestarts guanhuaid)\" -gt $restarts ]"
+rm -rf /run/systemd/system/guanhuaid.service.d
+systemctl daemon-reload
+systemctl restart guanhuaid
+
+# 8. The password reached the daemon (the SMTP server took it) and appears nowhere else.
+password=$(cat /etc/credstore/guanhuaid.smtp-password)
+check "the SMTP password is not in the journal" bash -c "! journalctl --no-pager -o verbose | grep -qF -- '$password'"
+check "the SMTP password is not in systemctl show" bash -c "! systemctl show guanhuaid | grep -qF -- '$password'"
+check "it came through LoadCredential= (the unit says so, the config names only the id)" bash -c \
+    "systemctl show -P LoadCredential guanhuaid | grep -q smtp-password && ! grep -qF -- '$password' /etc/guanhuai/config.toml"
+systemctl stop guanhuaid
