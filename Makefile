@@ -7,7 +7,7 @@ DESTDIR ?=
 SYSCONFDIR ?= /etc
 UNITDIR ?= /etc/systemd/system
 
-.PHONY: run test bench deps build lunar-fixture calendar-table release install
+.PHONY: system-test run test bench deps build lunar-fixture calendar-table release install
 
 deps:
 	@Tools/install-deps
@@ -24,6 +24,11 @@ run: build
 
 test: deps
 	$(SWIFT) test
+
+# guanhuaid under a real systemd: installed into a debootstrapped Debian 12 (cached in .cache/) booted with
+# systemd-nspawn, and driven with systemctl and journalctl. Root only; says so elsewhere.
+system-test:
+	Tests/system/run
 
 # Release-build benchmarks; figures go into README.md.
 bench: deps

@@ -127,7 +127,8 @@ public struct SMTPTransport: MailTransport {
                 "TLS certificate verification is OFF for the SMTP server: anyone on the path can read the mail and the password",
                 metadata: ["GUANHUAI_SMTP_HOST": "\(s.host)"])
         }
-        let tls = try SMTPTransport.tlsContext(s)
+        // No TLS context at all for security=none: it needs no CA certificates (a minimal host may have none).
+        let tls = s.security == .none ? nil : try SMTPTransport.tlsContext(s)
         let timeout = TimeAmount.nanoseconds(Int64(s.timeout.components.seconds) * 1_000_000_000
             + s.timeout.components.attoseconds / 1_000_000_000)
         let channel: NIOAsyncChannel<SMTPReply, ByteBuffer>
@@ -138,7 +139,7 @@ public struct SMTPTransport: MailTransport {
                 .connect(host: s.host, port: s.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let ops = channel.pipeline.syncOperations
-                        if s.security == .tls {
+                        if s.security == .tls, let tls {
                             try ops.addHandler(NIOSSLClientHandler(context: tls, serverHostname: SMTPTransport.sni(s.host)))
                         }
                         try ops.addHandler(IdleStateHandler(readTimeout: timeout))
@@ -180,7 +181,9 @@ public struct SMTPTransport: MailTransport {
         do {
             return try NIOSSLContext(configuration: config)
         } catch {
-            throw DeliveryError.permanent("TLS cannot be set up: \(error)")
+            let noStore = s.caFile == nil && !FileManager.default.fileExists(atPath: "/etc/ssl/certs/ca-certificates.crt")
+            throw DeliveryError.permanent("TLS cannot be set up: \(error)"
+                + (noStore ? " — this host has no CA certificates: install ca-certificates, or name the server's CA with ca_file" : ""))
         }
     }
 
@@ -205,14 +208,14 @@ final class SMTPSession {
     var inbound: NIOAsyncChannelInboundStream<SMTPReply>.AsyncIterator
     let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     let settings: SMTPSettings
-    let tls: NIOSSLContext
+    let tls: NIOSSLContext?
     var capabilities: [String: String] = [:]
     var secured: Bool
     let firstError: FirstErrorHandler
 
     init(
         channel: any Channel, inbound: NIOAsyncChannelInboundStream<SMTPReply>.AsyncIterator,
-        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, settings: SMTPSettings, tls: NIOSSLContext,
+        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, settings: SMTPSettings, tls: NIOSSLContext?,
         firstError: FirstErrorHandler
     ) {
         self.firstError = firstError
@@ -263,7 +266,7 @@ final class SMTPSession {
         let greeting = try await read("waiting for the greeting")
         guard greeting.code == 220 else { throw greeting.failure("greeting") }
         try await ehlo()
-        if settings.security == .starttls {
+        if settings.security == .starttls, let tls {
             guard capabilities["STARTTLS"] != nil else {
                 throw DeliveryError.permanent(
                     "the server does not offer STARTTLS; use security=tls (port 465) or, on a trusted network only, security=none")
