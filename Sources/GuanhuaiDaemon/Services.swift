@@ -257,6 +257,12 @@ struct DispatcherService: Service {
     {
         var failure: String?
         var gone = disabled.map { $0.endpoint == hook.endpoint } ?? false
+        if let disabled, !gone {
+            // The operator pointed the channel at another endpoint: the 410 was about the old one.
+            try db.enableEndpoint(channel: hook.name)
+            logger.notice("channel \(hook.name) has a new endpoint; it is enabled again (it was disabled since \(disabled.since))",
+                metadata: ["GUANHUAI_CHANNEL": "\(hook.name)"])
+        }
         for (i, row) in group.enumerated() {
             let now = clock.now()
             if gone {

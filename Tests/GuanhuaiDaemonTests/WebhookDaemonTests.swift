@@ -92,6 +92,26 @@ func requests(_ log: URL) -> [[String: Any]] {
         let enabled = try runCLI(["enable-channel", "hook", "--config", config])
         #expect(enabled.status == 0, "\(enabled.stderr)")
         #expect(try db.disabledEndpoints().isEmpty)
+
+        // Gone again; then the operator points the channel elsewhere and reloads: it is enabled by itself.
+        func enqueueHook(_ key: String, at t: Int64) throws {
+            _ = try db.enqueue([NewOutboxMessage(idempotencyKey: key, recipient: "M001", channel: "hook",
+                payload: OutboxPayload.webhook(body: Data("{}".utf8)).encoded())], processedThrough: t, now: t)
+        }
+        try enqueueHook("h3", at: t0 + 61)
+        clock.set(t0 + 61)
+        try await dispatcher.dispatchDue()
+        #expect(try db.disabledEndpoints().map(\.channel) == ["hook"])
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "/gone\"", with: "/hook\"").utf8).write(to: URL(fileURLWithPath: config))
+        try await runtime.reload()
+        try enqueueHook("h4", at: t0 + 62)
+        clock.set(t0 + 62)
+        try await dispatcher.dispatchDue()
+        #expect(try db.disabledEndpoints().isEmpty)
+        let delivered = requests(log).filter { ($0["path"] as? String) == "/hook" }
+        #expect(delivered.count == 1 && delivered.first?["verified"] as? Bool == true)
+        #expect((delivered.first?["headers"] as? [String: String])?["webhook-id"] == "h4")
         withExtendedLifetime(server) {}
     }
 
