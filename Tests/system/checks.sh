@@ -29,8 +29,9 @@ prop() { local v; v=$(systemctl show -P "$1" guanhuaid); echo "${v:-0}"; }
 mails() { ls /var/lib/test-mail/*.eml 2>/dev/null | wc -l; }
 since=$(date '+%Y-%m-%d %H:%M:%S')
 
-systemctl start guanhuai-test-smtp
+systemctl start guanhuai-test-smtp guanhuai-test-webhooks
 wait_for 20 bash -c 'exec 3<>/dev/tcp/127.0.0.1/2525' || fail "the test SMTP server did not start"
+wait_for 20 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080' || fail "the test webhook receiver did not start"
 
 # 1. Start: READY reached, active (running), STATUS= shown by systemctl status.
 setclock "2027-06-01 08:29:55"
@@ -66,6 +67,25 @@ import subprocess
 out = subprocess.run([\"journalctl\", \"-u\", \"guanhuaid\", \"GUANHUAI_RULE=\" + rule, \"-o\", \"cat\", \"--no-pager\"], capture_output=True, text=True).stdout
 assert out.strip(), rule
 "'
+
+cat >/tmp/hooks.py <<'PY'
+import json, sys
+reqs = [json.loads(l) for l in open("/var/lib/test-hooks/requests.jsonl")]
+hooks = [r for r in reqs if r["path"] == "/hook"]
+robot = [r for r in reqs if r["path"] == "/cgi-bin/webhook/send"]
+if sys.argv[1] == "webhook":
+    assert hooks and all(r["verified"] for r in hooks), [(r["status"], r.get("verified")) for r in hooks][:5]
+    assert all(r["headers"]["webhook-id"].startswith("digest:") for r in hooks)
+    assert all(json.loads(r["body"])["type"] == "reminder.digest" for r in hooks)
+else:
+    assert robot and all(r["status"] == 200 and r.get("verified") for r in robot), len(robot)
+    texts = [json.loads(r["body"])["text"] for r in robot]
+    assert all(t["content"].startswith("【关怀提醒】") or t["content"].startswith("(") for t in texts)
+    assert any(t["mentioned_mobile_list"] for t in texts)
+    assert len(robot) <= 20, f"{len(robot)} robot messages in the first minute: over its limit"
+PY
+check "a signed webhook digest reaches the HTTP receiver in the container and its signature verifies" wait_for 30 python3 /tmp/hooks.py webhook
+check "the committee's 企业微信 robot gets reminders that mention by mobile, within 20 a minute" wait_for 30 python3 /tmp/hooks.py robot
 
 # 3. Reload with a changed rule: the new title appears in the next reminders.
 sed -i 's/^title = "七一走访慰问"$/title = "七一走访慰问（系统测试已改）"/' /etc/guanhuai/rules.toml
