@@ -65,6 +65,7 @@ public actor Runtime {
     var queued = 0
     var lastFailure: String?
     var disabledChannels: [String] = []
+    var warnedNoJournal = false
 
     init(loaded: Loaded, configPath: String, environment: [String: String], notifier: Notifier, logger: Logger) {
         self.loaded = loaded
@@ -175,7 +176,11 @@ public actor Runtime {
                 "a reminder reaches no one but the journal: no e-mail address or channel for the recipient",
                 metadata: ["MESSAGE_ID": "\(MessageID.unreachable)", "GUANHUAI_RECIPIENT": "\(d.recipient)"])
         }
-        if config.routing.journal {
+        if config.routing.journal && !Journal.isAvailable && !warnedNoJournal {
+            warnedNoJournal = true
+            logger.warning("there is no systemd journal on this system (/run/systemd/journal/socket): reminders are not written to it")
+        }
+        if config.routing.journal && Journal.isAvailable {
             out.append(NewOutboxMessage(
                 idempotencyKey: d.idempotencyKey(channel: "journal"), recipient: d.recipient, channel: "journal",
                 payload: OutboxPayload.journal(entries: JournalChannel.entries(d, context: context, late: late)).encoded()))

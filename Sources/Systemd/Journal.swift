@@ -11,6 +11,8 @@ public enum Journal {
     /// when the journal cannot be reached.
     @discardableResult
     public static func send(_ fields: [(String, String)]) -> Bool {
+        // sd_journal_sendv succeeds silently when there is no journald at all (ENOENT): a delivery must not.
+        guard isAvailable else { return false }
         let encoded: [[UInt8]] = fields.map { name, value in Array((fieldName(name) + "=").utf8) + Array(value.utf8) }
         var storage: [UInt8] = []
         storage.reserveCapacity(encoded.reduce(0) { $0 + $1.count })
@@ -26,6 +28,9 @@ public enum Journal {
             return sd_journal_sendv(&iov, Int32(iov.count)) >= 0
         }
     }
+
+    /// Whether journald's socket is there to take entries.
+    public static var isAvailable: Bool { access("/run/systemd/journal/socket", W_OK) == 0 }
 
     /// `rule` → `RULE`, `guanhuai.rule` → `GUANHUAI_RULE`; a leading `_` (trusted fields) is not ours to set.
     public static func fieldName(_ name: String) -> String {

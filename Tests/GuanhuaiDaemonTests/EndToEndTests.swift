@@ -3,6 +3,7 @@ import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiStore
 import GuanhuaiTestSupport
+import Systemd
 import Testing
 
 /// A daemon on the example roster, delivering to a real SMTP server (aiosmtpd with STARTTLS and AUTH), its clock
@@ -125,10 +126,11 @@ func recipient(_ rig: borrowing Rig, _ url: URL) -> String {
             #expect(subject.hasPrefix("「关怀提醒") || subject.hasPrefix("政治生日快乐"), "\(subject)")
             #expect(!subject.contains("补发"))
         }
-        // Everything is recorded as sent, and the journal channel got its entries too.
+        // Everything is recorded as sent, and the journal channel got its entries too when there is a journald (no
+        // journal rows where there is none: sd_journal_sendv would "succeed" into the void; JournalTests has one).
         let outbox = try rig.database.outbox()
         #expect(outbox.allSatisfy { $0.state == "sent" })
-        #expect(outbox.filter { $0.channel == "journal" }.count == expected.count)
+        #expect(outbox.filter { $0.channel == "journal" }.count == (Journal.isAvailable ? expected.count : 0))
         _ = server
     }
 
