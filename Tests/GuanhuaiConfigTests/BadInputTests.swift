@@ -137,6 +137,20 @@ import Testing
         #expect(m["M015"]?.tags == [.longTermHardship, .hardship])
     }
 
+    @Test func sendTestSaysWhyAChannelURLIsWrongOrUnreachable() throws {
+        let noKey = try runCLI(["send-test", "--via", "wecom+http://127.0.0.1:1/cgi-bin/webhook/send"])
+        #expect(noKey.status == 2 && noKey.stderr.contains("wecom needs key=…"), "\(noKey.stderr)")
+        let notMobile = try runCLI(["send-test", "--via", "dingtalk+http://127.0.0.1:1/robot/send?access_token=t", "--to", "a@b"])
+        #expect(notMobile.status == 2 && notMobile.stderr.contains("is not a mobile number"), "\(notMobile.stderr)")
+        let refused = try runCLI(["send-test", "--via", "wecom+http://127.0.0.1:1/cgi-bin/webhook/send?key=k"])
+        #expect(refused.status == 1 && refused.stderr.contains("not delivered — temporary failure"), "\(refused.stderr)")
+        // Without journald, sd_journal_sendv "succeeds" into the void; send-test must not say it was written.
+        if !FileManager.default.fileExists(atPath: "/run/systemd/journal/socket") {
+            let journal = try runCLI(["send-test", "--via", "journal:"])
+            #expect(journal.status == 1 && journal.stderr.contains("the journal cannot be reached"), "\(journal.stderr)")
+        }
+    }
+
     @Test func theCommandLineExitsTwoWithTheMessageOnBadInput() throws {
         let dir = try Scratch()
         let config = try dir.exampleCopy()
