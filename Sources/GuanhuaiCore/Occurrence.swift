@@ -59,12 +59,5 @@ public struct Reminder: Hashable, Sendable {
 
 extension Reminder {
     /// RFC 3339 with the configured zone's offset, e.g. `2027-02-05T08:30:00+08:00`.
-    public var rfc3339: String {
-        let local = at + Int64(offsetSeconds)
-        let sod = Int((local % 86400 + 86400) % 86400)
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
-        let off = abs(offsetSeconds)
-        let sign = offsetSeconds < 0 ? "-" : "+"
-        return "\(localDate)T\(two(sod / 3600)):\(two(sod / 60 % 60)):\(two(sod % 60))\(sign)\(two(off / 3600)):\(two(off / 60 % 60))"
-    }
+    public var rfc3339: String { Timestamp.rfc3339(utc: at, offsetSeconds: offsetSeconds) }
 }

@@ -96,3 +96,32 @@ public final class ZoneRules: Sendable {
     /// The local wall time of a UTC instant, as seconds since 1970-01-01T00:00 local.
     public func local(atUTC seconds: Int64) -> Int64 { seconds + Int64(offset(atUTC: seconds)) }
 }
+
+extension ZoneRules {
+    /// RFC 3339 with this zone's offset at that instant, e.g. `2027-02-05T08:30:00+08:00`.
+    public func rfc3339(atUTC t: Int64) -> String { Timestamp.rfc3339(utc: t, offsetSeconds: offset(atUTC: t)) }
+
+    /// Local wall time to the minute, e.g. `2027-06-17 08:30`: what STATUS= and `guanhuai status` show.
+    public func minute(atUTC t: Int64) -> String {
+        let (day, sod) = Timestamp.split(local(atUTC: t))
+        return "\(day) \(Timestamp.two(sod / 3600)):\(Timestamp.two(sod / 60 % 60))"
+    }
+}
+
+/// Formatting instants as local wall time.
+public enum Timestamp {
+    public static func rfc3339(utc t: Int64, offsetSeconds: Int) -> String {
+        let (day, sod) = split(t + Int64(offsetSeconds))
+        let off = abs(offsetSeconds)
+        return "\(day)T\(two(sod / 3600)):\(two(sod / 60 % 60)):\(two(sod % 60))"
+            + "\(offsetSeconds < 0 ? "-" : "+")\(two(off / 3600)):\(two(off / 60 % 60))"
+    }
+
+    /// Local seconds since the epoch as a civil date and the second of that day.
+    static func split(_ local: Int64) -> (CivilDate, Int) {
+        let days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400)
+        return (CivilDate(dayNumber: Int(days)), Int(local - days * 86400))
+    }
+
+    static func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
+}

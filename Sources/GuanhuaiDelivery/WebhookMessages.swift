@@ -43,7 +43,7 @@ public enum WebhookMessages {
             var timestamp: String
             var data: Data_
         }
-        let at = rfc3339(d.at, zone: zone)
+        let at = zone.rfc3339(atUTC: d.at)
         let items = d.items.map { item in
             let o = item.occurrence
             return Item(
@@ -70,8 +70,8 @@ public enum WebhookMessages {
         }
     }
 
-    /// A robot's messages for one chat text: split at line ends when longer than the robot takes, each part marked
-    /// (1/2), (2/2); the mention goes with every part.
+    /// A chat text as the endpoint takes it (a generic webhook: `{"type":"message","text":…}`): split at line ends
+    /// when longer than a robot takes, each part marked (1/2), (2/2); the mention goes with every part.
     public static func robot(_ spec: WebhookSpec, text: String, mention: ChatContact?) -> [[UInt8]] {
         let mentionSuffix: String
         switch spec.kind {
@@ -138,18 +138,4 @@ public enum WebhookMessages {
         flush()
         return parts
     }
-
-    static func rfc3339(_ t: Int64, zone: ZoneRules) -> String {
-        let local = zone.local(atUTC: t)
-        let offset = Int(local - t)
-        let day = CivilDate(dayNumber: Int(local.floorDiv(86400)))
-        let sod = Int(local - local.floorDiv(86400) * 86400)
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
-        let off = abs(offset)
-        return "\(day)T\(two(sod / 3600)):\(two(sod / 60 % 60)):\(two(sod % 60))\(offset < 0 ? "-" : "+")\(two(off / 3600)):\(two(off / 60 % 60))"
-    }
-}
-
-extension Int64 {
-    fileprivate func floorDiv(_ d: Int64) -> Int64 { self >= 0 ? self / d : -((-self + d - 1) / d) }
 }

@@ -47,13 +47,7 @@ struct StatusCommand: AsyncParsableCommand {
         }
     }
 
-    func format(_ t: Int64, _ zone: ZoneRules) -> String {
-        let local = zone.local(atUTC: t)
-        let d = CivilDate(dayNumber: Int(local / 86400))
-        let s = Int(local % 86400)
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
-        return "\(d) \(two(s / 3600)):\(two(s / 60 % 60))"
-    }
+    func format(_ t: Int64, _ zone: ZoneRules) -> String { zone.minute(atUTC: t) }
 }
 
 struct CheckCommand: AsyncParsableCommand {
