@@ -126,19 +126,19 @@ public actor Runtime {
         if now > processed {
             // A clock that jumped back leaves now ≤ processed: nothing is sent twice; a jump forward catches up.
             var messages: [NewOutboxMessage] = []
-            // Names, notes and addresses are looked up once per step, not once per digest.
+            // Names, notes and contacts are looked up once per step, not once per digest; a person's entry in the
+            // organisation file fills in what the roster lacks.
             let context = RenderContext(input: input)
-            var addresses: [PersonID: String] = [:]
-            for m in input.members { if let e = m.email { addresses[m.id] = e } }
-            for p in input.organization.people.values { if let e = p.email { addresses[p.id] = e } }
-            var contacts: [PersonID: ChatContact] = [:]
-            for m in input.members where m.mobile != nil { contacts[m.id] = ChatContact(mobile: m.mobile) }
-            for p in input.organization.people.values where p.mobile != nil || p.wecomUserID != nil {
-                contacts[p.id] = ChatContact(mobile: p.mobile, wecomUserID: p.wecomUserID)
+            var contacts: [PersonID: Contact] = [:]
+            for m in input.members { contacts[m.id] = Contact(email: m.email, chat: ChatContact(mobile: m.mobile)) }
+            for p in input.organization.people.values {
+                let roster = contacts[p.id]
+                contacts[p.id] = Contact(email: p.email ?? roster?.email, chat: ChatContact(
+                    mobile: p.mobile ?? roster?.chat.mobile, wecomUserID: p.wecomUserID))
             }
+            let journal = journalAvailable()
             for d in Digest.collect(occ, after: processed, through: now) {
-                messages += route(d, context: context, address: addresses[d.recipient], now: now)
-                messages += routeWebhooks(d, context: context, contact: contacts[d.recipient], now: now)
+                messages += route(d, context: context, contact: contacts[d.recipient], journal: journal, now: now)
             }
             added = try db.enqueue(messages, processedThrough: now, now: now)
         }
@@ -156,13 +156,31 @@ public actor Runtime {
         return best
     }
 
-    /// The outbox rows one digest becomes: e-mail to the person when they have an address, and the journal.
-    func route(_ d: Digest, context base: RenderContext, address: String?, now: Int64) -> [NewOutboxMessage] {
+    /// How a person is reached.
+    struct Contact {
+        var email: String?
+        var chat: ChatContact
+    }
+
+    /// Whether the journal channel is on: configured, and a journald to take it (sd_journal_sendv would report
+    /// success into the void without one). Said once when it is missing.
+    func journalAvailable() -> Bool {
+        guard config.routing.journal else { return false }
+        if !Journal.isAvailable && !warnedNoJournal {
+            warnedNoJournal = true
+            logger.warning("there is no systemd journal on this system (/run/systemd/journal/socket): reminders are not written to it")
+        }
+        return Journal.isAvailable
+    }
+
+    /// The outbox rows one digest becomes: e-mail to the person when they have an address, the webhooks and unit
+    /// robots (routeWebhooks), and the journal. A digest that reaches no person is a warning, never silence.
+    func route(_ d: Digest, context base: RenderContext, contact: Contact?, journal: Bool, now: Int64) -> [NewOutboxMessage] {
         let late = now - d.at > 86400
         var context = base
         context.lateSince = late ? d.localDate : nil
         var out: [NewOutboxMessage] = []
-        if let name = config.routing.email, let channel = loaded.mailChannels[name], let address {
+        if let name = config.routing.email, let channel = loaded.mailChannels[name], let address = contact?.email {
             let mail = loaded.renderer.mail(d, context: context)
             let key = d.idempotencyKey(channel: name)
             let env = channel.envelope(
@@ -171,16 +189,15 @@ public actor Runtime {
             out.append(NewOutboxMessage(
                 idempotencyKey: key, recipient: d.recipient, channel: name,
                 payload: OutboxPayload.mail(from: env.from, to: env.recipients, data: Data(env.data)).encoded()))
-        } else {
+        }
+        let (hooks, robots) = routeWebhooks(d, context: context, mention: contact?.chat, late: late)
+        if out.isEmpty && robots == 0 {
             logger.warning(
-                "a reminder reaches no one but the journal: no e-mail address or channel for the recipient",
+                "a reminder reaches no person: no e-mail address or channel for the recipient, and no unit robot",
                 metadata: ["MESSAGE_ID": "\(MessageID.unreachable)", "GUANHUAI_RECIPIENT": "\(d.recipient)"])
         }
-        if config.routing.journal && !Journal.isAvailable && !warnedNoJournal {
-            warnedNoJournal = true
-            logger.warning("there is no systemd journal on this system (/run/systemd/journal/socket): reminders are not written to it")
-        }
-        if config.routing.journal && Journal.isAvailable {
+        out += hooks
+        if journal {
             out.append(NewOutboxMessage(
                 idempotencyKey: d.idempotencyKey(channel: "journal"), recipient: d.recipient, channel: "journal",
                 payload: OutboxPayload.journal(entries: JournalChannel.entries(d, context: context, late: late)).encoded()))
@@ -190,51 +207,49 @@ public actor Runtime {
 
     /// The outbox rows for webhooks: every digest to each `[routing] webhooks` channel, and each item to the robot
     /// of its unit (or the nearest unit above with one; an escalation belongs to the unit above). Greetings stay out
-    /// of group chats: they are the member's own.
-    func routeWebhooks(_ d: Digest, context: RenderContext, contact: ChatContact?, now: Int64) -> [NewOutboxMessage] {
-        let late = now - d.at > 86400
+    /// of group chats: they are the member's own. Also says how many robot messages there are.
+    func routeWebhooks(_ d: Digest, context: RenderContext, mention: ChatContact?, late: Bool)
+        -> (rows: [NewOutboxMessage], robots: Int)
+    {
+        func row(_ name: String, _ body: [UInt8], part: Int = 0) -> NewOutboxMessage {
+            NewOutboxMessage(
+                idempotencyKey: d.idempotencyKey(channel: name) + (part == 0 ? "" : "#\(part + 1)"), recipient: d.recipient,
+                channel: name, payload: OutboxPayload.webhook(body: Data(body)).encoded())
+        }
         var out: [NewOutboxMessage] = []
         for name in config.routing.webhooks where loaded.webhookChannels[name] != nil {
-            let body = WebhookMessages.digest(d, context: context, zone: config.zone, late: late)
-            out.append(NewOutboxMessage(
-                idempotencyKey: d.idempotencyKey(channel: name), recipient: d.recipient, channel: name,
-                payload: OutboxPayload.webhook(body: Data(body)).encoded()))
+            out.append(row(name, WebhookMessages.digest(d, context: context, zone: config.zone, late: late)))
         }
         let units = config.routing.units
-        guard !units.isEmpty else { return out }
+        guard !units.isEmpty else { return (out, 0) }
         let org = config.organization
         var byChannel: [String: [Digest.Item]] = [:]
         var order: [String] = []
         for item in d.items where item.kind != .greeting {
-            var unit: UnitID? = item.kind == .escalation ? (org.units[item.occurrence.org]?.parent ?? item.occurrence.org)
-                : item.occurrence.org
-            var seen = 0
-            while let u = unit, units[u] == nil, seen < 32 {
+            let o = item.occurrence
+            var unit: UnitID? = item.kind == .escalation ? (org.units[o.org]?.parent ?? o.org) : o.org
+            var steps = 0
+            while let u = unit, units[u] == nil, steps < 32 {  // 32: a bound against a parent cycle
                 unit = org.units[u]?.parent
-                seen += 1
+                steps += 1
             }
             guard let u = unit, let channel = units[u], loaded.webhookChannels[channel] != nil else { continue }
             if byChannel[channel] == nil { order.append(channel) }
             byChannel[channel, default: []].append(item)
         }
-        var context = context
-        context.lateSince = late ? d.localDate : nil
+        var robots = 0
         for name in order {
             guard let channel = loaded.webhookChannels[name], let items = byChannel[name] else { continue }
             var part = d
             part.items = items
-            let text = loaded.renderer.chat(part, context: context, markdown: channel.spec.format == .markdown)
             let bodies = channel.spec.kind == .webhook
                 ? [WebhookMessages.digest(part, context: context, zone: config.zone, late: late)]
-                : WebhookMessages.robot(channel.spec, text: text, mention: contact)
-            for (i, body) in bodies.enumerated() {
-                let key = d.idempotencyKey(channel: name) + (i == 0 ? "" : "#\(i + 1)")
-                out.append(NewOutboxMessage(
-                    idempotencyKey: key, recipient: d.recipient, channel: name,
-                    payload: OutboxPayload.webhook(body: Data(body)).encoded()))
-            }
+                : WebhookMessages.robot(channel.spec, text: loaded.renderer.chat(
+                    part, context: context, markdown: channel.spec.format == .markdown), mention: mention)
+            robots += bodies.count
+            out += bodies.enumerated().map { row(name, $1, part: $0) }
         }
-        return out
+        return (out, robots)
     }
 
     // MARK: Status
@@ -249,12 +264,7 @@ public actor Runtime {
     var statusText: String {
         var parts: [String] = []
         if let nextSend {
-            let zone = config.zone
-            let local = zone.local(atUTC: nextSend)
-            let day = CivilDate(dayNumber: Int(local / 86400))
-            let sod = Int(local % 86400)
-            func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
-            parts.append("next reminder \(day) \(two(sod / 3600)):\(two(sod / 60 % 60))")
+            parts.append("next reminder \(config.zone.minute(atUTC: nextSend))")
         } else {
             parts.append("no reminder due in the next \(Runtime.horizonDays) days")
         }
