@@ -64,9 +64,8 @@ struct SendTestCommand: AsyncParsableCommand {
             }
             let hook = try WebhookChannel(name: channel ?? "via", spec: w, environment: env)
             let text = "【关怀提醒】测试消息：关怀（guanhuai）能经由此通道发送提醒。"
-            let body: [UInt8] = w.kind == .webhook
-                ? Array(#"{"data":{"message":"guanhuai send-test"},"timestamp":"\#(now)","type":"guanhuai.test"}"#.utf8)
-                : WebhookMessages.robot(w, text: text, mention: to.map { ChatContact(mobile: $0) })[0]
+            // A generic webhook gets {"type":"message","text":…}; a robot its own text message.
+            let body = WebhookMessages.robot(w, text: text, mention: to.map { ChatContact(mobile: $0) })[0]
             switch await hook.send(body: body, id: "send-test:\(now)", now: now) {
             case .success(let answer):
                 say("Delivered through \(w.kind.rawValue). The endpoint answered: \(answer)")
