@@ -10,8 +10,6 @@ import Synchronization
 import Systemd
 import Testing
 
-let webhookServerScript = Example.root.appendingPathComponent("Tests/GuanhuaiDeliveryTests/Servers/webhook_server.py").path
-
 final class ManualClock: WallClock {
     let value: Mutex<Int64>
     init(_ t: Int64) { value = Mutex(t) }
@@ -22,11 +20,7 @@ final class ManualClock: WallClock {
 /// webhook_server.py: verifies signatures as each vendor documents them and logs each request as a JSON line.
 func webhookServer(log: URL) throws -> ServerProcess { try ServerProcess([webhookServerScript, "--log", log.path]) }
 
-func requests(_ log: URL) -> [[String: Any]] {
-    ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
-        try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-    }
-}
+func requests(_ log: URL) -> [[String: Any]] { loggedRequests(log) }
 
 @Suite(.serialized) struct WebhookDaemonTests {
     @Test func aRobotGetsAtMostItsRateAndTheRestWaitInTheOutboxUncounted() async throws {
@@ -157,7 +151,7 @@ func requests(_ log: URL) -> [[String: Any]] {
             from: date("2027-05-01"), to: date("2027-07-31"), now: EndToEndTests.sendTime))
         let digests = Digest.collect(occ, after: EndToEndTests.start, through: EndToEndTests.sendTime)
         let chatDigests = digests.filter { $0.items.contains { $0.kind != .greeting } }
-        #expect(!digests.isEmpty)
+        #expect(!digests.isEmpty && !chatDigests.isEmpty)
         let arrived = await eventually(30) {
             let r = requests(log)
             return r.filter { $0["path"] as? String == "/hook" }.count == digests.count
@@ -170,13 +164,16 @@ func requests(_ log: URL) -> [[String: Any]] {
         #expect(ids == Set(digests.map { $0.idempotencyKey(channel: "hook") }))
         let contacts = Dictionary(input.members.map { ($0.id, $0.mobile) }, uniquingKeysWith: { a, _ in a })
             .merging(input.organization.people.mapValues(\.mobile)) { $1 }
+        var mentioned = 0
         for r in all where r["path"] as? String == "/robot/send" {
             let msg = try #require(JSONSerialization.jsonObject(with: Data((r["body"] as! String).utf8)) as? [String: Any])
             let content = (msg["text"] as! [String: Any])["content"] as! String
             #expect(content.hasPrefix("【关怀提醒】") || content.hasPrefix("("))
             let mobiles = (msg["at"] as! [String: Any])["atMobiles"] as! [String]
             #expect(mobiles.allSatisfy { m in contacts.values.contains(m) })
+            if !mobiles.isEmpty { mentioned += 1 }
         }
+        #expect(mentioned > 0, "no robot message mentions anyone")
         // Nothing is sent twice after a restart.
         daemon.signal(SIGTERM)
         #expect(await daemon.waitExit(timeout: 20) == 0)

@@ -5,8 +5,6 @@ import GuanhuaiDelivery
 import GuanhuaiTestSupport
 import Testing
 
-let webhookScript = Example.root.appendingPathComponent("Tests/GuanhuaiDeliveryTests/Servers/webhook_server.py").path
-
 /// The test receiver (webhook_server.py) and what it logged: one JSON object per request.
 struct Receiver: ~Copyable {
     let scratch: Scratch
@@ -16,7 +14,7 @@ struct Receiver: ~Copyable {
     init(tls: (cert: String, key: String)? = nil, scratch s: consuming Scratch? = nil) throws {
         let dir = try s ?? Scratch()
         let log = dir.url.appendingPathComponent("requests.jsonl")
-        let server = try ServerProcess([webhookScript, "--log", log.path] + (tls.map { ["--tls", $0.cert, $0.key] } ?? []))
+        let server = try ServerProcess([webhookServerScript, "--log", log.path] + (tls.map { ["--tls", $0.cert, $0.key] } ?? []))
         self.log = log
         self.server = server
         self.scratch = dir
@@ -24,12 +22,7 @@ struct Receiver: ~Copyable {
 
     var base: String { "http://127.0.0.1:\(server.port)" }
 
-    var requests: [[String: Any]] {
-        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
-    }
+    var requests: [[String: Any]] { loggedRequests(log) }
 
     func secret(_ name: String, _ value: String) throws -> String { try scratch.write(name, value + "\n") }
 }
@@ -212,7 +205,8 @@ func digestWithPrivateNote() throws -> (Digest, RenderContext, PlanInput) {
         let renderer = try await DigestRenderer.load(directory: Example.root.appendingPathComponent("Config/templates").path)
         for markdown in [false, true] {
             let text = renderer.chat(d, context: context, markdown: markdown)
-            #expect(text.contains("李") || text.contains(context.subjectName(d.items[0].occurrence)))
+            let visit = try #require(d.items.first { $0.occurrence.id == "must-visit:E-TEST-1" }?.occurrence)
+            #expect(text.contains("走访 · \(context.subjectName(visit))"), "\(text)")
             #expect(text.contains("走访"))
             #expect(!text.contains("肺癌"))
             #expect(!text.contains("四必访"))

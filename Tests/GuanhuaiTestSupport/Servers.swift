@@ -64,3 +64,14 @@ public func makeCertificate(name: String, in dir: URL) throws -> (cert: String, 
     guard p.terminationStatus == 0 else { throw TestSetupError("openssl could not make a certificate") }
     return (cert, key)
 }
+
+/// The webhook receiver (Tests/GuanhuaiDeliveryTests/Servers/webhook_server.py): checks each vendor's signature and
+/// logs every request as a JSON line.
+public let webhookServerScript = Example.root.appendingPathComponent("Tests/GuanhuaiDeliveryTests/Servers/webhook_server.py").path
+
+/// The requests a webhook_server.py log holds, oldest first.
+public func loggedRequests(_ log: URL) -> [[String: Any]] {
+    ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+        try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+    }
+}
