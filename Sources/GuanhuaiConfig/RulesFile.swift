@@ -60,7 +60,7 @@ public enum RulesFile {
             t,
             allowed: [
                 "id", "title", "source", "enabled", "trigger", "subjects", "responsible", "also", "reminders",
-                "ends_with_member", "chat_title",
+                "ends_with_member", "chat_title", "late_greeting_days",
             ], place)
         let title = try r.string(t, "title", place, required: true)!
         let source = try r.strings(t, "source", place) ?? []
@@ -91,11 +91,13 @@ public enum RulesFile {
         if let rem = try r.table(t, "reminders", place) {
             policy = try reminders(rem, base: defaults, r, place)
         }
-        return Rule(
+        var rule = Rule(
             id: id, title: title, source: source, enabled: try r.bool(t, "enabled", place) ?? true, trigger: trigger,
             subjects: subjects, responsible: responsible, alsoForTags: also, reminders: policy,
             endsWithMember: try r.bool(t, "ends_with_member", place) ?? true,
             chatTitle: try r.string(t, "chat_title", place))
+        rule.lateGreetingDays = try r.int(t, "late_greeting_days", place, range: 0...366) ?? rule.lateGreetingDays
+        return rule
     }
 
     static let triggerKinds = [
@@ -282,6 +284,10 @@ public enum RulesFile {
     {
         let s = try r.string(t, key, place, required: true)!
         guard let d = DateRef(parsing: s) else {
+            if let m = s.firstMatch(of: /[+-]([0-9]+)d$/), (Int(m.1) ?? .max) > DateRef.offsetLimit {
+                throw r.error(place, key,
+                    "the offset in \"\(s)\" is too large; an offset moves a date by at most \(DateRef.offsetLimit) days (+\(DateRef.offsetLimit)d)")
+            }
             throw r.error(place, key,
                 "\"\(s)\" is not a date; write MM-DD, a festival (春节, 除夕, 中秋, 重阳), lunar:MM-DD or prev-lunar:MM-DD, optionally +Nd or -Nd")
         }

@@ -4,16 +4,23 @@ import TOMLKit
 
 /// Strict reading of a TOML document: unknown keys and wrong types are errors naming the file, the line and the key.
 ///
-/// TOMLKit gives no source positions for keys, so lines are found in the text: the n-th header of a section, then
-/// the first line after it that assigns the key.
+/// TOMLKit gives no source positions for keys, so lines are found in the text: the n-th header of a section (from
+/// `TOMLStructure`, which also keeps toml++ away from the headers it would abort on), then the first line after it
+/// that assigns the key.
 struct TOMLReader {
     let file: String
     let lines: [Substring]
+    let headers: [TOMLStructure.Header]
     let root: TOMLTable
 
     init(file: String, text: String) throws(InputError) {
         self.file = file
         lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        do {
+            headers = try TOMLStructure(text).headers
+        } catch {
+            throw InputError(file: file, location: "line \(error.line)", message: error.message)
+        }
         do {
             root = try TOMLTable(string: text)
         } catch let error as TOMLParseError {
@@ -33,27 +40,22 @@ struct TOMLReader {
     /// The 1-based line of a section's header (the n-th `[[header]]`), if the section has one.
     func headerLine(_ place: Place) -> Int? {
         guard let header = place.header else { return nil }
-        var seen = -1
-        let h = lines.firstIndex { line in
-            let t = line.trimmingCharacters(in: .whitespaces)
-            if t == "[[\(header)]]" || t == "[\(header)]" {
-                seen += 1
-                return seen == place.index
-            }
-            return false
-        }
-        return h.map { $0 + 1 }
+        let matching = headers.filter { $0.path == header }
+        return place.index < matching.count ? matching[place.index].line : nil
     }
 
     func line(of key: String, in place: Place) -> Int? {
         var start = 0
+        var end = lines.count
         if place.header != nil {
             guard let h = headerLine(place) else { return nil }
             start = h - 1
+            end = headers.first(where: { $0.line > h }).map { $0.line - 1 } ?? lines.count
+        } else if let first = headers.first {
+            end = first.line - 1
         }
-        for i in start..<lines.count {
+        for i in start..<end {
             let t = lines[i].trimmingCharacters(in: .whitespaces)
-            if i > start && t.hasPrefix("[") && place.header != nil { break }
             if t.hasPrefix(key + " ") || t.hasPrefix(key + "=") || t.contains(" \(key) =") || t.contains("{\(key) =")
                 || t.contains("{ \(key) =")
             {

@@ -7,9 +7,26 @@ public struct CivilDate: Hashable, Comparable, Sendable {
     public let month: Int
     public let day: Int
 
+    /// The dates guanhuai plans with: the range of its lunar table. Every date read from a file, a database or a
+    /// command line is checked against it where it is read (`isSupported`), with a message saying so.
+    public static let supported = CivilDate(unchecked: 1901, 1, 1)...CivilDate(unchecked: 2100, 12, 31)
+
+    public var isSupported: Bool { CivilDate.supported.contains(self) }
+
+    /// "from 1901-01-01 to 2100-12-31", for messages.
+    public static var supportedText: String { "from \(supported.lowerBound) to \(supported.upperBound)" }
+
+    /// Day numbers are kept within ±this (about ±270,000 years), so that no arithmetic on a date can overflow,
+    /// whatever offset a rule or a caller adds: a result beyond it is clamped to it. Loaders refuse such dates long
+    /// before (`supported`); the clamp only keeps a missed path from trapping.
+    static let dayNumberLimit = 100_000_000
+    static let yearLimit = 270_000
+
     /// Creates a date, or returns nil when the day does not exist (2027-02-29, 2026-13-01).
     public init?(_ year: Int, _ month: Int, _ day: Int) {
-        guard (1...12).contains(month), day >= 1, day <= CivilDate.daysIn(year: year, month: month) else { return nil }
+        guard abs(year) <= CivilDate.yearLimit, (1...12).contains(month), day >= 1,
+            day <= CivilDate.daysIn(year: year, month: month)
+        else { return nil }
         self.year = year
         self.month = month
         self.day = day
@@ -21,7 +38,8 @@ public struct CivilDate: Hashable, Comparable, Sendable {
         self.day = day
     }
 
-    public init(dayNumber z0: Int) {
+    public init(dayNumber n: Int) {
+        let z0 = min(max(n, -CivilDate.dayNumberLimit), CivilDate.dayNumberLimit)
         let z = z0 + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -61,11 +79,18 @@ public struct CivilDate: Hashable, Comparable, Sendable {
         CivilDate(unchecked: year, month, min(day, daysIn(year: year, month: month)))
     }
 
-    public func adding(days: Int) -> CivilDate { days == 0 ? self : CivilDate(dayNumber: dayNumber + days) }
+    /// Clamped to ±`dayNumberLimit` rather than trapping on an absurd offset.
+    public func adding(days: Int) -> CivilDate {
+        if days == 0 { return self }
+        let (n, overflow) = dayNumber.addingReportingOverflow(days)
+        return CivilDate(dayNumber: overflow ? (days > 0 ? Int.max : Int.min) : n)
+    }
 
-    /// Adds calendar months, clamping the day to the target month's length (01-31 + 1 month = 02-28).
+    /// Adds calendar months, clamping the day to the target month's length (01-31 + 1 month = 02-28), and the year
+    /// to ±`yearLimit`.
     public func adding(months: Int) -> CivilDate {
-        let index = year * 12 + (month - 1) + months
+        let limit = CivilDate.yearLimit * 12
+        let index = min(max(year * 12 + (month - 1), -limit), limit) + min(max(months, -2 * limit), 2 * limit)
         let y = index >= 0 ? index / 12 : (index - 11) / 12
         let m = index - y * 12 + 1
         return CivilDate(unchecked: y, m, min(day, CivilDate.daysIn(year: y, month: m)))

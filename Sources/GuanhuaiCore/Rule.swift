@@ -16,6 +16,9 @@ public struct Rule: Hashable, Sendable {
     public var reminders: ReminderPolicy
     /// False for obligations toward a member's family, which a death does not end (condolence, …).
     public var endsWithMember: Bool
+    /// A greeting (political birthday) that would go out more than this many days after its day is not sent at all;
+    /// one sent later than a day says it is late. (`late_greeting_days`, default 7.)
+    public var lateGreetingDays = 7
 
     public init(
         id: String, title: String, source: [String], enabled: Bool = true, trigger: Trigger,
@@ -116,6 +119,9 @@ public struct DateRef: Hashable, Sendable, CustomStringConvertible {
     public var base: Base
     public var offsetDays: Int
 
+    /// An offset moves a date within about a year of its base; more is a typo, and is refused when read.
+    public static let offsetLimit = 366
+
     public init(base: Base, offsetDays: Int = 0) {
         self.base = base
         self.offsetDays = offsetDays
@@ -158,7 +164,7 @@ public struct DateRef: Hashable, Sendable, CustomStringConvertible {
         var s = Substring(text)
         var offset = 0
         if let sign = s.lastIndex(where: { $0 == "+" || $0 == "-" }), s.hasSuffix("d"),
-            let n = Int(s[s.index(after: sign)..<s.index(before: s.endIndex)])
+            let n = Int(s[s.index(after: sign)..<s.index(before: s.endIndex)]), n <= DateRef.offsetLimit
         {
             offset = s[sign] == "-" ? -n : n
             s = s[..<sign]

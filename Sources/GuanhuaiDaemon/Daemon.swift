@@ -8,11 +8,16 @@ public struct DaemonOptions: Sendable {
     public var configPath: String
     public var environment: [String: String]
     public var clock: any WallClock
+    /// How long a graceful stop may take before what is left is cancelled (below the unit's TimeoutStopSec=30s).
+    public var stopTimeout: Duration
 
-    public init(configPath: String, environment: [String: String], clock: any WallClock = SystemWallClock()) {
+    public init(configPath: String, environment: [String: String], clock: any WallClock = SystemWallClock(),
+        stopTimeout: Duration = .seconds(20))
+    {
         self.configPath = configPath
         self.environment = environment
         self.clock = clock
+        self.stopTimeout = stopTimeout
     }
 }
 
@@ -32,17 +37,23 @@ public func buildDaemon(_ options: DaemonOptions, notifier: Notifier = Notifier(
         logger: logger)
     let schedulerBell = Doorbell()
     let dispatcherBell = Doorbell()
+    // ServiceGroup stops services in reverse order, each finishing before the next: STOPPING=1 goes first, then the
+    // reload listener, then the dispatcher finishes the message in flight, then the scheduler.
     let services: [any Service] = [
-        StoppingNotifier(notifier: notifier),
         SchedulerService(
             runtime: runtime, clock: options.clock, bell: schedulerBell, dispatcherBell: dispatcherBell,
             notifier: notifier, logger: logger, faults: Faults(environment: options.environment)),
         DispatcherService(runtime: runtime, clock: options.clock, bell: dispatcherBell, logger: logger),
         ReloadService(runtime: runtime, schedulerBell: schedulerBell, notifier: notifier, logger: logger),
+        StoppingNotifier(notifier: notifier),
     ]
-    let group = ServiceGroup(
-        configuration: ServiceGroupConfiguration(
-            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    var configuration = ServiceGroupConfiguration(
+        services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    // The unit's TimeoutStopSec is 30 s: a graceful stop gets 20 of them, then what is still running (a message in
+    // flight to a server that stalls) is cancelled and left to the outbox, with time to spare before SIGKILL.
+    configuration.maximumGracefulShutdownDuration = options.stopTimeout
+    configuration.maximumCancellationDuration = .seconds(5)
+    let group = ServiceGroup(configuration: configuration)
     return Daemon(group: group, runtime: runtime)
 }

@@ -110,8 +110,11 @@ public actor Runtime {
             return (0, last.next)
         }
         let input = try loaded.workspace.planInput()
+        // The plan reaches back from the processed mark, not from today: after an outage of any length every send
+        // time since the mark is in it, escalations of items due long before the mark included.
+        let since = processed.map { min(today, Planner.today(at: $0, zone: config.zone)) } ?? today
         let occ = Planner(input).plan(
-            PlanQuery(from: today.adding(days: -lookback), to: today.adding(days: Runtime.horizonDays), now: now))
+            PlanQuery(from: since.adding(days: -lookback), to: today.adding(days: Runtime.horizonDays), now: now))
         defer { releaseMemory() }
         guard let processed else {
             // First run on this database: reminders from before it existed are history, not missed sends.
@@ -123,6 +126,14 @@ public actor Runtime {
             return (0, next)
         }
         var added = 0
+        if now < processed {
+            // The clock went back: a retry scheduled on the later clock would wait that much longer than the policy
+            // allows. Nothing is sent twice: send times up to the mark stay processed.
+            let moved = try db.clampPendingAttempts(notAfter: now + Int64(config.delivery.retryMaxSeconds))
+            if moved > 0 {
+                logger.notice("the clock went back \(processed - now) s: \(moved) waiting messages are tried within \(config.delivery.retryMaxSeconds) s")
+            }
+        }
         if now > processed {
             // A clock that jumped back leaves now ≤ processed: nothing is sent twice; a jump forward catches up.
             var messages: [NewOutboxMessage] = []
@@ -177,6 +188,14 @@ public actor Runtime {
     /// robots (routeWebhooks), and the journal. A digest that reaches no person is a warning, never silence.
     func route(_ d: Digest, context base: RenderContext, contact: Contact?, journal: Bool, now: Int64) -> [NewOutboxMessage] {
         let late = now - d.at > 86400
+        if d.isGreeting, let rule = config.rules.first(where: { $0.id == d.items.first?.occurrence.rule }),
+            now - d.at > Int64(rule.lateGreetingDays) * 86400
+        {
+            // A birthday greeting weeks after the day does more harm than good (late_greeting_days).
+            logger.notice("a political-birthday greeting \((now - d.at) / 86400) days late is not sent (late_greeting_days = \(rule.lateGreetingDays))",
+                metadata: ["GUANHUAI_RECIPIENT": "\(d.recipient)"])
+            return []
+        }
         var context = base
         context.lateSince = late ? d.localDate : nil
         var out: [NewOutboxMessage] = []

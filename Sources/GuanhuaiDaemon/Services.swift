@@ -151,18 +151,27 @@ struct DispatcherService: Service {
     let clock: any WallClock
     let bell: Doorbell
     let logger: Logger
+    /// Results the database would not take: kept here and recorded before anything else is sent, so a message is
+    /// never sent twice because its result could not be written (disk full, a lock held past the busy timeout).
+    let unrecorded = UnrecordedResults()
+    /// 0.8…1.2, spreading retries; injected so tests can fix it.
+    var jitter: @Sendable () -> Double = { Double.random(in: 0.8...1.2) }
 
     func run() async throws {
+        var backoff = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            var sleep = Duration.seconds(300)
             do {
                 try await dispatchDue()
+                backoff = 0
+                if let next = try await runtime.database.nextOutboxAttempt() {
+                    sleep = min(sleep, .seconds(max(0, next - clock.now())) + .milliseconds(100))
+                }
             } catch {
-                logger.error("dispatching failed: \(error)")
-            }
-            let db = await runtime.database
-            var sleep = Duration.seconds(300)
-            if let next = try? db.nextOutboxAttempt() {
-                sleep = min(sleep, .seconds(max(0, next - clock.now())) + .milliseconds(100))
+                // The store failed: back off (5 s, doubling to 5 min) rather than fetch the same rows again at once.
+                backoff = min(backoff == 0 ? 5 : backoff * 2, 300)
+                sleep = .seconds(backoff)
+                logger.error("dispatching failed; trying again in \(backoff) s: \(error)")
             }
             logger.debug("dispatcher sleeps \(sleep)")
             await bell.wait(timeout: sleep)
@@ -175,6 +184,7 @@ struct DispatcherService: Service {
         let db = await runtime.database
         let policy = await runtime.deliveryPolicy
         var failure: String?
+        try flushUnrecorded(db: db, policy: policy)
         while !Task.isCancelled {
             let rows = try db.dueOutbox(now: clock.now())
             if rows.isEmpty { break }
@@ -191,11 +201,34 @@ struct DispatcherService: Service {
                 return out
             }
             if let f = failures.last { failure = f }
+            // A result the store would not take ends the pass: run() backs off, and it is recorded first next time.
+            try flushUnrecorded(db: db, policy: policy)
             if Task.isShuttingDownGracefully { break }
         }
         let counts = try db.outboxCounts()
         await runtime.noteDispatch(queued: counts.pending, failure: failure, disabled: try db.disabledEndpoints().map(\.channel))
         await runtime.publishStatus()
+    }
+
+    /// Records what could not be recorded before; throws (ending the pass) while the store still refuses.
+    func flushUnrecorded(db: AppDatabase, policy: Configuration.DeliveryPolicy) throws {
+        for (row, result) in unrecorded.all() {
+            _ = try record(row, result, db: db, policy: policy)
+            unrecorded.remove(row.id)
+        }
+    }
+
+    /// Records a result, or keeps it in memory when the store refuses it; true when it was recorded.
+    func recordOrKeep(_ row: OutboxRow, _ result: Result<String, DeliveryError>, db: AppDatabase,
+        policy: Configuration.DeliveryPolicy) -> (recorded: Bool, failure: String?)
+    {
+        do {
+            return (true, try record(row, result, db: db, policy: policy))
+        } catch {
+            unrecorded.keep(row, result)
+            logger.error("cannot record the result of outbox row \(row.id) (\(error)); it is kept in memory and nothing more is sent until the database takes it")
+            return (false, nil)
+        }
     }
 
     /// Sends one channel's due rows; returns the last failure, for STATUS=.
@@ -210,7 +243,10 @@ struct DispatcherService: Service {
                     note(try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy))
                     continue
                 }
-                note(try record(row, JournalChannel.send(entries), db: db, policy: policy))
+                if !unrecorded.isEmpty || Task.isShuttingDownGracefully { break }
+                let (recorded, f) = recordOrKeep(row, JournalChannel.send(entries), db: db, policy: policy)
+                note(f)
+                if !recorded { break }
             }
             return failure
         }
@@ -235,16 +271,28 @@ struct DispatcherService: Service {
             envelopes.append(MailEnvelope(from: from, recipients: to, data: Array(data)))
         }
         let failures = Mutex<String?>(nil)
+        let waiting = Mutex<[Int64]>([])
+        let retryAt = Mutex<Int64?>(nil)
         let rows = sendable
-        await mail.transport.send(envelopes, logger: logger) { i, result in
+        let unrecorded = unrecorded
+        await mail.transport.send(envelopes, logger: logger, shouldStop: {
+            Task.isShuttingDownGracefully || !unrecorded.isEmpty
+        }) { i, result in
             // Recorded as each message is answered: a crash repeats at most the one in flight.
-            do {
-                if let f = try record(rows[i], result, db: db, policy: policy) { failures.withLock { $0 = f } }
-            } catch {
-                // The row stays pending and is sent again: say so rather than repeat it silently.
-                logger.error("cannot record the result of outbox row \(rows[i].id); it will be sent again: \(error)")
+            if case .failure(let e) = result, e.kind == .notOffered {
+                waiting.withLock { $0.append(rows[i].id) }
+                return
+            }
+            let (recorded, f) = recordOrKeep(rows[i], result, db: db, policy: policy)
+            if let f { failures.withLock { $0 = f } }
+            if recorded, case .failure(let e) = result, e.kind == .temporary, retryAt.withLock({ $0 == nil }) {
+                let next = try? db.nextOutboxAttempt(of: rows[i].id)
+                retryAt.withLock { $0 = next ?? nil }
             }
         }
+        // Messages never offered wait, uncharged, for the retry of the one that failed before them; when the batch
+        // ended for a stop, they stay due for the next start.
+        if let at = retryAt.withLock({ $0 }) { try db.deferOutbox(waiting.withLock { $0 }, until: at) }
         note(failures.withLock { $0 })
         return failure
     }
@@ -265,6 +313,8 @@ struct DispatcherService: Service {
         }
         for (i, row) in group.enumerated() {
             let now = clock.now()
+            // Stopping, or the store refusing results: the rest stay due, uncharged.
+            if Task.isShuttingDownGracefully || !unrecorded.isEmpty { break }
             if gone {
                 failure = try record(row, .failure(.permanent(
                     "channel \(hook.name) is disabled: its endpoint answered 410 Gone; `guanhuai enable-channel \(hook.name)` re-enables it")),
@@ -289,7 +339,9 @@ struct DispatcherService: Service {
                 logger.critical("channel \(hook.name) is disabled: \(e.message). Fix the receiver or the url, then `guanhuai enable-channel \(hook.name)`",
                     metadata: ["MESSAGE_ID": "\(MessageID.endpointDisabled)", "GUANHUAI_CHANNEL": "\(hook.name)"])
             }
-            if let f = try record(row, result, db: db, policy: policy) { failure = f }
+            let (recorded, f) = recordOrKeep(row, result, db: db, policy: policy)
+            if let f { failure = f }
+            if !recorded { break }
             if case .failure(let e) = result, e.kind == .temporary, i + 1 < group.count {
                 // The endpoint is down or busy: the rest wait for the same retry rather than time out one by one.
                 let next = (try? db.nextOutboxAttempt(of: row.id)) ?? now + Int64(policy.retryInitialSeconds)
@@ -300,7 +352,7 @@ struct DispatcherService: Service {
         return failure
     }
 
-    /// Records one result; returns a failure description for STATUS= when it failed.
+    /// Records one result as the retry policy decides; returns a failure description for STATUS= when it failed.
     func record(_ row: OutboxRow, _ result: Result<String, DeliveryError>, db: AppDatabase,
         policy: Configuration.DeliveryPolicy) throws -> String?
     {
@@ -309,26 +361,35 @@ struct DispatcherService: Service {
             "GUANHUAI_CHANNEL": "\(row.channel)", "GUANHUAI_RECIPIENT": "\(row.recipient)",
             "GUANHUAI_OUTBOX": "\(row.id)",
         ]
-        switch result {
-        case .success:
+        switch RetryPolicy(policy).decide(result, attempts: row.attempts, age: now - row.createdAt, now: now, jitter: jitter()) {
+        case .sent:
             try db.markSent(row.id, at: now)
             logger.info("reminder sent", metadata: meta.merging(["MESSAGE_ID": "\(MessageID.reminderSent)"]) { $1 })
             return nil
-        case .failure(let e) where e.kind == .temporary && now - row.createdAt < Int64(policy.maxAgeHours) * 3600:
-            let base = min(Double(policy.retryMaxSeconds), Double(policy.retryInitialSeconds) * pow(2, Double(row.attempts)))
-            let delay = Int64((base * Double.random(in: 0.8...1.2)).rounded())
-            try db.markRetry(row.id, at: now + max(1, delay), error: e.message)
-            logger.warning("delivery failed, will retry in \(max(1, delay)) s: \(e.message)",
+        case .wait:
+            return nil
+        case .retry(let at, let why):
+            try db.markRetry(row.id, at: at, error: why)
+            logger.warning("delivery failed, will retry in \(at - now) s: \(why)",
                 metadata: meta.merging(["MESSAGE_ID": "\(MessageID.deliveryRetry)"]) { $1 })
-            return "\(row.channel): \(e.message)"
-        case .failure(let e):
-            let why = e.kind == .permanent ? e.message : "gave up after \(policy.maxAgeHours) h: \(e.message)"
+            return "\(row.channel): \(why)"
+        case .fail(let why):
             try db.markFailed(row.id, error: why)
             logger.error("delivery failed for good: \(why)",
                 metadata: meta.merging(["MESSAGE_ID": "\(MessageID.deliveryFailed)"]) { $1 })
             return "\(row.channel): \(why)"
         }
     }
+}
+
+/// Results that could not be written to the store yet (see DispatcherService.unrecorded).
+final class UnrecordedResults: Sendable {
+    private let rows = Mutex<[Int64: (OutboxRow, Result<String, DeliveryError>)]>([:])
+
+    func keep(_ row: OutboxRow, _ result: Result<String, DeliveryError>) { rows.withLock { $0[row.id] = (row, result) } }
+    func remove(_ id: Int64) { _ = rows.withLock { $0.removeValue(forKey: id) } }
+    func all() -> [(OutboxRow, Result<String, DeliveryError>)] { rows.withLock { $0.values.sorted { $0.0.id < $1.0.id } } }
+    var isEmpty: Bool { rows.withLock { $0.isEmpty } }
 }
 
 /// SIGHUP: validate the new configuration, swap it in atomically, tell systemd; a bad one leaves the old running.

@@ -4,6 +4,9 @@ public struct DeliveryError: Error, Sendable, Equatable, CustomStringConvertible
     public enum Kind: String, Sendable {
         case temporary
         case permanent
+        /// The message was never offered to the server (the connection was lost before it, or the daemon is
+        /// stopping): it is not charged an attempt, and waits with the batch it belonged to.
+        case notOffered = "not offered"
     }
 
     public var kind: Kind
@@ -13,6 +16,7 @@ public struct DeliveryError: Error, Sendable, Equatable, CustomStringConvertible
 
     public static func temporary(_ m: String) -> DeliveryError { DeliveryError(kind: .temporary, message: m) }
     public static func permanent(_ m: String) -> DeliveryError { DeliveryError(kind: .permanent, message: m) }
+    public static func notOffered(_ m: String) -> DeliveryError { DeliveryError(kind: .notOffered, message: m) }
 
     public static func gone(_ m: String) -> DeliveryError {
         DeliveryError(kind: .permanent, message: m, endpointGone: true)

@@ -3,6 +3,7 @@ public import Logging
 public import NIOCore
 public import NIOPosix
 import NIOSSL
+import NIOConcurrencyHelpers
 
 /// How to reach an SMTP server.
 public struct SMTPSettings: Sendable, Equatable {
@@ -65,13 +66,21 @@ public struct MailEnvelope: Sendable {
 /// Anything that takes a batch of messages and says, for each, whether it was delivered.
 public protocol MailTransport: Sendable {
     /// Sends the batch, reporting each message's result as soon as it is known (so it can be recorded before the
-    /// next is sent): the server's final reply, or why it failed.
+    /// next is sent): the server's final reply, or why it failed. Once `shouldStop` says so, the rest are reported
+    /// `notOffered` without being sent.
     func send(
-        _ batch: [MailEnvelope], logger: Logger, each: @Sendable (Int, Result<String, DeliveryError>) async -> Void
+        _ batch: [MailEnvelope], logger: Logger, shouldStop: @Sendable () -> Bool,
+        each: @Sendable (Int, Result<String, DeliveryError>) async -> Void
     ) async
 }
 
 extension MailTransport {
+    public func send(
+        _ batch: [MailEnvelope], logger: Logger, each: @Sendable (Int, Result<String, DeliveryError>) async -> Void
+    ) async {
+        await send(batch, logger: logger, shouldStop: { false }, each: each)
+    }
+
     /// One result per envelope, in order.
     public func send(_ batch: [MailEnvelope], logger: Logger) async -> [Result<String, DeliveryError>] {
         let collected = ResultCollector(count: batch.count)
@@ -98,24 +107,49 @@ public struct SMTPTransport: MailTransport {
         self.group = group
     }
 
+    /// Only a message the server was offered is charged: when a connection is lost, the message in flight gets the
+    /// error, and the rest go on over a new connection as long as the last one delivered something (a server that
+    /// closes after N messages still gets the whole batch). A connection that delivered nothing ends the batch: the
+    /// rest are `notOffered` and wait with it. So do the rest once `shouldStop` says the daemon is stopping.
     public func send(
-        _ batch: [MailEnvelope], logger: Logger, each: @Sendable (Int, Result<String, DeliveryError>) async -> Void
+        _ batch: [MailEnvelope], logger: Logger, shouldStop: @Sendable () -> Bool,
+        each: @Sendable (Int, Result<String, DeliveryError>) async -> Void
     ) async {
-        guard !batch.isEmpty else { return }
-        var done = 0
-        do {
-            try await withSession(logger: logger) { session in
-                for (i, envelope) in batch.enumerated() {
-                    let result = await session.deliver(envelope)
-                    await each(i, result)
-                    done = i + 1
-                    // A lost connection ends the batch; what was not attempted fails with the same error.
-                    if case .failure(let e) = result, e.message.hasPrefix(SMTPSession.connectionLost) { throw e }
+        var next = 0
+        while next < batch.count {
+            let first = next
+            var stopping = false
+            do {
+                try await withSession(logger: logger) { session in
+                    while next < batch.count {
+                        if shouldStop() {
+                            stopping = true
+                            return
+                        }
+                        let result = await session.deliver(batch[next])
+                        await each(next, result)
+                        next += 1
+                        if case .failure(let e) = result, e.message.hasPrefix(SMTPSession.connectionLost) { throw e }
+                    }
                 }
+            } catch {
+                if next == first {
+                    // Nothing was offered on this connection (refused, greeting, TLS, AUTH): the first message
+                    // carries the failure, the others wait for its retry.
+                    await each(next, .failure(SMTPTransport.classify(error)))
+                    next += 1
+                    break
+                }
+                if next < batch.count && next > first + 1 {
+                    logger.info("the SMTP server closed the connection after \(next - first) messages; the other \(batch.count - next) go over a new one")
+                    continue
+                }
+                break
             }
-        } catch {
-            let e = SMTPTransport.classify(error)
-            for i in done..<batch.count { await each(i, .failure(e)) }
+            if stopping { break }
+        }
+        for i in next..<batch.count {
+            await each(i, .failure(.notOffered("not offered: the batch ended before it (the connection failed, or the daemon is stopping)")))
         }
     }
 
@@ -142,8 +176,6 @@ public struct SMTPTransport: MailTransport {
                         if s.security == .tls, let tls {
                             try ops.addHandler(NIOSSLClientHandler(context: tls, serverHostname: SMTPTransport.sni(s.host)))
                         }
-                        try ops.addHandler(IdleStateHandler(readTimeout: timeout))
-                        try ops.addHandler(ReadTimeoutHandler())
                         try ops.addHandler(ByteToMessageHandler(SMTPReplyDecoder()))
                         try ops.addHandler(firstError)
                         return try NIOAsyncChannel<SMTPReply, ByteBuffer>(wrappingChannelSynchronously: channel)
@@ -155,7 +187,7 @@ public struct SMTPTransport: MailTransport {
         try await channel.executeThenClose { inbound, outbound in
             let session = SMTPSession(
                 channel: channel.channel, inbound: inbound.makeAsyncIterator(), outbound: outbound, settings: s,
-                tls: tls, firstError: firstError)
+                tls: tls, firstError: firstError, deadline: timeout)
             try await session.open()
             try await body(session)
             await session.quit()
@@ -212,13 +244,18 @@ final class SMTPSession {
     var capabilities: [String: String] = [:]
     var secured: Bool
     let firstError: FirstErrorHandler
+    /// How long one step (a write, one whole reply) may take; bytes that trickle in do not extend it.
+    let deadline: TimeAmount
+    /// The step that ran out of time, once one has: the connection is closed then.
+    let timedOut = NIOLockedValueBox<String?>(nil)
 
     init(
         channel: any Channel, inbound: NIOAsyncChannelInboundStream<SMTPReply>.AsyncIterator,
         outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, settings: SMTPSettings, tls: NIOSSLContext?,
-        firstError: FirstErrorHandler
+        firstError: FirstErrorHandler, deadline: TimeAmount
     ) {
         self.firstError = firstError
+        self.deadline = deadline
         self.channel = channel
         self.inbound = inbound
         self.outbound = outbound
@@ -229,14 +266,31 @@ final class SMTPSession {
 
     /// The error behind a closed connection, when the pipeline saw one (TLS, timeout), classified.
     func cause(_ fallback: DeliveryError) -> DeliveryError {
+        if let step = timedOut.withLockedValue({ $0 }) {
+            return .temporary("\(SMTPSession.connectionLost): the server did not answer in time: no complete reply within "
+                + "\(settings.timeout.components.seconds) s (\(step))")
+        }
         guard let e = firstError.first.withLockedValue({ $0 }) else { return fallback }
         let c = SMTPTransport.classify(e)
         return DeliveryError(kind: c.kind, message: "\(SMTPSession.connectionLost): \(c.message)")
     }
 
+    /// Runs one step under the deadline: when it passes, the connection is closed, which ends the step, and
+    /// `cause` says which step it was. (A deadline, not an idle timeout: a reply sent a byte at a time must not hold
+    /// the batch, or a stopping daemon, for ever.)
+    func withDeadline<T>(_ step: String, _ body: () async throws -> T) async rethrows -> T {
+        let (channel, box) = (channel, timedOut)
+        let timer = channel.eventLoop.scheduleTask(in: deadline) {
+            box.withLockedValue { $0 = $0 ?? step }
+            channel.close(promise: nil)
+        }
+        defer { timer.cancel() }
+        return try await body()
+    }
+
     func read(_ during: String) async throws -> SMTPReply {
         do {
-            guard let reply = try await inbound.next() else {
+            guard let reply = try await withDeadline(during, { try await inbound.next() }) else {
                 throw cause(.temporary("\(SMTPSession.connectionLost) \(during)"))
             }
             return reply
@@ -247,11 +301,13 @@ final class SMTPSession {
         }
     }
 
-    func write(_ line: String) async throws {
+    func write(_ line: String) async throws { try await send(ByteBuffer(string: line + "\r\n"), "sending a command") }
+
+    func send(_ buffer: ByteBuffer, _ step: String) async throws {
         do {
-            try await outbound.write(ByteBuffer(string: line + "\r\n"))
+            try await withDeadline(step) { try await outbound.write(buffer) }
         } catch {
-            throw cause(.temporary("\(SMTPSession.connectionLost) while sending: \(error)"))
+            throw cause(.temporary("\(SMTPSession.connectionLost) while \(step): \(error)"))
         }
     }
 
@@ -340,11 +396,7 @@ final class SMTPSession {
             if pipelining {
                 // RFC 2920: MAIL, every RCPT and DATA in one write, then the replies in order.
                 let all = ([mail] + rcpts + ["DATA"]).map { $0 + "\r\n" }.joined()
-                do {
-                    try await outbound.write(ByteBuffer(string: all))
-                } catch {
-                    throw cause(.temporary("\(SMTPSession.connectionLost) while sending: \(error)"))
-                }
+                try await send(ByteBuffer(string: all), "sending the envelope")
                 for _ in 0..<(rcpts.count + 2) { replies.append(try await read("the envelope")) }
             } else {
                 replies.append(try await command(mail, "MAIL FROM", expect: Set(200...599)))
@@ -374,11 +426,7 @@ final class SMTPSession {
             var buffer = ByteBuffer()
             buffer.writeBytes(SMTPSession.dotStuffed(envelope.data))
             buffer.writeString(".\r\n")
-            do {
-                try await outbound.write(buffer)
-            } catch {
-                throw cause(.temporary("\(SMTPSession.connectionLost) while sending the message: \(error)"))
-            }
+            try await send(buffer, "sending the message")
             let final = try await read("the end of the message")
             guard final.code == 250 else { return .failure(final.failure("the end of the message")) }
             return .success(final.description)

@@ -66,20 +66,6 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
     }
 }
 
-/// Turns a read that never comes (a server stalling mid-reply) into an error on the channel.
-final class ReadTimeoutHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = NIOAny
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let e = event as? IdleStateHandler.IdleStateEvent, e == .read {
-            context.fireErrorCaught(DeliveryError.temporary("the server did not answer in time"))
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-}
-
 /// Remembers the first error the pipeline saw (a TLS handshake failure, a timeout), so that a read or write that
 /// then finds the channel closed can report the cause rather than just "closed".
 final class FirstErrorHandler: ChannelInboundHandler, Sendable {

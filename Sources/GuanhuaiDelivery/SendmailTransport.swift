@@ -9,9 +9,16 @@ public struct SendmailTransport: MailTransport {
     public init(path: String = "/usr/sbin/sendmail") { self.path = path }
 
     public func send(
-        _ batch: [MailEnvelope], logger: Logger, each: @Sendable (Int, Result<String, DeliveryError>) async -> Void
+        _ batch: [MailEnvelope], logger: Logger, shouldStop: @Sendable () -> Bool,
+        each: @Sendable (Int, Result<String, DeliveryError>) async -> Void
     ) async {
-        for (i, envelope) in batch.enumerated() { await each(i, await sendOne(envelope)) }
+        for (i, envelope) in batch.enumerated() {
+            if shouldStop() {
+                await each(i, .failure(.notOffered("not offered: the daemon is stopping")))
+                continue
+            }
+            await each(i, await sendOne(envelope))
+        }
     }
 
     func sendOne(_ envelope: MailEnvelope) async -> Result<String, DeliveryError> {

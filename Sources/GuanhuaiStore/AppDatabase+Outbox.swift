@@ -130,6 +130,17 @@ extension AppDatabase {
         }
     }
 
+    /// After the clock went back: no pending row waits past `notAfter` (its wait was computed on the later clock).
+    /// Returns how many rows were moved.
+    @discardableResult
+    public func clampPendingAttempts(notAfter: Int64) throws(StoreError) -> Int {
+        try write { db in
+            try db.execute(sql: "UPDATE outbox SET nextAttemptAt = ? WHERE state = 'pending' AND nextAttemptAt > ?",
+                arguments: [notAfter, notAfter])
+            return db.changesCount
+        }
+    }
+
     /// An endpoint that answered 410 Gone: nothing more is sent to it until an operator re-enables the channel (or
     /// points it at another endpoint).
     public struct DisabledEndpoint: Sendable, Equatable {

@@ -158,10 +158,41 @@ func envelope(to: String, subject: String = "「关怀提醒」测试", key: Str
         let server = try ServerProcess([serverScript, "--raw", "greet421"])
         let r = await SMTPTransport(settings: SMTPSettings(host: "127.0.0.1", port: server.port, security: .none, timeout: .seconds(3)))
             .send([envelope(to: "a@example.edu.cn"), envelope(to: "b@example.edu.cn")], logger: logger)
-        for result in r {
-            guard case .failure(let e) = result else { Issue.record("\(result)"); continue }
-            #expect(e.kind == .temporary && e.message.contains("421"))
-        }
+        // The first message carries the failure; the second was never offered, so it is not charged an attempt.
+        guard case .failure(let e) = r[0], case .failure(let e2) = r[1] else { Issue.record("\(r)"); return }
+        #expect(e.kind == .temporary && e.message.contains("421"))
+        #expect(e2.kind == .notOffered)
+    }
+
+    @Test func aServerThatClosesAfterTwoMessagesGetsTheWholeBatchOverNewConnections() async throws {
+        let f = try SMTPFixture()
+        let server = try f.server(["--close-after", "2"])
+        let batch = (1...7).map { envelope(to: "m\($0)@example.edu.cn") }
+        let r = await SMTPTransport(settings: f.settings(server.port, security: .none, auth: false)).send(batch, logger: logger)
+        // Each connection delivers two, and the third message on it finds the connection closed: it was offered
+        // (its MAIL FROM was written) and is charged; no message is charged without being offered.
+        let delivered = r.filter { (try? $0.get()) != nil }.count
+        let offers = (try? String(contentsOf: f.maildir.appendingPathComponent("offers"), encoding: .utf8))?
+            .split(separator: "\n").count ?? 0
+        let failed = r.compactMap { if case .failure(let e) = $0 { e } else { nil } }
+        #expect(failed.allSatisfy { $0.kind == .temporary && $0.message.contains("connection lost") }, "\(r)")
+        #expect(offers == delivered, "the server took \(offers) messages and we counted \(delivered)")
+        // Before: everything after the first lost connection was charged, and only 2 of 7 arrived.
+        #expect(delivered >= 5, "\(r)")
+    }
+
+    @Test func aReplyThatTricklesInHitsTheStepDeadline() async throws {
+        let server = try ServerProcess([serverScript, "--raw", "trickle"])
+        let clock = ContinuousClock()
+        let started = clock.now
+        let r = await SMTPTransport(settings: SMTPSettings(host: "127.0.0.1", port: server.port, security: .none, timeout: .seconds(3)))
+            .send([envelope(to: "a@example.edu.cn"), envelope(to: "b@example.edu.cn")], logger: logger)
+        // One byte every 2 s would take 44 s for the reply; the deadline of 3 s ends it, and the second message
+        // waits uncharged.
+        #expect(clock.now - started < .seconds(8))
+        guard case .failure(let e) = r[0], case .failure(let e2) = r[1] else { Issue.record("\(r)"); return }
+        #expect(e.kind == .temporary && e.message.contains("within 3 s"), "\(e)")
+        #expect(e2.kind == .notOffered)
     }
 
     @Test func aCertificateForTheWrongNameIsRefused() async throws {

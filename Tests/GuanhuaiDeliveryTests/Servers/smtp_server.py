@@ -2,11 +2,14 @@
 """SMTP servers for guanhuai's tests, on loopback.
 
     smtp_server.py --maildir DIR [--tls none|starttls|implicit] [--cert C --key K] [--auth] [--auth-without-tls]
-    smtp_server.py --raw greet421|stall
+    smtp_server.py --raw greet421|stall|trickle
+    smtp_server.py --maildir DIR --close-after N
 
 The real server is aiosmtpd (PyPI). It stores each message as DIR/N.eml and answers by address:
 RCPT reject@… → 550, DATA for tempfail@… → 451. Two tiny raw servers stand beside it for what aiosmtpd cannot be
-asked to do: a 421 greeting, and a reply that stops half way (a stalled server).
+asked to do: a 421 greeting, a reply that stops half way (a stalled server), and a reply to the end of a message sent one
+byte every 2 seconds (a trickling server). With --close-after N, aiosmtpd closes each connection after accepting N
+messages (a server with a per-connection limit), and DIR/offers counts the messages it was offered (each DATA).
 Prints "READY <port>" once listening, then serves until killed.
 """
 import argparse, asyncio, os, socket, ssl, sys, time
@@ -21,10 +24,11 @@ def free_port():
 USER, PASSWORD = b"guanhuai", b"pa:ss w0rd!"
 
 class Handler:
-    def __init__(self, maildir, delay=0):
+    def __init__(self, maildir, delay=0, close_after=0):
         self.maildir = maildir
         self.delay = delay
         self.count = 0
+        self.close_after = close_after
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("reject@"):
@@ -33,6 +37,13 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        with open(os.path.join(self.maildir, "offers"), "a") as f:
+            f.write("1\n")
+        if self.close_after:
+            session.accepted = getattr(session, "accepted", 0) + 1
+            if session.accepted >= self.close_after:
+                # After the reply is written: the client sees 250, then the connection closes.
+                asyncio.get_running_loop().call_later(0.05, server.transport.close)
         if any(r.startswith("tempfail@") for r in envelope.rcpt_tos):
             return "451 4.3.0 mailbox temporarily unavailable, try later"
         if self.delay:
@@ -58,6 +69,36 @@ async def raw(mode, port):
             await writer.drain()
             writer.close()
             return
+        if mode == "trickle":
+            writer.write(b"220 trickle.test ESMTP\r\n")
+            await writer.drain()
+            in_data = False
+            while True:
+                line = await reader.readline()
+                if not line:
+                    return
+                if in_data:
+                    if line == b".\r\n":
+                        in_data = False
+                        for b in b"250 2.0.0 Ok: queued\r\n":
+                            writer.write(bytes([b]))
+                            await writer.drain()
+                            await asyncio.sleep(2)
+                    continue
+                cmd = line[:4].upper()
+                if cmd == b"EHLO":
+                    writer.write(b"250-trickle.test\r\n250 8BITMIME\r\n")
+                elif cmd == b"DATA":
+                    in_data = True
+                    writer.write(b"354 go ahead\r\n")
+                elif cmd == b"QUIT":
+                    writer.write(b"221 bye\r\n")
+                    await writer.drain()
+                    writer.close()
+                    return
+                else:
+                    writer.write(b"250 OK\r\n")
+                await writer.drain()
         writer.write(b"220 stall.test ESMTP\r\n")
         await writer.drain()
         await reader.readline()  # EHLO
@@ -78,7 +119,8 @@ def main():
     p.add_argument("--auth", action="store_true")
     p.add_argument("--auth-without-tls", action="store_true")
     p.add_argument("--password-file", help="the password AUTH expects (default: the tests' fixed one)")
-    p.add_argument("--raw", choices=["greet421", "stall"])
+    p.add_argument("--raw", choices=["greet421", "stall", "trickle"])
+    p.add_argument("--close-after", type=int, default=0, help="close each connection after accepting N messages")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--delay", type=float, default=0, help="seconds to wait before accepting each message")
     a = p.parse_args()
@@ -102,7 +144,7 @@ def main():
         # aiosmtpd's auth_require_tls counts only STARTTLS; on an implicit-TLS listener the link is encrypted anyway.
         kwargs.update(authenticator=authenticator, auth_required=True,
                       auth_require_tls=not a.auth_without_tls and a.tls != "implicit")
-    controller = Controller(Handler(a.maildir, a.delay), hostname="127.0.0.1", port=port, server_hostname="aiosmtpd.test",
+    controller = Controller(Handler(a.maildir, a.delay, a.close_after), hostname="127.0.0.1", port=port, server_hostname="aiosmtpd.test",
                             **kwargs)
     controller.start()
     print("READY %d" % port, flush=True)

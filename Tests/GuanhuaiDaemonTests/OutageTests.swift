@@ -1,0 +1,85 @@
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+@testable import GuanhuaiDaemon
+import GuanhuaiDelivery
+import GuanhuaiStore
+import GuanhuaiTestSupport
+import Logging
+import Systemd
+import Testing
+
+/// Every send time missed while the daemon was down goes out once, with all its items, whatever the outage's length.
+@Suite struct OutageTests {
+    /// A copy of the example whose every digest also goes to a generic webhook: its JSON lists the items.
+    static func runtime(_ dir: borrowing Scratch) async throws -> Runtime {
+        let config = try dir.exampleCopy()
+        _ = try dir.write("whsec", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        try Data((try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: "[database]", with: "[routing]\nwebhooks = [\"hook\"]\njournal = false\n\n[database]") + """
+
+            [channels.hook]
+            type = "webhook"
+            url = "http://127.0.0.1:9/hook"
+            secret_credential = "whsec"
+
+            """).utf8).write(to: URL(fileURLWithPath: config))
+        let env = ["CREDENTIALS_DIRECTORY": dir.url.path]
+        let loaded = try await Loaded.load(configPath: config, environment: env)
+        return Runtime(loaded: loaded, configPath: config, environment: env, notifier: Notifier(), logger: Logger(label: "t"))
+    }
+
+    /// Idempotency key → the digest's (occurrence, kind) pairs.
+    static func digests(_ db: AppDatabase) throws -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        for row in try db.outbox() {
+            guard case .webhook(let body) = OutboxPayload.decode(row.payload),
+                let json = try JSONSerialization.jsonObject(with: body) as? [String: Any],
+                let data = json["data"] as? [String: Any], let items = data["items"] as? [[String: Any]]
+            else { continue }
+            out[row.idempotencyKey] = items.map { "\($0["occurrence"] ?? "")|\($0["kind"] ?? "")" }.sorted()
+        }
+        return out
+    }
+
+    /// 2027-07-12 09:00 in Asia/Shanghai: the issue's reproduction starts here, before the day-14 escalations of 06-30.
+    static let start = Example.noon("2027-07-12") - 3 * 3600
+
+    @Test(arguments: [1, 3, 7, 30, 100])
+    func everyMissedSendTimeGoesOutOnceWithAllItsItems(outageDays: Int) async throws {
+        let end = OutageTests.start + Int64(outageDays) * 86400
+
+        // The daemon that never stopped: one step at every send time.
+        let ref = try Scratch()
+        let running = try await OutageTests.runtime(ref)
+        var t = OutageTests.start
+        _ = try await running.schedule(now: t)
+        while true {
+            let (_, next) = try await running.schedule(now: t)
+            guard let next, next <= end else { break }
+            t = next
+        }
+        _ = try await running.schedule(now: end)
+        // A greeting more than late_greeting_days (7) late is not sent at all: the restarted daemon drops those.
+        let expected = try OutageTests.digests(await running.database).filter { key, items in
+            let at = Int64(key.split(separator: ":")[2])!
+            return !(items.allSatisfy { $0.hasSuffix("|greeting") } && end - at > 7 * 86400)
+        }
+
+        // The daemon that was down from the start to the end.
+        let dir = try Scratch()
+        let down = try await OutageTests.runtime(dir)
+        _ = try await down.schedule(now: OutageTests.start)
+        _ = try await down.schedule(now: end)
+        let got = try OutageTests.digests(await down.database)
+
+        #expect(expected.count > 0)
+        #expect(Set(got.keys) == Set(expected.keys), "missing: \(Set(expected.keys).subtracting(got.keys).sorted().prefix(5))")
+        for (key, items) in expected { #expect(got[key] == items, "\(key)") }
+        if outageDays == 7 {
+            // The issue's case: the 14-day escalations of items due 06-30, at 07-14 08:30.
+            let at = Example.noon("2027-07-14") - 3 * 3600 - 1800
+            #expect(got.keys.contains { $0.contains(":\(at):") })
+        }
+    }
+}
