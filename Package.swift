@@ -112,6 +112,13 @@ let package = Package(
             path: "Benchmarks/PlanBenchmark",
             swiftSettings: swiftSettings
         ),
+        // The TOML read path under libFuzzer (Fuzz/run); an ordinary build replays files.
+        .executableTarget(
+            name: "TOMLFuzz",
+            dependencies: ["GuanhuaiCore", "GuanhuaiConfig"],
+            path: "Fuzz/TOMLFuzz",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "CalendarBenchmark",
             dependencies: ["GuanhuaiCore"],

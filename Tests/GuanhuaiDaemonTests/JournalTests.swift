@@ -4,11 +4,9 @@ import Testing
 
 /// Journal entries read back from a real journald (../shared/systemd.md, recipe 2).
 @Suite struct JournalTests {
-    @Test func remindersAndLogsAreStructuredEntriesWithoutNotes() async throws {
-        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd-journald") else {
-            print("skipped: a private journald needs root and systemd-journald")
-            return
-        }
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd-journald"),
+        "a private journald needs root and systemd-journald"))
+    func remindersAndLogsAreStructuredEntriesWithoutNotes() async throws {
         let dir = try Scratch()
         let config = try dir.exampleCopy()
         // An illness recorded with a sensitive note on the morning of the send time: it is in the digest, and its

@@ -1,0 +1,82 @@
+// The TOML read path under a fuzzer (README, "Fuzzing"). The first byte of an input picks the reader: rules,
+// organisation, or config (with the example's other files beside it); the rest is the file's text. Rules that load
+// are also planned for a year over the example roster, so a date or offset that overflows traps here too.
+//
+//   swift build --sanitize=fuzzer -Xswiftc -DFUZZING -Xswiftc -parse-as-library --product TOMLFuzz \
+//       --scratch-path .build-fuzz   (Fuzz/run does this, and runs it)
+//   TOMLFuzz FILE...                 (an ordinary build replays files: a crash names the file)
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+
+enum Harness {
+    static let example: Configuration? = {
+        let dir = ProcessInfo.processInfo.environment["GUANHUAI_FUZZ_EXAMPLE"] ?? "Config"
+        return try? Configuration.load(path: dir + "/config.toml")
+    }()
+    static let scratch: String = {
+        let dir = NSTemporaryDirectory() + "guanhuai-fuzz-\(getpid())"
+        let from = ProcessInfo.processInfo.environment["GUANHUAI_FUZZ_EXAMPLE"] ?? "Config"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for f in ["rules.toml", "organization.toml", "roster.csv", "relations.csv", "events.csv"] {
+            try? FileManager.default.removeItem(atPath: dir + "/" + f)
+            try? FileManager.default.copyItem(atPath: from + "/" + f, toPath: dir + "/" + f)
+        }
+        return dir
+    }()
+
+    /// Returns a line saying what happened; a crash never returns.
+    static func run(_ bytes: [UInt8]) -> String {
+        guard let kind = bytes.first else { return "empty" }
+        let text = String(decoding: bytes.dropFirst(), as: UTF8.self)
+        switch kind % 3 {
+        case 0:
+            do {
+                let rules = try RulesFile.parse(text, file: "rules.toml")
+                if var input = example?.planInput() {
+                    input.rules = rules
+                    let from = CivilDate(2027, 1, 1)!
+                    _ = Planner(input).plan(PlanQuery(from: from, to: from.adding(days: 364), now: 1_800_000_000))
+                }
+                return "ok rules"
+            } catch {
+                return "error \(error)"
+            }
+        case 1:
+            do {
+                _ = try OrganizationFile.parse(text, file: "organization.toml")
+                return "ok organization"
+            } catch {
+                return "error \(error)"
+            }
+        default:
+            let path = scratch + "/config.toml"
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+                _ = try Configuration.load(path: path)
+                return "ok config"
+            } catch {
+                return "error \(error)"
+            }
+        }
+    }
+}
+
+#if FUZZING
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    _ = Harness.run(Array(UnsafeBufferPointer(start: data, count: size)))
+    return 0
+}
+#else
+@main
+struct Replay {
+    static func main() {
+        for path in CommandLine.arguments.dropFirst() {
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            let line = Harness.run([UInt8](data)).split(separator: "\n").first.map(String.init) ?? ""
+            print(path + "\t" + line)
+        }
+    }
+}
+#endif
