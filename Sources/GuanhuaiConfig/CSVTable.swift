@@ -45,6 +45,19 @@ struct CSVTable {
         while let row = reader.next() {
             n += 1
             if row.allSatisfy({ $0.isEmpty }) { continue }
+            // Limits that keep one bad cell (a pasted document, a 10 MB name) from making every plan crawl.
+            if row.reduce(0, { $0 + $1.utf8.count }) > CSVTable.rowLimitBytes {
+                throw InputError(file: file, location: "row \(n)",
+                    message: "is longer than \(CSVTable.rowLimitBytes / 1024) kB; a row holds one person or record")
+            }
+            for (i, cell) in row.enumerated() {
+                let limit = CSVTable.nameColumns.contains(i < header.count ? header[i] : "")
+                    ? CSVTable.nameLimit : CSVTable.cellLimit
+                if cell.count > limit {
+                    throw InputError(file: file, location: "row \(n)", field: i < header.count ? header[i] : "column \(i + 1)",
+                        message: "has \(cell.count) characters; at most \(limit) fit here")
+                }
+            }
             rows.append((n, row))
         }
         if reader.error != nil {
@@ -52,6 +65,12 @@ struct CSVTable {
         }
         self.rows = rows
     }
+
+    static let rowLimitBytes = 64 * 1024
+    static let cellLimit = 2000
+    static let nameLimit = 64
+    /// Columns that hold a name or an id: short.
+    static let nameColumns: Set<String> = ["姓名", "编号", "党员", "对象", "所在支部", "性别", "手机", "邮箱", "类型"]
 
     /// A cell, or nil when empty. The reader has trimmed it already (trimFields).
     func value(_ row: [String], _ column: String) -> String? {

@@ -104,6 +104,10 @@ public enum ChannelSpec: Sendable, Equatable {
             guard let timeout = Int(q["timeout"] ?? "30"), (1...600).contains(timeout) else {
                 throw bad("timeout must be 1 to 600 seconds")
             }
+            let insecure = try flag("allow_insecure_auth", false)
+            if q["user"] != nil && security == "none" && !insecure {
+                throw bad("user with security=none would send the password in clear; use security=starttls or tls (or allow_insecure_auth=true on a trusted network)")
+            }
             self = .smtp(SMTPSpec(
                 host: host, port: url.port, security: security, user: q["user"], password: q["password_file"].map(SecretRef.file),
                 caFile: q["ca_file"], verifyCertificates: try flag("verify", true),
@@ -141,6 +145,11 @@ public enum ChannelSpec: Sendable, Equatable {
             if user != nil && password == nil {
                 throw r.error(place, "password_credential",
                     "a user needs password_credential = \"ID\": the id of a systemd credential (LoadCredential=ID:…), never the password itself")
+            }
+            let insecure = try r.bool(t, "allow_insecure_auth", place) ?? false
+            if user != nil && security == "none" && !insecure {
+                throw r.error(place, "user",
+                    "with security = \"none\" the password would cross the network in clear; use security = \"starttls\" or \"tls\", or (on a trusted network only) allow_insecure_auth = true")
             }
             return .smtp(SMTPSpec(
                 host: try r.string(t, "host", place, required: true)!, port: try r.int(t, "port", place, range: 1...65535),

@@ -55,6 +55,16 @@ public struct Configuration: Sendable {
         public var roster: String
         public var relations: String?
         public var events: String?
+        /// Where config.toml names each file ("rules" → line), for saying where a missing one is named.
+        var lines: [String: Int] = [:]
+    }
+
+    /// A file that config.toml names and that cannot be found is reported where it is named: config.toml, its line
+    /// and key; any other problem with it as it is.
+    func named(_ key: String, _ error: InputError) -> InputError {
+        guard error.message == TextFile.missing else { return error }
+        return InputError(file: path, location: files.lines[key].map { "line \($0)" }, field: "[files], \(key)",
+            message: "names \(error.file), which does not exist; correct the path (relative paths are from \(path)'s folder)")
     }
 
     public var settings: PlanSettings { PlanSettings(zone: zone, sendMinutes: sendMinutes, oldMember: oldMember) }
@@ -117,12 +127,13 @@ public struct Configuration: Sendable {
             let fp = TOMLReader.Place(header: "files", index: 0, name: "[files]")
             guard let f = try r.table(r.root, "files", top) else { throw r.error(top, nil, "missing the [files] table") }
             try r.checkKeys(f, allowed: ["rules", "organization", "roster", "relations", "events"], fp)
-            let files = Files(
+            var files = Files(
                 rules: resolve(try r.string(f, "rules", fp, required: true)!),
                 organization: resolve(try r.string(f, "organization", fp, required: true)!),
                 roster: resolve(try r.string(f, "roster", fp, required: true)!),
                 relations: try r.string(f, "relations", fp).map(resolve),
                 events: try r.string(f, "events", fp).map(resolve))
+            for key in ["rules", "organization", "roster", "relations", "events"] { files.lines[key] = r.line(of: key, in: fp) }
             var dbPath = "/var/lib/guanhuai/guanhuai.sqlite"
             var busy = 5.0
             if let d = try r.table(r.root, "database", top) {
@@ -186,7 +197,15 @@ public struct Configuration: Sendable {
             return (zone, send, old, files, dbPath, busy, templates, channels, routing, delivery)
         }
         let (zone, send, old, files, databasePath, busyTimeout, templatesDirectory, channels, routing, delivery) = header
-        let rules = try one { () throws(InputError) in try RulesFile.load(path: files.rules) }
+        let rules: [Rule]
+        do {
+            rules = try RulesFile.load(path: files.rules)
+        } catch {
+            throw InputErrors([error.message == TextFile.missing
+                ? InputError(file: path, location: files.lines["rules"].map { "line \($0)" }, field: "[files], rules",
+                    message: "names \(error.file), which does not exist; correct the path (relative paths are from \(path)'s folder)")
+                : error])
+        }
         return Configuration(
             path: path, zone: zone, sendMinutes: send, oldMember: old, files: files, databasePath: databasePath,
             busyTimeout: busyTimeout, templatesDirectory: templatesDirectory, channels: channels, routing: routing,
@@ -214,7 +233,7 @@ public struct Configuration: Sendable {
             do {
                 c.organization = try OrganizationFile.load(path: files.organization)
             } catch {
-                throw InputErrors([error])
+                throw InputErrors([named("organization", error)])
             }
         }
         let organization = c.organization
@@ -224,18 +243,30 @@ public struct Configuration: Sendable {
         }
         if organizationOnly { return c }
         if !rosterInStore {
-            c.members = try RosterFile.load(path: files.roster, organization: organization)
+            c.members = try renamingMissing("roster") { () throws(InputErrors) in
+                try RosterFile.load(path: files.roster, organization: organization)
+            }
             try Configuration.checkPeople(organization, members: c.members, file: files.organization)
             if let rel = files.relations {
-                (c.relations, c.dependants) = try RelationsFile.load(path: rel, organization: organization, members: c.members)
+                let members = c.members
+                (c.relations, c.dependants) = try renamingMissing("relations") { () throws(InputErrors) in
+                    try RelationsFile.load(path: rel, organization: organization, members: members)
+                }
             }
         }
         if let ev = files.events {
-            c.events = try EventsFile.load(
-                path: ev, members: rosterInStore ? nil : c.members,
-                people: Set(organization.people.keys).union(c.members.map(\.id)))
+            let members = c.members
+            c.events = try renamingMissing("events") { () throws(InputErrors) in
+                try EventsFile.load(
+                    path: ev, members: rosterInStore ? nil : members,
+                    people: Set(organization.people.keys).union(members.map(\.id)))
+            }
         }
         return c
+    }
+
+    func renamingMissing<T>(_ key: String, _ body: () throws(InputErrors) -> T) throws(InputErrors) -> T {
+        do { return try body() } catch { throw InputErrors(error.errors.map { named(key, $0) }) }
     }
 
     /// Every secretary, 委员 and the 组织部 contact must be a known person (organization.toml or the roster).

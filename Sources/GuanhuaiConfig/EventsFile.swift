@@ -8,7 +8,10 @@ public enum EventsFile {
     public static let optional = ["结束日期", "对象", "备注"]
 
     /// With `members` nil (the roster lives in the database) the member ids are not checked here.
-    public static func load(path: String, members: [Member]?, people: Set<PersonID>) throws(InputErrors) -> [Event] {
+    /// With `today`, events dated after it are refused.
+    public static func load(path: String, members: [Member]?, people: Set<PersonID>, today: CivilDate? = nil)
+        throws(InputErrors) -> [Event]
+    {
         let table: CSVTable
         do {
             table = try CSVTable(path: path, required: required, optional: optional)
@@ -19,6 +22,7 @@ public enum EventsFile {
         var errors: [InputError] = []
         var events: [Event] = []
         var ids = Set<String>()
+        var deaths: [PersonID: String] = [:]
         for (number, row) in table.rows {
             func fail(_ field: String, _ message: String) {
                 errors.append(InputError(file: table.file, location: "row \(number)", field: field, message: message))
@@ -40,6 +44,24 @@ public enum EventsFile {
                 fail("日期", "is not a date; write YYYY-MM-DD")
                 continue
             }
+            guard date.isSupported else {
+                fail("日期", "\(date) is out of range; dates run \(CivilDate.supportedText)")
+                continue
+            }
+            if let today, date > today {
+                fail("日期", "\(date) is in the future (today is \(today)); record an event once it has happened")
+                continue
+            }
+            let isDeath = kind == .death || kind == .deathOnDuty
+            if isDeath, let first = deaths[memberID] {
+                fail("类型", "\(memberID) already has a death recorded (event \(first)); a member dies once")
+                continue
+            }
+            if case .deceased(let died) = member?.status, date > died, !isDeath {
+                fail("日期", "\(date) is after \(member?.name ?? memberID) died (\(died)); no event can follow a death")
+                continue
+            }
+            if isDeath { deaths[memberID] = id }
             if let member, date < member.joined && kind != .development {
                 fail("日期", "\(date) is before \(member.name) joined (\(member.joined))")
                 continue

@@ -6,27 +6,30 @@ public enum RosterFile {
     public static let required = ["编号", "姓名", "入党日期", "所在支部"]
     public static let optional = ["性别", "出生日期", "转正日期", "邮箱", "手机", "标签", "状态"]
 
-    public static func load(path: String, organization: Organization) throws(InputErrors) -> [Member] {
+    /// With `today`, dates of birth and joining after it are refused (an import); without, they are not checked.
+    public static func load(path: String, organization: Organization, today: CivilDate? = nil) throws(InputErrors) -> [Member] {
         let table: CSVTable
         do {
             table = try CSVTable(path: path, required: required, optional: optional)
         } catch {
             throw InputErrors([error])
         }
-        return try parse(table, organization: organization)
+        return try parse(table, organization: organization, today: today)
     }
 
-    public static func parse(text: String, file: String, organization: Organization) throws(InputErrors) -> [Member] {
+    public static func parse(text: String, file: String, organization: Organization, today: CivilDate? = nil)
+        throws(InputErrors) -> [Member]
+    {
         let table: CSVTable
         do {
             table = try CSVTable(text: text, file: file, required: required, optional: optional)
         } catch {
             throw InputErrors([error])
         }
-        return try parse(table, organization: organization)
+        return try parse(table, organization: organization, today: today)
     }
 
-    static func parse(_ table: CSVTable, organization: Organization) throws(InputErrors) -> [Member] {
+    static func parse(_ table: CSVTable, organization: Organization, today: CivilDate?) throws(InputErrors) -> [Member] {
         var errors: [InputError] = []
         var members: [Member] = []
         var firstRow: [PersonID: Int] = [:]
@@ -44,6 +47,10 @@ public enum RosterFile {
                 guard let s = table.value(row, column) else { return .some(nil) }
                 guard let d = CivilDate(parsing: s) else {
                     fail(column, "\"\(s)\" is not a date; write YYYY-MM-DD, YYYY/M/D or YYYY年M月D日")
+                    return nil
+                }
+                guard d.isSupported else {
+                    fail(column, "\(d) is out of range; dates run \(CivilDate.supportedText)")
                     return nil
                 }
                 return .some(d)
@@ -92,6 +99,15 @@ public enum RosterFile {
             if let email, !email.contains("@") { fail("邮箱", "\"\(email)\" is not an e-mail address") }
             if case .some(.some(let j)) = joined, case .some(.some(let f)) = full, f < j {
                 fail("转正日期", "\(f) is before the date of joining \(j)")
+            }
+            if case .some(.some(let j)) = joined, case .some(.some(let b)) = birth, j <= b {
+                fail("入党日期", "\(j) is not after the date of birth \(b)")
+            }
+            if let today, case .some(.some(let j)) = joined, j > today {
+                fail("入党日期", "\(j) is in the future (today is \(today))")
+            }
+            if let today, case .some(.some(let b)) = birth, b > today {
+                fail("出生日期", "\(b) is in the future (today is \(today))")
             }
             guard errors.count == before, let id, let name, case .some(.some(let j)) = joined, let branch else {
                 continue

@@ -30,9 +30,11 @@ public enum RulesFile {
                 let place = TOMLReader.Place(header: "festival.\(id)", index: 0, name: "[festival.\(id)]")
                 guard let f = fs[id]?.table else { throw r.error(place, nil, "must be a table") }
                 try r.checkKeys(f, allowed: ["name", "window_start", "due"], place)
+                let start = try dateRef(f, "window_start", r, place)
+                let due = try dateRef(f, "due", r, place)
+                try checkWindow(start, due, r, place)
                 festivals[id] = FestivalWindow(
-                    id: id, name: try r.string(f, "name", place, required: true)!,
-                    windowStart: try dateRef(f, "window_start", r, place), due: try dateRef(f, "due", r, place))
+                    id: id, name: try r.string(f, "name", place, required: true)!, windowStart: start, due: due)
             }
         }
 
@@ -121,6 +123,7 @@ public enum RulesFile {
             if kind == "lunar-annual" && !start.isLunar && !due.isLunar {
                 throw r.error(place, "kind", "a lunar-annual trigger needs a lunar date or festival; use fixed-annual")
             }
+            try checkWindow(start, due, r, place)
             return .annual(windowStart: start, due: due)
         case "festivals":
             try keys(["festivals"])
@@ -163,6 +166,10 @@ public enum RulesFile {
                 expr = try CalendarExpression(text)
             } catch {
                 throw r.error(place, "on", error.description + "; check it with: guanhuai calendar '\(text)'")
+            }
+            // An expression that parses but never fires (*-02-30) would silently remind no one.
+            if expr.next(afterMicroseconds: Int64(CivilDate(2025, 1, 1)!.dayNumber) * 86_400_000_000) == nil {
+                throw r.error(place, "on", "\"\(text)\" never happens (there is no such day); check it with: guanhuai calendar '\(text)'")
             }
             let window: CalendarWindow
             if let days = try r.int(t, "window_days", place, range: 1...366) {
@@ -292,6 +299,16 @@ public enum RulesFile {
                 "\"\(s)\" is not a date; write MM-DD, a festival (春节, 除夕, 中秋, 重阳), lunar:MM-DD or prev-lunar:MM-DD, optionally +Nd or -Nd")
         }
         return d
+    }
+
+    /// The window must open before it closes, in every year the lunar table covers (a lunar window moves).
+    static func checkWindow(_ start: DateRef, _ due: DateRef, _ r: TOMLReader, _ place: TOMLReader.Place) throws(InputError) {
+        for year in 1902...2099 {
+            if let a = start.date(in: year), let b = due.date(in: year), a > b {
+                throw r.error(place, "window_start",
+                    "the window opens (\(start) = \(a)) after it is due (\(due) = \(b)) in \(year); window_start must come before due")
+            }
+        }
     }
 
     static func monthDay(_ t: TOMLTable, _ key: String, _ r: TOMLReader, _ place: TOMLReader.Place)

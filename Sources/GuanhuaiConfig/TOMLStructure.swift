@@ -61,8 +61,26 @@ struct TOMLStructure {
             i += 1
         }
 
+        /// Spaces and tabs, and (as toml++ does) a byte-order mark and any other Unicode horizontal space: the fuzzer
+        /// found that a header behind one of those escaped the check.
         mutating func skipSpaces() {
-            while let c = peek(), c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") { i += 1 }
+            while let c = peek() {
+                if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") {
+                    i += 1
+                    continue
+                }
+                guard c >= 0x80, let (scalar, width) = scalar(at: i),
+                    scalar == "\u{FEFF}" || (scalar.properties.isWhitespace && scalar != "\u{85}" && scalar != "\u{2028}" && scalar != "\u{2029}")
+                else { return }
+                i += width
+            }
+        }
+
+        func scalar(at k: Int) -> (Unicode.Scalar, Int)? {
+            var iterator = b[k..<min(b.count, k + 4)].makeIterator()
+            var decoder = UTF8()
+            guard case .scalarValue(let v) = decoder.decode(&iterator) else { return nil }
+            return (v, UTF8.width(v))
         }
 
         mutating func skipComment() {

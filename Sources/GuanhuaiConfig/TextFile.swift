@@ -8,12 +8,14 @@ import Glibc
 enum TextFile {
     enum Encoding: String { case utf8 = "UTF-8", gb18030 = "GB18030" }
 
+    static let missing = "does not exist"
+
     static func read(_ path: String) throws(InputError) -> (text: String, encoding: Encoding) {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            let why = FileManager.default.fileExists(atPath: path) ? "cannot be read (check its permissions)" : "does not exist"
+            let why = FileManager.default.fileExists(atPath: path) ? "cannot be read (check its permissions)" : missing
             throw InputError(file: path, message: "\(why)")
         }
         return try decode(data, file: path)
@@ -24,7 +26,29 @@ enum TextFile {
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         if let s = String(validating: bytes, as: UTF8.self) { return (s, .utf8) }
         if let s = gb18030(bytes) { return (s, .gb18030) }
-        throw InputError(file: file, message: "is neither UTF-8 nor GB18030 text; save it from Excel as \"CSV UTF-8\"")
+        // Where it goes wrong: the first byte that is not UTF-8, by line and byte offset.
+        var offset = 0
+        var line = 1
+        var lineStart = 0
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        decode: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let v):
+                let width = v.value < 0x80 ? 1 : v.value < 0x800 ? 2 : v.value < 0x10000 ? 3 : 4
+                if v == "\n" {
+                    line += 1
+                    lineStart = offset + 1
+                }
+                offset += width
+            case .emptyInput, .error: break decode
+            }
+        }
+        let advice = file.hasSuffix(".csv")
+            ? "save it from Excel as \"CSV UTF-8\", or as CSV in GB18030 (简体中文)"
+            : "save it as UTF-8 in your editor (not ANSI or GBK), and check what was pasted into that line"
+        throw InputError(file: file, location: "line \(line)",
+            message: "is neither UTF-8 nor GB18030 text: byte \(offset) (column \(offset - lineStart + 1) in bytes) cannot be read; \(advice)")
     }
 
     /// GB18030 → String through glibc's iconv(3): no maintained Swift package decodes GB18030 on Linux, and

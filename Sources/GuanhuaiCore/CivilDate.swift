@@ -161,6 +161,19 @@ extension CivilDate {
     }
 }
 
+extension CivilDate {
+    /// `YYYY-MM-DD` with any year of one to four digits (0001-01-01): a real date that `init(parsing:)` refuses
+    /// for being before 1000, so that a caller can say "out of range" rather than "not a date".
+    public init?(parsingAnyYear text: some StringProtocol) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, (1...4).contains(parts[0].count), parts[1].count == 2, parts[2].count == 2,
+            parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+            let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2])
+        else { return nil }
+        self.init(y, m, d)
+    }
+}
+
 extension StringProtocol {
     func trimmingCharacters(in set: String) -> Substring {
         var s = Substring(self)

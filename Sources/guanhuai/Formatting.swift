@@ -27,8 +27,11 @@ extension CivilDate {
 /// Parses the CLI's date and instant arguments.
 enum ArgumentDates {
     static func date(_ s: String, option: String) throws -> CivilDate {
-        guard let d = CivilDate(parsing: s) else {
+        guard let d = CivilDate(parsing: s) ?? CivilDate(parsingAnyYear: s) else {
             throw UsageError(message: "\(option) \"\(s)\" is not a date; write YYYY-MM-DD")
+        }
+        guard d.isSupported else {
+            throw UsageError(message: "\(option) \(s) is out of range: guanhuai plans dates \(CivilDate.supportedText)")
         }
         return d
     }
@@ -38,7 +41,10 @@ enum ArgumentDates {
     static func instant(_ s: String, zone: ZoneRules, option: String, dateOnly: Int = 12 * 3600) throws -> Int64 {
         let bad = UsageError(message: "\(option) \"\(s)\" is not a date or time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+08:00]")
         let parts = s.split(separator: "T", maxSplits: 1).map(String.init)
-        guard let d = CivilDate(parsing: parts[0]) else { throw bad }
+        guard let d = CivilDate(parsing: parts[0]) ?? CivilDate(parsingAnyYear: parts[0]) else { throw bad }
+        guard d.isSupported else {
+            throw UsageError(message: "\(option) \(s) is out of range: guanhuai plans dates \(CivilDate.supportedText)")
+        }
         var seconds = dateOnly
         var offset: Int?
         if parts.count == 2 {

@@ -32,9 +32,9 @@ struct ImportRoster: AsyncParsableCommand {
         let ws = try options.workspace(create: !dryRun, organizationOnly: true)
         let path = file ?? ws.config.files.roster
         let org = ws.organization
-        let members = try RosterFile.load(path: path, organization: org)
         let actor = currentActor()
         let today = Planner.today(at: actor.now, zone: ws.config.zone)
+        let members = try RosterFile.load(path: path, organization: org, today: today)
         let db = try ws.database ?? AppDatabase()
         let report = try db.importRoster(members, dryRun: dryRun, prune: prune, today: today, actor: actor)
         say("\(path): \(members.count) members — \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged.")
@@ -137,8 +137,22 @@ struct EventAdd: AsyncParsableCommand {
         guard memberIDs.contains(member) else {
             throw UsageError(message: "unknown member \"\(member)\"; check the id (guanhuai import roster loads the roster)")
         }
-        guard d >= input.members.first(where: { $0.id == member })!.joined || k == .development else {
+        let m = input.members.first(where: { $0.id == member })!
+        guard d >= m.joined || k == .development else {
             throw UsageError(message: "--date \(d) is before the member joined the Party")
+        }
+        guard d <= today else {
+            throw UsageError(message: "--date \(d) is in the future (today is \(today)); record an event once it has happened")
+        }
+        let isDeath = { (k: EventKind) in k == .death || k == .deathOnDuty }
+        let death = input.events.first { $0.member == member && isDeath($0.kind) }
+        if isDeath(k), let death {
+            throw UsageError(message: "\(member) already has a death recorded (\(death.id), \(death.date)); a member dies once")
+        }
+        var died = death?.date
+        if case .deceased(let r) = m.status { died = min(died ?? r, r) }
+        if let died, d > died, !isDeath(k) {
+            throw UsageError(message: "--date \(d) is after \(m.name) died (\(died)); no event can follow a death")
         }
         let event = try ws.database!.addEvent(
             member: member, kind: k, date: d, ends: e, target: target, note: note, today: today,

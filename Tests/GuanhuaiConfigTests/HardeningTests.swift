@@ -1,0 +1,158 @@
+import Foundation
+@testable import GuanhuaiConfig
+import GuanhuaiCore
+import GuanhuaiTestSupport
+import Testing
+
+/// Inputs the independent fault tests found crashing or silently accepted (issue "Nothing a user writes …").
+@Suite struct HardeningTests {
+    static let rules = try! String(contentsOf: Example.root.appendingPathComponent("Config/rules.toml"), encoding: .utf8)
+
+    /// toml++ asserts on these table headers (an abort before; undefined behaviour in a release build). Each now gets
+    /// a message with its line, and the process lives to say it.
+    @Test(arguments: ["[[[ x", "[=]", "[[ ,]]", "[.]", "[#]", "[[a]] b", "[\"unclosed", "[a.]", "[]", "[[]]",
+        "\u{FEFF}[\u{0C}-e[", "\u{3000}[=]", " \u{00A0}[[ [x]]"])
+    func aBadTableHeaderIsAMessageNotAnAbort(_ header: String) throws {
+        let text = HardeningTests.rules + "\n" + header + "\n"
+        let line = text.split(separator: "\n", omittingEmptySubsequences: false).count - 1
+        #expect(throws: InputError.self) { try RulesFile.parse(text, file: "rules.toml") }
+        do { _ = try RulesFile.parse(text, file: "rules.toml") } catch {
+            #expect(error.location == "line \(line)", "\(error)")
+        }
+        #expect(throws: InputError.self) { try OrganizationFile.parse(header + "\n", file: "organization.toml") }
+        // The fuzzer's find, byte for byte: a byte-order mark, then "[" and a form feed.
+        #expect(throws: InputError.self) {
+            try OrganizationFile.parse(String(decoding: [0xEF, 0xBB, 0xBF, 0x5B, 0x0C, 0, 0, 0, 0x2D, 0, 0x65, 0x5B, 0xD8], as: UTF8.self), file: "o.toml")
+        }
+    }
+
+    @Test func headersInsideValuesAndStringsAreNotHeaders() throws {
+        // A multi-line array whose lines start with "[", and a multi-line string holding "[[[": valid TOML.
+        let text = "a = [\n  [1, 2],\n  [{ x = 1 }],\n]\ns = \"\"\"\n[[[ not a header\n\"\"\"\n[committee]  # the committee\nid = \"c\"\n"
+        let s = try TOMLStructure(text)
+        #expect(s.headers == [TOMLStructure.Header(line: 8, path: "committee", isArray: false)])
+    }
+
+    @Test func aKeyUnderAHeaderWithACommentHasItsLine() throws {
+        let text = HardeningTests.rules.replacingOccurrences(of: "[[rule]]\nid = \"glory-50\"", with: "[[rule]]   # 光荣在党50年\nid = \"glory-50\"")
+            .replacingOccurrences(of: "years = 50", with: "years = 500")
+        do {
+            _ = try RulesFile.parse(text, file: "rules.toml")
+            Issue.record("a 500-year milestone was accepted")
+        } catch {
+            #expect(error.location != nil, "\(error)")
+            #expect(error.description.contains("years"))
+        }
+    }
+
+    @Test(arguments: ["07-01+999999999999999d", "05-15+9223372036854775807d", "07-01-367d", "春节+400d"])
+    func aHugeOffsetIsRefusedWithItsKey(_ due: String) throws {
+        let text = HardeningTests.rules.replacingOccurrences(of: "due = \"07-01\"", with: "due = \"\(due)\"")
+        #expect(text != HardeningTests.rules)
+        do {
+            _ = try RulesFile.parse(text, file: "rules.toml")
+            Issue.record("accepted \(due)")
+        } catch {
+            #expect(error.description.contains("due") && error.location != nil, "\(error)")
+        }
+    }
+
+    @Test func dateArithmeticNeverTraps() {
+        let d = CivilDate(2027, 7, 1)!
+        #expect(d.adding(days: .max).adding(days: .max) == d.adding(days: .max))
+        #expect(d.adding(days: .min) < d)
+        #expect(d.days(until: d.adding(days: .max)) > 0)
+        #expect(d.adding(months: .max) > d && d.adding(months: .min) < d)
+        #expect(CivilDate(Int.max, 1, 1) == nil)
+    }
+
+    @Test func aWindowThatOpensAfterItIsDueIsRefused() throws {
+        let text = HardeningTests.rules.replacingOccurrences(of: "window_start = \"06-01\"", with: "window_start = \"07-15\"")
+        #expect(text != HardeningTests.rules)
+        #expect { try RulesFile.parse(text, file: "rules.toml") } throws: { "\($0)".contains("window_start") }
+    }
+
+    @Test func aCalendarThatNeverFiresIsRefused() throws {
+        let text = HardeningTests.rules.replacingOccurrences(of: "on = \"*-05,11-01\"", with: "on = \"*-02-30\"")
+        #expect(text != HardeningTests.rules)
+        #expect { try RulesFile.parse(text, file: "rules.toml") } throws: { "\($0)".contains("never happens") }
+    }
+
+    @Test func textThatIsNeitherUTF8NorGB18030SaysWhere() throws {
+        let dir = try Scratch()
+        var bytes = Array("[guanhuai]\nsend_time = \"08:30\"\nname = \"".utf8)
+        bytes += [0xFF, 0xFE, 0xFF, 0x22, 0x0A]
+        let path = dir.url.appendingPathComponent("config.toml").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect { try Configuration.load(path: path) } throws: { e in
+            let s = "\(e)"
+            return s.contains("line 3") && s.contains("byte") && s.contains("UTF-8 in your editor") && !s.contains("CSV UTF-8")
+        }
+    }
+
+    @Test func aMissingFileIsReportedWhereConfigNamesIt() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        try FileManager.default.removeItem(at: dir.url.appendingPathComponent("relations.csv"))
+        #expect { try Configuration.load(path: config) } throws: { e in
+            let s = "\(e)"
+            return s.hasPrefix(config + " line ") && s.contains("[files], relations") && s.contains("does not exist")
+        }
+        try FileManager.default.removeItem(at: dir.url.appendingPathComponent("rules.toml"))
+        #expect { try Configuration.load(path: config) } throws: { "\($0)".contains("[files], rules") }
+    }
+
+    @Test func anSMTPUserWithoutTLSIsRefusedAtLoad() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        try Data((try String(contentsOfFile: config, encoding: .utf8) + """
+
+            [channels.mail]
+            type = "smtp"
+            host = "127.0.0.1"
+            security = "none"
+            user = "u"
+            password_credential = "p"
+            from = "a@example.edu.cn"
+            """).utf8).write(to: URL(fileURLWithPath: config))
+        #expect { try Configuration.loadSettings(path: config) } throws: { "\($0)".contains("in clear") }
+    }
+
+    @Test func rosterRowsThatCannotBeTrueAreRefused() throws {
+        let org = Example.config.organization
+        let header = "编号,姓名,性别,出生日期,入党日期,转正日期,所在支部,邮箱,手机,标签,状态\n"
+        let branch = try #require(org.units(of: .branch).first).name
+        let rows = [
+            "X1,甲,男,1990-01-01,1985-01-01,,\(branch),,,,正常",  // joined before birth
+            "X2,乙,男,1990-01-01,2030-01-01,,\(branch),,,,正常",  // joined in the future
+            "X4,丁,男,1890-01-01,2015-01-01,,\(branch),,,,正常",  // born before 1901
+        ]
+        let today = CivilDate(2026, 12, 3)!
+        do {
+            _ = try RosterFile.parse(text: header + rows.joined(separator: "\n") + "\n", file: "roster.csv",
+                organization: org, today: today)
+            Issue.record("accepted")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("row 2, 入党日期") && text.contains("date of birth"), "\(text)")
+            #expect(text.contains("row 3, 入党日期") && text.contains("future"), "\(text)")
+            #expect(text.contains("row 4, 出生日期") && text.contains("out of range"), "\(text)")
+        }
+    }
+
+    @Test func aLongNameIsRefusedWithItsRowAndColumn() throws {
+        let org = Example.config.organization
+        let branch = try #require(org.units(of: .branch).first).name
+        let text = "编号,姓名,入党日期,所在支部\nX1,甲,2015-01-01,\(branch)\nX3,\(String(repeating: "名", count: 65)),2015-01-01,\(branch)\n"
+        #expect { try RosterFile.parse(text: text, file: "roster.csv", organization: org) } throws: {
+            "\($0)".contains("row 3, 姓名") && "\($0)".contains("at most 64")
+        }
+    }
+
+    @Test func aTenMegabyteCellIsRefusedByRow() throws {
+        let org = Example.config.organization
+        let branch = try #require(org.units(of: .branch).first).name
+        let text = "编号,姓名,入党日期,所在支部,标签\nX1,甲,2015-01-01,\(branch),\(String(repeating: "a", count: 10_000_000))\n"
+        #expect { try RosterFile.parse(text: text, file: "roster.csv", organization: org) } throws: { "\($0)".contains("row 2") }
+    }
+}
