@@ -142,7 +142,7 @@ struct EventAdd: AsyncParsableCommand {
             throw UsageError(message: "--date \(d) is before the member joined the Party")
         }
         guard d <= today else {
-            throw UsageError(message: "--date \(d) is in the future (today is \(today)); record an event once it has happened")
+            throw UsageError(message: "--date \(d): an event cannot be dated in the future (today is \(today)); record it once it has happened")
         }
         let isDeath = { (k: EventKind) in k == .death || k == .deathOnDuty }
         let death = input.events.first { $0.member == member && isDeath($0.kind) }
