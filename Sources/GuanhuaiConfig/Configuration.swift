@@ -61,7 +61,9 @@ public struct Configuration: Sendable {
 
     /// A file that config.toml names and that cannot be found is reported where it is named: config.toml, its line
     /// and key; any other problem with it as it is.
-    func named(_ key: String, _ error: InputError) -> InputError {
+    func named(_ key: String, _ error: InputError) -> InputError { Configuration.named(key, error, config: path, files: files) }
+
+    static func named(_ key: String, _ error: InputError, config path: String, files: Files) -> InputError {
         guard error.message == TextFile.missing else { return error }
         return InputError(file: path, location: files.lines[key].map { "line \($0)" }, field: "[files], \(key)",
             message: "names \(error.file), which does not exist; correct the path (relative paths are from \(path)'s folder)")
@@ -201,10 +203,7 @@ public struct Configuration: Sendable {
         do {
             rules = try RulesFile.load(path: files.rules)
         } catch {
-            throw InputErrors([error.message == TextFile.missing
-                ? InputError(file: path, location: files.lines["rules"].map { "line \($0)" }, field: "[files], rules",
-                    message: "names \(error.file), which does not exist; correct the path (relative paths are from \(path)'s folder)")
-                : error])
+            throw InputErrors([Configuration.named("rules", error, config: path, files: files)])
         }
         return Configuration(
             path: path, zone: zone, sendMinutes: send, oldMember: old, files: files, databasePath: databasePath,
