@@ -55,6 +55,9 @@ public struct Configuration: Sendable {
         public var roster: String
         public var relations: String?
         public var events: String?
+        /// The most members a roster may hold (`max_members`): a file far larger than the organisation is a mistake
+        /// (a whole province's export), refused before it makes every plan crawl.
+        public var maxMembers = RosterFile.defaultMaxMembers
         /// Where config.toml names each file ("rules" → line), for saying where a missing one is named.
         var lines: [String: Int] = [:]
     }
@@ -128,7 +131,7 @@ public struct Configuration: Sendable {
             }
             let fp = TOMLReader.Place(header: "files", index: 0, name: "[files]")
             guard let f = try r.table(r.root, "files", top) else { throw r.error(top, nil, "missing the [files] table") }
-            try r.checkKeys(f, allowed: ["rules", "organization", "roster", "relations", "events"], fp)
+            try r.checkKeys(f, allowed: ["rules", "organization", "roster", "relations", "events", "max_members"], fp)
             var files = Files(
                 rules: resolve(try r.string(f, "rules", fp, required: true)!),
                 organization: resolve(try r.string(f, "organization", fp, required: true)!),
@@ -136,6 +139,7 @@ public struct Configuration: Sendable {
                 relations: try r.string(f, "relations", fp).map(resolve),
                 events: try r.string(f, "events", fp).map(resolve))
             for key in ["rules", "organization", "roster", "relations", "events"] { files.lines[key] = r.line(of: key, in: fp) }
+            files.maxMembers = try r.int(f, "max_members", fp, range: 1...10_000_000) ?? files.maxMembers
             var dbPath = "/var/lib/guanhuai/guanhuai.sqlite"
             var busy = 5.0
             if let d = try r.table(r.root, "database", top) {
@@ -214,18 +218,24 @@ public struct Configuration: Sendable {
     }
 
     /// Loads the config file and every file it names. Errors list every problem found in the failing file.
-    public static func load(path: String, environment: [String: String] = [:]) throws(InputErrors) -> Configuration {
-        try loadSettings(path: path, environment: environment).loadingFiles(storeOrganization: nil, rosterInStore: false)
+    /// With `now`, dates after that day (in the configured zone) are refused in the roster, relations and events.
+    public static func load(path: String, environment: [String: String] = [:], now: Int64? = nil) throws(InputErrors)
+        -> Configuration
+    {
+        try loadSettings(path: path, environment: environment).loadingFiles(storeOrganization: nil, rosterInStore: false, now: now)
     }
 
     /// Reads the organisation, roster, relations and events files. What the database already holds (it is then
     /// authoritative) is not read: the organisation, or the roster and relations; events are then checked against
     /// the database by the planner rather than here.
     /// With `organizationOnly`, only the organisation is read (commands that import the other files themselves).
-    public func loadingFiles(storeOrganization: Organization?, rosterInStore: Bool, organizationOnly: Bool = false)
-        throws(InputErrors) -> Configuration
-    {
+    /// With `now`, a date after that day is refused (a birth, a joining or an event cannot be in the future); the
+    /// daemon leaves it out, so that a test clock set in the past can still load today's files.
+    public func loadingFiles(
+        storeOrganization: Organization?, rosterInStore: Bool, organizationOnly: Bool = false, now: Int64? = nil
+    ) throws(InputErrors) -> Configuration {
         var c = self
+        let today = now.map { Planner.today(at: $0, zone: zone) }
         if let storeOrganization {
             c.organization = storeOrganization
         } else {
@@ -243,13 +253,13 @@ public struct Configuration: Sendable {
         if organizationOnly { return c }
         if !rosterInStore {
             c.members = try renamingMissing("roster") { () throws(InputErrors) in
-                try RosterFile.load(path: files.roster, organization: organization)
+                try RosterFile.load(path: files.roster, organization: organization, today: today, maxMembers: files.maxMembers)
             }
             try Configuration.checkPeople(organization, members: c.members, file: files.organization)
             if let rel = files.relations {
                 let members = c.members
                 (c.relations, c.dependants) = try renamingMissing("relations") { () throws(InputErrors) in
-                    try RelationsFile.load(path: rel, organization: organization, members: members)
+                    try RelationsFile.load(path: rel, organization: organization, members: members, today: today)
                 }
             }
         }
@@ -258,7 +268,7 @@ public struct Configuration: Sendable {
             c.events = try renamingMissing("events") { () throws(InputErrors) in
                 try EventsFile.load(
                     path: ev, members: rosterInStore ? nil : members,
-                    people: Set(organization.people.keys).union(members.map(\.id)))
+                    people: Set(organization.people.keys).union(members.map(\.id)), today: today)
             }
         }
         return c

@@ -9,7 +9,9 @@ public enum RelationsFile {
     public static let required = ["类型", "人员", "对象"]
     public static let optional = ["姓名", "出生日期", "备注"]
 
-    public static func load(path: String, organization: Organization, members: [Member]) throws(InputErrors)
+    /// With `today`, a child born after it is refused.
+    public static func load(path: String, organization: Organization, members: [Member], today: CivilDate? = nil)
+        throws(InputErrors)
         -> (relations: [Relation], dependants: [Dependant])
     {
         let table: CSVTable
@@ -45,6 +47,14 @@ public enum RelationsFile {
                 }
                 guard let b = table.value(row, "出生日期"), let birth = CivilDate(parsing: b) else {
                     fail("出生日期", "a minor child needs a birth date, YYYY-MM-DD")
+                    continue
+                }
+                guard birth.isSupported else {
+                    fail("出生日期", "\(birth) is out of range; dates must lie in \(CivilDate.supportedText)")
+                    continue
+                }
+                if let today, birth > today {
+                    fail("出生日期", "\(birth) is in the future (today is \(today))")
                     continue
                 }
                 dependants.append(Dependant(id: to, member: from, name: name, birthDate: birth))

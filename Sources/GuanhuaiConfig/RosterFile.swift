@@ -6,30 +6,43 @@ public enum RosterFile {
     public static let required = ["编号", "姓名", "入党日期", "所在支部"]
     public static let optional = ["性别", "出生日期", "转正日期", "邮箱", "手机", "标签", "状态"]
 
+    /// `[files] max_members` when config.toml does not set it.
+    public static let defaultMaxMembers = 200_000
+
     /// With `today`, dates of birth and joining after it are refused (an import); without, they are not checked.
-    public static func load(path: String, organization: Organization, today: CivilDate? = nil) throws(InputErrors) -> [Member] {
+    public static func load(
+        path: String, organization: Organization, today: CivilDate? = nil, maxMembers: Int = defaultMaxMembers
+    ) throws(InputErrors) -> [Member] {
         let table: CSVTable
         do {
             table = try CSVTable(path: path, required: required, optional: optional)
         } catch {
             throw InputErrors([error])
         }
-        return try parse(table, organization: organization, today: today)
+        return try parse(table, organization: organization, today: today, maxMembers: maxMembers)
     }
 
-    public static func parse(text: String, file: String, organization: Organization, today: CivilDate? = nil)
-        throws(InputErrors) -> [Member]
-    {
+    public static func parse(
+        text: String, file: String, organization: Organization, today: CivilDate? = nil,
+        maxMembers: Int = defaultMaxMembers
+    ) throws(InputErrors) -> [Member] {
         let table: CSVTable
         do {
             table = try CSVTable(text: text, file: file, required: required, optional: optional)
         } catch {
             throw InputErrors([error])
         }
-        return try parse(table, organization: organization, today: today)
+        return try parse(table, organization: organization, today: today, maxMembers: maxMembers)
     }
 
-    static func parse(_ table: CSVTable, organization: Organization, today: CivilDate?) throws(InputErrors) -> [Member] {
+    static func parse(_ table: CSVTable, organization: Organization, today: CivilDate?, maxMembers: Int)
+        throws(InputErrors) -> [Member]
+    {
+        if table.rows.count > maxMembers {
+            let (row, _) = table.rows[maxMembers]
+            throw InputErrors([InputError(file: table.file, location: "row \(row)",
+                message: "the roster has \(table.rows.count) rows, more than [files] max_members = \(maxMembers) allows; check that this is your organisation's roster, and if it is, raise max_members in config.toml")])
+        }
         var errors: [InputError] = []
         var members: [Member] = []
         var firstRow: [PersonID: Int] = [:]

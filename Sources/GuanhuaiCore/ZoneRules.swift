@@ -125,3 +125,27 @@ public enum Timestamp {
 
     static func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
 }
+
+extension ZoneRules {
+    /// The zone's abbreviation at an instant ("CST", "CEST"), as `systemd-analyze` prints and parses it. That is
+    /// tzdata's abbreviation, which glibc reads; Foundation on Linux answers ICU's "GMT+8" instead. glibc gives it
+    /// only for the process's TZ, so TZ is switched under a lock and put back.
+    public func abbreviation(atUTC t: Int64) -> String {
+        if identifier == "UTC" { return "UTC" }
+        return ZoneRules.tzLock.withLock { _ in
+            let saved = getenv("TZ").map { String(cString: $0) }
+            setenv("TZ", identifier, 1)
+            tzset()
+            defer {
+                if let saved { setenv("TZ", saved, 1) } else { unsetenv("TZ") }
+                tzset()
+            }
+            var time = time_t(t)
+            var parts = tm()
+            guard localtime_r(&time, &parts) != nil, let name = parts.tm_zone else { return identifier }
+            return String(cString: name)
+        }
+    }
+
+    private static let tzLock = Mutex<Void>(())
+}

@@ -55,18 +55,51 @@ public struct DigestRenderer: Sendable {
         self.library = library
     }
 
-    /// Loads every `*.mustache` in the directory; a template that does not parse names its file.
-    public static func load(directory: String) async throws(InputError) -> DigestRenderer {
+    /// Loads every `*.mustache` in the directory. A template that does not parse, or names a value no digest has,
+    /// is reported by file, line and what is wrong.
+    public static func load(directory: String) async throws(InputErrors) -> DigestRenderer {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
-            throw InputError(file: directory, message: "the templates directory does not exist")
+            throw InputErrors([InputError(file: directory, message: "the templates directory does not exist")])
         }
+        let library: MustacheLibrary
         do {
-            return try DigestRenderer(library: try await MustacheLibrary(directory: directory))
-        } catch let e as InputError {
-            throw e
+            library = try await MustacheLibrary(directory: directory)
+        } catch let e as MustacheLibrary.ParserError {
+            let file = (directory as NSString).appendingPathComponent(e.filename)
+            throw InputErrors([InputError(
+                file: file, location: "line \(e.context.lineNumber), column \(e.context.columnNumber)",
+                message: "\(describe(e.error)): \(e.context.line.trimmingCharacters(in: .whitespaces))")])
         } catch {
-            throw InputError(file: directory, message: "a template does not parse: \(error)")
+            throw InputErrors([InputError(file: directory, message: "a template cannot be read (\(error.localizedDescription)); save it as UTF-8 text")])
+        }
+        var errors: [InputError] = []
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names.sorted() where name.hasSuffix(".mustache") {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
+            errors += TemplateCheck.unknownNames(in: text, file: path)
+        }
+        if !errors.isEmpty { throw InputErrors(errors) }
+        do {
+            return try DigestRenderer(library: library)
+        } catch {
+            throw InputErrors([error])
+        }
+    }
+
+    /// What swift-mustache's parser error means, in an operator's words.
+    static func describe(_ error: any Error) -> String {
+        switch error as? MustacheTemplate.Error {
+        case .sectionCloseNameIncorrect: "a {{/…}} closes a section other than the one open; close the innermost section first"
+        case .unfinishedName: "a tag is not closed; every {{ needs its }}"
+        case .expectedSectionEnd: "a section is never closed; add its {{/…}}"
+        case .invalidSetDelimiter: "a {{=…=}} delimiter change is malformed"
+        case .invalidConfigVariableSyntax, .unrecognisedConfigVariable:
+            "a {{% … }} pragma is not understood; only {{% CONTENT_TYPE: TEXT}} or HTML is"
+        case .transformAppliedToInheritanceSection, .illegalTokenInsideInheritSection, .textInsideInheritSection:
+            "a template inheritance block is malformed"
+        case nil: "the template does not parse"
         }
     }
 

@@ -18,7 +18,8 @@ public struct Workspace: Sendable {
     /// Loads the configuration and opens the store; `create: false` leaves a missing database missing (reading
     /// commands on a fresh install). The roster file is read only while the database holds no roster.
     public static func open(
-        configPath: String, environment: [String: String], create: Bool, organizationOnly: Bool = false
+        configPath: String, environment: [String: String], create: Bool, organizationOnly: Bool = false,
+        now: Int64? = nil
     ) throws(OpenError) -> Workspace {
         do {
             let settings = try Configuration.loadSettings(path: configPath, environment: environment)
@@ -41,7 +42,8 @@ public struct Workspace: Sendable {
                 }
             }
             let config = try settings.loadingFiles(
-                storeOrganization: storeOrganization, rosterInStore: rosterInStore, organizationOnly: organizationOnly)
+                storeOrganization: storeOrganization, rosterInStore: rosterInStore, organizationOnly: organizationOnly,
+                now: now)
             return Workspace(config: config, database: database)
         } catch let e as InputErrors {
             throw .input(e)

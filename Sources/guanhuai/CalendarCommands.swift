@@ -15,7 +15,7 @@ struct CalendarCommand: AsyncParsableCommand {
     @Option(help: "How many elapses to show.")
     var iterations: Int = 1
 
-    @Option(name: .customLong("base-time"), help: "Start from this time instead of now (YYYY-MM-DD[THH:MM[:SS]][+08:00]).")
+    @Option(name: .customLong("base-time"), help: "Start from this time instead of now, in systemd.time(7) form: 2026-12-30 23:59:59 UTC, 2026-12-30, @EPOCH, now, today, -3d.")
     var baseTime: String?
 
     @Option(help: "Zone for expressions without one, and for display. Default: $TZ, else the system zone.")
@@ -34,8 +34,15 @@ struct CalendarCommand: AsyncParsableCommand {
         } catch {
             throw UsageError(message: error.description)
         }
-        var t = try baseTime.map { try ArgumentDates.instant($0, zone: display, option: "--base-time", dateOnly: 0) * 1_000_000 }
-            ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        var t = now
+        if let baseTime {
+            do {
+                t = try SystemdTimestamp.parse(baseTime, zone: display, nowMicros: now)
+            } catch {
+                throw UsageError(message: "--base-time \(error.description)")
+            }
+        }
         var out = "  Original form: \(expression)\nNormalized form: \(spec)\n"
         for i in 0..<iterations {
             let label = i == 0 ? "    Next elapse" : "       Iter. #\(i + 1)"
@@ -57,11 +64,7 @@ struct CalendarCommand: AsyncParsableCommand {
         let sod = Int(local - Int64(day.dayNumber) * 86400)
         let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
-        let abbreviation =
-            zone.identifier == "UTC"
-            ? "UTC"
-            : TimeZone(identifier: zone.identifier)?.abbreviation(for: Date(timeIntervalSince1970: TimeInterval(seconds)))
-                ?? zone.identifier
+        let abbreviation = zone.abbreviation(atUTC: seconds)
         return "\(names[day.weekday - 1]) \(day) \(two(sod / 3600)):\(two(sod / 60 % 60)):\(two(sod % 60)) \(abbreviation)"
     }
 }

@@ -36,16 +36,15 @@ enum ArgumentDates {
         return d
     }
 
-    /// `YYYY-MM-DD` (at `dateOnly` seconds after local midnight: noon for --now, midnight for --base-time as
-    /// systemd-analyze takes it) or `YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]` (local when no offset) → UTC seconds.
-    static func instant(_ s: String, zone: ZoneRules, option: String, dateOnly: Int = 12 * 3600) throws -> Int64 {
+    /// `YYYY-MM-DD` (at noon local) or `YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]` (local when no offset) → UTC seconds.
+    static func instant(_ s: String, zone: ZoneRules, option: String) throws -> Int64 {
         let bad = UsageError(message: "\(option) \"\(s)\" is not a date or time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+08:00]")
         let parts = s.split(separator: "T", maxSplits: 1).map(String.init)
         guard let d = CivilDate(parsing: parts[0]) ?? CivilDate(parsingAnyYear: parts[0]) else { throw bad }
         guard d.isSupported else {
             throw UsageError(message: "\(option) \(s) is out of range: guanhuai plans dates \(CivilDate.supportedText)")
         }
-        var seconds = dateOnly
+        var seconds = 12 * 3600
         var offset: Int?
         if parts.count == 2 {
             var time = Substring(parts[1])

@@ -64,8 +64,11 @@ struct ConfigOption: ParsableArguments {
         config ?? ProcessInfo.processInfo.environment["GUANHUAI_CONFIG"] ?? "/etc/guanhuai/config.toml"
     }
 
+    /// The real present, against which the files' dates are checked (a `--now` moves plans, not the calendar on the wall).
+    static var realNow: Int64 { Int64(Date().timeIntervalSince1970) }
+
     func load() throws -> Configuration {
-        try Configuration.load(path: path, environment: ProcessInfo.processInfo.environment)
+        try Configuration.load(path: path, environment: ProcessInfo.processInfo.environment, now: Self.realNow)
     }
 
     /// The configuration and the store; `create` makes the database when it does not exist yet.
@@ -74,7 +77,7 @@ struct ConfigOption: ParsableArguments {
         do {
             return try Workspace.open(
                 configPath: path, environment: ProcessInfo.processInfo.environment, create: create,
-                organizationOnly: organizationOnly)
+                organizationOnly: organizationOnly, now: Self.realNow)
         } catch {
             switch error {
             case .input(let e): throw e

@@ -34,7 +34,7 @@ struct ImportRoster: AsyncParsableCommand {
         let org = ws.organization
         let actor = currentActor()
         let today = Planner.today(at: actor.now, zone: ws.config.zone)
-        let members = try RosterFile.load(path: path, organization: org, today: today)
+        let members = try RosterFile.load(path: path, organization: org, today: today, maxMembers: ws.config.files.maxMembers)
         let db = try ws.database ?? AppDatabase()
         let report = try db.importRoster(members, dryRun: dryRun, prune: prune, today: today, actor: actor)
         say("\(path): \(members.count) members — \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged.")
@@ -91,7 +91,8 @@ struct ImportRelations: AsyncParsableCommand {
         }
         let input = try ws.planInput()
         let (relations, dependants) = try RelationsFile.load(
-            path: path, organization: input.organization, members: input.members)
+            path: path, organization: input.organization, members: input.members,
+            today: Planner.today(at: ConfigOption.realNow, zone: ws.config.zone))
         let db = try ws.database ?? AppDatabase()
         let report = try db.importRelations(relations, dependants: dependants, dryRun: dryRun, actor: currentActor())
         say("\(path): \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged, \(report.removed.count) removed.")

@@ -189,17 +189,21 @@ import Testing
     }
 
     /// `guanhuai calendar` prints the elapses `systemd-analyze calendar` prints, for the same base time.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "systemd-analyze is not installed"), arguments: ["2026-11-22", "2026-11-22T09:15:00"])
-    func calendarCommandAgreesWithSystemdAnalyze(_ base: String) throws {
-        let env = ["TZ": "UTC", "PATH": "/usr/bin:/bin"]
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "systemd-analyze is not installed"), arguments: [
+        ("2026-11-22", "UTC"), ("2026-11-22T09:15:00", "UTC"), ("2026-12-30 23:59:59 UTC", "Asia/Shanghai"),
+        ("@1798675200", "Asia/Shanghai"), ("Wed 2026-12-30 10:00", "UTC"), ("26-12-30 10:00:00.5", "Asia/Shanghai"),
+        ("2026-12-30 10:00 CST", "Asia/Shanghai"), ("2026-03-29 02:30", "Europe/Berlin"),
+    ])
+    func calendarCommandAgreesWithSystemdAnalyze(_ base: String, _ zone: String) throws {
+        let env = ["TZ": zone, "PATH": "/usr/bin:/bin"]
         func elapses(_ text: String) -> [String] {
             text.split(separator: "\n").filter { $0.contains("Next elapse:") || $0.contains("Iter. #") }
                 .map { String($0.split(separator: ":", maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces) }
         }
         for expr in ["*-*-* 08:30", "Mon..Fri *-*-* 18:00", "*-05,11-01"] {
             let ours = try runCLI(["calendar", "--iterations", "3", "--base-time", base, expr], environment: env)
-            let theirs = try runTool("/usr/bin/env", ["TZ=UTC", "/usr/bin/systemd-analyze", "calendar", "--iterations=3",
-                "--base-time=\(base.replacingOccurrences(of: "T", with: " "))", expr])
+            let theirs = try runTool("/usr/bin/env", ["TZ=\(zone)", "/usr/bin/systemd-analyze", "calendar", "--iterations=3",
+                "--base-time=\(base.replacingOccurrences(of: #"^(\d{4}-\d\d-\d\d)T"#, with: "$1 ", options: .regularExpression))", expr])
             #expect(ours.status == 0)
             #expect(elapses(ours.stdout) == elapses(String(decoding: theirs, as: UTF8.self)), "\(expr) from \(base)")
         }

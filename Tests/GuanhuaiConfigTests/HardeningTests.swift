@@ -155,4 +155,43 @@ import Testing
         let text = "编号,姓名,入党日期,所在支部,标签\nX1,甲,2015-01-01,\(branch),\(String(repeating: "a", count: 10_000_000))\n"
         #expect { try RosterFile.parse(text: text, file: "roster.csv", organization: org) } throws: { "\($0)".contains("row 2") }
     }
+
+    /// Dates that cannot have happened yet, in the files config.toml names: `check` and `plan` refuse them by row.
+    @Test func aChildBornOrAnEventDatedInTheFutureIsRefusedThroughTheConfiguration() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        let now = Example.noon("2026-12-03")
+        #expect(throws: Never.self) { try Configuration.load(path: config, now: now) }
+        let relations = dir.url.appendingPathComponent("relations.csv")
+        let original = try String(contentsOf: relations, encoding: .utf8)
+        try Data((original + "未成年子女,M025,K025-9,金小未,2030-01-01,\n").utf8).write(to: relations)
+        #expect { try Configuration.load(path: config, now: now) } throws: { e in
+            let s = "\(e)"
+            return s.contains("relations.csv row 16, 出生日期") && s.contains("2030-01-01 is in the future")
+        }
+        try Data(original.utf8).write(to: relations)
+        let events = dir.url.appendingPathComponent("events.csv")
+        try Data((try String(contentsOf: events, encoding: .utf8) + "E2030-001,M017,患病住院,2030-01-01,,,\n").utf8).write(to: events)
+        #expect { try Configuration.load(path: config, now: now) } throws: { e in
+            "\(e)".contains("events.csv row") && "\(e)".contains("日期: 2030-01-01 is in the future")
+        }
+        // The daemon loads without `now` (its clock may be a test clock set in the past): the same files load.
+        #expect(throws: Never.self) { try Configuration.load(path: config) }
+    }
+
+    @Test func aRosterLongerThanMaxMembersIsRefusedAtTheFirstRowTooMany() throws {
+        let org = Example.config.organization
+        let branch = try #require(org.units(of: .branch).first).name
+        let rows = (1...3).map { "X\($0),甲\($0),2015-01-01,\(branch)" }.joined(separator: "\n")
+        let text = "编号,姓名,入党日期,所在支部\n" + rows + "\n"
+        #expect(try RosterFile.parse(text: text, file: "roster.csv", organization: org, maxMembers: 3).count == 3)
+        #expect { try RosterFile.parse(text: text, file: "roster.csv", organization: org, maxMembers: 2) } throws: {
+            "\($0)".contains("roster.csv row 4") && "\($0)".contains("max_members = 2")
+        }
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        let toml = try String(contentsOfFile: config, encoding: .utf8)
+        try Data(toml.replacingOccurrences(of: "[files]\n", with: "[files]\nmax_members = 10\n").utf8).write(to: URL(fileURLWithPath: config))
+        #expect { try Configuration.load(path: config) } throws: { "\($0)".contains("max_members = 10") }
+    }
 }

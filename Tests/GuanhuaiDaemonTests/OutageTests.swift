@@ -82,4 +82,28 @@ import Testing
             #expect(got.keys.contains { $0.contains(":\(at):") })
         }
     }
+
+    /// A retry computed on the later clock would wait the whole jump longer once the clock goes back; it is brought
+    /// within `retry_max_seconds` of the new present, and nothing is enqueued twice.
+    @Test func aClockThatGoesBackTwoDaysHoldsNoRetryBeyondTheMaximum() async throws {
+        let dir = try Scratch()
+        let runtime = try await OutageTests.runtime(dir)
+        let later = OutageTests.start + 3 * 86400
+        _ = try await runtime.schedule(now: OutageTests.start)
+        _ = try await runtime.schedule(now: later)
+        let db = await runtime.database
+        let pending = try db.outbox().filter { $0.state == "pending" }
+        #expect(!pending.isEmpty)
+        try db.deferOutbox(pending.map(\.id), until: later + 3600)  // the first attempts failed on the later clock
+        let back = later - 2 * 86400
+        _ = try await runtime.schedule(now: back)
+        let after = try db.outbox()
+        #expect(after.count == pending.count)
+        #expect(Set(after.map(\.idempotencyKey)).count == after.count)
+        let max = Int64(await runtime.loaded.config.delivery.retryMaxSeconds)
+        #expect(after.filter { $0.state == "pending" }.allSatisfy { $0.nextAttemptAt! <= back + max })
+        // Forward again: the same send times are not enqueued a second time.
+        _ = try await runtime.schedule(now: later)
+        #expect(try db.outbox().count == after.count)
+    }
 }

@@ -1,0 +1,68 @@
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+@testable import GuanhuaiDelivery
+import GuanhuaiTestSupport
+import Testing
+
+/// A template names only what a digest has, and a template that does not parse says where, in an operator's words.
+@Suite struct TemplateTests {
+    static let source = Example.root.appendingPathComponent("Config/templates")
+
+    /// A copy of the example templates with one file changed.
+    static func templates(_ dir: borrowing Scratch, _ name: String, _ change: (String) -> String) throws -> String {
+        let copy = dir.url.appendingPathComponent("templates")
+        try FileManager.default.copyItem(at: source, to: copy)
+        let file = copy.appendingPathComponent(name)
+        try Data(change(try String(contentsOf: file, encoding: .utf8)).utf8).write(to: file)
+        return copy.path
+    }
+
+    @Test func theExampleTemplatesNameOnlyWhatADigestHas() async throws {
+        _ = try await DigestRenderer.load(directory: TemplateTests.source.path)
+    }
+
+    @Test func aMisspelledNameIsRefusedWithItsFileLineAndTheNearestName() async throws {
+        let dir = try Scratch()
+        let path = try TemplateTests.templates(dir, "mail-text.mustache") { $0.replacingOccurrences(of: "{{count}}", with: "{{cuont}}") }
+        await #expect { try await DigestRenderer.load(directory: path) } throws: { e in
+            let s = "\(e)"
+            return s.contains("mail-text.mustache line 5, {{cuont}}") && s.contains("did you mean {{count}}?")
+        }
+    }
+
+    @Test func anItemNameOutsideTheItemsSectionIsRefused() async throws {
+        let dir = try Scratch()
+        let path = try TemplateTests.templates(dir, "mail-subject.mustache") { $0 + "{{due}}" }
+        await #expect { try await DigestRenderer.load(directory: path) } throws: { "\($0)".contains("only inside {{#items}}") }
+    }
+
+    @Test(arguments: ["{{#items}}unclosed", "{{#items}}{{/late}}", "{{name", "{{% NOPE }}"])
+    func aTemplateThatDoesNotParseSaysWhereWithoutTypeNames(_ tail: String) async throws {
+        let dir = try Scratch()
+        let path = try TemplateTests.templates(dir, "chat-text.mustache") { $0 + "\n" + tail }
+        await #expect { try await DigestRenderer.load(directory: path) } throws: { e in
+            let s = "\(e)"
+            return s.contains("chat-text.mustache line ") && !s.contains("Mustache") && !s.contains("Error")
+                && !s.contains("ParserContext")
+        }
+    }
+
+    /// What `values` gives a template is exactly what the check allows: a name added to one must be added to the other.
+    @Test func theCheckedNamesAreTheRenderedNames() async throws {
+        let renderer = try await DigestRenderer.load(directory: TemplateTests.source.path)
+        let occ = Example.plan(from: "2026-01-01", to: "2027-12-31", now: "2027-06-01")
+        let digests = Digest.collect(occ, after: Example.noon("2026-06-01"), through: Example.noon("2027-06-01"))
+        let context = RenderContext(input: Example.config.planInput(), lateSince: CivilDate(2027, 1, 1))
+        var top = Set<String>()
+        var item = Set<String>()
+        for d in digests {
+            let v = renderer.values(d, context, withNotes: true)
+            top.formUnion(v.keys)
+            for i in v["items"] as? [[String: Any]] ?? [] { item.formUnion(i.keys) }
+        }
+        #expect(top == TemplateCheck.digestNames)
+        // The example's events carry no note; every other item name is rendered.
+        #expect(item.isSubset(of: TemplateCheck.itemNames) && TemplateCheck.itemNames.subtracting(item).isSubset(of: ["note"]))
+    }
+}
