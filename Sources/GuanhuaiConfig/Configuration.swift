@@ -157,6 +157,9 @@ public struct Configuration: Sendable {
                     guard let t = ch[name]?.table else {
                         throw r.error(top, "channels", "[channels.\(name)] must be a table")
                     }
+                    if name == "journal" {
+                        throw r.error(top, "channels", "a channel cannot be called \"journal\": that name is the journal's own ([routing] journal); choose another")
+                    }
                     channels[name] = try ChannelSpec.parse(t, name: name, r)
                 }
             }

@@ -182,3 +182,8 @@ extension StringProtocol {
         return s
     }
 }
+
+extension CivilDate {
+    /// 周一 … 周日.
+    public var chineseWeekday: String { ["周一", "周二", "周三", "周四", "周五", "周六", "周日"][weekday - 1] }
+}

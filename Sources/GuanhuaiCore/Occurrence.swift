@@ -46,6 +46,17 @@ public struct Reminder: Hashable, Sendable {
         case escalation
         /// To the member on the day (political birthday).
         case greeting
+
+        /// What a message calls it: the one wording for mail, chat and the journal.
+        public var chinese: String {
+            switch self {
+            case .advance: "提前提醒"
+            case .due: "今日到期"
+            case .overdue: "逾期提醒"
+            case .escalation: "逾期上报"
+            case .greeting: "政治生日"
+            }
+        }
     }
 
     /// The send instant, seconds since the epoch (UTC).

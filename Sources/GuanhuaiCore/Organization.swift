@@ -95,6 +95,19 @@ public struct Organization: Sendable {
 
     public func parent(of id: UnitID) -> OrgUnit? { units[id]?.parent.flatMap { units[$0] } }
 
+    /// The unit and every unit above it, nearest first, up to and including the committee. The one walk up the tree:
+    /// bounded by the number of units, so a parent cycle (which the organisation file refuses) cannot hang it.
+    public func lineage(of id: UnitID) -> [OrgUnit] {
+        var out: [OrgUnit] = []
+        var current = units[id]
+        while let u = current, out.count <= units.count {
+            out.append(u)
+            if u.kind == .committee { break }
+            current = u.parent.flatMap { units[$0] }
+        }
+        return out
+    }
+
     /// Units of a kind, sorted by id so every iteration is deterministic.
     public func units(of kind: UnitKind) -> [OrgUnit] {
         units.values.filter { $0.kind == kind }.sorted { $0.id < $1.id }

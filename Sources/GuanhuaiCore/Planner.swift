@@ -281,9 +281,8 @@ extension Planner {
         /// The secretary responsible for a unit, walking up when it has none or when it would be the subject.
         mutating func secretary(of unit: UnitID, avoiding subject: PersonID?) -> (UnitID, PersonID) {
             if subject == nil, let hit = branchCache[unit] { return hit }
-            var current: UnitID? = unit
             var result: (UnitID, PersonID)?
-            while let id = current, let u = org.unit(id) {
+            for u in org.lineage(of: unit) {
                 if u.kind == .committee {
                     result = (u.id, planner.orgDept)
                     break
@@ -292,7 +291,6 @@ extension Planner {
                     result = (u.id, s)
                     break
                 }
-                current = u.parent
             }
             let r = result ?? (org.committee.id, planner.orgDept)
             if subject == nil { branchCache[unit] = r }
@@ -326,10 +324,8 @@ extension Planner {
                 }
             case .allLevels:
                 (t.org, t.responsible) = secretary(of: m.branch, avoiding: avoid)
-                var unit = org.parent(of: t.org)
-                while let u = unit, u.kind != .committee {
+                for u in org.lineage(of: t.org).dropFirst() where u.kind != .committee {
                     if let s = u.secretary, s != t.responsible, !t.extra.contains(s) { t.extra.append(s) }
-                    unit = org.parent(of: u.id)
                 }
                 if planner.orgDept != t.responsible { t.extra.append(planner.orgDept) }
             }

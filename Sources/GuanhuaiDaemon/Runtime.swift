@@ -6,50 +6,6 @@ public import GuanhuaiStore
 public import Logging
 import Systemd
 
-/// The present, as UTC seconds. Injected so that tests can move time; the daemon uses the system clock.
-public protocol WallClock: Sendable {
-    func now() -> Int64
-}
-
-public struct SystemWallClock: WallClock {
-    public init() {}
-    public func now() -> Int64 { Int64(Date().timeIntervalSince1970.rounded(.down)) }
-}
-
-/// Everything loaded from the configuration, swapped as a whole on reload: either all of the new one or none.
-struct Loaded: Sendable {
-    var workspace: Workspace
-    var renderer: DigestRenderer
-    var mailChannels: [String: MailChannel]
-    var webhookChannels: [String: WebhookChannel]
-
-    var config: Configuration { workspace.config }
-    var database: AppDatabase { workspace.database! }
-
-    static func load(configPath: String, environment: [String: String]) async throws -> Loaded {
-        let workspace: Workspace
-        do {
-            workspace = try Workspace.open(configPath: configPath, environment: environment, create: true)
-        } catch {
-            switch error {
-            case .input(let e): throw e
-            case .store(let e): throw e
-            }
-        }
-        let renderer = try await DigestRenderer.load(directory: workspace.config.templatesDirectory)
-        var channels: [String: MailChannel] = [:]
-        var hooks: [String: WebhookChannel] = [:]
-        for (name, spec) in workspace.config.channels {
-            switch spec {
-            case .smtp, .sendmail: channels[name] = try MailChannel(name: name, spec: spec, environment: environment)
-            case .webhook(let w): hooks[name] = try WebhookChannel(name: name, spec: w, environment: environment)
-            case .journal: break
-            }
-        }
-        return Loaded(workspace: workspace, renderer: renderer, mailChannels: channels, webhookChannels: hooks)
-    }
-}
-
 /// The daemon's shared state: the loaded configuration, the cached plan, and what STATUS= shows.
 public actor Runtime {
     var loaded: Loaded
@@ -137,19 +93,14 @@ public actor Runtime {
         if now > processed {
             // A clock that jumped back leaves now ≤ processed: nothing is sent twice; a jump forward catches up.
             var messages: [NewOutboxMessage] = []
-            // Names, notes and contacts are looked up once per step, not once per digest; a person's entry in the
-            // organisation file fills in what the roster lacks.
+            // Names, notes and contacts are looked up once per step, not once per digest.
             let context = RenderContext(input: input)
-            var contacts: [PersonID: Contact] = [:]
-            for m in input.members { contacts[m.id] = Contact(email: m.email, chat: ChatContact(mobile: m.mobile)) }
-            for p in input.organization.people.values {
-                let roster = contacts[p.id]
-                contacts[p.id] = Contact(email: p.email ?? roster?.email, chat: ChatContact(
-                    mobile: p.mobile ?? roster?.chat.mobile, wecomUserID: p.wecomUserID))
-            }
+            let contacts = DigestRouter.contacts(input)
             let journal = journalAvailable()
             for d in Digest.collect(occ, after: processed, through: now) {
-                messages += route(d, context: context, contact: contacts[d.recipient], journal: journal, now: now)
+                let routed = loaded.router.route(d, context: context, contact: contacts[d.recipient], journal: journal, now: now)
+                messages += routed.rows
+                for w in routed.warnings { log(w) }
             }
             added = try db.enqueue(messages, processedThrough: now, now: now)
         }
@@ -167,12 +118,6 @@ public actor Runtime {
         return best
     }
 
-    /// How a person is reached.
-    struct Contact {
-        var email: String?
-        var chat: ChatContact
-    }
-
     /// Whether the journal channel is on: configured, and a journald to take it (sd_journal_sendv would report
     /// success into the void without one). Said once when it is missing.
     func journalAvailable() -> Bool {
@@ -184,91 +129,16 @@ public actor Runtime {
         return Journal.isAvailable
     }
 
-    /// The outbox rows one digest becomes: e-mail to the person when they have an address, the webhooks and unit
-    /// robots (routeWebhooks), and the journal. A digest that reaches no person is a warning, never silence.
-    func route(_ d: Digest, context base: RenderContext, contact: Contact?, journal: Bool, now: Int64) -> [NewOutboxMessage] {
-        let late = now - d.at > 86400
-        if d.isGreeting, let rule = config.rules.first(where: { $0.id == d.items.first?.occurrence.rule }),
-            now - d.at > Int64(rule.lateGreetingDays) * 86400
-        {
-            // A birthday greeting weeks after the day does more harm than good (late_greeting_days).
-            logger.notice("a political-birthday greeting \((now - d.at) / 86400) days late is not sent (late_greeting_days = \(rule.lateGreetingDays))",
-                metadata: ["GUANHUAI_RECIPIENT": "\(d.recipient)"])
-            return []
-        }
-        var context = base
-        context.lateSince = late ? d.localDate : nil
-        var out: [NewOutboxMessage] = []
-        if let name = config.routing.email, let channel = loaded.mailChannels[name], let address = contact?.email {
-            let mail = loaded.renderer.mail(d, context: context)
-            let key = d.idempotencyKey(channel: name)
-            let env = channel.envelope(
-                to: Mailbox(name: context.personName(d.recipient), address: address), mail: mail, at: d.at,
-                zone: config.zone, idempotencyKey: key)
-            out.append(NewOutboxMessage(
-                idempotencyKey: key, recipient: d.recipient, channel: name,
-                payload: OutboxPayload.mail(from: env.from, to: env.recipients, data: Data(env.data)).encoded()))
-        }
-        let (hooks, robots) = routeWebhooks(d, context: context, mention: contact?.chat, late: late)
-        if out.isEmpty && robots == 0 {
+    func log(_ w: DigestRouter.Warning) {
+        switch w {
+        case .lateGreetingDropped(let recipient, let days, let limit):
+            logger.notice("a political-birthday greeting \(days) days late is not sent (late_greeting_days = \(limit))",
+                metadata: ["GUANHUAI_RECIPIENT": "\(recipient)"])
+        case .unreachable(let recipient):
             logger.warning(
                 "a reminder reaches no person: no e-mail address or channel for the recipient, and no unit robot",
-                metadata: ["MESSAGE_ID": "\(MessageID.unreachable)", "GUANHUAI_RECIPIENT": "\(d.recipient)"])
+                metadata: ["MESSAGE_ID": "\(MessageID.unreachable)", "GUANHUAI_RECIPIENT": "\(recipient)"])
         }
-        out += hooks
-        if journal {
-            out.append(NewOutboxMessage(
-                idempotencyKey: d.idempotencyKey(channel: "journal"), recipient: d.recipient, channel: "journal",
-                payload: OutboxPayload.journal(entries: JournalChannel.entries(d, context: context, late: late)).encoded()))
-        }
-        return out
-    }
-
-    /// The outbox rows for webhooks: every digest to each `[routing] webhooks` channel, and each item to the robot
-    /// of its unit (or the nearest unit above with one; an escalation belongs to the unit above). Greetings stay out
-    /// of group chats: they are the member's own. Also says how many robot messages there are.
-    func routeWebhooks(_ d: Digest, context: RenderContext, mention: ChatContact?, late: Bool)
-        -> (rows: [NewOutboxMessage], robots: Int)
-    {
-        func row(_ name: String, _ body: [UInt8], part: Int = 0) -> NewOutboxMessage {
-            NewOutboxMessage(
-                idempotencyKey: d.idempotencyKey(channel: name) + (part == 0 ? "" : "#\(part + 1)"), recipient: d.recipient,
-                channel: name, payload: OutboxPayload.webhook(body: Data(body)).encoded())
-        }
-        var out: [NewOutboxMessage] = []
-        for name in config.routing.webhooks where loaded.webhookChannels[name] != nil {
-            out.append(row(name, WebhookMessages.digest(d, context: context, zone: config.zone, late: late)))
-        }
-        let units = config.routing.units
-        guard !units.isEmpty else { return (out, 0) }
-        let org = config.organization
-        var byChannel: [String: [Digest.Item]] = [:]
-        var order: [String] = []
-        for item in d.items where item.kind != .greeting {
-            let o = item.occurrence
-            var unit: UnitID? = item.kind == .escalation ? (org.units[o.org]?.parent ?? o.org) : o.org
-            var steps = 0
-            while let u = unit, units[u] == nil, steps < 32 {  // 32: a bound against a parent cycle
-                unit = org.units[u]?.parent
-                steps += 1
-            }
-            guard let u = unit, let channel = units[u], loaded.webhookChannels[channel] != nil else { continue }
-            if byChannel[channel] == nil { order.append(channel) }
-            byChannel[channel, default: []].append(item)
-        }
-        var robots = 0
-        for name in order {
-            guard let channel = loaded.webhookChannels[name], let items = byChannel[name] else { continue }
-            var part = d
-            part.items = items
-            let bodies = channel.spec.kind == .webhook
-                ? [WebhookMessages.digest(part, context: context, zone: config.zone, late: late)]
-                : WebhookMessages.robot(channel.spec, text: loaded.renderer.chat(
-                    part, context: context, markdown: channel.spec.format == .markdown), mention: mention)
-            robots += bodies.count
-            out += bodies.enumerated().map { row(name, $1, part: $0) }
-        }
-        return (out, robots)
     }
 
     // MARK: Status
@@ -318,20 +188,3 @@ public actor Runtime {
 /// Give freed planning memory back to the system: a daemon's idle RSS should be its steady state.
 func releaseMemory() { releaseFreedMemory() }
 
-/// A clock for tests of the whole binary (README, "Test switches"): `$GUANHUAI_TEST_CLOCK_FILE` holds an epoch in
-/// seconds that was "now" when the file was last written; time then runs on from there. Writing the file again
-/// jumps the clock, forward or back. (libfaketime is no help: preloaded, it empties a Swift program's arguments.)
-public struct FileWallClock: WallClock {
-    let path: String
-
-    public init(path: String) { self.path = path }
-
-    public func now() -> Int64 {
-        let real = Int64(Date().timeIntervalSince1970.rounded(.down))
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-            let base = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-            let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate]) as? Date
-        else { return real }
-        return base + (real - Int64(modified.timeIntervalSince1970.rounded(.down)))
-    }
-}

@@ -103,19 +103,14 @@ public struct DigestRenderer: Sendable {
         }
     }
 
-    static let kindLabels: [Reminder.Kind: String] = [
-        .advance: "提前提醒", .due: "今日到期", .overdue: "逾期提醒", .escalation: "逾期上报", .greeting: "政治生日",
-    ]
-
     /// The values a template sees. For chat (`forChat`), there is no note and each title is the rule's chat title:
     /// whatever an operator writes in a chat template, it cannot reveal why.
     func values(_ d: Digest, _ c: RenderContext, withNotes: Bool, forChat: Bool = false) -> [String: Any] {
-        let weekdays = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
         let items: [[String: Any]] = d.items.enumerated().map { i, item in
             let o = item.occurrence
             var v: [String: Any] = [
                 "index": i + 1, "title": forChat ? c.chatTitle(o) : o.title, "subject": c.subjectName(o), "due": o.due.description,
-                "due_weekday": weekdays[o.due.weekday - 1], "kind_label": DigestRenderer.kindLabels[item.kind] ?? "",
+                "due_weekday": o.due.chineseWeekday, "kind_label": item.kind.chinese,
                 "responsible": c.personName(o.responsible), "is_responsible": o.responsible == d.recipient,
                 "occurrence": o.id, "overdue": item.kind == .overdue, "escalation": item.kind == .escalation,
                 "days_overdue": max(0, o.due.days(until: d.localDate)),

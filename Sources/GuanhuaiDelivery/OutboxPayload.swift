@@ -42,13 +42,13 @@ public enum MessageID {
 /// The journal as a channel: each reminded item becomes one entry, so
 /// `journalctl -u guanhuaid GUANHUAI_RULE=july-first-visit` finds it. Who and what, never why: no notes.
 public enum JournalChannel {
+    /// The journal's channel name in the outbox; config.toml refuses a `[channels.journal]`, so none can clash.
+    public static let name = "journal"
+
     public static func entries(_ d: Digest, context: RenderContext, late: Bool) -> [[OutboxPayload.JournalField]] {
-        let labels: [Reminder.Kind: String] = [
-            .advance: "提醒", .due: "今日到期", .overdue: "已逾期", .escalation: "逾期上报", .greeting: "政治生日祝福",
-        ]
         return d.items.map { item in
             let o = item.occurrence
-            let kind = labels[item.kind] ?? item.kind.rawValue
+            let kind = item.kind.chinese
             let text = "\(kind)：\(o.title) —— \(context.subjectName(o))，期限 \(o.due)，提醒 \(context.personName(d.recipient))"
                 + (late ? "（补发）" : "")
             return [
@@ -57,7 +57,7 @@ public enum JournalChannel {
                 .init("SYSLOG_IDENTIFIER", "guanhuaid"), .init("GUANHUAI_RULE", o.rule),
                 .init("GUANHUAI_OCCURRENCE", o.id), .init("GUANHUAI_RECIPIENT", d.recipient),
                 .init("GUANHUAI_RESPONSIBLE", o.responsible), .init("GUANHUAI_KIND", item.kind.rawValue),
-                .init("GUANHUAI_DUE", o.due.description), .init("GUANHUAI_CHANNEL", "journal"),
+                .init("GUANHUAI_DUE", o.due.description), .init("GUANHUAI_CHANNEL", name),
             ] + (late ? [.init("GUANHUAI_LATE", "1")] : [])
         }
     }

@@ -18,11 +18,6 @@ func pad(_ s: String, _ width: Int) -> String {
     s + String(repeating: " ", count: max(0, width - displayWidth(s)))
 }
 
-let weekdayNames = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
-
-extension CivilDate {
-    var chineseWeekday: String { weekdayNames[weekday - 1] }
-}
 
 /// Parses the CLI's date and instant arguments.
 enum ArgumentDates {

@@ -50,7 +50,7 @@ struct SendTestCommand: AsyncParsableCommand {
         case .journal:
             guard Journal.send([
                 ("MESSAGE", "关怀（guanhuai）测试：日志通道可用 — send-test"), ("PRIORITY", "5"),
-                ("MESSAGE_ID", MessageID.reminder), ("SYSLOG_IDENTIFIER", "guanhuai"), ("GUANHUAI_CHANNEL", "journal"),
+                ("MESSAGE_ID", MessageID.reminder), ("SYSLOG_IDENTIFIER", "guanhuai"), ("GUANHUAI_CHANNEL", JournalChannel.name),
                 ("GUANHUAI_RULE", "send-test"),
             ]) else {
                 FileHandle.standardError.write(Data("guanhuai: not delivered — the journal cannot be reached (is systemd-journald running?)\n".utf8))

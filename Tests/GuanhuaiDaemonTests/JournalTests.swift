@@ -37,7 +37,7 @@ import Testing
         let sent = try #require(entries.first { ($0["MESSAGE"] as? String) == "reminder sent" })
         #expect(sent["PRIORITY"] as? String == "6")
         #expect(sent["MESSAGE_ID"] as? String == "a3c5e7f9b1d34f6a8c0e2a4b6d8f0a1c")
-        #expect((sent["CODE_FILE"] as? String)?.hasSuffix("Services.swift") == true)
+        #expect((sent["CODE_FILE"] as? String)?.hasSuffix("DispatcherService.swift") == true)
         #expect(sent["CODE_LINE"] != nil && sent["CODE_FUNC"] != nil && sent["GUANHUAI_CHANNEL"] != nil)
         // Who and what, never why: the note appears nowhere in the journal.
         let everything = try String(contentsOfFile: out, encoding: .utf8)

@@ -1,0 +1,124 @@
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+import GuanhuaiDelivery
+import GuanhuaiStore
+
+/// Where one digest goes, as outbox rows: a pure decision from the digest, the recipient's contact, the routing
+/// and the channels. It renders and signs nothing that depends on the time of sending; it logs nothing (its
+/// warnings are returned, and the scheduler logs them).
+struct DigestRouter: Sendable {
+    var config: Configuration
+    var renderer: DigestRenderer
+    var mailChannels: [String: MailChannel]
+    var webhookChannels: [String: WebhookChannel]
+
+    /// How a person is reached.
+    struct Contact: Sendable, Equatable {
+        var email: String?
+        var chat: ChatContact
+    }
+
+    enum Warning: Sendable, Equatable {
+        /// A political-birthday greeting more than `limit` days late: not sent (late_greeting_days).
+        case lateGreetingDropped(recipient: PersonID, daysLate: Int64, limit: Int)
+        /// No e-mail address or channel for the recipient, and no unit robot.
+        case unreachable(recipient: PersonID)
+    }
+
+    struct Routed: Sendable {
+        var rows: [NewOutboxMessage] = []
+        var warnings: [Warning] = []
+    }
+
+    /// Everyone's contact, in one pass: a person's entry in the organisation file fills in what the roster lacks.
+    static func contacts(_ input: PlanInput) -> [PersonID: Contact] {
+        var contacts: [PersonID: Contact] = [:]
+        for m in input.members { contacts[m.id] = Contact(email: m.email, chat: ChatContact(mobile: m.mobile)) }
+        for p in input.organization.people.values {
+            let roster = contacts[p.id]
+            contacts[p.id] = Contact(email: p.email ?? roster?.email, chat: ChatContact(
+                mobile: p.mobile ?? roster?.chat.mobile, wecomUserID: p.wecomUserID))
+        }
+        return contacts
+    }
+
+    /// The rows one digest becomes: e-mail to the person when they have an address, the webhooks and unit robots,
+    /// and the journal (`journal`: configured and present). A digest that reaches no person is a warning.
+    func route(_ d: Digest, context base: RenderContext, contact: Contact?, journal: Bool, now: Int64) -> Routed {
+        var routed = Routed()
+        let late = now - d.at > 86400
+        if d.isGreeting, let rule = config.rules.first(where: { $0.id == d.items.first?.occurrence.rule }),
+            now - d.at > Int64(rule.lateGreetingDays) * 86400
+        {
+            // A birthday greeting weeks after the day does more harm than good.
+            routed.warnings.append(.lateGreetingDropped(recipient: d.recipient, daysLate: (now - d.at) / 86400, limit: rule.lateGreetingDays))
+            return routed
+        }
+        var context = base
+        context.lateSince = late ? d.localDate : nil
+        if let name = config.routing.email, let channel = mailChannels[name], let address = contact?.email {
+            let mail = renderer.mail(d, context: context)
+            let key = d.idempotencyKey(channel: name)
+            let env = channel.envelope(
+                to: Mailbox(name: context.personName(d.recipient), address: address), mail: mail, at: d.at,
+                zone: config.zone, idempotencyKey: key)
+            routed.rows.append(NewOutboxMessage(
+                idempotencyKey: key, recipient: d.recipient, channel: name,
+                payload: OutboxPayload.mail(from: env.from, to: env.recipients, data: Data(env.data)).encoded()))
+        }
+        let (hooks, robots) = webhookRows(d, context: context, mention: contact?.chat, late: late)
+        if routed.rows.isEmpty && robots == 0 { routed.warnings.append(.unreachable(recipient: d.recipient)) }
+        routed.rows += hooks
+        if journal {
+            routed.rows.append(NewOutboxMessage(
+                idempotencyKey: d.idempotencyKey(channel: JournalChannel.name), recipient: d.recipient,
+                channel: JournalChannel.name,
+                payload: OutboxPayload.journal(entries: JournalChannel.entries(d, context: context, late: late)).encoded()))
+        }
+        return routed
+    }
+
+    /// Every digest to each `[routing] webhooks` channel, and each item to the robot of its unit (or the nearest
+    /// unit above with one; an escalation belongs to the unit above). Greetings stay out of group chats: they are
+    /// the member's own. Also says how many robot messages there are.
+    func webhookRows(_ d: Digest, context: RenderContext, mention: ChatContact?, late: Bool)
+        -> (rows: [NewOutboxMessage], robots: Int)
+    {
+        func row(_ name: String, _ body: [UInt8], part: Int = 0) -> NewOutboxMessage {
+            NewOutboxMessage(
+                idempotencyKey: d.idempotencyKey(channel: name) + (part == 0 ? "" : "#\(part + 1)"), recipient: d.recipient,
+                channel: name, payload: OutboxPayload.webhook(body: Data(body)).encoded())
+        }
+        var out: [NewOutboxMessage] = []
+        for name in config.routing.webhooks where webhookChannels[name] != nil {
+            out.append(row(name, WebhookMessages.digest(d, context: context, zone: config.zone, late: late)))
+        }
+        let units = config.routing.units
+        guard !units.isEmpty else { return (out, 0) }
+        let org = config.organization
+        var byChannel: [String: [Digest.Item]] = [:]
+        var order: [String] = []
+        for item in d.items where item.kind != .greeting {
+            let o = item.occurrence
+            let lineage = org.lineage(of: o.org)
+            let above = item.kind == .escalation && lineage.count > 1 ? lineage.dropFirst() : lineage[...]
+            guard let channel = above.lazy.compactMap({ units[$0.id] }).first, webhookChannels[channel] != nil else { continue }
+            if byChannel[channel] == nil { order.append(channel) }
+            byChannel[channel, default: []].append(item)
+        }
+        var robots = 0
+        for name in order {
+            guard let channel = webhookChannels[name], let items = byChannel[name] else { continue }
+            var part = d
+            part.items = items
+            let bodies = channel.spec.kind == .webhook
+                ? [WebhookMessages.digest(part, context: context, zone: config.zone, late: late)]
+                : WebhookMessages.robot(channel.spec, text: renderer.chat(
+                    part, context: context, markdown: channel.spec.format == .markdown), mention: mention)
+            robots += bodies.count
+            out += bodies.enumerated().map { row(name, $1, part: $0) }
+        }
+        return (out, robots)
+    }
+}

@@ -1,0 +1,73 @@
+import NIOCore
+import NIOPosix
+public import ServiceLifecycle
+import Synchronization
+
+/// Wakes a sleeping loop early. Hand-written because the standard library has no timed wait on a condition.
+public final class Doorbell: Sendable {
+    private let state = Mutex<(rung: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    public init() {}
+
+    public func ring() {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            if let w = s.waiter {
+                s.waiter = nil
+                return w
+            }
+            s.rung = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Returns when rung, after `timeout`, or when the task is cancelled or the service group shuts down.
+    public func wait(timeout: Duration) async {
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await Doorbell.sleep(timeout) }
+                group.addTask { await self.waitForRing() }
+                await group.next()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.ring()
+        }
+    }
+
+    /// Sleeps on a SwiftNIO event loop: one timerfd for the whole duration. (On Linux a pending `Task.sleep` has
+    /// libdispatch re-arm its timer every second, which would wake an idle daemon 3,600 times an hour.)
+    static func sleep(_ d: Duration) async {
+        let nanos = d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let scheduled = loop.scheduleTask(in: .nanoseconds(max(0, nanos))) {}
+        await withTaskCancellationHandler {
+            _ = try? await scheduled.futureResult.get()
+        } onCancel: {
+            scheduled.cancel()
+        }
+    }
+
+    private func waitForRing() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { s -> Bool in
+                    if s.rung {
+                        s.rung = false
+                        return true
+                    }
+                    s.waiter = c
+                    return false
+                }
+                if resumeNow { c.resume() }
+            }
+        } onCancel: {
+            let w = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                let w = s.waiter
+                s.waiter = nil
+                return w
+            }
+            w?.resume()
+        }
+    }
+}

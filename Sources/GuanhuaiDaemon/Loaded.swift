@@ -1,0 +1,42 @@
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiDelivery
+import GuanhuaiStore
+
+/// Everything loaded from the configuration, swapped as a whole on reload: either all of the new one or none.
+struct Loaded: Sendable {
+    var workspace: Workspace
+    var renderer: DigestRenderer
+    var mailChannels: [String: MailChannel]
+    var webhookChannels: [String: WebhookChannel]
+
+    var config: Configuration { workspace.config }
+    var database: AppDatabase { workspace.database! }
+    var router: DigestRouter {
+        DigestRouter(config: config, renderer: renderer, mailChannels: mailChannels, webhookChannels: webhookChannels)
+    }
+
+    static func load(configPath: String, environment: [String: String]) async throws -> Loaded {
+        let workspace: Workspace
+        do {
+            workspace = try Workspace.open(configPath: configPath, environment: environment, create: true)
+        } catch {
+            switch error {
+            case .input(let e): throw e
+            case .store(let e): throw e
+            }
+        }
+        let renderer = try await DigestRenderer.load(directory: workspace.config.templatesDirectory)
+        var channels: [String: MailChannel] = [:]
+        var hooks: [String: WebhookChannel] = [:]
+        for (name, spec) in workspace.config.channels {
+            switch spec {
+            case .smtp, .sendmail: channels[name] = try MailChannel(name: name, spec: spec, environment: environment)
+            case .webhook(let w): hooks[name] = try WebhookChannel(name: name, spec: w, environment: environment)
+            case .journal: break
+            }
+        }
+        return Loaded(workspace: workspace, renderer: renderer, mailChannels: channels, webhookChannels: hooks)
+    }
+}
+
