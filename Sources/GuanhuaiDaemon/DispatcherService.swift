@@ -17,8 +17,6 @@ struct DispatcherService: Service {
     /// Results the database would not take: kept here and recorded before anything else is sent, so a message is
     /// never sent twice because its result could not be written (disk full, a lock held past the busy timeout).
     let unrecorded = UnrecordedResults()
-    /// 0.8…1.2, spreading retries; injected so tests can fix it.
-    var jitter: @Sendable () -> Double = { Double.random(in: 0.8...1.2) }
 
     func run() async throws {
         var backoff = 0
@@ -224,7 +222,8 @@ struct DispatcherService: Service {
             "GUANHUAI_CHANNEL": "\(row.channel)", "GUANHUAI_RECIPIENT": "\(row.recipient)",
             "GUANHUAI_OUTBOX": "\(row.id)",
         ]
-        switch RetryPolicy(policy).decide(result, attempts: row.attempts, age: now - row.createdAt, now: now, jitter: jitter()) {
+        var random = SystemRandomNumberGenerator()
+        switch RetryPolicy(policy).decide(result, attempts: row.attempts, age: now - row.createdAt, now: now, using: &random) {
         case .sent:
             try db.markSent(row.id, at: now)
             logger.info("reminder sent", metadata: meta.merging(["MESSAGE_ID": "\(MessageID.reminderSent)"]) { $1 })

@@ -44,6 +44,13 @@ public struct RetryPolicy: Sendable, Equatable {
         }
     }
 
+    /// The same, drawing the jitter (0.8…1.2) from `generator`: the system's in the daemon, a seeded one in tests.
+    public func decide(_ result: Result<String, DeliveryError>, attempts: Int, age: Int64, now: Int64,
+        using generator: inout some RandomNumberGenerator) -> Decision
+    {
+        decide(result, attempts: attempts, age: age, now: now, jitter: Double.random(in: 0.8...1.2, using: &generator))
+    }
+
     /// Exponential from `initialSeconds`, capped at `maxSeconds`, with jitter; at least a second.
     public func delay(attempts: Int, jitter: Double) -> Int64 {
         let exponent = Double(min(attempts, 62))

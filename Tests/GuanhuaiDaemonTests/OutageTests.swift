@@ -13,18 +13,15 @@ import Testing
 @Suite struct OutageTests {
     /// A copy of the example whose every digest also goes to a generic webhook: its JSON lists the items.
     static func runtime(_ dir: borrowing Scratch) async throws -> Runtime {
-        let config = try dir.exampleCopy()
-        _ = try dir.write("whsec", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-        try Data((try String(contentsOfFile: config, encoding: .utf8)
-            .replacingOccurrences(of: "[database]", with: "[routing]\nwebhooks = [\"hook\"]\njournal = false\n\n[database]") + """
-
-            [channels.hook]
-            type = "webhook"
-            url = "http://127.0.0.1:9/hook"
-            secret_credential = "whsec"
-
-            """).utf8).write(to: URL(fileURLWithPath: config))
-        let env = ["CREDENTIALS_DIRECTORY": dir.url.path]
+        let (config, env) = try dir.exampleCopy(
+            routing: "webhooks = [\"hook\"]\njournal = false",
+            channels: """
+                [channels.hook]
+                type = "webhook"
+                url = "http://127.0.0.1:9/hook"
+                secret_credential = "whsec"
+                """,
+            credentials: ["whsec": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
         let loaded = try await Loaded.load(configPath: config, environment: env)
         return Runtime(loaded: loaded, configPath: config, environment: env, notifier: Notifier(), logger: Logger(label: "t"))
     }

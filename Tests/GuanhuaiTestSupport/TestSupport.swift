@@ -53,6 +53,19 @@ public struct Scratch: ~Copyable {
         return config.path
     }
 
+    /// The example copy with a `[routing]` table and channels added (TOML text each), and the credential files
+    /// `credentials` (name → content) in this directory, which is then `$CREDENTIALS_DIRECTORY`.
+    public func exampleCopy(routing: String, channels: String, credentials: [String: String] = [:],
+        busyTimeoutMilliseconds: Int = 5000) throws -> (config: String, environment: [String: String])
+    {
+        let config = try exampleCopy(busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        for (name, text) in credentials { _ = try write(name, text) }
+        try Data((try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: "[database]", with: "[routing]\n\(routing)\n\n[database]") + "\n" + channels + "\n")
+            .utf8).write(to: URL(fileURLWithPath: config))
+        return (config, ["CREDENTIALS_DIRECTORY": url.path])
+    }
+
     public var databasePath: String { url.appendingPathComponent("state/guanhuai.sqlite").path }
 
     deinit { try? FileManager.default.removeItem(at: url) }

@@ -1,0 +1,112 @@
+import Foundation
+import GuanhuaiConfig
+@testable import GuanhuaiCore
+@testable import GuanhuaiDaemon
+import GuanhuaiDelivery
+import GuanhuaiStore
+import GuanhuaiTestSupport
+import Testing
+
+/// Where a digest goes, from a table: the router is a pure value, so each case is one call.
+@Suite struct DigestRouterTests {
+    /// The example with e-mail, a generic webhook, the journal, a robot for 文学院教师党支部 (wen-t) and one for
+    /// 文学院党总支 (wen).
+    static func load(_ dir: borrowing Scratch) async throws -> Loaded {
+        let (config, env) = try dir.exampleCopy(
+            routing: """
+                email = "mail"
+                webhooks = ["hook"]
+                units = { wen-t = "branch-robot", wen = "general-robot" }
+                """,
+            channels: """
+                [channels.mail]
+                type = "smtp"
+                host = "127.0.0.1"
+                security = "none"
+                from = "guanhuai@example.edu.cn"
+
+                [channels.hook]
+                type = "webhook"
+                url = "http://127.0.0.1:9/hook"
+                secret_credential = "whsec"
+
+                [channels.branch-robot]
+                type = "wecom"
+                url = "http://127.0.0.1:9/wecom"
+                key_credential = "key"
+
+                [channels.general-robot]
+                type = "dingtalk"
+                url = "http://127.0.0.1:9/dingtalk"
+                access_token_credential = "key"
+                """,
+            credentials: ["whsec": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "key": "k"])
+        return try await Loaded.load(configPath: config, environment: env)
+    }
+
+    static let at = Example.noon("2026-12-03") - 4 * 3600 + 30 * 60  // 08:30 Shanghai
+    static let email = DigestRouter.Contact(email: "m@example.edu.cn", chat: ChatContact(mobile: "13900000001"))
+    static let nobody = DigestRouter.Contact(email: nil, chat: ChatContact())
+
+    /// One item of the example's rule `rule`, at unit `org`, reminded as `kind`.
+    static func digest(_ kind: Reminder.Kind, org: UnitID = "wen-t", rule: String = "must-visit", recipient: PersonID = "M001")
+        -> Digest
+    {
+        let o = Occurrence(
+            id: "\(rule):T", rule: rule, title: "四必访", subject: "M003", org: org, responsible: "M001",
+            windowStart: CivilDate(2026, 11, 20)!, due: CivilDate(2026, 12, 3)!, status: .pending, waivedReason: nil,
+            reminders: [])
+        return Digest(recipient: recipient, at: at, localDate: CivilDate(2026, 12, 3)!, items: [.init(occurrence: o, kind: kind)])
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        var digest: Digest
+        var contact: DigestRouter.Contact?
+        var journal = true
+        var lateDays: Int64 = 0
+        var channels: [String]
+        var warnings: [String] = []
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "a branch item by mail, to the webhook, the branch's robot and the journal", digest: digest(.due),
+            contact: email, channels: ["mail", "hook", "branch-robot", "journal"]),
+        Case(name: "an escalation goes to the robot of the unit above", digest: digest(.escalation),
+            contact: email, channels: ["mail", "hook", "general-robot", "journal"]),
+        Case(name: "a unit without a robot uses the nearest one above", digest: digest(.due, org: "wen-s"),
+            contact: email, channels: ["mail", "hook", "general-robot", "journal"]),
+        Case(name: "no robot anywhere above and no address: a warning", digest: digest(.due, org: "li-t"),
+            contact: nobody, channels: ["hook", "journal"], warnings: ["unreachable"]),
+        Case(name: "no address, but a robot reaches the unit: no warning", digest: digest(.due),
+            contact: nil, channels: ["hook", "branch-robot", "journal"]),
+        Case(name: "without the journal", digest: digest(.due), contact: email, journal: false,
+            channels: ["mail", "hook", "branch-robot"]),
+        Case(name: "a greeting stays out of group chats", digest: digest(.greeting, rule: "political-birthday"),
+            contact: email, channels: ["mail", "hook", "journal"]),
+        Case(name: "a greeting 8 days late is not sent", digest: digest(.greeting, rule: "political-birthday"),
+            contact: email, lateDays: 8, channels: [], warnings: ["late greeting"]),
+        Case(name: "a reminder 8 days late is still sent", digest: digest(.overdue),
+            contact: email, lateDays: 8, channels: ["mail", "hook", "branch-robot", "journal"]),
+    ]
+
+    @Test(arguments: cases)
+    func routes(_ c: Case) async throws {
+        let dir = try Scratch()
+        let loaded = try await DigestRouterTests.load(dir)
+        let router = loaded.router
+        let context = RenderContext(input: loaded.config.planInput())
+        let routed = router.route(c.digest, context: context, contact: c.contact, journal: c.journal,
+            now: DigestRouterTests.at + c.lateDays * 86400)
+        #expect(routed.rows.map(\.channel) == c.channels)
+        #expect(routed.warnings.map {
+            switch $0 {
+            case .unreachable: "unreachable"
+            case .lateGreetingDropped: "late greeting"
+            }
+        } == c.warnings)
+        #expect(Set(routed.rows.map(\.idempotencyKey)).count == routed.rows.count)
+        #expect(routed.rows.allSatisfy { $0.recipient == c.digest.recipient })
+    }
+}

@@ -1,0 +1,79 @@
+@testable import GuanhuaiDaemon
+import GuanhuaiDelivery
+import Testing
+
+/// What becomes of a message after a try, from a table. Policy: 60 s first, at most 3,600 s, give up after 48 h.
+@Suite struct RetryPolicyTests {
+    static let policy = RetryPolicy(initialSeconds: 60, maxSeconds: 3600, maxAgeSeconds: 48 * 3600)
+    static let now: Int64 = 1_800_000_000
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        var result: Result<String, DeliveryError>
+        var attempts = 0
+        var age: Int64 = 0
+        var jitter = 1.0
+        var expected: RetryPolicy.Decision
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "accepted", result: .success("250 ok"), expected: .sent),
+        Case(name: "first temporary failure waits the initial delay", result: .failure(.temporary("451")),
+            expected: .retry(at: now + 60, reason: "451")),
+        Case(name: "the delay doubles", result: .failure(.temporary("451")), attempts: 3,
+            expected: .retry(at: now + 480, reason: "451")),
+        Case(name: "the delay stops at the maximum", result: .failure(.temporary("451")), attempts: 10,
+            expected: .retry(at: now + 3600, reason: "451")),
+        Case(name: "a huge attempt count does not overflow", result: .failure(.temporary("451")), attempts: 5_000,
+            expected: .retry(at: now + 3600, reason: "451")),
+        Case(name: "jitter spreads it (×0.8)", result: .failure(.temporary("451")), attempts: 1, jitter: 0.8,
+            expected: .retry(at: now + 96, reason: "451")),
+        Case(name: "jitter spreads it (×1.2)", result: .failure(.temporary("451")), attempts: 1, jitter: 1.2,
+            expected: .retry(at: now + 144, reason: "451")),
+        Case(name: "still temporary just before the age limit", result: .failure(.temporary("down")),
+            attempts: 20, age: 48 * 3600 - 1, expected: .retry(at: now + 3600, reason: "down")),
+        Case(name: "temporary but too old: given up, saying so", result: .failure(.temporary("down")),
+            attempts: 20, age: 48 * 3600, expected: .fail(reason: "gave up after 48 h: down")),
+        Case(name: "permanent fails at once", result: .failure(.permanent("550 no such user")),
+            expected: .fail(reason: "550 no such user")),
+        Case(name: "never offered: waits, uncharged", result: .failure(.notOffered("connection closed")),
+            attempts: 2, expected: .wait),
+    ]
+
+    @Test(arguments: cases)
+    func decides(_ c: Case) {
+        #expect(RetryPolicyTests.policy.decide(c.result, attempts: c.attempts, age: c.age, now: RetryPolicyTests.now,
+            jitter: c.jitter) == c.expected)
+    }
+
+    /// With a seeded generator the decision is reproducible, and it always lies within the jitter's bounds.
+    @Test func aSeededGeneratorGivesTheSameRetryAndStaysWithinTheJitter() {
+        var a = SplitMix64(seed: 7)
+        var b = SplitMix64(seed: 7)
+        for attempts in 0..<12 {
+            let x = RetryPolicyTests.policy.decide(.failure(.temporary("t")), attempts: attempts, age: 0, now: 0, using: &a)
+            let y = RetryPolicyTests.policy.decide(.failure(.temporary("t")), attempts: attempts, age: 0, now: 0, using: &b)
+            #expect(x == y)
+            guard case .retry(let at, _) = x else {
+                Issue.record("not a retry: \(x)")
+                continue
+            }
+            let base = Double(min(3600, 60 << attempts))
+            #expect(Double(at) >= (base * 0.8).rounded(.down) && Double(at) <= (base * 1.2).rounded(.up))
+        }
+    }
+}
+
+/// A small seeded generator (Steele, Lea and Flood's SplitMix64), for reproducible jitter in tests.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
