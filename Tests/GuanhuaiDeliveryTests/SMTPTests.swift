@@ -143,6 +143,9 @@ func envelope(to: String, subject: String = "「关怀提醒」测试", key: Str
         #expect(data.kind == .temporary && data.message.contains("451"))  // 451 on DATA
         let files = try stored(f.maildir)
         #expect(files.count == 2)
+        // Both came over one connection: the same client address and port.
+        let peers = try files.map { try String(contentsOf: $0.deletingPathExtension().appendingPathExtension("peer"), encoding: .utf8) }
+        #expect(Set(peers).count == 1, "\(peers)")
         // Dot-stuffing survived the trip: the line starting with "." arrives intact.
         #expect(try parse(files[0]).parts["text/plain"]?.contains("\n.以点开头的行") == true)
     }

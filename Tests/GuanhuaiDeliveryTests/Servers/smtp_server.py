@@ -10,6 +10,7 @@ RCPT reject@… → 550, DATA for tempfail@… → 451. Two tiny raw servers sta
 asked to do: a 421 greeting, a reply that stops half way (a stalled server), and a reply to the end of a message sent one
 byte every 2 seconds (a trickling server). With --close-after N, aiosmtpd closes each connection after accepting N
 messages (a server with a per-connection limit), and DIR/offers counts the messages it was offered (each DATA).
+DIR/N.peer holds the client's address and port of the connection that delivered message N.
 Prints "READY <port>" once listening, then serves until killed.
 """
 import argparse, asyncio, os, socket, ssl, sys, time
@@ -55,6 +56,8 @@ class Handler:
         os.rename(os.path.join(self.maildir, name + ".tmp"), os.path.join(self.maildir, name + ".eml"))
         with open(os.path.join(self.maildir, name + ".env"), "w") as f:
             f.write(envelope.mail_from + "\n" + "\n".join(envelope.rcpt_tos) + "\n")
+        with open(os.path.join(self.maildir, name + ".peer"), "w") as f:
+            f.write("%s:%d\n" % tuple(session.peer[:2]))  # the client's address: one per connection
         return "250 2.0.0 Ok: queued as %s" % name
 
 def authenticator(server, session, envelope, mechanism, auth_data):

@@ -1,0 +1,74 @@
+import Foundation
+import GuanhuaiConfig
+@testable import GuanhuaiDaemon
+import GuanhuaiDelivery
+import GuanhuaiStore
+import GuanhuaiTestSupport
+import Logging
+import Systemd
+import Testing
+
+/// A result the database will not take (a lock held past the busy timeout, a full disk) ends the pass: nothing
+/// more is sent until it is recorded, and no message reaches the server twice because of it.
+@Suite struct RecordingFailureTests {
+    @Test func aDatabaseThatRefusesResultsMidBatchSendsNothingTwice() async throws {
+        let dir = try Scratch()
+        let maildir = dir.url.appendingPathComponent("mail")
+        try FileManager.default.createDirectory(at: maildir, withIntermediateDirectories: true)
+        let smtp = try ServerProcess([smtpServerScript, "--maildir", maildir.path])
+        let (config, env) = try dir.exampleCopy(
+            routing: "email = \"mail\"\njournal = false",
+            channels: """
+                [channels.mail]
+                type = "smtp"
+                host = "127.0.0.1"
+                port = \(smtp.port)
+                security = "none"
+                from = "guanhuai@example.edu.cn"
+                """,
+            busyTimeoutMilliseconds: 200)
+        let loaded = try await Loaded.load(configPath: config, environment: env)
+        let runtime = Runtime(loaded: loaded, configPath: config, environment: env, notifier: Notifier(), logger: Logger(label: "t"))
+        let db = loaded.database
+        let t0: Int64 = 1_800_000_000
+        let rows = (1...5).map { i in
+            NewOutboxMessage(idempotencyKey: "k\(i)", recipient: "M00\(i)", channel: "mail", payload: OutboxPayload.mail(
+                from: "guanhuai@example.edu.cn", to: ["p\(i)@example.edu.cn"],
+                data: Data("Subject: \(i)\r\nMessage-ID: <k\(i)@guanhuai>\r\n\r\n第 \(i) 封\r\n".utf8)).encoded())
+        }
+        _ = try db.enqueue(rows, processedThrough: t0, now: t0)
+        let dispatcher = DispatcherService(runtime: runtime, clock: ManualClock(t0), bell: Doorbell(), logger: Logger(label: "t"))
+        let received = { try stored(maildir).count }
+
+        do {
+            // Another process holds the write lock: reads go on (WAL), writes wait 200 ms and fail.
+            let lock = try ServerProcess(["-c", """
+                import sqlite3, time
+                c = sqlite3.connect(\(String(reflecting: dir.databasePath)), isolation_level=None)
+                c.execute("BEGIN IMMEDIATE")
+                print("READY 0", flush=True)
+                time.sleep(3600)
+                """])
+            await #expect(throws: (any Error).self) { try await dispatcher.dispatchDue() }
+            // The first message went out and its result could not be written: the pass ended there.
+            #expect(try received() == 1)
+            #expect(try db.outbox().allSatisfy { $0.state == "pending" && $0.attempts == 0 })
+            await #expect(throws: (any Error).self) { try await dispatcher.dispatchDue() }
+            #expect(try received() == 1)  // still refused: nothing more is sent, and the first is not sent again
+            _ = lock
+        }
+        try await dispatcher.dispatchDue()
+        #expect(try received() == 5)
+        let recipients = try stored(maildir).map {
+            try String(contentsOf: $0.deletingPathExtension().appendingPathExtension("env"), encoding: .utf8)
+                .split(separator: "\n")[1]
+        }
+        #expect(Set(recipients).count == 5)
+        #expect(try db.outbox().allSatisfy { $0.state == "sent" })
+    }
+}
+
+func stored(_ dir: URL) throws -> [URL] {
+    try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)
+        .filter { $0.pathExtension == "eml" }.sorted { $0.path < $1.path }
+}
