@@ -22,6 +22,8 @@ public actor Runtime {
     var lastFailure: String?
     var disabledChannels: [String] = []
     var warnedNoJournal = false
+    /// The processed mark the clock was last seen behind: said once per jump back, not at every step.
+    var clockBehind: Int64?
 
     init(loaded: Loaded, configPath: String, environment: [String: String], notifier: Notifier, logger: Logger) {
         self.loaded = loaded
@@ -86,8 +88,10 @@ public actor Runtime {
             // The clock went back: a retry scheduled on the later clock would wait that much longer than the policy
             // allows. Nothing is sent twice: send times up to the mark stay processed.
             let moved = try db.clampPendingAttempts(notAfter: now + Int64(config.delivery.retryMaxSeconds))
-            if moved > 0 {
-                logger.notice("the clock went back \(processed - now) s: \(moved) waiting messages are tried within \(config.delivery.retryMaxSeconds) s")
+            if clockBehind != processed {
+                clockBehind = processed
+                logger.notice("the clock went back \(processed - now) s: send times up to \(config.zone.minute(atUTC: processed)) stay processed, so nothing is sent twice; \(moved) waiting messages are tried within \(config.delivery.retryMaxSeconds) s",
+                    metadata: ["MESSAGE_ID": "\(MessageID.clockWentBack)"])
             }
         }
         if now > processed {

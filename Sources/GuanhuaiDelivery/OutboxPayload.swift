@@ -37,6 +37,7 @@ public enum MessageID {
     public static let started = "0a2c4e6a8c0e4a2c4e6a8c0e2a4c6e8a"
     public static let unreachable = "8c0e2a4c6e8a4c0e2a4c6e8a0c2e4a6c"
     public static let endpointDisabled = "3e5a7c9e1b3d4f5a7c9e1b3d5f7a9c1e"
+    public static let clockWentBack = "02105c0408b60a823d580830c8fd4ca5"
 }
 
 /// The journal as a channel: each reminded item becomes one entry, so

@@ -64,8 +64,8 @@ struct Rig: ~Copyable {
             "--key", cert.key, "--port", "\(port)", "--delay", "\(delay)"])
     }
 
-    func daemon(_ name: String = "daemon", watchdog: Bool = true) throws -> DaemonProcess {
-        var env = ["GUANHUAI_TEST_CLOCK_FILE": clock, "CREDENTIALS_DIRECTORY": dir.url.path]
+    func daemon(_ name: String = "daemon", watchdog: Bool = true, environment: [String: String] = [:]) throws -> DaemonProcess {
+        var env = ["GUANHUAI_TEST_CLOCK_FILE": clock, "CREDENTIALS_DIRECTORY": dir.url.path].merging(environment) { $1 }
         if watchdog { env["WATCHDOG_USEC"] = "2000000" }  // the scheduler then looks every second
         return try DaemonProcess(config: config, environment: env, in: dir.url, name: name)
     }
@@ -82,6 +82,12 @@ struct Rig: ~Copyable {
     func headers(_ url: URL) throws -> [String: String] { try parsed(url)["headers"] as! [String: String] }
 
     var database: AppDatabase { get throws { try AppDatabase(path: dir.databasePath) } }
+
+    /// Every e-mail row in the outbox has its result recorded: sent, or failed for good. Once that holds nothing more
+    /// is going to the server, so what it received can be compared (a positive event instead of a sleep).
+    var mailSettled: Bool {
+        ((try? database.outbox().filter { $0.channel == "mail" }) ?? []).allSatisfy { $0.state != "pending" }
+    }
 }
 
 /// The e-mail recipients of the digests the planner gives for the send times in (after, through].
@@ -115,8 +121,7 @@ func recipient(_ rig: borrowing Rig, _ url: URL) -> String {
         let expected = expectedRecipients(after: Self.start, through: Self.sendTime)
         #expect(expected.count >= 8)
         let total = expected.values.reduce(0, +)
-        #expect(try await eventually(25) { rig.messages.count >= total }, "\(daemon.stderr)")
-        try await Task.sleep(for: .seconds(1.5))
+        #expect(try await eventually(25) { rig.messages.count >= total && rig.mailSettled }, "\(daemon.stderr)")
         let got = Dictionary(grouping: rig.messages.map { recipient(rig, $0) }, by: { $0 }).mapValues(\.count)
         #expect(got == expected)
         for m in rig.messages {
@@ -147,8 +152,9 @@ func recipient(_ rig: borrowing Rig, _ url: URL) -> String {
         let atKill = rig.messages.count
         #expect(atKill < total, "the kill came before the batch ended")
         daemon = try rig.daemon("second")
-        #expect(try await eventually(40) { Set(rig.messages.map { recipient(rig, $0) }).count == expected.count }, "\(daemon.stderr)")
-        try await Task.sleep(for: .seconds(1.5))
+        #expect(try await eventually(40) {
+            Set(rig.messages.map { recipient(rig, $0) }).count == expected.count && rig.mailSettled
+        }, "\(daemon.stderr)")
         let ids = try rig.messages.map { try rig.headers($0)["Message-ID"] ?? "" }
         #expect(Set(ids).count == total, "nothing lost")
         #expect(ids.count <= total + 1, "at most the in-flight message repeated: \(ids.count) for \(total)")
@@ -177,8 +183,7 @@ func recipient(_ rig: borrowing Rig, _ url: URL) -> String {
         let server = try rig.smtp()
         try setClock(rig.clock, Self.start)
         let daemon = try rig.daemon()
-        #expect(try await eventually(25) { daemon.stderr.contains("delivery failed for good") }, "\(daemon.stderr)")
-        try await Task.sleep(for: .seconds(3))
+        #expect(try await eventually(25) { daemon.stderr.contains("delivery failed for good") && rig.mailSettled }, "\(daemon.stderr)")
         let failed = try rig.database.outbox().filter { $0.state == "failed" }
         #expect(failed.count == 1 && failed[0].recipient == "M001")
         #expect(failed[0].attempts == 1, "not retried")
@@ -201,15 +206,39 @@ func recipient(_ rig: borrowing Rig, _ url: URL) -> String {
         let missed = expectedRecipients(after: Self.sendTime, through: jumped)
         let total = first + missed.values.reduce(0, +)
         #expect(missed.count > 0)
-        #expect(try await eventually(30) { rig.messages.count >= total }, "\(daemon.stderr)")
-        try await Task.sleep(for: .seconds(2))
+        #expect(try await eventually(30) { rig.messages.count >= total && rig.mailSettled }, "\(daemon.stderr)")
         #expect(rig.messages.count == total)
         let subjects = try rig.messages.dropFirst(first).map { try rig.headers($0)["Subject"] ?? "" }
         #expect(subjects.contains { $0.contains("补发") }, "the 06-02 and 06-03 ones are more than a day late")
         // And back again: nothing is sent twice.
         try setClock(rig.clock, beijing("2027-06-02 09:00:00"))
-        try await Task.sleep(for: .seconds(4))
-        #expect(rig.messages.count == total)
+        #expect(try await eventually(10) { daemon.stderr.contains("the clock went back") }, "\(daemon.stderr)")
+        #expect(rig.messages.count == total && rig.mailSettled)
+        _ = server
+    }
+
+    /// systemd is told STOPPING=1 first; then the message in flight is finished and recorded; then exit 0. What was
+    /// not offered stays in the outbox, uncharged, for the next start.
+    @Test func aStopDuringABatchSaysStoppingFirstFinishesTheMessageInFlightAndExitsZero() async throws {
+        let rig = try Rig()
+        let server = try rig.smtp(delay: 2)
+        try setClock(rig.clock, Self.start)
+        let notify = try NotifyLog(in: rig.dir.url)
+        let daemon = try rig.daemon(environment: ["NOTIFY_SOCKET": notify.socket])
+        let offers = rig.maildir.appendingPathComponent("offers")
+        func offered() -> Int { ((try? String(contentsOf: offers, encoding: .utf8)) ?? "").split(separator: "\n").count }
+        // The server has taken the second message's DATA and is holding its reply: a message is in flight.
+        #expect(try await eventually(25) { offered() == 2 && rig.messages.count == 1 }, "\(daemon.stderr)")
+        daemon.signal(SIGTERM)
+        #expect(try await eventually(5) { notify.messages.contains("STOPPING=1") })
+        #expect(rig.messages.count == 1, "STOPPING=1 came before the message in flight was answered")
+        #expect(await daemon.waitExit(timeout: 20) == 0, "\(daemon.stderr)")
+        #expect(rig.messages.count == 2, "the message in flight was finished")
+        #expect(offered() == 2, "nothing more was offered after the stop began")
+        let mail = try rig.database.outbox().filter { $0.channel == "mail" }
+        #expect(mail.filter { $0.state == "sent" }.count == 2)
+        #expect(mail.filter { $0.state == "pending" }.allSatisfy { $0.attempts == 0 } && mail.count > 2)
+        #expect(!notify.messages.drop(while: { $0 != "STOPPING=1" }).contains { $0.hasPrefix("READY=1") })
         _ = server
     }
 }

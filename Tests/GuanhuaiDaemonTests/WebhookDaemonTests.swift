@@ -177,8 +177,10 @@ func requests(_ log: URL) -> [[String: Any]] { loggedRequests(log) }
         // Nothing is sent twice after a restart.
         daemon.signal(SIGTERM)
         #expect(await daemon.waitExit(timeout: 20) == 0)
-        let again = try rig.daemon("again")
-        try await Task.sleep(for: .seconds(3))
+        let again = try rig.daemon("again", environment: ["GUANHUAI_LOG_LEVEL": "debug"])
+        // Both loops have been round once (planned, found nothing new, dispatched nothing) and gone to sleep.
+        #expect(try await eventually(20) { again.stderr.contains("scheduler sleeps") && again.stderr.contains("dispatcher sleeps") },
+            "\(again.stderr)")
         again.signal(SIGTERM)
         #expect(await again.waitExit(timeout: 20) == 0)
         #expect(requests(log).count == all.count)
