@@ -52,7 +52,7 @@ let package = Package(
         // The Swift face of libsystemd: notify, watchdog, and a swift-log handler for the journal.
         .target(
             name: "Systemd",
-            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemd", "GuanhuaiCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // Channels (SMTP, sendmail, …) and message rendering.

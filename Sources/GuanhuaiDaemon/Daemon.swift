@@ -41,9 +41,9 @@ public func buildDaemon(_ options: DaemonOptions, notifier: Notifier = Notifier(
     // reload listener, then the dispatcher finishes the message in flight, then the scheduler.
     let services: [any Service] = [
         SchedulerService(
-            runtime: runtime, clock: options.clock, bell: schedulerBell, dispatcherBell: dispatcherBell,
-            notifier: notifier, logger: logger, faults: Faults(environment: options.environment)),
-        DispatcherService(runtime: runtime, clock: options.clock, bell: dispatcherBell, logger: logger),
+            runtime: runtime, clock: options.clock, sleeper: EventLoopClock(), bell: schedulerBell,
+            dispatcherBell: dispatcherBell, notifier: notifier, logger: logger),
+        DispatcherService(runtime: runtime, clock: options.clock, sleeper: EventLoopClock(), bell: dispatcherBell, logger: logger),
         ReloadService(runtime: runtime, schedulerBell: schedulerBell, notifier: notifier, logger: logger),
         StoppingNotifier(notifier: notifier),
     ]

@@ -9,9 +9,11 @@ import Systemd
 
 /// Sends what the outbox holds; retries temporary failures with exponential backoff and jitter up to the
 /// configured age; marks permanent failures failed and reports them.
-struct DispatcherService: Service {
+struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration {
     let runtime: Runtime
     let clock: any WallClock
+    /// What the loop sleeps on: `EventLoopClock` in the daemon, a test clock in tests.
+    let sleeper: Sleep
     let bell: Doorbell
     let logger: Logger
     /// Results the database would not take: kept here and recorded before anything else is sent, so a message is
@@ -35,7 +37,7 @@ struct DispatcherService: Service {
                 logger.error("dispatching failed; trying again in \(backoff) s: \(error)")
             }
             logger.debug("dispatcher sleeps \(sleep)")
-            await bell.wait(timeout: sleep)
+            await bell.wait(timeout: sleep, on: sleeper)
         }
     }
 

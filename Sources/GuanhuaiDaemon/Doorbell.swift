@@ -21,30 +21,17 @@ public final class Doorbell: Sendable {
         waiter?.resume()
     }
 
-    /// Returns when rung, after `timeout`, or when the task is cancelled or the service group shuts down.
-    public func wait(timeout: Duration) async {
+    /// Returns when rung, after `timeout` on `clock`, or when the task is cancelled or the service group shuts down.
+    public func wait<C: Clock>(timeout: Duration, on clock: C) async where C.Duration == Duration {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await Doorbell.sleep(timeout) }
+                group.addTask { try? await clock.sleep(for: timeout) }
                 group.addTask { await self.waitForRing() }
                 await group.next()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
             self.ring()
-        }
-    }
-
-    /// Sleeps on a SwiftNIO event loop: one timerfd for the whole duration. (On Linux a pending `Task.sleep` has
-    /// libdispatch re-arm its timer every second, which would wake an idle daemon 3,600 times an hour.)
-    static func sleep(_ d: Duration) async {
-        let nanos = d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
-        let loop = MultiThreadedEventLoopGroup.singleton.next()
-        let scheduled = loop.scheduleTask(in: .nanoseconds(max(0, nanos))) {}
-        await withTaskCancellationHandler {
-            _ = try? await scheduled.futureResult.get()
-        } onCancel: {
-            scheduled.cancel()
         }
     }
 
@@ -69,5 +56,31 @@ public final class Doorbell: Sendable {
             }
             w?.resume()
         }
+    }
+}
+
+/// The daemon's clock for sleeping: SwiftNIO's event-loop timer, one timerfd for the whole duration. (On Linux a
+/// pending `Task.sleep` has libdispatch re-arm its timer every second, which would wake an idle daemon 3,600 times an
+/// hour.) Tests give the services another `Clock`.
+public struct EventLoopClock: Clock {
+    public typealias Duration = Swift.Duration
+    public typealias Instant = ContinuousClock.Instant
+
+    public init() {}
+
+    public var now: Instant { ContinuousClock.now }
+    public var minimumResolution: Duration { .microseconds(1) }
+
+    public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
+        let d = now.duration(to: deadline)
+        let nanos = d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let scheduled = loop.scheduleTask(in: .nanoseconds(max(0, nanos))) {}
+        try await withTaskCancellationHandler {
+            try await scheduled.futureResult.get()
+        } onCancel: {
+            scheduled.cancel()
+        }
+        try Task.checkCancellation()
     }
 }

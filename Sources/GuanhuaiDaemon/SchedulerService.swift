@@ -3,30 +3,17 @@ import Logging
 import ServiceLifecycle
 import Systemd
 
-/// Switches that exist only for tests, set through `$GUANHUAI_TEST_FAULT`; documented in README.
-struct Faults: Sendable {
-    /// `stall-scheduler-after=SECONDS`: the scheduler stops (and stops pinging the watchdog) after that long.
-    var stallSchedulerAfter: Duration?
-
-    init(environment: [String: String]) {
-        if let v = environment["GUANHUAI_TEST_FAULT"], v.hasPrefix("stall-scheduler-after="),
-            let s = Int(v.dropFirst("stall-scheduler-after=".count))
-        {
-            stallSchedulerAfter = .seconds(s)
-        }
-    }
-}
-
 /// Plans, puts due reminders in the outbox, and sleeps until the next send time. Pings the watchdog from its own
 /// loop, so a stalled scheduler stops the pings and systemd restarts the daemon.
-struct SchedulerService: Service {
+struct SchedulerService<Sleep: Clock>: Service where Sleep.Duration == Duration {
     let runtime: Runtime
     let clock: any WallClock
+    /// What the loop sleeps on: `EventLoopClock` in the daemon, a test clock in tests.
+    let sleeper: Sleep
     let bell: Doorbell
     let dispatcherBell: Doorbell
     let notifier: Notifier
     let logger: Logger
-    let faults: Faults
 
     /// Wake at least this often: half the watchdog period, and once a minute to see what the CLI recorded.
     var checkInterval: Duration {
@@ -35,14 +22,8 @@ struct SchedulerService: Service {
     }
 
     func run() async throws {
-        let started = ContinuousClock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             notifier.watchdog()
-            if let stall = faults.stallSchedulerAfter, ContinuousClock.now - started > stall {
-                logger.warning("test fault: the scheduler stalls now")
-                while !Task.isCancelled && !Task.isShuttingDownGracefully { await Doorbell.sleep(.seconds(3600)) }
-                return
-            }
             let now = clock.now()
             var next: Int64?
             do {
@@ -62,7 +43,7 @@ struct SchedulerService: Service {
                 sleep = min(sleep, until)
             }
             logger.debug("scheduler sleeps \(sleep)", metadata: ["GUANHUAI_NEXT_SEND": "\(next.map(String.init) ?? "none")"])
-            await bell.wait(timeout: sleep)
+            await bell.wait(timeout: sleep, on: sleeper)
         }
     }
 }

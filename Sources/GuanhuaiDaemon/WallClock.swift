@@ -27,3 +27,26 @@ public struct FileWallClock: WallClock {
         return base + (real - Int64(modified.timeIntervalSince1970.rounded(.down)))
     }
 }
+
+/// Whether `$GUANHUAI_TEST_CLOCK_FILE` may move the daemon's clock. It is for end-to-end tests of the binary; under
+/// systemd (`$INVOCATION_ID` set) it is refused unless `$GUANHUAI_TEST=1` says this is a test machine, so a stray
+/// `Environment=` line cannot shift a production daemon's reminders.
+public enum TestClockSwitch: Equatable {
+    case off
+    case on(path: String)
+    case refused(String)
+
+    public struct Refused: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+        public init(message: String) { self.message = message }
+    }
+
+    public static func decide(_ environment: [String: String]) -> TestClockSwitch {
+        guard let path = environment["GUANHUAI_TEST_CLOCK_FILE"], !path.isEmpty else { return .off }
+        if environment["INVOCATION_ID"] != nil && environment["GUANHUAI_TEST"] != "1" {
+            return .refused("GUANHUAI_TEST_CLOCK_FILE is set, and this is a systemd service: the test clock would move every reminder. Remove it from the unit (systemctl edit guanhuaid), or, on a test machine only, set GUANHUAI_TEST=1 as well")
+        }
+        return .on(path: path)
+    }
+}

@@ -64,8 +64,12 @@ public enum JournalChannel {
     }
 
     public static func send(_ entries: [[OutboxPayload.JournalField]]) -> Result<String, DeliveryError> {
-        for e in entries where !Journal.send(e.map { ($0.name, $0.value) }) {
-            return .failure(.temporary("the journal cannot be reached"))
+        for e in entries {
+            do {
+                try Journal.send(e.map { ($0.name, $0.value) })
+            } catch {
+                return .failure(.temporary("the journal cannot be reached (\(error))"))
+            }
         }
         return .success("\(entries.count) journal entries")
     }

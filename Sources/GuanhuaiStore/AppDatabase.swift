@@ -1,6 +1,7 @@
 import Foundation
 public import GRDB
 import GRDBSQLite
+import GuanhuaiCore
 
 #if canImport(Glibc)
 import Glibc
@@ -34,7 +35,11 @@ public struct AppDatabase: Sendable {
         if lock < 0 { lock = open(path + ".lock", O_RDONLY | O_CLOEXEC) }  // flock needs no write access
         guard lock >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(lock) }
-        flock(lock, LOCK_EX)
+        do {
+            try SystemError.check("flock") { flock(lock, LOCK_EX) }
+        } catch {
+            throw .cannotOpen(path: path, reason: "cannot lock \(path).lock: \(error)")
+        }
         defer { flock(lock, LOCK_UN) }
 
         var config = Configuration()

@@ -1,4 +1,5 @@
 import CSystemd
+public import GuanhuaiCore
 public import Logging
 
 #if canImport(Glibc)
@@ -7,12 +8,11 @@ import Glibc
 
 /// Writing structured entries to the systemd journal with sd_journal_sendv(3).
 public enum Journal {
-    /// Sends one entry. Field names must be `[A-Z0-9_]+` not starting with `_`; others are made so. Returns false
-    /// when the journal cannot be reached.
-    @discardableResult
-    public static func send(_ fields: [(String, String)]) -> Bool {
+    /// Sends one entry. Field names must be `[A-Z0-9_]+` not starting with `_`; others are made so. Throws when
+    /// the journal cannot be reached, saying why.
+    public static func send(_ fields: [(String, String)]) throws(SystemError) {
         // sd_journal_sendv succeeds silently when there is no journald at all (ENOENT): a delivery must not.
-        guard isAvailable else { return false }
+        guard isAvailable else { throw SystemError(call: "sd_journal_sendv (no /run/systemd/journal/socket)", errno: ENOENT) }
         let encoded: [[UInt8]] = fields.map { name, value in Array((fieldName(name) + "=").utf8) + Array(value.utf8) }
         var storage: [UInt8] = []
         storage.reserveCapacity(encoded.reduce(0) { $0 + $1.count })
@@ -21,12 +21,13 @@ public enum Journal {
             offsets.append((storage.count, e.count))
             storage += e
         }
-        return storage.withUnsafeMutableBufferPointer { buffer -> Bool in
+        let result = storage.withUnsafeMutableBufferPointer { buffer -> Int32 in
             var iov = offsets.map { offset, count in
                 iovec(iov_base: UnsafeMutableRawPointer(buffer.baseAddress! + offset), iov_len: count)
             }
-            return sd_journal_sendv(&iov, Int32(iov.count)) >= 0
+            return sd_journal_sendv(&iov, Int32(iov.count))
         }
+        try SystemError.check("sd_journal_sendv", negativeErrno: result)
     }
 
     /// Whether journald's socket is there to take entries.
@@ -86,7 +87,9 @@ public struct JournalLogHandler: LogHandler {
         for (k, v) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) {
             fields.append((k, v.description))
         }
-        if !Journal.send(fields) {
+        do {
+            try Journal.send(fields)
+        } catch {
             StderrLogHandler.write(level: event.level, message: event.message.description, metadata: event.metadata)
         }
     }

@@ -1,12 +1,43 @@
 import CSystemd
+public import GuanhuaiCore
 
 /// The service-manager notification protocol (sd_notify(3)): READY, RELOADING, STOPPING, STATUS, WATCHDOG, ERRNO.
 /// A no-op when `$NOTIFY_SOCKET` is unset, so the daemon runs the same by hand.
 public struct Notifier: Sendable {
-    public init() {}
+    private let sink: (@Sendable (String) -> Void)?
+    private let watchdogOverride: Duration?
+    /// Told when the service manager cannot be reached (a full or closed socket): the daemon logs it.
+    private let report: @Sendable (SystemError) -> Void
 
+    public init(report: @escaping @Sendable (SystemError) -> Void = { _ in }) {
+        sink = nil
+        watchdogOverride = nil
+        self.report = report
+    }
+
+    /// For in-process tests: every message goes to `sink` instead of the service manager, and the watchdog period
+    /// is the one given.
+    public init(sink: @escaping @Sendable (String) -> Void, watchdogInterval: Duration?) {
+        self.sink = sink
+        watchdogOverride = watchdogInterval
+        report = { _ in }
+    }
+
+    /// Sends one notification. False when there is no service manager to tell (`$NOTIFY_SOCKET` unset); a failure to
+    /// reach one that is there goes to `report`.
     @discardableResult
-    public func send(_ state: String) -> Bool { sd_notify(0, state) > 0 }
+    public func send(_ state: String) -> Bool {
+        if let sink {
+            sink(state)
+            return true
+        }
+        do {
+            return try SystemError.check("sd_notify", negativeErrno: sd_notify(0, state)) > 0
+        } catch {
+            report(error)
+            return false
+        }
+    }
 
     public func ready(status: String? = nil) { send("READY=1" + (status.map { "\nSTATUS=\(oneLine($0))" } ?? "")) }
 
@@ -24,6 +55,7 @@ public struct Notifier: Sendable {
 
     /// The watchdog period if the manager set one for this process (WatchdogSec=), else nil.
     public var watchdogInterval: Duration? {
+        if sink != nil { return watchdogOverride }
         var usec: UInt64 = 0
         guard sd_watchdog_enabled(0, &usec) > 0, usec > 0 else { return nil }
         return .microseconds(Int64(usec))

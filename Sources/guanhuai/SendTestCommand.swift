@@ -48,12 +48,14 @@ struct SendTestCommand: AsyncParsableCommand {
         let now = Int64(Date().timeIntervalSince1970)
         switch spec {
         case .journal:
-            guard Journal.send([
-                ("MESSAGE", "关怀（guanhuai）测试：日志通道可用 — send-test"), ("PRIORITY", "5"),
-                ("MESSAGE_ID", MessageID.reminder), ("SYSLOG_IDENTIFIER", "guanhuai"), ("GUANHUAI_CHANNEL", JournalChannel.name),
-                ("GUANHUAI_RULE", "send-test"),
-            ]) else {
-                FileHandle.standardError.write(Data("guanhuai: not delivered — the journal cannot be reached (is systemd-journald running?)\n".utf8))
+            do {
+                try Journal.send([
+                    ("MESSAGE", "关怀（guanhuai）测试：日志通道可用 — send-test"), ("PRIORITY", "5"),
+                    ("MESSAGE_ID", MessageID.reminder), ("SYSLOG_IDENTIFIER", "guanhuai"),
+                    ("GUANHUAI_CHANNEL", JournalChannel.name), ("GUANHUAI_RULE", "send-test"),
+                ])
+            } catch {
+                FileHandle.standardError.write(Data("guanhuai: not delivered — the journal cannot be reached (\(error); is systemd-journald running?)\n".utf8))
                 throw ExitCode(1)
             }
             say("Written to the journal: journalctl GUANHUAI_RULE=send-test shows it.")

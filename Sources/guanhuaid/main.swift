@@ -2,6 +2,7 @@
 import Foundation
 import GuanhuaiDaemon
 import Logging
+import Synchronization
 import Systemd
 
 #if canImport(Glibc)
@@ -30,10 +31,27 @@ LoggingSystem.bootstrap { label in
     return handler
 }
 let logger = Logger(label: "guanhuaid")
-let notifier = Notifier()
+let notifyFailures = Mutex(0)
+let notifier = Notifier(report: { error in
+    // Said the first time and every 100th after: a broken notify socket must not flood the journal.
+    let n = notifyFailures.withLock { n in
+        n += 1
+        return n
+    }
+    if n % 100 == 1 { logger.error("cannot tell systemd (\(error)); \(n) notifications lost so far") }
+})
 
 do {
-    let clock: any WallClock = environment["GUANHUAI_TEST_CLOCK_FILE"].map { FileWallClock(path: $0) } ?? SystemWallClock()
+    let clock: any WallClock
+    switch TestClockSwitch.decide(environment) {
+    case .off:
+        clock = SystemWallClock()
+    case .on(let path):
+        clock = FileWallClock(path: path)
+        logger.warning("the test clock is in force (GUANHUAI_TEST_CLOCK_FILE=\(path)): reminders go out on the time in that file, not the real time. Never set it in production.")
+    case .refused(let why):
+        throw TestClockSwitch.Refused(message: why)
+    }
     let daemon = try await buildDaemon(
         DaemonOptions(configPath: configPath, environment: environment, clock: clock), notifier: notifier, logger: logger)
     notifier.ready(status: await daemon.runtime.currentStatus())

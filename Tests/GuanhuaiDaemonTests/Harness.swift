@@ -2,6 +2,7 @@ import Foundation
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiTestSupport
+import Synchronization
 
 let daemonServers = Example.root.appendingPathComponent("Tests/GuanhuaiDaemonTests/Servers")
 let smtpServerScript = Example.root.appendingPathComponent("Tests/GuanhuaiDeliveryTests/Servers/smtp_server.py").path
@@ -96,4 +97,34 @@ func beijing(_ s: String) -> Int64 {
 /// Sets the daemon's test clock (GUANHUAI_TEST_CLOCK_FILE) to `epoch` from now on.
 func setClock(_ file: String, _ epoch: Int64) throws {
     try Data("\(epoch)\n".utf8).write(to: URL(fileURLWithPath: file))
+}
+
+/// A sleeping clock for the daemon's loops whose first `allowed` sleeps are short real ones and whose later ones never
+/// end until cancelled: a stalled loop, made in test support rather than by a switch in the binary.
+final class StallingClock: Clock, Sendable {
+    typealias Duration = Swift.Duration
+    typealias Instant = ContinuousClock.Instant
+
+    let allowed: Int
+    private let count = Mutex(0)
+    private let stall = Mutex(false)
+
+    init(allowed: Int) { self.allowed = allowed }
+
+    var now: Instant { ContinuousClock.now }
+    var minimumResolution: Duration { .nanoseconds(1) }
+    var stalled: Bool { stall.withLock { $0 } }
+
+    func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
+        let n = count.withLock { n in
+            n += 1
+            return n
+        }
+        if n <= allowed {
+            try await ContinuousClock().sleep(for: .milliseconds(50))
+            return
+        }
+        stall.withLock { $0 = true }
+        try await ContinuousClock().sleep(for: .seconds(3600))
+    }
 }

@@ -1,5 +1,9 @@
 import Foundation
+@testable import GuanhuaiDaemon
 import GuanhuaiTestSupport
+import Logging
+import Synchronization
+import Systemd
 import Testing
 
 /// The daemon under a fake service manager (../shared/systemd.md, recipe 1).
@@ -64,18 +68,46 @@ import Testing
         #expect(daemon.stderr.contains("<2>cannot start") && daemon.stderr.contains("1978-02-30"))
     }
 
+    /// The watchdog is pinged from the scheduler's own loop: when the loop stalls (here its clock's third sleep never
+    /// ends, a fault from test support rather than a switch in the binary), the pings stop and systemd restarts it.
     @Test func aStalledSchedulerStopsPingingTheWatchdog() async throws {
         let dir = try Scratch()
         let config = try dir.exampleCopy()
+        let loaded = try await Loaded.load(configPath: config, environment: [:])
+        let pings = Mutex(0)
+        let notifier = Notifier(sink: { if $0 == "WATCHDOG=1" { pings.withLock { $0 += 1 } } }, watchdogInterval: .milliseconds(400))
+        let runtime = Runtime(loaded: loaded, configPath: config, environment: [:], notifier: notifier, logger: Logger(label: "t"))
+        let sleeper = StallingClock(allowed: 2)
+        let scheduler = SchedulerService(
+            runtime: runtime, clock: ManualClock(1_800_000_000), sleeper: sleeper, bell: Doorbell(), dispatcherBell: Doorbell(),
+            notifier: notifier, logger: Logger(label: "t"))
+        let task = Task { try await scheduler.run() }
+        #expect(try await eventually(10) { sleeper.stalled })
+        #expect(pings.withLock { $0 } == 3, "one ping a round: two rounds slept, the third stalled")
+        task.cancel()
+        _ = await task.result
+    }
+
+    /// The test clock moves every reminder: under systemd it is refused unless GUANHUAI_TEST=1 says this is a test.
+    @Test func theTestClockIsRefusedUnderSystemdUnlessThisIsATest() async throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        let clock = dir.url.appendingPathComponent("clock").path
+        try setClock(clock, 1_800_000_000)
         let notify = try NotifyLog(in: dir.url)
-        let daemon = try DaemonProcess(config: config, environment: [
-            "NOTIFY_SOCKET": notify.socket, "WATCHDOG_USEC": "400000", "GUANHUAI_TEST_FAULT": "stall-scheduler-after=1",
-        ], in: dir.url)
-        #expect(try await eventually { notify.messages.filter { $0 == "WATCHDOG=1" }.count >= 2 })
-        #expect(try await eventually { daemon.stderr.contains("test fault: the scheduler stalls now") })
-        let pings = notify.messages.filter { $0 == "WATCHDOG=1" }.count
-        try await Task.sleep(for: .seconds(1.5))
-        #expect(notify.messages.filter { $0 == "WATCHDOG=1" }.count == pings, "a stalled scheduler must not ping")
-        #expect(daemon.process.isRunning)
+        let refused = try DaemonProcess(config: config, environment: [
+            "NOTIFY_SOCKET": notify.socket, "INVOCATION_ID": "0123456789abcdef0123456789abcdef", "GUANHUAI_TEST_CLOCK_FILE": clock,
+        ], in: dir.url, name: "refused")
+        #expect(await refused.waitExit(timeout: 10) == 78)
+        #expect(refused.stderr.contains("GUANHUAI_TEST_CLOCK_FILE is set, and this is a systemd service"))
+        #expect(!notify.messages.contains { $0.hasPrefix("READY=1") })
+        let allowed = try DaemonProcess(config: config, environment: [
+            "NOTIFY_SOCKET": notify.socket, "INVOCATION_ID": "0123456789abcdef0123456789abcdef", "GUANHUAI_TEST_CLOCK_FILE": clock,
+            "GUANHUAI_TEST": "1",
+        ], in: dir.url, name: "allowed")
+        #expect(try await eventually { notify.messages.contains { $0.hasPrefix("READY=1") } }, "\(allowed.stderr)")
+        #expect(allowed.stderr.contains("the test clock is in force"))
+        allowed.signal(SIGTERM)
+        #expect(await allowed.waitExit(timeout: 20) == 0)
     }
 }

@@ -37,7 +37,7 @@ import Testing
                 data: Data("Subject: \(i)\r\nMessage-ID: <k\(i)@guanhuai>\r\n\r\n第 \(i) 封\r\n".utf8)).encoded())
         }
         _ = try db.enqueue(rows, processedThrough: t0, now: t0)
-        let dispatcher = DispatcherService(runtime: runtime, clock: ManualClock(t0), bell: Doorbell(), logger: Logger(label: "t"))
+        let dispatcher = DispatcherService(runtime: runtime, clock: ManualClock(t0), sleeper: ContinuousClock(), bell: Doorbell(), logger: Logger(label: "t"))
         let received = { try stored(maildir).count }
 
         do {

@@ -58,7 +58,7 @@ func requests(_ log: URL) -> [[String: Any]] { loggedRequests(log) }
             NewOutboxMessage(idempotencyKey: "h\($0)", recipient: "M001", channel: "hook", payload: OutboxPayload.webhook(body: Data("{}".utf8)).encoded())
         }
         _ = try db.enqueue(rows, processedThrough: t0, now: t0)
-        let dispatcher = DispatcherService(runtime: runtime, clock: clock, bell: Doorbell(), logger: Logger(label: "t"))
+        let dispatcher = DispatcherService(runtime: runtime, clock: clock, sleeper: ContinuousClock(), bell: Doorbell(), logger: Logger(label: "t"))
         try await dispatcher.dispatchDue()
 
         let robotRequests = { requests(log).filter { ($0["path"] as? String) == "/cgi-bin/webhook/send" } }

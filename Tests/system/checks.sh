@@ -124,16 +124,28 @@ systemctl kill -s SIGKILL guanhuaid
 check "after systemctl kill -s SIGKILL it is restarted" wait_for 30 bash -c \
     "[ \"\$(systemctl show -P NRestarts guanhuaid)\" -gt $restarts ] && [ \"\$(systemctl show -P SubState guanhuaid)\" = running ] && [ \"\$(systemctl show -P MainPID guanhuaid)\" != $pid ]"
 
-# 7. A stalled scheduler stops pinging the watchdog: systemd kills and restarts it.
+# 7. A daemon that stops answering stops pinging the watchdog: systemd kills and restarts it. (SIGSTOP freezes the
+# whole process; that the pings come from the scheduler's own loop is NotifyTests.aStalledSchedulerStopsPinging….)
 mkdir -p /run/systemd/system/guanhuaid.service.d
-printf '[Service]\nWatchdogSec=3s\nEnvironment=GUANHUAI_TEST_FAULT=stall-scheduler-after=2\n' >/run/systemd/system/guanhuaid.service.d/stall.conf
+printf '[Service]\nWatchdogSec=3s\nTimeoutAbortSec=3s\n' >/run/systemd/system/guanhuaid.service.d/stall.conf
 systemctl daemon-reload
 systemctl restart guanhuaid
 restarts=$(prop NRestarts)
-check "a stalled scheduler is killed by the watchdog" wait_for 40 bash -c \
+systemctl kill -s SIGSTOP guanhuaid
+check "a frozen daemon is killed by the watchdog" wait_for 40 bash -c \
     'journalctl -u guanhuaid --no-pager -o cat | grep -q "Watchdog timeout"'
-check "and restarted" wait_for 30 bash -c "[ \"\$(systemctl show -P NRestarts guanhuaid)\" -gt $restarts ]"
+check "and restarted" wait_for 40 bash -c "[ \"\$(systemctl show -P NRestarts guanhuaid)\" -gt $restarts ] && [ \"\$(systemctl show -P SubState guanhuaid)\" = running ]"
 rm -rf /run/systemd/system/guanhuaid.service.d
+
+# 7b. The test clock is refused under systemd without GUANHUAI_TEST=1, and the journal says why.
+mkdir -p /run/systemd/system/guanhuaid.service.d
+printf '[Service]\nEnvironment=GUANHUAI_TEST=\nRestart=no\n' >/run/systemd/system/guanhuaid.service.d/no-test.conf
+systemctl daemon-reload
+systemctl restart guanhuaid || true
+check "the test clock without GUANHUAI_TEST=1 is refused" wait_for 20 bash -c \
+    '[ "$(systemctl show -P ActiveState guanhuaid)" = failed ] && journalctl -u guanhuaid --no-pager -o cat | grep -q "GUANHUAI_TEST_CLOCK_FILE is set, and this is a systemd service"'
+rm -rf /run/systemd/system/guanhuaid.service.d
+systemctl reset-failed guanhuaid
 systemctl daemon-reload
 systemctl restart guanhuaid
 
