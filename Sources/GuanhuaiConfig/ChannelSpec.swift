@@ -42,10 +42,19 @@ public enum ChannelSpec: Sendable, Equatable {
     case journal
 
     public struct SMTPSpec: Sendable, Equatable {
+        /// How the connection is secured.
+        public enum Security: String, Sendable, CaseIterable {
+            /// TLS from the first byte (port 465).
+            case tls
+            /// Plain connection upgraded with STARTTLS before anything else (port 587).
+            case starttls
+            /// No TLS: only for a relay on this host or a trusted network.
+            case none
+        }
+
         public var host: String
         public var port: Int?
-        /// tls, starttls or none.
-        public var security: String
+        public var security: Security
         public var user: String?
         public var password: SecretRef?
         public var caFile: String?
@@ -73,7 +82,6 @@ public enum ChannelSpec: Sendable, Equatable {
         }
     }
 
-    static let securities = ["tls", "starttls", "none"]
 
     /// `smtp://HOST:PORT?security=none|starttls|tls&user=U&password_file=F&ca_file=F&from=A`,
     /// `sendmail:/usr/sbin/sendmail?from=A`.
@@ -94,8 +102,10 @@ public enum ChannelSpec: Sendable, Equatable {
         switch scheme {
         case "smtp", "smtps":
             guard let host = url.host, !host.isEmpty else { throw bad("names no host") }
-            let security = q["security"] ?? (scheme == "smtps" ? "tls" : "starttls")
-            guard ChannelSpec.securities.contains(security) else { throw bad("security=\(security): use none, starttls or tls") }
+            let securityName = q["security"] ?? (scheme == "smtps" ? "tls" : "starttls")
+            guard let security = SMTPSpec.Security(rawValue: securityName) else {
+                throw bad("security=\(securityName): use none, starttls or tls")
+            }
             let known: Set<String> = ["security", "user", "password_file", "ca_file", "from", "from_name", "verify",
                 "allow_insecure_auth", "timeout"]
             if let unknown = q.keys.sorted().first(where: { !known.contains($0) }) {
@@ -105,7 +115,7 @@ public enum ChannelSpec: Sendable, Equatable {
                 throw bad("timeout must be 1 to 600 seconds")
             }
             let insecure = try flag("allow_insecure_auth", false)
-            if q["user"] != nil && security == "none" && !insecure {
+            if q["user"] != nil && security == .none && !insecure {
                 throw bad("user with security=none would send the password in clear; use security=starttls or tls (or allow_insecure_auth=true on a trusted network)")
             }
             self = .smtp(SMTPSpec(
@@ -134,8 +144,7 @@ public enum ChannelSpec: Sendable, Equatable {
         case "smtp":
             try r.checkKeys(t, allowed: ["type", "host", "port", "security", "user", "password_credential", "ca_file",
                 "verify_certificates", "allow_insecure_auth", "timeout_seconds", "from", "from_name"], place)
-            let security = try r.string(t, "security", place) ?? "starttls"
-            guard securities.contains(security) else {
+            guard let security = SMTPSpec.Security(rawValue: try r.string(t, "security", place) ?? "starttls") else {
                 throw r.error(place, "security", "security is \"starttls\" (587), \"tls\" (465) or \"none\"")
             }
             let from = try r.string(t, "from", place, required: true)!
@@ -147,7 +156,7 @@ public enum ChannelSpec: Sendable, Equatable {
                     "a user needs password_credential = \"ID\": the id of a systemd credential (LoadCredential=ID:…), never the password itself")
             }
             let insecure = try r.bool(t, "allow_insecure_auth", place) ?? false
-            if user != nil && security == "none" && !insecure {
+            if user != nil && security == .none && !insecure {
                 throw r.error(place, "user",
                     "with security = \"none\" the password would cross the network in clear; use security = \"starttls\" or \"tls\", or (on a trusted network only) allow_insecure_auth = true")
             }

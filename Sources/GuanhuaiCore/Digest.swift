@@ -42,3 +42,7 @@ extension Digest {
         return out.sorted { ($0.at, $0.recipient) < ($1.at, $1.recipient) }
     }
 }
+
+/// The journal's name where channels are named (the outbox, `GUANHUAI_CHANNEL=`): it is not a `[channels]` entry,
+/// and config.toml refuses one of that name, so the two cannot be confused.
+public let journalChannelName = "journal"

@@ -15,6 +15,8 @@ public struct Occurrence: Hashable, Sendable {
     /// Why it is waived, for waived occurrences.
     public var waivedReason: String?
     public var reminders: [Reminder]
+    /// The event it follows (illness, bereavement, …), for an event's occurrence: where its note is found.
+    public var event: String? = nil
 
     public enum Status: String, Hashable, Sendable {
         case pending

@@ -64,7 +64,7 @@ struct DigestRouter: Sendable {
                 to: Mailbox(name: context.personName(d.recipient), address: address), mail: mail, at: d.at,
                 zone: config.zone, idempotencyKey: key)
             routed.rows.append(NewOutboxMessage(
-                idempotencyKey: key, recipient: d.recipient, channel: name,
+                idempotencyKey: key, recipient: d.recipient, channel: .named(name),
                 payload: OutboxPayload.mail(from: env.from, to: env.recipients, data: Data(env.data)).encoded()))
         }
         let (hooks, robots) = webhookRows(d, context: context, mention: contact?.chat, late: late)
@@ -72,8 +72,8 @@ struct DigestRouter: Sendable {
         routed.rows += hooks
         if journal {
             routed.rows.append(NewOutboxMessage(
-                idempotencyKey: d.idempotencyKey(channel: JournalChannel.name), recipient: d.recipient,
-                channel: JournalChannel.name,
+                idempotencyKey: d.idempotencyKey(channel: journalChannelName), recipient: d.recipient,
+                channel: .journal,
                 payload: OutboxPayload.journal(entries: JournalChannel.entries(d, context: context, late: late)).encoded()))
         }
         return routed
@@ -88,7 +88,7 @@ struct DigestRouter: Sendable {
         func row(_ name: String, _ body: [UInt8], part: Int = 0) -> NewOutboxMessage {
             NewOutboxMessage(
                 idempotencyKey: d.idempotencyKey(channel: name) + (part == 0 ? "" : "#\(part + 1)"), recipient: d.recipient,
-                channel: name, payload: OutboxPayload.webhook(body: Data(body)).encoded())
+                channel: .named(name), payload: OutboxPayload.webhook(body: Data(body)).encoded())
         }
         var out: [NewOutboxMessage] = []
         for name in config.routing.webhooks where webhookChannels[name] != nil {

@@ -56,7 +56,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
             let failures = try await withThrowingTaskGroup(of: String?.self) { tasks in
                 for (channel, group) in groups {
                     tasks.addTask {
-                        try await dispatch(channel: channel, group, db: db, policy: policy, disabled: disabled[channel])
+                        try await dispatch(channel: channel, group, db: db, policy: policy, disabled: disabled[channel.name])
                     }
                 }
                 var out: [String] = []
@@ -95,12 +95,12 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
     }
 
     /// Sends one channel's due rows; returns the last failure, for STATUS=.
-    func dispatch(channel: String, _ group: [OutboxRow], db: AppDatabase, policy: Configuration.DeliveryPolicy,
+    func dispatch(channel: OutboxChannel, _ group: [OutboxRow], db: AppDatabase, policy: Configuration.DeliveryPolicy,
         disabled: AppDatabase.DisabledEndpoint?) async throws -> String?
     {
         var failure: String?
         func note(_ f: String?) { if let f { failure = f } }
-        if channel == "journal" {
+        guard case .named(let name) = channel else {
             for row in group {
                 guard case .journal(let entries) = OutboxPayload.decode(row.payload) else {
                     note(try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy))
@@ -113,12 +113,12 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
             }
             return failure
         }
-        if let hook = await runtime.webhookChannel(channel) {
+        if let hook = await runtime.webhookChannel(name) {
             return try await dispatch(hook, group, db: db, policy: policy, disabled: disabled)
         }
-        guard let mail = await runtime.mailChannel(channel) else {
+        guard let mail = await runtime.mailChannel(name) else {
             for row in group {
-                note(try record(row, .failure(.permanent("no channel \"\(channel)\" in the configuration")), db: db, policy: policy))
+                note(try record(row, .failure(.permanent("no channel \"\(name)\" in the configuration")), db: db, policy: policy))
             }
             return failure
         }

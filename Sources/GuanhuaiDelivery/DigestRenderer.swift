@@ -105,31 +105,23 @@ public struct DigestRenderer: Sendable {
 
     /// The values a template sees. For chat (`forChat`), there is no note and each title is the rule's chat title:
     /// whatever an operator writes in a chat template, it cannot reveal why.
-    func values(_ d: Digest, _ c: RenderContext, withNotes: Bool, forChat: Bool = false) -> [String: Any] {
-        let items: [[String: Any]] = d.items.enumerated().map { i, item in
+    func values(_ d: Digest, _ c: RenderContext, withNotes: Bool, forChat: Bool = false) -> DigestValues {
+        let items = d.items.enumerated().map { i, item in
             let o = item.occurrence
-            var v: [String: Any] = [
-                "index": i + 1, "title": forChat ? c.chatTitle(o) : o.title, "subject": c.subjectName(o), "due": o.due.description,
-                "due_weekday": o.due.chineseWeekday, "kind_label": item.kind.chinese,
-                "responsible": c.personName(o.responsible), "is_responsible": o.responsible == d.recipient,
-                "occurrence": o.id, "overdue": item.kind == .overdue, "escalation": item.kind == .escalation,
-                "days_overdue": max(0, o.due.days(until: d.localDate)),
-            ]
-            if withNotes, let n = c.note(o), !n.isEmpty { v["note"] = n }
-            return v
+            return DigestValues.Item(
+                index: i + 1, title: forChat ? c.chatTitle(o) : o.title, subject: c.subjectName(o),
+                due: o.due.description, dueWeekday: o.due.chineseWeekday, kindLabel: item.kind.chinese,
+                responsible: c.personName(o.responsible), isResponsible: o.responsible == d.recipient, occurrence: o.id,
+                overdue: item.kind == .overdue, escalation: item.kind == .escalation,
+                daysOverdue: max(0, o.due.days(until: d.localDate)),
+                note: withNotes ? c.note(o).flatMap { $0.isEmpty ? nil : $0 } : nil)
         }
-        var v: [String: Any] = [
-            "recipient_name": c.personName(d.recipient), "count": d.items.count,
-            "first_title": d.items.first.map { forChat ? c.chatTitle($0.occurrence) : $0.occurrence.title } ?? "", "more": d.items.count > 1,
-            "overdue": d.hasOverdue, "date": d.localDate.description, "items": items,
-            "organization": c.organizationName,
-        ]
-        if let late = c.lateSince {
-            v["late"] = true
-            v["scheduled"] = late.description
-        }
-        if d.isGreeting, let joined = c.joined(d.recipient) { v["years"] = d.localDate.year - joined.year }
-        return v
+        return DigestValues(
+            recipientName: c.personName(d.recipient), count: d.items.count,
+            firstTitle: d.items.first.map { forChat ? c.chatTitle($0.occurrence) : $0.occurrence.title } ?? "",
+            more: d.items.count > 1, overdue: d.hasOverdue, date: d.localDate.description, items: items,
+            organization: c.organizationName, late: c.lateSince != nil, scheduled: c.lateSince?.description,
+            years: d.isGreeting ? c.joined(d.recipient).map { d.localDate.year - $0.year } : nil)
     }
 
     public func mail(_ d: Digest, context: RenderContext) -> RenderedMail {
@@ -167,13 +159,90 @@ extension RenderContext {
                 guard let s = o.subject else { return units[o.org]?.name ?? o.org }
                 return dependants[s] ?? name(s)
             },
-            note: { o in
-                // Event occurrences are "rule:eventID"; the event's note explains them.
-                guard let colon = o.id.firstIndex(of: ":") else { return nil }
-                return notes[String(o.id[o.id.index(after: colon)...])]
-            },
+            note: { o in o.event.flatMap { notes[$0] } },
             joined: { members[$0]?.joined },
             lateSince: lateSince)
         self.chatTitle = { chatTitles[$0.rule] ?? "关怀事项" }
+    }
+}
+
+/// What a digest template sees, by the names it writes (`{{recipient_name}}`, and inside `{{#items}}…{{/items}}`
+/// each item's). `TemplateCheck` allows exactly `names`; `child(named:)` answers them without reflection.
+struct DigestValues: MustacheParent, Sendable {
+    var recipientName: String
+    var count: Int
+    var firstTitle: String
+    var more: Bool
+    var overdue: Bool
+    var date: String
+    var items: [Item]
+    var organization: String
+    /// Sent more than a day after its time (补发), and when it should have gone.
+    var late: Bool
+    var scheduled: String?
+    /// A political-birthday greeting: years in the Party.
+    var years: Int?
+
+    static let names: Set<String> = [
+        "recipient_name", "count", "first_title", "more", "overdue", "date", "items", "organization", "late",
+        "scheduled", "years",
+    ]
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "recipient_name": recipientName
+        case "count": count
+        case "first_title": firstTitle
+        case "more": more
+        case "overdue": overdue
+        case "date": date
+        case "items": items
+        case "organization": organization
+        case "late": late
+        case "scheduled": scheduled
+        case "years": years
+        default: nil
+        }
+    }
+
+    struct Item: MustacheParent, Sendable {
+        var index: Int
+        var title: String
+        var subject: String
+        var due: String
+        var dueWeekday: String
+        var kindLabel: String
+        var responsible: String
+        var isResponsible: Bool
+        var occurrence: String
+        var overdue: Bool
+        var escalation: Bool
+        var daysOverdue: Int
+        /// Only in e-mail to the responsible person, never in chat.
+        var note: String?
+
+        static let names: Set<String> = [
+            "index", "title", "subject", "due", "due_weekday", "kind_label", "responsible", "is_responsible",
+            "occurrence", "overdue", "escalation", "days_overdue", "note",
+        ]
+
+        func child(named name: String) -> Any? {
+            switch name {
+            case "index": index
+            case "title": title
+            case "subject": subject
+            case "due": due
+            case "due_weekday": dueWeekday
+            case "kind_label": kindLabel
+            case "responsible": responsible
+            case "is_responsible": isResponsible
+            case "occurrence": occurrence
+            case "overdue": overdue
+            case "escalation": escalation
+            case "days_overdue": daysOverdue
+            case "note": note
+            default: nil
+            }
+        }
     }
 }

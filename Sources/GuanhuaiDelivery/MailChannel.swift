@@ -13,9 +13,8 @@ public struct MailChannel: Sendable {
         switch spec {
         case .smtp(let s):
             let password = try s.password?.read(environment: environment)
-            let security = SMTPSettings.Security(rawValue: s.security) ?? .starttls
             transport = SMTPTransport(settings: SMTPSettings(
-                host: s.host, port: s.port, security: security, user: s.user, password: password, caFile: s.caFile,
+                host: s.host, port: s.port, security: s.security, user: s.user, password: password, caFile: s.caFile,
                 verifyCertificates: s.verifyCertificates, allowInsecureAuth: s.allowInsecureAuth,
                 timeout: .seconds(s.timeoutSeconds)))
             from = Mailbox(name: s.fromName, address: s.from)

@@ -43,9 +43,6 @@ public enum MessageID {
 /// The journal as a channel: each reminded item becomes one entry, so
 /// `journalctl -u guanhuaid GUANHUAI_RULE=july-first-visit` finds it. Who and what, never why: no notes.
 public enum JournalChannel {
-    /// The journal's channel name in the outbox; config.toml refuses a `[channels.journal]`, so none can clash.
-    public static let name = "journal"
-
     public static func entries(_ d: Digest, context: RenderContext, late: Bool) -> [[OutboxPayload.JournalField]] {
         return d.items.map { item in
             let o = item.occurrence
@@ -58,7 +55,7 @@ public enum JournalChannel {
                 .init("SYSLOG_IDENTIFIER", "guanhuaid"), .init("GUANHUAI_RULE", o.rule),
                 .init("GUANHUAI_OCCURRENCE", o.id), .init("GUANHUAI_RECIPIENT", d.recipient),
                 .init("GUANHUAI_RESPONSIBLE", o.responsible), .init("GUANHUAI_KIND", item.kind.rawValue),
-                .init("GUANHUAI_DUE", o.due.description), .init("GUANHUAI_CHANNEL", name),
+                .init("GUANHUAI_DUE", o.due.description), .init("GUANHUAI_CHANNEL", journalChannelName),
             ] + (late ? [.init("GUANHUAI_LATE", "1")] : [])
         }
     }

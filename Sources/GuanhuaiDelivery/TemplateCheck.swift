@@ -7,16 +7,10 @@ public import GuanhuaiConfig
 /// `{{cuont}}` would silently empty a line of every reminder. This small tag scanner is written by hand because no
 /// maintained library lists a template's names; it reads only `{{…}}` tags, the way the Mustache spec delimits them.
 public enum TemplateCheck {
-    /// Names of a whole digest (`DigestRenderer.values`).
-    public static let digestNames: Set<String> = [
-        "recipient_name", "count", "first_title", "more", "overdue", "date", "items", "organization", "late",
-        "scheduled", "years",
-    ]
+    /// Names of a whole digest (`DigestValues`).
+    public static var digestNames: Set<String> { DigestValues.names }
     /// Names of one item, inside `{{#items}}…{{/items}}`.
-    public static let itemNames: Set<String> = [
-        "index", "title", "subject", "due", "due_weekday", "kind_label", "responsible", "is_responsible", "occurrence",
-        "overdue", "escalation", "days_overdue", "note",
-    ]
+    public static var itemNames: Set<String> { DigestValues.Item.names }
 
     /// Every unknown name in `text` (the file `file`), with its line.
     public static func unknownNames(in text: String, file: String) -> [InputError] {

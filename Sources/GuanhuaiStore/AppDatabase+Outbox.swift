@@ -1,14 +1,46 @@
 public import Foundation
 public import GRDB
+import GuanhuaiCore
+
+/// Where an outbox row goes: the journal, or a `[channels.NAME]` channel. Stored as the name ("journal" for the
+/// journal; config.toml refuses a channel of that name, so the two cannot be confused).
+public enum OutboxChannel: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
+    case journal
+    case named(String)
+
+    public init(_ stored: String) { self = stored == journalChannelName ? .journal : .named(stored) }
+    public init(stringLiteral value: String) { self.init(value) }
+
+    /// The name as stored, logged and shown.
+    public var name: String {
+        switch self {
+        case .journal: journalChannelName
+        case .named(let n): n
+        }
+    }
+
+    public var description: String { name }
+    public static func < (a: OutboxChannel, b: OutboxChannel) -> Bool { a.name < b.name }
+}
+
+/// Where an outbox row stands.
+public enum OutboxState: String, Sendable, Equatable {
+    /// Waiting for its first or next attempt.
+    case pending
+    /// Accepted by the server.
+    case sent
+    /// Refused for good, or given up after `max_age_hours`.
+    case failed
+}
 
 /// One message waiting in, or gone through, the outbox.
 public struct OutboxRow: Sendable, Equatable {
     public var id: Int64
     public var idempotencyKey: String
     public var recipient: String
-    public var channel: String
+    public var channel: OutboxChannel
     public var payload: Data
-    public var state: String
+    public var state: OutboxState
     public var attempts: Int
     public var nextAttemptAt: Int64?
     public var lastError: String?
@@ -20,10 +52,10 @@ public struct OutboxRow: Sendable, Equatable {
 public struct NewOutboxMessage: Sendable {
     public var idempotencyKey: String
     public var recipient: String
-    public var channel: String
+    public var channel: OutboxChannel
     public var payload: Data
 
-    public init(idempotencyKey: String, recipient: String, channel: String, payload: Data) {
+    public init(idempotencyKey: String, recipient: String, channel: OutboxChannel, payload: Data) {
         self.idempotencyKey = idempotencyKey
         self.recipient = recipient
         self.channel = channel
@@ -36,9 +68,10 @@ extension OutboxRow: FetchableRecord {
         id = row["id"]
         idempotencyKey = row["idempotencyKey"]
         recipient = row["recipient"]
-        channel = row["channel"]
+        channel = OutboxChannel(row["channel"] as String)
         payload = row["payload"]
-        state = row["state"]
+        // A state this version does not know (a newer one wrote it) is left alone as if failed: never sent again.
+        state = OutboxState(rawValue: row["state"]) ?? .failed
         attempts = row["attempts"]
         nextAttemptAt = row["nextAttemptAt"]
         lastError = row["lastError"]
@@ -69,7 +102,7 @@ extension AppDatabase {
                 VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)
                 """)
             for m in messages {
-                try statement.execute(arguments: [m.idempotencyKey, m.recipient, m.channel, m.payload, now, now])
+                try statement.execute(arguments: [m.idempotencyKey, m.recipient, m.channel.name, m.payload, now, now])
                 added += db.changesCount
             }
             try db.execute(
@@ -143,40 +176,29 @@ extension AppDatabase {
 
     /// An endpoint that answered 410 Gone: nothing more is sent to it until an operator re-enables the channel (or
     /// points it at another endpoint).
-    public struct DisabledEndpoint: Sendable, Equatable {
+    public struct DisabledEndpoint: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
         public var channel: String
         public var endpoint: String
         public var since: Int64
         public var reason: String
+
+        public static let databaseTableName = "disabledEndpoint"
     }
 
     public func disableEndpoint(channel: String, endpoint: String, at: Int64, reason: String) throws(StoreError) {
         try write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)", arguments: [
-                "endpoint-gone:" + channel, [endpoint, String(at), reason].joined(separator: "\t"),
-            ])
+            try DisabledEndpoint(channel: channel, endpoint: endpoint, since: at, reason: reason).save(db)
         }
     }
 
     public func disabledEndpoints() throws(StoreError) -> [DisabledEndpoint] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT key, value FROM setting WHERE key LIKE 'endpoint-gone:%' ORDER BY key").compactMap { row in
-                let key: String = row["key"]
-                let parts = (row["value"] as String).split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
-                guard parts.count == 3, let at = Int64(parts[1]) else { return nil }
-                return DisabledEndpoint(channel: String(key.dropFirst("endpoint-gone:".count)), endpoint: String(parts[0]),
-                    since: at, reason: String(parts[2]))
-            }
-        }
+        try read { db in try DisabledEndpoint.order(Column("channel")).fetchAll(db) }
     }
 
     /// Re-enables a channel disabled by a 410; returns whether it was disabled. Its failed rows stay failed.
     @discardableResult
     public func enableEndpoint(channel: String) throws(StoreError) -> Bool {
-        try write { db in
-            try db.execute(sql: "DELETE FROM setting WHERE key = ?", arguments: ["endpoint-gone:" + channel])
-            return db.changesCount > 0
-        }
+        try write { db in try DisabledEndpoint.deleteOne(db, key: channel) }
     }
 
     public func outboxCounts() throws(StoreError) -> (pending: Int, sent: Int, failed: Int) {
@@ -185,10 +207,10 @@ extension AppDatabase {
             var c = (pending: 0, sent: 0, failed: 0)
             for r in rows {
                 let n: Int = r["n"]
-                switch r["state"] as String {
-                case "pending": c.pending = n
-                case "sent": c.sent = n
-                default: c.failed = n
+                switch OutboxState(rawValue: r["state"]) {
+                case .pending: c.pending = n
+                case .sent: c.sent = n
+                case .failed, nil: c.failed += n
                 }
             }
             return c

@@ -11,7 +11,7 @@ import Glibc
 /// a `DatabasePool` in persistent WAL mode, a busy timeout so writers wait for each other instead of failing, and
 /// write transactions that GRDB opens IMMEDIATE so they never overlap.
 public struct AppDatabase: Sendable {
-    public let writer: any DatabaseWriter
+    let writer: any DatabaseWriter
     public let path: String?
 
     /// Opens (creating when needed) the database at `path`: the directory 0700, the files 0600.
@@ -192,6 +192,23 @@ public struct AppDatabase: Sendable {
                 t.column("target", .text).notNull()
                 t.column("summary", .text).notNull()
             }
+        }
+        // v2: endpoints disabled by a 410 get a table of their own (v1 kept them tab-joined in `setting`).
+        m.registerMigration("v2") { db in
+            try db.create(table: "disabledEndpoint") { t in
+                t.primaryKey("channel", .text)
+                t.column("endpoint", .text).notNull()
+                t.column("since", .integer).notNull()
+                t.column("reason", .text).notNull()
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM setting WHERE key LIKE 'endpoint-gone:%'") {
+                let key: String = row["key"]
+                let parts = (row["value"] as String).split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
+                guard parts.count == 3, let since = Int64(parts[1]) else { continue }
+                try db.execute(sql: "INSERT INTO disabledEndpoint (channel, endpoint, since, reason) VALUES (?, ?, ?, ?)",
+                    arguments: [String(key.dropFirst("endpoint-gone:".count)), String(parts[0]), since, String(parts[2])])
+            }
+            try db.execute(sql: "DELETE FROM setting WHERE key LIKE 'endpoint-gone:%'")
         }
         return m
     }

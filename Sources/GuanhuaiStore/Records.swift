@@ -1,9 +1,11 @@
 import GRDB
 import GuanhuaiCore
 
-// Rows of the v1 schema. Dates are stored as `YYYY-MM-DD` text, instants as UTC seconds.
+// Rows of the schema. Dates are stored as `YYYY-MM-DD` text, instants as UTC seconds. The records read in bulk
+// (units, people, members) decode by column index, in the order their `databaseSelection` names, and are only
+// Encodable; the others decode with Codable.
 
-struct UnitRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
+struct UnitRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
     static let databaseTableName = "unit"
     /// The column order `init(row:)` reads by index.
     static var databaseSelection: [any SQLSelectable] {
@@ -42,7 +44,7 @@ struct UnitRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
     }
 }
 
-struct PersonRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
+struct PersonRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
     static let databaseTableName = "person"
     static var databaseSelection: [any SQLSelectable] {
         ["id", "name", "email", "mobile", "wecomUserID", "dingtalkUserID", "roles"].map { Column($0) }
@@ -81,7 +83,7 @@ struct PersonRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
     }
 }
 
-struct MemberRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
+struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
     static let databaseTableName = "member"
     static var databaseSelection: [any SQLSelectable] {
         ["id", "name", "gender", "birthDate", "joined", "fullMemberSince", "branch", "email", "mobile", "tags", "status",

@@ -99,7 +99,7 @@ import Testing
         let context = RenderContext(input: loaded.config.planInput())
         let routed = router.route(c.digest, context: context, contact: c.contact, journal: c.journal,
             now: DigestRouterTests.at + c.lateDays * 86400)
-        #expect(routed.rows.map(\.channel) == c.channels)
+        #expect(routed.rows.map(\.channel.name) == c.channels)
         #expect(routed.warnings.map {
             switch $0 {
             case .unreachable: "unreachable"

@@ -86,7 +86,7 @@ struct Rig: ~Copyable {
     /// Every e-mail row in the outbox has its result recorded: sent, or failed for good. Once that holds nothing more
     /// is going to the server, so what it received can be compared (a positive event instead of a sleep).
     var mailSettled: Bool {
-        ((try? database.outbox().filter { $0.channel == "mail" }) ?? []).allSatisfy { $0.state != "pending" }
+        ((try? database.outbox().filter { $0.channel == "mail" }) ?? []).allSatisfy { $0.state != .pending }
     }
 }
 
@@ -134,7 +134,7 @@ func recipient(_ rig: borrowing Rig, _ url: URL) -> String {
         // Everything is recorded as sent, and the journal channel got its entries too when there is a journald (no
         // journal rows where there is none: sd_journal_sendv would "succeed" into the void; JournalTests has one).
         let outbox = try rig.database.outbox()
-        #expect(outbox.allSatisfy { $0.state == "sent" })
+        #expect(outbox.allSatisfy { $0.state == .sent })
         #expect(outbox.filter { $0.channel == "journal" }.count == (Journal.isAvailable ? expected.count : 0))
         _ = server
     }
@@ -170,7 +170,7 @@ func recipient(_ rig: borrowing Rig, _ url: URL) -> String {
         let server = try rig.smtp()
         let total = expectedRecipients(after: Self.start, through: Self.sendTime).values.reduce(0, +)
         #expect(try await eventually(25) { rig.messages.count >= total }, "\(daemon.stderr)")
-        #expect(try rig.database.outbox().filter { $0.channel == "mail" }.allSatisfy { $0.state == "sent" })
+        #expect(try rig.database.outbox().filter { $0.channel == "mail" }.allSatisfy { $0.state == .sent })
         _ = server
     }
 
@@ -184,7 +184,7 @@ func recipient(_ rig: borrowing Rig, _ url: URL) -> String {
         try setClock(rig.clock, Self.start)
         let daemon = try rig.daemon()
         #expect(try await eventually(25) { daemon.stderr.contains("delivery failed for good") && rig.mailSettled }, "\(daemon.stderr)")
-        let failed = try rig.database.outbox().filter { $0.state == "failed" }
+        let failed = try rig.database.outbox().filter { $0.state == .failed }
         #expect(failed.count == 1 && failed[0].recipient == "M001")
         #expect(failed[0].attempts == 1, "not retried")
         #expect(failed[0].lastError?.contains("550") == true)
@@ -236,8 +236,8 @@ func recipient(_ rig: borrowing Rig, _ url: URL) -> String {
         #expect(rig.messages.count == 2, "the message in flight was finished")
         #expect(offered() == 2, "nothing more was offered after the stop began")
         let mail = try rig.database.outbox().filter { $0.channel == "mail" }
-        #expect(mail.filter { $0.state == "sent" }.count == 2)
-        #expect(mail.filter { $0.state == "pending" }.allSatisfy { $0.attempts == 0 } && mail.count > 2)
+        #expect(mail.filter { $0.state == .sent }.count == 2)
+        #expect(mail.filter { $0.state == .pending }.allSatisfy { $0.attempts == 0 } && mail.count > 2)
         #expect(!notify.messages.drop(while: { $0 != "STOPPING=1" }).contains { $0.hasPrefix("READY=1") })
         _ = server
     }

@@ -89,7 +89,7 @@ import Testing
         _ = try await runtime.schedule(now: OutageTests.start)
         _ = try await runtime.schedule(now: later)
         let db = await runtime.database
-        let pending = try db.outbox().filter { $0.state == "pending" }
+        let pending = try db.outbox().filter { $0.state == .pending }
         #expect(!pending.isEmpty)
         try db.deferOutbox(pending.map(\.id), until: later + 3600)  // the first attempts failed on the later clock
         let back = later - 2 * 86400
@@ -98,7 +98,7 @@ import Testing
         #expect(after.count == pending.count)
         #expect(Set(after.map(\.idempotencyKey)).count == after.count)
         let max = Int64(await runtime.loaded.config.delivery.retryMaxSeconds)
-        #expect(after.filter { $0.state == "pending" }.allSatisfy { $0.nextAttemptAt! <= back + max })
+        #expect(after.filter { $0.state == .pending }.allSatisfy { $0.nextAttemptAt! <= back + max })
         // Forward again: the same send times are not enqueued a second time.
         _ = try await runtime.schedule(now: later)
         #expect(try db.outbox().count == after.count)

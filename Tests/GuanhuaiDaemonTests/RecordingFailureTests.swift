@@ -52,7 +52,7 @@ import Testing
             await #expect(throws: (any Error).self) { try await dispatcher.dispatchDue() }
             // The first message went out and its result could not be written: the pass ended there.
             #expect(try received() == 1)
-            #expect(try db.outbox().allSatisfy { $0.state == "pending" && $0.attempts == 0 })
+            #expect(try db.outbox().allSatisfy { $0.state == .pending && $0.attempts == 0 })
             await #expect(throws: (any Error).self) { try await dispatcher.dispatchDue() }
             #expect(try received() == 1)  // still refused: nothing more is sent, and the first is not sent again
             _ = lock
@@ -64,7 +64,7 @@ import Testing
                 .split(separator: "\n")[1]
         }
         #expect(Set(recipients).count == 5)
-        #expect(try db.outbox().allSatisfy { $0.state == "sent" })
+        #expect(try db.outbox().allSatisfy { $0.state == .sent })
     }
 }
 

@@ -63,13 +63,13 @@ func requests(_ log: URL) -> [[String: Any]] { loggedRequests(log) }
 
         let robotRequests = { requests(log).filter { ($0["path"] as? String) == "/cgi-bin/webhook/send" } }
         #expect(robotRequests().count == 5)
-        let waiting = try db.outbox().filter { $0.channel == "robot" && $0.state == "pending" }
+        let waiting = try db.outbox().filter { $0.channel == "robot" && $0.state == .pending }
         #expect(waiting.count == 3)
         #expect(waiting.allSatisfy { $0.attempts == 0 && $0.nextAttemptAt == t0 + 60 })
         // 410: the first call disables the channel; the second message is not sent and fails, saying why.
         #expect(requests(log).filter { ($0["path"] as? String) == "/gone" }.count == 1)
         let hooks = try db.outbox().filter { $0.channel == "hook" }
-        #expect(hooks.allSatisfy { $0.state == "failed" })
+        #expect(hooks.allSatisfy { $0.state == .failed })
         #expect(hooks.last?.lastError?.contains("enable-channel hook") == true)
         #expect(try db.disabledEndpoints().map(\.channel) == ["hook"])
         #expect(await runtime.statusText.contains("DISABLED (410 Gone): hook"))
@@ -80,7 +80,7 @@ func requests(_ log: URL) -> [[String: Any]] { loggedRequests(log) }
         clock.set(t0 + 60)
         try await dispatcher.dispatchDue()
         #expect(robotRequests().count == 8)
-        #expect(try db.outbox().filter { $0.channel == "robot" }.allSatisfy { $0.state == "sent" && $0.attempts == 1 })
+        #expect(try db.outbox().filter { $0.channel == "robot" }.allSatisfy { $0.state == .sent && $0.attempts == 1 })
 
         // The CLI re-enables it.
         let enabled = try runCLI(["enable-channel", "hook", "--config", config])

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import GuanhuaiConfig
 import GuanhuaiCore
-import GuanhuaiStore
+@testable import GuanhuaiStore
 import GuanhuaiTestSupport
 import Testing
 
@@ -141,6 +141,25 @@ let today = CivilDate(2026, 11, 22)!
         let r = try runCLI(["event", "add", "M014", "illness", "--date", "2026-11-01", "--config", config])
         #expect(r.status == 2 && r.stderr.contains("written by a newer version of guanhuai"), "\(r.stderr)")
         #expect(throws: StoreError.newerVersion(path: dir.databasePath)) { try AppDatabase(path: dir.databasePath) }
+    }
+
+    /// A v1 database (endpoints disabled by a 410 kept tab-joined in `setting`) opens as v2 with them in their own
+    /// table, nothing lost; v1 itself never changes.
+    @Test func aVersionOneDatabaseMigratesItsDisabledEndpoints() throws {
+        let dir = try Scratch()
+        let path = dir.url.appendingPathComponent("v1.sqlite").path
+        let q = try DatabaseQueue(path: path)
+        try AppDatabase.migrator.migrate(q, upTo: "v1")
+        try q.write { db in
+            try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?)",
+                arguments: ["endpoint-gone:hook", "https://oa.example.edu.cn/hook\t1800000000\t410 Gone: moved"])
+        }
+        try q.close()
+        let db = try AppDatabase(path: path)
+        #expect(try db.disabledEndpoints() == [AppDatabase.DisabledEndpoint(
+            channel: "hook", endpoint: "https://oa.example.edu.cn/hook", since: 1_800_000_000, reason: "410 Gone: moved")])
+        #expect(try db.enableEndpoint(channel: "hook"))
+        #expect(try db.disabledEndpoints().isEmpty)
     }
 
     /// Eight processes record events and completions on one database while another reads: nothing lost, no
