@@ -44,7 +44,13 @@ let package = Package(
         // The embedded SQLite store (GRDB): roster, organisation, relations, events, completions, outbox, audit log.
         .target(
             name: "GuanhuaiStore",
-            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["GuanhuaiCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // The configuration together with the store: which of them is authoritative, and the plan input from both.
+        .target(
+            name: "GuanhuaiWorkspace",
+            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore"],
             swiftSettings: swiftSettings
         ),
         // libsystemd (pkg-config libsystemd; Debian: libsystemd-dev).
@@ -77,7 +83,7 @@ let package = Package(
         .target(
             name: "GuanhuaiDaemon",
             dependencies: [
-                "GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiDelivery", "Systemd",
+                "GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery", "Systemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -99,6 +105,7 @@ let package = Package(
                 "GuanhuaiCore",
                 "GuanhuaiConfig",
                 "GuanhuaiStore",
+                "GuanhuaiWorkspace",
                 "GuanhuaiDelivery",
                 "Systemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -139,7 +146,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GuanhuaiCoreTests",
-            dependencies: ["GuanhuaiCore"],
+            dependencies: ["GuanhuaiCore", "GuanhuaiTestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
@@ -163,14 +170,14 @@ let package = Package(
         ),
         .testTarget(
             name: "GuanhuaiDaemonTests",
-            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiDelivery", "GuanhuaiDaemon",
-                "GuanhuaiTestSupport", "Systemd"],
+            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery",
+                "GuanhuaiDaemon", "GuanhuaiTestSupport", "Systemd"],
             exclude: ["Servers"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "GuanhuaiStoreTests",
-            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiTestSupport"],
+            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -157,7 +157,7 @@ public struct Configuration: Sendable {
                     guard let t = ch[name]?.table else {
                         throw r.error(top, "channels", "[channels.\(name)] must be a table")
                     }
-                    if name == "journal" {
+                    if name == journalChannelName {
                         throw r.error(top, "channels", "a channel cannot be called \"journal\": that name is the journal's own ([routing] journal); choose another")
                     }
                     channels[name] = try ChannelSpec.parse(t, name: name, r)
@@ -218,6 +218,14 @@ public struct Configuration: Sendable {
             delivery: delivery,
             organization: Organization.empty, members: [], relations: [], dependants: [],
             events: [], rules: rules)
+    }
+
+    /// Where the configuration is when `--config` does not say: `$GUANHUAI_CONFIG`, else this.
+    public static let defaultPath = "/etc/guanhuai/config.toml"
+
+    /// The configuration file for a process: `--config`, else `$GUANHUAI_CONFIG`, else `defaultPath`.
+    public static func path(option: String?, environment: [String: String]) -> String {
+        option ?? environment["GUANHUAI_CONFIG"] ?? defaultPath
     }
 
     /// Loads the config file and every file it names. Errors list every problem found in the failing file.
@@ -283,18 +291,23 @@ public struct Configuration: Sendable {
 
     /// Every secretary, 委员 and the 组织部 contact must be a known person (organization.toml or the roster).
     static func checkPeople(_ org: Organization, members: [Member], file: String) throws(InputErrors) {
-        let known = Set(org.people.keys).union(members.map(\.id))
-        var errors: [InputError] = []
-        if !known.contains(org.organizationDepartment) {
-            errors.append(InputError(file: file, field: "[committee], organization_department",
-                message: "\"\(org.organizationDepartment)\" is not a [[person]] here nor a member on the roster"))
+        let unknown = unknownPeople(org, known: Set(org.people.keys).union(members.map(\.id)))
+        if !unknown.isEmpty {
+            throw InputErrors(unknown.map { u, p in
+                InputError(file: file, field: u.map { "unit \($0)" } ?? "[committee], organization_department",
+                    message: "\"\(p)\" is not a [[person]] here nor a member on the roster")
+            })
         }
+    }
+
+    /// The people the organisation names (organisation department, secretaries, 委员) who are not in `known`, with
+    /// the unit naming them (nil: the committee's organization_department), in unit order.
+    public static func unknownPeople(_ org: Organization, known: Set<PersonID>) -> [(unit: UnitID?, person: PersonID)] {
+        var out: [(UnitID?, PersonID)] = []
+        if !known.contains(org.organizationDepartment) { out.append((nil, org.organizationDepartment)) }
         for u in org.units.values.sorted(by: { $0.id < $1.id }) {
-            for p in [u.secretary].compactMap({ $0 }) + u.committeeMembers where !known.contains(p) {
-                errors.append(InputError(file: file, field: "unit \(u.id)",
-                    message: "\"\(p)\" is not a [[person]] here nor a member on the roster"))
-            }
+            for p in [u.secretary].compactMap({ $0 }) + u.committeeMembers where !known.contains(p) { out.append((u.id, p)) }
         }
-        if !errors.isEmpty { throw InputErrors(errors) }
+        return out
     }
 }

@@ -117,13 +117,13 @@ public enum Timestamp {
             + "\(offsetSeconds < 0 ? "-" : "+")\(two(off / 3600)):\(two(off / 60 % 60))"
     }
 
-    /// Local seconds since the epoch as a civil date and the second of that day.
-    static func split(_ local: Int64) -> (CivilDate, Int) {
+    /// Local seconds since the epoch as a civil date and the second of that day: the one place that divides by a day.
+    public static func split(_ local: Int64) -> (CivilDate, Int) {
         let days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400)
         return (CivilDate(dayNumber: Int(days)), Int(local - days * 86400))
     }
 
-    static func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
+    public static func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
 }
 
 extension ZoneRules {

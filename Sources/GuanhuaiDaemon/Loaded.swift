@@ -2,6 +2,7 @@ import Foundation
 import GuanhuaiConfig
 import GuanhuaiDelivery
 import GuanhuaiStore
+import GuanhuaiWorkspace
 
 /// Everything loaded from the configuration, swapped as a whole on reload: either all of the new one or none.
 struct Loaded: Sendable {

@@ -3,6 +3,7 @@ public import GuanhuaiConfig
 public import GuanhuaiCore
 import GuanhuaiDelivery
 public import GuanhuaiStore
+public import GuanhuaiWorkspace
 public import Logging
 import Systemd
 
@@ -15,7 +16,7 @@ public actor Runtime {
     let logger: Logger
 
     /// What the last plan said, kept instead of the plan itself: an idle daemon holds no roster in memory.
-    var lastPlan: (generation: Int64, day: CivilDate, next: Int64?)?
+    var lastPlan: SchedulerStep.LastPlan?
     var loadGeneration = 0
     var nextSend: Int64?
     var queued = 0
@@ -62,54 +63,53 @@ public actor Runtime {
         let generation = try db.changeGeneration() * 1000 + Int64(loadGeneration)
         let processed = try db.processedThrough()
         let today = Planner.today(at: now, zone: config.zone)
-        if let last = lastPlan, last.generation == generation, last.day == today, let processed, now >= processed,
-            last.next.map({ now < $0 }) ?? true
-        {
-            return (0, last.next)
+        let step = SchedulerStep.decide(
+            now: now, today: today, processed: processed,
+            processedDay: processed.map { Planner.today(at: $0, zone: config.zone) }, generation: generation,
+            last: lastPlan, lookback: lookback)
+        func plan(from: CivilDate) throws -> (PlanInput, [Occurrence]) {
+            let input = try loaded.workspace.planInput()
+            return (input, Planner(input).plan(PlanQuery(from: from, to: today.adding(days: Runtime.horizonDays), now: now)))
         }
-        let input = try loaded.workspace.planInput()
-        // The plan reaches back from the processed mark, not from today: after an outage of any length every send
-        // time since the mark is in it, escalations of items due long before the mark included.
-        let since = processed.map { min(today, Planner.today(at: $0, zone: config.zone)) } ?? today
-        let occ = Planner(input).plan(
-            PlanQuery(from: since.adding(days: -lookback), to: today.adding(days: Runtime.horizonDays), now: now))
         defer { releaseMemory() }
-        guard let processed else {
-            // First run on this database: reminders from before it existed are history, not missed sends.
+        var added = 0
+        let next: Int64?
+        switch step {
+        case .idle(let n):
+            return (0, n)
+        case .firstRun(let from):
+            let (_, occ) = try plan(from: from)
             try db.enqueue([], processedThrough: now, now: now)
             logger.notice("first run: reminders from now on", metadata: ["MESSAGE_ID": "\(MessageID.started)"])
-            let next = nextSendTime(occ, after: now)
-            lastPlan = (generation, today, next)
-            nextSend = next
-            return (0, next)
-        }
-        var added = 0
-        if now < processed {
-            // The clock went back: a retry scheduled on the later clock would wait that much longer than the policy
-            // allows. Nothing is sent twice: send times up to the mark stay processed.
+            next = nextSendTime(occ, after: now)
+        case .replan(let from):
+            let (_, occ) = try plan(from: from)
+            next = nextSendTime(occ, after: now)
+        case .clockBehind(let mark, let from):
+            let (_, occ) = try plan(from: from)
             let moved = try db.clampPendingAttempts(notAfter: now + Int64(config.delivery.retryMaxSeconds))
-            if clockBehind != processed {
-                clockBehind = processed
-                logger.notice("the clock went back \(processed - now) s: send times up to \(config.zone.minute(atUTC: processed)) stay processed, so nothing is sent twice; \(moved) waiting messages are tried within \(config.delivery.retryMaxSeconds) s",
+            if clockBehind != mark {
+                clockBehind = mark
+                logger.notice("the clock went back \(mark - now) s: send times up to \(config.zone.minute(atUTC: mark)) stay processed, so nothing is sent twice; \(moved) waiting messages are tried within \(config.delivery.retryMaxSeconds) s",
                     metadata: ["MESSAGE_ID": "\(MessageID.clockWentBack)"])
             }
-        }
-        if now > processed {
-            // A clock that jumped back leaves now ≤ processed: nothing is sent twice; a jump forward catches up.
+            next = nextSendTime(occ, after: mark)
+        case .catchUp(let after, let from):
+            let (input, occ) = try plan(from: from)
             var messages: [NewOutboxMessage] = []
             // Names, notes and contacts are looked up once per step, not once per digest.
             let context = RenderContext(input: input)
             let contacts = DigestRouter.contacts(input)
             let journal = journalAvailable()
-            for d in Digest.collect(occ, after: processed, through: now) {
+            for d in Digest.collect(occ, after: after, through: now) {
                 let routed = loaded.router.route(d, context: context, contact: contacts[d.recipient], journal: journal, now: now)
                 messages += routed.rows
                 for w in routed.warnings { log(w) }
             }
             added = try db.enqueue(messages, processedThrough: now, now: now)
+            next = nextSendTime(occ, after: now)
         }
-        let next = nextSendTime(occ, after: max(now, processed))
-        lastPlan = (generation, today, next)
+        lastPlan = SchedulerStep.LastPlan(generation: generation, day: today, next: next)
         nextSend = next
         return (added, next)
     }

@@ -19,7 +19,7 @@ public struct FileWallClock: WallClock {
     public init(path: String) { self.path = path }
 
     public func now() -> Int64 {
-        let real = Int64(Date().timeIntervalSince1970.rounded(.down))
+        let real = SystemWallClock().now()
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
             let base = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)),
             let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate]) as? Date

@@ -170,11 +170,10 @@ public struct MailMessage: Sendable {
     static func rfc5322Date(_ utc: Int64, zone: ZoneRules) -> String {
         let offset = zone.offset(atUTC: utc)
         let local = utc + Int64(offset)
-        let day = CivilDate(dayNumber: Int(local >= 0 ? local / 86400 : (local - 86399) / 86400))
-        let sod = Int(local - Int64(day.dayNumber) * 86400)
+        let (day, sod) = Timestamp.split(local)
         let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
+        let two = Timestamp.two
         let sign = offset < 0 ? "-" : "+"
         return "\(days[day.weekday - 1]), \(day.day) \(months[day.month - 1]) \(day.year) "
             + "\(two(sod / 3600)):\(two(sod / 60 % 60)):\(two(sod % 60)) \(sign)\(two(abs(offset) / 3600))\(two(abs(offset) / 60 % 60))"

@@ -67,6 +67,31 @@ extension AppDatabase {
         }
     }
 
+    /// The organisation once imported, else nil.
+    public func storedOrganization() throws(StoreError) -> Organization? {
+        try read { db in try AppDatabase.organization(db) }
+    }
+
+    /// The relations and events alone: what decides whose obligations can reach one person.
+    public func relationsAndEvents() throws(StoreError) -> (relations: [Relation], events: [Event]) {
+        try read { db in
+            (
+                try RelationRecord.fetchAll(db).compactMap(\.relation),
+                try EventRecord.order(Column("seq")).fetchAll(db).compactMap(\.event)
+            )
+        }
+    }
+
+    /// A snapshot of some members only (`members(inBranches:orIDs:)`), with the relations and events already read.
+    public func snapshot(members: [Member], relations: [Relation], events: [Event]) throws(StoreError) -> StoreSnapshot {
+        try read { db in
+            StoreSnapshot(
+                organization: nil, members: members, relations: relations,
+                dependants: try DependantRecord.fetchAll(db).compactMap(\.dependant), events: events,
+                completions: try CompletionRecord.fetchAll(db).compactMap(\.completion))
+        }
+    }
+
     /// Members of some branches only, for a person's agenda on a large roster.
     public func members(inBranches branches: Set<UnitID>, orIDs ids: Set<PersonID>) throws(StoreError) -> [Member] {
         try read { db in

@@ -34,7 +34,7 @@ struct CalendarCommand: AsyncParsableCommand {
         } catch {
             throw UsageError(message: error.description)
         }
-        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let now = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down))  // microseconds, as systemd counts
         var t = now
         if let baseTime {
             do {
@@ -60,10 +60,9 @@ struct CalendarCommand: AsyncParsableCommand {
     func format(_ micros: Int64, in zone: ZoneRules) -> String {
         let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
         let local = zone.local(atUTC: seconds)
-        let day = CivilDate(dayNumber: Int(local >= 0 ? local / 86400 : (local - 86399) / 86400))
-        let sod = Int(local - Int64(day.dayNumber) * 86400)
+        let (day, sod) = Timestamp.split(local)
         let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
+        let two = Timestamp.two
         let abbreviation = zone.abbreviation(atUTC: seconds)
         return "\(names[day.weekday - 1]) \(day) \(two(sod / 3600)):\(two(sod / 60 % 60)):\(two(sod % 60)) \(abbreviation)"
     }

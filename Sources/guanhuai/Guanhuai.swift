@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GuanhuaiConfig
 import GuanhuaiStore
+import GuanhuaiWorkspace
 
 #if canImport(Glibc)
 import Glibc
@@ -61,11 +62,11 @@ struct ConfigOption: ParsableArguments {
     var config: String?
 
     var path: String {
-        config ?? ProcessInfo.processInfo.environment["GUANHUAI_CONFIG"] ?? "/etc/guanhuai/config.toml"
+        Configuration.path(option: config, environment: ProcessInfo.processInfo.environment)
     }
 
     /// The real present, against which the files' dates are checked (a `--now` moves plans, not the calendar on the wall).
-    static var realNow: Int64 { Int64(Date().timeIntervalSince1970) }
+    static var realNow: Int64 { wallClockSeconds() }
 
     func load() throws -> Configuration {
         try Configuration.load(path: path, environment: ProcessInfo.processInfo.environment, now: Self.realNow)
@@ -87,9 +88,13 @@ struct ConfigOption: ParsableArguments {
     }
 }
 
+/// The time now, UTC seconds: the one place the command-line tool reads the wall clock (`--now` overrides it where a
+/// command takes one).
+func wallClockSeconds() -> Int64 { Int64(Date().timeIntervalSince1970.rounded(.down)) }
+
 /// Who is running the tool, for the audit log, and the time now.
 func currentActor() -> Actor {
     let env = ProcessInfo.processInfo.environment
     let name = env["SUDO_USER"] ?? env["USER"] ?? env["LOGNAME"] ?? "uid \(getuid())"
-    return Actor(name: name, now: Int64(Date().timeIntervalSince1970))
+    return Actor(name: name, now: wallClockSeconds())
 }

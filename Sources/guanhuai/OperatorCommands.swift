@@ -4,6 +4,7 @@ import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiDelivery
 import GuanhuaiStore
+import GuanhuaiWorkspace
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +20,7 @@ struct StatusCommand: AsyncParsableCommand {
             return
         }
         let nowInstant = try now.map { try ArgumentDates.instant($0, zone: ws.config.zone, option: "--now") }
-            ?? Int64(Date().timeIntervalSince1970)
+            ?? wallClockSeconds()
         let input = try ws.planInput()
         let planner = Planner(input)
         let today = planner.today(at: nowInstant)
@@ -42,7 +43,7 @@ struct StatusCommand: AsyncParsableCommand {
         say("Delivery problems in the last 7 days: \(problems.isEmpty ? "none" : String(problems.count))")
         let names = Names(input)
         for p in problems {
-            let state = p.state == "failed" ? "failed" : "retrying (attempt \(p.attempts))"
+            let state = p.state == .failed ? "failed" : "retrying (attempt \(p.attempts))"
             say("  \(format(p.createdAt, ws.config.zone))  \(p.channel)  \(names.person(p.recipient))（\(p.recipient)）  \(state): \(p.lastError ?? "")")
         }
     }
@@ -96,7 +97,7 @@ struct CheckCommand: AsyncParsableCommand {
         }
         let input = try ws.planInput()
         let planner = Planner(input)
-        let now = Int64(Date().timeIntervalSince1970)
+        let now = wallClockSeconds()
         let today = planner.today(at: now)
         let occ = planner.plan(PlanQuery(from: today, to: today.adding(days: 366), now: now))
         var recipients = Set<PersonID>()

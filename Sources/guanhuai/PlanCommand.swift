@@ -3,6 +3,7 @@ import Foundation
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiStore
+import GuanhuaiWorkspace
 
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,7 +44,7 @@ struct PlanCommand: AsyncParsableCommand {
         let config = workspace.config
         let zone = config.zone
         let nowInstant = try now.map { try ArgumentDates.instant($0, zone: zone, option: "--now") }
-            ?? Int64(Date().timeIntervalSince1970)
+            ?? wallClockSeconds()
         let input = try person.map { try workspace.planInput(forPerson: $0) } ?? workspace.planInput()
         let planner = Planner(input)
         let today = planner.today(at: nowInstant)

@@ -45,14 +45,14 @@ struct SendTestCommand: AsyncParsableCommand {
             spec = s
             zone = config.zone
         }
-        let now = Int64(Date().timeIntervalSince1970)
+        let now = wallClockSeconds()
         switch spec {
         case .journal:
             do {
                 try Journal.send([
                     ("MESSAGE", "关怀（guanhuai）测试：日志通道可用 — send-test"), ("PRIORITY", "5"),
                     ("MESSAGE_ID", MessageID.reminder), ("SYSLOG_IDENTIFIER", "guanhuai"),
-                    ("GUANHUAI_CHANNEL", JournalChannel.name), ("GUANHUAI_RULE", "send-test"),
+                    ("GUANHUAI_CHANNEL", journalChannelName), ("GUANHUAI_RULE", "send-test"),
                 ])
             } catch {
                 FileHandle.standardError.write(Data("guanhuai: not delivered — the journal cannot be reached (\(error); is systemd-journald running?)\n".utf8))

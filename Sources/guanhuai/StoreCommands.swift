@@ -3,6 +3,7 @@ import Foundation
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiStore
+import GuanhuaiWorkspace
 
 func say(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
 
@@ -64,13 +65,11 @@ struct ImportOrgs: AsyncParsableCommand {
         let org = try OrganizationFile.load(path: path)
         let db = try ws.database ?? AppDatabase()
         let report = try db.importOrganization(org, dryRun: dryRun, actor: currentActor())
-        say("\(path): \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged, \(report.removed.count) removed.")
-        if !report.removed.isEmpty { say("Removed: \(report.removed.joined(separator: ", "))") }
+        sayImported(path, report)
         let known = Set(org.people.keys).union(try db.snapshot().members.map(\.id)).union(ws.config.members.map(\.id))
-        for u in org.units.values.sorted(by: { $0.id < $1.id }) {
-            for p in [u.secretary].compactMap({ $0 }) + u.committeeMembers where !known.contains(p) {
-                say("Note: \(u.name) names \(p), who is neither a [[person]] nor on the roster yet.")
-            }
+        for (unit, p) in Configuration.unknownPeople(org, known: known) {
+            let who = unit.map { org.units[$0]?.name ?? $0 } ?? "[committee] organization_department"
+            say("Note: \(who) names \(p), who is neither a [[person]] nor on the roster yet.")
         }
         if dryRun { say("Dry run: nothing was written.") }
     }
@@ -95,9 +94,15 @@ struct ImportRelations: AsyncParsableCommand {
             today: Planner.today(at: ConfigOption.realNow, zone: ws.config.zone))
         let db = try ws.database ?? AppDatabase()
         let report = try db.importRelations(relations, dependants: dependants, dryRun: dryRun, actor: currentActor())
-        say("\(path): \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged, \(report.removed.count) removed.")
+        sayImported(path, report)
         if dryRun { say("Dry run: nothing was written.") }
     }
+}
+
+/// What an import of the organisation or relations changed, in one form for both.
+func sayImported(_ path: String, _ report: ImportReport) {
+    say("\(path): \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged, \(report.removed.count) removed.")
+    if !report.removed.isEmpty { say("Removed: \(report.removed.joined(separator: ", "))") }
 }
 
 // MARK: events
@@ -283,7 +288,7 @@ struct AgendaCommand: AsyncParsableCommand {
         guard (0...3660).contains(days) else { throw UsageError(message: "--days must be 0 to 3660") }
         let ws = try options.workspace(create: false)
         let nowInstant = try now.map { try ArgumentDates.instant($0, zone: ws.config.zone, option: "--now") }
-            ?? Int64(Date().timeIntervalSince1970)
+            ?? wallClockSeconds()
         let input = try person.map { try ws.planInput(forPerson: $0) } ?? ws.planInput()
         let planner = Planner(input)
         if let person, input.organization.people[person] == nil, planner.member(person) == nil {

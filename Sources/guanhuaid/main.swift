@@ -1,5 +1,6 @@
 // guanhuaid: parse the arguments, bootstrap logging once, run the services. All logic is in GuanhuaiDaemon.
 import Foundation
+import GuanhuaiConfig
 import GuanhuaiDaemon
 import Logging
 import Synchronization
@@ -17,10 +18,10 @@ umask(0o077)
 
 let environment = ProcessInfo.processInfo.environment
 let args = CommandLine.arguments.dropFirst()
-var configPath = environment["GUANHUAI_CONFIG"] ?? "/etc/guanhuai/config.toml"
-if let i = args.firstIndex(of: "--config"), args.index(after: i) < args.endIndex { configPath = args[args.index(after: i)] }
+let option = args.firstIndex(of: "--config").flatMap { i in args.index(after: i) < args.endIndex ? args[args.index(after: i)] : nil }
+let configPath = Configuration.path(option: option, environment: environment)
 if args.contains("--help") || args.contains("-h") {
-    FileHandle.standardOutput.write(Data("usage: guanhuaid [--config FILE]   (default: $GUANHUAI_CONFIG, else /etc/guanhuai/config.toml)\n".utf8))
+    FileHandle.standardOutput.write(Data("usage: guanhuaid [--config FILE]   (default: $GUANHUAI_CONFIG, else \(Configuration.defaultPath))\n".utf8))
     exit(0)
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GuanhuaiTestSupport
 import Testing
 
 @testable import GuanhuaiCore
@@ -138,17 +139,6 @@ private func randomExpression(_ rng: inout SplitMix) -> String {
     return "\(weekday)\(year)-\(month)\(sep)\(day) \(hour):\(minute)"
 }
 
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func run(_ path: String, _ args: [String]) throws -> String {
     let p = Process()

@@ -1,5 +1,6 @@
 @testable import GuanhuaiDaemon
 import GuanhuaiDelivery
+import GuanhuaiTestSupport
 import Testing
 
 /// What becomes of a message after a try, from a table. Policy: 60 s first, at most 3,600 s, give up after 48 h.
@@ -49,8 +50,8 @@ import Testing
 
     /// With a seeded generator the decision is reproducible, and it always lies within the jitter's bounds.
     @Test func aSeededGeneratorGivesTheSameRetryAndStaysWithinTheJitter() {
-        var a = SplitMix64(seed: 7)
-        var b = SplitMix64(seed: 7)
+        var a = SplitMix(seed: 7)
+        var b = SplitMix(seed: 7)
         for attempts in 0..<12 {
             let x = RetryPolicyTests.policy.decide(.failure(.temporary("t")), attempts: attempts, age: 0, now: 0, using: &a)
             let y = RetryPolicyTests.policy.decide(.failure(.temporary("t")), attempts: attempts, age: 0, now: 0, using: &b)
@@ -62,18 +63,5 @@ import Testing
             let base = Double(min(3600, 60 << attempts))
             #expect(Double(at) >= (base * 0.8).rounded(.down) && Double(at) <= (base * 1.2).rounded(.up))
         }
-    }
-}
-
-/// A small seeded generator (Steele, Lea and Flood's SplitMix64), for reproducible jitter in tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

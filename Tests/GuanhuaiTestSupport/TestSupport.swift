@@ -117,3 +117,16 @@ public func runCLI(_ args: [String], environment: [String: String]? = nil) throw
     return ToolResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
         stderr: String(decoding: e, as: UTF8.self))
 }
+
+/// A small seeded generator (Steele, Lea and Flood's SplitMix64): random test inputs that are the same on every run.
+public struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -137,9 +137,10 @@ check "a frozen daemon is killed by the watchdog" wait_for 40 bash -c \
 check "and restarted" wait_for 40 bash -c "[ \"\$(systemctl show -P NRestarts guanhuaid)\" -gt $restarts ] && [ \"\$(systemctl show -P SubState guanhuaid)\" = running ]"
 rm -rf /run/systemd/system/guanhuaid.service.d
 
-# 7b. The test clock is refused under systemd without GUANHUAI_TEST=1, and the journal says why.
+# 7b. The test clock is refused under systemd without GUANHUAI_TEST=1, and the journal says why. (Drop-ins apply in
+# the order of their names: zz- comes after the test's own test.conf, which sets GUANHUAI_TEST=1.)
 mkdir -p /run/systemd/system/guanhuaid.service.d
-printf '[Service]\nEnvironment=GUANHUAI_TEST=\nRestart=no\n' >/run/systemd/system/guanhuaid.service.d/no-test.conf
+printf '[Service]\nEnvironment=GUANHUAI_TEST=\nRestart=no\n' >/run/systemd/system/guanhuaid.service.d/zz-no-test.conf
 systemctl daemon-reload
 systemctl restart guanhuaid || true
 check "the test clock without GUANHUAI_TEST=1 is refused" wait_for 20 bash -c \

@@ -1,8 +1,10 @@
+import GuanhuaiCore
+
 /// JSON Lines output. Written by hand (not JSONEncoder) so the key order is fixed and readable and the bytes are the
 /// same on every run.
 extension Occurrence {
     /// One line of `guanhuai plan --format json`.
-    public var jsonLine: String {
+    var jsonLine: String {
         let o = self
         var s = "{\"occurrence\":\(Occurrence.quote(o.id)),\"rule\":\(Occurrence.quote(o.rule)),\"title\":\(Occurrence.quote(o.title))"
         s += ",\"subject\":" + (o.subject.map(Occurrence.quote) ?? "null")

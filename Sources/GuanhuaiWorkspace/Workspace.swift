@@ -1,6 +1,7 @@
 import Foundation
 public import GuanhuaiConfig
 public import GuanhuaiCore
+public import GuanhuaiStore
 
 /// The configuration together with the store: what the CLI and the daemon plan from.
 ///
@@ -36,7 +37,7 @@ public struct Workspace: Sendable {
             if let database {
                 do {
                     rosterInStore = try database.holdings().roster
-                    storeOrganization = try database.read { db in try AppDatabase.organization(db) }
+                    storeOrganization = try database.storedOrganization()
                 } catch {
                     throw OpenError.store(error)
                 }
@@ -82,22 +83,12 @@ public struct Workspace: Sendable {
             grew = !Set(below).isSubset(of: units)
             units.formUnion(below)
         }
-        let snapLight = try database.read { db in
-            (
-                try RelationRecord.fetchAll(db).compactMap(\.relation),
-                try EventRecord.fetchAll(db).compactMap(\.event)
-            )
-        }
+        let (relations, events) = try database.relationsAndEvents()
         var ids: Set<PersonID> = [person]
-        for r in snapLight.0 where r.from == person { ids.insert(r.to) }
-        for e in snapLight.1 + config.events where e.target == person { ids.insert(e.member) }
+        for r in relations where r.from == person { ids.insert(r.to) }
+        for e in events + config.events where e.target == person { ids.insert(e.member) }
         let members = try database.members(inBranches: units, orIDs: ids)
-        let snap = try database.read { db in
-            StoreSnapshot(
-                organization: nil, members: [], relations: snapLight.0,
-                dependants: try DependantRecord.fetchAll(db).compactMap(\.dependant), events: snapLight.1,
-                completions: try CompletionRecord.fetchAll(db).compactMap(\.completion))
-        }
+        let snap = try database.snapshot(members: members, relations: relations, events: events)
         return merge(snap, members: members, rosterImported: true)
     }
 

@@ -1,0 +1,472 @@
+extension Planner {
+    struct Context {
+        let planner: Planner
+        let query: PlanQuery
+        let today: CivilDate
+        var occurrences: [Occurrence] = []
+        var instantCache: [Int: (Int64, Int)] = [:]
+        var escalationCache: [UnitID: PersonID] = [:]
+        var branchCache: [UnitID: (UnitID, PersonID)] = [:]
+
+        var org: Organization { planner.input.organization }
+        var settings: PlanSettings { planner.input.settings }
+
+        init(planner: Planner, query: PlanQuery, today: CivilDate) {
+            self.planner = planner
+            self.query = query
+            self.today = today
+        }
+
+        func intersects(_ start: CivilDate, _ due: CivilDate) -> Bool { start <= query.to && due >= query.from }
+
+        /// Years whose occurrences can touch the query window (annual windows may start in the previous year).
+        var years: ClosedRange<Int> { (query.from.year - 1)...(query.to.year + 1) }
+
+        mutating func apply(_ rule: Rule) {
+            switch rule.trigger {
+            case .annual(let startRef, let dueRef):
+                for y in years {
+                    guard let start = startRef.date(in: y), let due = dueRef.date(in: y), intersects(start, due)
+                    else { continue }
+                    emit(rule, period: String(y), title: rule.title, start: start, due: due)
+                }
+            case .festivals(let festivals):
+                for y in years {
+                    for f in festivals {
+                        guard let start = f.windowStart.date(in: y), let due = f.due.date(in: y),
+                            intersects(start, due)
+                        else { continue }
+                        emit(rule, period: "\(y)-\(f.id)", title: "\(rule.title)（\(f.name)）", start: start, due: due)
+                    }
+                }
+            case .anniversary(let greeting):
+                anniversary(rule, greeting: greeting)
+            case .periodic(let period, let dueDay, let dueMonth):
+                for (key, start, end) in periods(period) {
+                    var due = end
+                    if let dueMonth, period == .year {
+                        due = CivilDate(start.year, dueMonth, 1)!.lastOfMonth
+                    }
+                    if let dueDay, period == .month { due = CivilDate.anniversary(month: start.month, day: dueDay, in: start.year) }
+                    guard intersects(start, due) else { continue }
+                    emit(rule, period: key, title: rule.title, start: start, due: due)
+                }
+            case .calendar(let expr, let window, let firstInMonth):
+                calendar(rule, expr, window: window, firstInMonth: firstInMonth)
+            case .event(let kinds, let days):
+                for e in planner.input.events where kinds.contains(e.kind) {
+                    eventOccurrence(rule, e, start: e.date, due: e.date.adding(days: days))
+                }
+            case .eventEnd(let kinds, let days):
+                for e in planner.input.events where kinds.contains(e.kind) {
+                    guard let ends = e.ends else { continue }
+                    eventOccurrence(rule, e, start: ends, due: ends.adding(days: days))
+                }
+            case .partyAgeMilestone(let years, let reachedBy, let startMD, let dueMD):
+                milestone(rule, years: years, reachedBy: reachedBy, start: startMD, due: dueMD)
+            case .quota(let leaderMin, let cadreMin):
+                quota(rule, leaderMin: leaderMin, cadreMin: cadreMin)
+            }
+        }
+
+        // MARK: Windows
+
+        func periods(_ period: Period) -> [(String, CivilDate, CivilDate)] {
+            var out: [(String, CivilDate, CivilDate)] = []
+            for y in years {
+                switch period {
+                case .year:
+                    out.append((String(y), CivilDate(y, 1, 1)!, CivilDate(y, 12, 31)!))
+                case .halfYear:
+                    out.append(("\(y)-H1", CivilDate(y, 1, 1)!, CivilDate(y, 6, 30)!))
+                    out.append(("\(y)-H2", CivilDate(y, 7, 1)!, CivilDate(y, 12, 31)!))
+                case .quarter:
+                    for q in 1...4 {
+                        let s = CivilDate(y, q * 3 - 2, 1)!
+                        out.append(("\(y)-Q\(q)", s, CivilDate(y, q * 3, 1)!.lastOfMonth))
+                    }
+                case .month:
+                    for m in 1...12 {
+                        let s = CivilDate(y, m, 1)!
+                        out.append((String(s.description.prefix(7)), s, s.lastOfMonth))
+                    }
+                }
+            }
+            return out
+        }
+
+        mutating func calendar(_ rule: Rule, _ expr: CalendarExpression, window: CalendarWindow, firstInMonth: Bool) {
+            let lookBack: Int
+            switch window {
+            case .restOfMonth: lookBack = 31
+            case .days(let n): lookBack = n
+            }
+            let zone = settings.zone
+            let startLocal = Int64(query.from.adding(days: -lookBack).dayNumber) * 86400
+            var t = (startLocal - Int64(zone.offset(atUTC: startLocal)) - 1) * 1_000_000
+            var lastMonth = -1
+            var seen = Set<CivilDate>()
+            while let next = expr.next(afterMicroseconds: t, defaultZone: zone) {
+                t = next
+                let local = zone.local(atUTC: next >= 0 ? next / 1_000_000 : (next - 999_999) / 1_000_000)
+                let day = Timestamp.split(local).0
+                if day > query.to { break }
+                let monthKey = day.year * 12 + day.month
+                if firstInMonth && monthKey == lastMonth { continue }
+                lastMonth = monthKey
+                guard seen.insert(day).inserted else { continue }
+                let due: CivilDate
+                switch window {
+                case .restOfMonth: due = day.lastOfMonth
+                case .days(let n): due = day.adding(days: max(0, n - 1))
+                }
+                guard intersects(day, due) else { continue }
+                emit(rule, period: day.description, title: rule.title, start: day, due: due)
+            }
+        }
+
+        // MARK: Targets
+
+        /// The secretary responsible for a unit, walking up when it has none or when it would be the subject.
+        mutating func secretary(of unit: UnitID, avoiding subject: PersonID?) -> (UnitID, PersonID) {
+            if subject == nil, let hit = branchCache[unit] { return hit }
+            var result: (UnitID, PersonID)?
+            for u in org.lineage(of: unit) {
+                if u.kind == .committee {
+                    result = (u.id, planner.orgDept)
+                    break
+                }
+                if let s = u.secretary, s != subject {
+                    result = (u.id, s)
+                    break
+                }
+            }
+            let r = result ?? (org.committee.id, planner.orgDept)
+            if subject == nil { branchCache[unit] = r }
+            return r
+        }
+
+        mutating func memberTarget(_ m: Member, responsible: Responsible, key: String? = nil, eventTarget: PersonID?)
+            -> Target
+        {
+            var t = Target(key: key ?? m.id, subject: m.id, member: m, org: m.branch, responsible: "", extra: [])
+            // Only a secretary can be their own responsible; everyone else shares the cached answer for the branch.
+            let avoid = planner.secretaries.contains(m.id) ? m.id : nil
+            switch responsible {
+            case .branchSecretary, .unitSecretary:
+                (t.org, t.responsible) = secretary(of: m.branch, avoiding: avoid)
+            case .generalBranchSecretary:
+                let unit = org.parent(of: m.branch).flatMap { $0.kind == .generalBranch ? $0.id : nil } ?? m.branch
+                (t.org, t.responsible) = secretary(of: unit, avoiding: avoid)
+            case .committeeSecretary:
+                t.org = org.committee.id
+                t.responsible = org.committeeSecretary ?? planner.orgDept
+            case .organizationDepartment, .relationHolder:
+                t.org = org.committee.id
+                t.responsible = planner.orgDept
+            case .eventTarget:
+                if let eventTarget {
+                    t.org = org.committee.id
+                    t.responsible = eventTarget
+                } else {
+                    (t.org, t.responsible) = secretary(of: m.branch, avoiding: avoid)
+                }
+            case .allLevels:
+                (t.org, t.responsible) = secretary(of: m.branch, avoiding: avoid)
+                for u in org.lineage(of: t.org).dropFirst() where u.kind != .committee {
+                    if let s = u.secretary, s != t.responsible, !t.extra.contains(s) { t.extra.append(s) }
+                }
+                if planner.orgDept != t.responsible { t.extra.append(planner.orgDept) }
+            }
+            return t
+        }
+
+        func unitTarget(_ u: OrgUnit, responsible: Responsible) -> Target {
+            switch responsible {
+            case .organizationDepartment:
+                return Target(key: u.id, subject: nil, member: nil, org: org.committee.id, responsible: planner.orgDept,
+                    extra: [])
+            case .committeeSecretary:
+                return Target(key: u.id, subject: nil, member: nil, org: org.committee.id,
+                    responsible: org.committeeSecretary ?? planner.orgDept, extra: [])
+            default:
+                let sec = u.secretary ?? org.parent(of: u.id)?.secretary ?? planner.orgDept
+                return Target(key: u.id, subject: nil, member: nil, org: u.id, responsible: sec, extra: [])
+            }
+        }
+
+        func active(_ m: Member, during start: CivilDate, _ due: CivilDate, endsWithMember: Bool) -> Bool {
+            if m.joined > due { return false }
+            if endsWithMember, let end = m.endDate, end < start { return false }
+            return true
+        }
+
+        func matches(_ m: Member, tags: Set<Tag>, on date: CivilDate) -> Bool {
+            if tags.isEmpty { return true }
+            if !m.tags.isDisjoint(with: tags) { return true }
+            if tags.contains(.hardship) && m.tags.contains(.longTermHardship) { return true }
+            if tags.contains(.oldMember) && settings.oldMember.applies(to: m, on: date) { return true }
+            return false
+        }
+
+        mutating func targets(_ rule: Rule, start: CivilDate, due: CivilDate) -> [Target] {
+            switch rule.subjects {
+            case .members(let tags):
+                var out: [Target] = []
+                for m in planner.members {
+                    guard active(m, during: start, due, endsWithMember: rule.endsWithMember),
+                        matches(m, tags: tags, on: due)
+                    else { continue }
+                    var t = memberTarget(m, responsible: rule.responsible, eventTarget: nil)
+                    addAlso(rule, m, &t)
+                    out.append(t)
+                }
+                return out
+            case .relation(let kind):
+                return planner.input.relations.filter { $0.kind == kind }.compactMap { r in
+                    guard let m = planner.membersByID[r.to], active(m, during: start, due, endsWithMember: true)
+                    else { return nil }
+                    return Target(key: "\(r.to)/\(r.from)", subject: r.to, member: m, org: org.committee.id,
+                        responsible: r.from, extra: [])
+                }
+            case .units(let selection):
+                let units: [OrgUnit]
+                switch selection {
+                case .committee: units = [org.committee]
+                case .generalBranches: units = planner.unitsByKind[.generalBranch] ?? []
+                case .branches: units = planner.unitsByKind[.branch] ?? []
+                case .reportingUnits: units = planner.reportingUnits
+                }
+                return units.map { unitTarget($0, responsible: rule.responsible) }
+            case .generalBranchSecretaries:
+                return (planner.unitsByKind[.generalBranch] ?? []).compactMap { u in
+                    guard let s = u.secretary else { return nil }
+                    return Target(key: s, subject: s, member: planner.membersByID[s], org: org.committee.id,
+                        responsible: org.committeeSecretary ?? planner.orgDept, extra: [])
+                }
+            case .linkedCommitteeMembers:
+                var out: [Target] = []
+                for r in planner.input.relations where r.kind == .committeeLink {
+                    guard let u = org.unit(r.to) else { continue }
+                    for p in u.committeeMembers where p != r.from {
+                        out.append(Target(key: "\(p)/\(r.from)", subject: p, member: planner.membersByID[p],
+                            org: org.committee.id, responsible: r.from, extra: []))
+                    }
+                }
+                return out
+            case .minorChildren:
+                // The allowance is for a year the child starts as a minor; 组织部 pays it (X六).
+                return planner.input.dependants.filter { $0.eighteenthBirthday > start }.map { d in
+                    Target(key: d.id, subject: d.id, member: nil, org: org.committee.id, responsible: planner.orgDept,
+                        extra: [])
+                }
+            case .eventMember, .quotaHolders:
+                return []
+            }
+        }
+
+        func addAlso(_ rule: Rule, _ m: Member, _ t: inout Target) {
+            for (tag, who) in rule.alsoForTags where m.tags.contains(tag) {
+                let p: PersonID
+                switch who {
+                case .committeeSecretary: p = org.committeeSecretary ?? planner.orgDept
+                default: p = planner.orgDept
+                }
+                if p != t.responsible && !t.extra.contains(p) { t.extra.append(p) }
+            }
+        }
+
+        // MARK: Emitting
+
+        mutating func emit(_ rule: Rule, period: String, title: String, start: CivilDate, due: CivilDate) {
+            for t in targets(rule, start: start, due: due) {
+                add(rule, id: "\(rule.id):\(period):\(t.key)", title: title, target: t, start: start, due: due)
+            }
+        }
+
+        mutating func anniversary(_ rule: Rule, greeting: Bool) {
+            guard case .members(let tags) = rule.subjects else { return }
+            for m in planner.members {
+                for y in years where y > m.joined.year {
+                    let day = CivilDate.anniversary(month: m.joined.month, day: m.joined.day, in: y)
+                    let start = day.firstOfMonth
+                    let due = day.lastOfMonth
+                    guard intersects(start, due), active(m, during: start, due, endsWithMember: rule.endsWithMember),
+                        matches(m, tags: tags, on: due)
+                    else { continue }
+                    var t = memberTarget(m, responsible: rule.responsible, eventTarget: nil)
+                    addAlso(rule, m, &t)
+                    add(rule, id: "\(rule.id):\(y):\(m.id)", title: rule.title, target: t, start: start, due: due,
+                        greeting: greeting ? (day, m.id) : nil)
+                }
+            }
+        }
+
+        mutating func eventOccurrence(_ rule: Rule, _ e: Event, start: CivilDate, due: CivilDate) {
+            guard intersects(start, due) else { return }
+            guard let m = planner.membersByID[e.member] else { return }
+            if case .eventMember(let tags) = rule.subjects, !tags.isEmpty, m.tags.isDisjoint(with: tags) { return }
+            if rule.endsWithMember, let end = m.endDate, end < start { return }
+            var t = memberTarget(m, responsible: rule.responsible, key: e.id, eventTarget: e.target)
+            addAlso(rule, m, &t)
+            add(rule, id: "\(rule.id):\(e.id)", title: rule.title, target: t, start: start, due: due, event: e.id)
+        }
+
+        mutating func milestone(_ rule: Rule, years n: Int, reachedBy: MonthDay, start startMD: MonthDay, due dueMD: MonthDay) {
+            for m in planner.members {
+                let ps = m.partyAgeStart.date
+                let reached = CivilDate.anniversary(month: ps.month, day: ps.day, in: ps.year + n)
+                let year = reached <= reachedBy.in(reached.year) ? reached.year : reached.year + 1
+                let start = startMD.in(year)
+                let due = dueMD.in(year)
+                let id = "\(rule.id):\(m.id)"
+                // Once per member, in the first year eligible, open until the medal is recorded.
+                let stillOpen = planner.completions[id] == nil && today > due && due <= query.to
+                guard intersects(start, due) || stillOpen else { continue }
+                if let end = m.endDate, end < start { continue }
+                var t = memberTarget(m, responsible: rule.responsible, eventTarget: nil)
+                addAlso(rule, m, &t)
+                add(rule, id: id, title: rule.title, target: t, start: start, due: due)
+            }
+        }
+
+        mutating func quota(_ rule: Rule, leaderMin: Int, cadreMin: Int) {
+            var leaderCount: [PersonID: Int] = [:]
+            var cadreCount: [PersonID: Int] = [:]
+            for r in planner.input.relations {
+                guard let m = planner.membersByID[r.to], m.status == .active else { continue }
+                if r.kind == .leaderContact { leaderCount[r.from, default: 0] += 1 }
+                if r.kind == .cadreHardshipContact,
+                    m.tags.contains(.hardship) || m.tags.contains(.longTermHardship)
+                {
+                    cadreCount[r.from, default: 0] += 1
+                }
+            }
+            let short = org.people.values.filter { p in
+                (p.roles.contains(.leader) && leaderCount[p.id, default: 0] < leaderMin)
+                    || (p.roles.contains(.cadre) && cadreCount[p.id, default: 0] < cadreMin)
+            }.sorted { $0.id < $1.id }
+            for (key, start, due) in periods(.month) where intersects(start, due) {
+                for p in short {
+                    let t = Target(key: p.id, subject: p.id, member: nil, org: org.committee.id,
+                        responsible: planner.orgDept, extra: [])
+                    add(rule, id: "\(rule.id):\(key):\(p.id)", title: rule.title, target: t, start: start, due: due)
+                }
+            }
+        }
+
+        mutating func add(
+            _ rule: Rule, id: String, title: String, target t: Target, start: CivilDate, due: CivilDate,
+            greeting: (CivilDate, PersonID)? = nil, event: String? = nil
+        ) {
+            // A person's plan skips, before any reminder is built, what can never reach them.
+            if let p = query.person, p != t.responsible, p != planner.orgDept, greeting?.1 != p, !t.extra.contains(p),
+                escalationTarget(above: t.org) != p
+            {
+                return
+            }
+            var status: Occurrence.Status
+            var reason: String?
+            if let c = planner.completions[id] {
+                switch c.outcome {
+                case .done: status = .done
+                case .waived(let r):
+                    status = .waived
+                    reason = r
+                }
+            } else if rule.endsWithMember, let m = t.member, let end = m.endDate {
+                // Occurrences starting after the end were never made; any other still open ends with the member.
+                status = .waived
+                reason = m.status == .transferredOut(end) ? "党员已转出（\(end)）" : "党员已故（\(end)）"
+            } else {
+                status = today > due ? .overdue : .pending
+            }
+            let reminders = status.isOpen ? self.reminders(rule, t, start: start, due: due, greeting: greeting) : []
+            occurrences.append(
+                Occurrence(
+                    id: id, rule: rule.id, title: title, subject: t.subject, org: t.org, responsible: t.responsible,
+                    windowStart: start, due: due, status: status, waivedReason: reason, reminders: reminders,
+                    event: event))
+        }
+
+        // MARK: Reminders
+
+        mutating func instant(_ date: CivilDate) -> (Int64, Int) {
+            if let hit = instantCache[date.dayNumber] { return hit }
+            let zone = settings.zone
+            let local = Int64(date.dayNumber) * 86400 + Int64(settings.sendMinutes) * 60
+            let utc: Int64
+            switch zone.resolve(local: local) {
+            case .unique(let u), .repeated(let u, _), .skipped(let u): utc = u
+            }
+            let r = (utc, zone.offset(atUTC: utc))
+            instantCache[date.dayNumber] = r
+            return r
+        }
+
+        mutating func escalationTarget(above unit: UnitID) -> PersonID {
+            if let hit = escalationCache[unit] { return hit }
+            let p: PersonID
+            if unit == org.committee.id {
+                p = org.committeeSecretary ?? planner.orgDept
+            } else if let parent = org.parent(of: unit), parent.kind != .committee {
+                p = parent.secretary ?? planner.orgDept
+            } else {
+                p = planner.orgDept
+            }
+            escalationCache[unit] = p
+            return p
+        }
+
+        mutating func reminders(
+            _ rule: Rule, _ t: Target, start: CivilDate, due: CivilDate, greeting: (CivilDate, PersonID)?
+        ) -> [Reminder] {
+            let policy = rule.reminders
+            // One array shared (copy-on-write) by every reminder to the same people.
+            let recipients = t.extra.isEmpty ? [t.responsible] : [t.responsible] + t.extra
+            var plan: [(CivilDate, Reminder.Kind, [PersonID])] = []
+            plan.reserveCapacity(8)
+            let long = start.days(until: due) + 1 > 31
+            if policy.windowStart == .always || (policy.windowStart == .ifLongerThanMonth && long) {
+                plan.append((start, .advance, recipients))
+            }
+            for n in policy.beforeDueDays.sorted(by: >) {
+                let d = due.adding(days: -n)
+                if d >= start { plan.append((d, .advance, recipients)) }
+            }
+            if policy.onDue { plan.append((due, .due, recipients)) }
+            for n in policy.overdueDays.sorted() { plan.append((due.adding(days: n), .overdue, recipients)) }
+            for (i, n) in policy.escalateDays.sorted().enumerated() {
+                let who = i == 0 ? escalationTarget(above: t.org) : planner.orgDept
+                if !recipients.contains(who) { plan.append((due.adding(days: n), .escalation, recipients + [who])) }
+            }
+            if let (day, member) = greeting { plan.append((day, .greeting, [member])) }
+            if !zip(plan, plan.dropFirst()).allSatisfy({ a, b in (a.0, a.1.order) <= (b.0, b.1.order) }) {
+                plan.sort { a, b in a.0 != b.0 ? a.0 < b.0 : a.1.order < b.1.order }
+            }
+            var out: [Reminder] = []
+            out.reserveCapacity(plan.count)
+            var last: (CivilDate, Reminder.Kind)?
+            for (date, kind, to) in plan {
+                // One reminder per day and kind group: a window start 14 days before due is one reminder, not two.
+                if let l = last, l.0 == date, kind != .greeting, l.1 != .greeting { continue }
+                last = (date, kind)
+                let (at, offset) = instant(date)
+                out.append(Reminder(at: at, localDate: date, offsetSeconds: offset, kind: kind, to: to))
+            }
+            return out
+        }
+    }
+}
+
+extension Reminder.Kind {
+    var order: Int {
+        switch self {
+        case .greeting: 0
+        case .advance: 1
+        case .due: 2
+        case .overdue: 3
+        case .escalation: 4
+        }
+    }
+}
