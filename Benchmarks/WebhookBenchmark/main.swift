@@ -12,9 +12,9 @@ guard args.count == 5, let port = Int(args[1]), let count = Int(args[2]) else {
     exit(2)
 }
 let body = Array(try Data(contentsOf: URL(fileURLWithPath: args[3])))
-guard case .webhook(let spec) = try ChannelSpec(url: "webhook+http://127.0.0.1:\(port)/hook?secret_file=\(args[4])&rate_per_minute=0")
-else { exit(1) }
-let channel = try WebhookChannel(name: "bench", spec: spec, environment: [:])
+let whole = try ChannelSpec(url: "webhook+http://127.0.0.1:\(port)/hook?secret_file=\(args[4])&rate_per_minute=0")
+guard case .webhook(let spec) = whole else { exit(1) }
+let channel = WebhookChannel(name: "bench", spec: spec, secrets: try whole.secrets(name: "bench", environment: [:]))
 let now = Int64(Date().timeIntervalSince1970)
 // Warm up the connection.
 _ = await channel.send(body: body, id: "warm", now: now)

@@ -32,8 +32,10 @@ struct Loaded: Sendable {
         var hooks: [String: WebhookChannel] = [:]
         for (name, spec) in workspace.config.channels {
             switch spec {
-            case .smtp, .sendmail: channels[name] = try MailChannel(name: name, spec: spec, environment: environment)
-            case .webhook(let w): hooks[name] = try WebhookChannel(name: name, spec: w, environment: environment)
+            case .smtp, .sendmail:
+                channels[name] = MailChannel(name: name, spec: spec, secrets: try spec.secrets(name: name, environment: environment))
+            case .webhook(let w):
+                hooks[name] = WebhookChannel(name: name, spec: w, secrets: try spec.secrets(name: name, environment: environment))
             case .journal: break
             }
         }

@@ -7,12 +7,13 @@ public struct MailChannel: Sendable {
     public let from: Mailbox
     public let transport: any MailTransport
 
-    /// Builds the channel, reading its password from the credential the spec names.
-    public init(name: String, spec: ChannelSpec, environment: [String: String]) throws(InputError) {
+    /// Builds the channel from its spec and the secrets the configuration layer read (`ChannelSpec.secrets`); nil
+    /// for a spec that carries no e-mail.
+    public init?(name: String, spec: ChannelSpec, secrets: ChannelSecrets) {
         self.name = name
         switch spec {
         case .smtp(let s):
-            let password = try s.password?.read(environment: environment)
+            let password = secrets.password
             transport = SMTPTransport(settings: SMTPSettings(
                 host: s.host, port: s.port, security: s.security, user: s.user, password: password, caFile: s.caFile,
                 verifyCertificates: s.verifyCertificates, allowInsecureAuth: s.allowInsecureAuth,
@@ -22,7 +23,7 @@ public struct MailChannel: Sendable {
             transport = SendmailTransport(path: path)
             from = Mailbox(name: fromName, address: address)
         case .webhook, .journal:
-            throw InputError(file: "channel \(name)", message: "a \(spec.kind) channel does not carry e-mail")
+            return nil
         }
     }
 

@@ -19,11 +19,7 @@ public enum WebhookSigning {
     }
 
     /// The key in a `whsec_…` secret; nil when it is not base64.
-    public static func standardKey(_ secret: String) -> [UInt8]? {
-        let b64 = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
-        guard let data = Data(base64Encoded: b64), !data.isEmpty else { return nil }
-        return Array(data)
-    }
+    public static func standardKey(_ secret: String) -> [UInt8]? { ChannelSecrets.standardWebhookKey(secret) }
 
     /// 钉钉: base64(HMAC-SHA256(key: secret, "timestamp_ms\nsecret")); URL-encode it for the query.
     public static func dingtalk(secret: String, timestampMilliseconds: Int64) -> String {
@@ -59,27 +55,14 @@ public struct WebhookChannel: Sendable {
     /// Identifies the endpoint (for the rate limit and for disabling a gone one) without revealing its token.
     public let endpoint: String
 
-    public init(name: String, spec: WebhookSpec, environment: [String: String]) throws(InputError) {
+    /// A channel from its spec and the secrets the configuration layer read and checked (`ChannelSpec.secrets`).
+    public init(name: String, spec: WebhookSpec, secrets: ChannelSecrets) {
         self.name = name
         self.spec = spec
-        token = try spec.token?.read(environment: environment)
-        secret = try spec.secret?.read(environment: environment)
-        if spec.kind == .webhook {
-            guard let s = secret, let key = WebhookSigning.standardKey(s) else {
-                throw InputError(file: "channel \(name)", message:
-                    "the webhook secret is not a whsec_… secret (\"whsec_\" followed by base64); the receiving side generates it")
-            }
-            standardKey = key
-        } else {
-            standardKey = nil
-        }
-        if let token, token.isEmpty || token.contains(where: { $0.isWhitespace || $0 == "/" || $0 == "?" }) {
-            throw InputError(file: "channel \(name)", message: "the robot's token is empty or contains spaces, / or ?")
-        }
+        token = secrets.token
+        secret = secrets.secret
+        standardKey = secrets.webhookKey
         if let ca = spec.caFile {
-            guard FileManager.default.isReadableFile(atPath: ca) else {
-                throw InputError(file: ca, message: "the CA file of channel \(name) cannot be read")
-            }
             var t = TLSConfiguration.makeClientConfiguration()
             t.trustRoots = .file(ca)
             tls = t

@@ -86,8 +86,7 @@ struct CheckCommand: AsyncParsableCommand {
         for (name, spec) in config.channels.sorted(by: { $0.key < $1.key }) {
             do {
                 switch spec {
-                case .smtp, .sendmail: _ = try MailChannel(name: name, spec: spec, environment: env)
-                case .webhook(let w): _ = try WebhookChannel(name: name, spec: w, environment: env)
+                case .smtp, .sendmail, .webhook: _ = try spec.secrets(name: name, environment: env)
                 case .journal: break
                 }
                 ok("channel \(name) (\(spec.kind)): credentials readable")

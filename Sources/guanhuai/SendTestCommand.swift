@@ -64,7 +64,7 @@ struct SendTestCommand: AsyncParsableCommand {
             if let to, w.kind != .webhook, !to.allSatisfy({ $0.isNumber || $0 == "+" || $0 == "-" }) {
                 throw UsageError(message: "--to \"\(to)\" is not a mobile number (a robot mentions people by mobile)")
             }
-            let hook = try WebhookChannel(name: channel ?? "via", spec: w, environment: env)
+            let hook = WebhookChannel(name: channel ?? "via", spec: w, secrets: try spec.secrets(name: channel ?? "via", environment: env))
             let text = "【关怀提醒】测试消息：关怀（guanhuai）能经由此通道发送提醒。"
             // A generic webhook gets {"type":"message","text":…}; a robot its own text message.
             let body = WebhookMessages.robot(w, text: text, mention: to.map { ChatContact(mobile: $0) })[0]
@@ -82,7 +82,8 @@ struct SendTestCommand: AsyncParsableCommand {
         guard let to, to.contains("@"), !to.contains(" ") else {
             throw UsageError(message: "--to \"\(to ?? "")\" is not an e-mail address; mail needs --to ADDRESS")
         }
-        let mail = try MailChannel(name: channel ?? "via", spec: spec, environment: env)
+        guard let mail = MailChannel(name: channel ?? "via", spec: spec, secrets: try spec.secrets(name: channel ?? "via", environment: env))
+        else { throw UsageError(message: "channel \(channel ?? "via") does not carry e-mail") }
         let rendered = RenderedMail(
             subject: "「关怀提醒」测试邮件 — guanhuai send-test",
             text: "这是一封测试邮件：关怀（guanhuai）能经由此通道发送提醒。\nThis is a test message from guanhuai.\n",

@@ -28,8 +28,9 @@ struct Receiver: ~Copyable {
 }
 
 func channel(_ url: String) throws -> WebhookChannel {
-    guard case .webhook(let spec) = try ChannelSpec(url: url) else { throw TestSetupError("not a webhook: \(url)") }
-    return try WebhookChannel(name: "test", spec: spec, environment: [:])
+    let whole = try ChannelSpec(url: url)
+    guard case .webhook(let spec) = whole else { throw TestSetupError("not a webhook: \(url)") }
+    return WebhookChannel(name: "test", spec: spec, secrets: try whole.secrets(name: "test", environment: [:]))
 }
 
 func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
