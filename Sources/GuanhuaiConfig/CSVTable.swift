@@ -1,5 +1,6 @@
 import CSV
 import Foundation
+import GuanhuaiCore
 
 /// A CSV file read with CSV.swift, with Chinese headers mapped to fields and every row numbered as a spreadsheet
 /// shows it (the header is row 1).
@@ -76,5 +77,15 @@ struct CSVTable {
     func value(_ row: [String], _ column: String) -> String? {
         guard let i = columns[column], i < row.count, !row[i].isEmpty else { return nil }
         return row[i]
+    }
+}
+
+extension CivilDate {
+    /// Why a date read from a file cannot be a day that has already come: out of the supported range, or after
+    /// `today` (when given). Nil when it can.
+    func pastDateProblem(today: CivilDate?) -> String? {
+        if !isSupported { return "\(self) is out of range; dates must lie \(CivilDate.supportedText)" }
+        if let today, self > today { return "\(self) is in the future (today is \(today))" }
+        return nil
     }
 }

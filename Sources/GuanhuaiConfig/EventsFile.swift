@@ -44,12 +44,8 @@ public enum EventsFile {
                 fail("日期", "is not a date; write YYYY-MM-DD")
                 continue
             }
-            guard date.isSupported else {
-                fail("日期", "\(date) is out of range; dates run \(CivilDate.supportedText)")
-                continue
-            }
-            if let today, date > today {
-                fail("日期", "\(date) is in the future (today is \(today)); record an event once it has happened")
+            if let problem = date.pastDateProblem(today: today) {
+                fail("日期", problem + (date.isSupported ? "; record an event once it has happened" : ""))
                 continue
             }
             let isDeath = kind == .death || kind == .deathOnDuty

@@ -49,12 +49,8 @@ public enum RelationsFile {
                     fail("出生日期", "a minor child needs a birth date, YYYY-MM-DD")
                     continue
                 }
-                guard birth.isSupported else {
-                    fail("出生日期", "\(birth) is out of range; dates must lie in \(CivilDate.supportedText)")
-                    continue
-                }
-                if let today, birth > today {
-                    fail("出生日期", "\(birth) is in the future (today is \(today))")
+                if let problem = birth.pastDateProblem(today: today) {
+                    fail("出生日期", problem)
                     continue
                 }
                 dependants.append(Dependant(id: to, member: from, name: name, birthDate: birth))
