@@ -17,6 +17,26 @@ struct ImportCommand: AsyncParsableCommand {
     )
 }
 
+/// What every `import` takes: the configuration, the file (default: the one config.toml names) and --dry-run.
+struct ImportOptions: ParsableArguments {
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The file to import (default: the one config.toml names).") var file: String?
+    @Flag(help: "Report what would change; write nothing.") var dryRun = false
+
+    /// The workspace to import into (a dry run creates no database).
+    func workspace(organizationOnly: Bool = false) throws -> Workspace {
+        try options.workspace(create: !dryRun, organizationOnly: organizationOnly)
+    }
+
+    /// The end of every import: what changed, and for a dry run that nothing was written.
+    func finish(_ path: String, _ report: ImportReport, notes: [String] = []) {
+        say("\(path): \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged, \(report.removed.count) removed.")
+        if !report.removed.isEmpty { say("Removed: \(report.removed.joined(separator: ", "))") }
+        notes.forEach(say)
+        if dryRun { say("Dry run: nothing was written.") }
+    }
+}
+
 struct ImportRoster: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "roster",
@@ -24,20 +44,18 @@ struct ImportRoster: AsyncParsableCommand {
         discussion: "UTF-8 (with or without BOM) or GB18030. Importing the same file twice changes nothing."
     )
 
-    @OptionGroup var options: ConfigOption
-    @Argument(help: "The roster CSV (default: the one config.toml names).") var file: String?
-    @Flag(help: "Report what would change; write nothing.") var dryRun = false
+    @OptionGroup var args: ImportOptions
     @Flag(help: "Mark members missing from the file as 转出 today.") var prune = false
 
     func run() async throws {
-        let ws = try options.workspace(create: !dryRun, organizationOnly: true)
-        let path = file ?? ws.config.files.roster
+        let ws = try args.workspace(organizationOnly: true)
+        let path = args.file ?? ws.config.files.roster
         let org = ws.organization
         let actor = currentActor()
         let today = Planner.today(at: actor.now, zone: ws.config.zone)
         let members = try RosterFile.load(path: path, organization: org, today: today, maxMembers: ws.config.files.maxMembers)
         let db = try ws.database ?? AppDatabase()
-        let report = try db.importRoster(members, dryRun: dryRun, prune: prune, today: today, actor: actor)
+        let report = try db.importRoster(members, dryRun: args.dryRun, prune: prune, today: today, actor: actor)
         say("\(path): \(members.count) members — \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged.")
         if !report.missing.isEmpty {
             let names = try db.snapshot().members.filter { report.missing.contains($0.id) }.map { "\($0.id) \($0.name)" }
@@ -47,7 +65,7 @@ struct ImportRoster: AsyncParsableCommand {
                 say("On the database but not in this roster (kept; --prune marks them 转出 \(today)): \(names.joined(separator: ", "))")
             }
         }
-        if dryRun { say("Dry run: nothing was written.") }
+        if args.dryRun { say("Dry run: nothing was written.") }
     }
 }
 
@@ -55,23 +73,19 @@ struct ImportOrgs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "orgs", abstract: "Import the organisation file (committee, units, people).")
 
-    @OptionGroup var options: ConfigOption
-    @Argument(help: "The organisation TOML (default: the one config.toml names).") var file: String?
-    @Flag(help: "Report what would change; write nothing.") var dryRun = false
+    @OptionGroup var args: ImportOptions
 
     func run() async throws {
-        let ws = try options.workspace(create: !dryRun, organizationOnly: true)
-        let path = file ?? ws.config.files.organization
+        let ws = try args.workspace(organizationOnly: true)
+        let path = args.file ?? ws.config.files.organization
         let org = try OrganizationFile.load(path: path)
         let db = try ws.database ?? AppDatabase()
-        let report = try db.importOrganization(org, dryRun: dryRun, actor: currentActor())
-        sayImported(path, report)
+        let report = try db.importOrganization(org, dryRun: args.dryRun, actor: currentActor())
         let known = Set(org.people.keys).union(try db.snapshot().members.map(\.id)).union(ws.config.members.map(\.id))
-        for (unit, p) in Configuration.unknownPeople(org, known: known) {
+        args.finish(path, report, notes: Configuration.unknownPeople(org, known: known).map { unit, p in
             let who = unit.map { org.units[$0]?.name ?? $0 } ?? "[committee] organization_department"
-            say("Note: \(who) names \(p), who is neither a [[person]] nor on the roster yet.")
-        }
-        if dryRun { say("Dry run: nothing was written.") }
+            return "Note: \(who) names \(p), who is neither a [[person]] nor on the roster yet."
+        })
     }
 }
 
@@ -79,13 +93,11 @@ struct ImportRelations: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relations", abstract: "Import the relations CSV (leader contacts, pairings, links, minor children).")
 
-    @OptionGroup var options: ConfigOption
-    @Argument(help: "The relations CSV (default: the one config.toml names).") var file: String?
-    @Flag(help: "Report what would change; write nothing.") var dryRun = false
+    @OptionGroup var args: ImportOptions
 
     func run() async throws {
-        let ws = try options.workspace(create: !dryRun)
-        guard let path = file ?? ws.config.files.relations else {
+        let ws = try args.workspace()
+        guard let path = args.file ?? ws.config.files.relations else {
             throw UsageError(message: "name the relations file, or set [files] relations in the configuration")
         }
         let input = try ws.planInput()
@@ -93,16 +105,9 @@ struct ImportRelations: AsyncParsableCommand {
             path: path, organization: input.organization, members: input.members,
             today: Planner.today(at: ConfigOption.realNow, zone: ws.config.zone))
         let db = try ws.database ?? AppDatabase()
-        let report = try db.importRelations(relations, dependants: dependants, dryRun: dryRun, actor: currentActor())
-        sayImported(path, report)
-        if dryRun { say("Dry run: nothing was written.") }
+        let report = try db.importRelations(relations, dependants: dependants, dryRun: args.dryRun, actor: currentActor())
+        args.finish(path, report)
     }
-}
-
-/// What an import of the organisation or relations changed, in one form for both.
-func sayImported(_ path: String, _ report: ImportReport) {
-    say("\(path): \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged, \(report.removed.count) removed.")
-    if !report.removed.isEmpty { say("Removed: \(report.removed.joined(separator: ", "))") }
 }
 
 // MARK: events
