@@ -81,17 +81,23 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         }
     }
 
-    /// Records a result, or keeps it in memory when the store refuses it; true when it was recorded.
+    /// Records a result, or keeps it in memory when the store refuses it (then `recorded` is false).
     func recordOrKeep(_ row: OutboxRow, _ result: Result<String, DeliveryError>, db: AppDatabase,
-        policy: Configuration.DeliveryPolicy) -> (recorded: Bool, failure: String?)
+        policy: Configuration.DeliveryPolicy) -> (recorded: Bool, outcome: Recorded)
     {
         do {
             return (true, try record(row, result, db: db, policy: policy))
         } catch {
             unrecorded.keep(row, result)
             logger.error("cannot record the result of outbox row \(row.id) (\(error)); it is kept in memory and nothing more is sent until the database takes it")
-            return (false, nil)
+            return (false, Recorded())
         }
+    }
+
+    /// What recording a result wrote: a failure description for STATUS=, and the time of the retry if one was set.
+    struct Recorded {
+        var failure: String?
+        var retryAt: Int64?
     }
 
     /// Sends one channel's due rows; returns the last failure, for STATUS=.
@@ -103,12 +109,12 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         guard case .named(let name) = channel else {
             for row in group {
                 guard case .journal(let entries) = OutboxPayload.decode(row.payload) else {
-                    note(try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy))
+                    note(try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy).failure)
                     continue
                 }
                 if !unrecorded.isEmpty || Task.isShuttingDownGracefully { break }
-                let (recorded, f) = recordOrKeep(row, JournalChannel.send(entries), db: db, policy: policy)
-                note(f)
+                let (recorded, outcome) = recordOrKeep(row, JournalChannel.send(entries), db: db, policy: policy)
+                note(outcome.failure)
                 if !recorded { break }
             }
             return failure
@@ -118,7 +124,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         }
         guard let mail = await runtime.mailChannel(name) else {
             for row in group {
-                note(try record(row, .failure(.permanent("no channel \"\(name)\" in the configuration")), db: db, policy: policy))
+                note(try record(row, .failure(.permanent("no channel \"\(name)\" in the configuration")), db: db, policy: policy).failure)
             }
             return failure
         }
@@ -127,7 +133,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         var envelopes: [MailEnvelope] = []
         for row in group {
             guard case .mail(let from, let to, let data) = OutboxPayload.decode(row.payload) else {
-                note(try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy))
+                note(try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy).failure)
                 continue
             }
             sendable.append(row)
@@ -146,12 +152,9 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
                 waiting.withLock { $0.append(rows[i].id) }
                 return
             }
-            let (recorded, f) = recordOrKeep(rows[i], result, db: db, policy: policy)
-            if let f { failures.withLock { $0 = f } }
-            if recorded, case .failure(let e) = result, e.kind == .temporary, retryAt.withLock({ $0 == nil }) {
-                let next = try? db.nextOutboxAttempt(of: rows[i].id)
-                retryAt.withLock { $0 = next ?? nil }
-            }
+            let outcome = recordOrKeep(rows[i], result, db: db, policy: policy).outcome
+            if let f = outcome.failure { failures.withLock { $0 = f } }
+            if let at = outcome.retryAt { retryAt.withLock { $0 = $0 ?? at } }
         }
         // Messages never offered wait, uncharged, for the retry of the one that failed before them; when the batch
         // ended for a stop, they stay due for the next start.
@@ -181,7 +184,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
             if gone {
                 failure = try record(row, .failure(.permanent(
                     "channel \(hook.name) is disabled: its endpoint answered 410 Gone; `guanhuai enable-channel \(hook.name)` re-enables it")),
-                    db: db, policy: policy)
+                    db: db, policy: policy).failure
                 continue
             }
             if let wait = await runtime.reserve(hook, now: now) {
@@ -192,7 +195,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
                 break
             }
             guard case .webhook(let body) = OutboxPayload.decode(row.payload) else {
-                failure = try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy)
+                failure = try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy).failure
                 continue
             }
             let result = await hook.send(body: Array(body), id: row.idempotencyKey, now: now)
@@ -202,12 +205,12 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
                 logger.critical("channel \(hook.name) is disabled: \(e.message). Fix the receiver or the url, then `guanhuai enable-channel \(hook.name)`",
                     metadata: ["MESSAGE_ID": "\(MessageID.endpointDisabled)", "GUANHUAI_CHANNEL": "\(hook.name)"])
             }
-            let (recorded, f) = recordOrKeep(row, result, db: db, policy: policy)
-            if let f { failure = f }
+            let (recorded, outcome) = recordOrKeep(row, result, db: db, policy: policy)
+            if let f = outcome.failure { failure = f }
             if !recorded { break }
             if case .failure(let e) = result, e.kind == .temporary, i + 1 < group.count {
                 // The endpoint is down or busy: the rest wait for the same retry rather than time out one by one.
-                let next = (try? db.nextOutboxAttempt(of: row.id)) ?? now + Int64(policy.retryInitialSeconds)
+                let next = outcome.retryAt ?? now + Int64(policy.retryInitialSeconds)
                 try db.deferOutbox(group[(i + 1)...].map(\.id), until: next)
                 break
             }
@@ -215,9 +218,9 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         return failure
     }
 
-    /// Records one result as the retry policy decides; returns a failure description for STATUS= when it failed.
+    /// Records one result as the retry policy decides.
     func record(_ row: OutboxRow, _ result: Result<String, DeliveryError>, db: AppDatabase,
-        policy: Configuration.DeliveryPolicy) throws -> String?
+        policy: Configuration.DeliveryPolicy) throws -> Recorded
     {
         let now = clock.now()
         let meta: Logger.Metadata = [
@@ -229,19 +232,19 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         case .sent:
             try db.markSent(row.id, at: now)
             logger.info("reminder sent", metadata: meta.merging(["MESSAGE_ID": "\(MessageID.reminderSent)"]) { $1 })
-            return nil
+            return Recorded()
         case .wait:
-            return nil
+            return Recorded()
         case .retry(let at, let why):
             try db.markRetry(row.id, at: at, error: why)
             logger.warning("delivery failed, will retry in \(at - now) s: \(why)",
                 metadata: meta.merging(["MESSAGE_ID": "\(MessageID.deliveryRetry)"]) { $1 })
-            return "\(row.channel): \(why)"
+            return Recorded(failure: "\(row.channel): \(why)", retryAt: at)
         case .fail(let why):
             try db.markFailed(row.id, error: why)
             logger.error("delivery failed for good: \(why)",
                 metadata: meta.merging(["MESSAGE_ID": "\(MessageID.deliveryFailed)"]) { $1 })
-            return "\(row.channel): \(why)"
+            return Recorded(failure: "\(row.channel): \(why)")
         }
     }
 }

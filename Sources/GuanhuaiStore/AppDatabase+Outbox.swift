@@ -126,10 +126,6 @@ extension AppDatabase {
         try read { db in try Int64.fetchOne(db, sql: "SELECT MIN(nextAttemptAt) FROM outbox WHERE state = 'pending'") }
     }
 
-    /// When one row is tried next.
-    public func nextOutboxAttempt(of id: Int64) throws(StoreError) -> Int64? {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT nextAttemptAt FROM outbox WHERE id = ?", arguments: [id]) }
-    }
 
     public func markSent(_ id: Int64, at: Int64) throws(StoreError) {
         try write { db in
