@@ -2,6 +2,7 @@ import Foundation
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiTestSupport
+import GuanhuaiDaemon
 import Synchronization
 
 let daemonServers = Example.root.appendingPathComponent("Tests/GuanhuaiDaemonTests/Servers")
@@ -126,5 +127,78 @@ final class StallingClock: Clock, Sendable {
         }
         stall.withLock { $0 = true }
         try await ContinuousClock().sleep(for: .seconds(3600))
+    }
+}
+
+/// One manual clock for an in-process daemon: the time its loops sleep on, and (through `wall`) the wall time its
+/// services read. Time moves only when the test advances it; every sleeper whose deadline has come is woken.
+final class ManualDaemonClock: Clock, Sendable {
+    typealias Duration = Swift.Duration
+
+    struct Instant: InstantProtocol {
+        var offset: Duration
+        func advanced(by d: Duration) -> Instant { Instant(offset: offset + d) }
+        func duration(to other: Instant) -> Duration { other.offset - offset }
+        static func < (a: Instant, b: Instant) -> Bool { a.offset < b.offset }
+    }
+
+    private struct Sleeper {
+        var id: UInt64
+        var deadline: Duration
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private let state = Mutex<(now: Duration, sleepers: [Sleeper], nextID: UInt64)>((.zero, [], 0))
+    /// The wall time (UTC seconds) at offset zero.
+    let epoch: Int64
+
+    init(epoch: Int64) { self.epoch = epoch }
+
+    var now: Instant { Instant(offset: state.withLock { $0.now }) }
+    var minimumResolution: Duration { .nanoseconds(1) }
+    /// How many sleeps are waiting: a positive sign that the loops have gone round and are idle.
+    var sleeping: Int { state.withLock { $0.sleepers.count } }
+
+    /// The wall clock the services read, on the same time.
+    var wall: Wall { Wall(clock: self) }
+
+    struct Wall: WallClock {
+        let clock: ManualDaemonClock
+        func now() -> Int64 { clock.epoch + clock.now.offset.components.seconds }
+    }
+
+    func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
+        let id = state.withLock { s in
+            s.nextID += 1
+            return s.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                let due = state.withLock { s -> Bool in
+                    if deadline.offset <= s.now || Task.isCancelled { return true }
+                    s.sleepers.append(Sleeper(id: id, deadline: deadline.offset, continuation: c))
+                    return false
+                }
+                if due { c.resume() }
+            }
+        } onCancel: {
+            let s = state.withLock { s -> Sleeper? in
+                guard let i = s.sleepers.firstIndex(where: { $0.id == id }) else { return nil }
+                return s.sleepers.remove(at: i)
+            }
+            s?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Moves time forward and wakes every sleeper whose deadline has come.
+    func advance(by d: Duration) {
+        let woken = state.withLock { s -> [Sleeper] in
+            s.now += d
+            let now = s.now
+            let due = s.sleepers.filter { $0.deadline <= now }
+            s.sleepers.removeAll { $0.deadline <= now }
+            return due
+        }
+        for w in woken { w.continuation.resume() }
     }
 }

@@ -1,0 +1,68 @@
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+@testable import GuanhuaiDaemon
+import GuanhuaiDelivery
+import GuanhuaiStore
+import GuanhuaiTestSupport
+import Logging
+import Synchronization
+import Systemd
+import Testing
+
+/// The scheduler and the dispatcher in-process, both on one manual clock, delivering to aiosmtpd: nothing goes out
+/// before the send time, and at the send time exactly the planned digests do, with no real time waited.
+@Suite struct ManualClockDaemonTests {
+    @Test func atTheSendTimeAndNotBeforeTheDigestsGoOut() async throws {
+        let dir = try Scratch()
+        let maildir = dir.url.appendingPathComponent("mail")
+        try FileManager.default.createDirectory(at: maildir, withIntermediateDirectories: true)
+        let smtp = try ServerProcess([smtpServerScript, "--maildir", maildir.path])
+        let (config, env) = try dir.exampleCopy(
+            routing: "email = \"mail\"\njournal = false",
+            channels: """
+                [channels.mail]
+                type = "smtp"
+                host = "127.0.0.1"
+                port = \(smtp.port)
+                security = "none"
+                from = "guanhuai@example.edu.cn"
+                """)
+        let start = EndToEndTests.sendTime - 150  // 08:27:30 on 2027-06-01, Beijing
+        let clock = ManualDaemonClock(epoch: start)
+        let notifier = Notifier(sink: { _ in }, watchdogInterval: nil)
+        let logger = Logger(label: "t")
+        let loaded = try await Loaded.load(configPath: config, environment: env)
+        let runtime = Runtime(loaded: loaded, configPath: config, environment: env, notifier: notifier, logger: logger)
+        let dispatcherBell = Doorbell()
+        let scheduler = SchedulerService(runtime: runtime, clock: clock.wall, sleeper: clock, bell: Doorbell(),
+            dispatcherBell: dispatcherBell, notifier: notifier, logger: logger)
+        let dispatcher = DispatcherService(runtime: runtime, clock: clock.wall, sleeper: clock, bell: dispatcherBell, logger: logger)
+        let expected = expectedRecipients(after: start, through: EndToEndTests.sendTime).values.reduce(0, +)
+        #expect(expected >= 8)
+        let received = { (try? stored(maildir).count) ?? 0 }
+
+        let services = Task {
+            await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await scheduler.run() }
+                group.addTask { try await dispatcher.run() }
+                try? await group.waitForAll()
+            }
+        }
+        // Both loops have gone round once and sleep: the scheduler for a minute, the dispatcher for five.
+        #expect(try await eventually(10) { clock.sleeping == 2 })
+        clock.advance(by: .seconds(60))  // 08:28:30: the scheduler wakes, nothing is due
+        #expect(try await eventually(10) { clock.sleeping == 2 })
+        #expect(received() == 0)
+        clock.advance(by: .seconds(60))  // 08:29:30
+        #expect(try await eventually(10) { clock.sleeping == 2 })
+        #expect(received() == 0, "nothing before the send time")
+        clock.advance(by: .seconds(31))  // 08:30:01: the send time has come
+        #expect(try await eventually(20) { received() == expected }, "\(received()) of \(expected)")
+        #expect(try await eventually(10) { try loaded.database.outbox().allSatisfy { $0.state == .sent } })
+        services.cancel()
+        await services.value
+        #expect(received() == expected)
+        _ = smtp
+    }
+}
