@@ -202,3 +202,31 @@ final class ManualDaemonClock: Clock, Sendable {
         for w in woken { w.continuation.resume() }
     }
 }
+
+/// The example sending its e-mail to a plain aiosmtpd on loopback (no journal), for in-process daemon tests.
+final class MailRig: Sendable {
+    let smtp: ServerProcess
+    let maildir: URL
+    let config: String
+    let environment: [String: String]
+
+    init(_ dir: borrowing Scratch, busyTimeoutMilliseconds: Int = 5000) throws {
+        maildir = dir.url.appendingPathComponent("mail")
+        try FileManager.default.createDirectory(at: maildir, withIntermediateDirectories: true)
+        smtp = try ServerProcess([smtpServerScript, "--maildir", maildir.path])
+        (config, environment) = try dir.exampleCopy(
+            routing: "email = \"mail\"\njournal = false",
+            channels: """
+                [channels.mail]
+                type = "smtp"
+                host = "127.0.0.1"
+                port = \(smtp.port)
+                security = "none"
+                from = "guanhuai@example.edu.cn"
+                """,
+            busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+    }
+
+    /// How many messages the server has stored.
+    var received: Int { (try? stored(maildir).count) ?? 0 }
+}

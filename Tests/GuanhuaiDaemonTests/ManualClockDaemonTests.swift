@@ -15,19 +15,8 @@ import Testing
 @Suite struct ManualClockDaemonTests {
     @Test func atTheSendTimeAndNotBeforeTheDigestsGoOut() async throws {
         let dir = try Scratch()
-        let maildir = dir.url.appendingPathComponent("mail")
-        try FileManager.default.createDirectory(at: maildir, withIntermediateDirectories: true)
-        let smtp = try ServerProcess([smtpServerScript, "--maildir", maildir.path])
-        let (config, env) = try dir.exampleCopy(
-            routing: "email = \"mail\"\njournal = false",
-            channels: """
-                [channels.mail]
-                type = "smtp"
-                host = "127.0.0.1"
-                port = \(smtp.port)
-                security = "none"
-                from = "guanhuai@example.edu.cn"
-                """)
+        let rig = try MailRig(dir)
+        let (config, env) = (rig.config, rig.environment)
         let start = EndToEndTests.sendTime - 150  // 08:27:30 on 2027-06-01, Beijing
         let clock = ManualDaemonClock(epoch: start)
         let notifier = Notifier(sink: { _ in }, watchdogInterval: nil)
@@ -40,7 +29,7 @@ import Testing
         let dispatcher = DispatcherService(runtime: runtime, clock: clock.wall, sleeper: clock, bell: dispatcherBell, logger: logger)
         let expected = expectedRecipients(after: start, through: EndToEndTests.sendTime).values.reduce(0, +)
         #expect(expected >= 8)
-        let received = { (try? stored(maildir).count) ?? 0 }
+        let received = { rig.received }
 
         let services = Task {
             await withThrowingTaskGroup(of: Void.self) { group in
@@ -63,6 +52,5 @@ import Testing
         services.cancel()
         await services.value
         #expect(received() == expected)
-        _ = smtp
     }
 }

@@ -13,20 +13,8 @@ import Testing
 @Suite struct RecordingFailureTests {
     @Test func aDatabaseThatRefusesResultsMidBatchSendsNothingTwice() async throws {
         let dir = try Scratch()
-        let maildir = dir.url.appendingPathComponent("mail")
-        try FileManager.default.createDirectory(at: maildir, withIntermediateDirectories: true)
-        let smtp = try ServerProcess([smtpServerScript, "--maildir", maildir.path])
-        let (config, env) = try dir.exampleCopy(
-            routing: "email = \"mail\"\njournal = false",
-            channels: """
-                [channels.mail]
-                type = "smtp"
-                host = "127.0.0.1"
-                port = \(smtp.port)
-                security = "none"
-                from = "guanhuai@example.edu.cn"
-                """,
-            busyTimeoutMilliseconds: 200)
+        let rig = try MailRig(dir, busyTimeoutMilliseconds: 200)
+        let (config, env, maildir) = (rig.config, rig.environment, rig.maildir)
         let loaded = try await Loaded.load(configPath: config, environment: env)
         let runtime = Runtime(loaded: loaded, configPath: config, environment: env, notifier: Notifier(), logger: Logger(label: "t"))
         let db = loaded.database
