@@ -38,17 +38,18 @@ import Testing
                 try? await group.waitForAll()
             }
         }
-        // Both loops have gone round once and sleep: the scheduler for a minute, the dispatcher for five.
-        #expect(try await eventually(10) { clock.sleeping == 2 })
+        // Both loops have gone round once and sleep: the scheduler for a minute, the dispatcher for five. (The waits
+        // are long because other tests share the two cooperative threads; each ends as soon as its condition holds.)
+        #expect(try await eventually(60) { clock.sleeping == 2 })
         clock.advance(by: .seconds(60))  // 08:28:30: the scheduler wakes, nothing is due
-        #expect(try await eventually(10) { clock.sleeping == 2 })
+        #expect(try await eventually(60) { clock.sleeping == 2 })
         #expect(received() == 0)
         clock.advance(by: .seconds(60))  // 08:29:30
-        #expect(try await eventually(10) { clock.sleeping == 2 })
+        #expect(try await eventually(60) { clock.sleeping == 2 })
         #expect(received() == 0, "nothing before the send time")
         clock.advance(by: .seconds(31))  // 08:30:01: the send time has come
-        #expect(try await eventually(20) { received() == expected }, "\(received()) of \(expected)")
-        #expect(try await eventually(10) { try loaded.database.outbox().allSatisfy { $0.state == .sent } })
+        #expect(try await eventually(60) { received() == expected }, "\(received()) of \(expected)")
+        #expect(try await eventually(60) { try loaded.database.outbox().allSatisfy { $0.state == .sent } })
         services.cancel()
         await services.value
         #expect(received() == expected)
