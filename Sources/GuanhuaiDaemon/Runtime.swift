@@ -101,8 +101,9 @@ public actor Runtime {
             let context = RenderContext(input: input)
             let contacts = DigestRouter.contacts(input)
             let journal = journalAvailable()
+            let router = loaded.router
             for d in Digest.collect(occ, after: after, through: now) {
-                let routed = loaded.router.route(d, context: context, contact: contacts[d.recipient], journal: journal, now: now)
+                let routed = router.route(d, context: context, contact: contacts[d.recipient], journal: journal, now: now)
                 messages += routed.rows
                 for w in routed.warnings { log(w) }
             }
