@@ -62,22 +62,28 @@ public struct DigestRenderer: Sendable {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
             throw InputErrors([InputError(file: directory, message: "the templates directory does not exist")])
         }
-        let library: MustacheLibrary
-        do {
-            library = try await MustacheLibrary(directory: directory)
-        } catch let e as MustacheLibrary.ParserError {
-            let file = (directory as NSString).appendingPathComponent(e.filename)
-            throw InputErrors([InputError(
-                file: file, location: "line \(e.context.lineNumber), column \(e.context.columnNumber)",
-                message: "\(describe(e.error)): \(e.context.line.trimmingCharacters(in: .whitespaces))")])
-        } catch {
-            throw InputErrors([InputError(file: directory, message: "a template cannot be read (\(error.localizedDescription)); save it as UTF-8 text")])
-        }
+        // Each file is read once: parsed into the library and checked for names no digest has.
+        var library = MustacheLibrary()
         var errors: [InputError] = []
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        for name in names.sorted() where name.hasSuffix(".mustache") {
+        let enumerator = FileManager.default.enumerator(atPath: directory)
+        let names = ((enumerator?.allObjects as? [String]) ?? []).filter { $0.hasSuffix(".mustache") }.sorted()
+        for name in names {
             let path = (directory as NSString).appendingPathComponent(name)
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                errors.append(InputError(file: path, message: "the template cannot be read; save it as UTF-8 text"))
+                continue
+            }
+            do {
+                try library.register(text, named: String(name.dropLast(".mustache".count)))
+            } catch let e as MustacheTemplate.ParserError {
+                errors.append(InputError(
+                    file: path, location: "line \(e.context.lineNumber), column \(e.context.columnNumber)",
+                    message: "\(describe(e.error)): \(e.context.line.trimmingCharacters(in: .whitespaces))"))
+                continue
+            } catch {
+                errors.append(InputError(file: path, message: "the template does not parse"))
+                continue
+            }
             errors += TemplateCheck.unknownNames(in: text, file: path)
         }
         if !errors.isEmpty { throw InputErrors(errors) }
