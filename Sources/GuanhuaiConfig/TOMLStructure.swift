@@ -41,7 +41,7 @@ struct TOMLStructure {
             case UInt8(ascii: "["):
                 headers.append(try s.header())
             default:
-                s.skipKeyValue()
+                try s.skipKeyValue()
             }
         }
     }
@@ -157,29 +157,69 @@ struct TOMLStructure {
         }
 
         /// A key, `=`, and a value that may span lines inside brackets, braces and multi-line strings; up to the
-        /// end of its (last) line. Anything malformed is left for toml++ to report: this only has to find where
-        /// the next line that could hold a header begins.
-        mutating func skipKeyValue() {
-            var depth = 0
-            while let c = peek() {
+        /// end of its (last) line. Most that is malformed is left for toml++ to report: this has to find where the
+        /// next line that could hold a header begins. But a value missing where one must stand (`a = ,`,
+        /// `[1, }`, `{ a = 1, }`) trips another toml++ assertion (`parse_value`: `!is_value_terminator`, found by
+        /// libFuzzer), so those are refused here with their line.
+        mutating func skipKeyValue() throws(Problem) {
+            enum Expect { case none, value(allowClose: Bool, sameLine: Bool), key(allowClose: Bool) }
+            var stack: [UInt8] = []
+            var expect = Expect.none
+            while true {
+                if case .none = expect {} else { skipSpaces() }
+                guard let c = peek() else { break }
+                switch expect {
+                case .none:
+                    break
+                case .value(let allowClose, let sameLine):
+                    if c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") || c == UInt8(ascii: "#") {
+                        if sameLine { throw problem("a value is missing after =; write one on the same line") }
+                        if c == UInt8(ascii: "#") { skipComment() } else { advance() }
+                        continue
+                    }
+                    if c == UInt8(ascii: "]") && allowClose { break }
+                    if c == UInt8(ascii: ",") || c == UInt8(ascii: "]") || c == UInt8(ascii: "}") {
+                        throw problem("a value is missing before \"\(Scanner.show(c))\"; write one, or remove the comma")
+                    }
+                case .key(let allowClose):
+                    if c == UInt8(ascii: "}") && allowClose { break }
+                    if c == UInt8(ascii: ",") || c == UInt8(ascii: "}") {
+                        throw problem("a name is missing before \"\(Scanner.show(c))\" in an inline table { name = value, … }; "
+                            + "there is no comma after the last one")
+                    }
+                }
+                expect = .none
                 switch c {
                 case UInt8(ascii: "\n"):
-                    if depth == 0 { return }
+                    if stack.isEmpty { return }
                     advance()
                 case UInt8(ascii: "#"):
                     skipComment()
                 case UInt8(ascii: "\""), UInt8(ascii: "'"):
                     skipString(c)
-                case UInt8(ascii: "["), UInt8(ascii: "{"):
-                    depth += 1
+                case UInt8(ascii: "="):
+                    expect = .value(allowClose: false, sameLine: true)
+                    i += 1
+                case UInt8(ascii: "["):
+                    stack.append(c)
+                    expect = .value(allowClose: true, sameLine: false)
+                    i += 1
+                case UInt8(ascii: "{"):
+                    stack.append(c)
+                    expect = .key(allowClose: true)
+                    i += 1
+                case UInt8(ascii: ","):
+                    if stack.last == UInt8(ascii: "[") { expect = .value(allowClose: true, sameLine: false) }
+                    if stack.last == UInt8(ascii: "{") { expect = .key(allowClose: false) }
                     i += 1
                 case UInt8(ascii: "]"), UInt8(ascii: "}"):
-                    depth = max(0, depth - 1)
+                    _ = stack.popLast()
                     i += 1
                 default:
                     i += 1
                 }
             }
+            if case .value(_, true) = expect { throw problem("a value is missing after =; write one on the same line") }
         }
 
         mutating func skipString(_ q: UInt8) {

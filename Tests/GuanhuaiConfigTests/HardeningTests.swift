@@ -26,6 +26,23 @@ import Testing
         }
     }
 
+    /// toml++ also asserts when a value is missing where one must stand (libFuzzer's second find: an array in an
+    /// inline table ending `"x",}}}`). Each is a message with its line.
+    @Test(arguments: ["a = ,", "a = [1, }", "a = [,]", "a = [1,,2]", "a = { b = 1, }", "a = {,}", "a =", "a = # none",
+        "n = { kind = \"event\", events = [\n  \"x\",}}}"])
+    func aMissingValueIsAMessageNotAnAbort(_ entry: String) throws {
+        let text = "[committee]\nid = \"c\"\n" + entry + "\n"
+        #expect { try OrganizationFile.parse(text, file: "organization.toml") } throws: { e in
+            "\(e)".contains("organization.toml line ") && "\(e)".contains("missing")
+        }
+    }
+
+    /// What TOML allows stays allowed: empty arrays and tables, a trailing comma in an array, arrays across lines.
+    @Test func valuesThatAreThereAreNotMissing() throws {
+        let text = "a = []\nb = {}\nc = [1, 2,]\nd = [\n  1, # one\n  2,\n]\ne = { x = [ ], y = { } }\nf = \"=,]\"\n"
+        _ = try TOMLStructure(text)
+    }
+
     @Test func headersInsideValuesAndStringsAreNotHeaders() throws {
         // A multi-line array whose lines start with "[", and a multi-line string holding "[[[": valid TOML.
         let text = "a = [\n  [1, 2],\n  [{ x = 1 }],\n]\ns = \"\"\"\n[[[ not a header\n\"\"\"\n[committee]  # the committee\nid = \"c\"\n"
