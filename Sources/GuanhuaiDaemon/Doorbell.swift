@@ -38,11 +38,15 @@ public final class Doorbell: Sendable {
     private func waitForRing() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                // A task cancelled before it got here has already run `onCancel` (Swift runs it at once), which
+                // found no waiter; so look at the flag under the same lock, or this continuation is never resumed.
+                // (That lost wake-up hung the daemon's loops when the sleep finished first, e.g. a zero timeout.)
                 let resumeNow = state.withLock { s -> Bool in
                     if s.rung {
                         s.rung = false
                         return true
                     }
+                    if Task.isCancelled { return true }
                     s.waiter = c
                     return false
                 }
