@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
     ],
     targets: [
         // The domain: pure values and functions. No I/O, no clock reads, no dependencies.
@@ -79,11 +80,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The pages people answer reminders on (Hummingbird 2): signed links, 我的待办, the calendar feed.
+        .target(
+            name: "GuanhuaiWeb",
+            dependencies: [
+                "GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The daemon's services and buildDaemon(_:): all of guanhuaid's logic.
         .target(
             name: "GuanhuaiDaemon",
             dependencies: [
                 "GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery", "Systemd",
+                "GuanhuaiWeb",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -21,6 +21,8 @@ public struct Configuration: Sendable {
     public var channels: [String: ChannelSpec]
     public var routing: Routing
     public var delivery: DeliveryPolicy
+    /// `[web]`; nil: nothing listens and mail carries no links.
+    public var web: WebSettings?
 
     /// Which channels reach people (README, "Routing").
     public struct Routing: Sendable, Equatable {
@@ -98,8 +100,8 @@ public struct Configuration: Sendable {
         }
         let r = try one { () throws(InputError) in try TOMLReader(file: path, text: text) }
         let top = TOMLReader.Place(header: nil, index: 0, name: "")
-        let header = try one { () throws(InputError) -> (ZoneRules, Int, OldMemberRule, Files, String, Double, String, [String: ChannelSpec], Routing, DeliveryPolicy) in
-            try r.checkKeys(r.root, allowed: ["guanhuai", "files", "old_member", "database", "channels", "routing", "delivery"], top)
+        let header = try one { () throws(InputError) -> (ZoneRules, Int, OldMemberRule, Files, String, Double, String, [String: ChannelSpec], Routing, DeliveryPolicy, WebSettings?) in
+            try r.checkKeys(r.root, allowed: ["guanhuai", "files", "old_member", "database", "channels", "routing", "delivery", "web"], top)
             let gp = TOMLReader.Place(header: "guanhuai", index: 0, name: "[guanhuai]")
             let g = try r.table(r.root, "guanhuai", top)
             var zone = ZoneRules.named("Asia/Shanghai")!
@@ -203,9 +205,10 @@ public struct Configuration: Sendable {
                 delivery.retryMaxSeconds = try r.int(dt, "retry_max_seconds", dp, range: 1...604_800) ?? delivery.retryMaxSeconds
                 delivery.maxAgeHours = try r.int(dt, "max_age_hours", dp, range: 1...8760) ?? delivery.maxAgeHours
             }
-            return (zone, send, old, files, dbPath, busy, templates, channels, routing, delivery)
+            let web = try r.table(r.root, "web", top).map { t throws(InputError) in try WebSettings.parse(t, r) }
+            return (zone, send, old, files, dbPath, busy, templates, channels, routing, delivery, web)
         }
-        let (zone, send, old, files, databasePath, busyTimeout, templatesDirectory, channels, routing, delivery) = header
+        let (zone, send, old, files, databasePath, busyTimeout, templatesDirectory, channels, routing, delivery, web) = header
         let rules: [Rule]
         do {
             rules = try RulesFile.load(path: files.rules)
@@ -215,7 +218,7 @@ public struct Configuration: Sendable {
         return Configuration(
             path: path, zone: zone, sendMinutes: send, oldMember: old, files: files, databasePath: databasePath,
             busyTimeout: busyTimeout, templatesDirectory: templatesDirectory, channels: channels, routing: routing,
-            delivery: delivery,
+            delivery: delivery, web: web,
             organization: Organization.empty, members: [], relations: [], dependants: [],
             events: [], rules: rules)
     }

@@ -17,6 +17,9 @@ public struct Occurrence: Hashable, Sendable {
     public var reminders: [Reminder]
     /// The event it follows (illness, bereavement, …), for an event's occurrence: where its note is found.
     public var event: String? = nil
+    /// When it was done or waived, and by whom (as recorded), for a closed occurrence.
+    public var closedOn: CivilDate? = nil
+    public var closedBy: PersonID? = nil
 
     public enum Status: String, Hashable, Sendable {
         case pending

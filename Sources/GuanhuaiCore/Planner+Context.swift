@@ -382,11 +382,12 @@ extension Planner {
                 status = today > due ? .overdue : .pending
             }
             let reminders = status.isOpen ? self.reminders(rule, t, start: start, due: due, greeting: greeting) : []
+            let closed = planner.completions[id]
             occurrences.append(
                 Occurrence(
                     id: id, rule: rule.id, title: title, subject: t.subject, org: t.org, responsible: t.responsible,
                     windowStart: start, due: due, status: status, waivedReason: reason, reminders: reminders,
-                    event: event))
+                    event: event, closedOn: closed?.date, closedBy: closed?.by))
         }
 
         // MARK: Reminders

@@ -171,13 +171,17 @@ public struct Completion: Hashable, Sendable {
     public var by: PersonID?
     public var note: String?
     public var outcome: Outcome
+    /// 慰问金 handed over, in fen (1/100 yuan), exact.
+    public var amountFen: Int?
 
-    public init(occurrence: String, date: CivilDate, by: PersonID? = nil, note: String? = nil, outcome: Outcome = .done)
+    public init(occurrence: String, date: CivilDate, by: PersonID? = nil, note: String? = nil, outcome: Outcome = .done,
+        amountFen: Int? = nil)
     {
         self.occurrence = occurrence
         self.date = date
         self.by = by
         self.note = note
         self.outcome = outcome
+        self.amountFen = amountFen
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GuanhuaiWeb
 public import Logging
 public import ServiceLifecycle
 public import Systemd
@@ -39,14 +40,23 @@ public func buildDaemon(_ options: DaemonOptions, notifier: Notifier = Notifier(
     let dispatcherBell = Doorbell()
     // ServiceGroup stops services in reverse order, each finishing before the next: STOPPING=1 goes first, then the
     // reload listener, then the dispatcher finishes the message in flight, then the scheduler.
-    let services: [any Service] = [
+    var services: [any Service] = [
         SchedulerService(
             runtime: runtime, clock: options.clock, sleeper: EventLoopClock(), bell: schedulerBell,
             dispatcherBell: dispatcherBell, notifier: notifier, logger: logger),
         DispatcherService(runtime: runtime, clock: options.clock, sleeper: EventLoopClock(), bell: dispatcherBell, logger: logger),
         ReloadService(runtime: runtime, schedulerBell: schedulerBell, notifier: notifier, logger: logger),
-        StoppingNotifier(notifier: notifier),
     ]
+    // The pages, in this process: they share the store's single writer and the loaded configuration, and wake the
+    // loops the moment something is recorded. Stopped before the reload listener, after STOPPING=1.
+    if let web = loaded.config.web {
+        services.append(WebServer.make(settings: web, backend: DaemonWebBackend(
+            runtime: runtime, clock: options.clock, schedulerBell: schedulerBell, dispatcherBell: dispatcherBell),
+            logger: logger, onRunning: { port in
+                logger.notice("web pages listening on \(web.host):\(port), links to \(web.publicURL)")
+            }))
+    }
+    services.append(StoppingNotifier(notifier: notifier))
     var configuration = ServiceGroupConfiguration(
         services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
         gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -65,7 +65,8 @@ struct DigestRouter: Sendable {
                 zone: config.zone, idempotencyKey: key)
             routed.rows.append(NewOutboxMessage(
                 idempotencyKey: key, recipient: d.recipient, channel: .named(name),
-                payload: OutboxPayload.mail(from: env.from, to: env.recipients, data: Data(env.data)).encoded()))
+                payload: OutboxPayload.mail(from: env.from, to: env.recipients, data: Data(env.data)).encoded(),
+                items: DigestRouter.items(d.items, context)))
         }
         let (hooks, robots) = webhookRows(d, context: context, mention: contact?.chat, late: late)
         if routed.rows.isEmpty && robots == 0 { routed.warnings.append(.unreachable(recipient: d.recipient)) }
@@ -74,9 +75,18 @@ struct DigestRouter: Sendable {
             routed.rows.append(NewOutboxMessage(
                 idempotencyKey: d.idempotencyKey(channel: journalChannelName), recipient: d.recipient,
                 channel: .journal,
-                payload: OutboxPayload.journal(entries: JournalChannel.entries(d, context: context, late: late)).encoded()))
+                payload: OutboxPayload.journal(entries: JournalChannel.entries(d, context: context, late: late)).encoded(),
+                items: DigestRouter.items(d.items, context)))
         }
         return routed
+    }
+
+    /// What a row is about, so it can be withdrawn or rewritten when they are done before it goes.
+    static func items(_ items: [Digest.Item], _ c: RenderContext) -> [NewOutboxMessage.Item] {
+        items.map { i in
+            NewOutboxMessage.Item(occurrence: i.occurrence.id, kind: i.kind.rawValue,
+                label: "\(i.occurrence.title)（\(c.subjectName(i.occurrence))）")
+        }
     }
 
     /// Every digest to each `[routing] webhooks` channel, and each item to the robot of its unit (or the nearest
@@ -85,10 +95,11 @@ struct DigestRouter: Sendable {
     func webhookRows(_ d: Digest, context: RenderContext, mention: ChatContact?, late: Bool)
         -> (rows: [NewOutboxMessage], robots: Int)
     {
-        func row(_ name: String, _ body: [UInt8], part: Int = 0) -> NewOutboxMessage {
+        func row(_ name: String, _ body: [UInt8], part: Int = 0, items: [Digest.Item]? = nil) -> NewOutboxMessage {
             NewOutboxMessage(
                 idempotencyKey: d.idempotencyKey(channel: name) + (part == 0 ? "" : "#\(part + 1)"), recipient: d.recipient,
-                channel: .named(name), payload: OutboxPayload.webhook(body: Data(body)).encoded())
+                channel: .named(name), payload: OutboxPayload.webhook(body: Data(body)).encoded(),
+                items: DigestRouter.items(items ?? d.items, context))
         }
         var out: [NewOutboxMessage] = []
         for name in config.routing.webhooks where webhookChannels[name] != nil {
@@ -117,7 +128,7 @@ struct DigestRouter: Sendable {
                 : WebhookMessages.robot(channel.spec, text: renderer.chat(
                     part, context: context, markdown: channel.spec.format == .markdown), mention: mention)
             robots += bodies.count
-            out += bodies.enumerated().map { row(name, $1, part: $0) }
+            out += bodies.enumerated().map { row(name, $1, part: $0, items: items) }
         }
         return (out, robots)
     }

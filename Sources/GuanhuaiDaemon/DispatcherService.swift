@@ -48,6 +48,10 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         let policy = await runtime.deliveryPolicy
         var failure: String?
         try flushUnrecorded(db: db, policy: policy)
+        let settled = try await runtime.settleDone(now: clock.now())
+        if settled.withdrawn + settled.rewritten > 0 {
+            logger.info("\(settled.withdrawn) queued messages withdrawn and \(settled.rewritten) rewritten: what they were about has been done")
+        }
         while !Task.isCancelled {
             let rows = try db.dueOutbox(now: clock.now())
             if rows.isEmpty { break }

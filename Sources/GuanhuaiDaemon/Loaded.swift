@@ -10,9 +10,18 @@ struct Loaded: Sendable {
     var renderer: DigestRenderer
     var mailChannels: [String: MailChannel]
     var webhookChannels: [String: WebhookChannel]
+    /// The link key from `[web] web_key_credential`; nil without `[web]`.
+    var signer: LinkSigner?
 
     var config: Configuration { workspace.config }
     var database: AppDatabase { workspace.database! }
+    /// The links mail carries, with each person's current link generation.
+    func linkMaker() throws -> LinkMaker? {
+        guard let web = config.web, let signer else { return nil }
+        return LinkMaker(publicURL: web.publicURL, signer: signer, actionDays: web.actionLinkDays,
+            agendaDays: web.agendaLinkDays, generations: try database.linkGenerations())
+    }
+
     var router: DigestRouter {
         DigestRouter(config: config, renderer: renderer, mailChannels: mailChannels, webhookChannels: webhookChannels)
     }
@@ -39,7 +48,8 @@ struct Loaded: Sendable {
             case .journal: break
             }
         }
-        return Loaded(workspace: workspace, renderer: renderer, mailChannels: channels, webhookChannels: hooks)
+        let signer = try workspace.config.web.map { w throws(InputError) in LinkSigner(key: try w.keyBytes(environment: environment)) }
+        return Loaded(workspace: workspace, renderer: renderer, mailChannels: channels, webhookChannels: hooks, signer: signer)
     }
 }
 

@@ -98,21 +98,63 @@ public actor Runtime {
             let (input, occ) = try plan(from: from)
             var messages: [NewOutboxMessage] = []
             // Names, notes and contacts are looked up once per step, not once per digest.
-            let context = RenderContext(input: input)
+            var context = RenderContext(input: input)
+            context.zone = config.zone
+            context.links = try loaded.linkMaker()
             let contacts = DigestRouter.contacts(input)
             let journal = journalAvailable()
             let router = loaded.router
-            for d in Digest.collect(occ, after: after, through: now) {
-                let routed = router.route(d, context: context, contact: contacts[d.recipient], journal: journal, now: now)
+            let digests = Digest.collect(occ, after: after, through: now)
+            // Those sent an escalation about something since done learn it in their next digest.
+            let closed = try db.closedNotices(for: Set(digests.filter { !$0.isGreeting }.map(\.recipient)))
+            var noticed: [ClosedNotice] = []
+            var told = Set<PersonID>()
+            for d in digests {
+                var c = context
+                if !d.isGreeting, let lines = closed[d.recipient], told.insert(d.recipient).inserted {
+                    c.closed = lines.map { .init(label: $0.label, date: $0.date, by: $0.by.map(context.personName)) }
+                    noticed += lines
+                }
+                let routed = router.route(d, context: c, contact: contacts[d.recipient], journal: journal, now: now)
                 messages += routed.rows
                 for w in routed.warnings { log(w) }
             }
-            added = try db.enqueue(messages, processedThrough: now, now: now)
+            added = try db.enqueue(messages, processedThrough: now, now: now, noticed: noticed)
             next = nextSendTime(occ, after: now)
         }
         lastPlan = SchedulerStep.LastPlan(generation: generation, day: today, next: next)
         nextSend = next
         return (added, next)
+    }
+
+    /// Rows queued about things since done: withdrawn when nothing in them is open, else written again without
+    /// what is done (the digest planned anew for its recipient and time, now that those are closed).
+    func settleDone(now: Int64) throws -> (withdrawn: Int, rewritten: Int) {
+        let db = database
+        let (withdrawn, partly) = try db.settleDone()
+        guard !partly.isEmpty else { return (withdrawn.count, 0) }
+        var rewritten = 0
+        let links = try loaded.linkMaker()
+        for row in partly {
+            // digest:RECIPIENT:AT:CHANNEL[#part]
+            let parts = row.idempotencyKey.split(separator: ":")
+            guard parts.count >= 4, parts[0] == "digest", let at = Int64(parts[parts.count - 2]) else { continue }
+            let recipient = parts[1..<(parts.count - 2)].joined(separator: ":")
+            let input = try loaded.workspace.planInput(forPerson: recipient)
+            let today = Planner.today(at: at, zone: config.zone)
+            let occ = Planner(input).plan(PlanQuery(from: today.adding(days: -lookback), to: today.adding(days: 1), now: now))
+            let digest = Digest.collect(occ, after: at - 1, through: at).first { $0.recipient == recipient }
+            var c = RenderContext(input: input)
+            c.zone = config.zone
+            c.links = links
+            let fresh = digest.map {
+                loaded.router.route($0, context: c, contact: DigestRouter.contacts(input)[recipient], journal: true, now: at)
+                    .rows.first { $0.idempotencyKey == row.idempotencyKey }
+            } ?? nil
+            try db.rewrite(row.id, payload: fresh?.payload, items: fresh?.items ?? [])
+            rewritten += 1
+        }
+        return (withdrawn.count, rewritten)
     }
 
     func nextSendTime(_ occ: [Occurrence], after t: Int64) -> Int64? {

@@ -16,6 +16,23 @@ public struct RenderContext: Sendable {
     public var lateSince: CivilDate?
     /// What a group chat may call an occurrence: its rule's `chat_title` (never why; domain.md §2).
     public var chatTitle: @Sendable (Occurrence) -> String = { _ in "关怀事项" }
+    /// Signed links for e-mail to a person (`[web]`); nil: the mail tells them the command instead.
+    public var links: LinkMaker?
+    public var zone: ZoneRules = ZoneRules.named("Asia/Shanghai")!
+    /// Escalations the recipient was sent about items since done: 「已办结」 lines.
+    public var closed: [ClosedLine] = []
+
+    public struct ClosedLine: Sendable, Equatable {
+        public var label: String
+        public var date: String
+        public var by: String?
+
+        public init(label: String, date: String, by: String?) {
+            self.label = label
+            self.date = date
+            self.by = by
+        }
+    }
 
     public init(
         organizationName: String, personName: @escaping @Sendable (PersonID) -> String,
@@ -120,14 +137,17 @@ public struct DigestRenderer: Sendable {
                 responsible: c.personName(o.responsible), isResponsible: o.responsible == d.recipient, occurrence: o.id,
                 overdue: item.kind == .overdue, escalation: item.kind == .escalation,
                 daysOverdue: max(0, o.due.days(until: d.localDate)),
-                note: withNotes ? c.note(o).flatMap { $0.isEmpty ? nil : $0 } : nil)
+                note: withNotes ? c.note(o).flatMap { $0.isEmpty ? nil : $0 } : nil,
+                link: forChat || item.kind == .greeting ? nil : c.links?.item(d.recipient, o, zone: c.zone))
         }
         return DigestValues(
             recipientName: c.personName(d.recipient), count: d.items.count,
             firstTitle: d.items.first.map { forChat ? c.chatTitle($0.occurrence) : $0.occurrence.title } ?? "",
             more: d.items.count > 1, overdue: d.hasOverdue, date: d.localDate.description, items: items,
             organization: c.organizationName, late: c.lateSince != nil, scheduled: c.lateSince?.description,
-            years: d.isGreeting ? c.joined(d.recipient).map { d.localDate.year - $0.year } : nil)
+            years: d.isGreeting ? c.joined(d.recipient).map { d.localDate.year - $0.year } : nil,
+            agendaURL: forChat || d.isGreeting ? nil : c.links?.agenda(d.recipient, sentAt: d.at),
+            closed: forChat ? [] : c.closed.map { DigestValues.Closed(label: $0.label, date: $0.date, by: $0.by) })
     }
 
     public func mail(_ d: Digest, context: RenderContext) -> RenderedMail {
@@ -188,10 +208,29 @@ struct DigestValues: MustacheParent, Sendable {
     var scheduled: String?
     /// A political-birthday greeting: years in the Party.
     var years: Int?
+    /// 我的待办, signed for the recipient (e-mail with `[web]` only).
+    var agendaURL: String?
+    /// 「已办结」 lines: escalations this person was sent about items since done.
+    var closed: [Closed] = []
+
+    struct Closed: MustacheParent, Sendable {
+        var label: String
+        var date: String
+        var by: String?
+        static let names: Set<String> = ["label", "date", "by"]
+        func child(named name: String) -> Any? {
+            switch name {
+            case "label": label
+            case "date": date
+            case "by": by
+            default: nil
+            }
+        }
+    }
 
     static let names: Set<String> = [
         "recipient_name", "count", "first_title", "more", "overdue", "date", "items", "organization", "late",
-        "scheduled", "years",
+        "scheduled", "years", "agenda_url", "closed",
     ]
 
     func child(named name: String) -> Any? {
@@ -207,6 +246,8 @@ struct DigestValues: MustacheParent, Sendable {
         case "late": late
         case "scheduled": scheduled
         case "years": years
+        case "agenda_url": agendaURL
+        case "closed": closed.isEmpty ? nil : closed
         default: nil
         }
     }
@@ -226,10 +267,12 @@ struct DigestValues: MustacheParent, Sendable {
         var daysOverdue: Int
         /// Only in e-mail to the responsible person, never in chat.
         var note: String?
+        /// The signed item page (e-mail with `[web]` only; never chat).
+        var link: String?
 
         static let names: Set<String> = [
             "index", "title", "subject", "due", "due_weekday", "kind_label", "responsible", "is_responsible",
-            "occurrence", "overdue", "escalation", "days_overdue", "note",
+            "occurrence", "overdue", "escalation", "days_overdue", "note", "done_url", "waive_url", "note_url",
         ]
 
         func child(named name: String) -> Any? {
@@ -247,6 +290,9 @@ struct DigestValues: MustacheParent, Sendable {
             case "escalation": escalation
             case "days_overdue": daysOverdue
             case "note": note
+            case "done_url": link.map { $0 + "/done" }
+            case "waive_url": link.map { $0 + "/waive" }
+            case "note_url": link.map { $0 + "/note" }
             default: nil
             }
         }

@@ -47,7 +47,8 @@ public enum TemplateCheck {
                 if let i = sections.lastIndex(of: head) { sections.removeSubrange(i...) }
                 continue
             }
-            let known = sections.contains("items") ? digestNames.union(itemNames) : digestNames
+            var known = sections.contains("items") ? digestNames.union(itemNames) : digestNames
+            if sections.contains("closed") { known.formUnion(DigestValues.Closed.names) }
             if name != "." && !known.contains(head) {
                 var message = "unknown name {{\(name)}}; "
                 if let near = nearest(head, in: known) { message += "did you mean {{\(near)}}? " }

@@ -26,14 +26,24 @@ public struct StoreSnapshot: Sendable {
     public var completions: [Completion]
 }
 
+public struct RecordedCompletion: Sendable {
+    public var completion: Completion
+    public var recordedAt: Int64
+    /// The actor's name: a login name from a shell, a person id from the web.
+    public var recordedBy: String
+}
+
 /// Who did it and when, for the audit log. Time is injected like everywhere else.
 public struct Actor: Sendable {
     public var name: String
     public var now: Int64
+    /// How it came: nil from a shell; "the web from 203.0.113.5" from a signed link.
+    public var via: String?
 
-    public init(name: String, now: Int64) {
+    public init(name: String, now: Int64, via: String? = nil) {
         self.name = name
         self.now = now
+        self.via = via
     }
 }
 
@@ -297,6 +307,14 @@ extension AppDatabase {
         try read { db in try CompletionRecord.fetchOne(db, key: occurrence)?.completion }
     }
 
+    /// A completion with who recorded it and when (「已由 X 于 Y 登记」).
+    public func recordedCompletion(for occurrence: String) throws(StoreError) -> RecordedCompletion? {
+        try read { db in
+            guard let r = try CompletionRecord.fetchOne(db, key: occurrence), let c = r.completion else { return nil }
+            return RecordedCompletion(completion: c, recordedAt: r.recordedAt, recordedBy: r.recordedBy)
+        }
+    }
+
     /// Records a completion or waiver. Returns false (and writes nothing) when one is on record already.
     @discardableResult
     public func record(_ c: Completion, actor: Actor) throws(StoreError) -> Bool {
@@ -309,9 +327,10 @@ extension AppDatabase {
                 }
             try CompletionRecord(
                 occurrence: c.occurrence, date: c.date.description, byPerson: c.by, note: c.note, outcome: outcome,
-                reason: reason, recordedAt: actor.now, recordedBy: actor.name
+                reason: reason, recordedAt: actor.now, recordedBy: actor.name, amountFen: c.amountFen
             ).insert(db)
-            try AppDatabase.audit(db, actor, outcome, c.occurrence, "dated \(c.date)" + (c.by.map { " by \($0)" } ?? ""))
+            try AppDatabase.audit(db, actor, outcome, c.occurrence, "dated \(c.date)" + (c.by.map { " by \($0)" } ?? "")
+                + (actor.via.map { " via \($0)" } ?? ""))
             return true
         }
     }

@@ -31,6 +31,8 @@ public enum OutboxState: String, Sendable, Equatable {
     case sent
     /// Refused for good, or given up after `max_age_hours`.
     case failed
+    /// Not sent: everything it was about had been done before its turn came.
+    case withdrawn
 }
 
 /// One message waiting in, or gone through, the outbox.
@@ -54,12 +56,45 @@ public struct NewOutboxMessage: Sendable {
     public var recipient: String
     public var channel: OutboxChannel
     public var payload: Data
+    /// What the message is about: so that it is withdrawn, or rewritten, when they are done before it goes.
+    public var items: [Item]
 
-    public init(idempotencyKey: String, recipient: String, channel: OutboxChannel, payload: Data) {
+    public struct Item: Sendable, Hashable {
+        public var occurrence: String
+        public var kind: String
+        /// What a later 「已办结」 line calls it (title and subject; never why).
+        public var label: String
+
+        public init(occurrence: String, kind: String, label: String) {
+            self.occurrence = occurrence
+            self.kind = kind
+            self.label = label
+        }
+    }
+
+    public init(idempotencyKey: String, recipient: String, channel: OutboxChannel, payload: Data, items: [Item] = []) {
         self.idempotencyKey = idempotencyKey
         self.recipient = recipient
         self.channel = channel
         self.payload = payload
+        self.items = items
+    }
+}
+
+/// An escalation someone was sent about an occurrence that has since been done: their next digest says so.
+public struct ClosedNotice: Sendable, Hashable {
+    public var recipient: String
+    public var occurrence: String
+    public var label: String
+    public var date: String
+    public var by: String?
+
+    public init(recipient: String, occurrence: String, label: String, date: String, by: String?) {
+        self.recipient = recipient
+        self.occurrence = occurrence
+        self.label = label
+        self.date = date
+        self.by = by
     }
 }
 
@@ -94,17 +129,25 @@ extension AppDatabase {
     /// Puts the messages of every send time up to `through` in the outbox and records `through`, in one
     /// transaction: a crash leaves either both or neither. A key already there is not added again.
     @discardableResult
-    public func enqueue(_ messages: [NewOutboxMessage], processedThrough through: Int64, now: Int64) throws(StoreError) -> Int {
+    public func enqueue(_ messages: [NewOutboxMessage], processedThrough through: Int64, now: Int64,
+        noticed: [ClosedNotice] = []) throws(StoreError) -> Int
+    {
         try write { db in
             var added = 0
             let statement = try db.makeStatement(sql: """
                 INSERT OR IGNORE INTO outbox (idempotencyKey, recipient, channel, payload, state, attempts, nextAttemptAt, createdAt)
                 VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)
                 """)
+            let item = try db.makeStatement(sql: "INSERT OR IGNORE INTO outboxItem (outbox, occurrence, kind, label) VALUES (?, ?, ?, ?)")
             for m in messages {
                 try statement.execute(arguments: [m.idempotencyKey, m.recipient, m.channel.name, m.payload, now, now])
-                added += db.changesCount
+                guard db.changesCount > 0 else { continue }
+                added += 1
+                let id = db.lastInsertedRowID
+                for i in m.items { try item.execute(arguments: [id, i.occurrence, i.kind, i.label]) }
             }
+            let notice = try db.makeStatement(sql: "INSERT OR IGNORE INTO closedNotice (recipient, occurrence, at) VALUES (?, ?, ?)")
+            for n in noticed { try notice.execute(arguments: [n.recipient, n.occurrence, now]) }
             try db.execute(
                 sql: "INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)",
                 arguments: [AppDatabase.processedKey, String(through)])
@@ -118,6 +161,98 @@ extension AppDatabase {
             try OutboxRow.fetchAll(db, sql: """
                 SELECT * FROM outbox WHERE state = 'pending' AND nextAttemptAt <= ? ORDER BY id LIMIT ?
                 """, arguments: [now, limit])
+        }
+    }
+
+    /// Pending rows about something since done. Those about nothing still open are withdrawn here (their ids are
+    /// returned in `withdrawn`); those with some items still open are returned in `partly`, to be written again.
+    public func settleDone() throws(StoreError) -> (withdrawn: [Int64], partly: [OutboxRow]) {
+        let sql = """
+            SELECT o.id AS id, COUNT(*) AS total, SUM(c.occurrence IS NOT NULL) AS done
+            FROM outbox o JOIN outboxItem i ON i.outbox = o.id LEFT JOIN completion c ON c.occurrence = i.occurrence
+            WHERE o.state = 'pending' GROUP BY o.id HAVING done > 0
+            """
+        // Read first: most passes have nothing to settle, and then take no write lock.
+        guard try read({ db in try Row.fetchOne(db, sql: sql) }) != nil else { return ([], []) }
+        return try write { db in
+            let rows = try Row.fetchAll(db, sql: sql)
+            var withdrawn: [Int64] = []
+            var partly: [Int64] = []
+            for r in rows {
+                let id: Int64 = r["id"]
+                if (r["done"] as Int) == (r["total"] as Int) { withdrawn.append(id) } else { partly.append(id) }
+            }
+            for id in withdrawn {
+                try db.execute(sql: "UPDATE outbox SET state = 'withdrawn', lastError = NULL, nextAttemptAt = NULL WHERE id = ?",
+                    arguments: [id])
+            }
+            let partRows = try partly.isEmpty ? [] : OutboxRow.fetchAll(db, sql:
+                "SELECT * FROM outbox WHERE id IN (\(partly.map { _ in "?" }.joined(separator: ",")))",
+                arguments: StatementArguments(partly))
+            return (withdrawn, partRows)
+        }
+    }
+
+    /// Writes a pending row again (its items since done left out); withdraws it when `payload` is nil.
+    public func rewrite(_ id: Int64, payload: Data?, items: [NewOutboxMessage.Item]) throws(StoreError) {
+        try write { db in
+            guard let payload else {
+                try db.execute(sql: "UPDATE outbox SET state = 'withdrawn', nextAttemptAt = NULL WHERE id = ? AND state = 'pending'",
+                    arguments: [id])
+                return
+            }
+            try db.execute(sql: "UPDATE outbox SET payload = ? WHERE id = ? AND state = 'pending'", arguments: [payload, id])
+            try db.execute(sql: "DELETE FROM outboxItem WHERE outbox = ?", arguments: [id])
+            for i in items {
+                try db.execute(sql: "INSERT OR IGNORE INTO outboxItem (outbox, occurrence, kind, label) VALUES (?, ?, ?, ?)",
+                    arguments: [id, i.occurrence, i.kind, i.label])
+            }
+        }
+    }
+
+    /// Escalations these recipients were sent about occurrences since done and not yet told of.
+    public func closedNotices(for recipients: Set<String>) throws(StoreError) -> [String: [ClosedNotice]] {
+        try read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT DISTINCT o.recipient AS recipient, i.occurrence AS occurrence, i.label AS label, c.date AS date,
+                    c.byPerson AS byPerson
+                FROM outboxItem i JOIN outbox o ON o.id = i.outbox JOIN completion c ON c.occurrence = i.occurrence
+                WHERE i.kind = 'escalation' AND o.state = 'sent' AND c.outcome = 'done'
+                    AND NOT EXISTS (SELECT 1 FROM closedNotice n WHERE n.recipient = o.recipient AND n.occurrence = i.occurrence)
+                ORDER BY c.date, i.occurrence
+                """)
+            var out: [String: [ClosedNotice]] = [:]
+            var seen = Set<String>()
+            for r in rows {
+                let recipient: String = r["recipient"]
+                guard recipients.contains(recipient) else { continue }
+                let occurrence: String = r["occurrence"]
+                guard seen.insert(recipient + "\u{1f}" + occurrence).inserted else { continue }
+                out[recipient, default: []].append(ClosedNotice(recipient: recipient, occurrence: occurrence,
+                    label: r["label"], date: r["date"], by: r["byPerson"]))
+            }
+            return out
+        }
+    }
+
+    /// What a row is about: its occurrences, in the digest's order.
+    public func outboxItems(of id: Int64) throws(StoreError) -> [String] {
+        try outboxItemKinds(of: id).map(\.occurrence)
+    }
+
+    public func outboxItemKinds(of id: Int64) throws(StoreError) -> [(occurrence: String, kind: String)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT occurrence, kind FROM outboxItem WHERE outbox = ? ORDER BY rowid", arguments: [id])
+                .map { ($0["occurrence"], $0["kind"]) }
+        }
+    }
+
+    /// Every row about an occurrence, oldest first.
+    public func outboxRows(about occurrence: String) throws(StoreError) -> [OutboxRow] {
+        try read { db in
+            try OutboxRow.fetchAll(db, sql: """
+                SELECT o.* FROM outbox o JOIN outboxItem i ON i.outbox = o.id WHERE i.occurrence = ? ORDER BY o.id
+                """, arguments: [occurrence])
         }
     }
 
@@ -207,6 +342,7 @@ extension AppDatabase {
                 case .pending: c.pending = n
                 case .sent: c.sent = n
                 case .failed, nil: c.failed += n
+                case .withdrawn: break
                 }
             }
             return c

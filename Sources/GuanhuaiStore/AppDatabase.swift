@@ -210,6 +210,39 @@ public struct AppDatabase: Sendable {
             }
             try db.execute(sql: "DELETE FROM setting WHERE key LIKE 'endpoint-gone:%'")
         }
+        // v3: answering from the reminder. 慰问金 on completions; which occurrences each outbox row is about (so a
+        // queued reminder about something done is withdrawn, and those escalated to learn it was done); link
+        // revocations per person; progress notes (登记情况).
+        m.registerMigration("v3") { db in
+            try db.alter(table: "completion") { t in t.add(column: "amountFen", .integer) }
+            try db.create(table: "outboxItem") { t in
+                t.column("outbox", .integer).notNull().references("outbox", onDelete: .cascade)
+                t.column("occurrence", .text).notNull().indexed()
+                t.column("kind", .text).notNull()
+                t.column("label", .text).notNull()
+                t.primaryKey(["outbox", "occurrence"])
+            }
+            try db.create(table: "closedNotice") { t in
+                t.column("recipient", .text).notNull()
+                t.column("occurrence", .text).notNull()
+                t.column("at", .integer).notNull()
+                t.primaryKey(["recipient", "occurrence"])
+            }
+            try db.create(table: "linkGeneration") { t in
+                t.primaryKey("person", .text)
+                t.column("generation", .integer).notNull()
+                t.column("revokedAt", .integer).notNull()
+            }
+            try db.create(table: "progressNote") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("occurrence", .text).notNull().indexed()
+                t.column("person", .text).notNull()
+                t.column("date", .text).notNull()
+                t.column("note", .text).notNull()
+                t.column("nonce", .text).notNull().unique()
+                t.column("recordedAt", .integer).notNull()
+            }
+        }
         return m
     }
 }

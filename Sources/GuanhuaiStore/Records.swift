@@ -228,11 +228,12 @@ struct CompletionRecord: Codable, FetchableRecord, PersistableRecord {
     var reason: String?
     var recordedAt: Int64
     var recordedBy: String
+    var amountFen: Int?
 
     var completion: Completion? {
         guard let d = CivilDate(parsing: date) else { return nil }
         let o: Completion.Outcome = outcome == "waived" ? .waived(reason: reason ?? "") : .done
-        return Completion(occurrence: occurrence, date: d, by: byPerson, note: note, outcome: o)
+        return Completion(occurrence: occurrence, date: d, by: byPerson, note: note, outcome: o, amountFen: amountFen)
     }
 }
 

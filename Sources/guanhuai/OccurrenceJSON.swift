@@ -11,6 +11,8 @@ extension Occurrence {
         s += ",\"org\":\(Occurrence.quote(o.org)),\"responsible\":\(Occurrence.quote(o.responsible))"
         s += ",\"window_start\":\"\(o.windowStart)\",\"due\":\"\(o.due)\",\"status\":\"\(o.status.rawValue)\""
         if let r = o.waivedReason { s += ",\"waived_reason\":\(Occurrence.quote(r))" }
+        if let d = o.closedOn { s += ",\"closed_on\":\"\(d)\"" }
+        if let b = o.closedBy { s += ",\"closed_by\":\(Occurrence.quote(b))" }
         s += ",\"reminders\":["
         s += o.reminders.map { r in
             "{\"at\":\"\(r.rfc3339)\",\"kind\":\"\(r.kind.rawValue)\",\"to\":[\(r.to.map(Occurrence.quote).joined(separator: ","))]}"

@@ -53,7 +53,10 @@ import Testing
         let renderer = try await DigestRenderer.load(directory: TemplateTests.source.path)
         let occ = Example.plan(from: "2026-01-01", to: "2027-12-31", now: "2027-06-01")
         let digests = Digest.collect(occ, after: Example.noon("2026-06-01"), through: Example.noon("2027-06-01"))
-        let context = RenderContext(input: Example.config.planInput(), lateSince: CivilDate(2027, 1, 1))
+        var context = RenderContext(input: Example.config.planInput(), lateSince: CivilDate(2027, 1, 1))
+        context.links = LinkMaker(publicURL: "https://guanhuai.example.edu.cn", signer: LinkSigner(key: Array(repeating: 7, count: 32)),
+            actionDays: 30, agendaDays: 45)
+        context.closed = [.init(label: "七一走访慰问（郑国栋）", date: "2027-05-30", by: "周海燕")]
         var top = Set<String>()
         var item = Set<String>()
         for d in digests {

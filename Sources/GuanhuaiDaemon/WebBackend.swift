@@ -1,0 +1,26 @@
+import GuanhuaiWeb
+
+/// The web pages' view of the daemon: its loaded configuration, and its loops to wake when something is recorded.
+struct DaemonWebBackend: WebBackend {
+    let runtime: Runtime
+    let clock: any WallClock
+    let schedulerBell: Doorbell
+    let dispatcherBell: Doorbell
+
+    func webState() async -> WebState? { await runtime.webState() }
+
+    func didRecord() async {
+        // The scheduler replans (its plan is stale), the dispatcher withdraws queued reminders about it.
+        schedulerBell.ring()
+        dispatcherBell.ring()
+    }
+
+    func now() -> Int64 { clock.now() }
+}
+
+extension Runtime {
+    func webState() -> WebState? {
+        guard let web = loaded.config.web, let signer = loaded.signer else { return nil }
+        return WebState(workspace: loaded.workspace, signer: signer, settings: web)
+    }
+}

@@ -1,0 +1,134 @@
+public import Crypto
+import Foundation
+public import GuanhuaiCore
+
+/// What a signed link grants: one person, and one occurrence (an item link) or that person's agenda or calendar.
+public struct LinkToken: Sendable, Equatable {
+    public enum Purpose: String, Sendable {
+        /// 已办结 / 不适用 / 登记情况 for one occurrence.
+        case item = "i"
+        /// 我的待办.
+        case agenda = "a"
+        /// The calendar feed (ICS).
+        case feed = "c"
+    }
+
+    public var purpose: Purpose
+    public var person: PersonID
+    /// The occurrence id for an item link; empty otherwise.
+    public var occurrence: String
+    /// The item's due date, so that the page finds it without planning years.
+    public var due: CivilDate?
+    /// UTC seconds after which the link no longer works.
+    public var expires: Int64
+    /// The person's link generation when it was made; `guanhuai web revoke` raises it.
+    public var generation: Int
+
+    public init(purpose: Purpose, person: PersonID, occurrence: String = "", due: CivilDate? = nil, expires: Int64,
+        generation: Int)
+    {
+        self.purpose = purpose
+        self.person = person
+        self.occurrence = occurrence
+        self.due = due
+        self.expires = expires
+        self.generation = generation
+    }
+}
+
+/// Makes and checks link tokens: the fields, base64url, a dot, and their HMAC-SHA256 (swift-crypto) under the key
+/// from `web_key_credential`. Changing the key revokes every link. The token format is ours; the MAC is not.
+public struct LinkSigner: Sendable {
+    let key: SymmetricKey
+    static let context = Array("guanhuai-link-v1\n".utf8)
+
+    public init(key: [UInt8]) { self.key = SymmetricKey(data: key) }
+
+    public func token(_ t: LinkToken) -> String {
+        let fields = ["1", t.purpose.rawValue, t.person, t.occurrence, t.due?.description ?? "", String(t.expires),
+            String(t.generation)]
+        let payload = Array(fields.joined(separator: "\n").utf8)
+        let mac = HMAC<SHA256>.authenticationCode(for: LinkSigner.context + payload, using: key)
+        return Base64URL.encode(payload) + "." + Base64URL.encode(Array(mac))
+    }
+
+    public enum Problem: Error, Sendable, Equatable {
+        /// Not a token at all (cut short, altered in transit, typed by hand).
+        case malformed
+        /// Well-formed but not signed with this key: forged, or signed with a key since changed.
+        case forged
+    }
+
+    /// The token's fields if this key signed it. Expiry and generation are the caller's to check.
+    public func verify(_ s: Substring) -> Result<LinkToken, Problem> {
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        guard s.utf8.count < 2048, parts.count == 2, let payload = Base64URL.decode(parts[0]),
+            let mac = Base64URL.decode(parts[1])
+        else { return .failure(.malformed) }
+        guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: LinkSigner.context + payload, using: key) else {
+            return .failure(.forged)
+        }
+        let f = String(decoding: payload, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard f.count == 7, f[0] == "1", let purpose = LinkToken.Purpose(rawValue: String(f[1])),
+            let expires = Int64(f[5]), let generation = Int(f[6])
+        else { return .failure(.malformed) }
+        let due = f[4].isEmpty ? nil : CivilDate(parsing: f[4])
+        return .success(LinkToken(purpose: purpose, person: String(f[2]), occurrence: String(f[3]), due: due,
+            expires: expires, generation: generation))
+    }
+}
+
+/// The links one person's mail carries, built from `public_url`.
+public struct LinkMaker: Sendable {
+    public var publicURL: String
+    public var signer: LinkSigner
+    public var actionDays: Int
+    public var agendaDays: Int
+    /// Each person's current link generation (people never revoked are absent: 0).
+    public var generations: [PersonID: Int]
+
+    public init(publicURL: String, signer: LinkSigner, actionDays: Int, agendaDays: Int, generations: [PersonID: Int] = [:]) {
+        self.publicURL = publicURL
+        self.signer = signer
+        self.actionDays = actionDays
+        self.agendaDays = agendaDays
+        self.generations = generations
+    }
+
+    /// The item page, `…/i/TOKEN`; append `/done`, `/waive` or `/note` for the action.
+    public func item(_ person: PersonID, _ o: Occurrence, zone: ZoneRules) -> String {
+        // Midnight at the end of the last day, local time.
+        let local = Int64(o.due.adding(days: actionDays + 1).dayNumber) * 86400
+        let expires = local - Int64(zone.offset(atUTC: local))
+        let t = LinkToken(purpose: .item, person: person, occurrence: o.id, due: o.due, expires: expires,
+            generation: generations[person] ?? 0)
+        return publicURL + "/i/" + signer.token(t)
+    }
+
+    public func agenda(_ person: PersonID, sentAt: Int64) -> String {
+        let t = LinkToken(purpose: .agenda, person: person, expires: sentAt + Int64(agendaDays) * 86400,
+            generation: generations[person] ?? 0)
+        return publicURL + "/me/" + signer.token(t)
+    }
+
+    /// A calendar subscription lives longer than a mail: a year from when it was shown, revocable like the rest.
+    public func feed(_ person: PersonID, now: Int64) -> String {
+        let t = LinkToken(purpose: .feed, person: person, expires: now + 366 * 86400, generation: generations[person] ?? 0)
+        return publicURL + "/ics/" + signer.token(t) + ".ics"
+    }
+}
+
+/// RFC 4648 §5 base64url without padding, over Foundation's base64.
+enum Base64URL {
+    static func encode(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decode(_ s: Substring) -> [UInt8]? {
+        guard s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
+        var b = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while b.count % 4 != 0 { b += "=" }
+        return Data(base64Encoded: b).map(Array.init)
+    }
+}

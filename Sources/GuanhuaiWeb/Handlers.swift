@@ -1,0 +1,572 @@
+import Crypto
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+import GuanhuaiDelivery
+import GuanhuaiStore
+import GuanhuaiWorkspace
+import Hummingbird
+import HTTPTypes
+import Logging
+import NIOCore
+
+/// Why a link is refused, as the page says it.
+struct Refusal: Error {
+    var status: HTTPResponse.Status
+    var title: String
+    var message: String
+}
+
+struct Handlers: Sendable {
+    let backend: any WebBackend
+    let logger: Logger
+
+    // MARK: Links
+
+    func state() async throws(Refusal) -> WebState {
+        guard let s = await backend.webState() else {
+            throw Refusal(status: .serviceUnavailable, title: "暂时无法使用", message: "网页功能已停用。")
+        }
+        return s
+    }
+
+    /// The token's grant, if this key signed it for this purpose and it still works.
+    func authorize(_ token: Substring, _ purpose: LinkToken.Purpose, _ s: WebState, now: Int64) throws(Refusal) -> LinkToken {
+        let t: LinkToken
+        switch s.signer.verify(token) {
+        case .failure(.malformed):
+            throw Refusal(status: .notFound, title: "链接不完整", message: "这个链接不完整或已被改动。请从提醒邮件中直接点开，不要手工复制其中一部分。")
+        case .failure(.forged):
+            throw Refusal(status: .forbidden, title: "链接无效", message: "这个链接不是本系统签发的，或已经作废（系统更换了密钥）。")
+        case .success(let v): t = v
+        }
+        guard t.purpose == purpose else {
+            throw Refusal(status: .notFound, title: "链接无效", message: "这个链接不能用于此页面。")
+        }
+        guard now < t.expires else {
+            throw Refusal(status: .gone, title: "链接已过期", message: "这个链接已超过有效期。请使用最近一封提醒邮件中的链接。")
+        }
+        let current: Int
+        do { current = try s.workspace.database!.linkGeneration(of: t.person) } catch {
+            throw Refusal(status: .serviceUnavailable, title: "暂时无法处理", message: "数据库暂时无法读取，请稍后再试。")
+        }
+        guard t.generation == current else {
+            throw Refusal(status: .gone, title: "链接已收回", message: "发给您的链接已被管理员收回。请使用此后收到的提醒邮件中的链接。")
+        }
+        return t
+    }
+
+    func refusal(_ r: Refusal, _ s: WebState?) -> Response {
+        page("problem", Problem(title: r.title, message: r.message, contact: s?.settings.contact ?? "本单位党组织"), status: r.status)
+    }
+
+    /// Runs a handler, turning a refusal into its page.
+    func guarded(_ body: (inout WebState?) async throws -> Response) async throws -> Response {
+        var s: WebState?
+        do {
+            return try await body(&s)
+        } catch let r as Refusal {
+            return refusal(r, s)
+        }
+    }
+
+    /// The client's address for the audit log: the peer, or behind a trusted local proxy the address it forwards.
+    func client(_ req: Request, _ ctx: WebContext, _ s: WebState) -> String {
+        let peer = ctx.peer?.ipAddress ?? "unknown"
+        guard s.settings.trustProxy, peer == "127.0.0.1" || peer == "::1" else { return peer }
+        if let real = req.headers[HTTPField.Name("X-Real-IP")!], !real.isEmpty { return String(real.prefix(64)) }
+        if let xff = req.headers[HTTPField.Name("X-Forwarded-For")!],
+            let last = xff.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
+        {
+            return String(last.prefix(64))
+        }
+        return peer
+    }
+
+    // MARK: Reading the plan
+
+    struct View {
+        var input: PlanInput
+        var today: CivilDate
+        var zone: ZoneRules
+        var names: [PersonID: String]
+        var units: [UnitID: OrgUnit]
+        var chatTitles: [String: String]
+        var notes: [String: String]
+        var dependants: [PersonID: String]
+
+        init(_ input: PlanInput, now: Int64) {
+            self.input = input
+            zone = input.settings.zone
+            today = Planner.today(at: now, zone: zone)
+            var names: [PersonID: String] = [:]
+            for m in input.members { names[m.id] = m.name }
+            for p in input.organization.people.values { names[p.id] = p.name }
+            self.names = names
+            units = input.organization.units
+            chatTitles = Dictionary(input.rules.map { ($0.id, $0.chatLabel) }, uniquingKeysWith: { a, _ in a })
+            notes = Dictionary(input.events.compactMap { e in e.note.map { (e.id, $0) } }, uniquingKeysWith: { a, _ in a })
+            dependants = Dictionary(input.dependants.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        }
+
+        func name(_ p: PersonID) -> String { names[p] ?? p }
+        func subject(_ o: Occurrence) -> String {
+            guard let s = o.subject else { return units[o.org]?.name ?? o.org }
+            return dependants[s] ?? name(s)
+        }
+    }
+
+    func view(_ s: WebState, person: PersonID, now: Int64) throws(Refusal) -> View {
+        do {
+            return View(try s.workspace.planInput(forPerson: person), now: now)
+        } catch {
+            throw Refusal(status: .serviceUnavailable, title: "暂时无法处理", message: "数据库暂时无法读取，请稍后再试。")
+        }
+    }
+
+    /// The occurrence a link names, found near its due date (wider if it moved).
+    func occurrence(_ id: String, due: CivilDate?, _ v: View, now: Int64) -> Occurrence? {
+        let rule = String(id.prefix { $0 != ":" })
+        let planner = Planner(v.input)
+        for span in [2, 400] {
+            let center = due ?? v.today
+            let found = planner.plan(PlanQuery(from: center.adding(days: -span), to: center.adding(days: span), now: now,
+                rules: [rule])).first { $0.id == id }
+            if let found { return found }
+        }
+        return nil
+    }
+
+    static func concerns(_ o: Occurrence, _ person: PersonID) -> Bool {
+        o.responsible == person || o.reminders.contains { $0.to.contains(person) }
+    }
+
+    /// 「已由 X 于 Y 登记」 when the item is on record already.
+    func recordedLine(_ s: WebState, _ v: View, _ id: String) throws(Refusal) -> String? {
+        let r: RecordedCompletion?
+        do { r = try s.workspace.database!.recordedCompletion(for: id) } catch {
+            throw Refusal(status: .serviceUnavailable, title: "暂时无法处理", message: "数据库暂时无法读取，请稍后再试。")
+        }
+        guard let r else { return nil }
+        let what = switch r.completion.outcome {
+        case .done: "办结（办结日期 \(r.completion.date)）"
+        case .waived: "不适用"
+        }
+        return "已由 \(v.name(r.recordedBy)) 于 \(v.zone.minute(atUTC: r.recordedAt)) 登记为\(what)。无需再次登记。"
+    }
+
+    // MARK: Item pages
+
+    struct ItemValues {
+        var title: String
+        var subject: String
+        var due: String
+        var weekday: String
+        var overdue: Bool
+        var daysOverdue: Int
+        var responsible: String
+        var note: String?
+    }
+
+    struct ItemPage {
+        var title: String
+        var heading: String
+        var item: ItemValues
+        var recorded: String?
+        var done: Bool
+        var waive: Bool
+        var note: Bool
+        var action: String
+        var today: String
+        var windowStart: String
+        var nonce: String
+        var notes: [NoteLine]
+        var hasNotes: Bool
+        var agenda: String?
+    }
+
+    struct NoteLine {
+        var date: String
+        var text: String
+    }
+
+    enum Action: String {
+        case done, waive, note
+        var heading: String {
+            switch self {
+            case .done: "登记已办结"
+            case .waive: "登记不适用"
+            case .note: "登记情况"
+            }
+        }
+    }
+
+    func itemContext(_ req: Request, _ ctx: WebContext, _ s: inout WebState?) async throws(Refusal)
+        -> (WebState, LinkToken, Action, View, Occurrence, Int64)
+    {
+        let st = try await state()
+        s = st
+        let now = backend.now()
+        let token = ctx.parameters.get("token") ?? ""
+        let t = try authorize(Substring(token), .item, st, now: now)
+        guard let action = Action(rawValue: ctx.parameters.get("action") ?? "") else {
+            throw Refusal(status: .notFound, title: "页面不存在", message: "请使用提醒邮件中的链接。")
+        }
+        let v = try view(st, person: t.person, now: now)
+        guard let o = occurrence(t.occurrence, due: t.due, v, now: now) else {
+            throw Refusal(status: .notFound, title: "事项已不存在", message: "这项工作已不在计划中（相关情况可能已更正）。")
+        }
+        guard Handlers.concerns(o, t.person) else {
+            throw Refusal(status: .forbidden, title: "不是您的事项", message: "这个链接所指的事项不由您负责，也不需要您督办。")
+        }
+        return (st, t, action, v, o, now)
+    }
+
+    func itemValues(_ o: Occurrence, _ v: View, person: PersonID) -> ItemValues {
+        // The note (why) only on the responsible person's own page.
+        let note = o.responsible == person ? o.event.flatMap { v.notes[$0] }.flatMap { $0.isEmpty ? nil : $0 } : nil
+        return ItemValues(title: o.title, subject: v.subject(o), due: o.due.description, weekday: o.due.chineseWeekday,
+            overdue: o.status == .overdue, daysOverdue: max(0, o.due.days(until: v.today)),
+            responsible: v.name(o.responsible), note: note)
+    }
+
+    func agendaLink(_ s: WebState, _ person: PersonID, now: Int64) -> String {
+        let gen = (try? s.workspace.database!.linkGeneration(of: person)) ?? 0
+        return "/me/" + s.signer.token(LinkToken(purpose: .agenda, person: person,
+            expires: now + Int64(s.settings.agendaLinkDays) * 86400, generation: gen))
+    }
+
+    func itemPage(_ req: Request, _ ctx: WebContext) async throws -> Response {
+        try await guarded { s in
+            let (st, t, action, v, o, now) = try await itemContext(req, ctx, &s)
+            let recorded = try recordedLine(st, v, o.id)
+            let notes = action == .note ? ((try? st.workspace.database!.progressNotes(occurrence: o.id)) ?? []) : []
+            var nonce = [UInt8](repeating: 0, count: 16)
+            for i in nonce.indices { nonce[i] = UInt8.random(in: 0...255) }
+            let open = recorded == nil && o.status.isOpen
+            return page("item", ItemPage(
+                title: action.heading, heading: action.heading, item: itemValues(o, v, person: t.person), recorded: recorded,
+                done: open && action == .done, waive: open && action == .waive, note: action == .note && recorded == nil,
+                action: "", today: v.today.description, windowStart: o.windowStart.description,
+                nonce: nonce.map { String(format: "%02x", $0) }.joined(),
+                notes: notes.map { NoteLine(date: $0.date.description, text: $0.note) }, hasNotes: !notes.isEmpty,
+                agenda: agendaLink(st, t.person, now: now)), status: .ok)
+        }
+    }
+
+    struct ItemForm: Decodable {
+        var date: String?
+        var note: String?
+        var amount: String?
+        var reason: String?
+        var nonce: String?
+    }
+
+    func form<T: Decodable>(_ req: Request, _ ctx: WebContext, as: T.Type) async throws -> T {
+        var body: ByteBuffer
+        do {
+            body = try await req.body.collect(upTo: ctx.maxUploadSize)
+        } catch {
+            throw Refusal(status: .contentTooLarge, title: "提交的内容过长", message: "请缩短备注后重新提交。")
+        }
+        let text = body.readString(length: body.readableBytes) ?? ""
+        do {
+            return try URLEncodedFormDecoder().decode(T.self, from: text)
+        } catch {
+            throw Refusal(status: .badRequest, title: "提交的内容有误", message: "请回到上一页重新填写。")
+        }
+    }
+
+    /// A date from a form: a real date, not in the future, not before the window opened.
+    static func date(_ s: String?, today: CivilDate, notBefore: CivilDate?) throws(Refusal) -> CivilDate {
+        guard let s, let d = CivilDate(parsing: s.trimmingCharacters(in: .whitespaces)) else {
+            throw Refusal(status: .badRequest, title: "日期有误", message: "请填写日期，例如 \(today)。")
+        }
+        guard d <= today else { throw Refusal(status: .badRequest, title: "日期有误", message: "\(d) 在今天（\(today)）之后；请在办理后再登记。") }
+        if let notBefore, d < notBefore {
+            throw Refusal(status: .badRequest, title: "日期有误", message: "\(d) 早于这项工作的开始日期（\(notBefore)）。")
+        }
+        return d
+    }
+
+    /// 慰问金 in yuan with at most two decimals, exact in fen.
+    static func amount(_ s: String?) throws(Refusal) -> Int? {
+        guard let s = s?.trimmingCharacters(in: .whitespaces), !s.isEmpty else { return nil }
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let yuan = Int(parts[0]), yuan >= 0, yuan <= 10_000_000, parts[0].allSatisfy(\.isNumber)
+        else { throw Refusal(status: .badRequest, title: "金额有误", message: "慰问金请填写以元为单位的数字，例如 500 或 500.50。") }
+        var fen = yuan * 100
+        if parts.count == 2 {
+            let f = parts[1]
+            guard (1...2).contains(f.count), f.allSatisfy(\.isNumber), let v = Int(f) else {
+                throw Refusal(status: .badRequest, title: "金额有误", message: "慰问金最多保留两位小数，例如 500.50。")
+            }
+            fen += f.count == 1 ? v * 10 : v
+        }
+        return fen
+    }
+
+    static func text(_ s: String?, limit: Int) -> String? {
+        guard let t = s?.trimmingCharacters(in: .whitespacesAndNewlines), !t.isEmpty else { return nil }
+        return String(t.prefix(limit))
+    }
+
+    func itemPost(_ req: Request, _ ctx: WebContext) async throws -> Response {
+        try await guarded { s in
+            let (st, t, action, v, o, now) = try await itemContext(req, ctx, &s)
+            let agenda = agendaLink(st, t.person, now: now)
+            if action != .note, let line = try recordedLine(st, v, o.id) {
+                return page("result", Result(title: "已登记", message: line, agenda: agenda), status: .conflict)
+            }
+            let f = try await form(req, ctx, as: ItemForm.self)
+            let actor = Actor(name: t.person, now: now, via: "the web from \(client(req, ctx, st))")
+            let db = st.workspace.database!
+            let message: String
+            do {
+                switch action {
+                case .done:
+                    let d = try Handlers.date(f.date, today: v.today, notBefore: o.windowStart)
+                    let amount = try Handlers.amount(f.amount)
+                    guard try db.record(Completion(occurrence: o.id, date: d, by: t.person, note: Handlers.text(f.note, limit: 500),
+                        amountFen: amount), actor: actor)
+                    else { return page("result", Result(title: "已登记", message: try recordedLine(st, v, o.id) ?? "已登记。", agenda: agenda), status: .conflict) }
+                    message = "已登记：\(o.title)（\(v.subject(o))）于 \(d) 办结。相关提醒不再发送。"
+                case .waive:
+                    guard let reason = Handlers.text(f.reason, limit: 500) else {
+                        throw Refusal(status: .badRequest, title: "请填写原因", message: "登记不适用时，请写明原因。")
+                    }
+                    guard try db.record(Completion(occurrence: o.id, date: v.today, by: t.person, outcome: .waived(reason: reason)),
+                        actor: actor)
+                    else { return page("result", Result(title: "已登记", message: try recordedLine(st, v, o.id) ?? "已登记。", agenda: agenda), status: .conflict) }
+                    message = "已登记：\(o.title)（\(v.subject(o))）本次不适用。相关提醒不再发送。"
+                case .note:
+                    let d = try Handlers.date(f.date, today: v.today, notBefore: nil)
+                    guard let note = Handlers.text(f.note, limit: 1000) else {
+                        throw Refusal(status: .badRequest, title: "请填写情况", message: "请写明需要登记的情况。")
+                    }
+                    guard let nonce = f.nonce, nonce.count == 32, nonce.allSatisfy(\.isHexDigit) else {
+                        throw Refusal(status: .badRequest, title: "提交的内容有误", message: "请从链接重新打开页面后再提交。")
+                    }
+                    guard try db.addProgressNote(occurrence: o.id, person: t.person, date: d, note: note, nonce: nonce, actor: actor)
+                    else { return page("result", Result(title: "已登记", message: "这次登记已经提交过，没有重复记录。", agenda: agenda), status: .conflict) }
+                    message = "已登记情况：\(o.title)（\(v.subject(o))）。事项仍为待办，办结后请点「已办结」。"
+                }
+            } catch let e as StoreError {
+                logger.error("a web action could not be recorded: \(e)")
+                throw Refusal(status: .serviceUnavailable, title: "暂时无法记录", message: "数据库暂时无法写入，您的操作没有被记录。请稍后再试。")
+            }
+            await backend.didRecord()
+            return page("result", Result(title: "已登记", message: message, agenda: agenda), status: .ok)
+        }
+    }
+
+    struct Result {
+        var title: String
+        var message: String
+        var agenda: String?
+    }
+
+    // MARK: 我的待办
+
+    struct AgendaItem {
+        var anchor: String
+        var title: String
+        var subject: String
+        var due: String
+        var weekday: String
+        var overdue: Bool
+        var daysOverdue: Int
+        var mine: Bool
+        var responsible: String
+        var occurrence: String
+        var doneAction: String
+        var page: String
+        var today: String
+        var windowStart: String
+    }
+
+    struct Option {
+        var id: String
+        var name: String
+        var unit: String = ""
+    }
+
+    struct AgendaPage {
+        var title = "我的待办"
+        var name: String
+        var today: String
+        var count: Int
+        var overdueCount: Int
+        var items: [AgendaItem]
+        var hasMembers: Bool
+        var members: [Option]
+        var kinds: [Option]
+        var eventAction: String
+        var feed: String
+    }
+
+    /// The person's open items: overdue first (oldest first), then what falls due in the next 30 days.
+    func openItems(_ v: View, person: PersonID, now: Int64, days: Int = 30) -> [Occurrence] {
+        let open = Planner(v.input).plan(PlanQuery(from: v.today.adding(days: -366), to: v.today.adding(days: days), now: now,
+            person: person)).filter { $0.status.isOpen && $0.windowStart <= v.today.adding(days: days) }
+        return open.sorted { a, b in
+            let ao = a.status == .overdue, bo = b.status == .overdue
+            if ao != bo { return ao }
+            return (a.due, a.id) < (b.due, b.id)
+        }
+    }
+
+    /// Members of the units this person is secretary of, and of the units below them.
+    static func ownMembers(_ v: View, person: PersonID) -> [Member] {
+        let org = v.input.organization
+        var units = Set(org.units.values.filter { $0.secretary == person }.map(\.id))
+        var grew = true
+        while grew {
+            let below = org.units.values.filter { u in u.parent.map(units.contains) ?? false }.map(\.id)
+            grew = !Set(below).isSubset(of: units)
+            units.formUnion(below)
+        }
+        return v.input.members.filter { units.contains($0.branch) && $0.status == .active }.sorted { ($0.branch, $0.id) < ($1.branch, $1.id) }
+    }
+
+    func agendaContext(_ ctx: WebContext, _ s: inout WebState?) async throws(Refusal) -> (WebState, LinkToken, String, View, Int64) {
+        let st = try await state()
+        s = st
+        let now = backend.now()
+        let token = ctx.parameters.get("token") ?? ""
+        let t = try authorize(Substring(token), .agenda, st, now: now)
+        return (st, t, token, try view(st, person: t.person, now: now), now)
+    }
+
+    func agendaPage(_ req: Request, _ ctx: WebContext) async throws -> Response {
+        try await guarded { s in
+            let (st, t, token, v, now) = try await agendaContext(ctx, &s)
+            let gen = t.generation
+            let items = openItems(v, person: t.person, now: now).map { o in
+                let expires = Int64(o.due.adding(days: st.settings.actionLinkDays + 1).dayNumber) * 86400
+                let item = st.signer.token(LinkToken(purpose: .item, person: t.person, occurrence: o.id, due: o.due,
+                    expires: max(expires, now + 86400), generation: gen))
+                return AgendaItem(
+                    anchor: "o" + Handlers.digest(o.id).prefix(12), title: o.title, subject: v.subject(o),
+                    due: o.due.description, weekday: o.due.chineseWeekday, overdue: o.status == .overdue,
+                    daysOverdue: max(0, o.due.days(until: v.today)), mine: o.responsible == t.person,
+                    responsible: v.name(o.responsible), occurrence: o.id, doneAction: "/me/\(token)/done", page: "/i/\(item)",
+                    today: v.today.description, windowStart: o.windowStart.description)
+            }
+            let members = Handlers.ownMembers(v, person: t.person).map {
+                Option(id: $0.id, name: $0.name, unit: v.units[$0.branch]?.name ?? $0.branch)
+            }
+            let kinds = EventKind.allCases.filter { $0 != .talkRequest }.map { Option(id: $0.rawValue, name: $0.chinese) }
+            let feed = st.settings.publicURL + "/ics/" + st.signer.token(LinkToken(purpose: .feed, person: t.person,
+                expires: now + 366 * 86400, generation: gen)) + ".ics"
+            return page("agenda", AgendaPage(
+                name: v.name(t.person), today: v.today.description, count: items.count,
+                overdueCount: items.filter(\.overdue).count, items: items, hasMembers: !members.isEmpty, members: members,
+                kinds: kinds, eventAction: "/me/\(token)/event", feed: feed), status: .ok)
+        }
+    }
+
+    struct DoneForm: Decodable {
+        var occurrence: String
+        var date: String?
+    }
+
+    func agendaDone(_ req: Request, _ ctx: WebContext) async throws -> Response {
+        try await guarded { s in
+            let (st, t, token, v, now) = try await agendaContext(ctx, &s)
+            let f = try await form(req, ctx, as: DoneForm.self)
+            let agenda = "/me/\(token)"
+            if let line = try recordedLine(st, v, f.occurrence) {
+                return page("result", Result(title: "已登记", message: line, agenda: agenda), status: .conflict)
+            }
+            guard let o = openItems(v, person: t.person, now: now, days: 366).first(where: { $0.id == f.occurrence }) else {
+                throw Refusal(status: .forbidden, title: "不是您的待办", message: "这项工作不在您的待办中，不能从这里登记。")
+            }
+            let d = try Handlers.date(f.date, today: v.today, notBefore: o.windowStart)
+            let actor = Actor(name: t.person, now: now, via: "the web from \(client(req, ctx, st))")
+            do {
+                guard try st.workspace.database!.record(Completion(occurrence: o.id, date: d, by: t.person), actor: actor) else {
+                    return page("result", Result(title: "已登记", message: try recordedLine(st, v, o.id) ?? "已登记。", agenda: agenda), status: .conflict)
+                }
+            } catch let e as StoreError {
+                logger.error("a web action could not be recorded: \(e)")
+                throw Refusal(status: .serviceUnavailable, title: "暂时无法记录", message: "数据库暂时无法写入，您的操作没有被记录。请稍后再试。")
+            }
+            await backend.didRecord()
+            return page("result", Result(title: "已登记", message: "已登记：\(o.title)（\(v.subject(o))）于 \(d) 办结。相关提醒不再发送。",
+                agenda: agenda), status: .ok)
+        }
+    }
+
+    struct EventForm: Decodable {
+        var member: String
+        var kind: String
+        var date: String?
+        var note: String?
+    }
+
+    func agendaEvent(_ req: Request, _ ctx: WebContext) async throws -> Response {
+        try await guarded { s in
+            let (st, t, token, v, now) = try await agendaContext(ctx, &s)
+            let f = try await form(req, ctx, as: EventForm.self)
+            let agenda = "/me/\(token)"
+            guard let member = Handlers.ownMembers(v, person: t.person).first(where: { $0.id == f.member }) else {
+                throw Refusal(status: .forbidden, title: "不能为这位党员登记", message: "只能为您担任书记的党组织的党员登记情况。")
+            }
+            guard let kind = EventKind(rawValue: f.kind), kind != .talkRequest else {
+                throw Refusal(status: .badRequest, title: "情况有误", message: "请从列表中选择情况。")
+            }
+            let d = try Handlers.date(f.date, today: v.today, notBefore: nil)
+            let actor = Actor(name: t.person, now: now, via: "the web from \(client(req, ctx, st))")
+            let event: Event
+            do {
+                event = try st.workspace.database!.addEvent(
+                    member: member.id, kind: kind, date: d, ends: nil, target: nil, note: Handlers.text(f.note, limit: 500),
+                    today: v.today, knownMembers: Set(v.input.members.map(\.id)),
+                    knownPeople: Set(v.input.organization.people.keys), actor: actor)
+            } catch {
+                throw Refusal(status: .badRequest, title: "未能登记", message: "这项情况没有被记录。请检查日期后重试。")
+            }
+            await backend.didRecord()
+            // What the event opens, as `guanhuai event add` says.
+            var input = v.input
+            input.events.append(event)
+            let opened = Planner(input).plan(PlanQuery(from: d.adding(days: -1), to: d.adding(days: 400), now: now))
+                .filter { $0.event == event.id }
+            let list = opened.map { "\($0.title)（期限 \($0.due)，责任人 \(v.name($0.responsible))）" }.joined(separator: "；")
+            return page("result", Result(title: "已登记",
+                message: "已登记：\(member.name) \(kind.chinese)（\(d)）。" + (opened.isEmpty ? "" : "需要办理：\(list)。"),
+                agenda: agenda), status: .ok)
+        }
+    }
+
+    // MARK: Calendar feed
+
+    static func digest(_ s: String) -> String {
+        SHA256.hash(data: Array(s.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    func feed(_ req: Request, _ ctx: WebContext) async throws -> Response {
+        try await guarded { s in
+            let st = try await state()
+            s = st
+            let now = backend.now()
+            let file = ctx.parameters.get("file") ?? ""
+            guard file.hasSuffix(".ics") else { throw Refusal(status: .notFound, title: "链接无效", message: "这个链接不完整。") }
+            let t = try authorize(Substring(file.dropLast(4)), .feed, st, now: now)
+            let v = try view(st, person: t.person, now: now)
+            let events = openItems(v, person: t.person, now: now, days: 366).map { o in
+                // Chat-level: the rule's chat title and the subject's name, never the note. SEQUENCE rises once,
+                // when the item becomes overdue and its summary says so.
+                let overdue = o.status == .overdue
+                return ICS.Event(
+                    uid: Handlers.digest(t.person + "\n" + o.id).prefix(32) + "@guanhuai", sequence: overdue ? 1 : 0,
+                    date: o.due, summary: (overdue ? "【逾期】" : "") + "\(v.chatTitles[o.rule] ?? "关怀事项")：\(v.subject(o))",
+                    description: "责任人：\(v.name(o.responsible))；期限：\(o.due)")
+            }
+            let body = ICS.calendar(name: "关怀待办 · \(v.name(t.person))", events: events, stamp: now)
+            return Response(status: .ok, headers: [.contentType: "text/calendar; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+    }
+}

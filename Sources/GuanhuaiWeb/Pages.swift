@@ -1,0 +1,135 @@
+import Mustache
+
+/// The pages, as Mustache templates (swift-mustache escapes every `{{value}}` for HTML). Chinese, mobile-first, no
+/// script, one stylesheet from this server: the Content-Security-Policy allows nothing else.
+enum Pages {
+    static let library: MustacheLibrary = {
+        var l = MustacheLibrary()
+        for (name, text) in templates {
+            // The templates are ours and fixed; a parse error is a bug the page tests catch at once.
+            try? l.register(text, named: name)
+        }
+        return l
+    }()
+
+    static let head = """
+        <!DOCTYPE html>
+        <html lang="zh-CN"><head><meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta name="referrer" content="no-referrer">
+        <meta name="robots" content="noindex, nofollow">
+        <title>{{title}} · 关怀</title>
+        <link rel="stylesheet" href="/static/app.css">
+        </head><body><main>
+        """
+    static let foot = """
+        <footer>关怀（guanhuai）· 此页面仅供您本人使用，请勿转发链接。</footer>
+        </main></body></html>
+        """
+
+    static let templates: [String: String] = [
+        "problem": head + """
+            <h1>{{title}}</h1>
+            <p class="notice">{{message}}</p>
+            <p>如需帮助，请联系{{contact}}。</p>
+            """ + foot,
+        "item": head + """
+            <h1>{{heading}}</h1>
+            <section class="card">
+            <dl>
+            <dt>事项</dt><dd id="title">{{item.title}}</dd>
+            <dt>对象</dt><dd id="subject">{{item.subject}}</dd>
+            <dt>期限</dt><dd id="due">{{item.due}}（{{item.weekday}}）{{#item.overdue}}<span class="late">已逾期 {{item.daysOverdue}} 天</span>{{/item.overdue}}</dd>
+            <dt>责任人</dt><dd>{{item.responsible}}</dd>
+            {{#item.note}}<dt>备注</dt><dd>{{item.note}}</dd>{{/item.note}}
+            </dl>
+            </section>
+            {{#recorded}}<p class="notice" id="recorded">{{recorded}}</p>{{/recorded}}
+            {{#done}}
+            <form method="post" action="{{action}}">
+            <label>办结日期 <input type="date" name="date" value="{{today}}" min="{{windowStart}}" max="{{today}}" required></label>
+            <label>慰问金（元，可不填）<input type="text" name="amount" inputmode="decimal" pattern="[0-9]+(\\.[0-9]{1,2})?" placeholder="例如 500"></label>
+            <label>备注（可不填）<textarea name="note" rows="3" maxlength="500"></textarea></label>
+            <button type="submit" id="submit">确认已办结</button>
+            </form>
+            {{/done}}
+            {{#waive}}
+            <form method="post" action="{{action}}">
+            <label>不适用的原因 <textarea name="reason" rows="3" maxlength="500" required></textarea></label>
+            <button type="submit" id="submit">确认不适用</button>
+            </form>
+            {{/waive}}
+            {{#note}}
+            {{#hasNotes}}<h2>已登记的情况</h2><ul>{{#notes}}<li>{{date}}：{{text}}</li>{{/notes}}</ul>{{/hasNotes}}
+            <form method="post" action="{{action}}">
+            <input type="hidden" name="nonce" value="{{nonce}}">
+            <label>日期 <input type="date" name="date" value="{{today}}" max="{{today}}" required></label>
+            <label>情况 <textarea name="note" rows="4" maxlength="1000" required></textarea></label>
+            <button type="submit" id="submit">登记</button>
+            </form>
+            {{/note}}
+            {{#agenda}}<p><a href="{{agenda}}">我的待办</a></p>{{/agenda}}
+            """ + foot,
+        "result": head + """
+            <h1>{{title}}</h1>
+            <p class="notice ok" id="result">{{message}}</p>
+            {{#agenda}}<p><a href="{{agenda}}">返回我的待办</a></p>{{/agenda}}
+            """ + foot,
+        "agenda": head + """
+            <h1>我的待办</h1>
+            <p>{{name}}，截至 {{today}}：{{#overdueCount}}<span class="late">{{overdueCount}} 项逾期</span>，{{/overdueCount}}共 {{count}} 项待办。</p>
+            {{^items}}<p class="notice">暂无待办事项。</p>{{/items}}
+            {{#items}}
+            <section class="card{{#overdue}} overdue{{/overdue}}" id="{{anchor}}">
+            <h2>{{title}}</h2>
+            <p>{{subject}} · 期限 {{due}}（{{weekday}}）{{#overdue}} · <span class="late">已逾期 {{daysOverdue}} 天</span>{{/overdue}}{{^mine}} · 责任人 {{responsible}}{{/mine}}</p>
+            <form method="post" action="{{doneAction}}" class="inline">
+            <input type="hidden" name="occurrence" value="{{occurrence}}">
+            <label>办结日期 <input type="date" name="date" value="{{today}}" min="{{windowStart}}" max="{{today}}" required></label>
+            <button type="submit">已办结</button>
+            </form>
+            <p class="more"><a href="{{page}}/done">填写慰问金或备注</a> · <a href="{{page}}/waive">不适用</a> · <a href="{{page}}/note">登记情况</a></p>
+            </section>
+            {{/items}}
+            {{#hasMembers}}
+            <h2>登记党员情况</h2>
+            <p>记录后，系统会按规定安排相应的谈心谈话或走访慰问。</p>
+            <form method="post" action="{{eventAction}}">
+            <label>党员 <select name="member" required>{{#members}}<option value="{{id}}">{{name}}（{{unit}}）</option>{{/members}}</select></label>
+            <label>情况 <select name="kind" required>{{#kinds}}<option value="{{id}}">{{name}}</option>{{/kinds}}</select></label>
+            <label>日期 <input type="date" name="date" value="{{today}}" max="{{today}}" required></label>
+            <label>备注（可不填，仅本人与组织可见）<textarea name="note" rows="2" maxlength="500"></textarea></label>
+            <button type="submit" id="record-event">登记</button>
+            </form>
+            {{/hasMembers}}
+            <h2>订阅日历</h2>
+            <p>在手机或电脑日历中订阅此地址，待办事项会按期限显示（只含事项和对象，不含原因）：</p>
+            <p class="feed"><input type="text" readonly value="{{feed}}" id="feed"></p>
+            """ + foot,
+    ]
+
+    /// Served at /static/app.css (the CSP forbids inline style).
+    static let css = """
+        :root { color-scheme: light; --accent: #b71c1c; }
+        * { box-sizing: border-box; }
+        body { margin: 0; font: 16px/1.6 -apple-system, "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; background: #f6f6f6; color: #222; }
+        main { max-width: 40rem; margin: 0 auto; padding: 1rem; }
+        h1 { font-size: 1.35rem; margin: .5rem 0 1rem; color: var(--accent); }
+        h2 { font-size: 1.1rem; margin: 1.2rem 0 .5rem; }
+        .card { background: #fff; border-radius: .5rem; padding: .8rem 1rem; margin: .8rem 0; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
+        .card h2 { margin-top: 0; }
+        .card.overdue { border-left: .3rem solid var(--accent); }
+        dl { display: grid; grid-template-columns: 4.5em 1fr; gap: .3rem .6rem; margin: 0; }
+        dt { color: #666; } dd { margin: 0; }
+        label { display: block; margin: .8rem 0; }
+        input, textarea, select, button { font: inherit; width: 100%; padding: .6rem; margin-top: .3rem; border: 1px solid #bbb; border-radius: .4rem; }
+        button { background: var(--accent); color: #fff; border: 0; font-weight: 600; min-height: 2.8rem; }
+        form.inline label { margin: .4rem 0; }
+        .late { color: var(--accent); font-weight: 600; }
+        .notice { background: #fff8e1; padding: .8rem 1rem; border-radius: .4rem; }
+        .notice.ok { background: #e8f5e9; }
+        .more { font-size: .9rem; }
+        a { color: #0d47a1; }
+        footer { color: #888; font-size: .8rem; margin: 2rem 0 1rem; }
+        """
+}
