@@ -50,7 +50,7 @@ assert m["Subject"].startswith("「关怀提醒"), m["Subject"]
 assert m["From"].addresses[0].addr_spec == "guanhuai@example.edu.cn", m["From"]
 assert m["Auto-Submitted"] == "auto-generated"
 body = m.get_body(("plain",)).get_content()
-assert "guanhuai done" in body and "期限" in body, body[:300]
+assert "期限" in body and ("已办结：http://127.0.0.1:8470/i/" in body or "guanhuai done" in body), body[:300]
 PY
 check "an e-mail reads correctly (subject, sender, UTF-8 body)" python3 /tmp/read_mail.py "$first"
 check "journalctl shows reminder entries with GUANHUAI_* fields" bash -c \
@@ -86,6 +86,40 @@ else:
 PY
 check "a signed webhook digest reaches the HTTP receiver in the container and its signature verifies" wait_for 30 python3 /tmp/hooks.py webhook
 check "the committee's 企业微信 robot gets reminders that mention by mobile, within 20 a minute" wait_for 30 python3 /tmp/hooks.py robot
+
+# 2b. The web pages, under the hardened unit: a mailed 「已办结」 link opens its page (GET changes nothing), the POST
+# records it, and the token never reaches the journal.
+cat >/tmp/web.py <<'PY'
+import glob, re, sys, urllib.parse, urllib.request, urllib.error
+from email import policy
+from email.parser import BytesParser
+link = None
+for f in sorted(glob.glob("/var/lib/test-mail/*.eml")):
+    body = BytesParser(policy=policy.default).parsebytes(open(f, "rb").read()).get_body(("plain",)).get_content()
+    m = re.search(r"已办结：(http://127\.0\.0\.1:8470/i/\S+/done)", body)
+    if m:
+        link = m.group(1)
+        break
+assert link, "no mail carries an action link"
+open("/tmp/web-token", "w").write(link.split("/i/")[1].split("/")[0])
+page = urllib.request.urlopen(link, timeout=10)
+html = page.read().decode()
+assert page.status == 200 and "确认已办结" in html, html[:300]
+assert page.headers["Cache-Control"] == "no-store" and "default-src 'none'" in page.headers["Content-Security-Policy"]
+if sys.argv[1] == "post":
+    data = urllib.parse.urlencode({"date": "2027-06-01", "note": "已上门看望"}).encode()
+    r = urllib.request.urlopen(urllib.request.Request(link, data=data, method="POST"), timeout=10)
+    assert r.status == 200 and "已登记" in r.read().decode()
+    try:
+        urllib.request.urlopen(urllib.request.Request(link, data=data, method="POST"), timeout=10)
+        raise SystemExit("a replay was accepted")
+    except urllib.error.HTTPError as e:
+        assert e.code == 409 and "已由" in e.read().decode()
+PY
+check "a mailed 「已办结」 link opens its confirmation page from guanhuaid under the hardened unit" wait_for 20 python3 /tmp/web.py get
+check "the POST from that page records it once; a replay says who recorded it" python3 /tmp/web.py post
+check "the journal has the web action, never the link's token" bash -c \
+    'journalctl -u guanhuaid --no-pager -o cat | grep -q "web POST /i/{token}/{action} 200" && ! journalctl --no-pager -o verbose | grep -qF -- "$(cat /tmp/web-token)"'
 
 # 3. Reload with a changed rule: the new title appears in the next reminders.
 sed -i 's/^title = "七一走访慰问"$/title = "七一走访慰问（系统测试已改）"/' /etc/guanhuai/rules.toml
