@@ -94,6 +94,14 @@ struct CheckCommand: AsyncParsableCommand {
                 bad("channel \(name): \(error)")
             }
         }
+        if let web = config.web {
+            do {
+                _ = try web.keyBytes(environment: env)
+                ok("web pages on \(web.host):\(web.port), links to \(web.publicURL); link key readable")
+            } catch {
+                bad("web: \(error)")
+            }
+        }
         let input = try ws.planInput()
         let planner = Planner(input)
         let now = wallClockSeconds()

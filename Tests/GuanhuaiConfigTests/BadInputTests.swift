@@ -87,6 +87,39 @@ import Testing
         ("[channels.r]\ntype = \"wecom\"\nkey_credential = \"k\"\n[routing.units]\n\"no-such-unit\" = \"r\"\n", "\"no-such-unit\" is not a unit of the organisation"),
     ])
     func badChannelsAndRoutingSayWhatToWrite(_ extra: String, _ says: String) throws {
+        try appendedConfigSays(extra, says)
+    }
+
+    @Test(arguments: [
+        ("[web]\nlisten = \"8470\"\npublic_url = \"https://g.example\"\nweb_key_credential = \"k\"\n", "is not HOST:PORT; write e.g. \"127.0.0.1:8470\""),
+        ("[web]\nlisten = \"127.0.0.1:99999\"\npublic_url = \"https://g.example\"\nweb_key_credential = \"k\"\n", "is not HOST:PORT"),
+        ("[web]\nweb_key_credential = \"k\"\n", "public_url"),
+        ("[web]\npublic_url = \"guanhuai.example.edu.cn\"\nweb_key_credential = \"k\"\n", "public_url must be the https:// address people reach"),
+        ("[web]\npublic_url = \"https://g.example\"\n", "web_key_credential"),
+        ("[web]\npublic_url = \"https://g.example\"\nweb_key_credential = \"k\"\naction_link_days = 0\n", "action_link_days"),
+        ("[web]\npublic_url = \"https://g.example\"\nweb_key_credential = \"k\"\nlink_days = 3\n", "unknown key \"link_days\""),
+    ])
+    func badWebSettingsSayWhatToWrite(_ extra: String, _ says: String) throws {
+        try appendedConfigSays(extra, says)
+    }
+
+    @Test func aShortWebKeySaysHowToMakeOne() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try Data((text + "\n[web]\npublic_url = \"https://g.example\"\nweb_key_credential = \"k\"\n").utf8).write(to: URL(fileURLWithPath: config))
+        _ = try dir.write("k", "short\n")
+        let web = try #require(try Configuration.load(path: config).web)
+        #expect(web.publicURL == "https://g.example" && web.host == "127.0.0.1" && web.port == 8470)
+        #expect(throws: InputError.self) { try web.keyBytes(environment: ["CREDENTIALS_DIRECTORY": dir.url.path]) }
+        do { _ = try web.keyBytes(environment: ["CREDENTIALS_DIRECTORY": dir.url.path]) } catch {
+            #expect(error.message.contains("openssl rand -base64 48"), "\(error)")
+        }
+        _ = try dir.write("k", String(repeating: "x", count: 40) + "\n")
+        #expect(try web.keyBytes(environment: ["CREDENTIALS_DIRECTORY": dir.url.path]).count == 40)
+    }
+
+    func appendedConfigSays(_ extra: String, _ says: String) throws {
         let dir = try Scratch()
         let config = try dir.exampleCopy()
         let text = try String(contentsOfFile: config, encoding: .utf8)

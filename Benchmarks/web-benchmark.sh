@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Web benchmark (release build, wrk from Debian): a branch secretary's 「我的待办」 and an item's confirmation page,
+# served by guanhuaid on a 100,000-member database, each for 20 s over 16 keep-alive connections, three times;
+# the medians of p50, p99 and requests/s are printed.
+#
+#     bash Benchmarks/web-benchmark.sh [MEMBERS] [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-100000}
+secs=${2:-20}
+work=$(mktemp -d)
+trap 'kill $daemon 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+daemon=
+echo "work: $work" >&2
+swift build -c release --product guanhuai >/dev/null
+swift build -c release --product guanhuaid >/dev/null
+bin=.build/release
+python3 Benchmarks/make_committee.py "$work" "$n"
+cp Config/rules.toml "$work/"
+cp -r Config/templates "$work/"
+head -c 48 /dev/urandom | base64 >"$work/web-key"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$work/config.toml" <<CONF
+[guanhuai]
+time_zone = "Asia/Shanghai"
+[files]
+rules = "rules.toml"
+organization = "organization.toml"
+roster = "roster.csv"
+[database]
+path = "state/guanhuai.sqlite"
+[routing]
+journal = false
+[web]
+listen = "127.0.0.1:$port"
+public_url = "http://127.0.0.1:$port"
+web_key_credential = "web-key"
+CONF
+export CREDENTIALS_DIRECTORY=$work
+c=(--config "$work/config.toml")
+$bin/guanhuai import orgs "${c[@]}" >/dev/null
+$bin/guanhuai import roster "${c[@]}" >/dev/null
+$bin/guanhuaid "${c[@]}" 2>"$work/daemon.log" &
+daemon=$!
+for _ in $(seq 600); do grep -q "web pages listening" "$work/daemon.log" && break; sleep 0.1; done
+agenda=$($bin/guanhuai web link S7-3 "${c[@]}")
+item=$(curl -s "$agenda" | grep -o 'href="/i/[^"]*/done"' | head -1 | sed 's/href="//; s/"$//')
+[ -n "$item" ] || { echo "no open item on the agenda" >&2; exit 1; }
+items=$(curl -s "$agenda" | grep -c '<section class="card')
+echo "S7-3's agenda: $items open items; $n members on the database"
+run() {  # run NAME URL
+    local p50s=() p99s=() rps=()
+    for _ in 1 2 3; do
+        out=$(taskset -c 1 wrk -t1 -c16 -d"${secs}s" --latency "$2")
+        p50s+=("$(echo "$out" | awk '$1 == "50%" {print $2}')")
+        p99s+=("$(echo "$out" | awk '$1 == "99%" {print $2}')")
+        rps+=("$(echo "$out" | awk '/Requests\/sec/ {print $2}')")
+    done
+    python3 - "$1" "${p50s[*]}" "${p99s[*]}" "${rps[*]}" <<'PY'
+import statistics, sys
+def ms(v):
+    for unit, f in (("us", 0.001), ("ms", 1), ("s", 1000)):
+        if v.endswith(unit) and (unit != "s" or not v.endswith(("us", "ms"))):
+            return float(v[: -len(unit)]) * f
+name, p50, p99, rps = sys.argv[1], *[a.split() for a in sys.argv[2:]]
+print(f"{name}: p50 {statistics.median(map(ms, p50)):.1f} ms, p99 {statistics.median(map(ms, p99)):.1f} ms, "
+      f"{statistics.median(map(float, rps)):.0f} requests/s (median of 3; p99 runs: {', '.join(p99)}; rps runs: {', '.join(rps)})")
+PY
+}
+run "我的待办 (GET /me/…)" "$agenda"
+run "confirmation page (GET /i/…/done)" "http://127.0.0.1:$port$item"
