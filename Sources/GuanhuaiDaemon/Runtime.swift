@@ -111,7 +111,10 @@ public actor Runtime {
             var told = Set<PersonID>()
             for d in digests {
                 var c = context
-                if !d.isGreeting, let lines = closed[d.recipient], told.insert(d.recipient).inserted {
+                // Only mail shows them: someone reached by chat alone is not marked told.
+                if !d.isGreeting, config.routing.email != nil, contacts[d.recipient]?.email != nil,
+                    let lines = closed[d.recipient], told.insert(d.recipient).inserted
+                {
                     c.closed = lines.map { .init(label: $0.label, date: $0.date, by: $0.by.map(context.personName)) }
                     noticed += lines
                 }
@@ -148,7 +151,9 @@ public actor Runtime {
             c.zone = config.zone
             c.links = links
             let fresh = digest.map {
-                loaded.router.route($0, context: c, contact: DigestRouter.contacts(input)[recipient], journal: true, now: at)
+                // Routed as it was when queued (`createdAt`: late or not), so only the closed items differ.
+                loaded.router.route($0, context: c, contact: DigestRouter.contacts(input)[recipient], journal: true,
+                    now: row.createdAt)
                     .rows.first { $0.idempotencyKey == row.idempotencyKey }
             } ?? nil
             try db.rewrite(row.id, payload: fresh?.payload, items: fresh?.items ?? [])

@@ -202,7 +202,11 @@ func digestWithPrivateNote() throws -> (Digest, RenderContext, PlanInput) {
     }
 
     @Test func chatMessagesSayWhoAndWhatNeverWhy() async throws {
-        let (d, context, _) = try digestWithPrivateNote()
+        var (d, context, _) = try digestWithPrivateNote()
+        // With [web] links on: a group is not a person, so chat carries none; the person's own mail does.
+        context.links = LinkMaker(publicURL: "https://guanhuai.example.edu.cn", signer: LinkSigner(key: Array(repeating: 1, count: 32)),
+            actionDays: 30, agendaDays: 45)
+        d.items = d.items.map { var i = $0; i.kind = .due; return i }
         let renderer = try await DigestRenderer.load(directory: Example.root.appendingPathComponent("Config/templates").path)
         for markdown in [false, true] {
             let text = renderer.chat(d, context: context, markdown: markdown)
@@ -212,9 +216,13 @@ func digestWithPrivateNote() throws -> (Digest, RenderContext, PlanInput) {
             #expect(!text.contains("肺癌"))
             #expect(!text.contains("四必访"))
             for item in d.items { #expect(text.contains(context.subjectName(item.occurrence))) }
+            #expect(!text.contains("guanhuai.example.edu.cn") && !text.contains("/i/"), "no action link in a group chat")
         }
-        // E-mail to the responsible person may carry the note.
-        #expect(renderer.mail(d, context: context).text.contains("肺癌晚期"))
+        // E-mail to the responsible person may carry the note, and the links.
+        let mail = renderer.mail(d, context: context)
+        #expect(mail.text.contains("肺癌晚期"))
+        #expect(mail.text.contains("已办结：https://guanhuai.example.edu.cn/i/") && mail.text.contains("我的待办：https://guanhuai.example.edu.cn/me/"))
+        #expect(mail.html?.contains("href=\"https://guanhuai.example.edu.cn/i/") == true)
     }
 
     @Test func everyChannelIsAlsoAURL() throws {
