@@ -21,6 +21,6 @@ struct DaemonWebBackend: WebBackend {
 extension Runtime {
     func webState() -> WebState? {
         guard let web = loaded.config.web, let signer = loaded.signer else { return nil }
-        return WebState(workspace: loaded.workspace, signer: signer, settings: web)
+        return WebState(workspace: loaded.workspace, signer: signer, settings: web, loadGeneration: loadGeneration)
     }
 }

@@ -9,6 +9,7 @@ import Hummingbird
 import HTTPTypes
 import Logging
 import NIOCore
+import Synchronization
 
 /// Why a link is refused, as the page says it.
 struct Refusal: Error {
@@ -20,6 +21,7 @@ struct Refusal: Error {
 struct Handlers: Sendable {
     let backend: any WebBackend
     let logger: Logger
+    let cache = ViewCache()
 
     // MARK: Links
 
@@ -85,28 +87,66 @@ struct Handlers: Sendable {
 
     // MARK: Reading the plan
 
-    struct View {
-        var input: PlanInput
+    /// What one person's pages are made from: their open items for a year either side of today, and the names those
+    /// need. Kept per person until the database, the configuration or the day changes (`ViewCache`), so a page view
+    /// renders without planning; the rare paths that need the whole plan input (an item no longer open, recording an
+    /// event) read it again.
+    struct View: Sendable {
+        var person: PersonID
         var today: CivilDate
         var zone: ZoneRules
         var names: [PersonID: String]
         var units: [UnitID: OrgUnit]
         var chatTitles: [String: String]
+        /// Event notes of the person's own open items (the responsible person's page may show why).
         var notes: [String: String]
         var dependants: [PersonID: String]
+        /// Open items, overdue first (oldest first), then by due date.
+        var open: [Occurrence]
+        /// Members of the units this person is secretary of, and of the units below them.
+        var own: [Member]
+        var known: Set<PersonID>
 
-        init(_ input: PlanInput, now: Int64) {
-            self.input = input
+        init(_ input: PlanInput, person: PersonID, now: Int64) {
+            self.person = person
             zone = input.settings.zone
-            today = Planner.today(at: now, zone: zone)
+            let today = Planner.today(at: now, zone: zone)
+            self.today = today
+            open = Planner(input).plan(PlanQuery(from: today.adding(days: -366), to: today.adding(days: 366), now: now,
+                person: person)).filter(\.status.isOpen).sorted { a, b in
+                    let ao = a.status == .overdue, bo = b.status == .overdue
+                    if ao != bo { return ao }
+                    return (a.due, a.id) < (b.due, b.id)
+                }
+            let org = input.organization
+            var units = Set(org.units.values.filter { $0.secretary == person }.map(\.id))
+            var grew = true
+            while grew {
+                let below = org.units.values.filter { u in u.parent.map(units.contains) ?? false }.map(\.id)
+                grew = !Set(below).isSubset(of: units)
+                units.formUnion(below)
+            }
+            own = input.members.filter { units.contains($0.branch) && $0.status == .active }
+                .sorted { ($0.branch, $0.id) < ($1.branch, $1.id) }
+            // Only the names these pages can show.
+            var wanted = Set(own.map(\.id))
+            wanted.insert(person)
+            for o in open {
+                wanted.insert(o.responsible)
+                if let s = o.subject { wanted.insert(s) }
+            }
             var names: [PersonID: String] = [:]
-            for m in input.members { names[m.id] = m.name }
-            for p in input.organization.people.values { names[p.id] = p.name }
+            for m in input.members where wanted.contains(m.id) { names[m.id] = m.name }
+            for p in org.people.values where wanted.contains(p.id) { names[p.id] = p.name }
             self.names = names
-            units = input.organization.units
+            self.units = org.units
             chatTitles = Dictionary(input.rules.map { ($0.id, $0.chatLabel) }, uniquingKeysWith: { a, _ in a })
-            notes = Dictionary(input.events.compactMap { e in e.note.map { (e.id, $0) } }, uniquingKeysWith: { a, _ in a })
-            dependants = Dictionary(input.dependants.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+            let mineEvents = Set(open.filter { $0.responsible == person }.compactMap(\.event))
+            notes = Dictionary(input.events.compactMap { e in mineEvents.contains(e.id) ? e.note.map { (e.id, $0) } : nil },
+                uniquingKeysWith: { a, _ in a })
+            dependants = Dictionary(input.dependants.filter { wanted.contains($0.id) }.map { ($0.id, $0.name) },
+                uniquingKeysWith: { a, _ in a })
+            known = Set(input.members.map(\.id)).union(org.people.keys)
         }
 
         func name(_ p: PersonID) -> String { names[p] ?? p }
@@ -114,20 +154,39 @@ struct Handlers: Sendable {
             guard let s = o.subject else { return units[o.org]?.name ?? o.org }
             return dependants[s] ?? name(s)
         }
+        /// What is open in the next `days` days (and everything overdue).
+        func open(within days: Int) -> [Occurrence] {
+            let end = today.adding(days: days)
+            return open.filter { $0.due <= end && $0.windowStart <= end }
+        }
     }
 
-    func view(_ s: WebState, person: PersonID, now: Int64) throws(Refusal) -> View {
+    func input(_ s: WebState, person: PersonID) throws(Refusal) -> PlanInput {
         do {
-            return View(try s.workspace.planInput(forPerson: person), now: now)
+            return try s.workspace.planInput(forPerson: person)
         } catch {
             throw Refusal(status: .serviceUnavailable, title: "暂时无法处理", message: "数据库暂时无法读取，请稍后再试。")
         }
     }
 
-    /// The occurrence a link names, found near its due date (wider if it moved).
-    func occurrence(_ id: String, due: CivilDate?, _ v: View, now: Int64) -> Occurrence? {
+    func view(_ s: WebState, person: PersonID, now: Int64) throws(Refusal) -> View {
+        let generation: Int64
+        do { generation = try s.workspace.database!.changeGeneration() } catch {
+            throw Refusal(status: .serviceUnavailable, title: "暂时无法处理", message: "数据库暂时无法读取，请稍后再试。")
+        }
+        let key = ViewCache.Key(person: person, database: generation, configuration: s.loadGeneration,
+            day: Planner.today(at: now, zone: s.workspace.config.zone))
+        if let v = cache.get(key) { return v }
+        let v = View(try input(s, person: person), person: person, now: now)
+        cache.put(key, v)
+        return v
+    }
+
+    /// The occurrence a link names: among the person's open items, else found near its due date (wider if it moved).
+    func occurrence(_ id: String, due: CivilDate?, _ v: View, _ s: WebState, now: Int64) throws(Refusal) -> Occurrence? {
+        if let o = v.open.first(where: { $0.id == id }) { return o }
         let rule = String(id.prefix { $0 != ":" })
-        let planner = Planner(v.input)
+        let planner = Planner(try input(s, person: v.person))
         for span in [2, 400] {
             let center = due ?? v.today
             let found = planner.plan(PlanQuery(from: center.adding(days: -span), to: center.adding(days: span), now: now,
@@ -213,7 +272,7 @@ struct Handlers: Sendable {
             throw Refusal(status: .notFound, title: "页面不存在", message: "请使用提醒邮件中的链接。")
         }
         let v = try view(st, person: t.person, now: now)
-        guard let o = occurrence(t.occurrence, due: t.due, v, now: now) else {
+        guard let o = try occurrence(t.occurrence, due: t.due, v, st, now: now) else {
             throw Refusal(status: .notFound, title: "事项已不存在", message: "这项工作已不在计划中（相关情况可能已更正）。")
         }
         guard Handlers.concerns(o, t.person) else {
@@ -405,30 +464,6 @@ struct Handlers: Sendable {
         var feed: String
     }
 
-    /// The person's open items: overdue first (oldest first), then what falls due in the next 30 days.
-    func openItems(_ v: View, person: PersonID, now: Int64, days: Int = 30) -> [Occurrence] {
-        let open = Planner(v.input).plan(PlanQuery(from: v.today.adding(days: -366), to: v.today.adding(days: days), now: now,
-            person: person)).filter { $0.status.isOpen && $0.windowStart <= v.today.adding(days: days) }
-        return open.sorted { a, b in
-            let ao = a.status == .overdue, bo = b.status == .overdue
-            if ao != bo { return ao }
-            return (a.due, a.id) < (b.due, b.id)
-        }
-    }
-
-    /// Members of the units this person is secretary of, and of the units below them.
-    static func ownMembers(_ v: View, person: PersonID) -> [Member] {
-        let org = v.input.organization
-        var units = Set(org.units.values.filter { $0.secretary == person }.map(\.id))
-        var grew = true
-        while grew {
-            let below = org.units.values.filter { u in u.parent.map(units.contains) ?? false }.map(\.id)
-            grew = !Set(below).isSubset(of: units)
-            units.formUnion(below)
-        }
-        return v.input.members.filter { units.contains($0.branch) && $0.status == .active }.sorted { ($0.branch, $0.id) < ($1.branch, $1.id) }
-    }
-
     func agendaContext(_ ctx: WebContext, _ s: inout WebState?) async throws(Refusal) -> (WebState, LinkToken, String, View, Int64) {
         let st = try await state()
         s = st
@@ -442,7 +477,7 @@ struct Handlers: Sendable {
         try await guarded { s in
             let (st, t, token, v, now) = try await agendaContext(ctx, &s)
             let gen = t.generation
-            let items = openItems(v, person: t.person, now: now).map { o in
+            let items = v.open(within: 30).map { o in
                 let expires = Int64(o.due.adding(days: st.settings.actionLinkDays + 1).dayNumber) * 86400
                 let item = st.signer.token(LinkToken(purpose: .item, person: t.person, occurrence: o.id, due: o.due,
                     expires: max(expires, now + 86400), generation: gen))
@@ -453,7 +488,7 @@ struct Handlers: Sendable {
                     responsible: v.name(o.responsible), occurrence: o.id, doneAction: "/me/\(token)/done", page: "/i/\(item)",
                     today: v.today.description, windowStart: o.windowStart.description)
             }
-            let members = Handlers.ownMembers(v, person: t.person).map {
+            let members = v.own.map {
                 Option(id: $0.id, name: $0.name, unit: v.units[$0.branch]?.name ?? $0.branch)
             }
             let kinds = EventKind.allCases.filter { $0 != .talkRequest }.map { Option(id: $0.rawValue, name: $0.chinese) }
@@ -479,7 +514,7 @@ struct Handlers: Sendable {
             if let line = try recordedLine(st, v, f.occurrence) {
                 return page("result", Result(title: "已登记", message: line, agenda: agenda), status: .conflict)
             }
-            guard let o = openItems(v, person: t.person, now: now, days: 366).first(where: { $0.id == f.occurrence }) else {
+            guard let o = v.open.first(where: { $0.id == f.occurrence }) else {
                 throw Refusal(status: .forbidden, title: "不是您的待办", message: "这项工作不在您的待办中，不能从这里登记。")
             }
             let d = try Handlers.date(f.date, today: v.today, notBefore: o.windowStart)
@@ -510,7 +545,7 @@ struct Handlers: Sendable {
             let (st, t, token, v, now) = try await agendaContext(ctx, &s)
             let f = try await form(req, ctx, as: EventForm.self)
             let agenda = "/me/\(token)"
-            guard let member = Handlers.ownMembers(v, person: t.person).first(where: { $0.id == f.member }) else {
+            guard let member = v.own.first(where: { $0.id == f.member }) else {
                 throw Refusal(status: .forbidden, title: "不能为这位党员登记", message: "只能为您担任书记的党组织的党员登记情况。")
             }
             guard let kind = EventKind(rawValue: f.kind), kind != .talkRequest else {
@@ -522,15 +557,13 @@ struct Handlers: Sendable {
             do {
                 event = try st.workspace.database!.addEvent(
                     member: member.id, kind: kind, date: d, ends: nil, target: nil, note: Handlers.text(f.note, limit: 500),
-                    today: v.today, knownMembers: Set(v.input.members.map(\.id)),
-                    knownPeople: Set(v.input.organization.people.keys), actor: actor)
+                    today: v.today, knownMembers: v.known, knownPeople: v.known, actor: actor)
             } catch {
                 throw Refusal(status: .badRequest, title: "未能登记", message: "这项情况没有被记录。请检查日期后重试。")
             }
             await backend.didRecord()
             // What the event opens, as `guanhuai event add` says.
-            var input = v.input
-            input.events.append(event)
+            let input = try input(st, person: t.person)
             let opened = Planner(input).plan(PlanQuery(from: d.adding(days: -1), to: d.adding(days: 400), now: now))
                 .filter { $0.event == event.id }
             let list = opened.map { "\($0.title)（期限 \($0.due)，责任人 \(v.name($0.responsible))）" }.joined(separator: "；")
@@ -555,7 +588,7 @@ struct Handlers: Sendable {
             guard file.hasSuffix(".ics") else { throw Refusal(status: .notFound, title: "链接无效", message: "这个链接不完整。") }
             let t = try authorize(Substring(file.dropLast(4)), .feed, st, now: now)
             let v = try view(st, person: t.person, now: now)
-            let events = openItems(v, person: t.person, now: now, days: 366).map { o in
+            let events = v.open.map { o in
                 // Chat-level: the rule's chat title and the subject's name, never the note. SEQUENCE rises once,
                 // when the item becomes overdue and its summary says so.
                 let overdue = o.status == .overdue
@@ -567,6 +600,34 @@ struct Handlers: Sendable {
             let body = ICS.calendar(name: "关怀待办 · \(v.name(t.person))", events: events, stamp: now)
             return Response(status: .ok, headers: [.contentType: "text/calendar; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+    }
+}
+
+/// The last views made, one per person (at most `capacity` people); a view is used only while its key holds.
+final class ViewCache: Sendable {
+    struct Key: Hashable, Sendable {
+        var person: PersonID
+        var database: Int64
+        var configuration: Int
+        var day: CivilDate
+    }
+
+    let capacity = 64
+    private let entries = Mutex<[PersonID: (key: Key, view: Handlers.View)]>([:])
+
+    func get(_ key: Key) -> Handlers.View? {
+        entries.withLock { e in e[key.person].flatMap { $0.key == key ? $0.view : nil } }
+    }
+
+    func put(_ key: Key, _ view: Handlers.View) {
+        entries.withLock { e in
+            if e[key.person] == nil, e.count >= capacity, let stale = e.first(where: { $0.value.key.database != key.database })?.key
+                ?? e.keys.first
+            {
+                e[stale] = nil
+            }
+            e[key.person] = (key, view)
         }
     }
 }

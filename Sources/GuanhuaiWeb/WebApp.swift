@@ -17,11 +17,14 @@ public struct WebState: Sendable {
     public var workspace: Workspace
     public var signer: LinkSigner
     public var settings: WebSettings
+    /// Raised by every reload: what was computed from the old configuration is not used.
+    public var loadGeneration: Int
 
-    public init(workspace: Workspace, signer: LinkSigner, settings: WebSettings) {
+    public init(workspace: Workspace, signer: LinkSigner, settings: WebSettings, loadGeneration: Int) {
         self.workspace = workspace
         self.signer = signer
         self.settings = settings
+        self.loadGeneration = loadGeneration
     }
 }
 
