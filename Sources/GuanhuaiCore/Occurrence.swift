@@ -20,6 +20,8 @@ public struct Occurrence: Hashable, Sendable {
     /// When it was done or waived, and by whom (as recorded), for a closed occurrence.
     public var closedOn: CivilDate? = nil
     public var closedBy: PersonID? = nil
+    /// 慰问金 recorded with the completion, in fen.
+    public var closedAmountFen: Int? = nil
 
     public enum Status: String, Hashable, Sendable {
         case pending

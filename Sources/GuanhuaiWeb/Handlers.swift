@@ -348,19 +348,11 @@ struct Handlers: Sendable {
         return d
     }
 
-    /// 慰问金 in yuan with at most two decimals, exact in fen.
+    /// 慰问金 in yuan with at most two decimals, exact in fen (`Amount`, shared with `guanhuai done --amount`).
     static func amount(_ s: String?) throws(Refusal) -> Int? {
-        guard let s = s?.trimmingCharacters(in: .whitespaces), !s.isEmpty else { return nil }
-        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let yuan = Int(parts[0]), yuan >= 0, yuan <= 10_000_000, parts[0].allSatisfy(\.isNumber)
-        else { throw Refusal(status: .badRequest, title: "金额有误", message: "慰问金请填写以元为单位的数字，例如 500 或 500.50。") }
-        var fen = yuan * 100
-        if parts.count == 2 {
-            let f = parts[1]
-            guard (1...2).contains(f.count), f.allSatisfy(\.isNumber), let v = Int(f) else {
-                throw Refusal(status: .badRequest, title: "金额有误", message: "慰问金最多保留两位小数，例如 500.50。")
-            }
-            fen += f.count == 1 ? v * 10 : v
+        guard let s, !s.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        guard let fen = Amount.fen(s) else {
+            throw Refusal(status: .badRequest, title: "金额有误", message: "慰问金请填写以元为单位的数字，例如 500 或 500.50。")
         }
         return fen
     }

@@ -13,6 +13,7 @@ extension Occurrence {
         if let r = o.waivedReason { s += ",\"waived_reason\":\(Occurrence.quote(r))" }
         if let d = o.closedOn { s += ",\"closed_on\":\"\(d)\"" }
         if let b = o.closedBy { s += ",\"closed_by\":\(Occurrence.quote(b))" }
+        if let a = o.closedAmountFen { s += ",\"amount_fen\":\(a)" }
         s += ",\"reminders\":["
         s += o.reminders.map { r in
             "{\"at\":\"\(r.rfc3339)\",\"kind\":\"\(r.kind.rawValue)\",\"to\":[\(r.to.map(Occurrence.quote).joined(separator: ","))]}"

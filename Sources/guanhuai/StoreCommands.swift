@@ -230,8 +230,16 @@ struct DoneCommand: AsyncParsableCommand {
     @Option(help: "When it was done (default: today).") var date: String?
     @Option(help: "Who did it (a person id).") var by: String?
     @Option(help: "A note (kept in the database; never in chat messages or logs).") var note: String?
+    @Option(help: "慰问金 handed over, in yuan (e.g. 500 or 500.50); kept exactly, and summed by `guanhuai report`.")
+    var amount: String?
 
     func run() async throws {
+        let fen = try amount.map { a throws -> Int in
+            guard let f = Amount.fen(a) else {
+                throw UsageError(message: "--amount \"\(a)\" is not an amount in yuan; write e.g. 500 or 500.50")
+            }
+            return f
+        }
         let ws = try options.workspace(create: true)
         let actor = currentActor()
         let input = try ws.planInput()
@@ -248,8 +256,9 @@ struct DoneCommand: AsyncParsableCommand {
         guard d >= o.windowStart else {
             throw UsageError(message: "--date \(d) is before the obligation's window opens (\(o.windowStart))")
         }
-        try ws.database!.record(Completion(occurrence: occurrence, date: d, by: by, note: note), actor: actor)
-        say("Recorded: \(o.title) — \(occurrence) done on \(d). Its reminders stop.")
+        try ws.database!.record(Completion(occurrence: occurrence, date: d, by: by, note: note, amountFen: fen), actor: actor)
+        say("Recorded: \(o.title) — \(occurrence) done on \(d)" + (fen.map { ", 慰问金 \(Report.Figures.yuan($0)) 元" } ?? "")
+            + ". Its reminders stop.")
     }
 }
 

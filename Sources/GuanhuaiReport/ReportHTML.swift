@@ -1,0 +1,102 @@
+import Foundation
+public import GuanhuaiCore
+import Mustache
+
+extension ReportOutput {
+    struct HTMLRow {
+        var name: String
+        var indent: Int
+        var cells: [String]
+        var strong: Bool
+    }
+
+    struct Bar {
+        var y: Int
+        var labelY: Int
+        var name: String
+        var width: Int
+        var value: String
+        var valueX: Int
+        var low: Bool
+    }
+
+    struct HTMLPage {
+        var title: String
+        var organization: String
+        var period: String
+        var scope: String
+        var generated: String
+        var header: [String]
+        var rows: [HTMLRow]
+        var bars: [Bar]
+        var chartHeight: Int
+        var hasBars: Bool
+        var note: String
+    }
+
+    static let page = """
+        <!DOCTYPE html>
+        <html lang="zh-CN"><head><meta charset="utf-8"><title>{{title}}</title>
+        <style>
+        @page { size: A4 portrait; margin: 16mm 14mm; }
+        body { font: 10.5pt/1.5 "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "SimSun", sans-serif; color: #111; margin: 0; }
+        h1 { font-size: 16pt; text-align: center; margin: 0 0 4pt; }
+        .meta { text-align: center; color: #444; margin: 0 0 10pt; }
+        table { width: 100%; border-collapse: collapse; font-size: 9pt; page-break-inside: auto; }
+        th, td { border: 0.5pt solid #777; padding: 2pt 4pt; text-align: right; }
+        th { background: #eee; text-align: center; }
+        td.name { text-align: left; white-space: nowrap; }
+        tr { page-break-inside: avoid; }
+        tr.strong td { font-weight: bold; }
+        h2 { font-size: 12pt; margin: 14pt 0 6pt; }
+        svg text { font-size: 9px; font-family: inherit; }
+        .note { color: #555; font-size: 8.5pt; margin-top: 8pt; }
+        </style></head><body>
+        <h1>{{title}}</h1>
+        <p class="meta">{{organization}} · {{scope}} · 统计期间 {{period}} · 生成于 {{generated}}</p>
+        <table>
+        <thead><tr>{{#header}}<th>{{.}}</th>{{/header}}</tr></thead>
+        <tbody>
+        {{#rows}}<tr{{#strong}} class="strong"{{/strong}}><td class="name" style="padding-left: {{indent}}em">{{name}}</td>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>
+        {{/rows}}
+        </tbody></table>
+        {{#hasBars}}
+        <h2>覆盖率</h2>
+        <svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 640 {{chartHeight}}" role="img" aria-label="覆盖率">
+        <line x1="180" y1="0" x2="180" y2="{{chartHeight}}" stroke="#999" stroke-width="0.5"/>
+        {{#bars}}<text x="174" y="{{labelY}}" text-anchor="end">{{name}}</text>
+        <rect x="180" y="{{y}}" width="{{width}}" height="12" fill="{{#low}}#c62828{{/low}}{{^low}}#2e7d32{{/low}}"/>
+        <text x="{{valueX}}" y="{{labelY}}">{{value}}</text>
+        {{/bars}}
+        </svg>
+        {{/hasBars}}
+        <p class="note">{{note}}</p>
+        </body></html>
+        """
+
+    /// A page that prints on A4: the table, and an SVG bar chart of coverage per row (red below 80 %).
+    public static func html(_ r: Report, organization: String, scope: String, generated: String) -> String {
+        var rows = r.rows.map { row in
+            HTMLRow(name: row.name, indent: row.depth * 1 + 0, cells: Array(cells(row, indent: false).dropFirst()),
+                strong: r.grouping == .unit && row.depth == 0)
+        }
+        if r.grouping != .unit {
+            rows.append(HTMLRow(name: "合计", indent: 0, cells: Array(cells(totalRow(r), indent: false).dropFirst()), strong: true))
+        }
+        let charted = r.rows.filter { $0.figures.coverage != nil }.prefix(60)
+        let bars = charted.enumerated().map { i, row in
+            let c = row.figures.coverage ?? 0
+            let w = Int((c * 400).rounded())
+            return Bar(y: 6 + i * 18, labelY: 16 + i * 18, name: String(repeating: "　", count: row.depth) + row.name, width: w,
+                value: percent(c), valueX: 186 + w, low: c < 0.8)
+        }
+        let title = "党内关怀帮扶工作情况统计（" + heading(r.grouping) + "）"
+        let values = HTMLPage(
+            title: title, organization: organization, period: "\(r.from) 至 \(r.to)", scope: scope, generated: generated,
+            header: header(r.grouping), rows: rows, bars: bars, chartHeight: 12 + bars.count * 18, hasBars: !bars.isEmpty,
+            note: "覆盖率 = 已办结 ÷（应办 − 不适用）；逾期天数中位数只计逾期办结的事项；上级单位的数字包含其下各单位。")
+        var library = MustacheLibrary()
+        try? library.register(page, named: "report")
+        return library.render(values, withTemplate: "report") ?? ""
+    }
+}
