@@ -118,17 +118,37 @@ public struct LinkMaker: Sendable {
     }
 }
 
-/// RFC 4648 §5 base64url without padding, over Foundation's base64.
+/// RFC 4648 §5 base64url without padding: Foundation's base64, with its alphabet mapped byte by byte (string
+/// replacement through Foundation was a sixth of a 160-item agenda page's time).
 enum Base64URL {
     static func encode(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let b64 = Data(bytes).base64EncodedData()
+        var out = [UInt8]()
+        out.reserveCapacity(b64.count)
+        for c in b64 {
+            switch c {
+            case UInt8(ascii: "+"): out.append(UInt8(ascii: "-"))
+            case UInt8(ascii: "/"): out.append(UInt8(ascii: "_"))
+            case UInt8(ascii: "="): continue
+            default: out.append(c)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func decode(_ s: Substring) -> [UInt8]? {
-        guard s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
-        var b = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while b.count % 4 != 0 { b += "=" }
-        return Data(base64Encoded: b).map(Array.init)
+        var b = [UInt8]()
+        b.reserveCapacity(s.utf8.count + 3)
+        for c in s.utf8 {
+            switch c {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                b.append(c)
+            case UInt8(ascii: "-"): b.append(UInt8(ascii: "+"))
+            case UInt8(ascii: "_"): b.append(UInt8(ascii: "/"))
+            default: return nil
+            }
+        }
+        while b.count % 4 != 0 { b.append(UInt8(ascii: "=")) }
+        return Data(base64Encoded: Data(b)).map(Array.init)
     }
 }

@@ -8,6 +8,7 @@ import GuanhuaiWorkspace
 import Hummingbird
 import HTTPTypes
 import Logging
+import Mustache
 import NIOCore
 import Synchronization
 
@@ -182,6 +183,13 @@ struct Handlers: Sendable {
         return v
     }
 
+    /// The key `view` would use now (for caching what is rendered from that view).
+    func viewKey(_ s: WebState, person: PersonID, now: Int64) -> ViewCache.Key? {
+        guard let generation = try? s.workspace.database!.changeGeneration() else { return nil }
+        return ViewCache.Key(person: person, database: generation, configuration: s.loadGeneration,
+            day: Planner.today(at: now, zone: s.workspace.config.zone))
+    }
+
     /// The occurrence a link names: among the person's open items, else found near its due date (wider if it moved).
     func occurrence(_ id: String, due: CivilDate?, _ v: View, _ s: WebState, now: Int64) throws(Refusal) -> Occurrence? {
         if let o = v.open.first(where: { $0.id == id }) { return o }
@@ -307,7 +315,7 @@ struct Handlers: Sendable {
                 title: action.heading, heading: action.heading, item: itemValues(o, v, person: t.person), recorded: recorded,
                 done: open && action == .done, waive: open && action == .waive, note: action == .note && recorded == nil,
                 action: "", today: v.today.description, windowStart: o.windowStart.description,
-                nonce: nonce.map { String(format: "%02x", $0) }.joined(),
+                nonce: Handlers.hex(nonce),
                 notes: notes.map { NoteLine(date: $0.date.description, text: $0.note) }, hasNotes: !notes.isEmpty,
                 agenda: agendaLink(st, t.person, now: now)), status: .ok)
         }
@@ -468,13 +476,17 @@ struct Handlers: Sendable {
     func agendaPage(_ req: Request, _ ctx: WebContext) async throws -> Response {
         try await guarded { s in
             let (st, t, token, v, now) = try await agendaContext(ctx, &s)
+            // The same link seen again before anything changed (a reload, a mail scanner's fetch): the page as
+            // rendered then. Anything recorded changes the key.
+            let key = viewKey(st, person: t.person, now: now)
+            if let key, let html = cache.page(key, token: token) { return Response.html(html) }
             let gen = t.generation
-            let items = v.open(within: 30).map { o in
+            let items = v.open(within: 30).enumerated().map { index, o in
                 let expires = Int64(o.due.adding(days: st.settings.actionLinkDays + 1).dayNumber) * 86400
                 let item = st.signer.token(LinkToken(purpose: .item, person: t.person, occurrence: o.id, due: o.due,
                     expires: max(expires, now + 86400), generation: gen))
                 return AgendaItem(
-                    anchor: "o" + Handlers.digest(o.id).prefix(12), title: o.title, subject: v.subject(o),
+                    anchor: "o\(index)", title: o.title, subject: v.subject(o),
                     due: o.due.description, weekday: o.due.chineseWeekday, overdue: o.status == .overdue,
                     daysOverdue: max(0, o.due.days(until: v.today)), mine: o.responsible == t.person,
                     responsible: v.name(o.responsible), occurrence: o.id, doneAction: "/me/\(token)/done", page: "/i/\(item)",
@@ -486,10 +498,12 @@ struct Handlers: Sendable {
             let kinds = EventKind.allCases.filter { $0 != .talkRequest }.map { Option(id: $0.rawValue, name: $0.chinese) }
             let feed = st.settings.publicURL + "/ics/" + st.signer.token(LinkToken(purpose: .feed, person: t.person,
                 expires: now + 366 * 86400, generation: gen)) + ".ics"
-            return page("agenda", AgendaPage(
+            let html = Pages.library.render(AgendaPage(
                 name: v.name(t.person), today: v.today.description, count: items.count,
                 overdueCount: items.filter(\.overdue).count, items: items, hasMembers: !members.isEmpty, members: members,
-                kinds: kinds, eventAction: "/me/\(token)/event", feed: feed), status: .ok)
+                kinds: kinds, eventAction: "/me/\(token)/event", feed: feed), withTemplate: "agenda") ?? ""
+            if let key { cache.putPage(key, token: token, html) }
+            return Response.html(html)
         }
     }
 
@@ -567,8 +581,24 @@ struct Handlers: Sendable {
 
     // MARK: Calendar feed
 
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     static func digest(_ s: String) -> String {
-        SHA256.hash(data: Array(s.utf8)).map { String(format: "%02x", $0) }.joined()
+        let hex = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        for b in SHA256.hash(data: Array(s.utf8)) {
+            out.append(hex[Int(b >> 4)])
+            out.append(hex[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     func feed(_ req: Request, _ ctx: WebContext) async throws -> Response {
@@ -607,6 +637,22 @@ final class ViewCache: Sendable {
 
     let capacity = 64
     private let entries = Mutex<[PersonID: (key: Key, view: Handlers.View)]>([:])
+    /// Rendered agenda pages, per person: the key they were made under, and the page per link (at most 4 links).
+    private let pages = Mutex<[PersonID: (key: Key, byToken: [String: String])]>([:])
+
+    func page(_ key: Key, token: String) -> String? {
+        pages.withLock { p in p[key.person].flatMap { $0.key == key ? $0.byToken[token] : nil } }
+    }
+
+    func putPage(_ key: Key, token: String, _ html: String) {
+        pages.withLock { p in
+            var entry: (key: Key, byToken: [String: String]) = p[key.person].flatMap { $0.key == key ? $0 : nil } ?? (key, [:])
+            if entry.byToken.count >= 4 { entry.byToken.removeAll() }
+            entry.byToken[token] = html
+            if p[key.person] == nil, p.count >= capacity, let stale = p.keys.first { p[stale] = nil }
+            p[key.person] = entry
+        }
+    }
 
     func get(_ key: Key) -> Handlers.View? {
         entries.withLock { e in e[key.person].flatMap { $0.key == key ? $0.view : nil } }
@@ -621,5 +667,65 @@ final class ViewCache: Sendable {
             }
             e[key.person] = (key, view)
         }
+    }
+}
+
+// The page values answer the templates' names directly (MustacheParent), rather than through swift-mustache's
+// Mirror reflection: on a 160-item agenda, reflection was most of the page's time.
+extension Handlers.AgendaItem: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "anchor": anchor
+        case "title": title
+        case "subject": subject
+        case "due": due
+        case "weekday": weekday
+        case "overdue": overdue
+        case "daysOverdue": daysOverdue
+        case "mine": mine
+        case "responsible": responsible
+        case "occurrence": occurrence
+        case "doneAction": doneAction
+        case "page": page
+        case "today": today
+        case "windowStart": windowStart
+        default: nil
+        }
+    }
+}
+
+extension Handlers.Option: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "id": id
+        case "name": self.name
+        case "unit": unit
+        default: nil
+        }
+    }
+}
+
+extension Handlers.AgendaPage: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "title": title
+        case "name": self.name
+        case "today": today
+        case "count": count
+        case "overdueCount": overdueCount
+        case "items": items
+        case "hasMembers": hasMembers
+        case "members": members
+        case "kinds": kinds
+        case "eventAction": eventAction
+        case "feed": feed
+        default: nil
+        }
+    }
+}
+
+extension Response {
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }

@@ -27,6 +27,8 @@ enum Pages {
         </main></body></html>
         """
 
+    // Triple braces only around values this server makes from a safe alphabet (base64url tokens, ISO dates, ids it
+    // numbers itself); everything a person typed or a roster holds goes through {{…}} and is escaped.
     static let templates: [String: String] = [
         "problem": head + """
             <h1>{{title}}</h1>
@@ -80,15 +82,15 @@ enum Pages {
             <p>{{name}}，截至 {{today}}：{{#overdueCount}}<span class="late">{{overdueCount}} 项逾期</span>，{{/overdueCount}}共 {{count}} 项待办。</p>
             {{^items}}<p class="notice">暂无待办事项。</p>{{/items}}
             {{#items}}
-            <section class="card{{#overdue}} overdue{{/overdue}}" id="{{anchor}}">
+            <section class="card{{#overdue}} overdue{{/overdue}}" id="{{{anchor}}}">
             <h2>{{title}}</h2>
             <p>{{subject}} · 期限 {{due}}（{{weekday}}）{{#overdue}} · <span class="late">已逾期 {{daysOverdue}} 天</span>{{/overdue}}{{^mine}} · 责任人 {{responsible}}{{/mine}}</p>
-            <form method="post" action="{{doneAction}}" class="inline">
+            <form method="post" action="{{{doneAction}}}" class="inline">
             <input type="hidden" name="occurrence" value="{{occurrence}}">
-            <label>办结日期 <input type="date" name="date" value="{{today}}" min="{{windowStart}}" max="{{today}}" required></label>
+            <label>办结日期 <input type="date" name="date" value="{{{today}}}" min="{{{windowStart}}}" max="{{{today}}}" required></label>
             <button type="submit">已办结</button>
             </form>
-            <p class="more"><a href="{{page}}/done">填写慰问金或备注</a> · <a href="{{page}}/waive">不适用</a> · <a href="{{page}}/note">登记情况</a></p>
+            <p class="more"><a href="{{{page}}}/done">填写慰问金或备注</a> · <a href="{{{page}}}/waive">不适用</a> · <a href="{{{page}}}/note">登记情况</a></p>
             </section>
             {{/items}}
             {{#hasMembers}}
