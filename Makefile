@@ -38,6 +38,7 @@ bench: deps
 	taskset -c 0 .build/release/CalendarBenchmark
 	bash Benchmarks/store-benchmark.sh 100000
 	bash Benchmarks/mail-benchmark.sh 10000
+	bash Benchmarks/web-benchmark.sh 100000
 	$(MAKE) release
 	python3 Benchmarks/daemon_benchmark.py --members 10000 --idle 180
 	python3 Benchmarks/daemon_benchmark.py --members 100000 --idle 30

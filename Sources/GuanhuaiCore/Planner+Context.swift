@@ -387,7 +387,7 @@ extension Planner {
                 Occurrence(
                     id: id, rule: rule.id, title: title, subject: t.subject, org: t.org, responsible: t.responsible,
                     windowStart: start, due: due, status: status, waivedReason: reason, reminders: reminders,
-                    event: event, closedOn: closed?.date, closedBy: closed?.by, closedAmountFen: closed?.amountFen))
+                    event: event, closure: closed.map(Occurrence.Closure.init)))
         }
 
         // MARK: Reminders

@@ -11,6 +11,8 @@ public struct LinkToken: Sendable, Equatable {
         case agenda = "a"
         /// The calendar feed (ICS).
         case feed = "c"
+        /// 组织部's report, of the person's own subtree.
+        case report = "r"
     }
 
     public var purpose: Purpose
@@ -109,6 +111,13 @@ public struct LinkMaker: Sendable {
         let t = LinkToken(purpose: .agenda, person: person, expires: sentAt + Int64(agendaDays) * 86400,
             generation: generations[person] ?? 0)
         return publicURL + "/me/" + signer.token(t)
+    }
+
+    /// The report of the person's own subtree (组织部: everything), as long as an agenda link.
+    public func report(_ person: PersonID, now: Int64) -> String {
+        let t = LinkToken(purpose: .report, person: person, expires: now + Int64(agendaDays) * 86400,
+            generation: generations[person] ?? 0)
+        return publicURL + "/report/" + signer.token(t)
     }
 
     /// A calendar subscription lives longer than a mail: a year from when it was shown, revocable like the rest.

@@ -462,6 +462,8 @@ struct Handlers: Sendable {
         var kinds: [Option]
         var eventAction: String
         var feed: String
+        /// 组织部 and secretaries: their report.
+        var report: String?
     }
 
     func agendaContext(_ ctx: WebContext, _ s: inout WebState?) async throws(Refusal) -> (WebState, LinkToken, String, View, Int64) {
@@ -501,7 +503,10 @@ struct Handlers: Sendable {
             let html = Pages.library.render(AgendaPage(
                 name: v.name(t.person), today: v.today.description, count: items.count,
                 overdueCount: items.filter(\.overdue).count, items: items, hasMembers: !members.isEmpty, members: members,
-                kinds: kinds, eventAction: "/me/\(token)/event", feed: feed), withTemplate: "agenda") ?? ""
+                kinds: kinds, eventAction: "/me/\(token)/event", feed: feed,
+                report: Handlers.reportScope(t.person, st.workspace.organization) == nil ? nil : "/report/" + st.signer.token(
+                    LinkToken(purpose: .report, person: t.person, expires: t.expires, generation: gen))),
+                withTemplate: "agenda") ?? ""
             if let key { cache.putPage(key, token: token, html) }
             return Response.html(html)
         }
@@ -719,6 +724,7 @@ extension Handlers.AgendaPage: MustacheParent {
         case "kinds": kinds
         case "eventAction": eventAction
         case "feed": feed
+        case "report": report
         default: nil
         }
     }

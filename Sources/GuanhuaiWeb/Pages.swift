@@ -104,6 +104,7 @@ enum Pages {
             <button type="submit" id="record-event">登记</button>
             </form>
             {{/hasMembers}}
+            {{#report}}<p><a href="{{{report}}}" id="report">本单位关怀工作统计</a></p>{{/report}}
             <h2>订阅日历</h2>
             <p>在手机或电脑日历中订阅此地址，待办事项会按期限显示（只含事项和对象，不含原因）：</p>
             <p class="feed"><input type="text" readonly value="{{feed}}" id="feed"></p>

@@ -52,7 +52,7 @@ public enum WebServer {
                 body: .init(byteBuffer: ByteBuffer(string: Pages.css)))
         }
         // HEAD does nothing: no token is checked, nothing is read. (A GET changes nothing either.)
-        for path in ["/i/:token/:action", "/me/:token", "/ics/:file"] {
+        for path in ["/i/:token/:action", "/me/:token", "/ics/:file", "/report/:token"] {
             router.head(RouterPath(path)) { _, _ in Response(status: .ok) }
         }
         router.get("/i/:token/:action") { req, ctx in try await h.itemPage(req, ctx) }
@@ -61,6 +61,7 @@ public enum WebServer {
         router.post("/me/:token/done") { req, ctx in try await h.agendaDone(req, ctx) }
         router.post("/me/:token/event") { req, ctx in try await h.agendaEvent(req, ctx) }
         router.get("/ics/:file") { req, ctx in try await h.feed(req, ctx) }
+        router.get("/report/:token") { req, ctx in try await h.reportPage(req, ctx) }
         var quiet = logger
         // Hummingbird's own debug lines carry the request path, and with it the token: keep them out.
         quiet.logLevel = max(logger.logLevel, .notice)

@@ -51,6 +51,7 @@ struct WebLinkCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOption
     @Argument(help: "The person: an id, or a unique name.") var person: String
+    @Flag(help: "The link to their report instead (组织部: every unit; a secretary: their own units).") var report = false
 
     func run() async throws {
         let ws = try options.workspace(create: true)
@@ -64,6 +65,6 @@ struct WebLinkCommand: AsyncParsableCommand {
         }
         let maker = LinkMaker(publicURL: web.publicURL, signer: LinkSigner(key: key), actionDays: web.actionLinkDays,
             agendaDays: web.agendaLinkDays, generations: [id: try ws.database!.linkGeneration(of: id)])
-        say(maker.agenda(id, sentAt: wallClockSeconds()))
+        say(report ? maker.report(id, now: wallClockSeconds()) : maker.agenda(id, sentAt: wallClockSeconds()))
     }
 }

@@ -232,6 +232,16 @@ func screenshot(_ name: String, _ dir: borrowing Scratch) -> String {
         #expect(revoke.status == 0, "\(revoke.stderr)")
         expectPage(try await http("GET", item("M001", mine)), 410, "链接已收回")
         #expect(try await http("GET", item("M001", mine, generation: 1)).status == 200, "a link made after the revocation works")
+        // The report: 组织部 sees every unit, a 党总支 secretary their own subtree, a member none.
+        func report(_ person: String) async throws -> HTTPReply {
+            try await http("GET", base + "/report/" + signer.token(LinkToken(purpose: .report, person: person,
+                expires: now + 86400, generation: 0)) + "?year=2027")
+        }
+        let all = try await report("ZZB")
+        #expect(all.status == 200 && all.body.contains("文学院党总支") && all.body.contains("理学院党总支") && all.body.contains("<svg"), "\(all.body.prefix(300))")
+        let wen = try await report("S01")
+        #expect(wen.status == 200 && wen.body.contains("文学院教师党支部") && !wen.body.contains("理学院"), "\(wen.body.prefix(300))")
+        expectPage(try await report("M003"), 403, "统计只向组织部和各级党组织书记提供")
         // Nothing was recorded by any of it.
         #expect(try rig.database.completion(for: mine.id) == nil && rig.database.completion(for: foreign.id) == nil)
         // Unknown paths get the plain page too, and a body over the limit is refused.

@@ -1,0 +1,55 @@
+import Foundation
+import GuanhuaiCore
+import GuanhuaiDelivery
+import GuanhuaiReport
+import GuanhuaiWorkspace
+import Hummingbird
+import HTTPTypes
+
+/// 组织部's report on the web: a signed link for 组织部 staff and unit secretaries, each seeing their own subtree.
+extension Handlers {
+    /// The unit a person's report covers: the whole committee for 组织部 and the committee's secretary, else the
+    /// highest unit they are secretary of; nil for anyone else.
+    static func reportScope(_ person: PersonID, _ org: Organization) -> UnitID? {
+        if person == org.organizationDepartment || person == org.committeeSecretary { return org.committee.id }
+        let mine = org.units.values.filter { $0.secretary == person }
+        return mine.min { a, b in (org.lineage(of: a.id).count, a.id) < (org.lineage(of: b.id).count, b.id) }?.id
+    }
+
+    func reportPage(_ req: Request, _ ctx: WebContext) async throws -> Response {
+        try await guarded { s in
+            let st = try await state()
+            s = st
+            let now = backend.now()
+            let token = ctx.parameters.get("token") ?? ""
+            let t = try authorize(Substring(token), .report, st, now: now)
+            let org = st.workspace.organization
+            guard let scope = Handlers.reportScope(t.person, org) else {
+                throw Refusal(status: .forbidden, title: "没有可查看的统计", message: "统计只向组织部和各级党组织书记提供。")
+            }
+            let zone = st.workspace.config.zone
+            let today = Planner.today(at: now, zone: zone)
+            let q = req.uri.queryParameters
+            let year = q.get("year").flatMap { Int($0) }.flatMap { (today.year - 10...today.year + 1).contains($0) ? $0 : nil } ?? today.year
+            let by = q.get("by").flatMap { Report.Grouping(rawValue: String($0)) } ?? .unit
+            let cacheToken = "report:\(token):\(year):\(by.rawValue)"
+            let key = viewKey(st, person: t.person, now: now)
+            if let key, let html = cache.page(key, token: cacheToken) { return Response.html(html) }
+            let input: PlanInput
+            do { input = try st.workspace.planInput() } catch {
+                throw Refusal(status: .serviceUnavailable, title: "暂时无法处理", message: "数据库暂时无法读取，请稍后再试。")
+            }
+            let from = CivilDate(year, 1, 1)!, to = CivilDate(year, 12, 31)!
+            let occ = Planner(input).plan(PlanQuery(from: from, to: to, now: now))
+            var names: [PersonID: String] = [:]
+            for m in input.members { names[m.id] = m.name }
+            for p in org.people.values { names[p.id] = p.name }
+            let report = Report(occurrences: occ, organization: org, rules: input.rules, from: from, to: to, scope: scope,
+                grouping: by, personName: { names[$0] ?? $0 })
+            let html = ReportOutput.html(report, organization: org.committee.name,
+                scope: scope == org.committee.id ? "全部单位" : (org.units[scope]?.name ?? scope), generated: zone.minute(atUTC: now))
+            if let key { cache.putPage(key, token: cacheToken, html) }
+            return Response.html(html)
+        }
+    }
+}
