@@ -50,7 +50,10 @@ assert m["Subject"].startswith("「关怀提醒"), m["Subject"]
 assert m["From"].addresses[0].addr_spec == "guanhuai@example.edu.cn", m["From"]
 assert m["Auto-Submitted"] == "auto-generated"
 body = m.get_body(("plain",)).get_content()
-assert "期限" in body and ("已办结：http://127.0.0.1:8470/i/" in body or "guanhuai done" in body), body[:300]
+# With [web] the items carry links built from its public_url (read from the installed configuration, not written here).
+import tomllib
+web = tomllib.load(open("/etc/guanhuai/config.toml", "rb")).get("web")
+assert "期限" in body and (f"已办结：{web['public_url']}/i/" in body if web else "guanhuai done" in body), body[:300]
 PY
 check "an e-mail reads correctly (subject, sender, UTF-8 body)" python3 /tmp/read_mail.py "$first"
 check "journalctl shows reminder entries with GUANHUAI_* fields" bash -c \
@@ -90,13 +93,15 @@ check "the committee's 企业微信 robot gets reminders that mention by mobile,
 # 2b. The web pages, under the hardened unit: a mailed 「已办结」 link opens its page (GET changes nothing), the POST
 # records it, and the token never reaches the journal.
 cat >/tmp/web.py <<'PY'
-import glob, re, sys, urllib.parse, urllib.request, urllib.error
+import glob, re, sys, tomllib, urllib.parse, urllib.request, urllib.error
 from email import policy
 from email.parser import BytesParser
+# The links' address is the installed configuration's [web] public_url.
+base = tomllib.load(open("/etc/guanhuai/config.toml", "rb"))["web"]["public_url"]
 link = None
 for f in sorted(glob.glob("/var/lib/test-mail/*.eml")):
     body = BytesParser(policy=policy.default).parsebytes(open(f, "rb").read()).get_body(("plain",)).get_content()
-    m = re.search(r"已办结：(http://127\.0\.0\.1:8470/i/\S+/done)", body)
+    m = re.search("已办结：(" + re.escape(base) + r"/i/\S+/done)", body)
     if m:
         link = m.group(1)
         break
