@@ -121,4 +121,16 @@ public struct Organization: Sendable {
     }
 
     public var committeeSecretary: PersonID? { committee.secretary }
+
+    /// The units this person is secretary of, and every unit below them (bounded by the number of units).
+    public func unitsLed(by person: PersonID) -> Set<UnitID> {
+        var led = Set(units.values.filter { $0.secretary == person }.map(\.id))
+        var grew = !led.isEmpty
+        while grew {
+            let below = units.values.filter { u in u.parent.map(led.contains) ?? false }.map(\.id)
+            grew = !Set(below).isSubset(of: led)
+            led.formUnion(below)
+        }
+        return led
+    }
 }

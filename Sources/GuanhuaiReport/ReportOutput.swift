@@ -84,7 +84,8 @@ public enum ReportOutput {
 }
 
 extension Occurrence {
-    /// A JSON string literal.
+    /// A JSON string literal: the one escaper for `plan --format json` and `report --format json`. Written by hand so
+    /// the bytes are fixed (JSONSerialization escapes `/` and orders keys its own way).
     public static func jsonQuote(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {

@@ -17,6 +17,10 @@ struct Refusal: Error {
     var status: HTTPResponse.Status
     var title: String
     var message: String
+
+    static let unreadable = Refusal(status: .serviceUnavailable, title: "暂时无法处理", message: "数据库暂时无法读取，请稍后再试。")
+    static let unwritable = Refusal(status: .serviceUnavailable, title: "暂时无法记录",
+        message: "数据库暂时无法写入，您的操作没有被记录。请稍后再试。")
 }
 
 struct Handlers: Sendable {
@@ -51,7 +55,7 @@ struct Handlers: Sendable {
         }
         let current: Int
         do { current = try s.workspace.database!.linkGeneration(of: t.person) } catch {
-            throw Refusal(status: .serviceUnavailable, title: "暂时无法处理", message: "数据库暂时无法读取，请稍后再试。")
+            throw Refusal.unreadable
         }
         guard t.generation == current else {
             throw Refusal(status: .gone, title: "链接已收回", message: "发给您的链接已被管理员收回。请使用此后收到的提醒邮件中的链接。")
@@ -107,9 +111,12 @@ struct Handlers: Sendable {
         /// Members of the units this person is secretary of, and of the units below them.
         var own: [Member]
         var known: Set<PersonID>
+        /// What it was made under: pages rendered from it are kept under the same key.
+        var key: ViewCache.Key
 
-        init(_ input: PlanInput, person: PersonID, now: Int64) {
+        init(_ input: PlanInput, person: PersonID, now: Int64, key: ViewCache.Key) {
             self.person = person
+            self.key = key
             zone = input.settings.zone
             let today = Planner.today(at: now, zone: zone)
             self.today = today
@@ -120,13 +127,7 @@ struct Handlers: Sendable {
                     return (a.due, a.id) < (b.due, b.id)
                 }
             let org = input.organization
-            var units = Set(org.units.values.filter { $0.secretary == person }.map(\.id))
-            var grew = true
-            while grew {
-                let below = org.units.values.filter { u in u.parent.map(units.contains) ?? false }.map(\.id)
-                grew = !Set(below).isSubset(of: units)
-                units.formUnion(below)
-            }
+            let units = org.unitsLed(by: person)
             own = input.members.filter { units.contains($0.branch) && $0.status == .active }
                 .sorted { ($0.branch, $0.id) < ($1.branch, $1.id) }
             // Only the names these pages can show.
@@ -166,28 +167,24 @@ struct Handlers: Sendable {
         do {
             return try s.workspace.planInput(forPerson: person)
         } catch {
-            throw Refusal(status: .serviceUnavailable, title: "暂时无法处理", message: "数据库暂时无法读取，请稍后再试。")
+            throw Refusal.unreadable
         }
+    }
+
+    /// The key a person's view is kept under now: one read of the database's change counter.
+    func viewKey(_ s: WebState, person: PersonID, now: Int64) throws(Refusal) -> ViewCache.Key {
+        let generation: Int64
+        do { generation = try s.workspace.database!.changeGeneration() } catch { throw Refusal.unreadable }
+        return ViewCache.Key(person: person, database: generation, configuration: s.loadGeneration,
+            day: Planner.today(at: now, zone: s.workspace.config.zone))
     }
 
     func view(_ s: WebState, person: PersonID, now: Int64) throws(Refusal) -> View {
-        let generation: Int64
-        do { generation = try s.workspace.database!.changeGeneration() } catch {
-            throw Refusal(status: .serviceUnavailable, title: "暂时无法处理", message: "数据库暂时无法读取，请稍后再试。")
-        }
-        let key = ViewCache.Key(person: person, database: generation, configuration: s.loadGeneration,
-            day: Planner.today(at: now, zone: s.workspace.config.zone))
+        let key = try viewKey(s, person: person, now: now)
         if let v = cache.get(key) { return v }
-        let v = View(try input(s, person: person), person: person, now: now)
+        let v = View(try input(s, person: person), person: person, now: now, key: key)
         cache.put(key, v)
         return v
-    }
-
-    /// The key `view` would use now (for caching what is rendered from that view).
-    func viewKey(_ s: WebState, person: PersonID, now: Int64) -> ViewCache.Key? {
-        guard let generation = try? s.workspace.database!.changeGeneration() else { return nil }
-        return ViewCache.Key(person: person, database: generation, configuration: s.loadGeneration,
-            day: Planner.today(at: now, zone: s.workspace.config.zone))
     }
 
     /// The occurrence a link names: among the person's open items, else found near its due date (wider if it moved).
@@ -212,7 +209,7 @@ struct Handlers: Sendable {
     func recordedLine(_ s: WebState, _ v: View, _ id: String) throws(Refusal) -> String? {
         let r: RecordedCompletion?
         do { r = try s.workspace.database!.recordedCompletion(for: id) } catch {
-            throw Refusal(status: .serviceUnavailable, title: "暂时无法处理", message: "数据库暂时无法读取，请稍后再试。")
+            throw Refusal.unreadable
         }
         guard let r else { return nil }
         let what = switch r.completion.outcome {
@@ -297,10 +294,10 @@ struct Handlers: Sendable {
             responsible: v.name(o.responsible), note: note)
     }
 
-    func agendaLink(_ s: WebState, _ person: PersonID, now: Int64) -> String {
-        let gen = (try? s.workspace.database!.linkGeneration(of: person)) ?? 0
-        return "/me/" + s.signer.token(LinkToken(purpose: .agenda, person: person,
-            expires: now + Int64(s.settings.agendaLinkDays) * 86400, generation: gen))
+    /// 我的待办 for the holder of a checked token (whose generation is therefore the current one).
+    func agendaLink(_ s: WebState, _ t: LinkToken, now: Int64) -> String {
+        "/me/" + s.signer.token(LinkToken(purpose: .agenda, person: t.person,
+            expires: now + Int64(s.settings.agendaLinkDays) * 86400, generation: t.generation))
     }
 
     func itemPage(_ req: Request, _ ctx: WebContext) async throws -> Response {
@@ -317,7 +314,7 @@ struct Handlers: Sendable {
                 action: "", today: v.today.description, windowStart: o.windowStart.description,
                 nonce: Handlers.hex(nonce),
                 notes: notes.map { NoteLine(date: $0.date.description, text: $0.note) }, hasNotes: !notes.isEmpty,
-                agenda: agendaLink(st, t.person, now: now)), status: .ok)
+                agenda: agendaLink(st, t, now: now)), status: .ok)
         }
     }
 
@@ -373,7 +370,7 @@ struct Handlers: Sendable {
     func itemPost(_ req: Request, _ ctx: WebContext) async throws -> Response {
         try await guarded { s in
             let (st, t, action, v, o, now) = try await itemContext(req, ctx, &s)
-            let agenda = agendaLink(st, t.person, now: now)
+            let agenda = agendaLink(st, t, now: now)
             if action != .note, let line = try recordedLine(st, v, o.id) {
                 return page("result", Result(title: "已登记", message: line, agenda: agenda), status: .conflict)
             }
@@ -412,7 +409,7 @@ struct Handlers: Sendable {
                 }
             } catch let e as StoreError {
                 logger.error("a web action could not be recorded: \(e)")
-                throw Refusal(status: .serviceUnavailable, title: "暂时无法记录", message: "数据库暂时无法写入，您的操作没有被记录。请稍后再试。")
+                throw Refusal.unwritable
             }
             await backend.didRecord()
             return page("result", Result(title: "已登记", message: message, agenda: agenda), status: .ok)
@@ -480,8 +477,7 @@ struct Handlers: Sendable {
             let (st, t, token, v, now) = try await agendaContext(ctx, &s)
             // The same link seen again before anything changed (a reload, a mail scanner's fetch): the page as
             // rendered then. Anything recorded changes the key.
-            let key = viewKey(st, person: t.person, now: now)
-            if let key, let html = cache.page(key, token: token) { return Response.html(html) }
+            if let html = cache.page(v.key, token: token) { return Response.html(html) }
             let gen = t.generation
             let items = v.open(within: 30).enumerated().map { index, o in
                 let expires = Int64(o.due.adding(days: st.settings.actionLinkDays + 1).dayNumber) * 86400
@@ -507,7 +503,7 @@ struct Handlers: Sendable {
                 report: Handlers.reportScope(t.person, st.workspace.organization) == nil ? nil : "/report/" + st.signer.token(
                     LinkToken(purpose: .report, person: t.person, expires: t.expires, generation: gen))),
                 withTemplate: "agenda") ?? ""
-            if let key { cache.putPage(key, token: token, html) }
+            cache.putPage(v.key, token: token, html)
             return Response.html(html)
         }
     }
@@ -536,7 +532,7 @@ struct Handlers: Sendable {
                 }
             } catch let e as StoreError {
                 logger.error("a web action could not be recorded: \(e)")
-                throw Refusal(status: .serviceUnavailable, title: "暂时无法记录", message: "数据库暂时无法写入，您的操作没有被记录。请稍后再试。")
+                throw Refusal.unwritable
             }
             await backend.didRecord()
             return page("result", Result(title: "已登记", message: "已登记：\(o.title)（\(v.subject(o))）于 \(d) 办结。相关提醒不再发送。",

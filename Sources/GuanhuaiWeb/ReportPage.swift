@@ -33,11 +33,11 @@ extension Handlers {
             let year = q.get("year").flatMap { Int($0) }.flatMap { (today.year - 10...today.year + 1).contains($0) ? $0 : nil } ?? today.year
             let by = q.get("by").flatMap { Report.Grouping(rawValue: String($0)) } ?? .unit
             let cacheToken = "report:\(token):\(year):\(by.rawValue)"
-            let key = viewKey(st, person: t.person, now: now)
-            if let key, let html = cache.page(key, token: cacheToken) { return Response.html(html) }
+            let key = try viewKey(st, person: t.person, now: now)
+            if let html = cache.page(key, token: cacheToken) { return Response.html(html) }
             let input: PlanInput
             do { input = try st.workspace.planInput() } catch {
-                throw Refusal(status: .serviceUnavailable, title: "暂时无法处理", message: "数据库暂时无法读取，请稍后再试。")
+                throw Refusal.unreadable
             }
             let from = CivilDate(year, 1, 1)!, to = CivilDate(year, 12, 31)!
             let occ = Planner(input).plan(PlanQuery(from: from, to: to, now: now))
@@ -48,7 +48,7 @@ extension Handlers {
                 grouping: by, personName: { names[$0] ?? $0 })
             let html = ReportOutput.html(report, organization: org.committee.name,
                 scope: scope == org.committee.id ? "全部单位" : (org.units[scope]?.name ?? scope), generated: zone.minute(atUTC: now))
-            if let key { cache.putPage(key, token: cacheToken, html) }
+            cache.putPage(key, token: cacheToken, html)
             return Response.html(html)
         }
     }

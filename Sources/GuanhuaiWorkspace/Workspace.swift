@@ -76,13 +76,7 @@ public struct Workspace: Sendable {
         guard let database, try database.holdings().roster else { return try planInput() }
         let org = organization
         if person == org.organizationDepartment || person == org.committeeSecretary { return try planInput() }
-        var units = Set(org.units.values.filter { $0.secretary == person }.map(\.id))
-        var grew = true
-        while grew {
-            let below = org.units.values.filter { u in u.parent.map(units.contains) ?? false }.map(\.id)
-            grew = !Set(below).isSubset(of: units)
-            units.formUnion(below)
-        }
+        let units = org.unitsLed(by: person)
         let (relations, events) = try database.relationsAndEvents()
         var ids: Set<PersonID> = [person]
         for r in relations where r.from == person { ids.insert(r.to) }
