@@ -59,9 +59,10 @@ struct Rig: ~Copyable {
         self.dir = dir
     }
 
-    func smtp(delay: Double = 0) throws -> ServerProcess {
-        try ServerProcess([smtpServerScript, "--maildir", maildir.path, "--tls", "starttls", "--auth", "--cert", cert.cert,
-            "--key", cert.key, "--port", "\(port)", "--delay", "\(delay)"])
+    func smtp(holdAfter: Int? = nil, holdFile: String? = nil) throws -> ServerProcess {
+        let hold = holdAfter.map { ["--hold-after", "\($0)", "--hold-file", holdFile ?? ""] } ?? []
+        return try ServerProcess([smtpServerScript, "--maildir", maildir.path, "--tls", "starttls", "--auth", "--cert", cert.cert,
+            "--key", cert.key, "--port", "\(port)"] + hold)
     }
 
     func daemon(_ name: String = "daemon", watchdog: Bool = true, environment: [String: String] = [:]) throws -> DaemonProcess {
@@ -141,16 +142,23 @@ func recipient(_ rig: borrowing Rig, _ url: URL) -> String {
 
     @Test func killedInTheMiddleOfABatchTheRestartDeliversTheRestAndRepeatsAtMostOne() async throws {
         let rig = try Rig()
-        let server = try rig.smtp(delay: 0.5)
+        // The server stores two messages, then holds the third unanswered until the hold file goes: the kill lands
+        // with exactly one message in flight, however slowly the machine runs.
+        let hold = try rig.dir.write("hold", "")
+        let server = try rig.smtp(holdAfter: 2, holdFile: hold)
         try setClock(rig.clock, Self.start)
         let expected = expectedRecipients(after: Self.start, through: Self.sendTime)
         let total = expected.values.reduce(0, +)
+        #expect(total > 3)
         var daemon = try rig.daemon("first")
-        #expect(try await eventually(25) { rig.messages.count >= 2 }, "\(daemon.stderr)")
+        #expect(try await eventually(25) {
+            rig.messages.count >= 2 && ((try? String(contentsOf: rig.maildir.appendingPathComponent("offers"), encoding: .utf8)) ?? "").count >= 6
+        }, "\(daemon.stderr)")
         daemon.signal(SIGKILL)
         _ = await daemon.waitExit(timeout: 5)
         let atKill = rig.messages.count
-        #expect(atKill < total, "the kill came before the batch ended")
+        #expect(atKill == 2, "the kill came with the third message in flight")
+        try FileManager.default.removeItem(atPath: hold)
         daemon = try rig.daemon("second")
         #expect(try await eventually(40) {
             Set(rig.messages.map { recipient(rig, $0) }).count == expected.count && rig.mailSettled
@@ -221,7 +229,9 @@ func recipient(_ rig: borrowing Rig, _ url: URL) -> String {
     /// not offered stays in the outbox, uncharged, for the next start.
     @Test func aStopDuringABatchSaysStoppingFirstFinishesTheMessageInFlightAndExitsZero() async throws {
         let rig = try Rig()
-        let server = try rig.smtp(delay: 2)
+        // The server stores one message, then holds the second's reply until the hold file goes.
+        let hold = try rig.dir.write("hold", "")
+        let server = try rig.smtp(holdAfter: 1, holdFile: hold)
         try setClock(rig.clock, Self.start)
         let notify = try NotifyLog(in: rig.dir.url)
         let daemon = try rig.daemon(environment: ["NOTIFY_SOCKET": notify.socket])
@@ -232,6 +242,7 @@ func recipient(_ rig: borrowing Rig, _ url: URL) -> String {
         daemon.signal(SIGTERM)
         #expect(try await eventually(5) { notify.messages.contains("STOPPING=1") })
         #expect(rig.messages.count == 1, "STOPPING=1 came before the message in flight was answered")
+        try FileManager.default.removeItem(atPath: hold)
         #expect(await daemon.waitExit(timeout: 20) == 0, "\(daemon.stderr)")
         #expect(rig.messages.count == 2, "the message in flight was finished")
         #expect(offered() == 2, "nothing more was offered after the stop began")

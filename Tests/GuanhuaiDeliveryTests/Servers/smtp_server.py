@@ -11,6 +11,8 @@ asked to do: a 421 greeting, a reply that stops half way (a stalled server), and
 byte every 2 seconds (a trickling server). With --close-after N, aiosmtpd closes each connection after accepting N
 messages (a server with a per-connection limit), and DIR/offers counts the messages it was offered (each DATA).
 DIR/N.peer holds the client's address and port of the connection that delivered message N.
+With --hold-after N --hold-file F, every message after the N-th waits, unanswered, for as long as F exists: a test
+knows exactly how many messages were stored when it kills the client, however slowly the machine runs.
 Prints "READY <port>" once listening, then serves until killed.
 """
 import argparse, asyncio, os, socket, ssl, sys, time
@@ -25,9 +27,11 @@ def free_port():
 USER, PASSWORD = b"guanhuai", b"pa:ss w0rd!"
 
 class Handler:
-    def __init__(self, maildir, delay=0, close_after=0):
+    def __init__(self, maildir, delay=0, close_after=0, hold_after=0, hold_file=None):
         self.maildir = maildir
         self.delay = delay
+        self.hold_after = hold_after
+        self.hold_file = hold_file
         self.count = 0
         self.close_after = close_after
 
@@ -49,6 +53,9 @@ class Handler:
             return "451 4.3.0 mailbox temporarily unavailable, try later"
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.hold_file and self.count >= self.hold_after:
+            while os.path.exists(self.hold_file):
+                await asyncio.sleep(0.05)
         self.count += 1
         name = "%06d" % self.count
         with open(os.path.join(self.maildir, name + ".tmp"), "wb") as f:
@@ -126,6 +133,8 @@ def main():
     p.add_argument("--close-after", type=int, default=0, help="close each connection after accepting N messages")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--delay", type=float, default=0, help="seconds to wait before accepting each message")
+    p.add_argument("--hold-after", type=int, default=0, help="hold every message after the N-th while --hold-file exists")
+    p.add_argument("--hold-file")
     a = p.parse_args()
     port = a.port or free_port()
     if a.password_file:
@@ -147,7 +156,7 @@ def main():
         # aiosmtpd's auth_require_tls counts only STARTTLS; on an implicit-TLS listener the link is encrypted anyway.
         kwargs.update(authenticator=authenticator, auth_required=True,
                       auth_require_tls=not a.auth_without_tls and a.tls != "implicit")
-    controller = Controller(Handler(a.maildir, a.delay, a.close_after), hostname="127.0.0.1", port=port, server_hostname="aiosmtpd.test",
+    controller = Controller(Handler(a.maildir, a.delay, a.close_after, a.hold_after, a.hold_file), hostname="127.0.0.1", port=port, server_hostname="aiosmtpd.test",
                             **kwargs)
     controller.start()
     print("READY %d" % port, flush=True)

@@ -117,7 +117,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/fail":
             return 503, {"error": "unavailable"}, ()
         if path == "/slow":
-            time.sleep(5)
+            # Far longer than any timeout a test sets: the client's deadline runs on a task that a loaded machine
+            # may start seconds late, and an answer that arrives first would beat it.
+            time.sleep(60)
             return 200, {}, ()
         if path == "/redirect":
             return 302, None, (("Location", "http://elsewhere.example/hook"),)
