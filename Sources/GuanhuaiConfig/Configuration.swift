@@ -23,6 +23,10 @@ public struct Configuration: Sendable {
     public var delivery: DeliveryPolicy
     /// `[web]`; nil: nothing listens and mail carries no links.
     public var web: WebSettings?
+    /// `[report]`; nil: no report is mailed.
+    public var report: ReportSettings?
+    /// `[metrics]`; nil: no /metrics listener.
+    public var metrics: MetricsSettings?
 
     /// Which channels reach people (README, "Routing").
     public struct Routing: Sendable, Equatable {
@@ -101,7 +105,7 @@ public struct Configuration: Sendable {
         let r = try one { () throws(InputError) in try TOMLReader(file: path, text: text) }
         let top = TOMLReader.Place(header: nil, index: 0, name: "")
         let header = try one { () throws(InputError) -> (ZoneRules, Int, OldMemberRule, Files, String, Double, String, [String: ChannelSpec], Routing, DeliveryPolicy, WebSettings?) in
-            try r.checkKeys(r.root, allowed: ["guanhuai", "files", "old_member", "database", "channels", "routing", "delivery", "web"], top)
+            try r.checkKeys(r.root, allowed: ["guanhuai", "files", "old_member", "database", "channels", "routing", "delivery", "web", "report", "metrics"], top)
             let gp = TOMLReader.Place(header: "guanhuai", index: 0, name: "[guanhuai]")
             let g = try r.table(r.root, "guanhuai", top)
             var zone = ZoneRules.named("Asia/Shanghai")!
@@ -209,6 +213,11 @@ public struct Configuration: Sendable {
             return (zone, send, old, files, dbPath, busy, templates, channels, routing, delivery, web)
         }
         let (zone, send, old, files, databasePath, busyTimeout, templatesDirectory, channels, routing, delivery, web) = header
+        let (report, metrics) = try one { () throws(InputError) -> (ReportSettings?, MetricsSettings?) in
+            let report = try r.table(r.root, "report", top).map { t throws(InputError) in try ReportSettings.parse(t, r) }
+            let metrics = try r.table(r.root, "metrics", top).map { t throws(InputError) in try MetricsSettings.parse(t, r) }
+            return (report, metrics)
+        }
         let rules: [Rule]
         do {
             rules = try RulesFile.load(path: files.rules)
@@ -218,7 +227,7 @@ public struct Configuration: Sendable {
         return Configuration(
             path: path, zone: zone, sendMinutes: send, oldMember: old, files: files, databasePath: databasePath,
             busyTimeout: busyTimeout, templatesDirectory: templatesDirectory, channels: channels, routing: routing,
-            delivery: delivery, web: web,
+            delivery: delivery, web: web, report: report, metrics: metrics,
             organization: Organization.empty, members: [], relations: [], dependants: [],
             events: [], rules: rules)
     }

@@ -26,12 +26,7 @@ public struct WebSettings: Sendable, Equatable {
     static func parse(_ t: TOMLTable, _ r: TOMLReader) throws(InputError) -> WebSettings {
         let p = TOMLReader.Place(header: "web", index: 0, name: "[web]")
         try r.checkKeys(t, allowed: keys, p)
-        let listen = try r.string(t, "listen", p) ?? "127.0.0.1:8470"
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-            (1...65535).contains(port), colon > listen.startIndex
-        else { throw r.error(p, "listen", "\"\(listen)\" is not HOST:PORT; write e.g. \"127.0.0.1:8470\"") }
-        var host = String(listen[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let (host, port) = try listenAddress(t, r, p, default: "127.0.0.1:8470")
         guard let url = try r.string(t, "public_url", p, required: true), let parsed = URL(string: url),
             let scheme = parsed.scheme, ["https", "http"].contains(scheme), parsed.host != nil, parsed.query == nil
         else {
@@ -47,6 +42,19 @@ public struct WebSettings: Sendable, Equatable {
         w.contact = try r.string(t, "contact", p) ?? w.contact
         w.trustProxy = try r.bool(t, "trust_proxy", p) ?? false
         return w
+    }
+
+    /// `listen = "HOST:PORT"` (an IPv6 host in brackets).
+    static func listenAddress(_ t: TOMLTable, _ r: TOMLReader, _ p: TOMLReader.Place, default fallback: String)
+        throws(InputError) -> (host: String, port: Int)
+    {
+        let listen = try r.string(t, "listen", p) ?? fallback
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+            (0...65535).contains(port), colon > listen.startIndex
+        else { throw r.error(p, "listen", "\"\(listen)\" is not HOST:PORT; write e.g. \"\(fallback)\"") }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
     }
 
     /// The key's bytes: at least 32 of them, or the operator is told how to make one.

@@ -56,6 +56,9 @@ public func buildDaemon(_ options: DaemonOptions, notifier: Notifier = Notifier(
                 logger.notice("web pages listening on \(web.host):\(port), links to \(web.publicURL)")
             }))
     }
+    if let m = loaded.config.metrics {
+        services.append(MetricsServer.make(settings: m, runtime: runtime, clock: options.clock, logger: logger))
+    }
     services.append(StoppingNotifier(notifier: notifier))
     var configuration = ServiceGroupConfiguration(
         services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

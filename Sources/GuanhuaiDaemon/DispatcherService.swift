@@ -235,17 +235,20 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         switch RetryPolicy(policy).decide(result, attempts: row.attempts, age: now - row.createdAt, now: now, using: &random) {
         case .sent:
             try db.markSent(row.id, at: now)
+            runtime.metrics.delivered(channel: row.channel.name, result: "sent")
             logger.info("reminder sent", metadata: meta.merging(["MESSAGE_ID": "\(MessageID.reminderSent)"]) { $1 })
             return Recorded()
         case .wait:
             return Recorded()
         case .retry(let at, let why):
             try db.markRetry(row.id, at: at, error: why)
+            runtime.metrics.delivered(channel: row.channel.name, result: "retry")
             logger.warning("delivery failed, will retry in \(at - now) s: \(why)",
                 metadata: meta.merging(["MESSAGE_ID": "\(MessageID.deliveryRetry)"]) { $1 })
             return Recorded(failure: "\(row.channel): \(why)", retryAt: at)
         case .fail(let why):
             try db.markFailed(row.id, error: why)
+            runtime.metrics.delivered(channel: row.channel.name, result: "failed")
             logger.error("delivery failed for good: \(why)",
                 metadata: meta.merging(["MESSAGE_ID": "\(MessageID.deliveryFailed)"]) { $1 })
             return Recorded(failure: "\(row.channel): \(why)")

@@ -14,6 +14,8 @@ public actor Runtime {
     let environment: [String: String]
     let notifier: Notifier
     let logger: Logger
+    /// What the loops count, for /metrics.
+    public nonisolated let metrics: DaemonMetrics
 
     /// What the last plan said, kept instead of the plan itself: an idle daemon holds no roster in memory.
     var lastPlan: SchedulerStep.LastPlan?
@@ -26,7 +28,10 @@ public actor Runtime {
     /// The processed mark the clock was last seen behind: said once per jump back, not at every step.
     var clockBehind: Int64?
 
-    init(loaded: Loaded, configPath: String, environment: [String: String], notifier: Notifier, logger: Logger) {
+    init(loaded: Loaded, configPath: String, environment: [String: String], notifier: Notifier, logger: Logger,
+        metrics: DaemonMetrics = DaemonMetrics())
+    {
+        self.metrics = metrics
         self.loaded = loaded
         self.configPath = configPath
         self.environment = environment
@@ -68,8 +73,11 @@ public actor Runtime {
             processedDay: processed.map { Planner.today(at: $0, zone: config.zone) }, generation: generation,
             last: lastPlan, lookback: lookback)
         func plan(from: CivilDate) throws -> (PlanInput, [Occurrence]) {
+            let started = ContinuousClock.now
             let input = try loaded.workspace.planInput()
-            return (input, Planner(input).plan(PlanQuery(from: from, to: today.adding(days: Runtime.horizonDays), now: now)))
+            let occ = Planner(input).plan(PlanQuery(from: from, to: today.adding(days: Runtime.horizonDays), now: now))
+            metrics.planned(ContinuousClock.now - started)
+            return (input, occ)
         }
         defer { releaseMemory() }
         var added = 0
@@ -122,6 +130,10 @@ public actor Runtime {
                 messages += routed.rows
                 for w in routed.warnings { log(w) }
             }
+            if let report = config.report {
+                messages += try reportRows(report, after: after, now: now, input: input, contacts: contacts,
+                    personName: context.personName)
+            }
             added = try db.enqueue(messages, processedThrough: now, now: now, noticed: noticed)
             next = nextSendTime(occ, after: now)
         }
@@ -162,12 +174,35 @@ public actor Runtime {
         return (withdrawn.count, rewritten)
     }
 
+    /// The next time the scheduler has something to do: a reminder's send time, or the scheduled report's.
     func nextSendTime(_ occ: [Occurrence], after t: Int64) -> Int64? {
-        var best: Int64?
+        var best = config.report.flatMap { ReportSchedule.next($0.on, after: t, zone: config.zone) }
         for o in occ where o.status.isOpen {
             for r in o.reminders where r.at > t && (best == nil || r.at < best!) { best = r.at }
         }
         return best
+    }
+
+    /// The scheduled report's rows for the times it fired in (after, now]. It needs the e-mail channel (the
+    /// workbook goes as an attachment); without one, or for a recipient without an address, the journal says so.
+    func reportRows(_ settings: ReportSettings, after: Int64, now: Int64, input: PlanInput,
+        contacts: [PersonID: DigestRouter.Contact], personName: @escaping @Sendable (PersonID) -> String) throws
+        -> [NewOutboxMessage]
+    {
+        guard !ReportSchedule.fires(settings.on, after: after, through: now, zone: config.zone).isEmpty else { return [] }
+        guard let name = config.routing.email, let channel = loaded.mailChannels[name] else {
+            logger.warning("[report] is set but no e-mail channel is configured: the monthly report is not sent")
+            return []
+        }
+        let started = ContinuousClock.now
+        let mailer = ReportMailer(settings: settings, zone: config.zone, mailName: name, channel: channel)
+        let queued = try mailer.rows(after: after, now: now, input: input, contacts: contacts, personName: personName)
+        for person in Set(queued.unreachable).sorted() {
+            logger.warning("the monthly report cannot be mailed: the recipient has no e-mail address",
+                metadata: ["MESSAGE_ID": "\(MessageID.unreachable)", "GUANHUAI_RECIPIENT": "\(person)"])
+        }
+        logger.notice("monthly report queued for \(queued.rows.count) recipients (\(ContinuousClock.now - started))")
+        return queued.rows
     }
 
     /// Whether the journal channel is on: configured, and a journald to take it (sd_journal_sendv would report

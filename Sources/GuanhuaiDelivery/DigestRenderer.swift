@@ -52,11 +52,13 @@ public struct RenderedMail: Sendable, Equatable {
     public var subject: String
     public var text: String
     public var html: String?
+    public var attachments: [MailAttachment]
 
-    public init(subject: String, text: String, html: String? = nil) {
+    public init(subject: String, text: String, html: String? = nil, attachments: [MailAttachment] = []) {
         self.subject = subject
         self.text = text
         self.html = html
+        self.attachments = attachments
     }
 }
 

@@ -39,7 +39,7 @@ public struct MailChannel: Sendable {
     ) -> MailEnvelope {
         let message = MailMessage(
             from: from, to: [to], subject: mail.subject, date: at, zone: zone, idempotencyKey: idempotencyKey,
-            text: mail.text, html: mail.html)
+            text: mail.text, html: mail.html, attachments: mail.attachments)
         return MailEnvelope(from: from.address, recipients: [to.address], data: message.render())
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import GuanhuaiCore
 
 /// An address with an optional display name.
@@ -18,7 +18,21 @@ public struct Mailbox: Sendable, Equatable {
     }
 }
 
-/// A message to RFC 5322 and MIME (RFC 2045–2047). Hand-written: no maintained Swift package builds MIME mail.
+/// A file sent with a message (the monthly report's workbook).
+public struct MailAttachment: Sendable, Equatable {
+    public var filename: String
+    public var contentType: String
+    public var data: Data
+
+    public init(filename: String, contentType: String, data: Data) {
+        self.filename = filename
+        self.contentType = contentType
+        self.data = data
+    }
+}
+
+/// A message to RFC 5322 and MIME (RFC 2045–2047, attachments' names to RFC 2231). Hand-written: no maintained
+/// Swift package builds MIME mail.
 public struct MailMessage: Sendable {
     public var from: Mailbox
     public var to: [Mailbox]
@@ -30,10 +44,11 @@ public struct MailMessage: Sendable {
     public var idempotencyKey: String
     public var text: String
     public var html: String?
+    public var attachments: [MailAttachment]
 
     public init(
         from: Mailbox, to: [Mailbox], subject: String, date: Int64, zone: ZoneRules, idempotencyKey: String,
-        text: String, html: String? = nil
+        text: String, html: String? = nil, attachments: [MailAttachment] = []
     ) {
         self.from = from
         self.to = to
@@ -43,6 +58,7 @@ public struct MailMessage: Sendable {
         self.idempotencyKey = idempotencyKey
         self.text = text
         self.html = html
+        self.attachments = attachments
     }
 
     public var messageID: String {
@@ -72,21 +88,55 @@ public struct MailMessage: Sendable {
         h.append("Auto-Submitted: auto-generated")
         h.append("X-Auto-Response-Suppress: All")
         var body: [String] = []
+        let boundary = "=_guanhuai_" + String(UInt64(bitPattern: Int64(idempotencyKey.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) })), radix: 36)
+        // The readable part: plain text alone, or text and HTML as alternatives.
+        var content: [String] = []
+        let alternative = attachments.isEmpty ? boundary : boundary + "a"
         if let html {
-            let boundary = "=_guanhuai_" + String(UInt64(bitPattern: Int64(idempotencyKey.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) })), radix: 36)
-            h.append("Content-Type: multipart/alternative; boundary=\"\(boundary)\"")
-            body.append("This is a MIME message in Chinese; open it in a mail program that reads MIME.")
-            body.append("--" + boundary)
-            body += MailMessage.part(text, type: "text/plain")
-            body.append("--" + boundary)
-            body += MailMessage.part(html, type: "text/html")
-            body.append("--" + boundary + "--")
+            content.append("Content-Type: multipart/alternative; boundary=\"\(alternative)\"")
+            content.append("")
+            content.append("This is a MIME message in Chinese; open it in a mail program that reads MIME.")
+            content.append("--" + alternative)
+            content += MailMessage.part(text, type: "text/plain")
+            content.append("--" + alternative)
+            content += MailMessage.part(html, type: "text/html")
+            content.append("--" + alternative + "--")
         } else {
-            h.append("Content-Type: text/plain; charset=UTF-8")
-            h.append("Content-Transfer-Encoding: base64")
-            body += MailMessage.base64Lines(text)
+            content += MailMessage.part(text, type: "text/plain")
+        }
+        if attachments.isEmpty {
+            // The headers of the readable part are the message's own.
+            let blank = content.firstIndex(of: "") ?? content.count
+            h += content[..<blank]
+            body += content[(blank + 1)...]
+        } else {
+            h.append("Content-Type: multipart/mixed; boundary=\"\(boundary)m\"")
+            body.append("This is a MIME message in Chinese; open it in a mail program that reads MIME.")
+            body.append("--" + boundary + "m")
+            body += content
+            for a in attachments {
+                body.append("--" + boundary + "m")
+                body += MailMessage.attachmentPart(a)
+            }
+            body.append("--" + boundary + "m--")
         }
         return Array((h.joined(separator: "\r\n") + "\r\n\r\n" + body.joined(separator: "\r\n") + "\r\n").utf8)
+    }
+
+    /// An attachment: its name as an RFC 2231 parameter (`filename*=UTF-8''…`), with an RFC 2047 `name=` beside it
+    /// for the mail programs that read only that.
+    static func attachmentPart(_ a: MailAttachment) -> [String] {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        // Percent-encode byte by byte: CharacterSet.alphanumerics would let Chinese letters through.
+        let encoded = a.filename.utf8.map { b -> String in
+            b < 0x80 && allowed.contains(UnicodeScalar(b)) ? String(UnicodeScalar(b)) : String(format: "%%%02X", b)
+        }.joined()
+        let plain = isPlainASCII(a.filename) && !a.filename.contains("\"")
+        let name = plain ? "\"\(a.filename)\"" : "\"" + encodedText(a.filename).replacingOccurrences(of: "\r\n ", with: " ") + "\""
+        return ["Content-Type: \(a.contentType); name=\(name)", "Content-Transfer-Encoding: base64",
+            "Content-Disposition: attachment; filename*=UTF-8''\(encoded)", ""]
+            + base64Lines(a.data)
     }
 
     static func part(_ content: String, type: String) -> [String] {
@@ -104,7 +154,12 @@ public struct MailMessage: Sendable {
             bytes.append(b)
             previous = b
         }
-        let encoded = Array(Data(bytes).base64EncodedData())
+        return base64Lines(Data(bytes))
+    }
+
+    /// Bytes as base64 in lines of 76 characters.
+    static func base64Lines(_ data: Data) -> [String] {
+        let encoded = Array(data.base64EncodedData())
         var lines: [String] = []
         lines.reserveCapacity(encoded.count / 76 + 1)
         var i = 0

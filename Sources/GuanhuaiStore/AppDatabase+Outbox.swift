@@ -349,6 +349,15 @@ extension AppDatabase {
         }
     }
 
+    /// Rows per channel and state (metrics), and the time of the last message sent (nil: none yet).
+    public func outboxByChannel() throws(StoreError) -> (counts: [(channel: String, state: String, count: Int)], lastSent: Int64?) {
+        try read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT channel, state, COUNT(*) AS n FROM outbox GROUP BY channel, state ORDER BY channel, state")
+            let last = try Int64.fetchOne(db, sql: "SELECT MAX(sentAt) FROM outbox WHERE state = 'sent'")
+            return (rows.map { (channel: $0["channel"], state: $0["state"], count: $0["n"]) }, last)
+        }
+    }
+
     /// Rows that failed, or are being retried after a failure, since `since`.
     public func outboxProblems(since: Int64) throws(StoreError) -> [OutboxRow] {
         try read { db in

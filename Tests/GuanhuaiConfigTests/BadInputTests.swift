@@ -96,6 +96,10 @@ import Testing
         ("[web]\nweb_key_credential = \"k\"\n", "public_url"),
         ("[web]\npublic_url = \"guanhuai.example.edu.cn\"\nweb_key_credential = \"k\"\n", "public_url must be the https:// address people reach"),
         ("[web]\npublic_url = \"https://g.example\"\n", "web_key_credential"),
+        ("[report]\non = \"*-*-32 09:00\"\n", "check it with: guanhuai calendar"),
+        ("[report]\non = \"*-02-30 09:00\"\n", "never happens"),
+        ("[report]\nto = \"zzb\"\n", "unknown key \"to\""),
+        ("[metrics]\nlisten = \"localhost\"\n", "is not HOST:PORT; write e.g. \"127.0.0.1:9464\""),
         ("[web]\npublic_url = \"https://g.example\"\nweb_key_credential = \"k\"\naction_link_days = 0\n", "action_link_days"),
         ("[web]\npublic_url = \"https://g.example\"\nweb_key_credential = \"k\"\nlink_days = 3\n", "unknown key \"link_days\""),
     ])

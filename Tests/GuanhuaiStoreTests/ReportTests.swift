@@ -120,6 +120,42 @@ import Testing
         #expect(subRows.map(\.key) == ["wen", "wen-s", "wen-t"])
     }
 
+    /// LibreOffice (Debian's, headless) opens the workbook and saves its first sheet as CSV, as shown: every cell
+    /// equals the CSV report's, numbers in their formats (percent, yuan with two decimals) included.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/soffice"), "needs libreoffice-calc-nogui (Tools/install-deps)"))
+    func theWorkbookOpensInLibreOffice() throws {
+        let dir = try Scratch()
+        let (config, plan) = try Self.recorded(dir)
+        let year = String(plan.first!.due.prefix(4))
+        let csv = dir.url.appendingPathComponent("r.csv").path
+        let xlsx = dir.url.appendingPathComponent("r.xlsx").path
+        for (format, file) in [("csv", csv), ("xlsx", xlsx)] {
+            let r = try runCLI(["report", "--config", config, "--year", year, "--format", format, "--output", file])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let out = dir.url.appendingPathComponent("lo")
+        // 59,34,76,1: semicolon (the amounts show thousands separators), double quote, UTF-8, from line 1; values
+        // as the cells show them.
+        _ = try runTool("/usr/bin/soffice", ["-env:UserInstallation=file://\(dir.url.path)/lo-profile", "--headless",
+            "--convert-to", "csv:Text - txt - csv (StarCalc):59,34,76,1", "--outdir", out.path, xlsx])
+        func rows(_ path: String, separator: Character) throws -> [[String]] {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            return text.split(whereSeparator: \.isNewline).map { line in
+                line.split(separator: separator, omittingEmptySubsequences: false).map {
+                    $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"\u{FEFF}\u{3000} "))
+                }
+            }
+        }
+        // The workbook shows 1,500.50 where the CSV has 1500.50.
+        let office = try rows(out.appendingPathComponent("r.csv").path, separator: ";").map { row in
+            row.map { $0.first?.isNumber == true ? $0.replacingOccurrences(of: ",", with: "") : $0 }
+        }
+        let ours = try rows(csv, separator: ",").map { Array($0.dropFirst(2)) }  // the CSV leads with the id and the parent
+        #expect(office.count == ours.count && office.count > 3)
+        #expect(office == ours)
+        #expect(ours.contains { $0.last != "0.00" && $0.last != "慰问金（元）" }, "an amount was recorded")
+    }
+
     @Test func csvXlsxAndHTMLCarryTheSameFigures() throws {
         let dir = try Scratch()
         let (config, plan) = try Self.recorded(dir)
@@ -145,18 +181,17 @@ import Testing
         #expect(page.contains("覆盖率") && page.contains(Example.config.organization.committee.name))
         #expect(!page.contains("{{"))
         // Headless chromium prints it to a PDF (and, for the README, a PNG of page one at A4 width).
-        if FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") {
-            let pdf = dir.url.appendingPathComponent("r.pdf").path
-            _ = try runTool("/usr/bin/chromium", ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-                "--print-to-pdf=\(pdf)", "file://\(html)"])
-            let head = try Data(contentsOf: URL(fileURLWithPath: pdf)).prefix(5)
-            #expect(String(decoding: head, as: UTF8.self) == "%PDF-")
-            let png = ProcessInfo.processInfo.environment["GUANHUAI_SCREENSHOTS"].map { $0 + "/report.png" }
-                ?? dir.url.appendingPathComponent("report.png").path
-            _ = try runTool("/usr/bin/chromium", ["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                "--window-size=794,1123", "--screenshot=\(png)", "file://\(html)"])
-            #expect(FileManager.default.fileExists(atPath: png))
-        }
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "chromium is installed by Tools/install-deps")
+        let pdf = dir.url.appendingPathComponent("r.pdf").path
+        _ = try runTool("/usr/bin/chromium", ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+            "--print-to-pdf=\(pdf)", "file://\(html)"])
+        let head = try Data(contentsOf: URL(fileURLWithPath: pdf)).prefix(5)
+        #expect(String(decoding: head, as: UTF8.self) == "%PDF-")
+        let png = ProcessInfo.processInfo.environment["GUANHUAI_SCREENSHOTS"].map { $0 + "/report.png" }
+            ?? dir.url.appendingPathComponent("report.png").path
+        _ = try runTool("/usr/bin/chromium", ["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+            "--window-size=794,1123", "--screenshot=\(png)", "file://\(html)"])
+        #expect(FileManager.default.fileExists(atPath: png))
         // Refused: xlsx to standard output, an unknown unit, both --year and --from.
         #expect(try runCLI(["report", "--config", config, "--format", "xlsx"]).status == 2)
         let unknown = try runCLI(["report", "--config", config, "--unit", "nope"])

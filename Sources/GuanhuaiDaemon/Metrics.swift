@@ -1,0 +1,139 @@
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+import GuanhuaiStore
+import GuanhuaiWorkspace
+import Hummingbird
+public import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import Prometheus
+public import ServiceLifecycle
+
+/// What the loops count as they go (swift-prometheus): deliveries by channel and result, how long the last plan
+/// took. Labels are ids, never names or notes.
+public final class DaemonMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let planSeconds: Gauge
+
+    public init() {
+        planSeconds = registry.makeGauge(name: "guanhuai_last_plan_seconds",
+            help: "How long the scheduler's last plan took, in seconds.")
+    }
+
+    /// One delivery's result: sent, retry (a temporary failure) or failed (given up).
+    func delivered(channel: String, result: String) {
+        registry.makeCounter(name: "guanhuai_deliveries_total", labels: [("channel", channel), ("result", result)],
+            help: "Delivery attempts by channel and result since guanhuaid started.").increment()
+    }
+
+    func planned(_ d: Duration) {
+        planSeconds.set(Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+    }
+}
+
+/// The figures read from the store and the plan at scrape time, into a registry of their own made for each scrape
+/// (so a unit or rule that is gone is gone from the output too).
+struct MetricsSnapshot: Sendable {
+    struct Obligations: Sendable, Equatable {
+        var open = 0
+        var overdue = 0
+    }
+
+    var generation: Int
+    var outbox: [(channel: String, state: String, count: Int)]
+    var lastSent: Int64?
+    /// This calendar year's obligations per (unit, rule): open and not yet due, and overdue (as `report --year`).
+    var obligations: [String: [String: Obligations]]
+
+    static func obligations(_ occ: [Occurrence], year: Int) -> [String: [String: Obligations]] {
+        var out: [String: [String: Obligations]] = [:]
+        for o in occ where o.due.year == year {
+            switch o.status {
+            case .overdue: out[o.org, default: [:]][o.rule, default: .init()].overdue += 1
+            case .pending: out[o.org, default: [:]][o.rule, default: .init()].open += 1
+            case .done, .waived: break
+            }
+        }
+        return out
+    }
+
+    func text(_ base: PrometheusCollectorRegistry) -> String {
+        let r = PrometheusCollectorRegistry()
+        r.makeGauge(name: "guanhuai_config_generation", help: "Raised by each reload that took a new configuration.")
+            .set(Double(generation))
+        for c in outbox {
+            r.makeGauge(name: "guanhuai_outbox_messages", labels: [("channel", c.channel), ("state", c.state)],
+                help: "Outbox rows by channel and state (pending: queued or waiting for a retry).").set(Double(c.count))
+        }
+        if let lastSent {
+            r.makeGauge(name: "guanhuai_last_successful_send_timestamp_seconds",
+                help: "When a message was last delivered (UTC seconds).").set(Double(lastSent))
+        }
+        for (unit, rules) in obligations.sorted(by: { $0.key < $1.key }) {
+            for (rule, n) in rules.sorted(by: { $0.key < $1.key }) {
+                r.makeGauge(name: "guanhuai_obligations_open", labels: [("unit", unit), ("rule", rule)],
+                    help: "Obligations due this year, open and not yet due.").set(Double(n.open))
+                r.makeGauge(name: "guanhuai_obligations_overdue", labels: [("unit", unit), ("rule", rule)],
+                    help: "Obligations due this year and overdue.").set(Double(n.overdue))
+            }
+        }
+        return base.emitToString() + r.emitToString()
+    }
+}
+
+extension Runtime {
+    /// What a scrape needs from the runtime; the plan is made outside the actor, so a scrape never holds up the
+    /// scheduler.
+    func metricsInputs() throws -> (workspace: Workspace, database: AppDatabase, zone: ZoneRules, generation: Int, key: Int64) {
+        let key = try database.changeGeneration() * 1000 + Int64(loadGeneration)
+        return (loaded.workspace, database, config.zone, loadGeneration, key)
+    }
+}
+
+/// Plans for the obligation gauges only when the store, the configuration or the day changed since the last scrape.
+final class ObligationCache: Sendable {
+    private let cached = NIOLockedValueBox<(key: Int64, day: CivilDate, value: [String: [String: MetricsSnapshot.Obligations]])?>(nil)
+
+    func value(key: Int64, day: CivilDate, compute: () throws -> [String: [String: MetricsSnapshot.Obligations]]) rethrows
+        -> [String: [String: MetricsSnapshot.Obligations]]
+    {
+        if let c = cached.withLockedValue({ $0 }), c.key == key, c.day == day { return c.value }
+        let v = try compute()
+        cached.withLockedValue { $0 = (key, day, v) }
+        return v
+    }
+}
+
+/// `/metrics` (OpenMetrics / Prometheus text) on its own listener, loopback by default: a service in guanhuaid's
+/// ServiceGroup, like the pages.
+enum MetricsServer {
+    static func make(settings: MetricsSettings, runtime: Runtime, clock: any WallClock, logger: Logger) -> any Service {
+        let router = Router()
+        let cache = ObligationCache()
+        router.get("/metrics") { _, _ -> Response in
+            let now = clock.now()
+            let inputs = try await runtime.metricsInputs()
+            let today = Planner.today(at: now, zone: inputs.zone)
+            let obligations = try cache.value(key: inputs.key, day: today) {
+                let input = try inputs.workspace.planInput()
+                let from = CivilDate(today.year, 1, 1)!, to = CivilDate(today.year, 12, 31)!
+                return MetricsSnapshot.obligations(Planner(input).plan(PlanQuery(from: from, to: to, now: now)), year: today.year)
+            }
+            let (outbox, lastSent) = try inputs.database.outboxByChannel()
+            let snapshot = MetricsSnapshot(generation: inputs.generation, outbox: outbox, lastSent: lastSent,
+                obligations: obligations)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: snapshot.text(runtime.metrics.registry))))
+        }
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .notice)
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: nil),
+            onServerRunning: { channel in
+                logger.notice("metrics at http://\(settings.host):\(channel.localAddress?.port ?? 0)/metrics")
+            },
+            logger: quiet)
+    }
+}
