@@ -109,7 +109,19 @@ import Testing
         _ = server
     }
 
-    @Test func metricsAreReadByPrometheusClientAndAgreeWithTheReport() async throws {
+    static let promtool = "/usr/bin/promtool"
+
+    /// The alert rule README shows (Config/prometheus/guanhuai.rules.yml), tested by Prometheus itself: it fires after
+    /// two days without a send while messages wait, and not in a quiet week with nothing waiting.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: promtool), "needs Debian's prometheus (Tools/install-deps)"))
+    func theAlertRuleFiresWhenNothingIsSentWhileMessagesWait() throws {
+        let test = Example.root.appendingPathComponent("Tests/prometheus/guanhuai.rules.test.yml").path
+        let out = String(decoding: try runTool(Self.promtool, ["test", "rules", test]), as: UTF8.self)
+        #expect(out.contains("SUCCESS"), "\(out)")
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: promtool), "needs Debian's prometheus (Tools/install-deps)"))
+    func metricsAreReadByPrometheusClientAndAgreeWithTheReport() async throws {
         let rig = try Rig { $0 + Self.extra }
         let server = try rig.smtp()
         let now = EndToEndTests.start
@@ -125,7 +137,19 @@ import Testing
             return url != nil
         })
         let script = Example.root.appendingPathComponent("Tests/GuanhuaiDaemonTests/Servers/check_metrics.py").path
-        let samples = try JSONSerialization.jsonObject(with: try runTool(venvPython, [script, try #require(url)])) as! [[String: Any]]
+        let page = rig.dir.url.appendingPathComponent("metrics.txt").path
+        let samples = try JSONSerialization.jsonObject(with: try runTool(venvPython, [script, try #require(url), page])) as! [[String: Any]]
+        // Prometheus's own linter takes the page as it is (names, help, types, units).
+        let lint = Process()
+        lint.executableURL = URL(fileURLWithPath: Self.promtool)
+        lint.arguments = ["check", "metrics"]
+        lint.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: page))
+        let lintOut = Pipe()
+        lint.standardOutput = lintOut
+        lint.standardError = lintOut
+        try lint.run()
+        lint.waitUntilExit()
+        #expect(lint.terminationStatus == 0, "\(String(decoding: lintOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
         func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
             samples.first { ($0["name"] as? String) == name && ($0["labels"] as? [String: String]) == labels }?["value"] as? Double
         }
