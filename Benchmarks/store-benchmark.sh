@@ -14,18 +14,8 @@ trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 echo "work: $work" >&2
 swift build -c release --product guanhuai >/dev/null
 bin=.build/release/guanhuai
-python3 Benchmarks/make_committee.py "$work" "$n"
-cp Config/rules.toml "$work/"
-cat > "$work/config.toml" <<CONF
-[guanhuai]
-time_zone = "Asia/Shanghai"
-[files]
-rules = "rules.toml"
-organization = "organization.toml"
-roster = "roster.csv"
-[database]
-path = "state/guanhuai.sqlite"
-CONF
+. Benchmarks/committee.sh
+committee "$work" "$n"
 c=(--config "$work/config.toml")
 now() { date +%s.%N; }
 $bin import orgs "${c[@]}" >/dev/null

@@ -15,27 +15,15 @@ echo "work: $work" >&2
 swift build -c release --product guanhuai >/dev/null
 swift build -c release --product guanhuaid >/dev/null
 bin=.build/release
-python3 Benchmarks/make_committee.py "$work" "$n"
-cp Config/rules.toml "$work/"
-cp -r Config/templates "$work/"
+. Benchmarks/committee.sh
 head -c 48 /dev/urandom | base64 >"$work/web-key"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat > "$work/config.toml" <<CONF
-[guanhuai]
-time_zone = "Asia/Shanghai"
-[files]
-rules = "rules.toml"
-organization = "organization.toml"
-roster = "roster.csv"
-[database]
-path = "state/guanhuai.sqlite"
-[routing]
+committee "$work" "$n" "[routing]
 journal = false
 [web]
-listen = "127.0.0.1:$port"
-public_url = "http://127.0.0.1:$port"
-web_key_credential = "web-key"
-CONF
+listen = \"127.0.0.1:$port\"
+public_url = \"http://127.0.0.1:$port\"
+web_key_credential = \"web-key\""
 export CREDENTIALS_DIRECTORY=$work
 c=(--config "$work/config.toml")
 $bin/guanhuai import orgs "${c[@]}" >/dev/null

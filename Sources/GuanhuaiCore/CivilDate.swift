@@ -125,7 +125,30 @@ extension CivilDate: CustomStringConvertible {
 extension CivilDate {
     /// Parses `YYYY-MM-DD`, `YYYY/M/D` and `YYYY年M月D日` (the forms a roster exported from Excel carries).
     /// Returns nil for anything else, including dates that do not exist.
-    public init?(parsing text: some StringProtocol) {
+    public init?(parsing text: some StringProtocol) { self.init(parsing: String(text)) }
+
+    public init?(parsing text: String) {
+        // The stored form, YYYY-MM-DD, read from the bytes: the database holds a few dates per member, and the
+        // Character walk below (Unicode properties per digit) was a fifth of loading 100,000 of them.
+        let fast = text.utf8.withContiguousStorageIfAvailable { b -> CivilDate? in
+            guard b.count == 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-") else { return nil }
+            var v = 0
+            for i in 0..<10 where i != 4 && i != 7 {
+                let d = b[i] &- 0x30
+                guard d <= 9 else { return nil }
+                v = v * 10 + Int(d)
+            }
+            guard v / 10000 >= 1000 else { return nil }
+            return CivilDate(v / 10000, v / 100 % 100, v % 100)
+        }
+        if let fast, let date = fast {
+            self = date
+            return
+        }
+        self.init(general: text)
+    }
+
+    init?(general text: some StringProtocol) {
         var numbers: [Int] = []
         var current = 0
         var digits = 0

@@ -47,6 +47,11 @@ public struct PlanQuery: Sendable {
     public var rules: Set<String>
     /// Only occurrences this person is responsible for or reminded of.
     public var person: PersonID?
+    /// Whether reminders are computed. A report needs only what was due and what became of it: without reminders
+    /// (2.3 million of them for 100,000 members) and without sorting, planning a year is several times cheaper.
+    public var withReminders = true
+    /// Whether the result is sorted by due date (the order `plan` prints).
+    public var sorted = true
 
     public init(from: CivilDate, to: CivilDate, now: Int64, rules: Set<String> = [], person: PersonID? = nil) {
         self.from = from
@@ -54,5 +59,13 @@ public struct PlanQuery: Sendable {
         self.now = now
         self.rules = rules
         self.person = person
+    }
+
+    /// What reports and counts need: statuses and completions, no reminders, in no particular order.
+    public static func outcomes(from: CivilDate, to: CivilDate, now: Int64, rules: Set<String> = []) -> PlanQuery {
+        var q = PlanQuery(from: from, to: to, now: now, rules: rules)
+        q.withReminders = false
+        q.sorted = false
+        return q
     }
 }

@@ -149,7 +149,7 @@ extension Planner {
         mutating func memberTarget(_ m: Member, responsible: Responsible, key: String? = nil, eventTarget: PersonID?)
             -> Target
         {
-            var t = Target(key: key ?? m.id, subject: m.id, member: m, org: m.branch, responsible: "", extra: [])
+            var t = Target(key: key ?? m.id, subject: m.id, status: m.status, org: m.branch, responsible: "", extra: [])
             // Only a secretary can be their own responsible; everyone else shares the cached answer for the branch.
             let avoid = planner.secretaries.contains(m.id) ? m.id : nil
             switch responsible {
@@ -184,14 +184,14 @@ extension Planner {
         func unitTarget(_ u: OrgUnit, responsible: Responsible) -> Target {
             switch responsible {
             case .organizationDepartment:
-                return Target(key: u.id, subject: nil, member: nil, org: org.committee.id, responsible: planner.orgDept,
+                return Target(key: u.id, subject: nil, status: nil, org: org.committee.id, responsible: planner.orgDept,
                     extra: [])
             case .committeeSecretary:
-                return Target(key: u.id, subject: nil, member: nil, org: org.committee.id,
+                return Target(key: u.id, subject: nil, status: nil, org: org.committee.id,
                     responsible: org.committeeSecretary ?? planner.orgDept, extra: [])
             default:
                 let sec = u.secretary ?? org.parent(of: u.id)?.secretary ?? planner.orgDept
-                return Target(key: u.id, subject: nil, member: nil, org: u.id, responsible: sec, extra: [])
+                return Target(key: u.id, subject: nil, status: nil, org: u.id, responsible: sec, extra: [])
             }
         }
 
@@ -213,12 +213,14 @@ extension Planner {
             switch rule.subjects {
             case .members(let tags):
                 var out: [Target] = []
-                for m in planner.members {
-                    guard active(m, during: start, due, endsWithMember: rule.endsWithMember),
-                        matches(m, tags: tags, on: due)
+                // By index: `for m in members` copies each Member (a dozen retains) only to test it.
+                let members = planner.members
+                for i in members.indices {
+                    guard active(members[i], during: start, due, endsWithMember: rule.endsWithMember),
+                        matches(members[i], tags: tags, on: due)
                     else { continue }
-                    var t = memberTarget(m, responsible: rule.responsible, eventTarget: nil)
-                    addAlso(rule, m, &t)
+                    var t = memberTarget(members[i], responsible: rule.responsible, eventTarget: nil)
+                    if !rule.alsoForTags.isEmpty { addAlso(rule, members[i], &t) }
                     out.append(t)
                 }
                 return out
@@ -226,7 +228,7 @@ extension Planner {
                 return planner.input.relations.filter { $0.kind == kind }.compactMap { r in
                     guard let m = planner.membersByID[r.to], active(m, during: start, due, endsWithMember: true)
                     else { return nil }
-                    return Target(key: "\(r.to)/\(r.from)", subject: r.to, member: m, org: org.committee.id,
+                    return Target(key: "\(r.to)/\(r.from)", subject: r.to, status: m.status, org: org.committee.id,
                         responsible: r.from, extra: [])
                 }
             case .units(let selection):
@@ -241,7 +243,7 @@ extension Planner {
             case .generalBranchSecretaries:
                 return (planner.unitsByKind[.generalBranch] ?? []).compactMap { u in
                     guard let s = u.secretary else { return nil }
-                    return Target(key: s, subject: s, member: planner.membersByID[s], org: org.committee.id,
+                    return Target(key: s, subject: s, status: planner.membersByID[s]?.status, org: org.committee.id,
                         responsible: org.committeeSecretary ?? planner.orgDept, extra: [])
                 }
             case .linkedCommitteeMembers:
@@ -249,7 +251,7 @@ extension Planner {
                 for r in planner.input.relations where r.kind == .committeeLink {
                     guard let u = org.unit(r.to) else { continue }
                     for p in u.committeeMembers where p != r.from {
-                        out.append(Target(key: "\(p)/\(r.from)", subject: p, member: planner.membersByID[p],
+                        out.append(Target(key: "\(p)/\(r.from)", subject: p, status: planner.membersByID[p]?.status,
                             org: org.committee.id, responsible: r.from, extra: []))
                     }
                 }
@@ -257,7 +259,7 @@ extension Planner {
             case .minorChildren:
                 // The allowance is for a year the child starts as a minor; 组织部 pays it (X六).
                 return planner.input.dependants.filter { $0.eighteenthBirthday > start }.map { d in
-                    Target(key: d.id, subject: d.id, member: nil, org: org.committee.id, responsible: planner.orgDept,
+                    Target(key: d.id, subject: d.id, status: nil, org: org.committee.id, responsible: planner.orgDept,
                         extra: [])
                 }
             case .eventMember, .quotaHolders:
@@ -348,7 +350,7 @@ extension Planner {
             }.sorted { $0.id < $1.id }
             for (key, start, due) in periods(.month) where intersects(start, due) {
                 for p in short {
-                    let t = Target(key: p.id, subject: p.id, member: nil, org: org.committee.id,
+                    let t = Target(key: p.id, subject: p.id, status: nil, org: org.committee.id,
                         responsible: planner.orgDept, extra: [])
                     add(rule, id: "\(rule.id):\(key):\(p.id)", title: rule.title, target: t, start: start, due: due)
                 }
@@ -367,22 +369,27 @@ extension Planner {
             }
             var status: Occurrence.Status
             var reason: String?
-            if let c = planner.completions[id] {
+            let closed = planner.completions[id]
+            if let c = closed {
                 switch c.outcome {
                 case .done: status = .done
                 case .waived(let r):
                     status = .waived
                     reason = r
                 }
-            } else if rule.endsWithMember, let m = t.member, let end = m.endDate {
+            } else if rule.endsWithMember, let ms = t.status, ms != .active {
                 // Occurrences starting after the end were never made; any other still open ends with the member.
                 status = .waived
-                reason = m.status == .transferredOut(end) ? "党员已转出（\(end)）" : "党员已故（\(end)）"
+                switch ms {
+                case .transferredOut(let end): reason = "党员已转出（\(end)）"
+                case .deceased(let end): reason = "党员已故（\(end)）"
+                case .active: break
+                }
             } else {
                 status = today > due ? .overdue : .pending
             }
-            let reminders = status.isOpen ? self.reminders(rule, t, start: start, due: due, greeting: greeting) : []
-            let closed = planner.completions[id]
+            let reminders = status.isOpen && query.withReminders
+                ? self.reminders(rule, t, start: start, due: due, greeting: greeting) : []
             occurrences.append(
                 Occurrence(
                     id: id, rule: rule.id, title: title, subject: t.subject, org: t.org, responsible: t.responsible,

@@ -66,6 +66,7 @@ public struct Planner: Sendable {
         if let person = query.person {
             out = out.filter { o in o.responsible == person || o.reminders.contains { $0.to.contains(person) } }
         }
+        guard query.sorted else { return out }
         // Sorting 10⁵–10⁶ occurrences: integer keys first, the id (bytewise) only to break ties.
         let keys = out.map { o in
             (o.due.dayNumber, o.windowStart.dayNumber, ruleOrder[o.rule] ?? Int.max)
@@ -83,7 +84,9 @@ public struct Planner: Sendable {
 struct Target {
     var key: String
     var subject: String?
-    var member: Member?
+    /// The member's status, when the subject is a member: all an occurrence needs of them (copying the whole
+    /// Member into every target was a tenth of planning).
+    var status: MemberStatus?
     var org: UnitID
     var responsible: PersonID
     var extra: [PersonID]

@@ -118,7 +118,7 @@ enum MetricsServer {
             let obligations = try cache.value(key: inputs.key, day: today) {
                 let input = try inputs.workspace.planInput()
                 let from = CivilDate(today.year, 1, 1)!, to = CivilDate(today.year, 12, 31)!
-                return MetricsSnapshot.obligations(Planner(input).plan(PlanQuery(from: from, to: to, now: now)), year: today.year)
+                return MetricsSnapshot.obligations(Planner(input).plan(.outcomes(from: from, to: to, now: now)), year: today.year)
             }
             let (outbox, lastSent) = try inputs.database.outboxByChannel()
             let snapshot = MetricsSnapshot(generation: inputs.generation, outbox: outbox, lastSent: lastSent,

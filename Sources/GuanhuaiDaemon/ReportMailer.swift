@@ -34,7 +34,7 @@ struct ReportMailer {
         guard !recipients.isEmpty else { return out }
         for at in ReportSchedule.fires(settings.on, after: after, through: now, zone: zone) {
             let (from, to) = ReportSchedule.period(firedAt: at, zone: zone)
-            let occ = Planner(input).plan(PlanQuery(from: from, to: to, now: now))
+            let occ = Planner(input).plan(.outcomes(from: from, to: to, now: now))
             for (person, scope) in recipients {
                 guard let address = contacts[person]?.email else {
                     out.unreachable.append(person)

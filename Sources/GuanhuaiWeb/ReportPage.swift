@@ -40,7 +40,7 @@ extension Handlers {
                 throw Refusal.unreadable
             }
             let from = CivilDate(year, 1, 1)!, to = CivilDate(year, 12, 31)!
-            let occ = Planner(input).plan(PlanQuery(from: from, to: to, now: now))
+            let occ = Planner(input).plan(.outcomes(from: from, to: to, now: now))
             var names: [PersonID: String] = [:]
             for m in input.members { names[m.id] = m.name }
             for p in org.people.values { names[p.id] = p.name }

@@ -49,7 +49,7 @@ struct ReportCommand: AsyncParsableCommand {
         if format == .xlsx && output == nil {
             throw UsageError(message: "--format xlsx writes a workbook: give --output FILE.xlsx")
         }
-        let occ = Planner(input).plan(PlanQuery(from: start, to: end, now: nowInstant, rules: Set(rules)))
+        let occ = Planner(input).plan(.outcomes(from: start, to: end, now: nowInstant, rules: Set(rules)))
         let names = Names(input)
         func report(_ g: Report.Grouping) -> Report {
             Report(occurrences: occ, organization: org, rules: input.rules, from: start, to: end, scope: scope, grouping: g,
