@@ -125,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "guanhuaid",
             dependencies: [
-                "GuanhuaiDaemon", "Systemd", .product(name: "Logging", package: "swift-log"),
+                "GuanhuaiDaemon", "GuanhuaiCore", "GuanhuaiConfig", "Systemd", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

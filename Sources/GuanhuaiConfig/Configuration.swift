@@ -8,6 +8,8 @@ public struct Configuration: Sendable {
     public var path: String
     public var zone: ZoneRules
     public var sendMinutes: Int
+    /// `[guanhuai] since`: obligations due before it are history. nil: the day the roster was first imported.
+    public var since: CivilDate? = nil
     public var oldMember: OldMemberRule
     public var files: Files
     /// The SQLite database: `$STATE_DIRECTORY/guanhuai.sqlite` under systemd, else `[database] path`, else
@@ -78,7 +80,7 @@ public struct Configuration: Sendable {
             message: "names \(error.file), which does not exist; correct the path (relative paths are from \(path)'s folder)")
     }
 
-    public var settings: PlanSettings { PlanSettings(zone: zone, sendMinutes: sendMinutes, oldMember: oldMember) }
+    public var settings: PlanSettings { PlanSettings(zone: zone, sendMinutes: sendMinutes, oldMember: oldMember, since: since) }
 
     public func planInput(completions: [Completion] = [], extraEvents: [Event] = []) -> PlanInput {
         PlanInput(
@@ -112,7 +114,7 @@ public struct Configuration: Sendable {
             var send = 8 * 60 + 30
             var templates = resolve("templates")
             if let g {
-                try r.checkKeys(g, allowed: ["time_zone", "send_time", "templates"], gp)
+                try r.checkKeys(g, allowed: ["time_zone", "send_time", "templates", "since"], gp)
                 if let t = try r.string(g, "templates", gp) { templates = resolve(t) }
                 if let z = try r.string(g, "time_zone", gp) {
                     guard let rules = ZoneRules.named(z) else {
@@ -213,10 +215,18 @@ public struct Configuration: Sendable {
             return (zone, send, old, files, dbPath, busy, templates, channels, routing, delivery, web)
         }
         let (zone, send, old, files, databasePath, busyTimeout, templatesDirectory, channels, routing, delivery, web) = header
-        let (report, metrics) = try one { () throws(InputError) -> (ReportSettings?, MetricsSettings?) in
+        let (report, metrics, since) = try one { () throws(InputError) -> (ReportSettings?, MetricsSettings?, CivilDate?) in
             let report = try r.table(r.root, "report", top).map { t throws(InputError) in try ReportSettings.parse(t, r) }
             let metrics = try r.table(r.root, "metrics", top).map { t throws(InputError) in try MetricsSettings.parse(t, r) }
-            return (report, metrics)
+            var since: CivilDate?
+            if let g = try r.table(r.root, "guanhuai", top), let text = try r.string(g, "since", TOMLReader.Place(header: "guanhuai", index: 0, name: "[guanhuai]")) {
+                guard let d = CivilDate(parsing: text), d.isSupported else {
+                    throw r.error(TOMLReader.Place(header: "guanhuai", index: 0, name: "[guanhuai]"), "since",
+                        "\"\(text)\" is not a date; write the day the committee starts with guanhuai, e.g. \"2026-12-01\"")
+                }
+                since = d
+            }
+            return (report, metrics, since)
         }
         let rules: [Rule]
         do {
@@ -224,12 +234,14 @@ public struct Configuration: Sendable {
         } catch {
             throw InputErrors([Configuration.named("rules", error, config: path, files: files)])
         }
-        return Configuration(
+        var c = Configuration(
             path: path, zone: zone, sendMinutes: send, oldMember: old, files: files, databasePath: databasePath,
             busyTimeout: busyTimeout, templatesDirectory: templatesDirectory, channels: channels, routing: routing,
             delivery: delivery, web: web, report: report, metrics: metrics,
             organization: Organization.empty, members: [], relations: [], dependants: [],
             events: [], rules: rules)
+        c.since = since
+        return c
     }
 
     /// Where the configuration is when `--config` does not say: `$GUANHUAI_CONFIG`, else this.

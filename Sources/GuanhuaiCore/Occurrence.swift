@@ -39,6 +39,8 @@ public struct Occurrence: Hashable, Sendable {
         case done
         case waived
         case overdue
+        /// Due before the committee started with guanhuai (`[guanhuai] since`): not reminded, not overdue.
+        case history
 
         public var chinese: String {
             switch self {
@@ -46,10 +48,14 @@ public struct Occurrence: Hashable, Sendable {
             case .done: "已完成"
             case .waived: "已免除"
             case .overdue: "已逾期"
+            case .history: "历史"
             }
         }
 
         public var isOpen: Bool { self == .pending || self == .overdue }
+        /// What `done` and `waive` accept: what is open, and history (a committee records from its 台账 what it did
+        /// before it started with guanhuai).
+        public var isRecordable: Bool { isOpen || self == .history }
     }
 }
 

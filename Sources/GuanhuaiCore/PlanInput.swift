@@ -4,11 +4,17 @@ public struct PlanSettings: Sendable {
     /// Local send time, minutes after midnight (default 08:30).
     public var sendMinutes: Int
     public var oldMember: OldMemberRule
+    /// The day the committee started with guanhuai: obligations due before it are history (never overdue, never
+    /// reminded, never escalated). nil: none (everything counts).
+    public var since: CivilDate?
 
-    public init(zone: ZoneRules, sendMinutes: Int = 8 * 60 + 30, oldMember: OldMemberRule = OldMemberRule()) {
+    public init(zone: ZoneRules, sendMinutes: Int = 8 * 60 + 30, oldMember: OldMemberRule = OldMemberRule(),
+        since: CivilDate? = nil)
+    {
         self.zone = zone
         self.sendMinutes = sendMinutes
         self.oldMember = oldMember
+        self.since = since
     }
 }
 

@@ -385,6 +385,8 @@ extension Planner {
                 case .deceased(let end): reason = "党员已故（\(end)）"
                 case .active: break
                 }
+            } else if let since = planner.since, due < since {
+                status = .history
             } else {
                 status = today > due ? .overdue : .pending
             }

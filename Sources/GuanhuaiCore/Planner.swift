@@ -14,6 +14,8 @@ public struct Planner: Sendable {
     /// Unit lists sorted once, not per rule and period.
     let unitsByKind: [UnitKind: [OrgUnit]]
     let reportingUnits: [OrgUnit]
+    /// `PlanSettings.since`, read once.
+    let since: CivilDate?
 
     public init(_ input: PlanInput) {
         self.input = input
@@ -46,6 +48,7 @@ public struct Planner: Sendable {
         for kind in UnitKind.allCases { byKind[kind] = input.organization.units(of: kind) }
         unitsByKind = byKind
         reportingUnits = input.organization.reportingUnits
+        since = input.settings.since
     }
 
     public func member(_ id: PersonID) -> Member? { membersByID[id] }

@@ -19,6 +19,8 @@ public struct Report: Sendable {
             case .waived: self = .waived
             case .overdue: self = .overdue
             case .pending: self = .notYetDue
+            // Before the committee started with guanhuai: not counted.
+            case .history: return nil
             case .done:
                 guard let on = o.closedOn else { self = .onTime; return }
                 let days = o.due.days(until: on)

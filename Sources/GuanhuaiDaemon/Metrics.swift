@@ -52,7 +52,7 @@ struct MetricsSnapshot: Sendable {
             switch o.status {
             case .overdue: out[o.org, default: [:]][o.rule, default: .init()].overdue += 1
             case .pending: out[o.org, default: [:]][o.rule, default: .init()].open += 1
-            case .done, .waived: break
+            case .done, .waived, .history: break
             }
         }
         return out

@@ -24,6 +24,8 @@ public struct StoreSnapshot: Sendable {
     public var dependants: [Dependant]
     public var events: [Event]
     public var completions: [Completion]
+    /// When the roster was first imported (UTC seconds): without `[guanhuai] since`, the day reminders start.
+    public var rosterFirstImported: Int64? = nil
 }
 
 public struct RecordedCompletion: Sendable {
@@ -73,8 +75,18 @@ extension AppDatabase {
                 relations: try RelationRecord.fetchAll(db).compactMap(\.relation),
                 dependants: try DependantRecord.fetchAll(db).compactMap(\.dependant),
                 events: try EventRecord.order(Column("seq")).fetchAll(db).compactMap(\.event),
-                completions: try CompletionRecord.fetchAll(db).compactMap(\.completion))
+                completions: try CompletionRecord.fetchAll(db).compactMap(\.completion),
+                rosterFirstImported: try AppDatabase.rosterFirstImported(db))
         }
+    }
+
+    static func rosterFirstImported(_ db: Database) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT MIN(at) FROM audit WHERE action = 'import-roster'")
+    }
+
+    /// When the roster was first imported, if it was.
+    public func rosterFirstImported() throws(StoreError) -> Int64? {
+        try read { db in try AppDatabase.rosterFirstImported(db) }
     }
 
     /// The organisation once imported, else nil.
@@ -98,7 +110,8 @@ extension AppDatabase {
             StoreSnapshot(
                 organization: nil, members: members, relations: relations,
                 dependants: try DependantRecord.fetchAll(db).compactMap(\.dependant), events: events,
-                completions: try CompletionRecord.fetchAll(db).compactMap(\.completion))
+                completions: try CompletionRecord.fetchAll(db).compactMap(\.completion),
+                rosterFirstImported: try AppDatabase.rosterFirstImported(db))
         }
     }
 

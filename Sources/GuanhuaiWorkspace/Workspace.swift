@@ -89,12 +89,17 @@ public struct Workspace: Sendable {
     func merge(_ snap: StoreSnapshot, members: [Member], rosterImported: Bool? = nil) -> PlanInput {
         let imported = rosterImported ?? !snap.members.isEmpty
         let storeIDs = Set(snap.events.map(\.id))
+        var settings = config.settings
+        if settings.since == nil, let at = snap.rosterFirstImported {
+            // No [guanhuai] since: reminders start on the day the roster was first imported.
+            settings.since = Planner.today(at: at, zone: config.zone)
+        }
         return PlanInput(
             organization: config.organization,
             members: imported ? members : config.members,
             relations: imported ? snap.relations : config.relations,
             dependants: imported ? snap.dependants : config.dependants,
             events: config.events.filter { !storeIDs.contains($0.id) } + snap.events,
-            completions: snap.completions, rules: config.rules, settings: config.settings)
+            completions: snap.completions, rules: config.rules, settings: settings)
     }
 }

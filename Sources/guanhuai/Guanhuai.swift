@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GuanhuaiConfig
+import GuanhuaiCore
 import GuanhuaiStore
 import GuanhuaiWorkspace
 
@@ -13,6 +14,7 @@ struct Guanhuai: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guanhuai",
         abstract: "关怀 — reminders of the care obligations of Party organisations.",
+        version: "guanhuai \(GuanhuaiVersion.string)",
         subcommands: [
             PlanCommand.self, AgendaCommand.self, ImportCommand.self, EventCommand.self, DoneCommand.self,
             WaiveCommand.self, StatusCommand.self, CheckCommand.self, SendTestCommand.self, CalendarCommand.self,

@@ -62,6 +62,7 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         var problems = 0
         func ok(_ s: String) { say("ok     \(s)") }
+        func warn(_ s: String) { say("warn   \(s)") }
         func bad(_ s: String) {
             problems += 1
             say("error  \(s)")
@@ -103,6 +104,16 @@ struct CheckCommand: AsyncParsableCommand {
             }
         }
         let input = try ws.planInput()
+        if let since = input.settings.since {
+            let source = config.since != nil ? "[guanhuai] since" : "the day the roster was first imported"
+            ok("reminders start \(since) (\(source)): obligations due before it are history, never overdue or reminded")
+        } else {
+            warn("no start date yet: the first roster import sets it (or set [guanhuai] since = \"YYYY-MM-DD\"); until then every obligation since each member joined counts")
+        }
+        if let report = config.report {
+            ok("monthly report \(report.onText) to 组织部\(report.generalBranches ? " and each 党总支 secretary" : "")")
+        }
+        if let m = config.metrics { ok("metrics at http://\(m.host):\(m.port)/metrics") }
         let planner = Planner(input)
         let now = wallClockSeconds()
         let today = planner.today(at: now)
@@ -115,8 +126,10 @@ struct CheckCommand: AsyncParsableCommand {
             let address = input.organization.people[p]?.email ?? input.members.first { $0.id == p }?.email
             if config.routing.email == nil || address == nil { unreachable.append("\(names.person(p))（\(p)）") }
         }
-        if config.routing.email == nil {
-            bad("no e-mail channel: reminders reach people only through the journal; add [channels.NAME] with type = \"smtp\" or \"sendmail\"")
+        if config.routing.email == nil && config.routing.journal {
+            warn("no e-mail channel: reminders reach people only through the journal; add [channels.NAME] with type = \"smtp\" or \"sendmail\"")
+        } else if config.routing.email == nil {
+            bad("no e-mail channel and the journal is off: reminders reach no one; add [channels.NAME] with type = \"smtp\" or \"sendmail\"")
         } else if !unreachable.isEmpty {
             bad("\(unreachable.count) people receive reminders but have no e-mail address: \(unreachable.prefix(20).joined(separator: "、"))")
         } else {

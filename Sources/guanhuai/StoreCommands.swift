@@ -55,6 +55,7 @@ struct ImportRoster: AsyncParsableCommand {
         let today = Planner.today(at: actor.now, zone: ws.config.zone)
         let members = try RosterFile.load(path: path, organization: org, today: today, maxMembers: ws.config.files.maxMembers)
         let db = try ws.database ?? AppDatabase()
+        let first = try db.rosterFirstImported() == nil
         let report = try db.importRoster(members, dryRun: args.dryRun, prune: prune, today: today, actor: actor)
         say("\(path): \(members.count) members — \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged.")
         if !report.missing.isEmpty {
@@ -65,7 +66,13 @@ struct ImportRoster: AsyncParsableCommand {
                 say("On the database but not in this roster (kept; --prune marks them 转出 \(today)): \(names.joined(separator: ", "))")
             }
         }
-        if args.dryRun { say("Dry run: nothing was written.") }
+        if args.dryRun {
+            say("Dry run: nothing was written.")
+        } else if first, ws.config.since == nil {
+            // Said once: the first import is when a committee starts, and what came before it is history.
+            say("Reminders start today (\(today)): obligations due before it are history — never overdue, never reminded. "
+                + "To start on another day, set [guanhuai] since = \"YYYY-MM-DD\" in \(ws.config.path).")
+        }
     }
 }
 
@@ -81,7 +88,17 @@ struct ImportOrgs: AsyncParsableCommand {
         let org = try OrganizationFile.load(path: path)
         let db = try ws.database ?? AppDatabase()
         let report = try db.importOrganization(org, dryRun: args.dryRun, actor: currentActor())
-        let known = Set(org.people.keys).union(try db.snapshot().members.map(\.id)).union(ws.config.members.map(\.id))
+        var known = Set(org.people.keys).union(try db.snapshot().members.map(\.id)).union(ws.config.members.map(\.id))
+        if try !db.holdings().roster {
+            // The README's order imports the organisation first: people on the roster file about to be imported
+            // are not "missing". A roster file that does not load yet is reported when it is imported.
+            let today = Planner.today(at: currentActor().now, zone: ws.config.zone)
+            if let roster = try? RosterFile.load(path: ws.config.files.roster, organization: org, today: today,
+                maxMembers: ws.config.files.maxMembers)
+            {
+                known.formUnion(roster.map(\.id))
+            }
+        }
         args.finish(path, report, notes: Configuration.unknownPeople(org, known: known).map { unit, p in
             let who = unit.map { org.units[$0]?.name ?? $0 } ?? "[committee] organization_department"
             return "Note: \(who) names \(p), who is neither a [[person]] nor on the roster yet."
@@ -250,7 +267,7 @@ struct DoneCommand: AsyncParsableCommand {
             throw UsageError(message: "--by \"\(by)\" is neither a member nor a person in the organisation")
         }
         let o = try findOccurrence(occurrence, in: input, around: d, now: actor.now)
-        guard o.status.isOpen else {
+        guard o.status.isRecordable else {
             throw UsageError(message: "\(occurrence) is \(o.status.chinese) already" + (o.waivedReason.map { "（\($0)）" } ?? ""))
         }
         guard d >= o.windowStart else {
@@ -279,7 +296,7 @@ struct WaiveCommand: AsyncParsableCommand {
         let input = try ws.planInput()
         let today = Planner.today(at: actor.now, zone: input.settings.zone)
         let o = try findOccurrence(occurrence, in: input, around: today, now: actor.now)
-        guard o.status.isOpen else { throw UsageError(message: "\(occurrence) is \(o.status.chinese) already") }
+        guard o.status.isRecordable else { throw UsageError(message: "\(occurrence) is \(o.status.chinese) already") }
         try ws.database!.record(
             Completion(occurrence: occurrence, date: today, outcome: .waived(reason: reason)), actor: actor)
         say("Recorded: \(o.title) — \(occurrence) waived. Its reminders stop.")

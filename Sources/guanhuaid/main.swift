@@ -1,6 +1,7 @@
 // guanhuaid: parse the arguments, bootstrap logging once, run the services. All logic is in GuanhuaiDaemon.
 import Foundation
 import GuanhuaiConfig
+import GuanhuaiCore
 import GuanhuaiDaemon
 import Logging
 import Synchronization
@@ -20,6 +21,10 @@ let environment = ProcessInfo.processInfo.environment
 let args = CommandLine.arguments.dropFirst()
 let option = args.firstIndex(of: "--config").flatMap { i in args.index(after: i) < args.endIndex ? args[args.index(after: i)] : nil }
 let configPath = Configuration.path(option: option, environment: environment)
+if args.contains("--version") {
+    FileHandle.standardOutput.write(Data("guanhuaid \(GuanhuaiVersion.string)\n".utf8))
+    exit(0)
+}
 if args.contains("--help") || args.contains("-h") {
     FileHandle.standardOutput.write(Data("usage: guanhuaid [--config FILE]   (default: $GUANHUAI_CONFIG, else \(Configuration.defaultPath))\n".utf8))
     exit(0)

@@ -1,0 +1,99 @@
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+import GuanhuaiTestSupport
+import Testing
+
+/// A committee's first day: a start date (`[guanhuai] since`, else the first roster import) before which
+/// obligations are history — never overdue, never reminded — and the README's first commands without noise.
+@Suite struct AdoptionTests {
+    func planLines(_ config: String, from: String, to: String, now: String? = nil) throws -> [[String: Any]] {
+        let r = try runCLI(["plan", "--config", config, "--format", "json", "--from", from, "--to", to] + (now.map { ["--now", $0] } ?? []))
+        #expect(r.status == 0, "\(r.stderr)")
+        return r.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+    }
+
+    @Test func aFreshInstallStartsOnItsFirstRosterImportAndItsPastIsHistory() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        let today = Planner.today(at: Int64(Date().timeIntervalSince1970), zone: Example.config.zone)
+        // The README's order, with nothing to worry about on the way.
+        let orgs = try runCLI(["import", "orgs", "--config", config])
+        #expect(orgs.status == 0 && !orgs.stdout.contains("Note:"), "\(orgs.stdout)")
+        let roster = try runCLI(["import", "roster", "--config", config])
+        #expect(roster.stdout.contains("Reminders start today (\(today))"), "\(roster.stdout)")
+        let relations = try runCLI(["import", "relations", "--config", config])
+        #expect(relations.status == 0 && !relations.stdout.contains("Note:"), "\(relations.stdout)")
+        // Said once: a second import does not say it again.
+        #expect(!(try runCLI(["import", "roster", "--config", config])).stdout.contains("Reminders start"))
+        // The first agenda opens on what is ahead, not on years of history.
+        let agenda = try runCLI(["agenda", "--config", config, "--person", "ZZB"])
+        #expect(agenda.status == 0)
+        #expect(agenda.stdout.contains("\n0 项逾期"), "\(agenda.stdout)")
+        // Everything due before today is history, with no reminder; nothing after it is.
+        let lines = try planLines(config, from: "2011-01-01", to: today.adding(days: 60).description)
+        let before = lines.filter { ($0["due"] as! String) < today.description }
+        let after = lines.filter { ($0["due"] as! String) >= today.description }
+        #expect(before.count > 100 && !after.isEmpty)
+        #expect(before.allSatisfy { ["history", "done", "waived"].contains($0["status"] as! String) })
+        #expect(before.filter { $0["status"] as? String == "history" }.allSatisfy { ($0["reminders"] as! [Any]).isEmpty })
+        #expect(!after.contains { $0["status"] as? String == "history" })
+        // The table says 历史; check says from when and why.
+        let table = try runCLI(["plan", "--config", config, "--from", "2016-01-01", "--to", "2016-12-31"])
+        #expect(table.stdout.contains("历史"))
+        let check = try runCLI(["check", "--config", config])
+        #expect(check.stdout.contains("reminders start \(today) (the day the roster was first imported)"), "\(check.stdout)")
+        // A history item can still be recorded from the 台账.
+        let old = try #require(before.first { $0["status"] as? String == "history" && ($0["occurrence"] as! String).hasPrefix("branch-annual-talk:") })
+        let id = old["occurrence"] as! String
+        let done = try runCLI(["done", id, "--date", old["due"] as! String, "--config", config])
+        #expect(done.status == 0, "\(done.stderr)")
+        #expect(try planLines(config, from: "2011-01-01", to: today.description).first { $0["occurrence"] as? String == id }?["status"] as? String == "done")
+    }
+
+    @Test func sinceInTheConfigurationDecidesAndCheckSaysSo() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "[guanhuai]\n", with: "[guanhuai]\nsince = \"2026-01-01\"\n").utf8)
+            .write(to: URL(fileURLWithPath: config))
+        for what in ["orgs", "roster"] {
+            let r = try runCLI(["import", what, "--config", config])
+            #expect(r.status == 0 && !r.stdout.contains("Reminders start"), "\(r.stdout)")
+        }
+        let lines = try planLines(config, from: "2025-01-01", to: "2026-06-30", now: "2026-07-01")
+        #expect(lines.filter { ($0["due"] as! String) < "2026-01-01" }.allSatisfy { $0["status"] as? String != "overdue" })
+        #expect(lines.contains { ($0["due"] as! String) < "2026-01-01" && $0["status"] as? String == "history" })
+        #expect(lines.contains { ($0["due"] as! String) >= "2026-01-01" && $0["status"] as? String == "overdue" })
+        #expect(try runCLI(["check", "--config", config]).stdout.contains("reminders start 2026-01-01 ([guanhuai] since)"))
+        // A date that is not one is refused where it is written.
+        try Data(text.replacingOccurrences(of: "[guanhuai]\n", with: "[guanhuai]\nsince = \"2026-13-01\"\n").utf8)
+            .write(to: URL(fileURLWithPath: config))
+        let bad = try runCLI(["check", "--config", config])
+        #expect(bad.status == 2)
+        #expect(bad.stdout.contains("since") && bad.stdout.contains("is not a date"), "\(bad.stdout)\(bad.stderr)")
+    }
+
+    /// The planner alone: with `since`, what falls due before it is history without reminders; the rest is as without.
+    @Test func thePlannerMarksHistoryAndRemindsNothingOfIt() {
+        var input = Example.config.planInput()
+        let query = PlanQuery(from: CivilDate(2025, 1, 1)!, to: CivilDate(2027, 12, 31)!, now: Example.noon("2027-03-01"))
+        let without = Planner(input).plan(query)
+        input.settings.since = CivilDate(2027, 1, 1)
+        let with = Planner(input).plan(query)
+        #expect(with.map(\.id) == without.map(\.id))
+        for (a, b) in zip(without, with) {
+            if a.due < CivilDate(2027, 1, 1)! && a.status.isOpen {
+                #expect(b.status == .history && b.reminders.isEmpty, "\(a.id)")
+            } else {
+                #expect(a == b, "\(a.id)")
+            }
+        }
+        #expect(with.contains { $0.status == .history })
+    }
+
+    @Test func bothProgramsSayTheirVersion() throws {
+        let r = try runCLI(["--version"])
+        #expect(r.status == 0 && r.stdout.hasPrefix("guanhuai \(GuanhuaiVersion.string)"))
+    }
+}
