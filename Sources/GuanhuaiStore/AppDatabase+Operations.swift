@@ -123,6 +123,14 @@ extension AppDatabase {
         }
     }
 
+    /// Members whose id or name is `given`: finding a person by name without loading the roster.
+    public func members(idOrName given: String) throws(StoreError) -> [(id: String, name: String)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, name FROM member WHERE id = ? OR name = ? ORDER BY id", arguments: [given, given])
+                .map { (id: $0["id"], name: $0["name"]) }
+        }
+    }
+
     public func memberCount() throws(StoreError) -> Int { try read { db in try MemberRecord.fetchCount(db) } }
 
     /// Whether the database holds an organisation, and a roster.
@@ -325,6 +333,29 @@ extension AppDatabase {
         try read { db in
             guard let r = try CompletionRecord.fetchOne(db, key: occurrence), let c = r.completion else { return nil }
             return RecordedCompletion(completion: c, recordedAt: r.recordedAt, recordedBy: r.recordedBy)
+        }
+    }
+
+    /// Records many completions or waivers in one transaction, audited as one action with its count (a bulk
+    /// `done --rule … --unit …`). Those on record already are skipped; returns how many were recorded.
+    @discardableResult
+    public func recordAll(_ cs: [Completion], actor: Actor, action: String, target: String) throws(StoreError) -> Int {
+        try write { db in
+            var n = 0
+            for c in cs where try CompletionRecord.fetchOne(db, key: c.occurrence) == nil {
+                let (outcome, reason): (String, String?) =
+                    switch c.outcome {
+                    case .done: ("done", nil)
+                    case .waived(let r): ("waived", r)
+                    }
+                try CompletionRecord(
+                    occurrence: c.occurrence, date: c.date.description, byPerson: c.by, note: c.note, outcome: outcome,
+                    reason: reason, recordedAt: actor.now, recordedBy: actor.name, amountFen: c.amountFen
+                ).insert(db)
+                n += 1
+            }
+            try AppDatabase.audit(db, actor, action, target, "\(n) items" + (cs.first?.by.map { " by \($0)" } ?? ""))
+            return n
         }
     }
 

@@ -29,8 +29,9 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(name: .customLong("rule"), help: "Only this rule (repeatable).")
     var rules: [String] = []
 
-    @Option(help: "Only what this person is responsible for or reminded of.")
+    @Option(help: "Only what this person (an id or a unique name) is responsible for or reminded of.")
     var person: String?
+    @Option(help: "Only the obligations of this unit and the units below it.") var unit: String?
 
     @Option(help: "table (for people) or json (JSON Lines).")
     var format: Format = .table
@@ -45,6 +46,8 @@ struct PlanCommand: AsyncParsableCommand {
         let zone = config.zone
         let nowInstant = try now.map { try ArgumentDates.instant($0, zone: zone, option: "--now") }
             ?? wallClockSeconds()
+        let person = try self.person.map { try resolvePerson($0, in: workspace, option: "--person") }
+        let within = try unitFilter(unit, workspace.organization)
         let input = try person.map { try workspace.planInput(forPerson: $0) } ?? workspace.planInput()
         let planner = Planner(input)
         let today = planner.today(at: nowInstant)
@@ -55,11 +58,8 @@ struct PlanCommand: AsyncParsableCommand {
         for r in rules where !known.contains(r) {
             throw UsageError(message: "--rule \"\(r)\" is not a rule; known rules: \(known.sorted().joined(separator: ", "))")
         }
-        if let person, input.organization.people[person] == nil, planner.member(person) == nil {
-            throw UsageError(message: "--person \"\(person)\" is neither a member nor a person in the organisation")
-        }
         let occurrences = planner.plan(
-            PlanQuery(from: fromDate, to: toDate, now: nowInstant, rules: Set(rules), person: person))
+            PlanQuery(from: fromDate, to: toDate, now: nowInstant, rules: Set(rules), person: person)).filter(within)
         var out = ""
         switch format {
         case .json:

@@ -214,6 +214,18 @@ struct EventList: AsyncParsableCommand {
     }
 }
 
+/// `--unit U`: a test for "this unit or a unit below it"; everything without the option.
+func unitFilter(_ unit: String?, _ org: Organization) throws -> (Occurrence) -> Bool {
+    guard let unit else { return { _ in true } }
+    guard org.units[unit] != nil else {
+        let known = org.units.values.sorted { $0.id < $1.id }.prefix(12).map { "\($0.id)（\($0.name)）" }
+        throw UsageError(message: "--unit \"\(unit)\" is not a unit of the organisation; units: \(known.joined(separator: ", "))")
+    }
+    var inside: [UnitID: Bool] = [:]
+    for u in org.units.keys { inside[u] = org.lineage(of: u).contains { $0.id == unit } }
+    return { inside[$0.org] ?? false }
+}
+
 func table(_ rows: [[String]]) -> String {
     var widths = [Int](repeating: 0, count: rows.map(\.count).max() ?? 0)
     for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], displayWidth(c)) } }
@@ -240,12 +252,18 @@ func findOccurrence(_ id: String, in input: PlanInput, around date: CivilDate, n
 
 struct DoneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "done", abstract: "Record that an obligation was carried out; its reminders stop.")
+        commandName: "done", abstract: "Record that an obligation was carried out; its reminders stop.",
+        discussion: """
+            One item by its id, or a unit's items of one rule and period at once:
+              guanhuai done --rule branch-annual-talk --unit wen-t --period 2026 --date 2026-11-30 --by 周海燕
+            lists them, asks, and records them in one transaction (--yes: without asking).
+            """)
 
     @OptionGroup var options: ConfigOption
-    @Argument(help: "The occurrence id, as `guanhuai agenda` shows it.") var occurrence: String
+    @Argument(help: "The occurrence id, as `guanhuai agenda` shows it (or --rule … for several).") var occurrence: String?
+    @OptionGroup var bulk: BulkOptions
     @Option(help: "When it was done (default: today).") var date: String?
-    @Option(help: "Who did it (a person id).") var by: String?
+    @Option(help: "Who did it (a person id or a unique name).") var by: String?
     @Option(help: "A note (kept in the database; never in chat messages or logs).") var note: String?
     @Option(help: "慰问金 handed over, in yuan (e.g. 500 or 500.50); kept exactly, and summed by `guanhuai report`.")
     var amount: String?
@@ -263,9 +281,20 @@ struct DoneCommand: AsyncParsableCommand {
         let today = Planner.today(at: actor.now, zone: input.settings.zone)
         let d = try date.map { try ArgumentDates.date($0, option: "--date") } ?? today
         guard d <= today else { throw UsageError(message: "--date \(d) is in the future; record it once it is done") }
-        if let by, input.organization.people[by] == nil, !input.members.contains(where: { $0.id == by }) {
-            throw UsageError(message: "--by \"\(by)\" is neither a member nor a person in the organisation")
+        let by = try self.by.map { try resolvePerson($0, in: ws, option: "--by") }
+        guard let occurrence else {
+            let items = try bulk.select(input, now: actor.now)
+            if let early = items.first(where: { $0.windowStart > d }) {
+                throw UsageError(message: "--date \(d) is before the window of \(early.id) opens (\(early.windowStart)); give a later --date")
+            }
+            guard try bulk.confirm(items, verb: "done on \(d)", names: Names(input)) else { say("Nothing recorded."); return }
+            let n = try ws.database!.recordAll(
+                items.map { Completion(occurrence: $0.id, date: d, by: by, note: note, amountFen: fen) },
+                actor: actor, action: "done-bulk", target: bulk.auditTarget)
+            say("Recorded \(n) items as done on \(d). Their reminders stop.")
+            return
         }
+        guard !bulk.isBulk else { throw UsageError(message: "give an occurrence id or --rule/--unit/--period, not both") }
         let o = try findOccurrence(occurrence, in: input, around: d, now: actor.now)
         guard o.status.isRecordable else {
             throw UsageError(message: "\(occurrence) is \(o.status.chinese) already" + (o.waivedReason.map { "（\($0)）" } ?? ""))
@@ -284,7 +313,8 @@ struct WaiveCommand: AsyncParsableCommand {
         commandName: "waive", abstract: "Record that an obligation does not apply this time, and why.")
 
     @OptionGroup var options: ConfigOption
-    @Argument(help: "The occurrence id, as `guanhuai agenda` shows it.") var occurrence: String
+    @Argument(help: "The occurrence id, as `guanhuai agenda` shows it (or --rule … for several).") var occurrence: String?
+    @OptionGroup var bulk: BulkOptions
     @Option(help: "Why it does not apply.") var reason: String
 
     func run() async throws {
@@ -295,6 +325,16 @@ struct WaiveCommand: AsyncParsableCommand {
         let actor = currentActor()
         let input = try ws.planInput()
         let today = Planner.today(at: actor.now, zone: input.settings.zone)
+        guard let occurrence else {
+            let items = try bulk.select(input, now: actor.now)
+            guard try bulk.confirm(items, verb: "waived (\(reason))", names: Names(input)) else { say("Nothing recorded."); return }
+            let n = try ws.database!.recordAll(
+                items.map { Completion(occurrence: $0.id, date: today, outcome: .waived(reason: reason)) },
+                actor: actor, action: "waive-bulk", target: bulk.auditTarget)
+            say("Recorded \(n) items as waived. Their reminders stop.")
+            return
+        }
+        guard !bulk.isBulk else { throw UsageError(message: "give an occurrence id or --rule/--unit/--period, not both") }
         let o = try findOccurrence(occurrence, in: input, around: today, now: actor.now)
         guard o.status.isRecordable else { throw UsageError(message: "\(occurrence) is \(o.status.chinese) already") }
         try ws.database!.record(
@@ -311,7 +351,8 @@ struct AgendaCommand: AsyncParsableCommand {
         abstract: "What is open: overdue first, then what falls due in the next days, soonest first.")
 
     @OptionGroup var options: ConfigOption
-    @Option(help: "Only what this person is responsible for or reminded of.") var person: String?
+    @Option(help: "Only what this person (an id or a unique name) is responsible for or reminded of.") var person: String?
+    @Option(help: "Only the obligations of this unit and the units below it.") var unit: String?
     @Option(help: "How many days ahead.") var days = 30
     @Option(help: "The present (YYYY-MM-DD or YYYY-MM-DDTHH:MM). Default: now.") var now: String?
 
@@ -320,15 +361,16 @@ struct AgendaCommand: AsyncParsableCommand {
         let ws = try options.workspace(create: false)
         let nowInstant = try now.map { try ArgumentDates.instant($0, zone: ws.config.zone, option: "--now") }
             ?? wallClockSeconds()
+        let person = try self.person.map { try resolvePerson($0, in: ws, option: "--person") }
+        let within = try unitFilter(unit, ws.organization)
         let input = try person.map { try ws.planInput(forPerson: $0) } ?? ws.planInput()
         let planner = Planner(input)
-        if let person, input.organization.people[person] == nil, planner.member(person) == nil {
-            throw UsageError(message: "--person \"\(person)\" is neither a member nor a person in the organisation")
-        }
         let today = planner.today(at: nowInstant)
         let open = planner.plan(
             PlanQuery(from: today.adding(days: -366), to: today.adding(days: days), now: nowInstant, person: person)
-        ).filter { $0.status.isOpen && $0.due <= today.adding(days: days) && $0.windowStart <= today.adding(days: days) }
+        ).filter {
+            $0.status.isOpen && $0.due <= today.adding(days: days) && $0.windowStart <= today.adding(days: days) && within($0)
+        }
         if open.isEmpty {
             say("（无待办）Nothing open for the next \(days) days.")
             return

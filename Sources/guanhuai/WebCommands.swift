@@ -16,9 +16,14 @@ struct WebCommand: AsyncParsableCommand {
 func resolvePerson(_ given: String, in ws: Workspace, option: String) throws -> PersonID {
     let org = ws.organization
     if org.people[given] != nil { return given }
-    let input = try ws.planInput()
-    if input.members.contains(where: { $0.id == given }) { return given }
-    let named = org.people.values.filter { $0.name == given }.map(\.id) + input.members.filter { $0.name == given }.map(\.id)
+    let members: [(id: PersonID, name: String)]
+    if let db = ws.database, try db.holdings().roster {
+        members = try db.members(idOrName: given)
+    } else {
+        members = ws.config.members.filter { $0.id == given || $0.name == given }.map { ($0.id, $0.name) }
+    }
+    if members.contains(where: { $0.id == given }) { return given }
+    let named = org.people.values.filter { $0.name == given }.map(\.id) + members.filter { $0.name == given }.map(\.id)
     let unique = Array(Set(named)).sorted()
     if unique.count == 1 { return unique[0] }
     if unique.count > 1 {

@@ -1,6 +1,7 @@
 import Foundation
 import GuanhuaiConfig
 import GuanhuaiCore
+import GuanhuaiStore
 import GuanhuaiTestSupport
 import Testing
 
@@ -90,6 +91,64 @@ import Testing
             }
         }
         #expect(with.contains { $0.status == .history })
+    }
+
+    /// A unit's items of one rule and period closed at once: listed, asked (refused without a terminal and --yes),
+    /// exactly those recorded, one audit row with the count; `--by` and `--person` take a unique name.
+    @Test func aBulkRecordClosesExactlyWhatItListsAndIsAuditedOnce() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        // A second 吴振宇, to make that name ambiguous.
+        let rosterPath = dir.url.appendingPathComponent("roster.csv")
+        let roster = try String(contentsOf: rosterPath, encoding: .utf8)
+        try Data((roster + "M099,吴振宇,男,1980-01-01,2005-07-01,2006-07-01,理学院教师党支部,,,,正常\n").utf8).write(to: rosterPath)
+        for what in ["orgs", "roster", "relations"] { #expect(try runCLI(["import", what, "--config", config]).status == 0) }
+        let today = Planner.today(at: Int64(Date().timeIntervalSince1970), zone: Example.config.zone)
+        let year = String(today.year)
+        let bulk = ["done", "--rule", "branch-annual-talk", "--unit", "wen-t", "--period", year, "--date", today.description,
+            "--by", "周海燕", "--config", config]
+        func statuses() throws -> [String: String] {
+            Dictionary(uniqueKeysWithValues: try planLines(config, from: "\(year)-01-01", to: "\(year)-12-31").map {
+                ($0["occurrence"] as! String, $0["status"] as! String)
+            })
+        }
+        let before = try statuses()
+        // No terminal, no --yes: the list, a refusal, nothing written.
+        let asked = try runCLI(bulk)
+        #expect(asked.status == 2 && asked.stderr.contains("add --yes"), "\(asked.stderr)")
+        #expect(try statuses() == before)
+        let listed = Set(asked.stdout.split(separator: "\n").compactMap { line in
+            line.split(separator: " ").last.map(String.init).flatMap { $0.hasPrefix("branch-annual-talk:") ? $0 : nil }
+        })
+        #expect(listed.count >= 5)
+        #expect(listed.allSatisfy { before[$0] == "pending" || before[$0] == "overdue" || before[$0] == "history" })
+        let done = try runCLI(bulk + ["--yes"])
+        #expect(done.status == 0 && done.stdout.contains("Recorded \(listed.count) items"), "\(done.stdout)\(done.stderr)")
+        let after = try statuses()
+        for (id, status) in after {
+            #expect(status == (listed.contains(id) ? "done" : before[id]), "\(id)")
+        }
+        let log = try AppDatabase(path: dir.databasePath).auditLog(limit: 3)
+        #expect(log.first?.action == "done-bulk" && log.first?.summary == "\(listed.count) items by M001", "\(log)")
+        #expect(log.dropFirst().first?.action != "done", "one audit row, not one per item")
+        // Again: nothing left to close.
+        #expect(try runCLI(bulk + ["--yes"]).status == 2)
+        // waive works the same way.
+        let waive = try runCLI(["waive", "--rule", "branch-annual-talk", "--unit", "li-t", "--period", year, "--reason", "支部改选，次年补谈",
+            "--yes", "--config", config])
+        #expect(waive.status == 0, "\(waive.stderr)")
+        #expect(try statuses().filter { $0.key.hasPrefix("branch-annual-talk:") && $0.value == "waived" }.count >= 1)
+        // Names: a unique one is taken, an ambiguous one names both.
+        #expect(try runCLI(["agenda", "--person", "周海燕", "--config", config]).status == 0)
+        let ambiguous = try runCLI(["agenda", "--person", "吴振宇", "--config", config])
+        #expect(ambiguous.status == 2 && ambiguous.stderr.contains("M002") && ambiguous.stderr.contains("M099"), "\(ambiguous.stderr)")
+        // --unit narrows plan and agenda to a subtree.
+        let units = Set(try planLines(config, from: "\(year)-01-01", to: "\(year)-12-31").map { $0["org"] as! String })
+        #expect(units.count > 3)
+        let r = try runCLI(["plan", "--unit", "wen", "--format", "json", "--from", "\(year)-01-01", "--to", "\(year)-12-31", "--config", config])
+        let wen = Set(r.stdout.split(separator: "\n").map { (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["org"] as! String })
+        #expect(wen == Set(["wen", "wen-t", "wen-s"].filter { units.contains($0) }) && !wen.isEmpty, "\(wen)")
+        #expect(try runCLI(["agenda", "--unit", "nope", "--config", config]).status == 2)
     }
 
     @Test func bothProgramsSayTheirVersion() throws {

@@ -1,0 +1,59 @@
+public import ArgumentParser
+import Foundation
+import GuanhuaiCore
+import GuanhuaiStore
+import GuanhuaiWorkspace
+
+/// `done`/`waive` for a whole unit's items of one rule and period at once: a committee closing its 台账 history,
+/// or a branch that held every annual talk in one meeting. Lists first, asks (unless --yes), audited as one action.
+struct BulkOptions: ParsableArguments {
+    @Option(help: "Bulk: every item of this rule (with --period; instead of an occurrence id).") var rule: String?
+    @Option(help: "Bulk: only this unit and the units below it (default: every unit).") var unit: String?
+    @Option(help: "Bulk: the period, as the ids show it: a year (2026), a month (2026-12), a half-year (2026-H1).")
+    var period: String?
+    @Flag(help: "Bulk: do it without asking.") var yes = false
+
+    var isBulk: Bool { rule != nil || unit != nil || period != nil }
+
+    /// The items the selection closes: the rule's open and history items of the period in the unit's subtree.
+    func select(_ input: PlanInput, now: Int64) throws -> [Occurrence] {
+        guard let rule else { throw UsageError(message: "give an occurrence id, or --rule with --period for a bulk record") }
+        guard input.rules.contains(where: { $0.id == rule }) else {
+            throw UsageError(message: "--rule \"\(rule)\" is not a rule; rules: \(input.rules.map(\.id).joined(separator: ", "))")
+        }
+        guard let period, let year = Int(period.prefix(4)), period.count >= 4, (1900...2200).contains(year) else {
+            throw UsageError(message: "--period is needed with --rule: a year (2026), a month (2026-12) or a half-year (2026-H1), as the ids show it")
+        }
+        let org = input.organization
+        if let unit, org.units[unit] == nil {
+            throw UsageError(message: "--unit \"\(unit)\" is not a unit of the organisation")
+        }
+        let occ = Planner(input).plan(PlanQuery(from: CivilDate(year - 1, 1, 1)!, to: CivilDate(year + 1, 12, 31)!, now: now,
+            rules: [rule]))
+        return occ.filter { o in
+            o.status.isRecordable && o.id.split(separator: ":").dropFirst().first.map(String.init) == period
+                && (unit.map { u in org.lineage(of: o.org).contains { $0.id == u } } ?? true)
+        }
+    }
+
+    /// Shows the list and asks; true to go ahead.
+    func confirm(_ items: [Occurrence], verb: String, names: Names) throws -> Bool {
+        guard !items.isEmpty else {
+            throw UsageError(message: "nothing to record: no open or past item of --rule \(rule ?? "") for --period \(period ?? "")\(unit.map { " under --unit \($0)" } ?? "")")
+        }
+        var rows = [["到期", "事项", "对象", "责任人", "状态", "编号"]]
+        for o in items {
+            rows.append([o.due.description, o.title, names.subject(o), names.person(o.responsible), o.status.chinese, o.id])
+        }
+        say(table(rows))
+        if yes { return true }
+        guard isatty(STDIN_FILENO) == 1 else {
+            throw UsageError(message: "\(items.count) items would be recorded as \(verb); to go ahead without a terminal, add --yes")
+        }
+        FileHandle.standardOutput.write(Data("Record these \(items.count) items as \(verb)? [y/N] ".utf8))
+        let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        return answer == "y" || answer == "yes" || answer == "是"
+    }
+
+    var auditTarget: String { "\(rule ?? "")/\(unit ?? "all")/\(period ?? "")" }
+}
