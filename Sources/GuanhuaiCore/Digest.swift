@@ -29,12 +29,15 @@ extension Digest {
         for o in occurrences where o.status.isOpen {
             for r in o.reminders where r.at > after && r.at <= through {
                 for p in r.to {
+                    // The responsible person is told in their own words (您负责的…已逾期) even when the escalation
+                    // reaches them too (组织部's own obligations escalate to 组织部): 督促 is for those above.
+                    let kind = r.kind == .escalation && p == o.responsible ? Reminder.Kind.overdue : r.kind
                     let key = "\(p)|\(r.at)"
                     if let i = index[key] {
-                        out[i].items.append(Item(occurrence: o, kind: r.kind))
+                        out[i].items.append(Item(occurrence: o, kind: kind))
                     } else {
                         index[key] = out.count
-                        out.append(Digest(recipient: p, at: r.at, localDate: r.localDate, items: [Item(occurrence: o, kind: r.kind)]))
+                        out.append(Digest(recipient: p, at: r.at, localDate: r.localDate, items: [Item(occurrence: o, kind: kind)]))
                     }
                 }
             }

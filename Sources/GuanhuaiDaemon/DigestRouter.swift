@@ -60,8 +60,10 @@ struct DigestRouter: Sendable {
         if let name = config.routing.email, let channel = mailChannels[name], let address = contact?.email {
             let mail = renderer.mail(d, context: context)
             let key = d.idempotencyKey(channel: name)
+            // A 补发 mail is dated when it goes (its body says when it should have gone), not days in the past,
+            // where a mail program would sort it out of sight.
             let env = channel.envelope(
-                to: Mailbox(name: context.personName(d.recipient), address: address), mail: mail, at: d.at,
+                to: Mailbox(name: context.personName(d.recipient), address: address), mail: mail, at: late ? now : d.at,
                 zone: config.zone, idempotencyKey: key)
             routed.rows.append(NewOutboxMessage(
                 idempotencyKey: key, recipient: d.recipient, channel: .named(name),

@@ -218,6 +218,14 @@ func recipient(_ rig: borrowing Rig, _ url: URL) -> String {
         #expect(rig.messages.count == total)
         let subjects = try rig.messages.dropFirst(first).map { try rig.headers($0)["Subject"] ?? "" }
         #expect(subjects.contains { $0.contains("补发") }, "the 06-02 and 06-03 ones are more than a day late")
+        // A 补发 mail is dated when it went (a mail program sorts by Date:), and says when it should have gone.
+        for m in rig.messages.dropFirst(first) {
+            let p = try rig.parsed(m)
+            let h = p["headers"] as! [String: String]
+            guard h["Subject"]?.contains("补发") == true else { continue }
+            #expect(h["Date"]?.contains("4 Jun 2027") == true, "\(h["Date"] ?? "")")
+            #expect((p["parts"] as! [String: String])["text/plain"]?.contains("本应于 2027-06-0") == true)
+        }
         // And back again: nothing is sent twice.
         try setClock(rig.clock, beijing("2027-06-02 09:00:00"))
         #expect(try await eventually(10) { daemon.stderr.contains("the clock went back") }, "\(daemon.stderr)")

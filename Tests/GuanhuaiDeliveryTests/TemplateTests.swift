@@ -70,3 +70,30 @@ import Testing
         #expect(item == TemplateCheck.itemNames.subtracting(["note"]))
     }
 }
+
+/// Who reads which words: the responsible person 「您负责的…已逾期」, those above them 「…尚未办结，请督促落实」 —
+/// also when an escalation reaches the responsible person themselves (组织部's own obligations escalate to 组织部).
+@Suite struct WordingTests {
+    @Test func theResponsibleReadsTheirOwnWordsAndOnlySupervisorsAreAskedToUrge() async throws {
+        let input = Example.config.planInput()
+        let planner = Planner(input)
+        let occ = planner.plan(PlanQuery(from: CivilDate(2026, 1, 1)!, to: CivilDate(2027, 12, 31)!, now: Example.noon("2026-01-01")))
+        // An obligation of 组织部 whose escalation is sent to 组织部 and to the committee's secretary.
+        let o = try #require(occ.first { o in
+            o.responsible == "ZZB" && o.reminders.contains { $0.kind == .escalation && $0.to.contains("ZZB") && $0.to.count > 1 }
+        })
+        let r = o.reminders.first { $0.kind == .escalation && $0.to.contains("ZZB") }!
+        let digests = Digest.collect([o], after: r.at - 1, through: r.at)
+        let own = try #require(digests.first { $0.recipient == "ZZB" })
+        let above = try #require(digests.first { $0.recipient != "ZZB" })
+        #expect(own.items.map(\.kind) == [.overdue])
+        #expect(above.items.map(\.kind) == [.escalation])
+        let renderer = try await DigestRenderer.load(directory: Example.root.appendingPathComponent("Config/templates").path)
+        let context = RenderContext(input: input)
+        let mine = renderer.mail(own, context: context)
+        let theirs = renderer.mail(above, context: context)
+        #expect(mine.text.contains("您负责的此项已逾期") && !mine.text.contains("督促"), "\(mine.text)")
+        #expect(mine.html?.contains("您负责的此项") == true && mine.html?.contains("督促") == false)
+        #expect(theirs.text.contains("尚未办结，请督促落实") && !theirs.text.contains("您负责的"), "\(theirs.text)")
+    }
+}
