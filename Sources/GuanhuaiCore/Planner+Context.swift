@@ -437,7 +437,9 @@ extension Planner {
             var plan: [(CivilDate, Reminder.Kind, [PersonID])] = []
             plan.reserveCapacity(8)
             let long = start.days(until: due) + 1 > 31
-            if policy.windowStart == .always || (policy.windowStart == .ifLongerThanMonth && long) {
+            // When the member is greeted within the window (a political birthday), the secretary hears at its start,
+            // before any greeting day in it, not 14 days before its end.
+            if policy.windowStart == .always || (policy.windowStart == .ifLongerThanMonth && (long || greeting != nil)) {
                 plan.append((start, .advance, recipients))
             }
             for n in policy.beforeDueDays.sorted(by: >) {

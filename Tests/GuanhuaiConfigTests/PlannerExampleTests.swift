@@ -43,6 +43,19 @@ import Testing
         #expect(m002.responsible == "M001")
     }
 
+    /// The secretary hears of a month's political birthdays on its first day, before any greeting in it: a member
+    /// who joined on 1 July is not greeted two weeks before their secretary is first told.
+    @Test func theSecretaryIsToldOnTheFirstOfTheMonthBeforeAnyGreeting() throws {
+        let occ = Example.plan(from: "2027-01-01", to: "2027-12-31", now: "2026-11-22", rules: ["political-birthday"])
+        #expect(occ.count > 20)
+        for o in occ {
+            let greeting = try #require(o.reminders.first { $0.kind == .greeting })
+            let first = try #require(o.reminders.first { $0.to.contains(o.responsible) })
+            #expect(first.localDate == o.windowStart && first.localDate.day == 1, "\(o.id)")
+            #expect(first.at <= greeting.at, "\(o.id)")
+        }
+    }
+
     @Test func partyAgeCountsFromFullMembership() throws {
         let members = Example.config.membersByID
         let m003 = try #require(members["M003"])  // joined 1975-06-10: no probation in that era
