@@ -14,6 +14,17 @@ func displayWidth(_ s: String) -> Int {
     }
 }
 
+/// At most `width` columns, with … where it was cut.
+func clip(_ s: String, _ width: Int) -> String {
+    guard displayWidth(s) > width else { return s }
+    var out = ""
+    for ch in s {
+        if displayWidth(out + String(ch)) > width - 1 { break }
+        out.append(ch)
+    }
+    return out + "…"
+}
+
 func pad(_ s: String, _ width: Int) -> String {
     s + String(repeating: " ", count: max(0, width - displayWidth(s)))
 }

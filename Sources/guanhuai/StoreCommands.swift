@@ -376,11 +376,18 @@ struct AgendaCommand: AsyncParsableCommand {
             return
         }
         let names = Names(input)
-        var rows = [["到期", "事项", "对象", "责任人", "状态", "编号"]]
+        // Within 100 columns: long titles and names clipped, each item's id (what `done` takes) on a line of its own.
+        var rows = [["到期", "事项", "对象", "责任人", "状态"]]
         for o in open {
-            rows.append([o.due.description, o.title, names.subject(o), names.person(o.responsible), o.status.chinese, o.id])
+            rows.append([o.due.description, clip(o.title, 24), clip(names.subject(o), 18), clip(names.person(o.responsible), 12),
+                o.status.chinese])
         }
-        say(table(rows))
-        say("\n\(open.filter { $0.status == .overdue }.count) 项逾期，共 \(open.count) 项。记录完成：guanhuai done 编号 [--date D] [--by 人员] [--note 备注]")
+        let lines = table(rows).split(separator: "\n", omittingEmptySubsequences: false)
+        say(String(lines[0]))
+        for (o, line) in zip(open, lines.dropFirst()) {
+            say(String(line))
+            say("            guanhuai done \(o.id)")
+        }
+        say("\n\(open.filter { $0.status == .overdue }.count) 项逾期，共 \(open.count) 项。记录完成：运行该项下面的命令，可加 --date D --by 人员 --note 备注")
     }
 }

@@ -31,6 +31,13 @@ import Testing
         let agenda = try runCLI(["agenda", "--config", config, "--person", "ZZB"])
         #expect(agenda.status == 0)
         #expect(agenda.stdout.contains("\n0 项逾期"), "\(agenda.stdout)")
+        // It fits a 100-column terminal: each id on a line of its own, as the command that closes it.
+        let everyone = try runCLI(["agenda", "--config", config, "--days", "366"])
+        let width = everyone.stdout.split(separator: "\n").map { line in
+            line.unicodeScalars.reduce(0) { $0 + (($1.value >= 0x2E80 && $1.value <= 0xA4CF) || ($1.value >= 0xFF00 && $1.value <= 0xFF60) ? 2 : 1) }
+        }.max() ?? 0
+        #expect(width <= 100 && width > 40, "\(everyone.stdout)")
+        #expect(everyone.stdout.contains("guanhuai done branch-annual-talk:"))
         // Everything due before today is history, with no reminder; nothing after it is.
         let lines = try planLines(config, from: "2011-01-01", to: today.adding(days: 60).description)
         let before = lines.filter { ($0["due"] as! String) < today.description }
