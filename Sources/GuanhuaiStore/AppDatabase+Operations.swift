@@ -354,7 +354,8 @@ extension AppDatabase {
                 ).insert(db)
                 n += 1
             }
-            try AppDatabase.audit(db, actor, action, target, "\(n) items" + (cs.first?.by.map { " by \($0)" } ?? ""))
+            let by = Set(cs.map(\.by))
+            try AppDatabase.audit(db, actor, action, target, "\(n) items" + (by.count == 1 ? by.first!.map { " by \($0)" } ?? "" : ""))
             return n
         }
     }

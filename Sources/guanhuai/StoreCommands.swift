@@ -12,8 +12,8 @@ func say(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import the roster, the organisation or the relations into the database (one transaction each).",
-        subcommands: [ImportRoster.self, ImportOrgs.self, ImportRelations.self]
+        abstract: "Import the roster, the organisation, the relations or completions into the database (one transaction each).",
+        subcommands: [ImportRoster.self, ImportOrgs.self, ImportRelations.self, ImportCompletions.self]
     )
 }
 
@@ -103,6 +103,38 @@ struct ImportOrgs: AsyncParsableCommand {
             let who = unit.map { org.units[$0]?.name ?? $0 } ?? "[committee] organization_department"
             return "Note: \(who) names \(p), who is neither a [[person]] nor on the roster yet."
         })
+    }
+}
+
+struct ImportCompletions: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "completions",
+        abstract: "Import what was done from a spreadsheet (台账): 编号/姓名, 事项, 年度/期间, 日期[, 办理人, 备注, 金额].",
+        discussion: """
+            UTF-8 (with or without BOM) or GB18030. 事项 is a rule id or its title; 年度 or 期间 the obligation's period
+            as its id shows it. A file with any bad row imports nothing and lists every bad row. What is on record
+            already is left as it is, so importing the same file twice changes nothing.
+            """)
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The CSV file.") var file: String
+    @Flag(help: "Check the file and report what would be recorded; write nothing.") var dryRun = false
+
+    func run() async throws {
+        let ws = try options.workspace(create: !dryRun)
+        let actor = currentActor()
+        let input = try ws.planInput()
+        let today = Planner.today(at: actor.now, zone: ws.config.zone)
+        let completions = try CompletionsFile.load(path: file, input: input, today: today)
+        if dryRun {
+            let recorded = Set(input.completions.map(\.occurrence))
+            let new = completions.filter { !recorded.contains($0.occurrence) }.count
+            say("\(file): \(completions.count) rows — \(new) would be recorded, \(completions.count - new) on record already.")
+            say("Dry run: nothing was written.")
+            return
+        }
+        let n = try ws.database!.recordAll(completions, actor: actor, action: "import-completions", target: file)
+        say("\(file): \(completions.count) rows — \(n) recorded, \(completions.count - n) on record already.")
     }
 }
 

@@ -158,6 +158,52 @@ import Testing
         #expect(try runCLI(["agenda", "--unit", "nope", "--config", config]).status == 2)
     }
 
+    /// History from the spreadsheet: a GB18030 台账 (as Excel on Chinese Windows saves it) with two bad rows imports
+    /// nothing and lists both; fixed, it records exactly its rows, once, and the report sums its 金额.
+    @Test func completionsFromAGB18030SpreadsheetImportAllOrNothing() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        let rosterPath = dir.url.appendingPathComponent("roster.csv")
+        let roster = try String(contentsOf: rosterPath, encoding: .utf8)
+        try Data((roster + "M099,吴振宇,男,1980-01-01,2005-07-01,2006-07-01,理学院教师党支部,,,,正常\n").utf8).write(to: rosterPath)
+        for what in ["orgs", "roster"] { #expect(try runCLI(["import", what, "--config", config]).status == 0) }
+        func gb18030(_ name: String, _ text: String) throws -> String {
+            let path = dir.url.appendingPathComponent(name).path
+            try runTool("/usr/bin/iconv", ["-f", "UTF-8", "-t", "GB18030"], input: Data(text.utf8)).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let header = "编号,姓名,事项,年度,日期,办理人,备注,金额\n"
+        let good = [
+            "M003,郑国栋,支部书记年度谈心谈话,2025,2025-11-20,周海燕,谈心谈话,",
+            ",孙淑芬,branch-annual-talk,2025,2025年12月1日,M001,,",
+            "M005,,branch-annual-talk,2025,2025/12/02,,,300.50",
+        ]
+        let bad = try gb18030("bad.csv", header + good.joined(separator: "\n") + "\n"
+            + ",吴振宇,branch-annual-talk,2025,2025-11-20,,,\n"          // two members of that name
+            + "M006,,branch-annual-talk,2025,2025-11-20,,,五百\n")       // not an amount
+        let refused = try runCLI(["import", "completions", bad, "--config", config])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("row 5, 姓名") && refused.stderr.contains("M002") && refused.stderr.contains("M099"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("row 6, 金额"), "\(refused.stderr)")
+        let stateBefore = try runCLI(["plan", "--config", config, "--format", "json", "--from", "2025-01-01", "--to", "2025-12-31", "--now", "2026-01-02"])
+        #expect(!stateBefore.stdout.contains("\"done\""), "nothing was recorded")
+        let file = try gb18030("good.csv", header + good.joined(separator: "\n") + "\n")
+        let dry = try runCLI(["import", "completions", file, "--dry-run", "--config", config])
+        #expect(dry.status == 0 && dry.stdout.contains("3 would be recorded"), "\(dry.stdout)\(dry.stderr)")
+        let ok = try runCLI(["import", "completions", file, "--config", config])
+        #expect(ok.status == 0 && ok.stdout.contains("3 recorded"), "\(ok.stdout)\(ok.stderr)")
+        let again = try runCLI(["import", "completions", file, "--config", config])
+        #expect(again.stdout.contains("0 recorded, 3 on record already"), "\(again.stdout)")
+        let lines = try planLines(config, from: "2025-01-01", to: "2025-12-31", now: "2026-01-02")
+        let done = Set(lines.filter { $0["status"] as? String == "done" }.map { $0["occurrence"] as! String })
+        #expect(done == ["branch-annual-talk:2025:M003", "branch-annual-talk:2025:M004", "branch-annual-talk:2025:M005"], "\(done)")
+        let m003 = try #require(lines.first { $0["occurrence"] as? String == "branch-annual-talk:2025:M003" })
+        #expect(m003["closed_on"] as? String == "2025-11-20" && m003["closed_by"] as? String == "M001")
+        let report = try runCLI(["report", "--config", config, "--year", "2025", "--now", "2026-01-02", "--format", "json"])
+        let top = try #require(report.stdout.split(separator: "\n").first.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] })
+        #expect(top["amount_fen"] as? Int == 30050)
+    }
+
     @Test func bothProgramsSayTheirVersion() throws {
         let r = try runCLI(["--version"])
         #expect(r.status == 0 && r.stdout.hasPrefix("guanhuai \(GuanhuaiVersion.string)"))
