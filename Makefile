@@ -66,7 +66,7 @@ install: release
 	chmod 0644 $(DESTDIR)$(UNITDIR)/guanhuaid.service
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/guanhuai/templates
 	install -m 0644 Config/templates/*.mustache $(DESTDIR)$(SYSCONFDIR)/guanhuai/templates/
-	for f in rules.toml organization.toml roster.csv relations.csv events.csv; do \
+	for f in rules.toml organization.toml roster.csv relations.csv events.csv holidays.toml; do \
 		[ -e $(DESTDIR)$(SYSCONFDIR)/guanhuai/$$f ] || install -m 0644 Config/$$f $(DESTDIR)$(SYSCONFDIR)/guanhuai/$$f; done
 	sed 's#^path = "../.state/guanhuai.sqlite"#path = "/var/lib/guanhuai/guanhuai.sqlite"#' Config/config.toml > $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml.example
 	[ -e $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml ] || cp $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml.example $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml

@@ -10,6 +10,8 @@ public struct Configuration: Sendable {
     public var sendMinutes: Int
     /// `[guanhuai] since`: obligations due before it are history. nil: the day the roster was first imported.
     public var since: CivilDate? = nil
+    /// The holiday table, when `[files] holidays` names one.
+    public var workCalendar: WorkCalendar? = nil
     public var oldMember: OldMemberRule
     public var files: Files
     /// The SQLite database: `$STATE_DIRECTORY/guanhuai.sqlite` under systemd, else `[database] path`, else
@@ -63,6 +65,8 @@ public struct Configuration: Sendable {
         public var roster: String
         public var relations: String?
         public var events: String?
+        /// The holiday table (China's days off and 调休 working days); nil: none.
+        public var holidays: String?
         /// The most members a roster may hold (`max_members`): a file far larger than the organisation is a mistake
         /// (a whole province's export), refused before it makes every plan crawl.
         public var maxMembers = RosterFile.defaultMaxMembers
@@ -80,7 +84,7 @@ public struct Configuration: Sendable {
             message: "names \(error.file), which does not exist; correct the path (relative paths are from \(path)'s folder)")
     }
 
-    public var settings: PlanSettings { PlanSettings(zone: zone, sendMinutes: sendMinutes, oldMember: oldMember, since: since) }
+    public var settings: PlanSettings { PlanSettings(zone: zone, sendMinutes: sendMinutes, oldMember: oldMember, since: since, workCalendar: workCalendar) }
 
     public func planInput(completions: [Completion] = [], extraEvents: [Event] = []) -> PlanInput {
         PlanInput(
@@ -139,14 +143,15 @@ public struct Configuration: Sendable {
             }
             let fp = TOMLReader.Place(header: "files", index: 0, name: "[files]")
             guard let f = try r.table(r.root, "files", top) else { throw r.error(top, nil, "missing the [files] table") }
-            try r.checkKeys(f, allowed: ["rules", "organization", "roster", "relations", "events", "max_members"], fp)
+            try r.checkKeys(f, allowed: ["rules", "organization", "roster", "relations", "events", "holidays", "max_members"], fp)
             var files = Files(
                 rules: resolve(try r.string(f, "rules", fp, required: true)!),
                 organization: resolve(try r.string(f, "organization", fp, required: true)!),
                 roster: resolve(try r.string(f, "roster", fp, required: true)!),
                 relations: try r.string(f, "relations", fp).map(resolve),
                 events: try r.string(f, "events", fp).map(resolve))
-            for key in ["rules", "organization", "roster", "relations", "events"] { files.lines[key] = r.line(of: key, in: fp) }
+            files.holidays = try r.string(f, "holidays", fp).map(resolve)
+            for key in ["rules", "organization", "roster", "relations", "events", "holidays"] { files.lines[key] = r.line(of: key, in: fp) }
             files.maxMembers = try r.int(f, "max_members", fp, range: 1...10_000_000) ?? files.maxMembers
             var dbPath = "/var/lib/guanhuai/guanhuai.sqlite"
             var busy = 5.0
@@ -241,6 +246,13 @@ public struct Configuration: Sendable {
             organization: Organization.empty, members: [], relations: [], dependants: [],
             events: [], rules: rules)
         c.since = since
+        if let h = files.holidays {
+            do {
+                c.workCalendar = try HolidaysFile.load(path: h)
+            } catch {
+                throw InputErrors([Configuration.named("holidays", error, config: path, files: files)])
+            }
+        }
         return c
     }
 

@@ -62,7 +62,7 @@ public enum RulesFile {
             t,
             allowed: [
                 "id", "title", "source", "enabled", "trigger", "subjects", "responsible", "also", "reminders",
-                "ends_with_member", "chat_title", "late_greeting_days",
+                "ends_with_member", "chat_title", "late_greeting_days", "shift", "send_on_holidays",
             ], place)
         let title = try r.string(t, "title", place, required: true)!
         let source = try r.strings(t, "source", place) ?? []
@@ -99,6 +99,13 @@ public enum RulesFile {
             endsWithMember: try r.bool(t, "ends_with_member", place) ?? true,
             chatTitle: try r.string(t, "chat_title", place))
         rule.lateGreetingDays = try r.int(t, "late_greeting_days", place, range: 0...366) ?? rule.lateGreetingDays
+        if let s = try r.string(t, "shift", place) {
+            guard let shift = Rule.Shift(rawValue: s) else {
+                throw r.error(place, "shift", "shift is \"next-workday\" or \"previous-workday\"")
+            }
+            rule.shift = shift
+        }
+        rule.sendOnHolidays = try r.bool(t, "send_on_holidays", place) ?? false
         return rule
     }
 

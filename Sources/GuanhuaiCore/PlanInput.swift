@@ -7,14 +7,18 @@ public struct PlanSettings: Sendable {
     /// The day the committee started with guanhuai: obligations due before it are history (never overdue, never
     /// reminded, never escalated). nil: none (everything counts).
     public var since: CivilDate?
+    /// China's working days (`[files] holidays`). Without it, `shift` knows weekends only and reminders go out on any
+    /// day.
+    public var workCalendar: WorkCalendar?
 
     public init(zone: ZoneRules, sendMinutes: Int = 8 * 60 + 30, oldMember: OldMemberRule = OldMemberRule(),
-        since: CivilDate? = nil)
+        since: CivilDate? = nil, workCalendar: WorkCalendar? = nil)
     {
         self.zone = zone
         self.sendMinutes = sendMinutes
         self.oldMember = oldMember
         self.since = since
+        self.workCalendar = workCalendar
     }
 }
 

@@ -109,11 +109,13 @@ extension Planner {
             while let next = expr.next(afterMicroseconds: t, defaultZone: zone) {
                 t = next
                 let local = zone.local(atUTC: next >= 0 ? next / 1_000_000 : (next - 999_999) / 1_000_000)
-                let day = Timestamp.split(local).0
-                if day > query.to { break }
-                let monthKey = day.year * 12 + day.month
+                let fired = Timestamp.split(local).0
+                if fired > query.to { break }
+                let monthKey = fired.year * 12 + fired.month
                 if firstInMonth && monthKey == lastMonth { continue }
                 lastMonth = monthKey
+                // `shift`: the day itself moves off a day off (主题党日 on the first working day, not on 元旦).
+                let day = rule.shift.map { planner.workdays.shifted(fired, $0) } ?? fired
                 guard seen.insert(day).inserted else { continue }
                 let due: CivilDate
                 switch window {
@@ -121,7 +123,7 @@ extension Planner {
                 case .days(let n): due = day.adding(days: max(0, n - 1))
                 }
                 guard intersects(day, due) else { continue }
-                emit(rule, period: day.description, title: rule.title, start: day, due: due)
+                emit(rule, period: day.description, title: rule.title, start: day, due: due, shifted: true)
             }
         }
 
@@ -280,7 +282,11 @@ extension Planner {
 
         // MARK: Emitting
 
-        mutating func emit(_ rule: Rule, period: String, title: String, start: CivilDate, due: CivilDate) {
+        mutating func emit(_ rule: Rule, period: String, title: String, start: CivilDate, due: CivilDate,
+            shifted: Bool = false)
+        {
+            // `shift`: a due date on a day off moves to a working day (never before the window opens).
+            let due = shifted ? due : rule.shift.map { max(start, planner.workdays.shifted(due, $0)) } ?? due
             for t in targets(rule, start: start, due: due) {
                 add(rule, id: "\(rule.id):\(period):\(t.key)", title: title, target: t, start: start, due: due)
             }
@@ -454,6 +460,17 @@ extension Planner {
             }
             if let (day, member) = greeting { plan.append((day, .greeting, [member])) }
             if !zip(plan, plan.dropFirst()).allSatisfy({ a, b in (a.0, a.1.order) <= (b.0, b.1.order) }) {
+                plan.sort { a, b in a.0 != b.0 ? a.0 < b.0 : a.1.order < b.1.order }
+            }
+            if planner.movesReminders && !rule.sendOnHolidays {
+                // Never on a day off: advance notice on the working day before (even before the window opens: a
+                // month's political birthdays are told before the 1st when the 1st is a day off), the rest on the
+                // working day after.
+                let w = planner.workdays
+                // A greeting (`greeting = "on-day"`) is for the day itself and keeps it.
+                for i in plan.indices where plan[i].1 != .greeting && !w.isWorkday(plan[i].0) {
+                    plan[i].0 = plan[i].1 == .advance ? w.previousWorkday(onOrBefore: plan[i].0) : w.nextWorkday(onOrAfter: plan[i].0)
+                }
                 plan.sort { a, b in a.0 != b.0 ? a.0 < b.0 : a.1.order < b.1.order }
             }
             var out: [Reminder] = []

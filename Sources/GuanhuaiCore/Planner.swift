@@ -16,6 +16,10 @@ public struct Planner: Sendable {
     let reportingUnits: [OrgUnit]
     /// `PlanSettings.since`, read once.
     let since: CivilDate?
+    /// The holiday table, or weekdays only: what `shift` moves dates by.
+    let workdays: WorkCalendar
+    /// Whether reminders are moved off days off (a holiday table is configured).
+    let movesReminders: Bool
 
     public init(_ input: PlanInput) {
         self.input = input
@@ -49,6 +53,8 @@ public struct Planner: Sendable {
         unitsByKind = byKind
         reportingUnits = input.organization.reportingUnits
         since = input.settings.since
+        workdays = input.settings.workCalendar ?? WorkCalendar()
+        movesReminders = input.settings.workCalendar != nil
     }
 
     public func member(_ id: PersonID) -> Member? { membersByID[id] }

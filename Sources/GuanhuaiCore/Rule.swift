@@ -19,6 +19,18 @@ public struct Rule: Hashable, Sendable {
     /// A greeting (political birthday) that would go out more than this many days after its day is not sent at all;
     /// one sent later than a day says it is late. (`late_greeting_days`, default 7.)
     public var lateGreetingDays = 7
+    /// `shift`: a due date (for a calendar trigger, the day itself) that falls on a non-working day moves to the
+    /// next or previous working day.
+    public var shift: Shift?
+    /// `send_on_holidays`: the rule's reminders may go out on a day off (a visit that cannot wait for Monday). Without
+    /// it, and with a holiday table, a reminder falling on a day off goes on the working day before (advance notice)
+    /// or after. A greeting to the member (`greeting = "on-day"`) always keeps its day.
+    public var sendOnHolidays = false
+
+    public enum Shift: String, Sendable, Hashable, CaseIterable {
+        case nextWorkday = "next-workday"
+        case previousWorkday = "previous-workday"
+    }
 
     public init(
         id: String, title: String, source: [String], enabled: Bool = true, trigger: Trigger,

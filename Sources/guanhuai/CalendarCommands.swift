@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GuanhuaiConfig
 import GuanhuaiCore
 
 struct CalendarCommand: AsyncParsableCommand {
@@ -20,6 +21,12 @@ struct CalendarCommand: AsyncParsableCommand {
 
     @Option(help: "Zone for expressions without one, and for display. Default: $TZ, else the system zone.")
     var zone: String?
+
+    @Flag(help: "Say of each elapse whether it is a working day (the configuration's holiday table), and where `shift = \"next-workday\"` / \"previous-workday\" moves it.")
+    var workdays = false
+
+    @Option(help: "The configuration whose holiday table --workdays reads (default: $GUANHUAI_CONFIG, else /etc/guanhuai/config.toml).")
+    var config: String?
 
     func run() async throws {
         guard (1...10_000).contains(iterations) else { throw UsageError(message: "--iterations must be 1 to 10000") }
@@ -43,6 +50,15 @@ struct CalendarCommand: AsyncParsableCommand {
                 throw UsageError(message: "--base-time \(error.description)")
             }
         }
+        var table: WorkCalendar?
+        if workdays {
+            let path = Configuration.path(option: config, environment: ProcessInfo.processInfo.environment)
+            let settings = try Configuration.loadSettings(path: path, environment: ProcessInfo.processInfo.environment)
+            guard let cal = settings.workCalendar else {
+                throw UsageError(message: "\(path) names no holiday table; add [files] holidays = \"holidays.toml\"")
+            }
+            table = cal
+        }
         var out = "  Original form: \(expression)\nNormalized form: \(spec)\n"
         for i in 0..<iterations {
             let label = i == 0 ? "    Next elapse" : "       Iter. #\(i + 1)"
@@ -50,7 +66,17 @@ struct CalendarCommand: AsyncParsableCommand {
                 out += "\(label): never\n"
                 break
             }
-            out += "\(label): \(format(next, in: display))\n"
+            out += "\(label): \(format(next, in: display))"
+            if let table {
+                let seconds = next >= 0 ? next / 1_000_000 : (next - 999_999) / 1_000_000
+                let day = Timestamp.split(display.local(atUTC: seconds)).0
+                let kind = table.kind(day)
+                out += "  \(kind)" + (table.covers(year: day.year) ? "" : "（\(day.year) 年无节假日表，仅按周末）")
+                if !table.isWorkday(day) {
+                    out += "  next-workday → \(table.nextWorkday(onOrAfter: day))  previous-workday → \(table.previousWorkday(onOrBefore: day))"
+                }
+            }
+            out += "\n"
             if display.identifier != "UTC" { out += "       (in UTC): \(format(next, in: .utc))\n" }
             t = next
         }

@@ -110,6 +110,18 @@ struct CheckCommand: AsyncParsableCommand {
         } else {
             warn("no start date yet: the first roster import sets it (or set [guanhuai] since = \"YYYY-MM-DD\"); until then every obligation since each member joined counts")
         }
+        let thisYear = Planner.today(at: wallClockSeconds(), zone: config.zone)
+        if let cal = config.workCalendar {
+            let years = cal.years.keys.sorted().map(String.init).joined(separator: ", ")
+            ok("holiday table \(config.files.holidays ?? ""): \(years); no reminder goes out on a day off")
+            if !cal.covers(year: thisYear.year) {
+                warn("the holiday table has no \(thisYear.year): weekends count as days off, holidays do not; add the year from the 国务院办公厅 notice")
+            } else if thisYear.month == 12, !cal.covers(year: thisYear.year + 1) {
+                warn("the holiday table has no \(thisYear.year + 1) yet: add it from the 国务院办公厅 notice (关于\(thisYear.year + 1)年部分节假日安排的通知) before 1 January")
+            }
+        } else {
+            warn("no holiday table ([files] holidays): reminders may go out on weekends and holidays, and `shift` knows weekends only")
+        }
         if let report = config.report {
             ok("monthly report \(report.onText) to 组织部\(report.generalBranches ? " and each 党总支 secretary" : "")")
         }

@@ -51,7 +51,9 @@ import Testing
         for o in occ {
             let greeting = try #require(o.reminders.first { $0.kind == .greeting })
             let first = try #require(o.reminders.first { $0.to.contains(o.responsible) })
-            #expect(first.localDate == o.windowStart && first.localDate.day == 1, "\(o.id)")
+            // On the 1st, or the working day before it when the 1st is a day off (holidays.toml).
+            let cal = Example.config.workCalendar!
+            #expect(first.localDate == cal.previousWorkday(onOrBefore: o.windowStart) && o.windowStart.day == 1, "\(o.id)")
             #expect(first.at <= greeting.at, "\(o.id)")
         }
     }
@@ -155,10 +157,45 @@ import Testing
         #expect(esc.map(\.localDate.description) == ["2027-07-08", "2027-07-15"])
         #expect(esc[0].to == ["M001", "S01"])  // the 党总支 secretary
         #expect(esc[1].to == ["M001", "ZZB"])  // then 组织部
-        #expect(o.reminders.first { $0.kind == .overdue }?.localDate.description == "2027-07-04")
+        // Three days after 07-01 is Sunday 07-04: with the holiday table, reminders wait for Monday.
+        #expect(o.reminders.first { $0.kind == .overdue }?.localDate.description == "2027-07-05")
         // A branch directly under the committee escalates straight to 组织部.
         let jg = try #require(occ.first { $0.subject == "M034" })
         #expect(jg.reminders.filter { $0.kind == .escalation }.first?.to == ["M036", "ZZB"])
+    }
+
+    /// China's working days (Config/holidays.toml): 主题党日 on the first working day — after 国庆, on a 调休 Sunday
+    /// — and no reminder on a day off unless the rule says so (the political-birthday greeting keeps its day).
+    @Test func theHolidayTableDecidesWorkingDays() throws {
+        let cal = try #require(Example.config.workCalendar)
+        #expect(cal.covers(year: 2025) && cal.covers(year: 2026))
+        #expect(cal.isWorkday(CivilDate(2026, 2, 28)!), "a 调休 Saturday is a working day")
+        #expect(cal.isWorkday(CivilDate(2026, 1, 4)!), "a 调休 Sunday is a working day")
+        #expect(!cal.isWorkday(CivilDate(2026, 10, 5)!), "国庆 Monday is a day off")
+        #expect(!cal.isWorkday(CivilDate(2026, 12, 5)!), "Saturday")
+        #expect(cal.kind(CivilDate(2026, 10, 1)!) == "节假日" && cal.kind(CivilDate(2026, 2, 14)!) == "调休上班")
+        let party = Example.plan(from: "2026-01-01", to: "2026-12-31", now: "2025-12-01", rules: ["theme-party-day"])
+        let days = Set(party.map(\.due.description))
+        #expect(days.contains("2026-10-08"), "the first working day after 国庆")
+        #expect(days.contains("2026-01-04"), "元旦 off, Sunday the 4th a 调休 working day")
+        #expect(!days.contains("2026-10-01") && !days.contains("2026-01-01"))
+        #expect(party.allSatisfy { cal.isWorkday($0.due) })
+        // No reminder on a day off, over two years of every rule; greetings keep their day.
+        let all = Example.plan(from: "2025-01-01", to: "2026-12-31", now: "2024-12-01")
+        var greetingsOnDaysOff = 0
+        var offending: [String] = []
+        for o in all {
+            for r in o.reminders {
+                let working = cal.isWorkday(r.localDate)
+                if r.kind == .greeting {
+                    if !working { greetingsOnDaysOff += 1 }
+                } else if !working {
+                    offending.append("\(o.id) \(r.kind) \(r.localDate)")
+                }
+            }
+        }
+        #expect(offending.isEmpty, "\(offending.prefix(10))")
+        #expect(greetingsOnDaysOff > 0, "a political birthday on a weekend is greeted on the day")
     }
 
     /// Two processes, so two hash seeds: an order that came from iterating a Set or Dictionary would differ.

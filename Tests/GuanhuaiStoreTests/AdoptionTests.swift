@@ -204,6 +204,43 @@ import Testing
         #expect(top["amount_fen"] as? Int == 30050)
     }
 
+    @Test func checkAndCalendarShowTheHolidayTable() throws {
+        let today = Planner.today(at: Int64(Date().timeIntervalSince1970), zone: Example.config.zone)
+        let check = try runCLI(["check", "--config", Example.configPath])
+        #expect(check.stdout.contains("holiday table") && check.stdout.contains("2025, 2026"), "\(check.stdout)")
+        let nextYearMissing = "the holiday table has no \(today.year + 1) yet"
+        if today.month == 12 && today.year + 1 > 2026 {
+            #expect(check.stdout.contains(nextYearMissing), "from 1 December: \(check.stdout)")
+        } else {
+            #expect(!check.stdout.contains(nextYearMissing))
+        }
+        let cal = try runCLI(["calendar", "*-*-01", "--iterations", "12", "--base-time", "2025-12-31", "--zone", "Asia/Shanghai",
+            "--workdays", "--config", Example.configPath])
+        #expect(cal.status == 0, "\(cal.stderr)")
+        #expect(cal.stdout.contains("Thu 2026-10-01 00:00:00 CST  节假日  next-workday → 2026-10-08"), "\(cal.stdout)")
+        #expect(cal.stdout.contains("Sun 2026-03-01 00:00:00 CST  周末  next-workday → 2026-03-02  previous-workday → 2026-02-28"))
+        #expect(cal.stdout.contains("Wed 2026-04-01 00:00:00 CST  工作日"))
+    }
+
+    @Test(arguments: [
+        ("[[year]]\nyear = 2026\noff = [\"2026-10-01\"]\n", "name the notice"),
+        ("[[year]]\nyear = 2026\nsource = \"通知\"\noff = [\"2026-10-01..2026-09-30\"]\n", "is not a day of 2026 or a range"),
+        ("[[year]]\nyear = 2026\nsource = \"通知\"\noff = [\"2025-10-01\"]\n", "is not a day of 2026"),
+        ("[[year]]\nyear = 2026\nsource = \"通知\"\nwork = [\"2026-10-08\"]\n", "is a weekday already"),
+        ("[[year]]\nyear = 2026\nsource = \"通知\"\noff = [\"2026-10-10\"]\nwork = [\"2026-10-10\"]\n", "both a day off and a working day"),
+        ("[[year]]\nyear = 2026\nsource = \"a\"\n[[year]]\nyear = 2026\nsource = \"b\"\n", "given twice"),
+        ("[[year]]\nyear = 2026\nsource = \"通知\"\nholidays = 3\n", "unknown key"),
+        ("[[[year]]]\n", "holidays.toml"),
+    ])
+    func aBadHolidayTableIsRefusedWhereItIsWrong(_ text: String, _ says: String) throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        _ = try dir.write("holidays.toml", text)
+        let r = try runCLI(["check", "--config", config])
+        #expect(r.status == 2)
+        #expect((r.stdout + r.stderr).contains(says) && (r.stdout + r.stderr).contains("holidays.toml"), "\(r.stdout)\(r.stderr)")
+    }
+
     @Test func bothProgramsSayTheirVersion() throws {
         let r = try runCLI(["--version"])
         #expect(r.status == 0 && r.stdout.hasPrefix("guanhuai \(GuanhuaiVersion.string)"))

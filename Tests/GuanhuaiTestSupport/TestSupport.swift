@@ -41,7 +41,7 @@ public struct Scratch: ~Copyable {
 
     /// A copy of the example configuration whose files can be changed one at a time, with its own database.
     public func exampleCopy(busyTimeoutMilliseconds: Int = 5000) throws -> String {
-        for f in ["config.toml", "rules.toml", "organization.toml", "roster.csv", "relations.csv", "events.csv", "templates"] {
+        for f in ["config.toml", "rules.toml", "organization.toml", "roster.csv", "relations.csv", "events.csv", "holidays.toml", "templates"] {
             try FileManager.default.copyItem(
                 at: Example.root.appendingPathComponent("Config/\(f)"), to: url.appendingPathComponent(f))
         }
