@@ -164,7 +164,7 @@ public struct SMTPTransport: MailTransport {
             return try NIOSSLContext(configuration: config)
         } catch {
             let noStore = s.caFile == nil && !FileManager.default.fileExists(atPath: "/etc/ssl/certs/ca-certificates.crt")
-            throw DeliveryError.permanent("TLS cannot be set up: \(error)"
+            throw DeliveryError.permanent("TLS cannot be set up: \(ErrorWords.plain(error))"
                 + (noStore ? " — this host has no CA certificates: install ca-certificates, or name the server's CA with ca_file" : ""))
         }
     }
@@ -172,12 +172,9 @@ public struct SMTPTransport: MailTransport {
     /// Connection, TLS and timeout errors are temporary: the retry policy tries again later.
     static func classify(_ error: any Error) -> DeliveryError {
         if let e = error as? DeliveryError { return e }
-        if let e = error as? NIOSSLError { return .temporary("TLS handshake failed: \(e)") }
-        if let e = error as? NIOSSLExtraError { return .temporary("TLS handshake failed: \(e)") }
         if error is NIOConnectionError || error is IOError || error is ChannelError {
-            return .temporary("cannot connect to the SMTP server: \(error)")
+            return .temporary("cannot connect to the SMTP server: \(ErrorWords.plain(error))")
         }
-        if let e = error as? BoringSSLError { return .temporary("TLS failed: \(e)") }
-        return .temporary("\(error)")
+        return .temporary(ErrorWords.plain(error))
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 public import GuanhuaiConfig
 import Logging
 import NIOCore
+import NIOPosix
 import NIOHTTP1
 import NIOSSL
 
@@ -178,15 +179,17 @@ public struct WebhookChannel: Sendable {
             switch e {
             case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout: return .temporary("timed out")
             case .remoteConnectionClosed: return .temporary("the server closed the connection")
-            default: return .temporary("\(e)")
+            default: return .temporary(ErrorWords.plain(e))
             }
         }
         if error is NIOTooManyBytesError { return .permanent("the answer is longer than 64 kB") }
         if error is NIOSSLError || error is BoringSSLError {
-            return .permanent("TLS: \(error) (is the certificate valid for this host? ca_file= names a private CA)")
+            return .permanent("TLS: \(ErrorWords.plain(error)) (is the certificate valid for this host? ca_file= names a private CA)")
         }
-        if let e = error as? IOError { return .temporary("cannot connect: \(e.description)") }
-        return .temporary("\(error)")
+        if error is IOError || error is NIOConnectionError || error is ChannelError {
+            return .temporary("cannot connect: \(ErrorWords.plain(error))")
+        }
+        return .temporary(ErrorWords.plain(error))
     }
 }
 

@@ -4,6 +4,7 @@ import GuanhuaiCore
 import GuanhuaiTestSupport
 import GuanhuaiDaemon
 import Synchronization
+import Testing
 
 let daemonServers = Example.root.appendingPathComponent("Tests/GuanhuaiDaemonTests/Servers")
 let smtpServerScript = Example.root.appendingPathComponent("Tests/GuanhuaiDeliveryTests/Servers/smtp_server.py").path
@@ -45,6 +46,10 @@ final class DaemonProcess: @unchecked Sendable {
         if process.isRunning {
             kill(pid, SIGKILL)
             process.waitUntilExit()
+        }
+        // Everything guanhuaid said in any test: no Swift, NIO or library type name reaches the journal.
+        if let leak = typeNameLeak(stderr) {
+            Issue.record("guanhuaid's output holds a type name (\(leak)): \(stderr.split(separator: "\n").filter { $0.contains(leak) }.prefix(3))")
         }
     }
 }

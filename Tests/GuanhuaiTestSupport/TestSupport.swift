@@ -1,6 +1,7 @@
 public import Foundation
 public import GuanhuaiConfig
 public import GuanhuaiCore
+import Testing
 
 /// The example configuration shipped in Config/, loaded once.
 public enum Example {
@@ -114,8 +115,20 @@ public func runCLI(_ args: [String], environment: [String: String]? = nil) throw
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return ToolResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+    let result = ToolResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
         stderr: String(decoding: e, as: UTF8.self))
+    // Every command any test runs is checked: no Swift, NIO or library type name ever reaches a person.
+    if let leak = typeNameLeak(result.stdout + result.stderr) {
+        Issue.record("guanhuai \(args.joined(separator: " ")) printed a type name (\(leak)): \(result.stdout)\(result.stderr)")
+    }
+    return result
+}
+
+/// A Swift module-qualified or error type name in text meant for people, if there is one.
+public func typeNameLeak(_ text: String) -> String? {
+    let markers = ["Swift.", "NIOCore.", "NIOPosix.", "NIOSSL.", "NIOHTTP1.", "BoringSSLError", "IOError(", "Error(",
+        "Failure(", "Mustache.", "GRDB.", "TOMLKit.", "Foundation.", "DecodingError", "Optional("]
+    return markers.first { text.contains($0) }
 }
 
 /// A small seeded generator (Steele, Lea and Flood's SplitMix64): random test inputs that are the same on every run.
