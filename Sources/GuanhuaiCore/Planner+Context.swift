@@ -339,26 +339,14 @@ extension Planner {
         }
 
         mutating func quota(_ rule: Rule, leaderMin: Int, cadreMin: Int) {
-            var leaderCount: [PersonID: Int] = [:]
-            var cadreCount: [PersonID: Int] = [:]
-            for r in planner.input.relations {
-                guard let m = planner.membersByID[r.to], m.status == .active else { continue }
-                if r.kind == .leaderContact { leaderCount[r.from, default: 0] += 1 }
-                if r.kind == .cadreHardshipContact,
-                    m.tags.contains(.hardship) || m.tags.contains(.longTermHardship)
-                {
-                    cadreCount[r.from, default: 0] += 1
-                }
-            }
-            let short = org.people.values.filter { p in
-                (p.roles.contains(.leader) && leaderCount[p.id, default: 0] < leaderMin)
-                    || (p.roles.contains(.cadre) && cadreCount[p.id, default: 0] < cadreMin)
-            }.sorted { $0.id < $1.id }
+            let short = QuotaShortfall.all(planner.input, members: planner.membersByID, leaderMin: leaderMin, cadreMin: cadreMin)
             for (key, start, due) in periods(.month) where intersects(start, due) {
-                for p in short {
-                    let t = Target(key: p.id, subject: p.id, status: nil, org: org.committee.id,
+                for s in short {
+                    let t = Target(key: s.person, subject: s.person, status: nil, org: org.committee.id,
                         responsible: planner.orgDept, extra: [])
-                    add(rule, id: "\(rule.id):\(key):\(p.id)", title: rule.title, target: t, start: start, due: due)
+                    // The title says who is short of what, so the reminder can be acted on as it stands.
+                    add(rule, id: "\(rule.id):\(key):\(s.person)", title: "\(rule.title)（\(s.chinese)）", target: t,
+                        start: start, due: due)
                 }
             }
         }

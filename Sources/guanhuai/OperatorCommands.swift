@@ -122,6 +122,16 @@ struct CheckCommand: AsyncParsableCommand {
         } else {
             warn("no holiday table ([files] holidays): reminders may go out on weekends and holidays, and `shift` knows weekends only")
         }
+        for rule in config.rules where rule.enabled {
+            guard case .quota(let leaderMin, let cadreMin) = rule.trigger else { continue }
+            let members = Dictionary(input.members.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let short = QuotaShortfall.all(input, members: members, leaderMin: leaderMin, cadreMin: cadreMin)
+            if short.isEmpty {
+                ok("\(rule.id): every leader and cadre has their contacts (relations file)")
+            } else {
+                warn("\(rule.id): \(short.count) short of their contacts — " + short.map(\.chinese).joined(separator: "；"))
+            }
+        }
         if let report = config.report {
             ok("monthly report \(report.onText) to 组织部\(report.generalBranches ? " and each 党总支 secretary" : "")")
         }

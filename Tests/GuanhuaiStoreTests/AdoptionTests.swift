@@ -241,6 +241,20 @@ import Testing
         #expect((r.stdout + r.stderr).contains(says) && (r.stdout + r.stderr).contains("holidays.toml"), "\(r.stdout)\(r.stderr)")
     }
 
+    /// The quota check names who is short, of what, and by how many: in the reminder's title and in `check`.
+    @Test func theQuotaCheckSaysWhoIsMissingWhat() throws {
+        let occ = Example.plan(from: "2027-01-01", to: "2027-01-31", now: "2026-12-01", rules: ["leader-contact-quota"])
+        #expect(!occ.isEmpty)
+        let expected = QuotaShortfall.all(Example.config.planInput(), members: Dictionary(uniqueKeysWithValues: Example.config.members.map { ($0.id, $0) }),
+            leaderMin: 2, cadreMin: 1)
+        #expect(Set(occ.map { $0.subject! }) == Set(expected.map(\.person)))
+        for o in occ {
+            #expect(o.title.contains("名，至少") && o.title.contains("缺"), "\(o.title)")
+        }
+        let check = try runCLI(["check", "--config", Example.configPath])
+        for s in expected { #expect(check.stdout.contains(s.chinese), "\(check.stdout)") }
+    }
+
     @Test func bothProgramsSayTheirVersion() throws {
         let r = try runCLI(["--version"])
         #expect(r.status == 0 && r.stdout.hasPrefix("guanhuai \(GuanhuaiVersion.string)"))
