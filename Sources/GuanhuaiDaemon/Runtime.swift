@@ -246,7 +246,8 @@ public actor Runtime {
         }
         parts.append("\(queued) queued")
         if !disabledChannels.isEmpty { parts.append("DISABLED (410 Gone): \(disabledChannels.joined(separator: ", "))") }
-        parts.append(lastFailure.map { "last failure: \($0)" } ?? "last send ok")
+        // Short and plain: `systemctl status` shows one line; the journal has the whole story.
+        parts.append(lastFailure.map { "last failure: " + ($0.count > 90 ? String($0.prefix(89)) + "…" : $0) } ?? "last send ok")
         return parts.joined(separator: " · ")
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GuanhuaiCore
 
 /// Terminal columns a string takes: East Asian wide and full-width characters take two.
@@ -76,3 +77,16 @@ enum ArgumentDates {
         }
     }
 }
+
+/// The language of what people read: Chinese under a zh locale (LC_ALL, else LC_MESSAGES, else LANG, as POSIX
+/// orders them), English otherwise. The daemon's journal stays English for operators.
+enum Lang {
+    static let chinese: Bool = {
+        let env = ProcessInfo.processInfo.environment
+        let value = [env["LC_ALL"], env["LC_MESSAGES"], env["LANG"]].compactMap { $0 }.first { !$0.isEmpty } ?? ""
+        return value.hasPrefix("zh")
+    }()
+}
+
+/// English or Chinese, as the locale says.
+func L(_ english: String, _ chinese: String) -> String { Lang.chinese ? chinese : english }

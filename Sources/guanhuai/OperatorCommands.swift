@@ -16,7 +16,8 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let ws = try options.workspace(create: false)
         guard let db = ws.database else {
-            say("No database yet at \(ws.config.databasePath): guanhuaid has not run, and nothing was imported.")
+            say(L("No database yet at \(ws.config.databasePath): guanhuaid has not run, and nothing was imported.",
+                "尚无数据库（\(ws.config.databasePath)）：guanhuaid 还没有运行过，也没有导入过数据。"))
             return
         }
         let nowInstant = try now.map { try ArgumentDates.instant($0, zone: ws.config.zone, option: "--now") }
@@ -27,23 +28,30 @@ struct StatusCommand: AsyncParsableCommand {
         let occ = planner.plan(PlanQuery(from: today.adding(days: -20), to: today.adding(days: 45), now: nowInstant))
         let upcoming = Digest.collect(occ, after: nowInstant, through: nowInstant + 45 * 86400)
         let byTime = Dictionary(grouping: upcoming, by: \.at).sorted { $0.key < $1.key }.prefix(5)
-        say("Next send times:")
-        if byTime.isEmpty { say("  none in the next 45 days") }
+        say(L("Next send times:", "接下来的发送时间："))
+        if byTime.isEmpty { say(L("  none in the next 45 days", "  45 天内没有")) }
         for (at, digests) in byTime {
-            say("  \(format(at, ws.config.zone))  \(digests.count) messages, \(digests.reduce(0) { $0 + $1.items.count }) items")
+            let items = digests.reduce(0) { $0 + $1.items.count }
+            say("  \(format(at, ws.config.zone))  " + L("\(digests.count) messages, \(items) items", "\(digests.count) 封提醒，\(items) 项"))
         }
         let counts = try db.outboxCounts()
-        say("Outbox: \(counts.pending) queued, \(counts.sent) sent, \(counts.failed) failed.")
-        if let through = try db.processedThrough() { say("Send times processed through \(format(through, ws.config.zone)).") }
+        say(L("Outbox: \(counts.pending) queued, \(counts.sent) sent, \(counts.failed) failed.",
+            "发件箱：待发 \(counts.pending)，已发 \(counts.sent)，失败 \(counts.failed)。"))
+        if let through = try db.processedThrough() {
+            say(L("Send times processed through \(format(through, ws.config.zone)).", "已处理到 \(format(through, ws.config.zone)) 的发送时间。"))
+        }
         for d in try db.disabledEndpoints() {
-            say("Channel \(d.channel) is DISABLED since \(format(d.since, ws.config.zone)): \(d.reason)")
-            say("  Fix the receiver or its url, then: guanhuai enable-channel \(d.channel)")
+            say(L("Channel \(d.channel) is DISABLED since \(format(d.since, ws.config.zone)): \(d.reason)",
+                "通道 \(d.channel) 自 \(format(d.since, ws.config.zone)) 起已停用：\(d.reason)"))
+            say(L("  Fix the receiver or its url, then: guanhuai enable-channel \(d.channel)",
+                "  修好接收方或其地址后运行：guanhuai enable-channel \(d.channel)"))
         }
         let problems = try db.outboxProblems(since: nowInstant - 7 * 86400)
-        say("Delivery problems in the last 7 days: \(problems.isEmpty ? "none" : String(problems.count))")
+        say(L("Delivery problems in the last 7 days: \(problems.isEmpty ? "none" : String(problems.count))",
+            "最近 7 天的投递问题：\(problems.isEmpty ? "无" : "\(problems.count) 个")"))
         let names = Names(input)
         for p in problems {
-            let state = p.state == .failed ? "failed" : "retrying (attempt \(p.attempts))"
+            let state = p.state == .failed ? L("failed", "失败") : L("retrying (attempt \(p.attempts))", "重试中（第 \(p.attempts) 次）")
             say("  \(format(p.createdAt, ws.config.zone))  \(p.channel)  \(names.person(p.recipient))（\(p.recipient)）  \(state): \(p.lastError ?? "")")
         }
     }
@@ -61,11 +69,11 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         var problems = 0
-        func ok(_ s: String) { say("ok     \(s)") }
-        func warn(_ s: String) { say("warn   \(s)") }
+        func ok(_ s: String) { say(L("ok     ", "正常   ") + s) }
+        func warn(_ s: String) { say(L("warn   ", "注意   ") + s) }
         func bad(_ s: String) {
             problems += 1
-            say("error  \(s)")
+            say(L("error  ", "错误   ") + s)
         }
         let env = ProcessInfo.processInfo.environment
         let ws: Workspace
@@ -76,13 +84,17 @@ struct CheckCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let config = ws.config
-        ok("\(config.path): \(config.rules.count) rules (\(config.rules.filter(\.enabled).count) enabled), zone \(config.zone.identifier), send time \(String(format: "%02d:%02d", config.sendMinutes / 60, config.sendMinutes % 60))")
-        ok("database \(config.databasePath)\(ws.database == nil ? " (not created yet; guanhuaid creates it)" : "")")
+        let sendTime = String(format: "%02d:%02d", config.sendMinutes / 60, config.sendMinutes % 60)
+        let enabled = config.rules.filter(\.enabled).count
+        ok(L("\(config.path): \(config.rules.count) rules (\(enabled) enabled), zone \(config.zone.identifier), send time \(sendTime)",
+            "\(config.path)：规则 \(config.rules.count) 条（启用 \(enabled) 条），时区 \(config.zone.identifier)，发送时间 \(sendTime)"))
+        ok(L("database \(config.databasePath)\(ws.database == nil ? " (not created yet; guanhuaid creates it)" : "")",
+            "数据库 \(config.databasePath)\(ws.database == nil ? "（尚未创建，guanhuaid 会创建）" : "")"))
         do {
             _ = try await DigestRenderer.load(directory: config.templatesDirectory)
-            ok("templates in \(config.templatesDirectory)")
+            ok(L("templates in \(config.templatesDirectory)", "模板目录 \(config.templatesDirectory)"))
         } catch {
-            bad("templates: \(error)")
+            bad(L("templates: ", "模板：") + "\(error)")
         }
         for (name, spec) in config.channels.sorted(by: { $0.key < $1.key }) {
             do {
@@ -90,52 +102,60 @@ struct CheckCommand: AsyncParsableCommand {
                 case .smtp, .sendmail, .webhook: _ = try spec.secrets(name: name, environment: env)
                 case .journal: break
                 }
-                ok("channel \(name) (\(spec.kind)): credentials readable")
+                ok(L("channel \(name) (\(spec.kind)): credentials readable", "通道 \(name)（\(spec.kind)）：凭据可读"))
             } catch {
-                bad("channel \(name): \(error)")
+                bad(L("channel \(name): ", "通道 \(name)：") + "\(error)")
             }
         }
         if let web = config.web {
             do {
                 _ = try web.keyBytes(environment: env)
-                ok("web pages on \(web.host):\(web.port), links to \(web.publicURL); link key readable")
+                ok(L("web pages on \(web.host):\(web.port), links to \(web.publicURL); link key readable",
+                    "网页监听 \(web.host):\(web.port)，链接指向 \(web.publicURL)；链接密钥可读"))
             } catch {
-                bad("web: \(error)")
+                bad(L("web: ", "网页：") + "\(error)")
             }
         }
         let input = try ws.planInput()
         if let since = input.settings.since {
             let source = config.since != nil ? "[guanhuai] since" : "the day the roster was first imported"
-            ok("reminders start \(since) (\(source)): obligations due before it are history, never overdue or reminded")
+            ok(L("reminders start \(since) (\(source)): obligations due before it are history, never overdue or reminded",
+                "提醒自 \(since) 起（\(config.since != nil ? "[guanhuai] since" : "首次导入名册之日")）：此前到期的事项为「历史」，不算逾期，也不提醒"))
         } else {
-            warn("no start date yet: the first roster import sets it (or set [guanhuai] since = \"YYYY-MM-DD\"); until then every obligation since each member joined counts")
+            warn(L("no start date yet: the first roster import sets it (or set [guanhuai] since = \"YYYY-MM-DD\"); until then every obligation since each member joined counts",
+                "尚无起始日期：首次导入名册时确定（或在 [guanhuai] 写 since = \"YYYY-MM-DD\"）；在此之前，党员入党以来的所有事项都计入"))
         }
         let thisYear = Planner.today(at: wallClockSeconds(), zone: config.zone)
         if let cal = config.workCalendar {
             let years = cal.years.keys.sorted().map(String.init).joined(separator: ", ")
-            ok("holiday table \(config.files.holidays ?? ""): \(years); no reminder goes out on a day off")
+            ok(L("holiday table \(config.files.holidays ?? ""): \(years); no reminder goes out on a day off",
+                "节假日表 \(config.files.holidays ?? "")：\(years) 年；休息日不发提醒"))
             if !cal.covers(year: thisYear.year) {
-                warn("the holiday table has no \(thisYear.year): weekends count as days off, holidays do not; add the year from the 国务院办公厅 notice")
+                warn(L("the holiday table has no \(thisYear.year): weekends count as days off, holidays do not; add the year from the 国务院办公厅 notice",
+                    "节假日表没有 \(thisYear.year) 年：只按周末休息，不含节假日；请按国务院办公厅通知补上"))
             } else if thisYear.month == 12, !cal.covers(year: thisYear.year + 1) {
-                warn("the holiday table has no \(thisYear.year + 1) yet: add it from the 国务院办公厅 notice (关于\(thisYear.year + 1)年部分节假日安排的通知) before 1 January")
+                warn(L("the holiday table has no \(thisYear.year + 1) yet: add it from the 国务院办公厅 notice (关于\(thisYear.year + 1)年部分节假日安排的通知) before 1 January",
+                    "节假日表还没有 \(thisYear.year + 1) 年：请在 1 月 1 日前按国务院办公厅《关于\(thisYear.year + 1)年部分节假日安排的通知》补上"))
             }
         } else {
-            warn("no holiday table ([files] holidays): reminders may go out on weekends and holidays, and `shift` knows weekends only")
+            warn(L("no holiday table ([files] holidays): reminders may go out on weekends and holidays, and `shift` knows weekends only",
+                "未配置节假日表（[files] holidays）：提醒可能在周末和节假日发出，shift 只认周末"))
         }
         for rule in config.rules where rule.enabled {
             guard case .quota(let leaderMin, let cadreMin) = rule.trigger else { continue }
             let members = Dictionary(input.members.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             let short = QuotaShortfall.all(input, members: members, leaderMin: leaderMin, cadreMin: cadreMin)
             if short.isEmpty {
-                ok("\(rule.id): every leader and cadre has their contacts (relations file)")
+                ok(L("\(rule.id): every leader and cadre has their contacts (relations file)", "\(rule.id)：领导和干部的联系党员均已落实"))
             } else {
-                warn("\(rule.id): \(short.count) short of their contacts — " + short.map(\.chinese).joined(separator: "；"))
+                warn(L("\(rule.id): \(short.count) short of their contacts — ", "\(rule.id)：\(short.count) 人联系党员不足——") + short.map(\.chinese).joined(separator: "；"))
             }
         }
         if let report = config.report {
-            ok("monthly report \(report.onText) to 组织部\(report.generalBranches ? " and each 党总支 secretary" : "")")
+            ok(L("monthly report \(report.onText) to 组织部\(report.generalBranches ? " and each 党总支 secretary" : "")",
+                "月报 \(report.onText) 发给组织部\(report.generalBranches ? "和各党总支书记" : "")"))
         }
-        if let m = config.metrics { ok("metrics at http://\(m.host):\(m.port)/metrics") }
+        if let m = config.metrics { ok(L("metrics at ", "运行指标 ") + "http://\(m.host):\(m.port)/metrics") }
         let planner = Planner(input)
         let now = wallClockSeconds()
         let today = planner.today(at: now)
@@ -149,22 +169,27 @@ struct CheckCommand: AsyncParsableCommand {
             if config.routing.email == nil || address == nil { unreachable.append("\(names.person(p))（\(p)）") }
         }
         if config.routing.email == nil && config.routing.journal {
-            warn("no e-mail channel: reminders reach people only through the journal; add [channels.NAME] with type = \"smtp\" or \"sendmail\"")
+            warn(L("no e-mail channel: reminders reach people only through the journal; add [channels.NAME] with type = \"smtp\" or \"sendmail\"",
+                "未配置邮件通道：提醒只写入系统日志；请添加 [channels.名称]，type = \"smtp\" 或 \"sendmail\""))
         } else if config.routing.email == nil {
-            bad("no e-mail channel and the journal is off: reminders reach no one; add [channels.NAME] with type = \"smtp\" or \"sendmail\"")
+            bad(L("no e-mail channel and the journal is off: reminders reach no one; add [channels.NAME] with type = \"smtp\" or \"sendmail\"",
+                "未配置邮件通道且关闭了系统日志：提醒送不到任何人；请添加 [channels.名称]，type = \"smtp\" 或 \"sendmail\""))
         } else if !unreachable.isEmpty {
-            bad("\(unreachable.count) people receive reminders but have no e-mail address: \(unreachable.prefix(20).joined(separator: "、"))")
+            bad(L("\(unreachable.count) people receive reminders but have no e-mail address: ", "\(unreachable.count) 人会收到提醒但没有邮箱：")
+                + unreachable.prefix(20).joined(separator: "、"))
         } else {
-            ok("routing: all \(recipients.count) people who receive reminders in the coming year are reachable by \(config.routing.email!)")
+            ok(L("routing: all \(recipients.count) people who receive reminders in the coming year are reachable by \(config.routing.email!)",
+                "投递：未来一年会收到提醒的 \(recipients.count) 人都能通过 \(config.routing.email!) 收到"))
         }
         if !config.routing.webhooks.isEmpty {
-            ok("routing: every digest is also posted to \(config.routing.webhooks.joined(separator: ", "))")
+            ok(L("routing: every digest is also posted to ", "投递：每封提醒同时推送到 ") + config.routing.webhooks.joined(separator: ", "))
         }
         for (unit, channel) in config.routing.units.sorted(by: { $0.key < $1.key }) {
-            ok("routing: \(input.organization.units[unit]?.name ?? unit) and the units below it without a robot of their own → \(channel)")
+            ok(L("routing: \(input.organization.units[unit]?.name ?? unit) and the units below it without a robot of their own → \(channel)",
+                "投递：\(input.organization.units[unit]?.name ?? unit)及其下没有自己机器人的单位 → \(channel)"))
         }
         if problems > 0 {
-            say("\n\(problems) problem\(problems == 1 ? "" : "s") found.")
+            say(L("\n\(problems) problem\(problems == 1 ? "" : "s") found.", "\n发现 \(problems) 个问题。"))
             throw ExitCode(2)
         }
     }

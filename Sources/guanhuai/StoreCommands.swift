@@ -30,10 +30,11 @@ struct ImportOptions: ParsableArguments {
 
     /// The end of every import: what changed, and for a dry run that nothing was written.
     func finish(_ path: String, _ report: ImportReport, notes: [String] = []) {
-        say("\(path): \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged, \(report.removed.count) removed.")
-        if !report.removed.isEmpty { say("Removed: \(report.removed.joined(separator: ", "))") }
+        say(L("\(path): \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged, \(report.removed.count) removed.",
+            "\(path)：新增 \(report.added.count)，变更 \(report.changed.count)，未变 \(report.unchanged)，删除 \(report.removed.count)。"))
+        if !report.removed.isEmpty { say(L("Removed: ", "已删除：") + report.removed.joined(separator: ", ")) }
         notes.forEach(say)
-        if dryRun { say("Dry run: nothing was written.") }
+        if dryRun { say(L("Dry run: nothing was written.", "试运行：没有写入任何内容。")) }
     }
 }
 
@@ -57,7 +58,8 @@ struct ImportRoster: AsyncParsableCommand {
         let db = try ws.database ?? AppDatabase()
         let first = try db.rosterFirstImported() == nil
         let report = try db.importRoster(members, dryRun: args.dryRun, prune: prune, today: today, actor: actor)
-        say("\(path): \(members.count) members — \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged.")
+        say(L("\(path): \(members.count) members — \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged.",
+            "\(path)：党员 \(members.count) 名——新增 \(report.added.count)，变更 \(report.changed.count)，未变 \(report.unchanged)。"))
         if !report.missing.isEmpty {
             let names = try db.snapshot().members.filter { report.missing.contains($0.id) }.map { "\($0.id) \($0.name)" }
             if prune {
@@ -67,11 +69,13 @@ struct ImportRoster: AsyncParsableCommand {
             }
         }
         if args.dryRun {
-            say("Dry run: nothing was written.")
+            say(L("Dry run: nothing was written.", "试运行：没有写入任何内容。"))
         } else if first, ws.config.since == nil {
             // Said once: the first import is when a committee starts, and what came before it is history.
-            say("Reminders start today (\(today)): obligations due before it are history — never overdue, never reminded. "
-                + "To start on another day, set [guanhuai] since = \"YYYY-MM-DD\" in \(ws.config.path).")
+            say(L("Reminders start today (\(today)): obligations due before it are history — never overdue, never reminded. "
+                + "To start on another day, set [guanhuai] since = \"YYYY-MM-DD\" in \(ws.config.path).",
+                "提醒自今天（\(today)）起：此前到期的事项为「历史」，不算逾期，也不提醒。"
+                + "要从别的日期开始，在 \(ws.config.path) 的 [guanhuai] 中写 since = \"YYYY-MM-DD\"。"))
         }
     }
 }
@@ -129,12 +133,14 @@ struct ImportCompletions: AsyncParsableCommand {
         if dryRun {
             let recorded = Set(input.completions.map(\.occurrence))
             let new = completions.filter { !recorded.contains($0.occurrence) }.count
-            say("\(file): \(completions.count) rows — \(new) would be recorded, \(completions.count - new) on record already.")
-            say("Dry run: nothing was written.")
+            say(L("\(file): \(completions.count) rows — \(new) would be recorded, \(completions.count - new) on record already.",
+                "\(file)：\(completions.count) 行——将记录 \(new) 项，已有记录 \(completions.count - new) 项。"))
+            say(L("Dry run: nothing was written.", "试运行：没有写入任何内容。"))
             return
         }
         let n = try ws.database!.recordAll(completions, actor: actor, action: "import-completions", target: file)
-        say("\(file): \(completions.count) rows — \(n) recorded, \(completions.count - n) on record already.")
+        say(L("\(file): \(completions.count) rows — \(n) recorded, \(completions.count - n) on record already.",
+            "\(file)：\(completions.count) 行——已记录 \(n) 项，此前已有记录 \(completions.count - n) 项。"))
     }
 }
 

@@ -255,6 +255,25 @@ import Testing
         for s in expected { #expect(check.stdout.contains(s.chinese), "\(check.stdout)") }
     }
 
+    /// Staff read Chinese: under a zh locale, check, status and the import reports speak it; English otherwise.
+    @Test func checkStatusAndImportsFollowTheLocale() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        var zh = ProcessInfo.processInfo.environment
+        zh["LANG"] = "zh_CN.UTF-8"
+        zh["LC_ALL"] = nil
+        let orgs = try runCLI(["import", "orgs", "--config", config], environment: zh)
+        #expect(orgs.stdout.contains("新增") && orgs.stdout.contains("未变"), "\(orgs.stdout)")
+        let roster = try runCLI(["import", "roster", "--config", config], environment: zh)
+        #expect(roster.stdout.contains("党员 40 名") && roster.stdout.contains("提醒自今天"), "\(roster.stdout)")
+        let check = try runCLI(["check", "--config", config], environment: zh)
+        #expect(check.stdout.contains("正常   ") && check.stdout.contains("规则 25 条") && !check.stdout.contains("ok     "), "\(check.stdout)")
+        let status = try runCLI(["status", "--config", config], environment: zh)
+        #expect(status.stdout.contains("接下来的发送时间") && status.stdout.contains("发件箱"), "\(status.stdout)")
+        let english = try runCLI(["status", "--config", config])
+        #expect(english.stdout.contains("Next send times") && english.stdout.contains("Outbox"), "\(english.stdout)")
+    }
+
     @Test func bothProgramsSayTheirVersion() throws {
         let r = try runCLI(["--version"])
         #expect(r.status == 0 && r.stdout.hasPrefix("guanhuai \(GuanhuaiVersion.string)"))

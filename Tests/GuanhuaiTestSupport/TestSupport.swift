@@ -106,7 +106,14 @@ public func runCLI(_ args: [String], environment: [String: String]? = nil) throw
     let p = Process()
     p.executableURL = URL(fileURLWithPath: cliPath)
     p.arguments = args
-    if let environment { p.environment = environment }
+    // English unless a test asks for a locale: the tests read the English words.
+    var env = environment ?? ProcessInfo.processInfo.environment
+    if environment == nil {
+        env["LC_ALL"] = nil
+        env["LC_MESSAGES"] = nil
+        env["LANG"] = "C.UTF-8"
+    }
+    p.environment = env
     let out = Pipe()
     let err = Pipe()
     p.standardOutput = out
