@@ -90,3 +90,35 @@ enum Lang {
 
 /// English or Chinese, as the locale says.
 func L(_ english: String, _ chinese: String) -> String { Lang.chinese ? chinese : english }
+
+/// Standard output in writes of about 1 MiB: a year's plan for a large committee is hundreds of megabytes, and
+/// building it as one String first cost more than the planning.
+struct BufferedOutput {
+    private var buffer: [UInt8] = []
+    private let limit = 1 << 20
+
+    init() { buffer.reserveCapacity(limit + 4096) }
+
+    mutating func write(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        if buffer.count >= limit { flush() }
+    }
+
+    mutating func flush() {
+        buffer.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
+                if n > 0 {
+                    offset += n
+                } else if n < 0 && errno == EINTR {
+                    continue
+                } else {
+                    // A closed pipe (`| head`): nothing more can be written; stop quietly, as a filter does.
+                    Foundation.exit(0)
+                }
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

@@ -60,14 +60,17 @@ struct PlanCommand: AsyncParsableCommand {
         }
         let occurrences = planner.plan(
             PlanQuery(from: fromDate, to: toDate, now: nowInstant, rules: Set(rules), person: person)).filter(within)
-        var out = ""
+        var out = BufferedOutput()
         switch format {
         case .json:
-            for o in occurrences { out += o.jsonLine + "\n" }
+            for o in occurrences {
+                out.write(o.jsonLine)
+                out.write("\n")
+            }
         case .table:
-            out = PlanTable.render(occurrences, input: input, now: nowInstant)
+            out.write(PlanTable.render(occurrences, input: input, now: nowInstant))
         }
-        FileHandle.standardOutput.write(Data(out.utf8))
+        out.flush()
     }
 }
 
