@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Report benchmark (release build): `guanhuai report --year` on the generated 100,000-member committee, the whole
-# process, as table, workbook and JSON Lines; five runs each, the median time and the largest peak RSS printed.
+# process, as table, workbook and JSON Lines, and `guanhuai plan --format json` for the same year beside them; RUNS
+# runs each (default 5), the median time and the largest peak RSS printed.
 #
 #     bash Benchmarks/report-benchmark.sh [MEMBERS] [RUNS]
 set -euo pipefail
@@ -41,4 +42,5 @@ PY
 }
 measure "report --year 2027 (table), $n members" $bin report --year 2027 --now 2027-12-31 "${c[@]}"
 measure "report --year 2027 --format xlsx" $bin report --year 2027 --now 2027-12-31 --format xlsx --output "$work/r.xlsx" "${c[@]}"
+measure "plan --format json, one year, $n members" $bin plan --from 2027-01-01 --to 2027-12-31 --now 2027-12-31 --format json "${c[@]}"
 measure "report --year 2027 --format json --by person --unit g7" $bin report --year 2027 --now 2027-12-31 --format json --by person --unit g7 "${c[@]}"
