@@ -1,6 +1,7 @@
-// The TOML read path under a fuzzer (README, "Fuzzing"). The first byte of an input picks the reader: rules,
-// organisation, or config (with the example's other files beside it); the rest is the file's text. Rules that load
-// are also planned for a year over the example roster, so a date or offset that overflows traps here too.
+// The read paths of operators' and staff's files under a fuzzer (README, "Fuzzing"). The first byte of an input
+// picks the reader: rules, organisation, config (with the example's other files beside it), the holiday table, or a
+// completions spreadsheet (台账, read against the example); the rest is the file's text. Rules that load are also
+// planned for a year over the example roster, so a date or offset that overflows traps here too.
 //
 //   swift build --sanitize=fuzzer -Xswiftc -DFUZZING -Xswiftc -parse-as-library --product TOMLFuzz \
 //       --scratch-path .build-fuzz   (Fuzz/run does this, and runs it)
@@ -18,7 +19,7 @@ enum Harness {
         let dir = NSTemporaryDirectory() + "guanhuai-fuzz-\(getpid())"
         let from = ProcessInfo.processInfo.environment["GUANHUAI_FUZZ_EXAMPLE"] ?? "Config"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        for f in ["rules.toml", "organization.toml", "roster.csv", "relations.csv", "events.csv"] {
+        for f in ["rules.toml", "organization.toml", "roster.csv", "relations.csv", "events.csv", "holidays.toml"] {
             try? FileManager.default.removeItem(atPath: dir + "/" + f)
             try? FileManager.default.copyItem(atPath: from + "/" + f, toPath: dir + "/" + f)
         }
@@ -29,7 +30,7 @@ enum Harness {
     static func run(_ bytes: [UInt8]) -> String {
         guard let kind = bytes.first else { return "empty" }
         let text = String(decoding: bytes.dropFirst(), as: UTF8.self)
-        switch kind % 3 {
+        switch kind % 5 {
         case 0:
             do {
                 let rules = try RulesFile.parse(text, file: "rules.toml")
@@ -46,6 +47,26 @@ enum Harness {
             do {
                 _ = try OrganizationFile.parse(text, file: "organization.toml")
                 return "ok organization"
+            } catch {
+                return "error \(error)"
+            }
+        case 3:
+            let path = scratch + "/holidays.toml"
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+                let cal = try HolidaysFile.load(path: path)
+                _ = cal.nextWorkday(onOrAfter: CivilDate(2026, 10, 1)!)
+                return "ok holidays"
+            } catch {
+                return "error \(error)"
+            }
+        case 4:
+            let path = scratch + "/completions.csv"
+            do {
+                try Data(bytes.dropFirst()).write(to: URL(fileURLWithPath: path))
+                guard let input = example?.planInput() else { return "no example" }
+                _ = try CompletionsFile.load(path: path, input: input, today: CivilDate(2027, 6, 1)!)
+                return "ok completions"
             } catch {
                 return "error \(error)"
             }
