@@ -13,16 +13,7 @@ public struct ReportSettings: Sendable, Equatable {
     static func parse(_ t: TOMLTable, _ r: TOMLReader) throws(InputError) -> ReportSettings {
         let p = TOMLReader.Place(header: "report", index: 0, name: "[report]")
         try r.checkKeys(t, allowed: ["on", "general_branches"], p)
-        let text = try r.string(t, "on", p) ?? "*-*-01 09:00"
-        let expr: CalendarExpression
-        do {
-            expr = try CalendarExpression(text)
-        } catch {
-            throw r.error(p, "on", error.description + "; check it with: guanhuai calendar '\(text)'")
-        }
-        if expr.next(afterMicroseconds: Int64(CivilDate(2025, 1, 1)!.dayNumber) * 86_400_000_000) == nil {
-            throw r.error(p, "on", "\"\(text)\" never happens (there is no such day); check it with: guanhuai calendar '\(text)'")
-        }
+        let (expr, text) = try r.calendarExpression(t, "on", p, default: "*-*-01 09:00")
         var s = ReportSettings(on: expr, onText: text)
         s.generalBranches = try r.bool(t, "general_branches", p) ?? true
         return s

@@ -103,6 +103,26 @@ struct TOMLReader {
         return b
     }
 
+    /// An OnCalendar expression (a rule's `on`, `[report] on`): one that does not parse, or parses but never fires
+    /// (*-02-30, which would silently remind no one), is refused with the command that shows why.
+    func calendarExpression(_ t: TOMLTable, _ key: String, _ place: Place, default fallback: String?) throws(InputError)
+        -> (expression: CalendarExpression, text: String)
+    {
+        guard let text = try string(t, key, place, required: fallback == nil) ?? fallback else {
+            throw error(place, key, "missing required key \"\(key)\"")
+        }
+        let expr: CalendarExpression
+        do {
+            expr = try CalendarExpression(text)
+        } catch {
+            throw self.error(place, key, error.description + "; check it with: guanhuai calendar '\(text)'")
+        }
+        if expr.next(afterMicroseconds: Int64(CivilDate(2025, 1, 1)!.dayNumber) * 86_400_000_000) == nil {
+            throw error(place, key, "\"\(text)\" never happens (there is no such day); check it with: guanhuai calendar '\(text)'")
+        }
+        return (expr, text)
+    }
+
     func strings(_ t: TOMLTable, _ key: String, _ place: Place) throws(InputError) -> [String]? {
         guard let v = t[key] else { return nil }
         if let s = v.string { return [s] }

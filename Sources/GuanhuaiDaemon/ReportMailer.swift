@@ -25,14 +25,15 @@ struct ReportMailer {
         "report:\(from.year)-\(Timestamp.two(from.month)):\(person):\(scope):\(channel)"
     }
 
-    func rows(after: Int64, now: Int64, input: PlanInput, contacts: [PersonID: DigestRouter.Contact],
+    /// - fires: the times `[report] on` fired (`ReportSchedule.fires`), each covering the month before it.
+    func rows(fires: [Int64], now: Int64, input: PlanInput, contacts: [PersonID: DigestRouter.Contact],
         personName: (PersonID) -> String) throws -> Queued
     {
         var out = Queued()
         let org = input.organization
         let recipients = ReportSchedule.recipients(org, generalBranches: settings.generalBranches)
         guard !recipients.isEmpty else { return out }
-        for at in ReportSchedule.fires(settings.on, after: after, through: now, zone: zone) {
+        for at in fires {
             let (from, to) = ReportSchedule.period(firedAt: at, zone: zone)
             let occ = Planner(input).plan(.outcomes(from: from, to: to, now: now))
             for (person, scope) in recipients {

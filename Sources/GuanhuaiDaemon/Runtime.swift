@@ -189,14 +189,15 @@ public actor Runtime {
         contacts: [PersonID: DigestRouter.Contact], personName: @escaping @Sendable (PersonID) -> String) throws
         -> [NewOutboxMessage]
     {
-        guard !ReportSchedule.fires(settings.on, after: after, through: now, zone: config.zone).isEmpty else { return [] }
+        let fires = ReportSchedule.fires(settings.on, after: after, through: now, zone: config.zone)
+        guard !fires.isEmpty else { return [] }
         guard let name = config.routing.email, let channel = loaded.mailChannels[name] else {
             logger.warning("[report] is set but no e-mail channel is configured: the monthly report is not sent")
             return []
         }
         let started = ContinuousClock.now
         let mailer = ReportMailer(settings: settings, zone: config.zone, mailName: name, channel: channel)
-        let queued = try mailer.rows(after: after, now: now, input: input, contacts: contacts, personName: personName)
+        let queued = try mailer.rows(fires: fires, now: now, input: input, contacts: contacts, personName: personName)
         for person in Set(queued.unreachable).sorted() {
             logger.warning("the monthly report cannot be mailed: the recipient has no e-mail address",
                 metadata: ["MESSAGE_ID": "\(MessageID.unreachable)", "GUANHUAI_RECIPIENT": "\(person)"])

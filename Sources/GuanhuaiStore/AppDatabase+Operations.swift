@@ -336,24 +336,28 @@ extension AppDatabase {
         }
     }
 
+    /// Inserts one completion unless one is on record already; returns its outcome ("done" or "waived"), or nil.
+    static func insertCompletion(_ db: Database, _ c: Completion, _ actor: Actor) throws -> String? {
+        if try CompletionRecord.fetchOne(db, key: c.occurrence) != nil { return nil }
+        let (outcome, reason): (String, String?) =
+            switch c.outcome {
+            case .done: ("done", nil)
+            case .waived(let r): ("waived", r)
+            }
+        try CompletionRecord(
+            occurrence: c.occurrence, date: c.date.description, byPerson: c.by, note: c.note, outcome: outcome,
+            reason: reason, recordedAt: actor.now, recordedBy: actor.name, amountFen: c.amountFen
+        ).insert(db)
+        return outcome
+    }
+
     /// Records many completions or waivers in one transaction, audited as one action with its count (a bulk
     /// `done --rule … --unit …`). Those on record already are skipped; returns how many were recorded.
     @discardableResult
     public func recordAll(_ cs: [Completion], actor: Actor, action: String, target: String) throws(StoreError) -> Int {
         try write { db in
             var n = 0
-            for c in cs where try CompletionRecord.fetchOne(db, key: c.occurrence) == nil {
-                let (outcome, reason): (String, String?) =
-                    switch c.outcome {
-                    case .done: ("done", nil)
-                    case .waived(let r): ("waived", r)
-                    }
-                try CompletionRecord(
-                    occurrence: c.occurrence, date: c.date.description, byPerson: c.by, note: c.note, outcome: outcome,
-                    reason: reason, recordedAt: actor.now, recordedBy: actor.name, amountFen: c.amountFen
-                ).insert(db)
-                n += 1
-            }
+            for c in cs where try AppDatabase.insertCompletion(db, c, actor) != nil { n += 1 }
             let by = Set(cs.map(\.by))
             try AppDatabase.audit(db, actor, action, target, "\(n) items" + (by.count == 1 ? by.first!.map { " by \($0)" } ?? "" : ""))
             return n
@@ -364,16 +368,7 @@ extension AppDatabase {
     @discardableResult
     public func record(_ c: Completion, actor: Actor) throws(StoreError) -> Bool {
         try write { db in
-            if try CompletionRecord.fetchOne(db, key: c.occurrence) != nil { return false }
-            let (outcome, reason): (String, String?) =
-                switch c.outcome {
-                case .done: ("done", nil)
-                case .waived(let r): ("waived", r)
-                }
-            try CompletionRecord(
-                occurrence: c.occurrence, date: c.date.description, byPerson: c.by, note: c.note, outcome: outcome,
-                reason: reason, recordedAt: actor.now, recordedBy: actor.name, amountFen: c.amountFen
-            ).insert(db)
+            guard let outcome = try AppDatabase.insertCompletion(db, c, actor) else { return false }
             try AppDatabase.audit(db, actor, outcome, c.occurrence, "dated \(c.date)" + (c.by.map { " by \($0)" } ?? "")
                 + (actor.via.map { " via \($0)" } ?? ""))
             return true
