@@ -24,15 +24,11 @@ struct BulkOptions: ParsableArguments {
         guard let period, let year = Int(period.prefix(4)), period.count >= 4, (1900...2200).contains(year) else {
             throw UsageError(message: "--period is needed with --rule: a year (2026), a month (2026-12) or a half-year (2026-H1), as the ids show it")
         }
-        let org = input.organization
-        if let unit, org.units[unit] == nil {
-            throw UsageError(message: "--unit \"\(unit)\" is not a unit of the organisation")
-        }
+        let within = try unitFilter(unit, input.organization)
         let occ = Planner(input).plan(PlanQuery(from: CivilDate(year - 1, 1, 1)!, to: CivilDate(year + 1, 12, 31)!, now: now,
             rules: [rule]))
         return occ.filter { o in
-            o.status.isRecordable && o.id.split(separator: ":").dropFirst().first.map(String.init) == period
-                && (unit.map { u in org.lineage(of: o.org).contains { $0.id == u } } ?? true)
+            o.status.isRecordable && o.id.split(separator: ":").dropFirst().first.map(String.init) == period && within(o)
         }
     }
 

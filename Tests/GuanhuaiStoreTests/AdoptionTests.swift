@@ -14,6 +14,13 @@ import Testing
         return r.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
     }
 
+    /// A second 吴振宇 (M099) on the example roster, to make that name ambiguous.
+    func addSecondWuZhenyu(_ dir: borrowing Scratch) throws {
+        let rosterPath = dir.url.appendingPathComponent("roster.csv")
+        let roster = try String(contentsOf: rosterPath, encoding: .utf8)
+        try Data((roster + "M099,吴振宇,男,1980-01-01,2005-07-01,2006-07-01,理学院教师党支部,,,,正常\n").utf8).write(to: rosterPath)
+    }
+
     @Test func aFreshInstallStartsOnItsFirstRosterImportAndItsPastIsHistory() throws {
         let dir = try Scratch()
         let config = try dir.exampleCopy()
@@ -105,10 +112,7 @@ import Testing
     @Test func aBulkRecordClosesExactlyWhatItListsAndIsAuditedOnce() throws {
         let dir = try Scratch()
         let config = try dir.exampleCopy()
-        // A second 吴振宇, to make that name ambiguous.
-        let rosterPath = dir.url.appendingPathComponent("roster.csv")
-        let roster = try String(contentsOf: rosterPath, encoding: .utf8)
-        try Data((roster + "M099,吴振宇,男,1980-01-01,2005-07-01,2006-07-01,理学院教师党支部,,,,正常\n").utf8).write(to: rosterPath)
+        try addSecondWuZhenyu(dir)
         for what in ["orgs", "roster", "relations"] { #expect(try runCLI(["import", what, "--config", config]).status == 0) }
         let today = Planner.today(at: Int64(Date().timeIntervalSince1970), zone: Example.config.zone)
         let year = String(today.year)
@@ -163,9 +167,7 @@ import Testing
     @Test func completionsFromAGB18030SpreadsheetImportAllOrNothing() throws {
         let dir = try Scratch()
         let config = try dir.exampleCopy()
-        let rosterPath = dir.url.appendingPathComponent("roster.csv")
-        let roster = try String(contentsOf: rosterPath, encoding: .utf8)
-        try Data((roster + "M099,吴振宇,男,1980-01-01,2005-07-01,2006-07-01,理学院教师党支部,,,,正常\n").utf8).write(to: rosterPath)
+        try addSecondWuZhenyu(dir)
         for what in ["orgs", "roster"] { #expect(try runCLI(["import", what, "--config", config]).status == 0) }
         func gb18030(_ name: String, _ text: String) throws -> String {
             let path = dir.url.appendingPathComponent(name).path
