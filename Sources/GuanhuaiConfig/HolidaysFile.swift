@@ -3,7 +3,7 @@ import TOMLKit
 
 /// The holiday table (`[files] holidays`, Config/holidays.toml): for each year, the days off and the weekend days
 /// made working days (调休), with the 国务院办公厅 notice they come from. A date may be one day or a range
-/// "2026-02-15..2026-02-23".
+/// "2026-02-15..2026-02-23". A year written before its notice came out says `provisional = true`.
 public enum HolidaysFile {
     public static func load(path: String) throws(InputError) -> WorkCalendar {
         let (text, _) = try TextFile.read(path)
@@ -13,7 +13,7 @@ public enum HolidaysFile {
         var years: [WorkCalendar.Year] = []
         for (i, t) in try r.tables(r.root, "year").enumerated() {
             let p = TOMLReader.Place(header: "year", index: i, name: "[[year]] #\(i + 1)")
-            try r.checkKeys(t, allowed: ["year", "source", "off", "work"], p)
+            try r.checkKeys(t, allowed: ["year", "source", "off", "work", "provisional"], p)
             guard let year = try r.int(t, "year", p, range: 1949...2200) else {
                 throw r.error(p, "year", "each [[year]] names its year, e.g. year = 2026")
             }
@@ -44,7 +44,8 @@ public enum HolidaysFile {
             if let d = work.first(where: { $0.weekday <= 5 }) {
                 throw r.error(p, "work", "\(d) is a weekday already; \"work\" lists the weekend days made working days (调休)")
             }
-            years.append(WorkCalendar.Year(year: year, source: source, off: off, work: work))
+            let provisional = try r.bool(t, "provisional", p) ?? false
+            years.append(WorkCalendar.Year(year: year, source: source, off: off, work: work, provisional: provisional))
         }
         if let dup = Dictionary(grouping: years, by: \.year).first(where: { $0.value.count > 1 }) {
             throw InputError(file: path, message: "the year \(dup.key) is given twice")

@@ -451,13 +451,15 @@ extension Planner {
                 plan.sort { a, b in a.0 != b.0 ? a.0 < b.0 : a.1.order < b.1.order }
             }
             if planner.movesReminders && !rule.sendOnHolidays {
-                // Never on a day off: advance notice on the working day before (even before the window opens: a
-                // month's political birthdays are told before the 1st when the 1st is a day off), the rest on the
-                // working day after.
+                // Never on a day off. Advance notice and the due-day reminder go on the working day before (even
+                // before the window opens: a month's political birthdays are told before the 1st when the 1st is a
+                // day off; a visit due on 除夕 is told before the holiday, while it can still be made); overdue
+                // reminders and escalations on the working day after.
                 let w = planner.workdays
                 // A greeting (`greeting = "on-day"`) is for the day itself and keeps it.
                 for i in plan.indices where plan[i].1 != .greeting && !w.isWorkday(plan[i].0) {
-                    plan[i].0 = plan[i].1 == .advance ? w.previousWorkday(onOrBefore: plan[i].0) : w.nextWorkday(onOrAfter: plan[i].0)
+                    let before = plan[i].1 == .advance || plan[i].1 == .due
+                    plan[i].0 = before ? w.previousWorkday(onOrBefore: plan[i].0) : w.nextWorkday(onOrAfter: plan[i].0)
                 }
                 plan.sort { a, b in a.0 != b.0 ? a.0 < b.0 : a.1.order < b.1.order }
             }

@@ -8,12 +8,16 @@ public struct WorkCalendar: Sendable, Equatable {
         public var source: String
         public var off: [CivilDate]
         public var work: [CivilDate]
+        /// Written before the year's notice came out: the statutory days of 《全国年节及纪念日放假办法》 only, with
+        /// no bridging days and no 调休. `check` says so until the notice replaces it.
+        public var provisional: Bool
 
-        public init(year: Int, source: String, off: [CivilDate], work: [CivilDate]) {
+        public init(year: Int, source: String, off: [CivilDate], work: [CivilDate], provisional: Bool = false) {
             self.year = year
             self.source = source
             self.off = off
             self.work = work
+            self.provisional = provisional
         }
     }
 
@@ -30,6 +34,9 @@ public struct WorkCalendar: Sendable, Equatable {
     }
 
     public func covers(year: Int) -> Bool { years[year] != nil }
+
+    /// Covered, from the year's notice rather than from the statutory days alone.
+    public func isFinal(year: Int) -> Bool { years[year].map { !$0.provisional } ?? false }
 
     public func isWorkday(_ d: CivilDate) -> Bool {
         if work.contains(d.dayNumber) { return true }

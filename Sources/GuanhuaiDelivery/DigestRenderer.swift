@@ -135,7 +135,7 @@ public struct DigestRenderer: Sendable {
             let o = item.occurrence
             return DigestValues.Item(
                 index: i + 1, title: forChat ? c.chatTitle(o) : o.title, subject: c.subjectName(o),
-                due: o.due.description, dueWeekday: o.due.chineseWeekday, kindLabel: item.kind.chinese,
+                due: o.due.description, dueWeekday: o.due.chineseWeekday, kindLabel: item.kind == .due && d.localDate < o.due ? "即将到期（到期日休息）" : item.kind.chinese,
                 responsible: c.personName(o.responsible), isResponsible: o.responsible == d.recipient, occurrence: o.id,
                 overdue: item.kind == .overdue, escalation: item.kind == .escalation,
                 daysOverdue: max(0, o.due.days(until: d.localDate)),

@@ -133,9 +133,17 @@ struct CheckCommand: AsyncParsableCommand {
             if !cal.covers(year: thisYear.year) {
                 warn(L("the holiday table has no \(thisYear.year): weekends count as days off, holidays do not; add the year from the 国务院办公厅 notice",
                     "节假日表没有 \(thisYear.year) 年：只按周末休息，不含节假日；请按国务院办公厅通知补上"))
-            } else if thisYear.month == 12, !cal.covers(year: thisYear.year + 1) {
-                warn(L("the holiday table has no \(thisYear.year + 1) yet: add it from the 国务院办公厅 notice (关于\(thisYear.year + 1)年部分节假日安排的通知) before 1 January",
-                    "节假日表还没有 \(thisYear.year + 1) 年：请在 1 月 1 日前按国务院办公厅《关于\(thisYear.year + 1)年部分节假日安排的通知》补上"))
+            } else if !cal.isFinal(year: thisYear.year) {
+                warn(L("the holiday table's \(thisYear.year) is provisional (statutory days only, no 调休): replace it with the 国务院办公厅 notice",
+                    "节假日表的 \(thisYear.year) 年是暂定的（只有法定假日，没有调休）：请按国务院办公厅通知替换"))
+            }
+            let next = thisYear.year + 1
+            if thisYear.month == 12, !cal.covers(year: next) {
+                warn(L("the holiday table has no \(next) yet: add it from the 国务院办公厅 notice (关于\(next)年部分节假日安排的通知) before 1 January",
+                    "节假日表还没有 \(next) 年：请在 1 月 1 日前按国务院办公厅《关于\(next)年部分节假日安排的通知》补上"))
+            } else if thisYear.month == 12, !cal.isFinal(year: next) {
+                warn(L("the holiday table's \(next) is provisional (statutory days only, no 调休): replace it with the 国务院办公厅 notice (关于\(next)年部分节假日安排的通知) when it is published",
+                    "节假日表的 \(next) 年是暂定的（只有法定假日，没有调休）：国务院办公厅《关于\(next)年部分节假日安排的通知》发布后请替换"))
             }
         } else {
             warn(L("no holiday table ([files] holidays): reminders may go out on weekends and holidays, and `shift` knows weekends only",

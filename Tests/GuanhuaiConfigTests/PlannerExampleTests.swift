@@ -20,7 +20,8 @@ import Testing
         // The responsible is the branch secretary; a reminder goes out at 08:30 Beijing time on the due day.
         let m014 = try #require(y2027.first { $0.subject == "M014" })
         #expect(m014.responsible == "M001")
-        #expect(m014.reminders.contains { $0.kind == .due && $0.rfc3339 == "2027-02-05T08:30:00+08:00" })
+        // 除夕 is a statutory day off (2027's provisional table): the due-day reminder comes the working day before.
+        #expect(m014.reminders.contains { $0.kind == .due && $0.rfc3339 == "2027-02-04T08:30:00+08:00" }, "\(m014.reminders)")
     }
 
     @Test func julyFirstVisitsAreDueOnJulyFirst() {
@@ -180,6 +181,9 @@ import Testing
         #expect(days.contains("2026-01-04"), "元旦 off, Sunday the 4th a 调休 working day")
         #expect(!days.contains("2026-10-01") && !days.contains("2026-01-01"))
         #expect(party.allSatisfy { cal.isWorkday($0.due) })
+        // October 2027 from the provisional table (国庆 1–3 October, a Friday to a Sunday): Monday the 4th.
+        let october2027 = Example.plan(from: "2027-10-01", to: "2027-10-31", now: "2027-09-01", rules: ["theme-party-day"])
+        #expect(Set(october2027.map(\.due.description)) == ["2027-10-04"])
         // No reminder on a day off, over two years of every rule; greetings keep their day.
         let all = Example.plan(from: "2025-01-01", to: "2026-12-31", now: "2024-12-01")
         var greetingsOnDaysOff = 0

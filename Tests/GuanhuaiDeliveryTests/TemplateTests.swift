@@ -96,4 +96,18 @@ import Testing
         #expect(mine.html?.contains("您负责的此项") == true && mine.html?.contains("督促") == false)
         #expect(theirs.text.contains("尚未办结，请督促落实") && !theirs.text.contains("您负责的"), "\(theirs.text)")
     }
+
+    /// A visit due on 除夕, a day off, is reminded the working day before: the mail says it is coming due, not 今日到期.
+    @Test func aDueDayReminderBeforeAHolidaySaysTheDayIsComing() async throws {
+        let input = Example.config.planInput()
+        let occ = Planner(input).plan(PlanQuery(
+            from: CivilDate(2027, 2, 1)!, to: CivilDate(2027, 2, 28)!, now: Example.noon("2027-01-01"), rules: ["spring-festival-visit"]))
+        let o = try #require(occ.first { $0.subject == "M014" })
+        let r = try #require(o.reminders.first { $0.kind == .due })
+        #expect(r.localDate.description == "2027-02-04" && o.due.description == "2027-02-05")
+        let digest = try #require(Digest.collect([o], after: r.at - 1, through: r.at).first)
+        let renderer = try await DigestRenderer.load(directory: Self.source.path)
+        let mail = renderer.mail(digest, context: RenderContext(input: input))
+        #expect(mail.text.contains("即将到期（到期日休息）") && !mail.text.contains("今日到期"), "\(mail.text)")
+    }
 }

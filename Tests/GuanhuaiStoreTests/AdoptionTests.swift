@@ -209,13 +209,19 @@ import Testing
     @Test func checkAndCalendarShowTheHolidayTable() throws {
         let today = Planner.today(at: Int64(Date().timeIntervalSince1970), zone: Example.config.zone)
         let check = try runCLI(["check", "--config", Example.configPath])
-        #expect(check.stdout.contains("holiday table") && check.stdout.contains("2025, 2026"), "\(check.stdout)")
-        let nextYearMissing = "the holiday table has no \(today.year + 1) yet"
-        if today.month == 12 && today.year + 1 > 2026 {
-            #expect(check.stdout.contains(nextYearMissing), "from 1 December: \(check.stdout)")
-        } else {
-            #expect(!check.stdout.contains(nextYearMissing))
-        }
+        #expect(check.stdout.contains("holiday table") && check.stdout.contains("2025, 2026, 2027"), "\(check.stdout)")
+        // From 1 December, next year's table is asked for: missing, or provisional (statutory days only, no 调休).
+        let table = try #require(Example.config.workCalendar)
+        let next = today.year + 1
+        let missing = "the holiday table has no \(next) yet", provisional = "the holiday table's \(next) is provisional"
+        #expect(check.stdout.contains(missing) == (today.month == 12 && !table.covers(year: next)), "\(check.stdout)")
+        #expect(check.stdout.contains(provisional) == (today.month == 12 && table.covers(year: next) && !table.isFinal(year: next)),
+            "\(check.stdout)")
+        #expect(check.status == 0, "warnings do not fail the check: \(check.stdout)\(check.stderr)")
+        // 2027 is provisional: the notice was not out when the table was written; 国庆 is its three statutory days.
+        #expect(table.covers(year: 2027) && !table.isFinal(year: 2027) && table.isFinal(year: 2026))
+        #expect(!table.isWorkday(CivilDate(2027, 10, 1)!) && table.isWorkday(CivilDate(2027, 10, 4)!))
+        #expect(!table.isWorkday(CivilDate(2027, 2, 8)!), "初三, a Monday, is a statutory day off")
         let cal = try runCLI(["calendar", "*-*-01", "--iterations", "12", "--base-time", "2025-12-31", "--zone", "Asia/Shanghai",
             "--workdays", "--config", Example.configPath])
         #expect(cal.status == 0, "\(cal.stderr)")
