@@ -106,7 +106,7 @@ import Testing
         let r = try #require(o.reminders.first { $0.kind == .due })
         #expect(r.localDate.description == "2027-02-04" && o.due.description == "2027-02-05")
         let digest = try #require(Digest.collect([o], after: r.at - 1, through: r.at).first)
-        let renderer = try await DigestRenderer.load(directory: Self.source.path)
+        let renderer = try await DigestRenderer.load(directory: Example.root.appendingPathComponent("Config/templates").path)
         let mail = renderer.mail(digest, context: RenderContext(input: input))
         #expect(mail.text.contains("即将到期（到期日休息）") && !mail.text.contains("今日到期"), "\(mail.text)")
     }
