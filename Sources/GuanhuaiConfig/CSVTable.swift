@@ -26,20 +26,22 @@ struct CSVTable {
         do {
             reader = try CSVReader(string: text, hasHeaderRow: true, trimFields: true)
         } catch {
-            throw InputError(file: file, location: "row 1", message: "has no header row; the first row names the columns")
+            throw InputError(file: file, location: "row 1", message: L("has no header row; the first row names the columns", "没有表头：第一行应写各列的名称"))
         }
         guard let head = reader.headerRow else {
-            throw InputError(file: file, location: "row 1", message: "has no header row; the first row names the columns")
+            throw InputError(file: file, location: "row 1", message: L("has no header row; the first row names the columns", "没有表头：第一行应写各列的名称"))
         }
         header = head.map { $0.trimmingCharacters(in: .whitespaces) }
         columns = Dictionary(header.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         for column in required where !header.contains(column) {
             throw InputError(file: file, location: "row 1", field: column,
-                message: "the column \"\(column)\" is missing; the header must name \(required.joined(separator: ", "))")
+                message: L("the column \"\(column)\" is missing; the header must name \(required.joined(separator: ", "))",
+                    "缺少「\(column)」列；表头必须包含 \(required.joined(separator: "、"))"))
         }
         for column in header where !column.isEmpty && !required.contains(column) && !optional.contains(column) {
             throw InputError(file: file, location: "row 1", field: column,
-                message: "unknown column \"\(column)\"; known columns: \((required + optional).joined(separator: ", "))")
+                message: L("unknown column \"\(column)\"; known columns: \((required + optional).joined(separator: ", "))",
+                    "不认识的列「\(column)」；可用的列：\((required + optional).joined(separator: "、"))"))
         }
         var rows: [(Int, [String])] = []
         var n = 1
@@ -49,20 +51,21 @@ struct CSVTable {
             // Limits that keep one bad cell (a pasted document, a 10 MB name) from making every plan crawl.
             if row.reduce(0, { $0 + $1.utf8.count }) > CSVTable.rowLimitBytes {
                 throw InputError(file: file, location: "row \(n)",
-                    message: "is longer than \(CSVTable.rowLimitBytes / 1024) kB; a row holds one person or record")
+                    message: L("is longer than \(CSVTable.rowLimitBytes / 1024) kB; a row holds one person or record",
+                        "超过 \(CSVTable.rowLimitBytes / 1024) kB；一行只写一个人或一条记录"))
             }
             for (i, cell) in row.enumerated() {
                 let limit = CSVTable.nameColumns.contains(i < header.count ? header[i] : "")
                     ? CSVTable.nameLimit : CSVTable.cellLimit
                 if cell.count > limit {
                     throw InputError(file: file, location: "row \(n)", field: i < header.count ? header[i] : "column \(i + 1)",
-                        message: "has \(cell.count) characters; at most \(limit) fit here")
+                        message: L("has \(cell.count) characters; at most \(limit) fit here", "有 \(cell.count) 个字符，此处最多 \(limit) 个"))
                 }
             }
             rows.append((n, row))
         }
         if reader.error != nil {
-            throw InputError(file: file, location: "row \(n + 1)", message: "is not valid CSV (an unclosed quote?)")
+            throw InputError(file: file, location: "row \(n + 1)", message: L("is not valid CSV (an unclosed quote?)", "不是有效的 CSV（引号没有闭合？）"))
         }
         self.rows = rows
     }
@@ -84,8 +87,8 @@ extension CivilDate {
     /// Why a date read from a file cannot be a day that has already come: out of the supported range, or after
     /// `today` (when given). Nil when it can.
     func pastDateProblem(today: CivilDate?) -> String? {
-        if !isSupported { return "\(self) is out of range; dates must lie \(CivilDate.supportedText)" }
-        if let today, self > today { return "\(self) is in the future (today is \(today))" }
+        if !isSupported { return L("\(self) is out of range; dates must lie \(CivilDate.supportedText)", "\(self) 超出范围；日期须在 \(CivilDate.supportedText)") }
+        if let today, self > today { return L("\(self) is in the future (today is \(today))", "\(self) 是将来的日期（今天是 \(today)）") }
         return nil
     }
 }

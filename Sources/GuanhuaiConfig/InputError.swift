@@ -1,3 +1,5 @@
+import GuanhuaiCore
+
 /// A problem in a file an operator wrote: what was wrong, where, and what to do.
 public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
     public var file: String
@@ -15,10 +17,24 @@ public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
+        guard Lang.chinese else {
+            var s = file
+            if let location { s += " " + location }
+            if let field { s += ", " + field }
+            return s + ": " + message
+        }
+        // 「roster.csv 第 5 行，入党日期：…」
         var s = file
-        if let location { s += " " + location }
-        if let field { s += ", " + field }
-        return s + ": " + message
+        if let location {
+            let parts = location.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0] == "row" || parts[0] == "line", Int(parts[1]) != nil {
+                s += " 第 \(parts[1]) 行"
+            } else {
+                s += " " + location
+            }
+        }
+        if let field { s += "，" + field }
+        return s + "：" + message
     }
 }
 
@@ -30,7 +46,7 @@ public struct InputErrors: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         let shown = errors.prefix(50).map(\.description)
-        let more = errors.count > 50 ? ["… and \(errors.count - 50) more"] : []
+        let more = errors.count > 50 ? [L("… and \(errors.count - 50) more", "……另有 \(errors.count - 50) 处")] : []
         return (shown + more).joined(separator: "\n")
     }
 }

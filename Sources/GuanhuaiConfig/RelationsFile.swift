@@ -33,20 +33,20 @@ public enum RelationsFile {
             guard let kindName = table.value(row, "类型"), let from = table.value(row, "人员"),
                 let to = table.value(row, "对象")
             else {
-                fail("类型", "类型, 人员 and 对象 must all be filled in")
+                fail("类型", L("类型, 人员 and 对象 must all be filled in", "类型、人员、对象都必须填写"))
                 continue
             }
             if kindName == "未成年子女" {
                 guard memberIDs.contains(from) else {
-                    fail("人员", "unknown member \"\(from)\"")
+                    fail("人员", L("unknown member \"\(from)\"", "名册上没有党员「\(from)」"))
                     continue
                 }
                 guard let name = table.value(row, "姓名") else {
-                    fail("姓名", "a minor child needs a name")
+                    fail("姓名", L("a minor child needs a name", "未成年子女须填写姓名"))
                     continue
                 }
                 guard let b = table.value(row, "出生日期"), let birth = CivilDate(parsing: b) else {
-                    fail("出生日期", "a minor child needs a birth date, YYYY-MM-DD")
+                    fail("出生日期", L("a minor child needs a birth date, YYYY-MM-DD", "未成年子女须填写出生日期，YYYY-MM-DD"))
                     continue
                 }
                 if let problem = birth.pastDateProblem(today: today) {
@@ -57,20 +57,20 @@ public enum RelationsFile {
                 continue
             }
             guard let kind = RelationKind(name: kindName) else {
-                fail("类型", "unknown relation \"\(kindName)\"; use 领导联系, 干部联系困难党员, 结对帮扶, 委员挂联 or 未成年子女")
+                fail("类型", L("unknown relation \"\(kindName)\"; use 领导联系, 干部联系困难党员, 结对帮扶, 委员挂联 or 未成年子女", "不认识的关系「\(kindName)」；请用 领导联系、干部联系困难党员、结对帮扶、委员挂联 或 未成年子女"))
                 continue
             }
             guard known.contains(from) else {
-                fail("人员", "unknown person \"\(from)\"; add them to the roster or to organization.toml")
+                fail("人员", L("unknown person \"\(from)\"; add them to the roster or to organization.toml", "没有「\(from)」这个人；请加入名册或 organization.toml"))
                 continue
             }
             if kind == .committeeLink {
                 guard organization.unit(to)?.kind == .generalBranch else {
-                    fail("对象", "\"\(to)\" is not a 党总支 in organization.toml")
+                    fail("对象", L("\"\(to)\" is not a 党总支 in organization.toml", "「\(to)」不是 organization.toml 中的党总支"))
                     continue
                 }
             } else if !memberIDs.contains(to) {
-                fail("对象", "unknown member \"\(to)\"")
+                fail("对象", L("unknown member \"\(to)\"", "名册上没有党员「\(to)」"))
                 continue
             }
             let r = Relation(kind: kind, from: from, to: to)

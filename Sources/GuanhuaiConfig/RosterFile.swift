@@ -41,7 +41,8 @@ public enum RosterFile {
         if table.rows.count > maxMembers {
             let (row, _) = table.rows[maxMembers]
             throw InputErrors([InputError(file: table.file, location: "row \(row)",
-                message: "the roster has \(table.rows.count) rows, more than [files] max_members = \(maxMembers) allows; check that this is your organisation's roster, and if it is, raise max_members in config.toml")])
+                message: L("the roster has \(table.rows.count) rows, more than [files] max_members = \(maxMembers) allows; check that this is your organisation's roster, and if it is, raise max_members in config.toml",
+                    "名册有 \(table.rows.count) 行，超过 [files] max_members = \(maxMembers) 的上限；请确认这是本组织的名册，如果是，请在 config.toml 调高 max_members"))])
         }
         var errors: [InputError] = []
         var members: [Member] = []
@@ -59,11 +60,11 @@ public enum RosterFile {
             func date(_ column: String) -> CivilDate?? {
                 guard let s = table.value(row, column) else { return .some(nil) }
                 guard let d = CivilDate(parsing: s) else {
-                    fail(column, "\"\(s)\" is not a date; write YYYY-MM-DD, YYYY/M/D or YYYY年M月D日")
+                    fail(column, L("\"\(s)\" is not a date; write YYYY-MM-DD, YYYY/M/D or YYYY年M月D日", "「\(s)」不是日期；请写成 YYYY-MM-DD、YYYY/M/D 或 YYYY年M月D日"))
                     return nil
                 }
                 guard d.isSupported else {
-                    fail(column, "\(d) is out of range; dates run \(CivilDate.supportedText)")
+                    fail(column, L("\(d) is out of range; dates run \(CivilDate.supportedText)", "\(d) 超出范围；日期须在 \(CivilDate.supportedText)"))
                     return nil
                 }
                 return .some(d)
@@ -71,11 +72,11 @@ public enum RosterFile {
             let before = errors.count
             let id = table.value(row, "编号")
             let name = table.value(row, "姓名")
-            if id == nil { fail("编号", "is empty; every member needs an id") }
-            if name == nil { fail("姓名", "is empty") }
-            if let id, let first = firstRow[id] { fail("编号", "\"\(id)\" is also the id on row \(first)") }
+            if id == nil { fail("编号", L("is empty; every member needs an id", "为空；每名党员都要有编号")) }
+            if name == nil { fail("姓名", L("is empty", "为空")) }
+            if let id, let first = firstRow[id] { fail("编号", L("\"\(id)\" is also the id on row \(first)", "「\(id)」与第 \(first) 行的编号重复")) }
             let joined = date("入党日期")
-            if case .some(nil) = joined { fail("入党日期", "is empty; the date of joining is required") }
+            if case .some(nil) = joined { fail("入党日期", L("is empty; the date of joining is required", "为空；入党日期必填")) }
             let full = date("转正日期")
             let birth = date("出生日期")
             var branch: UnitID?
@@ -83,10 +84,10 @@ public enum RosterFile {
                 branch = branches[b]
                 if branch == nil {
                     let known = organization.units(of: .branch).map(\.name).joined(separator: "、")
-                    fail("所在支部", "unknown branch \"\(b)\"; the organisation file has \(known)")
+                    fail("所在支部", L("unknown branch \"\(b)\"; the organisation file has \(known)", "没有「\(b)」这个支部；组织文件中的支部有：\(known)"))
                 }
             } else {
-                fail("所在支部", "is empty")
+                fail("所在支部", L("is empty", "为空"))
             }
             var tags: Set<Tag> = []
             if let t = table.value(row, "标签") {
@@ -96,7 +97,7 @@ public enum RosterFile {
                     if let tag = Tag(name: name) {
                         tags.insert(tag)
                     } else {
-                        fail("标签", "unknown tag \"\(name)\"; use \(Tag.allCases.map(\.rawValue).joined(separator: "、"))")
+                        fail("标签", L("unknown tag \"\(name)\"; use \(Tag.allCases.map(\.rawValue).joined(separator: "、"))", "不认识的标签「\(name)」；可用：\(Tag.allCases.map(\.rawValue).joined(separator: "、"))"))
                     }
                 }
             }
@@ -105,22 +106,22 @@ public enum RosterFile {
             if let s = table.value(row, "状态") {
                 status = parseStatus(s) ?? .active
                 if parseStatus(s) == nil {
-                    fail("状态", "\"\(s)\" is not a status; write 正常, 已故 YYYY-MM-DD or 转出 YYYY-MM-DD")
+                    fail("状态", L("\"\(s)\" is not a status; write 正常, 已故 YYYY-MM-DD or 转出 YYYY-MM-DD", "「\(s)」不是状态；请写 正常、已故 YYYY-MM-DD 或 转出 YYYY-MM-DD"))
                 }
             }
             let email = table.value(row, "邮箱")
-            if let email, !email.contains("@") { fail("邮箱", "\"\(email)\" is not an e-mail address") }
+            if let email, !email.contains("@") { fail("邮箱", L("\"\(email)\" is not an e-mail address", "「\(email)」不是电子邮箱地址")) }
             if case .some(.some(let j)) = joined, case .some(.some(let f)) = full, f < j {
-                fail("转正日期", "\(f) is before the date of joining \(j)")
+                fail("转正日期", L("\(f) is before the date of joining \(j)", "\(f) 早于入党日期 \(j)"))
             }
             if case .some(.some(let j)) = joined, case .some(.some(let b)) = birth, j <= b {
-                fail("入党日期", "\(j) is not after the date of birth \(b)")
+                fail("入党日期", L("\(j) is not after the date of birth \(b)", "\(j) 不晚于出生日期 \(b)"))
             }
             if let today, case .some(.some(let j)) = joined, j > today {
-                fail("入党日期", "\(j) is in the future (today is \(today))")
+                fail("入党日期", L("\(j) is in the future (today is \(today))", "\(j) 是将来的日期（今天是 \(today)）"))
             }
             if let today, case .some(.some(let b)) = birth, b > today {
-                fail("出生日期", "\(b) is in the future (today is \(today))")
+                fail("出生日期", L("\(b) is in the future (today is \(today))", "\(b) 是将来的日期（今天是 \(today)）"))
             }
             guard errors.count == before, let id, let name, case .some(.some(let j)) = joined, let branch else {
                 continue

@@ -1,4 +1,5 @@
 import Foundation
+import GuanhuaiCore
 
 #if canImport(Glibc)
 import Glibc
@@ -8,14 +9,14 @@ import Glibc
 enum TextFile {
     enum Encoding: String { case utf8 = "UTF-8", gb18030 = "GB18030" }
 
-    static let missing = "does not exist"
+    static var missing: String { L("does not exist", "不存在") }
 
     static func read(_ path: String) throws(InputError) -> (text: String, encoding: Encoding) {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            let why = FileManager.default.fileExists(atPath: path) ? "cannot be read (check its permissions)" : missing
+            let why = FileManager.default.fileExists(atPath: path) ? L("cannot be read (check its permissions)", "无法读取（请检查文件权限）") : missing
             throw InputError(file: path, message: "\(why)")
         }
         return try decode(data, file: path)
@@ -45,10 +46,12 @@ enum TextFile {
             }
         }
         let advice = file.hasSuffix(".csv")
-            ? "save it from Excel as \"CSV UTF-8\", or as CSV in GB18030 (简体中文)"
-            : "save it as UTF-8 in your editor (not ANSI or GBK), and check what was pasted into that line"
+            ? L("save it from Excel as \"CSV UTF-8\", or as CSV in GB18030 (简体中文)", "请在 Excel 中另存为「CSV UTF-8」，或简体中文（GB18030）的 CSV")
+            : L("save it as UTF-8 in your editor (not ANSI or GBK), and check what was pasted into that line",
+                "请在编辑器中存为 UTF-8（不要用 ANSI 或 GBK），并检查这一行粘贴进来的内容")
         throw InputError(file: file, location: "line \(line)",
-            message: "is neither UTF-8 nor GB18030 text: byte \(offset) (column \(offset - lineStart + 1) in bytes) cannot be read; \(advice)")
+            message: L("is neither UTF-8 nor GB18030 text: byte \(offset) (column \(offset - lineStart + 1) in bytes) cannot be read; \(advice)",
+                "既不是 UTF-8 也不是 GB18030 文本：第 \(offset) 字节（该行第 \(offset - lineStart + 1) 字节）无法读取；\(advice)"))
     }
 
     /// GB18030 → String through glibc's iconv(3): no maintained Swift package decodes GB18030 on Linux, and

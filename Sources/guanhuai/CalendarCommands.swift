@@ -6,7 +6,7 @@ import GuanhuaiCore
 struct CalendarCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calendar",
-        abstract: "Show the next elapses of a systemd calendar expression, as `systemd-analyze calendar` does.",
+        abstract: L("Show the next elapses of a systemd calendar expression, as `systemd-analyze calendar` does.", "显示 systemd 日历表达式接下来的触发时间，与 `systemd-analyze calendar` 相同。"),
         discussion: "Check an expression here before putting it in a rule: guanhuai calendar '*-05,11-01 08:30'"
     )
 
@@ -97,7 +97,7 @@ struct CalendarCommand: AsyncParsableCommand {
 struct LunarCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lunar",
-        abstract: "Show a year's lunar festival dates: 春节, 除夕, 中秋, 重阳, and its leap month."
+        abstract: L("Show a year's lunar festival dates: 春节, 除夕, 中秋, 重阳, and its leap month.", "显示一年的农历节日：春节、除夕、中秋、重阳及闰月。")
     )
 
     @Argument(help: "A Gregorian year, 1901 to 2100.")

@@ -35,21 +35,25 @@ func pad(_ s: String, _ width: Int) -> String {
 enum ArgumentDates {
     static func date(_ s: String, option: String) throws -> CivilDate {
         guard let d = CivilDate(parsing: s) ?? CivilDate(parsingAnyYear: s) else {
-            throw UsageError(message: "\(option) \"\(s)\" is not a date; write YYYY-MM-DD")
+            throw UsageError(message: L("\(option) \"\(s)\" is not a date; write YYYY-MM-DD",
+                "\(option)「\(s)」不是日期；请写成 YYYY-MM-DD"))
         }
         guard d.isSupported else {
-            throw UsageError(message: "\(option) \(s) is out of range: guanhuai plans dates \(CivilDate.supportedText)")
+            throw UsageError(message: L("\(option) \(s) is out of range: guanhuai plans dates \(CivilDate.supportedText)",
+                "\(option) \(s) 超出范围：guanhuai 只排 \(CivilDate.supportedText) 的日期"))
         }
         return d
     }
 
     /// `YYYY-MM-DD` (at noon local) or `YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]` (local when no offset) → UTC seconds.
     static func instant(_ s: String, zone: ZoneRules, option: String) throws -> Int64 {
-        let bad = UsageError(message: "\(option) \"\(s)\" is not a date or time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+08:00]")
+        let bad = UsageError(message: L("\(option) \"\(s)\" is not a date or time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+08:00]",
+                "\(option)「\(s)」不是日期或时间；请写成 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM[:SS][+08:00]"))
         let parts = s.split(separator: "T", maxSplits: 1).map(String.init)
         guard let d = CivilDate(parsing: parts[0]) ?? CivilDate(parsingAnyYear: parts[0]) else { throw bad }
         guard d.isSupported else {
-            throw UsageError(message: "\(option) \(s) is out of range: guanhuai plans dates \(CivilDate.supportedText)")
+            throw UsageError(message: L("\(option) \(s) is out of range: guanhuai plans dates \(CivilDate.supportedText)",
+                "\(option) \(s) 超出范围：guanhuai 只排 \(CivilDate.supportedText) 的日期"))
         }
         var seconds = 12 * 3600
         var offset: Int?
@@ -77,19 +81,6 @@ enum ArgumentDates {
         }
     }
 }
-
-/// The language of what people read: Chinese under a zh locale (LC_ALL, else LC_MESSAGES, else LANG, as POSIX
-/// orders them), English otherwise. The daemon's journal stays English for operators.
-enum Lang {
-    static let chinese: Bool = {
-        let env = ProcessInfo.processInfo.environment
-        let value = [env["LC_ALL"], env["LC_MESSAGES"], env["LANG"]].compactMap { $0 }.first { !$0.isEmpty } ?? ""
-        return value.hasPrefix("zh")
-    }()
-}
-
-/// English or Chinese, as the locale says.
-func L(_ english: String, _ chinese: String) -> String { Lang.chinese ? chinese : english }
 
 /// Standard output in writes of about 1 MiB: a year's plan for a large committee is hundreds of megabytes, and
 /// building it as one String first cost more than the planning.

@@ -13,7 +13,7 @@ import Glibc
 struct Guanhuai: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guanhuai",
-        abstract: "关怀 — reminders of the care obligations of Party organisations.",
+        abstract: L("关怀 — reminders of the care obligations of Party organisations.", "关怀 — 党组织关怀帮扶工作提醒。"),
         version: "guanhuai \(GuanhuaiVersion.string)",
         subcommands: [
             PlanCommand.self, AgendaCommand.self, ImportCommand.self, EventCommand.self, DoneCommand.self,

@@ -8,7 +8,7 @@ import GuanhuaiWorkspace
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Next send times, the outbox queue, and delivery failures of the last 7 days.")
+        commandName: "status", abstract: L("Next send times, the outbox queue, and delivery failures of the last 7 days.", "下次发送时间、待发队列和最近 7 天的发送失败。"))
 
     @OptionGroup var options: ConfigOption
     @Option(help: "The present (YYYY-MM-DD or YYYY-MM-DDTHH:MM). Default: now.") var now: String?
@@ -62,7 +62,7 @@ struct StatusCommand: AsyncParsableCommand {
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate the configuration, rules, templates, channels, credentials and routing; say what would fail.",
+        abstract: L("Validate the configuration, rules, templates, channels, credentials and routing; say what would fail.", "检查配置、规则、模板、渠道、凭据和路由，指出会出问题的地方。"),
         discussion: "Exit status 0 when guanhuaid would run and reach everyone, 2 otherwise. Run it before `systemctl reload guanhuaid`.")
 
     @OptionGroup var options: ConfigOption
@@ -206,7 +206,7 @@ struct CheckCommand: AsyncParsableCommand {
 struct EnableChannelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enable-channel",
-        abstract: "Re-enable a webhook channel that was disabled because its endpoint answered 410 Gone.",
+        abstract: L("Re-enable a webhook channel that was disabled because its endpoint answered 410 Gone.", "重新启用因对方返回 410 Gone 而停用的 webhook 渠道。"),
         discussion: "Messages that failed while it was disabled stay failed; new reminders go to it again.")
 
     @OptionGroup var options: ConfigOption

@@ -8,7 +8,7 @@ import GuanhuaiWorkspace
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
-        abstract: "Show the obligations that fall due, who answers for them, and when reminders go out.",
+        abstract: L("Show the obligations that fall due, who answers for them, and when reminders go out.", "显示到期事项、责任人和提醒发送时间。"),
         discussion: """
             Without --from and --to the plan covers 1 January of the current year to a year from today.
             --format json prints JSON Lines, one occurrence per line, the same bytes for the same inputs.

@@ -8,7 +8,7 @@ import GuanhuaiWorkspace
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "What was due in a period and what became of it, per unit (rolled up the tree), rule or person.",
+        abstract: L("What was due in a period and what became of it, per unit (rolled up the tree), rule or person.", "统计一段时间内应办事项及办理情况，按单位（逐级汇总）、规则或人员。"),
         discussion: """
             Every figure comes from the same plan and completions as `guanhuai plan`. Coverage is done ÷ (due − waived);
             the median days late counts late completions only; 慰问金 is summed exactly.

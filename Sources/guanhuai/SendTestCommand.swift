@@ -9,7 +9,7 @@ import Systemd
 struct SendTestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send-test",
-        abstract: "Send one test message through a configured channel, or a channel written as a URL, and show the answer.",
+        abstract: L("Send one test message through a configured channel, or a channel written as a URL, and show the answer.", "通过已配置的渠道或以 URL 写出的渠道发送一条测试消息，并显示对方的应答。"),
         discussion: """
             --via takes the same channels the configuration does, written as URLs:
               smtp://HOST:PORT?security=none|starttls|tls&user=U&password_file=F&ca_file=F&from=ADDRESS

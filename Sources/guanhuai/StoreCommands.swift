@@ -12,7 +12,7 @@ func say(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import the roster, the organisation, the relations or completions into the database (one transaction each).",
+        abstract: L("Import the roster, the organisation, the relations or completions into the database (one transaction each).", "将名册、组织、关系或办理记录导入数据库（每次一个事务）。"),
         subcommands: [ImportRoster.self, ImportOrgs.self, ImportRelations.self, ImportCompletions.self]
     )
 }
@@ -41,7 +41,7 @@ struct ImportOptions: ParsableArguments {
 struct ImportRoster: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "roster",
-        abstract: "Import a roster CSV. A file with any bad row imports nothing; a member missing from it is listed, never deleted.",
+        abstract: L("Import a roster CSV. A file with any bad row imports nothing; a member missing from it is listed, never deleted.", "导入名册 CSV。有任何一行出错则整个文件不导入；文件中缺少的党员会列出，但不会删除。"),
         discussion: "UTF-8 (with or without BOM) or GB18030. Importing the same file twice changes nothing."
     )
 
@@ -82,7 +82,7 @@ struct ImportRoster: AsyncParsableCommand {
 
 struct ImportOrgs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "orgs", abstract: "Import the organisation file (committee, units, people).")
+        commandName: "orgs", abstract: L("Import the organisation file (committee, units, people).", "导入组织文件（党委、单位、人员）。"))
 
     @OptionGroup var args: ImportOptions
 
@@ -113,7 +113,7 @@ struct ImportOrgs: AsyncParsableCommand {
 struct ImportCompletions: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "completions",
-        abstract: "Import what was done from a spreadsheet (台账): 编号/姓名, 事项, 年度/期间, 日期[, 办理人, 备注, 金额].",
+        abstract: L("Import what was done from a spreadsheet (台账): 编号/姓名, 事项, 年度/期间, 日期[, 办理人, 备注, 金额].", "从台账导入已办记录：编号/姓名、事项、年度/期间、日期[、办理人、备注、金额]。"),
         discussion: """
             UTF-8 (with or without BOM) or GB18030. 事项 is a rule id or its title; 年度 or 期间 the obligation's period
             as its id shows it. A file with any bad row imports nothing and lists every bad row. What is on record
@@ -146,14 +146,15 @@ struct ImportCompletions: AsyncParsableCommand {
 
 struct ImportRelations: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "relations", abstract: "Import the relations CSV (leader contacts, pairings, links, minor children).")
+        commandName: "relations", abstract: L("Import the relations CSV (leader contacts, pairings, links, minor children).", "导入关系 CSV（领导联系、结对帮扶、委员挂联、未成年子女）。"))
 
     @OptionGroup var args: ImportOptions
 
     func run() async throws {
         let ws = try args.workspace()
         guard let path = args.file ?? ws.config.files.relations else {
-            throw UsageError(message: "name the relations file, or set [files] relations in the configuration")
+            throw UsageError(message: L("name the relations file, or set [files] relations in the configuration",
+                "请给出关系文件，或在配置中设置 [files] relations"))
         }
         let input = try ws.planInput()
         let (relations, dependants) = try RelationsFile.load(
@@ -169,14 +170,14 @@ struct ImportRelations: AsyncParsableCommand {
 
 struct EventCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "event", abstract: "Record what happened to a member, or list it.",
+        commandName: "event", abstract: L("Record what happened to a member, or list it.", "登记党员发生的事件，或列出已登记的事件。"),
         subcommands: [EventAdd.self, EventList.self])
 }
 
 struct EventAdd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add",
-        abstract: "Record an event: an illness, a bereavement, a discipline, a talk request, a death, …",
+        abstract: L("Record an event: an illness, a bereavement, a discipline, a talk request, a death, …", "登记事件：生病、亲属去世、受处分、要求谈话、去世……"),
         discussion: "KIND is a Chinese name or a slug: \(EventKind.allCases.map { "\($0.chinese) (\($0.rawValue))" }.joined(separator: ", "))."
     )
 
@@ -191,7 +192,8 @@ struct EventAdd: AsyncParsableCommand {
 
     func run() async throws {
         guard let k = EventKind(name: kind) else {
-            throw UsageError(message: "unknown event kind \"\(kind)\"; use one of \(EventKind.allCases.map(\.chinese).joined(separator: "、")) or their slugs (guanhuai event add --help)")
+            throw UsageError(message: L("unknown event kind \"\(kind)\"; use one of \(EventKind.allCases.map(\.chinese).joined(separator: "、")) or their slugs (guanhuai event add --help)",
+                "不认识的事件类型「\(kind)」；请用 \(EventKind.allCases.map(\.chinese).joined(separator: "、")) 之一或其英文代号（guanhuai event add --help）"))
         }
         let d = try ArgumentDates.date(date, option: "--date")
         let e = try ends.map { try ArgumentDates.date($0, option: "--ends") }
@@ -201,24 +203,29 @@ struct EventAdd: AsyncParsableCommand {
         let today = Planner.today(at: actor.now, zone: input.settings.zone)
         let memberIDs = Set(input.members.map(\.id))
         guard memberIDs.contains(member) else {
-            throw UsageError(message: "unknown member \"\(member)\"; check the id (guanhuai import roster loads the roster)")
+            throw UsageError(message: L("unknown member \"\(member)\"; check the id (guanhuai import roster loads the roster)",
+                "没有党员「\(member)」；请检查编号（名册由 guanhuai import roster 导入）"))
         }
         let m = input.members.first(where: { $0.id == member })!
         guard d >= m.joined || k == .development else {
-            throw UsageError(message: "--date \(d) is before the member joined the Party")
+            throw UsageError(message: L("--date \(d) is before the member joined the Party",
+                "--date \(d) 早于该党员入党的日期"))
         }
         guard d <= today else {
-            throw UsageError(message: "--date \(d): an event cannot be dated in the future (today is \(today)); record it once it has happened")
+            throw UsageError(message: L("--date \(d): an event cannot be dated in the future (today is \(today)); record it once it has happened",
+                "--date \(d)：事件不能是将来的日期（今天是 \(today)）；发生后再登记"))
         }
         let isDeath = { (k: EventKind) in k == .death || k == .deathOnDuty }
         let death = input.events.first { $0.member == member && isDeath($0.kind) }
         if isDeath(k), let death {
-            throw UsageError(message: "\(member) already has a death recorded (\(death.id), \(death.date)); a member dies once")
+            throw UsageError(message: L("\(member) already has a death recorded (\(death.id), \(death.date)); a member dies once",
+                "\(member) 已登记过去世（\(death.id)，\(death.date)），不能再登记"))
         }
         var died = death?.date
         if case .deceased(let r) = m.status { died = min(died ?? r, r) }
         if let died, d > died, !isDeath(k) {
-            throw UsageError(message: "--date \(d) is after \(m.name) died (\(died)); no event can follow a death")
+            throw UsageError(message: L("--date \(d) is after \(m.name) died (\(died)); no event can follow a death",
+                "--date \(d) 在 \(m.name) 去世（\(died)）之后；去世后不能再有事件"))
         }
         let event = try ws.database!.addEvent(
             member: member, kind: k, date: d, ends: e, target: target, note: note, today: today,
@@ -228,7 +235,7 @@ struct EventAdd: AsyncParsableCommand {
 }
 
 struct EventList: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List recorded events.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: L("List recorded events.", "列出已登记的事件。"))
 
     @OptionGroup var options: ConfigOption
     @Option(help: "Only this member's events.") var member: String?
@@ -257,7 +264,8 @@ func unitFilter(_ unit: String?, _ org: Organization) throws -> (Occurrence) -> 
     guard let unit else { return { _ in true } }
     guard org.units[unit] != nil else {
         let known = org.units.values.sorted { $0.id < $1.id }.prefix(12).map { "\($0.id)（\($0.name)）" }
-        throw UsageError(message: "--unit \"\(unit)\" is not a unit of the organisation; units: \(known.joined(separator: ", "))")
+        throw UsageError(message: L("--unit \"\(unit)\" is not a unit of the organisation; units: \(known.joined(separator: ", "))",
+                "--unit「\(unit)」不是本组织的单位；单位有：\(known.joined(separator: "、"))"))
     }
     var inside: [UnitID: Bool] = [:]
     for u in org.units.keys { inside[u] = org.lineage(of: u).contains { $0.id == unit } }
@@ -276,21 +284,23 @@ func table(_ rows: [[String]]) -> String {
 func findOccurrence(_ id: String, in input: PlanInput, around date: CivilDate, now: Int64) throws -> Occurrence {
     let rule = String(id.prefix { $0 != ":" })
     guard input.rules.contains(where: { $0.id == rule }) else {
-        throw UsageError(message: "unknown occurrence \"\(id)\": no rule \"\(rule)\"; `guanhuai agenda` lists the open ones with their ids")
+        throw UsageError(message: L("unknown occurrence \"\(id)\": no rule \"\(rule)\"; `guanhuai agenda` lists the open ones with their ids",
+                "没有事项「\(id)」：没有规则「\(rule)」；`guanhuai agenda` 列出未办事项及其编号"))
     }
     let planner = Planner(input)
     let found = planner.plan(
         PlanQuery(from: date.adding(days: -3 * 366), to: date.adding(days: 366), now: now, rules: [rule])
     ).first { $0.id == id }
     guard let found else {
-        throw UsageError(message: "unknown occurrence \"\(id)\"; `guanhuai agenda` lists the open ones with their ids")
+        throw UsageError(message: L("unknown occurrence \"\(id)\"; `guanhuai agenda` lists the open ones with their ids",
+                "没有事项「\(id)」；`guanhuai agenda` 列出未办事项及其编号"))
     }
     return found
 }
 
 struct DoneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "done", abstract: "Record that an obligation was carried out; its reminders stop.",
+        commandName: "done", abstract: L("Record that an obligation was carried out; its reminders stop.", "登记事项已办结，不再提醒。"),
         discussion: """
             One item by its id, or a unit's items of one rule and period at once:
               guanhuai done --rule branch-annual-talk --unit wen-t --period 2026 --date 2026-11-30 --by 周海燕
@@ -309,7 +319,8 @@ struct DoneCommand: AsyncParsableCommand {
     func run() async throws {
         let fen = try amount.map { a throws -> Int in
             guard let f = Amount.fen(a) else {
-                throw UsageError(message: "--amount \"\(a)\" is not an amount in yuan; write e.g. 500 or 500.50")
+                throw UsageError(message: L("--amount \"\(a)\" is not an amount in yuan; write e.g. 500 or 500.50",
+                "--amount「\(a)」不是以元计的金额；请写如 500 或 500.50"))
             }
             return f
         }
@@ -318,37 +329,45 @@ struct DoneCommand: AsyncParsableCommand {
         let input = try ws.planInput()
         let today = Planner.today(at: actor.now, zone: input.settings.zone)
         let d = try date.map { try ArgumentDates.date($0, option: "--date") } ?? today
-        guard d <= today else { throw UsageError(message: "--date \(d) is in the future; record it once it is done") }
+        guard d <= today else { throw UsageError(message: L("--date \(d) is in the future; record it once it is done",
+                "--date \(d) 是将来的日期；办结后再登记")) }
         let by = try self.by.map { try resolvePerson($0, in: ws, option: "--by") }
         guard let occurrence else {
             let items = try bulk.select(input, now: actor.now)
             if let early = items.first(where: { $0.windowStart > d }) {
-                throw UsageError(message: "--date \(d) is before the window of \(early.id) opens (\(early.windowStart)); give a later --date")
+                throw UsageError(message: L("--date \(d) is before the window of \(early.id) opens (\(early.windowStart)); give a later --date",
+                "--date \(d) 早于 \(early.id) 的开始日期（\(early.windowStart)）；请给出更晚的 --date"))
             }
-            guard try bulk.confirm(items, verb: "done on \(d)", names: Names(input)) else { say("Nothing recorded."); return }
+            guard try bulk.confirm(items, verb: L("done on \(d)", "于 \(d) 办结"), names: Names(input)) else {
+                say(L("Nothing recorded.", "未登记任何事项。"))
+                return
+            }
             let n = try ws.database!.recordAll(
                 items.map { Completion(occurrence: $0.id, date: d, by: by, note: note, amountFen: fen) },
                 actor: actor, action: "done-bulk", target: bulk.auditTarget)
-            say("Recorded \(n) items as done on \(d). Their reminders stop.")
+            say(L("Recorded \(n) items as done on \(d). Their reminders stop.", "已登记 \(n) 项于 \(d) 办结，不再提醒。"))
             return
         }
-        guard !bulk.isBulk else { throw UsageError(message: "give an occurrence id or --rule/--unit/--period, not both") }
+        guard !bulk.isBulk else { throw UsageError(message: L("give an occurrence id or --rule/--unit/--period, not both",
+                "请给出事项编号或 --rule/--unit/--period，不能两者都给")) }
         let o = try findOccurrence(occurrence, in: input, around: d, now: actor.now)
         guard o.status.isRecordable else {
-            throw UsageError(message: "\(occurrence) is \(o.status.chinese) already" + (o.waivedReason.map { "（\($0)）" } ?? ""))
+            throw UsageError(message: L("\(occurrence) is \(o.status.chinese) already", "\(occurrence) 已是「\(o.status.chinese)」") + (o.waivedReason.map { "（\($0)）" } ?? ""))
         }
         guard d >= o.windowStart else {
-            throw UsageError(message: "--date \(d) is before the obligation's window opens (\(o.windowStart))")
+            throw UsageError(message: L("--date \(d) is before the obligation's window opens (\(o.windowStart))",
+                "--date \(d) 早于该事项的开始日期（\(o.windowStart)）"))
         }
         try ws.database!.record(Completion(occurrence: occurrence, date: d, by: by, note: note, amountFen: fen), actor: actor)
-        say("Recorded: \(o.title) — \(occurrence) done on \(d)" + (fen.map { ", 慰问金 \(Report.Figures.yuan($0)) 元" } ?? "")
-            + ". Its reminders stop.")
+        say(L("Recorded: \(o.title) — \(occurrence) done on \(d)" + (fen.map { ", 慰问金 \(Report.Figures.yuan($0)) 元" } ?? "")
+            + ". Its reminders stop.",
+            "已登记：\(o.title) — \(occurrence) 于 \(d) 办结" + (fen.map { "，慰问金 \(Report.Figures.yuan($0)) 元" } ?? "") + "，不再提醒。"))
     }
 }
 
 struct WaiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "waive", abstract: "Record that an obligation does not apply this time, and why.")
+        commandName: "waive", abstract: L("Record that an obligation does not apply this time, and why.", "登记事项本次不适用（免办）及原因。"))
 
     @OptionGroup var options: ConfigOption
     @Argument(help: "The occurrence id, as `guanhuai agenda` shows it (or --rule … for several).") var occurrence: String?
@@ -357,7 +376,8 @@ struct WaiveCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw UsageError(message: "--reason must say why")
+            throw UsageError(message: L("--reason must say why",
+                "--reason 须写明原因"))
         }
         let ws = try options.workspace(create: true)
         let actor = currentActor()
@@ -365,19 +385,25 @@ struct WaiveCommand: AsyncParsableCommand {
         let today = Planner.today(at: actor.now, zone: input.settings.zone)
         guard let occurrence else {
             let items = try bulk.select(input, now: actor.now)
-            guard try bulk.confirm(items, verb: "waived (\(reason))", names: Names(input)) else { say("Nothing recorded."); return }
+            guard try bulk.confirm(items, verb: L("waived (\(reason))", "免办（\(reason)）"), names: Names(input)) else {
+                say(L("Nothing recorded.", "未登记任何事项。"))
+                return
+            }
             let n = try ws.database!.recordAll(
                 items.map { Completion(occurrence: $0.id, date: today, outcome: .waived(reason: reason)) },
                 actor: actor, action: "waive-bulk", target: bulk.auditTarget)
-            say("Recorded \(n) items as waived. Their reminders stop.")
+            say(L("Recorded \(n) items as waived. Their reminders stop.", "已登记 \(n) 项免办，不再提醒。"))
             return
         }
-        guard !bulk.isBulk else { throw UsageError(message: "give an occurrence id or --rule/--unit/--period, not both") }
+        guard !bulk.isBulk else { throw UsageError(message: L("give an occurrence id or --rule/--unit/--period, not both",
+                "请给出事项编号或 --rule/--unit/--period，不能两者都给")) }
         let o = try findOccurrence(occurrence, in: input, around: today, now: actor.now)
-        guard o.status.isRecordable else { throw UsageError(message: "\(occurrence) is \(o.status.chinese) already") }
+        guard o.status.isRecordable else {
+            throw UsageError(message: L("\(occurrence) is \(o.status.chinese) already", "\(occurrence) 已是「\(o.status.chinese)」"))
+        }
         try ws.database!.record(
             Completion(occurrence: occurrence, date: today, outcome: .waived(reason: reason)), actor: actor)
-        say("Recorded: \(o.title) — \(occurrence) waived. Its reminders stop.")
+        say(L("Recorded: \(o.title) — \(occurrence) waived. Its reminders stop.", "已登记：\(o.title) — \(occurrence) 免办，不再提醒。"))
     }
 }
 
@@ -386,7 +412,7 @@ struct WaiveCommand: AsyncParsableCommand {
 struct AgendaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agenda",
-        abstract: "What is open: overdue first, then what falls due in the next days, soonest first.")
+        abstract: L("What is open: overdue first, then what falls due in the next days, soonest first.", "未办事项：先列逾期的，再按到期先后列出近几天到期的。"))
 
     @OptionGroup var options: ConfigOption
     @Option(help: "Only what this person (an id or a unique name) is responsible for or reminded of.") var person: String?
@@ -395,7 +421,8 @@ struct AgendaCommand: AsyncParsableCommand {
     @Option(help: "The present (YYYY-MM-DD or YYYY-MM-DDTHH:MM). Default: now.") var now: String?
 
     func run() async throws {
-        guard (0...3660).contains(days) else { throw UsageError(message: "--days must be 0 to 3660") }
+        guard (0...3660).contains(days) else { throw UsageError(message: L("--days must be 0 to 3660",
+                "--days 须在 0 到 3660 之间")) }
         let ws = try options.workspace(create: false)
         let nowInstant = try now.map { try ArgumentDates.instant($0, zone: ws.config.zone, option: "--now") }
             ?? wallClockSeconds()

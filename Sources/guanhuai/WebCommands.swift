@@ -8,7 +8,7 @@ import GuanhuaiWorkspace
 
 struct WebCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "web", abstract: "The signed links of the web pages ([web] in config.toml).",
+        commandName: "web", abstract: L("The signed links of the web pages ([web] in config.toml).", "网页的签名链接（config.toml 中的 [web]）。"),
         subcommands: [WebRevokeCommand.self, WebLinkCommand.self])
 }
 
@@ -35,7 +35,7 @@ func resolvePerson(_ given: String, in ws: Workspace, option: String) throws -> 
 struct WebRevokeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revoke",
-        abstract: "Make every link a person was sent stop working (a lost phone, a forwarded mail).",
+        abstract: L("Make every link a person was sent stop working (a lost phone, a forwarded mail).", "让发给某人的所有链接失效（手机丢失、邮件被转发时）。"),
         discussion: "Their next reminder carries new links. To revoke everyone's links, change the web key credential.")
 
     @OptionGroup var options: ConfigOption
@@ -52,7 +52,7 @@ struct WebRevokeCommand: AsyncParsableCommand {
 struct WebLinkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "link",
-        abstract: "Print a person's 我的待办 link, signed like the ones mail carries (to hand over in person).")
+        abstract: L("Print a person's 我的待办 link, signed like the ones mail carries (to hand over in person).", "打印某人的「我的待办」链接，签名与邮件中的相同（当面转交用）。"))
 
     @OptionGroup var options: ConfigOption
     @Argument(help: "The person: an id, or a unique name.") var person: String

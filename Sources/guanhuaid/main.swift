@@ -16,6 +16,8 @@ var all = sigset_t()
 sigfillset(&all)
 sigprocmask(SIG_UNBLOCK, &all, nil)
 umask(0o077)
+// The journal is for operators and stays English whatever the unit's LANG.
+Lang.chinese = false
 
 let environment = ProcessInfo.processInfo.environment
 let args = CommandLine.arguments.dropFirst()

@@ -280,6 +280,20 @@ import Testing
         #expect(status.stdout.contains("接下来的发送时间") && status.stdout.contains("发件箱"), "\(status.stdout)")
         let english = try runCLI(["status", "--config", config])
         #expect(english.stdout.contains("Next send times") && english.stdout.contains("Outbox"), "\(english.stdout)")
+        // Errors in the files staff keep, and in the commands they run, say where and what in Chinese.
+        let bad = try dir.write("completions.csv", "编号,姓名,事项,年度,日期\nM003,不是此人,branch-annual-talk,2025,2025-11-01\nM999,,branch-annual-talk,2025,2025-11-01\n")
+        let imported = try runCLI(["import", "completions", bad, "--config", config], environment: zh)
+        #expect(imported.status == 2)
+        #expect(imported.stderr.contains("第 2 行，姓名：「不是此人」不是 M003 的姓名"), "\(imported.stderr)")
+        #expect(imported.stderr.contains("第 3 行，编号：名册上没有编号为「M999」的党员"), "\(imported.stderr)")
+        let done = try runCLI(["done", "no-such-rule:2025:M003", "--config", config], environment: zh)
+        #expect(done.status == 2 && done.stderr.contains("没有规则「no-such-rule」"), "\(done.stderr)")
+        let date = try runCLI(["agenda", "--now", "2026-13-01", "--config", config], environment: zh)
+        #expect(date.status == 2 && date.stderr.contains("不是日期"), "\(date.stderr)")
+        let help = try runCLI(["--help"], environment: zh)
+        #expect(help.stdout.contains("登记事项已办结，不再提醒。"), "\(help.stdout)")
+        let englishHelp = try runCLI(["--help"])
+        #expect(englishHelp.stdout.contains("Record that an obligation was carried out"), "\(englishHelp.stdout)")
     }
 
     @Test func bothProgramsSayTheirVersion() throws {
