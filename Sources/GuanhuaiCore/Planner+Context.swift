@@ -384,8 +384,22 @@ extension Planner {
             } else {
                 status = today > due ? .overdue : .pending
             }
-            let reminders = status.isOpen && query.withReminders
-                ? self.reminders(rule, t, start: start, due: due, greeting: greeting) : []
+            var reminders: [Reminder] = []
+            if let p = query.person, p != t.responsible {
+                // Someone else's obligation is theirs to see only while a reminder of it reaches them. Without
+                // reminders (组织部's agenda over 100,000 members), who they reach is decided from the plan of
+                // send days alone, which is exact and far cheaper than materialising every reminder.
+                guard status.isOpen else { return }
+                if query.withReminders {
+                    reminders = self.reminders(rule, t, start: start, due: due, greeting: greeting)
+                    guard reminders.contains(where: { $0.to.contains(p) }) else { return }
+                } else {
+                    guard reminderPlan(rule, t, start: start, due: due, greeting: greeting).contains(where: { $0.2.contains(p) })
+                    else { return }
+                }
+            } else if status.isOpen && query.withReminders {
+                reminders = self.reminders(rule, t, start: start, due: due, greeting: greeting)
+            }
             occurrences.append(
                 Occurrence(
                     id: id, rule: rule.id, title: title, subject: t.subject, org: t.org, responsible: t.responsible,
@@ -425,6 +439,21 @@ extension Planner {
         mutating func reminders(
             _ rule: Rule, _ t: Target, start: CivilDate, due: CivilDate, greeting: (CivilDate, PersonID)?
         ) -> [Reminder] {
+            let plan = reminderPlan(rule, t, start: start, due: due, greeting: greeting)
+            var out: [Reminder] = []
+            out.reserveCapacity(plan.count)
+            for (date, kind, to) in plan {
+                let (at, offset) = instant(date)
+                out.append(Reminder(at: at, localDate: date, offsetSeconds: offset, kind: kind, to: to))
+            }
+            return out
+        }
+
+        /// The send days of an occurrence's reminders, their kinds and recipients, in order: at most one a day besides
+        /// a greeting.
+        mutating func reminderPlan(
+            _ rule: Rule, _ t: Target, start: CivilDate, due: CivilDate, greeting: (CivilDate, PersonID)?
+        ) -> [(CivilDate, Reminder.Kind, [PersonID])] {
             let policy = rule.reminders
             // One array shared (copy-on-write) by every reminder to the same people.
             let recipients = t.extra.isEmpty ? [t.responsible] : [t.responsible] + t.extra
@@ -463,17 +492,21 @@ extension Planner {
                 }
                 plan.sort { a, b in a.0 != b.0 ? a.0 < b.0 : a.1.order < b.1.order }
             }
-            var out: [Reminder] = []
-            out.reserveCapacity(plan.count)
-            var last: (CivilDate, Reminder.Kind)?
-            for (date, kind, to) in plan {
-                // One reminder per day and kind group: a window start 14 days before due is one reminder, not two.
-                if let l = last, l.0 == date, kind != .greeting, l.1 != .greeting { continue }
-                last = (date, kind)
-                let (at, offset) = instant(date)
-                out.append(Reminder(at: at, localDate: date, offsetSeconds: offset, kind: kind, to: to))
+            // One reminder a day besides a greeting: a window start 14 days before due is one reminder, not two. When
+            // two fall on one day (an overdue notice and an escalation both moved past a long holiday), the later kind
+            // stands, as it says more, and it goes to everyone either would have reached: no escalation is lost.
+            var merged: [(CivilDate, Reminder.Kind, [PersonID])] = []
+            merged.reserveCapacity(plan.count)
+            for e in plan {
+                if let l = merged.last, l.0 == e.0, l.1 != .greeting, e.1 != .greeting {
+                    var to = e.2
+                    for p in l.2 where !to.contains(p) { to.append(p) }
+                    merged[merged.count - 1] = (e.0, e.1, to)
+                } else {
+                    merged.append(e)
+                }
             }
-            return out
+            return merged
         }
     }
 }

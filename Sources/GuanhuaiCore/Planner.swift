@@ -71,10 +71,8 @@ public struct Planner: Sendable {
         for rule in input.rules where rule.enabled && (query.rules.isEmpty || query.rules.contains(rule.id)) {
             context.apply(rule)
         }
-        var out = context.occurrences
-        if let person = query.person {
-            out = out.filter { o in o.responsible == person || o.reminders.contains { $0.to.contains(person) } }
-        }
+        // A person's plan was filtered as it was made (Context.add): theirs, or reaching them by a reminder.
+        let out = context.occurrences
         guard query.sorted else { return out }
         // Sorting 10⁵–10⁶ occurrences: integer keys first, the id (bytewise) only to break ties.
         let keys = out.map { o in

@@ -1,29 +1,40 @@
 import Foundation
 import GuanhuaiCore
 
-/// Terminal columns a string takes: East Asian wide and full-width characters take two.
-func displayWidth(_ s: String) -> Int {
-    s.unicodeScalars.reduce(0) { w, u in
-        let v = u.value
-        let wide =
-            (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
-            || (0xF900...0xFAFF).contains(v) || (0xFE30...0xFE4F).contains(v) || (0xFF00...0xFF60).contains(v)
-            || (0xFFE0...0xFFE6).contains(v) || (0x20000...0x3FFFD).contains(v)
-        // Combining marks take no column; looking them up by range is far cheaper than by Unicode property.
-        let combining = (0x0300...0x036F).contains(v) || (0x20D0...0x20FF).contains(v) || (0xFE20...0xFE2F).contains(v)
-        return w + (wide ? 2 : (combining ? 0 : 1))
-    }
+/// Terminal columns a scalar takes: East Asian wide and full-width characters take two, combining marks none.
+@inline(__always)
+func scalarWidth(_ u: Unicode.Scalar) -> Int {
+    let v = u.value
+    if v < 0x300 { return 1 }
+    let wide =
+        (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
+        || (0xF900...0xFAFF).contains(v) || (0xFE30...0xFE4F).contains(v) || (0xFF00...0xFF60).contains(v)
+        || (0xFFE0...0xFFE6).contains(v) || (0x20000...0x3FFFD).contains(v)
+    // Combining marks take no column; looking them up by range is far cheaper than by Unicode property.
+    let combining = (0x0300...0x036F).contains(v) || (0x20D0...0x20FF).contains(v) || (0xFE20...0xFE2F).contains(v)
+    return wide ? 2 : (combining ? 0 : 1)
 }
 
-/// At most `width` columns, with … where it was cut.
+/// Terminal columns a string takes.
+func displayWidth(_ s: String) -> Int {
+    var w = 0
+    for u in s.unicodeScalars { w += scalarWidth(u) }
+    return w
+}
+
+/// At most `width` columns, with … where it was cut. One pass, whole characters kept whole.
 func clip(_ s: String, _ width: Int) -> String {
     guard displayWidth(s) > width else { return s }
-    var out = ""
+    var used = 0
+    var end = s.startIndex
     for ch in s {
-        if displayWidth(out + String(ch)) > width - 1 { break }
-        out.append(ch)
+        var w = 0
+        for u in ch.unicodeScalars { w += scalarWidth(u) }
+        if used + w > width - 1 { break }
+        used += w
+        end = s.index(after: end)
     }
-    return out + "…"
+    return String(s[..<end]) + "…"
 }
 
 func pad(_ s: String, _ width: Int) -> String {
@@ -93,6 +104,10 @@ struct BufferedOutput {
     mutating func write(_ s: String) {
         buffer.append(contentsOf: s.utf8)
         if buffer.count >= limit { flush() }
+    }
+
+    mutating func spaces(_ n: Int) {
+        for _ in 0..<max(0, n) { buffer.append(0x20) }
     }
 
     mutating func flush() {

@@ -431,10 +431,16 @@ struct AgendaCommand: AsyncParsableCommand {
         let input = try person.map { try ws.planInput(forPerson: $0) } ?? ws.planInput()
         let planner = Planner(input)
         let today = planner.today(at: nowInstant)
-        let open = planner.plan(
-            PlanQuery(from: today.adding(days: -366), to: today.adding(days: days), now: nowInstant, person: person)
-        ).filter {
-            $0.status.isOpen && $0.due <= today.adding(days: days) && $0.windowStart <= today.adding(days: days) && within($0)
+        let horizon = today.adding(days: days)
+        // What is open needs no reminders: who they would reach is decided without making them (a person's agenda),
+        // and 组织部's agenda over a large committee was mostly the making of a year of reminders.
+        // Nothing due before the start date is open (it is history): a new installation plans only since then.
+        let yearAgo = today.adding(days: -366)
+        let from = input.settings.since.map { max(yearAgo, $0) } ?? yearAgo
+        var query = PlanQuery(from: min(from, horizon), to: horizon, now: nowInstant, person: person)
+        query.withReminders = false
+        let open = planner.plan(query).filter {
+            $0.status.isOpen && $0.due <= horizon && $0.windowStart <= horizon && within($0)
         }
         if open.isEmpty {
             say("（无待办）Nothing open for the next \(days) days.")
@@ -442,17 +448,35 @@ struct AgendaCommand: AsyncParsableCommand {
         }
         let names = Names(input)
         // Within 100 columns: long titles and names clipped, each item's id (what `done` takes) on a line of its own.
-        var rows = [["到期", "事项", "对象", "责任人", "状态"]]
+        // Written as it goes, in large writes: 组织部's agenda can be hundreds of thousands of lines.
+        let header = ["到期", "事项", "对象", "责任人", "状态"]
+        // The three clipped columns, flat (one array, not one per row); the date and status are fixed-width.
+        var cells: [String] = []
+        cells.reserveCapacity(open.count * 3)
+        var widths = header.map(displayWidth)
+        widths[0] = max(widths[0], 10)
         for o in open {
-            rows.append([o.due.description, clip(o.title, 24), clip(names.subject(o), 18), clip(names.person(o.responsible), 12),
-                o.status.chinese])
+            let row = [clip(o.title, 24), clip(names.subject(o), 18), clip(names.person(o.responsible), 12)]
+            for (i, c) in row.enumerated() { widths[i + 1] = max(widths[i + 1], displayWidth(c)) }
+            cells.append(contentsOf: row)
+            widths[4] = max(widths[4], displayWidth(o.status.chinese))
         }
-        let lines = table(rows).split(separator: "\n", omittingEmptySubsequences: false)
-        say(String(lines[0]))
-        for (o, line) in zip(open, lines.dropFirst()) {
-            say(String(line))
-            say("            guanhuai done \(o.id)")
+        var out = BufferedOutput()
+        func cell(_ s: String, _ i: Int) {
+            out.write(s)
+            out.spaces(widths[i] - displayWidth(s) + (i < 4 ? 2 : 0))
         }
+        for (i, h) in header.enumerated() { cell(h, i) }
+        out.write("\n")
+        for (k, o) in open.enumerated() {
+            cell(o.due.description, 0)
+            for i in 0..<3 { cell(cells[k * 3 + i], i + 1) }
+            cell(o.status.chinese, 4)
+            out.write("\n            guanhuai done ")
+            out.write(o.id)
+            out.write("\n")
+        }
+        out.flush()
         say("\n\(open.filter { $0.status == .overdue }.count) 项逾期，共 \(open.count) 项。记录完成：运行该项下面的命令，可加 --date D --by 人员 --note 备注")
     }
 }

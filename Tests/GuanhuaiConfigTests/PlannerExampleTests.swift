@@ -150,6 +150,31 @@ import Testing
         #expect(h.reminders.first?.to == ["M001", "ZZB"])
     }
 
+    /// An overdue notice and an escalation moved past the Spring Festival onto the same working day are one reminder,
+    /// the escalation, and the supervisor still hears: two reminders on one day once lost the escalation.
+    @Test func anEscalationMovedOntoAnOverdueNoticeIsNotLost() throws {
+        // M014 hospitalised 2026-02-05: the visit is due 02-12; +3 and +7 fall in 春节 (02-15..02-23), both moved to 02-24.
+        let occ = Example.plan(from: "2026-02-01", to: "2026-03-31", now: "2026-03-01",
+            events: [Event(id: "T2", member: "M014", kind: .illness, date: date("2026-02-05"))])
+        let visit = try #require(occ.first { $0.id == "must-visit:T2" })
+        #expect(visit.due.description == "2026-02-12")
+        let on24 = visit.reminders.filter { $0.localDate.description == "2026-02-24" }
+        #expect(on24.count == 1 && on24.first?.kind == .escalation, "\(visit.reminders)")
+        #expect(on24.first.map { Set($0.to) }?.isSuperset(of: ["M001", "S01"]) == true, "\(on24)")
+    }
+
+    /// A person's plan without reminders (how `agenda` asks) holds exactly what it holds with them.
+    @Test(arguments: ["S01", "ZZB", "M001", "L02"])
+    func aPersonsPlanIsTheSameWithoutReminders(_ person: String) throws {
+        let input = Example.config.planInput()
+        var lean = PlanQuery(from: CivilDate(2025, 1, 1)!, to: CivilDate(2027, 12, 31)!, now: Example.noon("2027-03-01"), person: person)
+        lean.withReminders = false
+        var full = lean
+        full.withReminders = true
+        let a = Planner(input).plan(lean).map(\.id), b = Planner(input).plan(full).map(\.id)
+        #expect(!b.isEmpty && a == b)
+    }
+
     @Test func overdueRemindersEscalateUpTheTree() throws {
         let occ = Example.plan(from: "2027-01-01", to: "2027-12-31", now: "2027-08-01", rules: ["july-first-visit"])
         let o = try #require(occ.first { $0.subject == "M014" })  // branch wen-t under 党总支 wen
