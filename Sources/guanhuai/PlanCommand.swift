@@ -68,7 +68,7 @@ struct PlanCommand: AsyncParsableCommand {
                 out.write("\n")
             }
         case .table:
-            out.write(PlanTable.render(occurrences, input: input, now: nowInstant))
+            PlanTable.write(occurrences, input: input, now: nowInstant, to: &out)
         }
         out.flush()
     }
@@ -76,37 +76,49 @@ struct PlanCommand: AsyncParsableCommand {
 
 /// The table for people: grouped by due date, Chinese titles, aligned columns.
 enum PlanTable {
-    static func render(_ occurrences: [Occurrence], input: PlanInput, now: Int64) -> String {
-        if occurrences.isEmpty { return "（无待办事项）No obligations in this period.\n" }
+    /// Written as it goes: the rows' cells first (for the column widths), then each line straight into the buffer.
+    static func write(_ occurrences: [Occurrence], input: PlanInput, now: Int64, to out: inout BufferedOutput) {
+        if occurrences.isEmpty {
+            out.write("（无待办事项）No obligations in this period.\n")
+            return
+        }
         let names = Names(input)
-        func subjectName(_ o: Occurrence) -> String { names.subject(o) }
         let header = ["事项", "对象", "责任人", "状态", "下次提醒"]
-        var rows: [(CivilDate, [String])] = []
+        // Five cells a row, flat: one array rather than one per row.
+        var cells: [String] = []
+        cells.reserveCapacity(occurrences.count * 5)
+        var widths = header.map(displayWidth)
         for o in occurrences {
             let next = o.reminders.first { $0.at >= now }
-            rows.append(
-                (o.due, [
-                    o.title, subjectName(o), names.person(o.responsible),
-                    o.status.chinese + (o.waivedReason.map { "：\($0)" } ?? ""),
-                    next.map { "\($0.localDate) \($0.rfc3339.dropFirst(11).prefix(5))" } ?? "—",
-                ]))
+            let row = [
+                o.title, names.subject(o), names.person(o.responsible),
+                o.waivedReason.map { o.status.chinese + "：\($0)" } ?? o.status.chinese,
+                next.map { "\($0.localDate) \($0.rfc3339.dropFirst(11).prefix(5))" } ?? "—",
+            ]
+            for (i, c) in row.enumerated() { widths[i] = max(widths[i], displayWidth(c)) }
+            cells.append(contentsOf: row)
         }
-        var widths = header.map(displayWidth)
-        for (_, r) in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], displayWidth(c)) } }
-        var out = ""
-        var current: CivilDate?
-        for (due, r) in rows {
-            if due != current {
-                if current != nil { out += "\n" }
-                out += "到期 \(due)（\(due.chineseWeekday)）\n"
-                out += "  " + header.enumerated().map { pad($1, widths[$0]) }.joined(separator: "  ") + "\n"
-                current = due
+        func line(_ cell: (Int) -> String) {
+            out.write("  ")
+            for i in 0..<5 {
+                let c = cell(i)
+                out.write(c)
+                out.spaces(widths[i] - displayWidth(c) + (i < 4 ? 2 : 0))
             }
-            out += "  " + r.enumerated().map { pad($1, widths[$0]) }.joined(separator: "  ") + "\n"
+            out.write("\n")
         }
-        let open = occurrences.filter { $0.status.isOpen }.count
-        out += "\n共 \(occurrences.count) 项，其中未完成 \(open) 项。\n"
-        return out
+        var current: CivilDate?
+        for (k, o) in occurrences.enumerated() {
+            if o.due != current {
+                if current != nil { out.write("\n") }
+                out.write("到期 \(o.due)（\(o.due.chineseWeekday)）\n")
+                line { header[$0] }
+                current = o.due
+            }
+            line { cells[k * 5 + $0] }
+        }
+        let open = occurrences.count(where: { $0.status.isOpen })
+        out.write("\n共 \(occurrences.count) 项，其中未完成 \(open) 项。\n")
     }
 }
 
