@@ -91,6 +91,13 @@ elapsed = time.monotonic() - t1
 switches = (after["voluntary_ctxt_switches"] - before["voluntary_ctxt_switches"]) + \
            (after["nonvoluntary_ctxt_switches"] - before["nonvoluntary_ctxt_switches"])
 print("idle RSS after the first plan: %.1f MB (peak %.1f MB)" % (after["VmRSS"] / 1024, after["VmHWM"] / 1024))
+# What the resident memory is: anonymous (heap, stacks) against file-backed (the binary's and libraries' pages).
+roll = {}
+for line in open("/proc/%d/smaps_rollup" % p.pid):
+    k, _, v = line.partition(":")
+    if v.strip().endswith("kB"):
+        roll[k] = int(v.split()[0])
+print("  of which anonymous %.1f MB, file-backed %.1f MB" % (roll.get("Anonymous", 0) / 1024, (roll.get("Rss", 0) - roll.get("Anonymous", 0)) / 1024))
 sched = wakes_after[0] - wakes_before[0]
 disp = wakes_after[1] - wakes_before[1]
 print("idle window %.0f s: %d watchdog pings; the scheduler woke %d times, the dispatcher %d times = %.0f wake-ups per hour"
