@@ -36,6 +36,13 @@ extension ChannelSpec {
             return ChannelSecrets(password: try s.password?.read(environment: environment))
         case .sendmail, .journal:
             return ChannelSecrets()
+        case .sms(let spec):
+            try ChannelSpec.checkReadable(spec.caFile, channel: name)
+            let id = try spec.keyID.read(environment: environment), secret = try spec.keySecret.read(environment: environment)
+            if id.isEmpty || secret.isEmpty || (id + secret).contains(where: \.isWhitespace) {
+                throw InputError(file: "channel \(name)", message: "the SMS key id or secret is empty or contains spaces")
+            }
+            return ChannelSecrets(token: id, secret: secret)
         case .webhook(let spec):
             try ChannelSpec.checkReadable(spec.caFile, channel: name)
             var out = ChannelSecrets(token: try spec.token?.read(environment: environment),

@@ -40,6 +40,8 @@ public enum ChannelSpec: Sendable, Equatable {
     case webhook(WebhookSpec)
     /// The systemd journal: one entry per reminded item.
     case journal
+    /// SMS through 阿里云 or 腾讯云.
+    case sms(SMSSpec)
 
     public struct SMTPSpec: Sendable, Equatable {
         /// How the connection is secured.
@@ -71,6 +73,7 @@ public enum ChannelSpec: Sendable, Equatable {
         case .sendmail: "sendmail"
         case .webhook(let w): w.kind.rawValue
         case .journal: "journal"
+        case .sms: "sms"
         }
     }
 
@@ -78,7 +81,7 @@ public enum ChannelSpec: Sendable, Equatable {
     public var isMail: Bool {
         switch self {
         case .smtp, .sendmail: true
-        case .webhook, .journal: false
+        case .webhook, .journal, .sms: false
         }
     }
 
@@ -129,10 +132,12 @@ public enum ChannelSpec: Sendable, Equatable {
         case "journal":
             self = .journal
         default:
-            if let w = try WebhookSpec(url: url, query: q, text: text) {
+            if let s = try SMSSpec(url: url, query: q, text: text) {
+                self = .sms(s)
+            } else if let w = try WebhookSpec(url: url, query: q, text: text) {
                 self = .webhook(w)
             } else {
-                throw bad("unknown scheme \"\(scheme)\"; use smtp://, sendmail:, journal:, webhook+https://, wecom+https://, dingtalk+https://, feishu+https://")
+                throw bad("unknown scheme \"\(scheme)\"; use smtp://, sendmail:, journal:, webhook+https://, wecom+https://, dingtalk+https://, feishu+https://, aliyun-sms+https://, tencent-sms+https://")
             }
         }
     }
@@ -175,10 +180,12 @@ public enum ChannelSpec: Sendable, Equatable {
         case "journal":
             try r.checkKeys(t, allowed: ["type"], place)
             return .journal
+        case "sms":
+            return .sms(try SMSSpec.parse(t, r, place))
         default:
             guard let kind = WebhookSpec.Kind(rawValue: type) else {
                 throw r.error(place, "type",
-                    "unknown channel type \"\(type)\"; use smtp, sendmail, webhook, wecom, dingtalk, feishu or journal")
+                    "unknown channel type \"\(type)\"; use smtp, sendmail, webhook, wecom, dingtalk, feishu, sms or journal")
             }
             return .webhook(try WebhookSpec.parse(t, kind: kind, r, place))
         }

@@ -43,6 +43,10 @@ public struct Configuration: Sendable {
         /// A unit's group-chat robot (`[routing.units] UNIT = "NAME"`): reminders about the unit's obligations, and
         /// those of the units below it that have none of their own, go there too, mentioning the person reminded.
         public var units: [String: String] = [:]
+        /// The SMS channel for political-birthday greetings to members with a mobile number (`greeting_sms`).
+        public var greetingSMS: String?
+        /// The SMS channel for due-day and overdue reminders to responsible people without an e-mail address.
+        public var smsFallback: String?
     }
 
     /// How the dispatcher retries (README, "Delivery").
@@ -181,7 +185,15 @@ public struct Configuration: Sendable {
             var routing = Routing(email: mailChannels.count == 1 ? mailChannels.keys.first : nil, journal: true)
             if let rt = try r.table(r.root, "routing", top) {
                 let rp = TOMLReader.Place(header: "routing", index: 0, name: "[routing]")
-                try r.checkKeys(rt, allowed: ["email", "journal", "webhooks", "units"], rp)
+                try r.checkKeys(rt, allowed: ["email", "journal", "webhooks", "units", "greeting_sms", "sms_fallback"], rp)
+                let smsChannels = channels.filter { if case .sms = $0.value { true } else { false } }
+                for key in ["greeting_sms", "sms_fallback"] {
+                    guard let name = try r.string(rt, key, rp) else { continue }
+                    guard smsChannels[name] != nil else {
+                        throw r.error(rp, key, "\"\(name)\" is not an sms channel; configured: \(smsChannels.keys.sorted().joined(separator: ", "))")
+                    }
+                    if key == "greeting_sms" { routing.greetingSMS = name } else { routing.smsFallback = name }
+                }
                 if let e = try r.string(rt, "email", rp) {
                     guard mailChannels[e] != nil else {
                         throw r.error(rp, "email", "\"\(e)\" is not an smtp or sendmail channel; configured: \(mailChannels.keys.sorted().joined(separator: ", "))")

@@ -4,7 +4,7 @@ public import GuanhuaiCore
 /// The roster CSV (README, "The roster file"): one member a row, Chinese headers.
 public enum RosterFile {
     public static let required = ["编号", "姓名", "入党日期", "所在支部"]
-    public static let optional = ["性别", "出生日期", "转正日期", "邮箱", "手机", "标签", "状态"]
+    public static let optional = ["性别", "出生日期", "转正日期", "邮箱", "手机", "短信", "标签", "状态"]
 
     /// `[files] max_members` when config.toml does not set it.
     public static let defaultMaxMembers = 200_000
@@ -111,6 +111,22 @@ public enum RosterFile {
             }
             let email = table.value(row, "邮箱")
             if let email, !email.contains("@") { fail("邮箱", L("\"\(email)\" is not an e-mail address", "「\(email)」不是电子邮箱地址")) }
+            var mobile: String?
+            if let m = table.value(row, "手机") {
+                mobile = MobileNumber.mainland(m)
+                if mobile == nil {
+                    fail("手机", L("\"\(m)\" is not a mainland China mobile number (11 digits starting 13–19, optionally +86); SMS and chat mentions need one",
+                        "「\(m)」不是中国大陆手机号（以 13–19 开头的 11 位数字，可带 +86）；短信和群聊@需要正确的手机号"))
+                }
+            }
+            var smsOptOut = false
+            if let s = table.value(row, "短信") {
+                switch s.lowercased() {
+                case "是", "y", "yes", "true", "1": smsOptOut = false
+                case "否", "n", "no", "false", "0": smsOptOut = true
+                default: fail("短信", L("\"\(s)\" is neither 是 nor 否", "「\(s)」应为「是」或「否」"))
+                }
+            }
             if case .some(.some(let j)) = joined, case .some(.some(let f)) = full, f < j {
                 fail("转正日期", L("\(f) is before the date of joining \(j)", "\(f) 早于入党日期 \(j)"))
             }
@@ -130,8 +146,8 @@ public enum RosterFile {
             members.append(
                 Member(
                     id: id, name: name, gender: table.value(row, "性别"), birthDate: birth ?? nil, joined: j,
-                    fullMemberSince: full ?? nil, branch: branch, email: email, mobile: table.value(row, "手机"),
-                    tags: tags, status: status))
+                    fullMemberSince: full ?? nil, branch: branch, email: email, mobile: mobile,
+                    tags: tags, status: status, smsOptOut: smsOptOut))
         }
         if !errors.isEmpty { throw InputErrors(errors) }
         return members
@@ -147,5 +163,21 @@ public enum RosterFile {
             return make(d)
         }
         return nil
+    }
+}
+
+/// Mainland China mobile numbers, as SMS providers take them.
+public enum MobileNumber {
+    /// The 11 digits of a mainland mobile number written with spaces, hyphens or a +86/0086 prefix; nil otherwise.
+    public static func mainland(_ text: String) -> String? {
+        var digits = text.filter { !" -()（）".contains($0) }
+        for prefix in ["+86", "0086", "86"] where digits.hasPrefix(prefix) && digits.count == 11 + prefix.count {
+            digits = String(digits.dropFirst(prefix.count))
+        }
+        let u = Array(digits.utf8)
+        guard u.count == 11, u[0] == UInt8(ascii: "1"), (UInt8(ascii: "3")...UInt8(ascii: "9")).contains(u[1]),
+            u.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+        else { return nil }
+        return digits
     }
 }

@@ -11,13 +11,15 @@ public struct Member: Hashable, Sendable {
     public var branch: UnitID
     public var email: String?
     public var mobile: String?
+    /// 短信 = 否 on the roster: no SMS to this member (the greeting goes by e-mail, or not at all).
+    public var smsOptOut: Bool
     public var tags: Set<Tag>
     public var status: MemberStatus
 
     public init(
         id: PersonID, name: String, gender: String? = nil, birthDate: CivilDate? = nil, joined: CivilDate,
         fullMemberSince: CivilDate? = nil, branch: UnitID, email: String? = nil, mobile: String? = nil,
-        tags: Set<Tag> = [], status: MemberStatus = .active
+        tags: Set<Tag> = [], status: MemberStatus = .active, smsOptOut: Bool = false
     ) {
         self.id = id
         self.name = name
@@ -28,6 +30,7 @@ public struct Member: Hashable, Sendable {
         self.branch = branch
         self.email = email
         self.mobile = mobile
+        self.smsOptOut = smsOptOut
         self.tags = tags
         self.status = status
     }

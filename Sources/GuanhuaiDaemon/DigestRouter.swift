@@ -12,11 +12,14 @@ struct DigestRouter: Sendable {
     var renderer: DigestRenderer
     var mailChannels: [String: MailChannel]
     var webhookChannels: [String: WebhookChannel]
+    var smsChannels: [String: SMSChannel] = [:]
 
     /// How a person is reached.
     struct Contact: Sendable, Equatable {
         var email: String?
         var chat: ChatContact
+        /// The number SMS may go to: a mainland mobile of someone who has not opted out (短信 = 否).
+        var sms: String? = nil
     }
 
     enum Warning: Sendable, Equatable {
@@ -34,11 +37,16 @@ struct DigestRouter: Sendable {
     /// Everyone's contact, in one pass: a person's entry in the organisation file fills in what the roster lacks.
     static func contacts(_ input: PlanInput) -> [PersonID: Contact] {
         var contacts: [PersonID: Contact] = [:]
-        for m in input.members { contacts[m.id] = Contact(email: m.email, chat: ChatContact(mobile: m.mobile)) }
+        for m in input.members {
+            contacts[m.id] = Contact(email: m.email, chat: ChatContact(mobile: m.mobile),
+                sms: m.smsOptOut ? nil : m.mobile.flatMap(MobileNumber.mainland))
+        }
         for p in input.organization.people.values {
             let roster = contacts[p.id]
             contacts[p.id] = Contact(email: p.email ?? roster?.email, chat: ChatContact(
-                mobile: p.mobile ?? roster?.chat.mobile, wecomUserID: p.wecomUserID))
+                mobile: p.mobile ?? roster?.chat.mobile, wecomUserID: p.wecomUserID),
+                // A member's own choice (短信 = 否) holds; someone only in the organisation file has their mobile.
+                sms: roster != nil ? roster?.sms : p.mobile.flatMap(MobileNumber.mainland))
         }
         return contacts
     }
@@ -57,7 +65,20 @@ struct DigestRouter: Sendable {
         }
         var context = base
         context.lateSince = late ? d.localDate : nil
-        if let name = config.routing.email, let channel = mailChannels[name], let address = contact?.email {
+        // SMS: the member's greeting when greeting_sms is set (instead of mail), and the due-day and overdue
+        // reminders of someone without an e-mail address when sms_fallback is set.
+        let smsName = d.isGreeting ? config.routing.greetingSMS : (contact?.email == nil ? config.routing.smsFallback : nil)
+        if let name = smsName, let channel = smsChannels[name], let phone = contact?.sms, let kind = SMSMessage.kind(of: d),
+            let template = channel.spec.templates[kind]
+        {
+            let params = SMSMessage.params(template, d, context: context, limit: channel.spec.paramMaxLength)
+            routed.rows.append(NewOutboxMessage(
+                idempotencyKey: d.idempotencyKey(channel: name), recipient: d.recipient, channel: .named(name),
+                payload: OutboxPayload.sms(phone: phone, template: template.id, params: params).encoded(),
+                items: DigestRouter.items(d.items, context)))
+        }
+        let texted = !routed.rows.isEmpty && d.isGreeting
+        if !texted, let name = config.routing.email, let channel = mailChannels[name], let address = contact?.email {
             let mail = renderer.mail(d, context: context)
             let key = d.idempotencyKey(channel: name)
             // A 补发 mail is dated when it goes (its body says when it should have gone), not days in the past,

@@ -126,6 +126,9 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         if let hook = await runtime.webhookChannel(name) {
             return try await dispatch(hook, group, db: db, policy: policy, disabled: disabled)
         }
+        if let sms = await runtime.smsChannel(name) {
+            return try await dispatch(sms, group, db: db, policy: policy)
+        }
         guard let mail = await runtime.mailChannel(name) else {
             for row in group {
                 note(try record(row, .failure(.permanent("no channel \"\(name)\" in the configuration")), db: db, policy: policy).failure)
@@ -216,6 +219,38 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
                 // The endpoint is down or busy: the rest wait for the same retry rather than time out one by one.
                 let next = outcome.retryAt ?? now + Int64(policy.retryInitialSeconds)
                 try db.deferOutbox(group[(i + 1)...].map(\.id), until: next)
+                break
+            }
+        }
+        return failure
+    }
+
+    /// Sends SMS one at a time. A number over its limits (per minute, hour, day) waits in the outbox, uncharged,
+    /// while other numbers go on; the provider's own per-number throttling is retried later for that message alone;
+    /// any other temporary failure (the provider down or busy) makes the rest wait for the same retry.
+    func dispatch(_ sms: SMSChannel, _ group: [OutboxRow], db: AppDatabase, policy: Configuration.DeliveryPolicy)
+        async throws -> String?
+    {
+        var failure: String?
+        for (i, row) in group.enumerated() {
+            let now = clock.now()
+            if Task.isShuttingDownGracefully || !unrecorded.isEmpty { break }
+            guard case .sms(let phone, let template, let params) = OutboxPayload.decode(row.payload) else {
+                failure = try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy).failure
+                continue
+            }
+            if let wait = await runtime.reserveSMS(sms, phone: phone, now: now) {
+                try db.deferOutbox([row.id], until: wait)
+                logger.info("an SMS waits \(wait - now) s for its number's limit (\(sms.spec.perMinute)/min, \(sms.spec.perHour)/h, \(sms.spec.perDay)/day)",
+                    metadata: ["GUANHUAI_CHANNEL": "\(sms.name)", "GUANHUAI_RECIPIENT": "\(row.recipient)"])
+                continue
+            }
+            let result = await sms.send(phone: phone, template: template, params: params, now: now)
+            let (recorded, outcome) = recordOrKeep(row, result, db: db, policy: policy)
+            if let f = outcome.failure { failure = f }
+            if !recorded { break }
+            if case .failure(let e) = result, e.kind == .temporary, !SMSChannel.isNumberThrottled(e), i + 1 < group.count {
+                try db.deferOutbox(group[(i + 1)...].map(\.id), until: outcome.retryAt ?? now + Int64(policy.retryInitialSeconds))
                 break
             }
         }

@@ -10,6 +10,7 @@ struct Loaded: Sendable {
     var renderer: DigestRenderer
     var mailChannels: [String: MailChannel]
     var webhookChannels: [String: WebhookChannel]
+    var smsChannels: [String: SMSChannel] = [:]
     /// The link key from `[web] web_key_credential`; nil without `[web]`.
     var signer: LinkSigner?
 
@@ -23,7 +24,8 @@ struct Loaded: Sendable {
     }
 
     var router: DigestRouter {
-        DigestRouter(config: config, renderer: renderer, mailChannels: mailChannels, webhookChannels: webhookChannels)
+        DigestRouter(config: config, renderer: renderer, mailChannels: mailChannels, webhookChannels: webhookChannels,
+            smsChannels: smsChannels)
     }
 
     static func load(configPath: String, environment: [String: String]) async throws -> Loaded {
@@ -39,17 +41,21 @@ struct Loaded: Sendable {
         let renderer = try await DigestRenderer.load(directory: workspace.config.templatesDirectory)
         var channels: [String: MailChannel] = [:]
         var hooks: [String: WebhookChannel] = [:]
+        var sms: [String: SMSChannel] = [:]
         for (name, spec) in workspace.config.channels {
             switch spec {
             case .smtp, .sendmail:
                 channels[name] = MailChannel(name: name, spec: spec, secrets: try spec.secrets(name: name, environment: environment))
             case .webhook(let w):
                 hooks[name] = WebhookChannel(name: name, spec: w, secrets: try spec.secrets(name: name, environment: environment))
+            case .sms(let s):
+                sms[name] = SMSChannel(name: name, spec: s, secrets: try spec.secrets(name: name, environment: environment))
             case .journal: break
             }
         }
         let signer = try workspace.config.web.map { w throws(InputError) in LinkSigner(key: try w.keyBytes(environment: environment)) }
-        return Loaded(workspace: workspace, renderer: renderer, mailChannels: channels, webhookChannels: hooks, signer: signer)
+        return Loaded(workspace: workspace, renderer: renderer, mailChannels: channels, webhookChannels: hooks,
+            smsChannels: sms, signer: signer)
     }
 }
 

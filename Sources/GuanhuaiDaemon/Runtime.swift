@@ -259,6 +259,21 @@ public actor Runtime {
     var deliveryPolicy: Configuration.DeliveryPolicy { config.delivery }
     func mailChannel(_ name: String) -> MailChannel? { loaded.mailChannels[name] }
     func webhookChannel(_ name: String) -> WebhookChannel? { loaded.webhookChannels[name] }
+    func smsChannel(_ name: String) -> SMSChannel? { loaded.smsChannels[name] }
+
+    /// Each number's SMS limits per channel, kept across reloads. In memory: after a restart the provider's own
+    /// limit answers (a temporary failure, retried) until these fill again.
+    var smsLimits: [String: SMSNumberLimit] = [:]
+
+    /// nil: text the number now. Otherwise when its next message may go.
+    func reserveSMS(_ channel: SMSChannel, phone: String, now: Int64) -> Int64? {
+        let key = channel.name + "\u{1F}" + phone
+        var limit = smsLimits[key]
+            ?? SMSNumberLimit(perMinute: channel.spec.perMinute, perHour: channel.spec.perHour, perDay: channel.spec.perDay)
+        let r = limit.reserve(now: now)
+        smsLimits[key] = limit
+        return r
+    }
 
     /// Per-endpoint rate windows, kept across reloads (an endpoint's limit does not reset with the configuration).
     var rateWindows: [String: RateWindow] = [:]

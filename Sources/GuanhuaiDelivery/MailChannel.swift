@@ -22,7 +22,7 @@ public struct MailChannel: Sendable {
         case .sendmail(let path, let address, let fromName):
             transport = SendmailTransport(path: path)
             from = Mailbox(name: fromName, address: address)
-        case .webhook, .journal:
+        case .webhook, .journal, .sms:
             return nil
         }
     }

@@ -9,6 +9,9 @@ public enum OutboxPayload: Codable, Sendable, Equatable {
     case journal(entries: [[JournalField]])
     /// A webhook or robot body; the endpoint and its signature come from the channel when it is sent.
     case webhook(body: Data)
+    /// An SMS: the number, the provider's template and its parameters (name or position, value); the request is
+    /// signed when it is sent.
+    case sms(phone: String, template: String, params: [JournalField])
 
     public struct JournalField: Codable, Sendable, Equatable {
         public var name: String

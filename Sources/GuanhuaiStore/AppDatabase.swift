@@ -243,6 +243,10 @@ public struct AppDatabase: Sendable {
                 t.column("recordedAt", .integer).notNull()
             }
         }
+        // v4: SMS. A member may opt out (短信 = 否 on the roster).
+        m.registerMigration("v4") { db in
+            try db.alter(table: "member") { t in t.add(column: "smsOptOut", .boolean).notNull().defaults(to: false) }
+        }
         return m
     }
 }

@@ -87,7 +87,7 @@ struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
     static let databaseTableName = "member"
     static var databaseSelection: [any SQLSelectable] {
         ["id", "name", "gender", "birthDate", "joined", "fullMemberSince", "branch", "email", "mobile", "tags", "status",
-            "statusDate"].map { Column($0) }
+            "statusDate", "smsOptOut"].map { Column($0) }
     }
     var id: String
     var name: String
@@ -101,6 +101,7 @@ struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
     var tags: String
     var status: String
     var statusDate: String?
+    var smsOptOut: Bool
 
     enum Columns {
         static let id = Column(CodingKeys.id)
@@ -120,6 +121,7 @@ struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
         tags = row[9]
         status = row[10]
         statusDate = row[11]
+        smsOptOut = row[12]
     }
 
     init(_ m: Member) {
@@ -132,6 +134,7 @@ struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
         branch = m.branch
         email = m.email
         mobile = m.mobile
+        smsOptOut = m.smsOptOut
         tags = m.tags.map(\.slug).sorted().joined(separator: ",")
         switch m.status {
         case .active:
@@ -158,7 +161,8 @@ struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
         return Member(
             id: id, name: name, gender: gender, birthDate: birthDate.flatMap { CivilDate(parsing: $0) }, joined: j,
             fullMemberSince: fullMemberSince.flatMap { CivilDate(parsing: $0) }, branch: branch, email: email,
-            mobile: mobile, tags: Set(tags.split(separator: ",").compactMap { Tag(name: String($0)) }), status: s)
+            mobile: mobile, tags: Set(tags.split(separator: ",").compactMap { Tag(name: String($0)) }), status: s,
+            smsOptOut: smsOptOut)
     }
 }
 

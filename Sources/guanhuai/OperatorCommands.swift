@@ -99,7 +99,7 @@ struct CheckCommand: AsyncParsableCommand {
         for (name, spec) in config.channels.sorted(by: { $0.key < $1.key }) {
             do {
                 switch spec {
-                case .smtp, .sendmail, .webhook: _ = try spec.secrets(name: name, environment: env)
+                case .smtp, .sendmail, .webhook, .sms: _ = try spec.secrets(name: name, environment: env)
                 case .journal: break
                 }
                 ok(L("channel \(name) (\(spec.kind)): credentials readable", "通道 \(name)（\(spec.kind)）：凭据可读"))

@@ -18,9 +18,13 @@ struct SendTestCommand: AsyncParsableCommand {
               wecom+https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K[&format=markdown]
               dingtalk+https://oapi.dingtalk.com/robot/send?access_token=T&secret_file=F
               feishu+https://open.feishu.cn/open-apis/bot/v2/hook/TOKEN?secret_file=F
+              aliyun-sms+https://dysmsapi.aliyuncs.com/?access_key_id_file=F&access_key_secret_file=F&sign_name=S&template=SMS_1[&params=name:recipient]
+              tencent-sms+https://sms.tencentcloudapi.com/?secret_id_file=F&secret_key_file=F&sdk_app_id=1400…&sign_name=S&template=1[&params=recipient]
               journal:
             Every URL also takes timeout=SECONDS and ca_file=FILE (a private CA).
-            --to is an e-mail address for mail, a mobile number to mention for a robot, and unused otherwise.
+            --to is an e-mail address for mail, a mobile number to mention for a robot or to text by SMS, and unused otherwise.
+            An SMS test sends the channel's greeting template (else its due or overdue one), its parameters filled with
+            the words 测试.
             """
     )
 
@@ -71,6 +75,23 @@ struct SendTestCommand: AsyncParsableCommand {
             switch await hook.send(body: body, id: "send-test:\(now)", now: now) {
             case .success(let answer):
                 say("Delivered through \(w.kind.rawValue). The endpoint answered: \(answer)")
+            case .failure(let e):
+                FileHandle.standardError.write(Data("guanhuai: not delivered — \(e)\n".utf8))
+                throw ExitCode(1)
+            }
+            return
+        case .sms(let spec):
+            guard let to, let phone = MobileNumber.mainland(to) else {
+                throw UsageError(message: "--to \"\(to ?? "")\" is not a mainland mobile number; SMS needs --to 1XXXXXXXXXX")
+            }
+            guard let template = spec.templates[.greeting] ?? spec.templates[.due] ?? spec.templates[.overdue] else {
+                throw UsageError(message: "channel \(channel ?? "via") names no template")
+            }
+            let sms = SMSChannel(name: channel ?? "via", spec: spec, secrets: try ChannelSpec.sms(spec).secrets(name: channel ?? "via", environment: env))
+            let params = template.params.map { OutboxPayload.JournalField($0.name, "测试") }
+            switch await sms.send(phone: phone, template: template.id, params: params, now: now) {
+            case .success(let answer):
+                say("Delivered to \(phone) through \(spec.provider.rawValue). The provider answered: \(answer)")
             case .failure(let e):
                 FileHandle.standardError.write(Data("guanhuai: not delivered — \(e)\n".utf8))
                 throw ExitCode(1)

@@ -1,0 +1,281 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+public import GuanhuaiConfig
+public import GuanhuaiCore
+import NIOCore
+import NIOSSL
+
+/// The two providers' request signatures, on swift-crypto. Hand-written: neither provider publishes a Swift SDK, and
+/// each signature is a few lines of their published algorithm; tests check both against the providers' own worked
+/// examples.
+public enum SMSSigning {
+    /// RFC 3986 percent-encoding: only A–Z a–z 0–9 - _ . ~ stay as they are (阿里云's canonical query string).
+    public static func percentEncode(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            default:
+                out += String(format: "%%%02X", b)
+            }
+        }
+        return out
+    }
+
+    public static func sha256Hex(_ bytes: some Sequence<UInt8>) -> String { hex(SHA256.hash(data: Array(bytes))) }
+
+    static func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    static func hmac(_ key: [UInt8], _ message: String) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: SymmetricKey(data: key)))
+    }
+
+    /// 阿里云 V3 (ACS3-HMAC-SHA256): the signature of a request whose headers (lower-case names, `host` and the
+    /// `x-acs-*` ones) are all signed. https://help.aliyun.com/zh/sdk/product-overview/v3-request-structure-and-signature
+    public static func aliyunV3(secret: String, method: String, path: String, query: [(String, String)],
+        headers: [(String, String)], body: [UInt8]) -> (signature: String, signedHeaders: String)
+    {
+        let canonicalQuery = query.map { (percentEncode($0.0), percentEncode($0.1)) }.sorted { $0.0 < $1.0 }
+            .map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        let sorted = headers.map { ($0.0.lowercased(), $0.1.trimmingCharacters(in: .whitespaces)) }.sorted { $0.0 < $1.0 }
+        let canonicalHeaders = sorted.map { "\($0.0):\($0.1)\n" }.joined()
+        let signed = sorted.map(\.0).joined(separator: ";")
+        let request = [method, path, canonicalQuery, canonicalHeaders, signed, sha256Hex(body)].joined(separator: "\n")
+        let toSign = "ACS3-HMAC-SHA256\n" + sha256Hex(request.utf8)
+        return (hex(hmac(Array(secret.utf8), toSign)), signed)
+    }
+
+    /// 腾讯云 API 3.0 (TC3-HMAC-SHA256), signing content-type and host.
+    /// https://cloud.tencent.com/document/api/382/52072
+    public static func tencentTC3(secretKey: String, service: String, host: String, contentType: String, timestamp: Int64,
+        body: [UInt8]) -> String
+    {
+        let request = "POST\n/\n\ncontent-type:\(contentType)\nhost:\(host)\n\ncontent-type;host\n" + sha256Hex(body)
+        let date = utcDate(timestamp)
+        let toSign = "TC3-HMAC-SHA256\n\(timestamp)\n\(date)/\(service)/tc3_request\n" + sha256Hex(request.utf8)
+        let key = hmac(hmac(hmac(Array(("TC3" + secretKey).utf8), date), service), "tc3_request")
+        return hex(hmac(key, toSign))
+    }
+
+    /// YYYY-MM-DD of a UTC instant.
+    static func utcDate(_ t: Int64) -> String { Timestamp.split(t).0.description }
+
+    /// YYYY-MM-DDTHH:MM:SSZ of a UTC instant.
+    static func iso8601(_ t: Int64) -> String {
+        let (d, s) = Timestamp.split(t)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(d)T\(two(s / 3600)):\(two(s / 60 % 60)):\(two(s % 60))Z"
+    }
+}
+
+/// What one SMS says: the template's parameters filled from a digest, chat-level (who and what kind, never why),
+/// each cut to the provider's length.
+public enum SMSMessage {
+    public static func kind(of d: GuanhuaiCore.Digest) -> SMSSpec.MessageKind? {
+        if d.isGreeting { return .greeting }
+        if d.items.contains(where: { $0.kind == .overdue || $0.kind == .escalation }) { return .overdue }
+        if d.items.contains(where: { $0.kind == .due }) { return .due }
+        return nil
+    }
+
+    public static func params(_ template: SMSSpec.Template, _ d: GuanhuaiCore.Digest, context c: RenderContext, limit: Int)
+        -> [OutboxPayload.JournalField]
+    {
+        guard let first = d.items.first?.occurrence else { return [] }
+        return template.params.map { name, field in
+            let value: String
+            switch field {
+            case .recipient: value = c.personName(d.recipient)
+            case .subject: value = first.subject.map(c.personName) ?? c.subjectName(first)
+            case .title: value = c.chatTitle(first)
+            case .due: value = "\(first.due.month)月\(first.due.day)日"
+            case .count: value = String(d.items.count)
+            case .joined:
+                value = c.joined(first.subject ?? d.recipient).map { "\($0.year)年\($0.month)月\($0.day)日" } ?? ""
+            case .years:
+                value = c.joined(first.subject ?? d.recipient).map { String(max(0, d.localDate.year - $0.year)) } ?? ""
+            }
+            return OutboxPayload.JournalField(name, value.count > limit ? String(value.prefix(limit)) : value)
+        }
+    }
+}
+
+/// An SMS channel ready to send: its spec with the keys read.
+public struct SMSChannel: Sendable {
+    public let name: String
+    public let spec: SMSSpec
+    let keyID: String
+    let keySecret: String
+    let tls: TLSConfiguration?
+
+    public init(name: String, spec: SMSSpec, secrets: ChannelSecrets) {
+        self.name = name
+        self.spec = spec
+        keyID = secrets.token ?? ""
+        keySecret = secrets.secret ?? ""
+        if let ca = spec.caFile {
+            var t = TLSConfiguration.makeClientConfiguration()
+            t.trustRoots = .file(ca)
+            tls = t
+        } else {
+            tls = nil
+        }
+    }
+
+    /// `host` or `host:port`, as the Host header carries it and the signatures sign it.
+    var hostHeader: String {
+        let u = URLComponents(string: spec.url)
+        let host = u?.host ?? ""
+        guard let port = u?.port else { return host }
+        let defaultPort = u?.scheme == "http" ? 80 : 443
+        return port == defaultPort ? host : "\(host):\(port)"
+    }
+
+    /// The request for one message at `now`, with `nonce` for 阿里云's x-acs-signature-nonce.
+    public func request(phone: String, template: String, params: [OutboxPayload.JournalField], now: Int64, nonce: String)
+        -> WebhookRequest
+    {
+        switch spec.provider {
+        case .aliyun:
+            // Template parameters are a JSON object, its keys sorted so the same message is the same bytes.
+            let object = Dictionary(params.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+            let json = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+                .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            var query = [("PhoneNumbers", phone), ("SignName", spec.signName), ("TemplateCode", template)]
+            if !params.isEmpty { query.append(("TemplateParam", json)) }
+            let path = URLComponents(string: spec.url)?.path.nilIfEmpty ?? "/"
+            var headers = [
+                ("host", hostHeader), ("x-acs-action", "SendSms"), ("x-acs-version", "2017-05-25"),
+                ("x-acs-date", SMSSigning.iso8601(now)), ("x-acs-signature-nonce", nonce),
+                ("x-acs-content-sha256", SMSSigning.sha256Hex([UInt8]())),
+            ]
+            let (signature, signed) = SMSSigning.aliyunV3(secret: keySecret, method: "POST", path: path, query: query,
+                headers: headers, body: [])
+            headers.append(("Authorization", "ACS3-HMAC-SHA256 Credential=\(keyID),SignedHeaders=\(signed),Signature=\(signature)"))
+            let q = query.map { "\(SMSSigning.percentEncode($0.0))=\(SMSSigning.percentEncode($0.1))" }.joined(separator: "&")
+            return WebhookRequest(url: spec.url + "?" + q, headers: headers, body: [])
+        case .tencent:
+            struct Body: Encodable {
+                var PhoneNumberSet: [String]
+                var SmsSdkAppId: String
+                var SignName: String
+                var TemplateId: String
+                var TemplateParamSet: [String]
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let body = Array((try? encoder.encode(Body(
+                PhoneNumberSet: ["+86" + phone], SmsSdkAppId: spec.sdkAppID ?? "", SignName: spec.signName,
+                TemplateId: template, TemplateParamSet: params.map(\.value)))) ?? Data())
+            let contentType = "application/json; charset=utf-8"
+            let signature = SMSSigning.tencentTC3(secretKey: keySecret, service: "sms", host: hostHeader,
+                contentType: contentType, timestamp: now, body: body)
+            let auth = "TC3-HMAC-SHA256 Credential=\(keyID)/\(SMSSigning.utcDate(now))/sms/tc3_request, "
+                + "SignedHeaders=content-type;host, Signature=\(signature)"
+            return WebhookRequest(url: spec.url, headers: [
+                ("Authorization", auth), ("Content-Type", contentType), ("Host", hostHeader), ("X-TC-Action", "SendSms"),
+                ("X-TC-Version", "2021-01-11"), ("X-TC-Timestamp", String(now)), ("X-TC-Region", spec.region),
+            ], body: body)
+        }
+    }
+
+    /// Sends one message and classifies the provider's answer.
+    public func send(phone: String, template: String, params: [OutboxPayload.JournalField], now: Int64) async
+        -> Result<String, DeliveryError>
+    {
+        var nonce = ""
+        for _ in 0..<16 { nonce += String(format: "%02x", UInt8.random(in: 0...255)) }
+        let r = request(phone: phone, template: template, params: params, now: now, nonce: nonce)
+        var req = HTTPClientRequest(url: r.url)
+        req.method = .POST
+        for (k, v) in r.headers { req.headers.add(name: k, value: v) }
+        req.body = .bytes(ByteBuffer(bytes: r.body))
+        req.tlsConfiguration = tls
+        do {
+            let response = try await WebhookHTTP.client.execute(req, timeout: .seconds(Int64(spec.timeoutSeconds)))
+            let answer = try await response.body.collect(upTo: 64 * 1024)
+            return classify(status: Int(response.status.code), body: Array(answer.readableBytesView))
+        } catch {
+            return .failure(WebhookChannel.classify(error))
+        }
+    }
+
+    /// 阿里云 throttling and 腾讯云 LimitExceeded are temporary; a bad template, sign name, number or key is
+    /// permanent. Each answer is named by the provider's code and message (never the keys).
+    func classify(status: Int, body: [UInt8]) -> Result<String, DeliveryError> {
+        let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
+        if status == 429 || status >= 500, object == nil {
+            return .failure(.temporary("HTTP \(status)"))
+        }
+        guard let object else {
+            return .failure(.permanent("HTTP \(status): the answer is not the provider's JSON\(WebhookChannel.snippet(body)); is the url right?"))
+        }
+        switch spec.provider {
+        case .aliyun:
+            let code = object["Code"] as? String ?? "HTTP \(status)"
+            let message = object["Message"] as? String ?? ""
+            if code == "OK" { return .success("阿里云 OK \(object["BizId"] as? String ?? "")") }
+            return SMSChannel.outcome("阿里云 \(code): \(message)", temporary: SMSChannel.aliyunTemporary.contains(code)
+                || code.hasPrefix("Throttling") || code.hasPrefix("ServiceUnavailable") || status >= 500)
+        case .tencent:
+            let response = object["Response"] as? [String: Any] ?? [:]
+            if let error = response["Error"] as? [String: Any] {
+                let code = error["Code"] as? String ?? "?"
+                return SMSChannel.outcome("腾讯云 \(code): \(error["Message"] as? String ?? "")", temporary: SMSChannel.tencentTemporary(code))
+            }
+            guard let first = (response["SendStatusSet"] as? [[String: Any]])?.first, let code = first["Code"] as? String else {
+                return .failure(.permanent("腾讯云: the answer has no SendStatusSet"))
+            }
+            if code == "Ok" { return .success("腾讯云 Ok \(first["SerialNo"] as? String ?? "")") }
+            return SMSChannel.outcome("腾讯云 \(code): \(first["Message"] as? String ?? "")", temporary: SMSChannel.tencentTemporary(code))
+        }
+    }
+
+    /// The provider's limit for one number (the others can still be texted).
+    public static func isNumberThrottled(_ e: DeliveryError) -> Bool {
+        ["BUSINESS_LIMIT_CONTROL", "DAY_LIMIT_CONTROL", "LimitExceeded.PhoneNumber"].contains { e.message.contains($0) }
+    }
+
+    static func outcome(_ what: String, temporary: Bool) -> Result<String, DeliveryError> {
+        .failure(temporary ? .temporary(what) : .permanent(what))
+    }
+
+    /// 阿里云's flow control: per number per minute/hour/day (BUSINESS_LIMIT_CONTROL), per day (DAY_LIMIT_CONTROL).
+    static let aliyunTemporary: Set<String> = ["isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL", "InternalError",
+        "isp.SYSTEM_ERROR", "isp.RAM_PERMISSION_DENY_TEMP"]
+
+    /// 腾讯云: the per-number limits (30 s, 1 h, 1 day) and the API's own rate limit, and its internal errors.
+    static func tencentTemporary(_ code: String) -> Bool {
+        code.hasPrefix("LimitExceeded.PhoneNumber") || code.hasPrefix("RequestLimitExceeded") || code.hasPrefix("InternalError")
+            || code == "LimitExceeded.DeliveryFrequencyLimit"
+    }
+}
+
+extension String {
+    fileprivate var nilIfEmpty: String? { isEmpty ? nil : self }
+}
+
+/// A number's SMS within the per-minute, per-hour and per-day limits; over any of them, the message waits.
+public struct SMSNumberLimit: Sendable {
+    var minute: RateWindow
+    var hour: RateWindow
+    var day: RateWindow
+
+    public init(perMinute: Int, perHour: Int, perDay: Int) {
+        minute = RateWindow(limit: perMinute, window: 60)
+        hour = RateWindow(limit: perHour, window: 3600)
+        day = RateWindow(limit: perDay, window: 86400)
+    }
+
+    /// nil: send now (counted in all three). Otherwise when the next may go.
+    public mutating func reserve(now: Int64) -> Int64? {
+        var m = minute, h = hour, d = day
+        let waits = [m.reserve(now: now), h.reserve(now: now), d.reserve(now: now)].compactMap { $0 }
+        guard waits.isEmpty else { return waits.max() }
+        (minute, hour, day) = (m, h, d)
+        return nil
+    }
+}
