@@ -296,6 +296,26 @@ import Testing
         #expect(englishHelp.stdout.contains("Record that an obligation was carried out"), "\(englishHelp.stdout)")
     }
 
+    /// SMS needs a mainland mobile number: anything else is refused at import with its row; 短信 = 否 opts out.
+    @Test func aMobileNumberMustBeMainlandAndSMSCanBeRefused() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        _ = try runCLI(["import", "orgs", "--config", config])
+        let header = "编号,姓名,入党日期,所在支部,手机,短信\n"
+        let bad = try dir.write("bad.csv", header + "M001,周海燕,1990-02-14,文学院教师党支部,+852 9123 4567,\nM002,吴振宇,1992-02-29,文学院教师党支部,139 0000 0002,也许\n")
+        let r = try runCLI(["import", "roster", bad, "--config", config])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("row 2, 手机") && r.stderr.contains("not a mainland China mobile number"), "\(r.stderr)")
+        #expect(r.stderr.contains("row 3, 短信"), "\(r.stderr)")
+        let good = try dir.write("good.csv", header + "M001,周海燕,1990-02-14,文学院教师党支部,+86 139-0000-0001,否\nM002,吴振宇,1992-02-29,文学院教师党支部,13900000002,是\n")
+        let ok = try runCLI(["import", "roster", good, "--config", config])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let db = try AppDatabase(path: dir.url.appendingPathComponent("state/guanhuai.sqlite").path)
+        let members = Dictionary(try db.snapshot().members.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        #expect(members["M001"]?.mobile == "13900000001" && members["M001"]?.smsOptOut == true)
+        #expect(members["M002"]?.smsOptOut == false)
+    }
+
     @Test func bothProgramsSayTheirVersion() throws {
         let r = try runCLI(["--version"])
         #expect(r.status == 0 && r.stdout.hasPrefix("guanhuai \(GuanhuaiVersion.string)"))

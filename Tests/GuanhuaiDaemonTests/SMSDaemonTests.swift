@@ -1,0 +1,149 @@
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+@testable import GuanhuaiDaemon
+import GuanhuaiDelivery
+import GuanhuaiStore
+import GuanhuaiTestSupport
+import Logging
+import Systemd
+import Testing
+
+/// SMS end to end inside the daemon: the router's rows, the outbox, the dispatcher, against sms_server.py (which
+/// verifies each 阿里云 signature independently and throttles numbers ending 0001 twice).
+@Suite(.serialized) struct SMSDaemonTests {
+    struct Setup {
+        var loaded: Loaded
+        var runtime: Runtime
+        var config: String
+        var log: URL
+        var server: ServerProcess
+    }
+
+    static func setUp(_ dir: borrowing Scratch) async throws -> Setup {
+        let config = try dir.exampleCopy()
+        let log = dir.url.appendingPathComponent("sms.jsonl")
+        let server = try ServerProcess([Example.root.appendingPathComponent("Tests/GuanhuaiDeliveryTests/Servers/sms_server.py").path,
+            "--log", log.path])
+        _ = try dir.write("sms-id", "LTAItest-id")
+        _ = try dir.write("sms-secret", "aliyun-test-secret")
+        try Data((try String(contentsOfFile: config, encoding: .utf8) + """
+
+            [channels.sms]
+            type = "sms"
+            provider = "aliyun"
+            url = "http://127.0.0.1:\(server.port)/"
+            access_key_id_credential = "sms-id"
+            access_key_secret_credential = "sms-secret"
+            sign_name = "示范大学党委"
+            templates.greeting = { id = "SMS_G", params = { name = "recipient", years = "years" } }
+            templates.due = { id = "SMS_D", params = { who = "recipient", what = "title", day = "due" } }
+
+            [routing]
+            greeting_sms = "sms"
+            sms_fallback = "sms"
+
+            """).utf8).write(to: URL(fileURLWithPath: config))
+        let env = ["CREDENTIALS_DIRECTORY": dir.url.path]
+        let loaded = try await Loaded.load(configPath: config, environment: env)
+        let runtime = Runtime(loaded: loaded, configPath: config, environment: env, notifier: Notifier(), logger: Logger(label: "t"))
+        return Setup(loaded: loaded, runtime: runtime, config: config, log: log, server: server)
+    }
+
+    /// M001 (mobile …0001) is greeted on the day by SMS, not mail: the provider throttles twice, the outbox retries,
+    /// and the third try goes through. One message, with the template's parameters, and nothing lost.
+    @Test func aGreetingGoesBySMSOnTheDayAndThrottlingIsRetried() async throws {
+        let dir = try Scratch()
+        let s = try await Self.setUp(dir)
+        let input = try s.loaded.workspace.planInput()
+        let occ = Planner(input).plan(PlanQuery(from: CivilDate(2027, 2, 1)!, to: CivilDate(2027, 2, 28)!,
+            now: Example.noon("2027-01-01"), rules: ["political-birthday"]))
+        let o = try #require(occ.first { $0.subject == "M001" })
+        let r = try #require(o.reminders.first { $0.kind == .greeting })
+        #expect(r.localDate.description == "2027-02-14")
+        let d = try #require(Digest.collect([o], after: r.at - 1, through: r.at).first { $0.recipient == "M001" })
+        var context = RenderContext(input: input)
+        context.note = { _ in "不应出现的备注" }
+        let routed = s.loaded.router.route(d, context: context, contact: DigestRouter.contacts(input)["M001"], journal: false, now: r.at)
+        #expect(routed.rows.count == 1, "the SMS replaces the mail: \(routed.rows.map(\.channel))")
+        let db = s.loaded.database
+        _ = try db.enqueue(routed.rows, processedThrough: r.at, now: r.at)
+        _ = try db.enqueue(routed.rows, processedThrough: r.at, now: r.at)  // once: the same key is not queued twice
+        let clock = ManualClock(r.at)
+        let dispatcher = DispatcherService(runtime: s.runtime, clock: clock, sleeper: ContinuousClock(), bell: Doorbell(), logger: Logger(label: "t"))
+        // A retry may also wait for the number's own limit (1 a minute): deferred, not charged.
+        for _ in 0..<10 {
+            try await dispatcher.dispatchDue()
+            guard let row = try db.outbox().first, row.state == .pending, let next = row.nextAttemptAt else { break }
+            #expect(row.lastError?.contains("isv.BUSINESS_LIMIT_CONTROL") == true, "\(row)")
+            clock.set(max(next, clock.now() + 1))
+        }
+        let rows = try db.outbox()
+        #expect(rows.count == 1 && rows[0].state == .sent && rows[0].attempts == 3, "\(rows)")
+        let requests = loggedRequests(s.log)
+        #expect(requests.count == 3 && requests.allSatisfy { $0["verified"] as? Bool == true }, "\(requests)")
+        #expect(requests.map { $0["answer"] as? String } == ["throttled", "throttled", "ok"])
+        let sent = try #require(requests.last)
+        #expect(sent["phone"] as? String == "13900000001" && sent["template"] as? String == "SMS_G")
+        let params = try #require(sent["params"] as? [String: String])
+        #expect(params["name"] == "周海燕" && params["years"] == "37", "\(params)")
+        #expect(!requests.contains { "\($0)".contains("不应出现") }, "a note never reaches an SMS")
+        withExtendedLifetime(s.server) {}
+    }
+
+    /// Three messages to one number at once: one goes, two wait a minute in the outbox, uncharged.
+    @Test func theNumberLimitHoldsInTheOutbox() async throws {
+        let dir = try Scratch()
+        let s = try await Self.setUp(dir)
+        let db = s.loaded.database
+        let t0: Int64 = 1_800_000_000
+        let rows = (1...3).map {
+            NewOutboxMessage(idempotencyKey: "s\($0)", recipient: "M005", channel: "sms",
+                payload: OutboxPayload.sms(phone: "13800138000", template: "SMS_D", params: [.init("who", "某某")]).encoded())
+        }
+        _ = try db.enqueue(rows, processedThrough: t0, now: t0)
+        let clock = ManualClock(t0)
+        let dispatcher = DispatcherService(runtime: s.runtime, clock: clock, sleeper: ContinuousClock(), bell: Doorbell(), logger: Logger(label: "t"))
+        try await dispatcher.dispatchDue()
+        #expect(loggedRequests(s.log).count == 1)
+        let waiting = try db.outbox().filter { $0.state == .pending }
+        #expect(waiting.count == 2 && waiting.allSatisfy { $0.attempts == 0 && $0.nextAttemptAt == t0 + 60 }, "\(waiting)")
+        clock.set(t0 + 60)
+        try await dispatcher.dispatchDue()
+        #expect(loggedRequests(s.log).count == 2)
+        clock.set(t0 + 120)
+        try await dispatcher.dispatchDue()
+        let all = try db.outbox()
+        #expect(loggedRequests(s.log).count == 3 && all.allSatisfy { $0.state == .sent })
+        withExtendedLifetime(s.server) {}
+    }
+
+    /// The due-day reminder goes by SMS only to someone without an e-mail address; a member who opted out
+    /// (短信 = 否) is greeted by mail.
+    @Test func smsFallsBackOnlyWithoutMailAndRespectsTheOptOut() async throws {
+        let dir = try Scratch()
+        let s = try await Self.setUp(dir)
+        var input = try s.loaded.workspace.planInput()
+        let occ = Planner(input).plan(PlanQuery(from: CivilDate(2027, 1, 1)!, to: CivilDate(2027, 12, 31)!,
+            now: Example.noon("2027-01-01")))
+        let o = try #require(occ.first { $0.reminders.contains { $0.kind == .due } && $0.responsible.hasPrefix("M") })
+        let r = try #require(o.reminders.first { $0.kind == .due })
+        let d = try #require(Digest.collect([o], after: r.at - 1, through: r.at).first { $0.recipient == o.responsible })
+        let context = RenderContext(input: input)
+        let router = s.loaded.router
+        let withMail = DigestRouter.Contact(email: "x@example.edu.cn", chat: ChatContact(mobile: "13800138000"), sms: "13800138000")
+        #expect(!router.route(d, context: context, contact: withMail, journal: false, now: r.at).rows.contains { $0.channel == "sms" })
+        var noMail = withMail
+        noMail.email = nil
+        let texted = router.route(d, context: context, contact: noMail, journal: false, now: r.at).rows
+        let row = try #require(texted.first { $0.channel == "sms" })
+        guard case .sms(_, let template, let params)? = OutboxPayload.decode(row.payload) else { Issue.record("not an SMS"); return }
+        #expect(template == "SMS_D" && params.map(\.name) == ["day", "what", "who"])
+        // Opted out: no SMS number, so the greeting goes by mail.
+        let i = try #require(input.members.firstIndex { $0.id == "M001" })
+        input.members[i].smsOptOut = true
+        #expect(DigestRouter.contacts(input)["M001"]?.sms == nil)
+        #expect(DigestRouter.contacts(input)["M002"]?.sms == "13900000002")
+        withExtendedLifetime(s.server) {}
+    }
+}
