@@ -172,9 +172,30 @@ struct CheckCommand: AsyncParsableCommand {
         for o in occ { for r in o.reminders { recipients.formUnion(r.to) } }
         let names = Names(input)
         var unreachable: [String] = []
+        let members = Dictionary(input.members.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        /// The number an SMS may go to: a member's own (unless 短信 = 否), else the organisation file's.
+        func textable(_ p: PersonID) -> Bool {
+            if let m = members[p] { return !m.smsOptOut && m.mobile.flatMap(MobileNumber.mainland) != nil }
+            return input.organization.people[p]?.mobile.flatMap(MobileNumber.mainland) != nil
+        }
+        var texted = 0
         for p in recipients.sorted() {
-            let address = input.organization.people[p]?.email ?? input.members.first { $0.id == p }?.email
-            if config.routing.email == nil || address == nil { unreachable.append("\(names.person(p))（\(p)）") }
+            let address = input.organization.people[p]?.email ?? members[p]?.email
+            if config.routing.smsFallback != nil && address == nil && textable(p) {
+                texted += 1
+            } else if config.routing.email == nil || address == nil {
+                unreachable.append("\(names.person(p))（\(p)）")
+            }
+        }
+        if let sms = config.routing.smsFallback, texted > 0 {
+            ok(L("routing: \(texted) people without an e-mail address get their due-day and overdue reminders by SMS (\(sms))",
+                "投递：\(texted) 位没有邮箱的人通过短信（\(sms)）收到到期和逾期提醒"))
+        }
+        if let sms = config.routing.greetingSMS {
+            let active = input.members.filter { $0.status == .active }
+            let n = active.count { textable($0.id) }
+            ok(L("routing: political-birthday greetings by SMS (\(sms)) to \(n) of \(active.count) members; the others by e-mail, if they have an address",
+                "投递：政治生日祝福以短信（\(sms)）发给 \(active.count) 名党员中的 \(n) 名；其余有邮箱的发邮件"))
         }
         if config.routing.email == nil && config.routing.journal {
             warn(L("no e-mail channel: reminders reach people only through the journal; add [channels.NAME] with type = \"smtp\" or \"sendmail\"",

@@ -144,6 +144,13 @@ import Testing
         input.members[i].smsOptOut = true
         #expect(DigestRouter.contacts(input)["M001"]?.sms == nil)
         #expect(DigestRouter.contacts(input)["M002"]?.sms == "13900000002")
+        // check reads the keys and says who is greeted by SMS.
+        var env = ProcessInfo.processInfo.environment
+        env["CREDENTIALS_DIRECTORY"] = dir.url.path
+        env["LANG"] = "C.UTF-8"
+        let check = try runCLI(["check", "--config", s.config], environment: env)
+        #expect(check.stdout.contains("political-birthday greetings by SMS (sms) to 37 of 37 members"), "\(check.stdout)")
+        #expect(!check.stdout.contains("aliyun-test-secret"))
         withExtendedLifetime(s.server) {}
     }
 }
