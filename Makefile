@@ -41,6 +41,7 @@ bench: deps
 	bash Benchmarks/web-benchmark.sh 100000
 	bash Benchmarks/webhook-benchmark.sh 10000
 	bash Benchmarks/report-benchmark.sh 100000 5
+	bash Benchmarks/remind-compare.sh 100000 5
 	$(MAKE) release
 	python3 Benchmarks/daemon_benchmark.py --members 10000 --idle 180
 	python3 Benchmarks/daemon_benchmark.py --members 100000 --idle 30
