@@ -6,8 +6,31 @@ import GuanhuaiDelivery
 import GuanhuaiStore
 import GuanhuaiTestSupport
 import Logging
+import Synchronization
 import Systemd
 import Testing
+
+/// Every line a logger was given, with its metadata.
+final class CapturedLog: Sendable {
+    let lines = Mutex<[String]>([])
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+
+    struct Handler: LogHandler {
+        let log: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:]) { $1 }
+            log.lines.withLock { $0.append("\(event.level) \(event.message) \(all)") }
+        }
+    }
+
+    var logger: Logger { Logger(label: "captured") { _ in Handler(log: self) } }
+}
 
 /// SMS end to end inside the daemon: the router's rows, the outbox, the dispatcher, against sms_server.py (which
 /// verifies each 阿里云 signature independently and throttles numbers ending 0001 twice).
@@ -70,7 +93,8 @@ import Testing
         _ = try db.enqueue(routed.rows, processedThrough: r.at, now: r.at)
         _ = try db.enqueue(routed.rows, processedThrough: r.at, now: r.at)  // once: the same key is not queued twice
         let clock = ManualClock(r.at)
-        let dispatcher = DispatcherService(runtime: s.runtime, clock: clock, sleeper: ContinuousClock(), bell: Doorbell(), logger: Logger(label: "t"))
+        let captured = CapturedLog()
+        let dispatcher = DispatcherService(runtime: s.runtime, clock: clock, sleeper: ContinuousClock(), bell: Doorbell(), logger: captured.logger)
         // A retry may also wait for the number's own limit (1 a minute): deferred, not charged.
         for _ in 0..<10 {
             try await dispatcher.dispatchDue()
@@ -88,6 +112,10 @@ import Testing
         let params = try #require(sent["params"] as? [String: String])
         #expect(params["name"] == "周海燕" && params["years"] == "37", "\(params)")
         #expect(!requests.contains { "\($0)".contains("不应出现") }, "a note never reaches an SMS")
+        // The log tells of the throttling and the delivery, and never of the keys.
+        #expect(captured.text.contains("isv.BUSINESS_LIMIT_CONTROL") && captured.text.contains("reminder sent"), "\(captured.text)")
+        #expect(!captured.text.contains("aliyun-test-secret") && !captured.text.contains("LTAItest-id"), "\(captured.text)")
+        #expect(!(try db.outbox()).contains { ($0.lastError ?? "").contains("aliyun-test-secret") })
         withExtendedLifetime(s.server) {}
     }
 
