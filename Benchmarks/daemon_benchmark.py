@@ -104,6 +104,29 @@ print("idle window %.0f s: %d watchdog pings; the scheduler woke %d times, the d
       % (elapsed, pings, sched, disp, (sched + disp) * 3600 / elapsed))
 print("process context switches (all threads): %d = %.0f per hour, of which libdispatch's worker-pool monitor is 1 per second"
       % (switches, switches * 3600 / elapsed))
+
+# One change, as staff make it (an event recorded with the CLI): the scheduler notices at its next wake (the audit
+# generation moved) and plans again. Its CPU time (utime + stime from /proc/PID/stat) and the RSS it reaches.
+def cpu_seconds(pid):
+    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+before_log = wakes()[0]
+cpu0 = cpu_seconds(p.pid)
+subprocess.run([cli, "event", "add", "P000001", "患病住院", "--date", "2026-12-01", "--config", cfg], check=True,
+               stdout=subprocess.DEVNULL)
+peak = 0
+t2 = time.monotonic()
+# The next wake replans; it ends with a "scheduler sleeps" line. RSS is sampled every 20 ms until then.
+while time.monotonic() - t2 < 90:
+    peak = max(peak, status(p.pid)["VmRSS"])
+    if wakes()[0] > before_log:
+        break
+    time.sleep(0.02)
+time.sleep(0.5)
+cpu1 = cpu_seconds(p.pid)
+print("replan after one change (an event recorded): %.2f s CPU, RSS up to %.1f MB during it, %.1f MB after"
+      % (cpu1 - cpu0, max(peak, status(p.pid)["VmRSS"]) / 1024, status(p.pid)["VmRSS"] / 1024))
 p.terminate()
 p.wait(10)
 shutil.rmtree(work)
