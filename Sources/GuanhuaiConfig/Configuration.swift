@@ -192,6 +192,13 @@ public struct Configuration: Sendable {
                     guard smsChannels[name] != nil else {
                         throw r.error(rp, key, "\"\(name)\" is not an sms channel; configured: \(smsChannels.keys.sorted().joined(separator: ", "))")
                     }
+                    // A template for what the routing sends, or the operator would learn of it only from silence.
+                    if case .sms(let spec) = smsChannels[name] {
+                        let needed: [SMSSpec.MessageKind] = key == "greeting_sms" ? [.greeting] : [.due, .overdue]
+                        if let missing = needed.first(where: { spec.templates[$0] == nil }) {
+                            throw r.error(rp, key, "channel \"\(name)\" has no templates.\(missing.rawValue): \(key) sends \(needed.map(\.rawValue).joined(separator: " and ")) messages; add the provider's approved template for each")
+                        }
+                    }
                     if key == "greeting_sms" { routing.greetingSMS = name } else { routing.smsFallback = name }
                 }
                 if let e = try r.string(rt, "email", rp) {

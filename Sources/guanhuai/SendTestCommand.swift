@@ -91,7 +91,8 @@ struct SendTestCommand: AsyncParsableCommand {
             let params = template.params.map { OutboxPayload.JournalField($0.name, "测试") }
             switch await sms.send(phone: phone, template: template.id, params: params, now: now) {
             case .success(let answer):
-                say("Delivered to \(phone) through \(spec.provider.rawValue). The provider answered: \(answer)")
+                say(L("Delivered to \(phone) through \(spec.provider.rawValue). The provider answered: \(answer)",
+                    "已发送到 \(phone)（\(spec.provider == .aliyun ? "阿里云" : "腾讯云")）。服务商应答：\(answer)"))
             case .failure(let e):
                 FileHandle.standardError.write(Data("guanhuai: not delivered — \(e)\n".utf8))
                 throw ExitCode(1)

@@ -61,6 +61,7 @@ final class CapturedLog: Sendable {
             sign_name = "示范大学党委"
             templates.greeting = { id = "SMS_G", params = { name = "recipient", years = "years" } }
             templates.due = { id = "SMS_D", params = { who = "recipient", what = "title", day = "due" } }
+            templates.overdue = { id = "SMS_O", params = { who = "recipient", what = "title", day = "due" } }
 
             [routing]
             greeting_sms = "sms"
@@ -117,6 +118,35 @@ final class CapturedLog: Sendable {
         #expect(!captured.text.contains("aliyun-test-secret") && !captured.text.contains("LTAItest-id"), "\(captured.text)")
         #expect(!(try db.outbox()).contains { ($0.lastError ?? "").contains("aliyun-test-secret") })
         withExtendedLifetime(s.server) {}
+    }
+
+    /// Routing to an SMS channel without the template it needs is refused where it is written, not met with silence.
+    @Test func routingNeedsTheTemplatesItSends() throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        _ = try dir.write("sms-id", "LTAItest-id")
+        _ = try dir.write("sms-secret", "aliyun-test-secret")
+        try Data((try String(contentsOfFile: config, encoding: .utf8) + """
+
+            [channels.sms]
+            type = "sms"
+            provider = "tencent"
+            secret_id_credential = "sms-id"
+            secret_key_credential = "sms-secret"
+            sdk_app_id = "1400000001"
+            sign_name = "示范大学党委"
+            templates.due = { id = "1", params = ["recipient", "title"] }
+
+            [routing]
+            greeting_sms = "sms"
+
+            """).utf8).write(to: URL(fileURLWithPath: config))
+        var env = ProcessInfo.processInfo.environment
+        env["CREDENTIALS_DIRECTORY"] = dir.url.path
+        env["LANG"] = "C.UTF-8"
+        let r = try runCLI(["check", "--config", config], environment: env)
+        let said = r.stdout + r.stderr
+        #expect(r.status == 2 && said.contains("[routing], greeting_sms") && said.contains("no templates.greeting"), "\(said)")
     }
 
     /// Three messages to one number at once: one goes, two wait a minute in the outbox, uncharged.
