@@ -1,9 +1,7 @@
-import AsyncHTTPClient
 import Crypto
 import Foundation
 public import GuanhuaiConfig
 public import GuanhuaiCore
-import NIOCore
 import NIOSSL
 
 /// The two providers' request signatures, on swift-crypto. Hand-written: neither provider publishes a Swift SDK, and
@@ -189,18 +187,8 @@ public struct SMSChannel: Sendable {
         var nonce = ""
         for _ in 0..<16 { nonce += String(format: "%02x", UInt8.random(in: 0...255)) }
         let r = request(phone: phone, template: template, params: params, now: now, nonce: nonce)
-        var req = HTTPClientRequest(url: r.url)
-        req.method = .POST
-        for (k, v) in r.headers { req.headers.add(name: k, value: v) }
-        req.body = .bytes(ByteBuffer(bytes: r.body))
-        req.tlsConfiguration = tls
-        do {
-            let response = try await WebhookHTTP.client.execute(req, timeout: .seconds(Int64(spec.timeoutSeconds)))
-            let answer = try await response.body.collect(upTo: 64 * 1024)
-            return classify(status: Int(response.status.code), body: Array(answer.readableBytesView))
-        } catch {
-            return .failure(WebhookChannel.classify(error))
-        }
+        return await WebhookHTTP.post(r, tls: tls, timeoutSeconds: spec.timeoutSeconds)
+            .flatMap { classify(status: $0.status, body: $0.body) }
     }
 
     /// 阿里云 throttling and 腾讯云 LimitExceeded are temporary; a bad template, sign name, number or key is

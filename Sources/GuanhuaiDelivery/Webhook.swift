@@ -118,20 +118,8 @@ public struct WebhookChannel: Sendable {
     /// Sends one stored body and classifies the answer: 2xx (and, for robots, errcode/code 0) is delivered; 410 from
     /// a webhook means gone; 408, 429, 5xx, connection errors and timeouts are temporary; anything else is permanent.
     public func send(body: [UInt8], id: String, now: Int64) async -> Result<String, DeliveryError> {
-        let r = request(body: body, id: id, now: now)
-        var req = HTTPClientRequest(url: r.url)
-        req.method = .POST
-        for (k, v) in r.headers { req.headers.add(name: k, value: v) }
-        req.body = .bytes(ByteBuffer(bytes: r.body))
-        req.tlsConfiguration = tls
-        do {
-            let response = try await WebhookHTTP.client.execute(req, timeout: .seconds(Int64(spec.timeoutSeconds)))
-            let answer = try await response.body.collect(upTo: 64 * 1024)
-            return classify(status: Int(response.status.code), reason: response.status.reasonPhrase,
-                location: response.headers.first(name: "location"), body: Array(answer.readableBytesView))
-        } catch {
-            return .failure(WebhookChannel.classify(error))
-        }
+        await WebhookHTTP.post(request(body: body, id: id, now: now), tls: tls, timeoutSeconds: spec.timeoutSeconds)
+            .flatMap { classify(status: $0.status, reason: $0.reason, location: $0.location, body: $0.body) }
     }
 
     func classify(status: Int, reason: String, location: String?, body: [UInt8]) -> Result<String, DeliveryError> {
@@ -196,6 +184,31 @@ public struct WebhookChannel: Sendable {
 /// The process's one HTTP client: keep-alive connections per endpoint, redirects not followed (a moved webhook is
 /// the operator's to fix), certificates verified. Never shut down: it lives as long as the process.
 enum WebhookHTTP {
+    /// What an endpoint answered.
+    struct Answer {
+        var status: Int
+        var reason: String
+        var location: String?
+        var body: [UInt8]
+    }
+
+    /// POSTs one request (the answer read up to 64 kB); a transport failure is classified for the retry policy.
+    static func post(_ r: WebhookRequest, tls: TLSConfiguration?, timeoutSeconds: Int) async -> Result<Answer, DeliveryError> {
+        var req = HTTPClientRequest(url: r.url)
+        req.method = .POST
+        for (k, v) in r.headers { req.headers.add(name: k, value: v) }
+        req.body = .bytes(ByteBuffer(bytes: r.body))
+        req.tlsConfiguration = tls
+        do {
+            let response = try await client.execute(req, timeout: .seconds(Int64(timeoutSeconds)))
+            let answer = try await response.body.collect(upTo: 64 * 1024)
+            return .success(Answer(status: Int(response.status.code), reason: response.status.reasonPhrase,
+                location: response.headers.first(name: "location"), body: Array(answer.readableBytesView)))
+        } catch {
+            return .failure(WebhookChannel.classify(error))
+        }
+    }
+
     static let client: HTTPClient = {
         var c = HTTPClient.Configuration(
             redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10), read: .seconds(60)))
