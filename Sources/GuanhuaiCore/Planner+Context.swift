@@ -3,8 +3,17 @@ extension Planner {
         let planner: Planner
         let query: PlanQuery
         let today: CivilDate
-        var occurrences: [Occurrence] = []
-        var instantCache: [Int: (Int64, Int)] = [:]
+        var occurrences = Chunked<Occurrence>()
+        /// What each occurrence's reminders are made from, when they are wanted (nil for closed ones): reminders are
+        /// built only when the occurrence is handed out (`Planner.forEach`), one at a time, so a year for 100,000
+        /// members never holds its 2.4 million reminders at once.
+        var recipes = Chunked<Recipe?>()
+        /// The index of the rule being applied, in `PlanInput.rules`.
+        var ruleIndex: Int32 = 0
+        /// Send instants by day, for the days around the query (an array, not a dictionary: 2.4 million lookups a
+        /// year for 100,000 members); other days are computed each time.
+        var instantCache: [(Int64, Int)?] = []
+        var instantBase = 0
         var escalationCache: [UnitID: PersonID] = [:]
         var branchCache: [UnitID: (UnitID, PersonID)] = [:]
 
@@ -384,33 +393,42 @@ extension Planner {
             } else {
                 status = today > due ? .overdue : .pending
             }
-            var reminders: [Reminder] = []
             if let p = query.person, p != t.responsible {
-                // Someone else's obligation is theirs to see only while a reminder of it reaches them. Without
-                // reminders (组织部's agenda over 100,000 members), who they reach is decided from the plan of
-                // send days alone, which is exact and far cheaper than materialising every reminder.
-                guard status.isOpen else { return }
-                if query.withReminders {
-                    reminders = self.reminders(rule, t, start: start, due: due, greeting: greeting)
-                    guard reminders.contains(where: { $0.to.contains(p) }) else { return }
-                } else {
-                    guard reminderPlan(rule, t, start: start, due: due, greeting: greeting).contains(where: { $0.2.contains(p) })
-                    else { return }
-                }
-            } else if status.isOpen && query.withReminders {
-                reminders = self.reminders(rule, t, start: start, due: due, greeting: greeting)
+                // Someone else's obligation is theirs to see only while a reminder of it reaches them: decided from
+                // the plan of send days alone, which is exact and far cheaper than materialising every reminder.
+                guard status.isOpen,
+                    reminderPlan(rule, t, start: start, due: due, greeting: greeting).contains(where: { $0.2.contains(p) })
+                else { return }
             }
             occurrences.append(
                 Occurrence(
                     id: id, rule: rule.id, title: title, subject: t.subject, org: t.org, responsible: t.responsible,
-                    windowStart: start, due: due, status: status, waivedReason: reason, reminders: reminders,
+                    windowStart: start, due: due, status: status, waivedReason: reason, reminders: [],
                     event: event, closure: closed.map(Occurrence.Closure.init)))
+            recipes.append(
+                status.isOpen && query.withReminders
+                    ? Recipe(rule: ruleIndex, extra: t.extra, greetingDay: greeting?.0) : nil)
+        }
+
+        /// The reminders of `occurrences[i]`, from its recipe (none for a closed occurrence or without reminders).
+        mutating func reminders(of i: Int) -> [Reminder] {
+            guard let r = recipes[i] else { return [] }
+            let o = occurrences[i]
+            let t = Target(key: "", subject: o.subject, status: nil, org: o.org, responsible: o.responsible, extra: r.extra)
+            return reminders(planner.input.rules[Int(r.rule)], t, start: o.windowStart, due: o.due, greeting: r.greetingDay.map { ($0, o.subject ?? "") })
         }
 
         // MARK: Reminders
 
         mutating func instant(_ date: CivilDate) -> (Int64, Int) {
-            if let hit = instantCache[date.dayNumber] { return hit }
+            let n = date.dayNumber
+            if instantCache.isEmpty {
+                // A year's look-back (annual windows) to a year and a half ahead of the end (overdue, escalation).
+                instantBase = query.from.dayNumber - 800
+                instantCache = Array(repeating: nil, count: query.from.days(until: query.to) + 1600)
+            }
+            let slot = n - instantBase
+            if slot >= 0 && slot < instantCache.count, let hit = instantCache[slot] { return hit }
             let zone = settings.zone
             let local = Int64(date.dayNumber) * 86400 + Int64(settings.sendMinutes) * 60
             let utc: Int64
@@ -418,7 +436,7 @@ extension Planner {
             case .unique(let u), .repeated(let u, _), .skipped(let u): utc = u
             }
             let r = (utc, zone.offset(atUTC: utc))
-            instantCache[date.dayNumber] = r
+            if slot >= 0 && slot < instantCache.count { instantCache[slot] = r }
             return r
         }
 
@@ -465,13 +483,14 @@ extension Planner {
             if policy.windowStart == .always || (policy.windowStart == .ifLongerThanMonth && (long || greeting != nil)) {
                 plan.append((start, .advance, recipients))
             }
-            for n in policy.beforeDueDays.sorted(by: >) {
+            // Sorted where the rules are read, as a rule; sorted here (an array each time) only when not.
+            for n in policy.beforeDueDays.isSorted(by: >) ? policy.beforeDueDays : policy.beforeDueDays.sorted(by: >) {
                 let d = due.adding(days: -n)
                 if d >= start { plan.append((d, .advance, recipients)) }
             }
             if policy.onDue { plan.append((due, .due, recipients)) }
-            for n in policy.overdueDays.sorted() { plan.append((due.adding(days: n), .overdue, recipients)) }
-            for (i, n) in policy.escalateDays.sorted().enumerated() {
+            for n in policy.overdueDays.isSorted(by: <) ? policy.overdueDays : policy.overdueDays.sorted() { plan.append((due.adding(days: n), .overdue, recipients)) }
+            for (i, n) in (policy.escalateDays.isSorted(by: <) ? policy.escalateDays : policy.escalateDays.sorted()).enumerated() {
                 let who = i == 0 ? escalationTarget(above: t.org) : planner.orgDept
                 if !recipients.contains(who) { plan.append((due.adding(days: n), .escalation, recipients + [who])) }
             }
@@ -495,6 +514,9 @@ extension Planner {
             // One reminder a day besides a greeting: a window start 14 days before due is one reminder, not two. When
             // two fall on one day (an overdue notice and an escalation both moved past a long holiday), the later kind
             // stands, as it says more, and it goes to everyone either would have reached: no escalation is lost.
+            if !zip(plan, plan.dropFirst()).contains(where: { a, b in a.0 == b.0 && a.1 != .greeting && b.1 != .greeting }) {
+                return plan
+            }
             var merged: [(CivilDate, Reminder.Kind, [PersonID])] = []
             merged.reserveCapacity(plan.count)
             for e in plan {
@@ -511,6 +533,16 @@ extension Planner {
     }
 }
 
+/// What an occurrence's reminders are made from, besides the occurrence itself.
+struct Recipe {
+    /// The rule's index in `PlanInput.rules`.
+    var rule: Int32
+    /// Who besides the responsible person is told (all levels, `also_for`).
+    var extra: [PersonID]
+    /// The member's political birthday, for a greeting.
+    var greetingDay: CivilDate?
+}
+
 extension Reminder.Kind {
     var order: Int {
         switch self {
@@ -520,5 +552,11 @@ extension Reminder.Kind {
         case .overdue: 3
         case .escalation: 4
         }
+    }
+}
+
+extension Array where Element == Int {
+    func isSorted(by less: (Int, Int) -> Bool) -> Bool {
+        indices.dropFirst().allSatisfy { !less(self[$0], self[$0 - 1]) }
     }
 }
