@@ -209,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "GuanhuaiStoreTests",
             dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiTestSupport"],
-            exclude: ["check_xlsx.py"],
+            exclude: ["check_xlsx.py", "Fixtures"],
             swiftSettings: swiftSettings
         ),
     ]

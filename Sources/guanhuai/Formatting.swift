@@ -95,36 +95,183 @@ enum ArgumentDates {
 
 /// Standard output in writes of about 1 MiB: a year's plan for a large committee is hundreds of megabytes, and
 /// building it as one String first cost more than the planning.
-struct BufferedOutput {
-    private var buffer: [UInt8] = []
+final class BufferedOutput {
+    // A plain allocation rather than [UInt8]: `plan --format json` appends some 300 million bytes a piece at a time,
+    // and an array checks uniqueness and capacity on every append.
     private let limit = 1 << 20
+    private let capacity = (1 << 20) + (1 << 16)
+    private let base: UnsafeMutablePointer<UInt8>
+    private var count = 0
 
-    init() { buffer.reserveCapacity(limit + 4096) }
+    init() { base = .allocate(capacity: capacity) }
 
-    mutating func write(_ s: String) {
-        buffer.append(contentsOf: s.utf8)
-        if buffer.count >= limit { flush() }
+    deinit { base.deallocate() }
+
+    /// Room for `n` more bytes, flushing first when they would not fit.
+    @inline(__always)
+    private func reserve(_ n: Int) {
+        if count + n > capacity { flush() }
     }
 
-    mutating func spaces(_ n: Int) {
-        for _ in 0..<max(0, n) { buffer.append(0x20) }
+    func write(_ s: String) {
+        appendBytes(s)
+        if count >= limit { flush() }
     }
 
-    mutating func flush() {
-        buffer.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
-                if n > 0 {
-                    offset += n
-                } else if n < 0 && errno == EINTR {
-                    continue
-                } else {
-                    // A closed pipe (`| head`): nothing more can be written; stop quietly, as a filter does.
-                    Foundation.exit(0)
-                }
+    private func appendBytes(_ s: String) {
+        var s = s
+        s.withUTF8 { appendRaw($0) }
+    }
+
+    private func appendRaw(_ bytes: UnsafeBufferPointer<UInt8>) {
+        reserve(bytes.count)
+        guard bytes.count <= capacity else { return writeOut(UnsafeRawBufferPointer(bytes)) }
+        if let p = bytes.baseAddress { (base + count).update(from: p, count: bytes.count) }
+        count += bytes.count
+    }
+
+    func spaces(_ n: Int) {
+        for _ in 0..<max(0, n) { append(0x20) }
+    }
+
+    func flush() {
+        writeOut(UnsafeRawBufferPointer(start: base, count: count))
+        count = 0
+    }
+
+    private func writeOut(_ raw: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < raw.count {
+            let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
+            if n > 0 {
+                offset += n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                // A closed pipe (`| head`): nothing more can be written; stop quietly, as a filter does.
+                Foundation.exit(0)
             }
         }
-        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func write(_ s: String, flushing: Bool) {
+        appendBytes(s)
+        if flushing && count >= limit { flush() }
+    }
+
+    /// Bytes without the check for a full buffer: for the pieces of one line; `endLine` checks.
+    func append(_ s: StaticString) {
+        s.withUTF8Buffer { appendRaw($0) }
+    }
+
+    @inline(__always)
+    func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    /// A newline, and the buffer written out when full.
+    func endLine() {
+        append(0x0A)
+        if count >= limit { flush() }
+    }
+
+    /// A JSON string literal, byte for byte what `Occurrence.jsonQuote` gives (a byte below 0x20, a quote or a
+    /// backslash is escaped; every other byte, UTF-8 included, is copied): without a String per value.
+    func appendJSONString(_ s: String) {
+        var s = s
+        s.withUTF8 { bytes in
+            // Most values (ids, names, titles) need no escape: copied whole.
+            if !bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+                reserve(bytes.count + 2)
+                append(0x22)
+                appendRaw(bytes)
+                append(0x22)
+                return
+            }
+            append(0x22)
+            for b in bytes {
+                switch b {
+                case 0x22: append(0x5C); append(0x22)
+                case 0x5C: append(0x5C); append(0x5C)
+                case 0x0A: append(0x5C); append(0x6E)
+                case 0x0D: append(0x5C); append(0x72)
+                case 0x09: append(0x5C); append(0x74)
+                case ..<0x20:
+                    let hex: StaticString = "0123456789abcdef"
+                    append("\\u00")
+                    append(hex.utf8Start[Int(b >> 4)])
+                    append(hex.utf8Start[Int(b & 15)])
+                default: append(b)
+                }
+            }
+            append(0x22)
+        }
+    }
+
+    /// A number in decimal, as `String(n)` writes it.
+    func appendInt(_ n: Int) {
+        if n < 0 {
+            append(0x2D)
+            if n == Int.min { return appendBytes(String(n).dropFirst().description) }
+            appendDigits(UInt(-n), width: 1)
+        } else {
+            appendDigits(UInt(n), width: 1)
+        }
+    }
+
+    /// At least `width` digits, zero-padded.
+    func appendDigits(_ n: UInt, width: Int) {
+        reserve(max(width, 20))
+        var length = 1
+        var v = n / 10
+        while v > 0 {
+            length += 1
+            v /= 10
+        }
+        length = max(length, width)
+        v = n
+        for i in stride(from: length - 1, through: 0, by: -1) {
+            base[count + i] = 0x30 + UInt8(v % 10)
+            v /= 10
+        }
+        count += length
+    }
+
+    /// Two digits, zero-padded (0–99).
+    @inline(__always)
+    func appendTwo(_ n: Int) {
+        reserve(2)
+        base[count] = 0x30 + UInt8(n / 10)
+        base[count + 1] = 0x30 + UInt8(n % 10)
+        count += 2
+    }
+
+    /// `YYYY-MM-DD`, as `CivilDate.description`.
+    func appendDate(_ d: CivilDate) {
+        guard d.year >= 0 else { return appendBytes(d.description) }
+        appendDigits(UInt(d.year), width: 4)
+        append(0x2D)
+        appendTwo(d.month)
+        append(0x2D)
+        appendTwo(d.day)
+    }
+
+    /// RFC 3339 with an offset, as `Timestamp.rfc3339(utc:offsetSeconds:)`.
+    func appendRFC3339(utc t: Int64, offsetSeconds: Int) {
+        let (day, sod) = Timestamp.split(t + Int64(offsetSeconds))
+        appendDate(day)
+        append(0x54)
+        appendTwo(sod / 3600)
+        append(0x3A)
+        appendTwo(sod / 60 % 60)
+        append(0x3A)
+        appendTwo(sod % 60)
+        let off = abs(offsetSeconds)
+        append(offsetSeconds < 0 ? 0x2D : 0x2B)
+        appendDigits(UInt(off / 3600), width: 2)
+        append(0x3A)
+        appendTwo(off / 60 % 60)
     }
 }

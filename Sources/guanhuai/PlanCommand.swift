@@ -58,17 +58,26 @@ struct PlanCommand: AsyncParsableCommand {
         for r in rules where !known.contains(r) {
             throw UsageError(message: "--rule \"\(r)\" is not a rule; known rules: \(known.sorted().joined(separator: ", "))")
         }
-        let occurrences = planner.plan(
-            PlanQuery(from: fromDate, to: toDate, now: nowInstant, rules: Set(rules), person: person)).filter(within)
-        var out = BufferedOutput()
+        let query = PlanQuery(from: fromDate, to: toDate, now: nowInstant, rules: Set(rules), person: person)
+        let out = BufferedOutput()
         switch format {
         case .json:
-            for o in occurrences {
-                out.write(o.jsonLine)
-                out.write("\n")
+            // Streamed: each occurrence written as the planner hands it out, with its reminders.
+            planner.forEach(query) { o in
+                if within(o) { out.writeJSONLine(o) }
             }
         case .table:
-            PlanTable.write(occurrences, input: input, now: nowInstant, to: &out)
+            // The column widths need every row first; each row keeps only its next reminder, not all of them.
+            var rows: [Occurrence] = []
+            var next: [Reminder?] = []
+            planner.forEach(query) { o in
+                guard within(o) else { return }
+                next.append(o.reminders.first { $0.at >= nowInstant })
+                var o = o
+                o.reminders = []
+                rows.append(o)
+            }
+            PlanTable.write(rows, next: next, input: input, to: out)
         }
         out.flush()
     }
@@ -77,7 +86,9 @@ struct PlanCommand: AsyncParsableCommand {
 /// The table for people: grouped by due date, Chinese titles, aligned columns.
 enum PlanTable {
     /// Written as it goes: the rows' cells first (for the column widths), then each line straight into the buffer.
-    static func write(_ occurrences: [Occurrence], input: PlanInput, now: Int64, to out: inout BufferedOutput) {
+    static func write(_ occurrences: [Occurrence], next reminders: [Reminder?], input: PlanInput,
+        to out: BufferedOutput)
+    {
         if occurrences.isEmpty {
             out.write("（无待办事项）No obligations in this period.\n")
             return
@@ -88,8 +99,7 @@ enum PlanTable {
         var cells: [String] = []
         cells.reserveCapacity(occurrences.count * 5)
         var widths = header.map(displayWidth)
-        for o in occurrences {
-            let next = o.reminders.first { $0.at >= now }
+        for (o, next) in zip(occurrences, reminders) {
             let row = [
                 o.title, names.subject(o), names.person(o.responsible),
                 o.waivedReason.map { o.status.chinese + "：\($0)" } ?? o.status.chinese,

@@ -461,7 +461,7 @@ struct AgendaCommand: AsyncParsableCommand {
             cells.append(contentsOf: row)
             widths[4] = max(widths[4], displayWidth(o.status.chinese))
         }
-        var out = BufferedOutput()
+        let out = BufferedOutput()
         func cell(_ s: String, _ i: Int) {
             out.write(s)
             out.spaces(widths[i] - displayWidth(s) + (i < 4 ? 2 : 0))
