@@ -237,7 +237,7 @@ extension Planner {
                 return out
             case .relation(let kind):
                 return planner.input.relations.filter { $0.kind == kind }.compactMap { r in
-                    guard let m = planner.membersByID[r.to], active(m, during: start, due, endsWithMember: true)
+                    guard let m = planner.member(r.to), active(m, during: start, due, endsWithMember: true)
                     else { return nil }
                     return Target(key: "\(r.to)/\(r.from)", subject: r.to, status: m.status, org: org.committee.id,
                         responsible: r.from, extra: [])
@@ -254,7 +254,7 @@ extension Planner {
             case .generalBranchSecretaries:
                 return (planner.unitsByKind[.generalBranch] ?? []).compactMap { u in
                     guard let s = u.secretary else { return nil }
-                    return Target(key: s, subject: s, status: planner.membersByID[s]?.status, org: org.committee.id,
+                    return Target(key: s, subject: s, status: planner.member(s)?.status, org: org.committee.id,
                         responsible: org.committeeSecretary ?? planner.orgDept, extra: [])
                 }
             case .linkedCommitteeMembers:
@@ -262,7 +262,7 @@ extension Planner {
                 for r in planner.input.relations where r.kind == .committeeLink {
                     guard let u = org.unit(r.to) else { continue }
                     for p in u.committeeMembers where p != r.from {
-                        out.append(Target(key: "\(p)/\(r.from)", subject: p, status: planner.membersByID[p]?.status,
+                        out.append(Target(key: "\(p)/\(r.from)", subject: p, status: planner.member(p)?.status,
                             org: org.committee.id, responsible: r.from, extra: []))
                     }
                 }
@@ -321,7 +321,7 @@ extension Planner {
 
         mutating func eventOccurrence(_ rule: Rule, _ e: Event, start: CivilDate, due: CivilDate) {
             guard intersects(start, due) else { return }
-            guard let m = planner.membersByID[e.member] else { return }
+            guard let m = planner.member(e.member) else { return }
             if case .eventMember(let tags) = rule.subjects, !tags.isEmpty, m.tags.isDisjoint(with: tags) { return }
             if rule.endsWithMember, let end = m.endDate, end < start { return }
             var t = memberTarget(m, responsible: rule.responsible, key: e.id, eventTarget: e.target)
@@ -348,7 +348,7 @@ extension Planner {
         }
 
         mutating func quota(_ rule: Rule, leaderMin: Int, cadreMin: Int) {
-            let short = QuotaShortfall.all(planner.input, members: planner.membersByID, leaderMin: leaderMin, cadreMin: cadreMin)
+            let short = QuotaShortfall.all(planner.input, member: planner.member, leaderMin: leaderMin, cadreMin: cadreMin)
             for (key, start, due) in periods(.month) where intersects(start, due) {
                 for s in short {
                     let t = Target(key: s.person, subject: s.person, status: nil, org: org.committee.id,

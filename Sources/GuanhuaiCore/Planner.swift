@@ -1,8 +1,11 @@
 /// Computes occurrences and their reminders. Pure: the same input and query give the same output.
 public struct Planner: Sendable {
     public let input: PlanInput
-    let membersByID: [PersonID: Member]
-    /// The roster with recorded deaths and transfers applied, in roster order.
+    /// Where each member is in `members`: an index, not a second copy of every member (at 1,000,000 members the
+    /// planner held the roster three times, 450 MB of it copies).
+    let memberIndex: [PersonID: Int32]
+    /// The roster with recorded deaths and transfers applied, in roster order: `input.members` itself (shared, not
+    /// copied) unless an event changed someone.
     let members: [Member]
     let completions: [String: Completion]
     let eventsByMember: [PersonID: [Event]]
@@ -23,21 +26,22 @@ public struct Planner: Sendable {
 
     public init(_ input: PlanInput) {
         self.input = input
-        var members: [PersonID: Member] = [:]
-        members.reserveCapacity(input.members.count)
-        for m in input.members { members[m.id] = m }
+        var members = input.members
+        var index: [PersonID: Int32] = [:]
+        index.reserveCapacity(members.count)
+        // The first of a repeated id (an imported roster has none).
+        for (i, m) in members.enumerated() where index[m.id] == nil { index[m.id] = Int32(i) }
         // A recorded death or transfer ends a member's active life even before the roster is updated.
         for e in input.events.sorted(by: { $0.date < $1.date }) {
-            guard var m = members[e.member], m.status == .active else { continue }
+            guard let i = index[e.member].map(Int.init), members[i].status == .active else { continue }
             switch e.kind {
-            case .death, .deathOnDuty: m.status = .deceased(e.date)
-            case .transferOut: m.status = .transferredOut(e.date)
+            case .death, .deathOnDuty: members[i].status = .deceased(e.date)
+            case .transferOut: members[i].status = .transferredOut(e.date)
             default: continue
             }
-            members[e.member] = m
         }
-        membersByID = members
-        self.members = input.members.map { members[$0.id] ?? $0 }
+        memberIndex = index
+        self.members = members
         var done: [String: Completion] = [:]
         for c in input.completions.sorted(by: { ($0.date, $0.occurrence) < ($1.date, $1.occurrence) })
         where done[c.occurrence] == nil {
@@ -57,7 +61,7 @@ public struct Planner: Sendable {
         movesReminders = input.settings.workCalendar != nil
     }
 
-    public func member(_ id: PersonID) -> Member? { membersByID[id] }
+    public func member(_ id: PersonID) -> Member? { memberIndex[id].map { members[Int($0)] } }
 
     public func today(at now: Int64) -> CivilDate { Planner.today(at: now, zone: input.settings.zone) }
 

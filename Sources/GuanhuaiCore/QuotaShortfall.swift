@@ -22,10 +22,14 @@ public struct QuotaShortfall: Sendable, Equatable {
     }
 
     public static func all(_ input: PlanInput, members: [PersonID: Member], leaderMin: Int, cadreMin: Int) -> [QuotaShortfall] {
+        all(input, member: { members[$0] }, leaderMin: leaderMin, cadreMin: cadreMin)
+    }
+
+    public static func all(_ input: PlanInput, member: (PersonID) -> Member?, leaderMin: Int, cadreMin: Int) -> [QuotaShortfall] {
         var leaderCount: [PersonID: Int] = [:]
         var cadreCount: [PersonID: Int] = [:]
         for r in input.relations {
-            guard let m = members[r.to], m.status == .active else { continue }
+            guard let m = member(r.to), m.status == .active else { continue }
             if r.kind == .leaderContact { leaderCount[r.from, default: 0] += 1 }
             if r.kind == .cadreHardshipContact, m.tags.contains(.hardship) || m.tags.contains(.longTermHardship) {
                 cadreCount[r.from, default: 0] += 1
