@@ -3,11 +3,17 @@ extension Planner {
         let planner: Planner
         let query: PlanQuery
         let today: CivilDate
-        var occurrences = Chunked<Occurrence>()
-        /// What each occurrence's reminders are made from, when they are wanted (nil for closed ones): reminders are
-        /// built only when the occurrence is handed out (`Planner.forEach`), one at a time, so a year for 100,000
-        /// members never holds its 2.4 million reminders at once.
-        var recipes = Chunked<Recipe?>()
+        /// The occurrences as planned, compact (`Stored`): each becomes an `Occurrence`, reminders and all, only when
+        /// it is handed out (`Planner.forEach`), one at a time, so a year for 100,000 members never holds its 2.4
+        /// million reminders at once, and a year for 1,000,000 members holds 5 million occurrences in 120 bytes each.
+        var occurrences = Chunked<Stored>()
+        /// Ids' `rule:period:` prefixes, titles, units and responsible people, which thousands of occurrences share.
+        var prefixes = Interner()
+        var titles = Interner()
+        var units = Interner()
+        var people = Interner()
+        /// What few occurrences have (a waiver's reason, an event, a completion), by `Stored.rare`.
+        var rares: [Rare] = []
         /// The index of the rule being applied, in `PlanInput.rules`.
         var ruleIndex: Int32 = 0
         /// Send instants by day, for the days around the query (an array, not a dictionary: 2.4 million lookups a
@@ -296,13 +302,15 @@ extension Planner {
         {
             // `shift`: a due date on a day off moves to a working day (never before the window opens).
             let due = shifted ? due : rule.shift.map { max(start, planner.workdays.shifted(due, $0)) } ?? due
+            let prefix = "\(rule.id):\(period):"
             for t in targets(rule, start: start, due: due) {
-                add(rule, id: "\(rule.id):\(period):\(t.key)", title: title, target: t, start: start, due: due)
+                add(rule, prefix: prefix, key: t.key, title: title, target: t, start: start, due: due)
             }
         }
 
         mutating func anniversary(_ rule: Rule, greeting: Bool) {
             guard case .members(let tags) = rule.subjects else { return }
+            let prefix = years.map { "\(rule.id):\($0):" }
             for m in planner.members {
                 for y in years where y > m.joined.year {
                     let day = CivilDate.anniversary(month: m.joined.month, day: m.joined.day, in: y)
@@ -313,8 +321,8 @@ extension Planner {
                     else { continue }
                     var t = memberTarget(m, responsible: rule.responsible, eventTarget: nil)
                     addAlso(rule, m, &t)
-                    add(rule, id: "\(rule.id):\(y):\(m.id)", title: rule.title, target: t, start: start, due: due,
-                        greeting: greeting ? (day, m.id) : nil)
+                    add(rule, prefix: prefix[y - years.lowerBound], key: m.id, title: rule.title, target: t,
+                        start: start, due: due, greeting: greeting ? (day, m.id) : nil)
                 }
             }
         }
@@ -326,24 +334,25 @@ extension Planner {
             if rule.endsWithMember, let end = m.endDate, end < start { return }
             var t = memberTarget(m, responsible: rule.responsible, key: e.id, eventTarget: e.target)
             addAlso(rule, m, &t)
-            add(rule, id: "\(rule.id):\(e.id)", title: rule.title, target: t, start: start, due: due, event: e.id)
+            add(rule, prefix: "\(rule.id):", key: e.id, title: rule.title, target: t, start: start, due: due, event: e.id)
         }
 
         mutating func milestone(_ rule: Rule, years n: Int, reachedBy: MonthDay, start startMD: MonthDay, due dueMD: MonthDay) {
+            let prefix = "\(rule.id):"
             for m in planner.members {
                 let ps = m.partyAgeStart.date
                 let reached = CivilDate.anniversary(month: ps.month, day: ps.day, in: ps.year + n)
                 let year = reached <= reachedBy.in(reached.year) ? reached.year : reached.year + 1
                 let start = startMD.in(year)
                 let due = dueMD.in(year)
-                let id = "\(rule.id):\(m.id)"
+                let id = prefix + m.id
                 // Once per member, in the first year eligible, open until the medal is recorded.
                 let stillOpen = planner.completions[id] == nil && today > due && due <= query.to
                 guard intersects(start, due) || stillOpen else { continue }
                 if let end = m.endDate, end < start { continue }
                 var t = memberTarget(m, responsible: rule.responsible, eventTarget: nil)
                 addAlso(rule, m, &t)
-                add(rule, id: id, title: rule.title, target: t, start: start, due: due)
+                add(rule, prefix: prefix, key: m.id, title: rule.title, target: t, start: start, due: due)
             }
         }
 
@@ -354,15 +363,15 @@ extension Planner {
                     let t = Target(key: s.person, subject: s.person, status: nil, org: org.committee.id,
                         responsible: planner.orgDept, extra: [])
                     // The title says who is short of what, so the reminder can be acted on as it stands.
-                    add(rule, id: "\(rule.id):\(key):\(s.person)", title: "\(rule.title)（\(s.chinese)）", target: t,
-                        start: start, due: due)
+                    add(rule, prefix: "\(rule.id):\(key):", key: s.person, title: "\(rule.title)（\(s.chinese)）",
+                        target: t, start: start, due: due)
                 }
             }
         }
 
         mutating func add(
-            _ rule: Rule, id: String, title: String, target t: Target, start: CivilDate, due: CivilDate,
-            greeting: (CivilDate, PersonID)? = nil, event: String? = nil
+            _ rule: Rule, prefix: String, key: String, title: String, target t: Target, start: CivilDate,
+            due: CivilDate, greeting: (CivilDate, PersonID)? = nil, event: String? = nil
         ) {
             // A person's plan skips, before any reminder is built, what can never reach them.
             if let p = query.person, p != t.responsible, p != planner.orgDept, greeting?.1 != p, !t.extra.contains(p),
@@ -372,7 +381,8 @@ extension Planner {
             }
             var status: Occurrence.Status
             var reason: String?
-            let closed = planner.completions[id]
+            // The id (`prefix` + `key`) is made here only to look a completion up, and kept as its two parts.
+            let closed = planner.completions.isEmpty ? nil : planner.completions[prefix + key]
             if let c = closed {
                 switch c.outcome {
                 case .done: status = .done
@@ -400,22 +410,27 @@ extension Planner {
                     reminderPlan(rule, t, start: start, due: due, greeting: greeting).contains(where: { $0.2.contains(p) })
                 else { return }
             }
+            var rare: Int32 = -1
+            if reason != nil || event != nil || closed != nil {
+                rare = Int32(rares.count)
+                rares.append(Rare(waivedReason: reason, event: event, closure: closed.map(Occurrence.Closure.init)))
+            }
+            let withReminders = status.isOpen && query.withReminders
             occurrences.append(
-                Occurrence(
-                    id: id, rule: rule.id, title: title, subject: t.subject, org: t.org, responsible: t.responsible,
-                    windowStart: start, due: due, status: status, waivedReason: reason, reminders: [],
-                    event: event, closure: closed.map(Occurrence.Closure.init)))
-            recipes.append(
-                status.isOpen && query.withReminders
-                    ? Recipe(rule: ruleIndex, extra: t.extra, greetingDay: greeting?.0) : nil)
+                Stored(
+                    key: key, subject: t.subject, windowStart: start, due: due, greetingDay: greeting?.0 ?? start,
+                    extra: withReminders ? t.extra : [], prefix: prefixes(prefix), title: titles(title), rule: ruleIndex,
+                    rare: rare, org: units(t.org), responsible: people(t.responsible), status: status,
+                    withReminders: withReminders, greets: greeting != nil))
         }
 
-        /// The reminders of `occurrences[i]`, from its recipe (none for a closed occurrence or without reminders).
-        mutating func reminders(of i: Int) -> [Reminder] {
-            guard let r = recipes[i] else { return [] }
-            let o = occurrences[i]
-            let t = Target(key: "", subject: o.subject, status: nil, org: o.org, responsible: o.responsible, extra: r.extra)
-            return reminders(planner.input.rules[Int(r.rule)], t, start: o.windowStart, due: o.due, greeting: r.greetingDay.map { ($0, o.subject ?? "") })
+        /// The reminders of a stored occurrence (none for a closed occurrence or without reminders).
+        mutating func reminders(of s: Stored) -> [Reminder] {
+            guard s.withReminders else { return [] }
+            let t = Target(key: "", subject: s.subject, status: nil, org: units[s.org], responsible: people[s.responsible],
+                extra: s.extra)
+            return reminders(planner.input.rules[Int(s.rule)], t, start: s.windowStart, due: s.due,
+                greeting: s.greets ? (s.greetingDay, s.subject ?? "") : nil)
         }
 
         // MARK: Reminders
@@ -533,14 +548,68 @@ extension Planner {
     }
 }
 
-/// What an occurrence's reminders are made from, besides the occurrence itself.
-struct Recipe {
+/// An occurrence as the planner holds it until it is handed out: 96 bytes, where an `Occurrence` with its id on the
+/// heap and what its reminders are made from took 290 (at 1,000,000 members, 1.5 GB of a year's plan). The id is
+/// `Context.prefixes[prefix] + key`; the rule, title, unit, responsible person and rare fields are indexes.
+struct Stored {
+    /// The id after its shared prefix: a member's, an event's or a unit's id.
+    var key: String
+    var subject: String?
+    var windowStart: CivilDate
+    var due: CivilDate
+    /// The member's political birthday, for a greeting (`greets`).
+    var greetingDay: CivilDate
+    /// Who besides the responsible person is told (all levels, `also_for`), when reminders are made.
+    var extra: [PersonID]
+    var prefix: Int32
+    var title: Int32
     /// The rule's index in `PlanInput.rules`.
     var rule: Int32
-    /// Who besides the responsible person is told (all levels, `also_for`).
-    var extra: [PersonID]
-    /// The member's political birthday, for a greeting.
-    var greetingDay: CivilDate?
+    /// The index in `Context.rares`, or -1.
+    var rare: Int32
+    /// In `Context.units` and `Context.people`.
+    var org: Int32
+    var responsible: Int32
+    var status: Occurrence.Status
+    /// Whether reminders are made at hand-out: open, and the query wants them.
+    var withReminders: Bool
+    var greets: Bool
+
+    /// What is left in the planner's storage where an occurrence was handed out.
+    static let taken = Stored(key: "", subject: nil, windowStart: CivilDate(1970, 1, 1)!, due: CivilDate(1970, 1, 1)!,
+        greetingDay: CivilDate(1970, 1, 1)!, extra: [], prefix: 0, title: 0, rule: 0, rare: -1, org: 0, responsible: 0,
+        status: .pending, withReminders: false, greets: false)
+}
+
+/// The fields few occurrences have, kept apart so the rest do not carry them.
+struct Rare {
+    var waivedReason: String?
+    var event: String?
+    var closure: Occurrence.Closure?
+}
+
+/// Strings many occurrences share, held once and named by index. The string just seen is checked first: an emit
+/// hands the same prefix and title to every target.
+struct Interner {
+    private(set) var values: [String] = []
+    private var index: [String: Int32] = [:]
+    private var last: (String, Int32)?
+
+    mutating func callAsFunction(_ s: String) -> Int32 {
+        if let last, last.0 == s { return last.1 }
+        let i: Int32
+        if let hit = index[s] {
+            i = hit
+        } else {
+            i = Int32(values.count)
+            values.append(s)
+            index[s] = i
+        }
+        last = (s, i)
+        return i
+    }
+
+    subscript(i: Int32) -> String { values[Int(i)] }
 }
 
 extension Reminder.Kind {

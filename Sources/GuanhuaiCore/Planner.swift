@@ -97,17 +97,18 @@ public struct Planner: Sendable {
             for i in 0..<count { try body(context.handOut(i)) }
             return
         }
-        // Sorting 10⁵–10⁶ occurrences: integer keys first, the id (bytewise) only to break ties.
-        let keys = (0..<count).map { i in
+        // Sorting 10⁵–10⁶ occurrences by (due, window start, rule) packed in one integer, the id (bytewise) only to
+        // break ties.
+        let rank = input.rules.map { UInt64(min(ruleOrder[$0.id] ?? 0xFFFF, 0xFFFF)) }
+        var keys: [UInt64] = []
+        keys.reserveCapacity(count)
+        for i in 0..<count {
             let o = context.occurrences[i]
-            return (o.due.ordinal, o.windowStart.ordinal, ruleOrder[o.rule] ?? Int.max)
+            keys.append(o.due.packed << 40 | o.windowStart.packed << 16 | rank[Int(o.rule)])
         }
-        var order = Array(0..<count)
-        order.sort { i, j in
-            if keys[i] != keys[j] { return keys[i] < keys[j] }
-            return bytewiseLess(context.occurrences[i].id, context.occurrences[j].id)
-        }
-        for i in order { try body(context.handOut(i)) }
+        let order = Context.sortOrder(keys: keys, context.occurrences, prefixes: context.prefixes.values)
+        keys = []
+        for i in order { try body(context.handOut(Int(i))) }
     }
 }
 
@@ -132,18 +133,35 @@ func bytewiseLess(_ a: String, _ b: String) -> Bool {
 extension Planner.Context {
     /// `occurrences[i]` with its reminders, taken out: each is handed out once, and storage is let go as it empties.
     mutating func handOut(_ i: Int) -> Occurrence {
-        var o = occurrences[i]
-        if recipes[i] != nil { o.reminders = reminders(of: i) }
+        let s = occurrences[i]
+        let rare = s.rare >= 0 ? rares[Int(s.rare)] : nil
+        let o = Occurrence(
+            id: prefixes[s.prefix] + s.key, rule: planner.input.rules[Int(s.rule)].id, title: titles[s.title],
+            subject: s.subject, org: units[s.org], responsible: people[s.responsible], windowStart: s.windowStart, due: s.due,
+            status: s.status, waivedReason: rare?.waivedReason, reminders: reminders(of: s), event: rare?.event,
+            closure: rare?.closure)
         occurrences.take(i, leaving: .taken)
-        recipes.take(i, leaving: nil)
         return o
+    }
+
+    /// The indexes of `occurrences` in order of `keys`, then of their ids (bytewise). Static, over borrowed storage:
+    /// a comparator calling a method of the context copied the whole context at every tie, a tenth of `plan`.
+    static func sortOrder(keys: [UInt64], _ occurrences: Chunked<Stored>, prefixes: [String]) -> [Int32] {
+        var order = Array(0..<Int32(keys.count))
+        order.sort { a, b in
+            let (ka, kb) = (keys[Int(a)], keys[Int(b)])
+            if ka != kb { return ka < kb }
+            let (pa, pb) = (occurrences[Int(a)].prefix, occurrences[Int(b)].prefix)
+            if pa == pb { return bytewiseLess(occurrences[Int(a)].key, occurrences[Int(b)].key) }
+            return bytewiseLess(prefixes[Int(pa)] + occurrences[Int(a)].key, prefixes[Int(pb)] + occurrences[Int(b)].key)
+        }
+        return order
     }
 }
 
-extension Occurrence {
-    /// What is left in the planner's storage where an occurrence was handed out.
-    static let taken = Occurrence(id: "", rule: "", title: "", subject: nil, org: "", responsible: "",
-        windowStart: CivilDate(1970, 1, 1)!, due: CivilDate(1970, 1, 1)!, status: .pending, waivedReason: nil, reminders: [])
+extension CivilDate {
+    /// 24 bits in date order, for a sort key (years 0–32767; any other is clamped).
+    var packed: UInt64 { UInt64(min(max(Int(year), 0), 0x7FFF)) << 9 | UInt64(month) << 5 | UInt64(day) }
 }
 
 /// An append-only array in chunks of 65,536: growing never copies what is there (a doubling array of half a million
