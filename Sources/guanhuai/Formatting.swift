@@ -23,8 +23,12 @@ func displayWidth(_ s: String) -> Int {
 }
 
 /// At most `width` columns, with … where it was cut. One pass, whole characters kept whole.
-func clip(_ s: String, _ width: Int) -> String {
-    guard displayWidth(s) > width else { return s }
+func clip(_ s: String, _ width: Int) -> String { clipMeasured(s, width).0 }
+
+/// `clip`, and the width of what it gives, measured once.
+func clipMeasured(_ s: String, _ width: Int) -> (String, Int) {
+    let full = displayWidth(s)
+    guard full > width else { return (s, full) }
     var used = 0
     var end = s.startIndex
     for ch in s {
@@ -34,7 +38,8 @@ func clip(_ s: String, _ width: Int) -> String {
         used += w
         end = s.index(after: end)
     }
-    return String(s[..<end]) + "…"
+    let clipped = String(s[..<end]) + "…"
+    return (clipped, displayWidth(clipped))
 }
 
 func pad(_ s: String, _ width: Int) -> String {

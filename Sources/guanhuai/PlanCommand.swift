@@ -95,25 +95,31 @@ enum PlanTable {
         }
         let names = Names(input)
         let header = ["事项", "对象", "责任人", "状态", "下次提醒"]
-        // Five cells a row, flat: one array rather than one per row.
+        // Five cells a row, flat: one array rather than one per row, each cell's width measured once.
         var cells: [String] = []
+        var cellWidths: [Int32] = []
         cells.reserveCapacity(occurrences.count * 5)
+        cellWidths.reserveCapacity(occurrences.count * 5)
         var widths = header.map(displayWidth)
-        for (o, next) in zip(occurrences, reminders) {
-            let row = [
-                o.title, names.subject(o), names.person(o.responsible),
-                o.waivedReason.map { o.status.chinese + "：\($0)" } ?? o.status.chinese,
-                next.map { "\($0.localDate) \($0.rfc3339.dropFirst(11).prefix(5))" } ?? "—",
-            ]
-            for (i, c) in row.enumerated() { widths[i] = max(widths[i], displayWidth(c)) }
-            cells.append(contentsOf: row)
+        func add(_ c: String, _ i: Int) {
+            let w = displayWidth(c)
+            widths[i] = max(widths[i], w)
+            cells.append(c)
+            cellWidths.append(Int32(w))
         }
-        func line(_ cell: (Int) -> String) {
+        for (o, next) in zip(occurrences, reminders) {
+            add(o.title, 0)
+            add(names.subject(o), 1)
+            add(names.person(o.responsible), 2)
+            add(o.waivedReason.map { o.status.chinese + "：\($0)" } ?? o.status.chinese, 3)
+            add(next.map { "\($0.localDate) \($0.rfc3339.dropFirst(11).prefix(5))" } ?? "—", 4)
+        }
+        func line(_ cell: (Int) -> (String, Int)) {
             out.write("  ")
             for i in 0..<5 {
-                let c = cell(i)
+                let (c, w) = cell(i)
                 out.write(c)
-                out.spaces(widths[i] - displayWidth(c) + (i < 4 ? 2 : 0))
+                out.spaces(widths[i] - w + (i < 4 ? 2 : 0))
             }
             out.write("\n")
         }
@@ -122,10 +128,10 @@ enum PlanTable {
             if o.due != current {
                 if current != nil { out.write("\n") }
                 out.write("到期 \(o.due)（\(o.due.chineseWeekday)）\n")
-                line { header[$0] }
+                line { (header[$0], displayWidth(header[$0])) }
                 current = o.due
             }
-            line { cells[k * 5 + $0] }
+            line { (cells[k * 5 + $0], Int(cellWidths[k * 5 + $0])) }
         }
         let open = occurrences.count(where: { $0.status.isOpen })
         out.write("\n共 \(occurrences.count) 项，其中未完成 \(open) 项。\n")
@@ -135,18 +141,22 @@ enum PlanTable {
 /// Names for people to read, from ids.
 struct Names {
     let input: PlanInput
-    let members: [PersonID: Member]
+    /// Members' names by id: the names alone, not a copy of every member.
+    let memberNames: [PersonID: String]
 
     init(_ input: PlanInput) {
         self.input = input
-        members = Dictionary(input.members.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var names: [PersonID: String] = [:]
+        names.reserveCapacity(input.members.count)
+        for m in input.members where names[m.id] == nil { names[m.id] = m.name }
+        memberNames = names
     }
 
-    func person(_ id: PersonID) -> String { input.organization.people[id]?.name ?? members[id]?.name ?? id }
+    func person(_ id: PersonID) -> String { input.organization.people[id]?.name ?? memberNames[id] ?? id }
 
     func subject(_ o: Occurrence) -> String {
         guard let s = o.subject else { return input.organization.unit(o.org)?.name ?? o.org }
-        if let m = members[s] { return "\(m.name)（\(s)）" }
+        if let name = memberNames[s] { return "\(name)（\(s)）" }
         if let d = input.dependants.first(where: { $0.id == s }) { return "\(d.name)（\(d.id)）" }
         return person(s)
     }

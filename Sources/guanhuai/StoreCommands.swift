@@ -439,44 +439,54 @@ struct AgendaCommand: AsyncParsableCommand {
         let from = input.settings.since.map { max(yearAgo, $0) } ?? yearAgo
         var query = PlanQuery(from: min(from, horizon), to: horizon, now: nowInstant, person: person)
         query.withReminders = false
-        let open = planner.plan(query).filter {
-            $0.status.isOpen && $0.due <= horizon && $0.windowStart <= horizon && within($0)
+        let names = Names(input)
+        // Within 100 columns: long titles and names clipped, each item's id (what `done` takes) on a line of its own.
+        // Written as it goes, in large writes: 组织部's agenda can be hundreds of thousands of lines.
+        let header = ["到期", "事项", "对象", "责任人", "状态"]
+        // What is open, taken from the plan as it is handed out (the plan itself is never held): per item its due
+        // date, status and id, and the three clipped columns flat in one array, each cell's width measured once.
+        var open: [(due: CivilDate, status: Occurrence.Status, id: String)] = []
+        var cells: [String] = []
+        var cellWidths: [Int32] = []
+        var widths = header.map(displayWidth)
+        widths[0] = max(widths[0], 10)
+        func add(_ s: String, _ limit: Int, _ i: Int) {
+            let (c, w) = clipMeasured(s, limit)
+            widths[i] = max(widths[i], w)
+            cells.append(c)
+            cellWidths.append(Int32(w))
+        }
+        planner.forEach(query) { o in
+            guard o.status.isOpen, o.due <= horizon, o.windowStart <= horizon, within(o) else { return }
+            open.append((o.due, o.status, o.id))
+            add(o.title, 24, 1)
+            add(names.subject(o), 18, 2)
+            add(names.person(o.responsible), 12, 3)
+            widths[4] = max(widths[4], displayWidth(o.status.chinese))
         }
         if open.isEmpty {
             say("（无待办）Nothing open for the next \(days) days.")
             return
         }
-        let names = Names(input)
-        // Within 100 columns: long titles and names clipped, each item's id (what `done` takes) on a line of its own.
-        // Written as it goes, in large writes: 组织部's agenda can be hundreds of thousands of lines.
-        let header = ["到期", "事项", "对象", "责任人", "状态"]
-        // The three clipped columns, flat (one array, not one per row); the date and status are fixed-width.
-        var cells: [String] = []
-        cells.reserveCapacity(open.count * 3)
-        var widths = header.map(displayWidth)
-        widths[0] = max(widths[0], 10)
-        for o in open {
-            let row = [clip(o.title, 24), clip(names.subject(o), 18), clip(names.person(o.responsible), 12)]
-            for (i, c) in row.enumerated() { widths[i + 1] = max(widths[i + 1], displayWidth(c)) }
-            cells.append(contentsOf: row)
-            widths[4] = max(widths[4], displayWidth(o.status.chinese))
-        }
         let out = BufferedOutput()
-        func cell(_ s: String, _ i: Int) {
+        func cell(_ s: String, _ w: Int, _ i: Int) {
             out.write(s)
-            out.spaces(widths[i] - displayWidth(s) + (i < 4 ? 2 : 0))
+            out.spaces(widths[i] - w + (i < 4 ? 2 : 0))
         }
-        for (i, h) in header.enumerated() { cell(h, i) }
+        for (i, h) in header.enumerated() { cell(h, displayWidth(h), i) }
         out.write("\n")
+        var overdue = 0
         for (k, o) in open.enumerated() {
-            cell(o.due.description, 0)
-            for i in 0..<3 { cell(cells[k * 3 + i], i + 1) }
-            cell(o.status.chinese, 4)
+            let due = o.due.description
+            cell(due, due.utf8.count, 0)
+            for i in 0..<3 { cell(cells[k * 3 + i], Int(cellWidths[k * 3 + i]), i + 1) }
+            cell(o.status.chinese, displayWidth(o.status.chinese), 4)
             out.write("\n            guanhuai done ")
             out.write(o.id)
             out.write("\n")
+            if o.status == .overdue { overdue += 1 }
         }
         out.flush()
-        say("\n\(open.filter { $0.status == .overdue }.count) 项逾期，共 \(open.count) 项。记录完成：运行该项下面的命令，可加 --date D --by 人员 --note 备注")
+        say("\n\(overdue) 项逾期，共 \(open.count) 项。记录完成：运行该项下面的命令，可加 --date D --by 人员 --note 备注")
     }
 }
