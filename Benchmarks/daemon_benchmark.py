@@ -125,8 +125,8 @@ while time.monotonic() - t2 < 90:
     time.sleep(0.02)
 time.sleep(0.5)
 cpu1 = cpu_seconds(p.pid)
-print("replan after one change (an event recorded): %.2f s CPU, RSS up to %.1f MB during it, %.1f MB after"
+print("the step after one change (an event recorded): %.2f s CPU, RSS up to %.1f MB during it, %.1f MB after"
       % (cpu1 - cpu0, max(peak, status(p.pid)["VmRSS"]) / 1024, status(p.pid)["VmRSS"] / 1024))
 p.terminate()
 p.wait(10)
-shutil.rmtree(work)
+shutil.rmtree(work) if not os.environ.get("KEEP") else print("work: " + work)
