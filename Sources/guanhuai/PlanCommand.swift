@@ -67,52 +67,61 @@ struct PlanCommand: AsyncParsableCommand {
                 if within(o) { out.writeJSONLine(o) }
             }
         case .table:
-            // The column widths need every row first; each row keeps only its next reminder, not all of them.
-            var rows: [Occurrence] = []
-            var next: [Reminder?] = []
+            // The column widths need every row first; each row keeps its cells, not the occurrence.
+            var table = PlanTable(names: Names(input))
             planner.forEach(query) { o in
-                guard within(o) else { return }
-                next.append(o.reminders.first { $0.at >= nowInstant })
-                var o = o
-                o.reminders = []
-                rows.append(o)
+                if within(o) { table.add(o, next: o.reminders.first { $0.at >= nowInstant }) }
             }
-            PlanTable.write(rows, next: next, input: input, to: out)
+            table.write(to: out)
         }
         out.flush()
     }
 }
 
-/// The table for people: grouped by due date, Chinese titles, aligned columns.
-enum PlanTable {
-    /// Written as it goes: the rows' cells first (for the column widths), then each line straight into the buffer.
-    static func write(_ occurrences: [Occurrence], next reminders: [Reminder?], input: PlanInput,
-        to out: BufferedOutput)
-    {
-        if occurrences.isEmpty {
+/// The table for people: grouped by due date, Chinese titles, aligned columns. Built as the planner hands the plan
+/// out: per row only its due date, status and five cells (each with its width, measured once); the column widths need
+/// every row before the first line is written.
+struct PlanTable {
+    let names: Names
+    static let header = ["事项", "对象", "责任人", "状态", "下次提醒"]
+    private var due: [CivilDate] = []
+    private var open = 0
+    /// Five cells a row, flat: one array rather than one per row.
+    private var cells: [String] = []
+    private var cellWidths: [Int32] = []
+    private var widths = PlanTable.header.map(displayWidth)
+
+    init(names: Names) { self.names = names }
+
+    /// A row for `o`, whose next reminder (at or after now) is `next`.
+    mutating func add(_ o: Occurrence, next: Reminder?) {
+        due.append(o.due)
+        if o.status.isOpen { open += 1 }
+        cell(o.title, 0)
+        cell(names.subject(o), 1)
+        cell(names.person(o.responsible), 2)
+        cell(o.waivedReason.map { o.status.chinese + "：\($0)" } ?? o.status.chinese, 3)
+        cell(next.map(PlanTable.sendTime) ?? "—", 4)
+    }
+
+    private mutating func cell(_ c: String, _ i: Int) {
+        let w = displayWidth(c)
+        widths[i] = max(widths[i], w)
+        cells.append(c)
+        cellWidths.append(Int32(w))
+    }
+
+    /// `2027-02-05 08:30`: the reminder's local day and time.
+    static func sendTime(_ r: Reminder) -> String {
+        let (_, second) = Timestamp.split(r.at + Int64(r.offsetSeconds))
+        let (h, m) = (second / 3600, second / 60 % 60)
+        return "\(r.localDate) \(h < 10 ? "0" : "")\(h):\(m < 10 ? "0" : "")\(m)"
+    }
+
+    func write(to out: BufferedOutput) {
+        if due.isEmpty {
             out.write("（无待办事项）No obligations in this period.\n")
             return
-        }
-        let names = Names(input)
-        let header = ["事项", "对象", "责任人", "状态", "下次提醒"]
-        // Five cells a row, flat: one array rather than one per row, each cell's width measured once.
-        var cells: [String] = []
-        var cellWidths: [Int32] = []
-        cells.reserveCapacity(occurrences.count * 5)
-        cellWidths.reserveCapacity(occurrences.count * 5)
-        var widths = header.map(displayWidth)
-        func add(_ c: String, _ i: Int) {
-            let w = displayWidth(c)
-            widths[i] = max(widths[i], w)
-            cells.append(c)
-            cellWidths.append(Int32(w))
-        }
-        for (o, next) in zip(occurrences, reminders) {
-            add(o.title, 0)
-            add(names.subject(o), 1)
-            add(names.person(o.responsible), 2)
-            add(o.waivedReason.map { o.status.chinese + "：\($0)" } ?? o.status.chinese, 3)
-            add(next.map { "\($0.localDate) \($0.rfc3339.dropFirst(11).prefix(5))" } ?? "—", 4)
         }
         func line(_ cell: (Int) -> (String, Int)) {
             out.write("  ")
@@ -123,18 +132,18 @@ enum PlanTable {
             }
             out.write("\n")
         }
+        let header = PlanTable.header
         var current: CivilDate?
-        for (k, o) in occurrences.enumerated() {
-            if o.due != current {
+        for (k, d) in due.enumerated() {
+            if d != current {
                 if current != nil { out.write("\n") }
-                out.write("到期 \(o.due)（\(o.due.chineseWeekday)）\n")
+                out.write("到期 \(d)（\(d.chineseWeekday)）\n")
                 line { (header[$0], displayWidth(header[$0])) }
-                current = o.due
+                current = d
             }
             line { (cells[k * 5 + $0], Int(cellWidths[k * 5 + $0])) }
         }
-        let open = occurrences.count(where: { $0.status.isOpen })
-        out.write("\n共 \(occurrences.count) 项，其中未完成 \(open) 项。\n")
+        out.write("\n共 \(due.count) 项，其中未完成 \(open) 项。\n")
     }
 }
 
