@@ -1,9 +1,14 @@
 # Sourced by the benchmarks: a generated committee in a scratch folder, at the size a roster of N members implies
-# (60 党总支 with 50 党支部 each, about 33 members per branch), on the default rule catalog.
+# (60 党总支 with 50 党支部 each, about 33 members per branch), on the default rule catalog; and `measure`, which
+# times a whole command.
 #
 #     committee WORK N [EXTRA-CONFIG]   writes WORK/{organization.toml,roster.csv,rules.toml,templates,config.toml}
+#     measure RUNS LABEL COMMAND…       runs it RUNS times, stdout to /dev/null: median, min, max, largest peak RSS
 committee() {
     local work=$1 n=$2 extra=${3:-}
+    # Past the default roster limit (200,000), raised for the benchmark, as an operator would.
+    local limit=""
+    [ "$n" -le 200000 ] || limit="max_members = $n"
     python3 Benchmarks/make_committee.py "$work" "$n"
     cp Config/rules.toml "$work/"
     cp -r Config/templates "$work/"
@@ -14,8 +19,32 @@ time_zone = "Asia/Shanghai"
 rules = "rules.toml"
 organization = "organization.toml"
 roster = "roster.csv"
+$limit
 [database]
 path = "state/guanhuai.sqlite"
 $extra
 CONF
+}
+
+# The whole process, timed from outside, with its peak RSS from wait4's rusage.
+measure() {
+    python3 - "$@" <<'PY'
+import os, statistics, sys, time
+runs, label, argv = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+times, rss = [], []
+for _ in range(runs):
+    t = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, 1)
+        os.execv(argv[0], argv)
+    _, status, usage = os.wait4(pid, 0)
+    times.append(time.perf_counter() - t)
+    rss.append(usage.ru_maxrss / 1024)
+    if status != 0:
+        sys.exit(f"{label}: exit status {status}")
+print(f"{label}: median {statistics.median(times):.3f} s of {runs} (min {min(times):.3f}, max {max(times):.3f}), "
+      f"peak RSS {max(rss):.0f} MB")
+PY
 }
