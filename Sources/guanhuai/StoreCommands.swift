@@ -450,18 +450,33 @@ struct AgendaCommand: AsyncParsableCommand {
         var cellWidths: [Int32] = []
         var widths = header.map(displayWidth)
         widths[0] = max(widths[0], 10)
-        func add(_ s: String, _ limit: Int, _ i: Int) {
-            let (c, w) = clipMeasured(s, limit)
+        func add(_ c: String, _ w: Int, _ i: Int) {
             widths[i] = max(widths[i], w)
             cells.append(c)
             cellWidths.append(Int32(w))
         }
+        // A few dozen titles over hundreds of thousands of rows, each clipped once; the last one first (rows of one
+        // rule follow each other, and hashing a Chinese string normalises it).
+        var titles: [String: (String, Int)] = [:]
+        var lastTitle: (String, (String, Int))?
         planner.forEach(query) { o in
             guard o.status.isOpen, o.due <= horizon, o.windowStart <= horizon, within(o) else { return }
             open.append((o.due, o.status, o.id))
-            add(o.title, 24, 1)
-            add(names.subject(o), 18, 2)
-            add(names.person(o.responsible), 12, 3)
+            let title: (String, Int)
+            if let (t, c) = lastTitle, t == o.title {
+                title = c
+            } else if let c = titles[o.title] {
+                title = c
+            } else {
+                title = clipMeasured(o.title, 24)
+                titles[o.title] = title
+            }
+            lastTitle = (o.title, title)
+            add(title.0, title.1, 1)
+            let subject = clipMeasured(names.subject(o), 18)
+            add(subject.0, subject.1, 2)
+            let person = clipMeasured(names.person(o.responsible), 12)
+            add(person.0, person.1, 3)
             widths[4] = max(widths[4], displayWidth(o.status.chinese))
         }
         if open.isEmpty {
