@@ -40,9 +40,11 @@ bench: deps
 	bash Benchmarks/mail-benchmark.sh 10000
 	bash Benchmarks/web-benchmark.sh 100000
 	bash Benchmarks/webhook-benchmark.sh 10000
+	bash Benchmarks/plan-benchmark.sh 100000 5
+	bash Benchmarks/plan-benchmark.sh 1000000 3
 	bash Benchmarks/report-benchmark.sh 100000 5
 	bash Benchmarks/remind-compare.sh 100000 5
-	$(MAKE) release
+	$(SWIFT) build -c release --product guanhuaid
 	python3 Benchmarks/daemon_benchmark.py --members 10000 --idle 180
 	python3 Benchmarks/daemon_benchmark.py --members 100000 --idle 30
 
