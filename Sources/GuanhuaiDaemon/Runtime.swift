@@ -19,6 +19,8 @@ public actor Runtime {
 
     /// What the last plan said, kept instead of the plan itself: an idle daemon holds no roster in memory.
     var lastPlan: SchedulerStep.LastPlan?
+    /// The last step decided (what the tests check).
+    private(set) var lastStep: SchedulerStep?
     var loadGeneration = 0
     var nextSend: Int64?
     var queued = 0
@@ -68,10 +70,16 @@ public actor Runtime {
         let generation = try db.changeGeneration() * 1000 + Int64(loadGeneration)
         let processed = try db.processedThrough()
         let today = Planner.today(at: now, zone: config.zone)
+        // What changed since the last plan, when only the database did (the configuration is the same).
+        var change = SchedulerStep.Change.everything
+        if let last = lastPlan, last.generation != generation, last.generation % 1000 == generation % 1000 {
+            change = .of(try db.changes(since: last.generation / 1000))
+        }
         let step = SchedulerStep.decide(
             now: now, today: today, processed: processed,
             processedDay: processed.map { Planner.today(at: $0, zone: config.zone) }, generation: generation,
-            last: lastPlan, lookback: lookback)
+            last: lastPlan, lookback: lookback, change: change)
+        lastStep = step
         /// What has a reminder in (after, now], in plan order, and the next send time after now: from the plan as it
         /// is handed out, keeping only those (a catch-up after a change held the whole plan with every reminder, 329
         /// MB at 100,000 members).
@@ -111,6 +119,25 @@ public actor Runtime {
             logger.notice("first run: reminders from now on", metadata: ["MESSAGE_ID": "\(MessageID.started)"])
         case .replan(let from):
             next = try nextSendTime(from: from, after: now)
+        case .patch(let members, let after, let from):
+            if members.isEmpty {
+                next = lastPlan?.next
+            } else if let input = try loaded.workspace.planInput(forMembers: members) {
+                // The members' own occurrences (the reduced input plans units' too, and a quota short of everyone).
+                let started = ContinuousClock.now
+                var query = PlanQuery(from: from, to: today.adding(days: Runtime.horizonDays), now: now)
+                query.sorted = false
+                var first = FirstSendTime(after: after, best: lastPlan?.next)
+                Planner(input).forEach(query) { o in
+                    if let s = o.subject, members.contains(s) { first.see(o) }
+                }
+                metrics.planned(ContinuousClock.now - started)
+                // A reminder of theirs already due (after the mark, before now) makes it now: the next wake catches
+                // up with everything at once.
+                next = first.best
+            } else {
+                next = try nextSendTime(from: from, after: after)
+            }
         case .clockBehind(let mark, let from):
             let moved = try db.clampPendingAttempts(notAfter: now + Int64(config.delivery.retryMaxSeconds))
             if clockBehind != mark {

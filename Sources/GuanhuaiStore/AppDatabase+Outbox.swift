@@ -376,4 +376,16 @@ extension AppDatabase {
     public func changeGeneration() throws(StoreError) -> Int64 {
         try read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM audit") ?? 0 }
     }
+
+    /// The changes after generation `since` (an audit row id): each one's action, and for an event recorded, the
+    /// member it is about. What the scheduler needs to plan only what a change touched.
+    public func changes(since: Int64) throws(StoreError) -> [(action: String, member: String?)] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT a.action, e.member FROM audit a
+                LEFT JOIN event e ON a.action = 'event-add' AND e.id = a.target
+                WHERE a.id > ? ORDER BY a.id
+                """, arguments: [since]).map { (action: $0[0], member: $0[1]) }
+        }
+    }
 }

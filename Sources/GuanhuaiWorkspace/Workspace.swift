@@ -86,6 +86,16 @@ public struct Workspace: Sendable {
         return merge(snap, members: members, rosterImported: true)
     }
 
+    /// These members alone, with the organisation, relations, events and completions: what plans their own
+    /// obligations (the scheduler's step after an event is recorded for one of them). Nil without an imported roster.
+    public func planInput(forMembers ids: Set<PersonID>) throws(StoreError) -> PlanInput? {
+        guard let database, try database.holdings().roster else { return nil }
+        let (relations, events) = try database.relationsAndEvents()
+        let members = try database.members(inBranches: [], orIDs: ids)
+        let snap = try database.snapshot(members: members, relations: relations, events: events)
+        return merge(snap, members: members, rosterImported: true)
+    }
+
     func merge(_ snap: StoreSnapshot, members: [Member], rosterImported: Bool? = nil) -> PlanInput {
         let imported = rosterImported ?? !snap.members.isEmpty
         let storeIDs = Set(snap.events.map(\.id))

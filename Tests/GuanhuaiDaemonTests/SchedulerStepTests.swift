@@ -15,6 +15,7 @@ import Testing
         var processedDay: CivilDate?
         var generation: Int64 = 7
         var last: SchedulerStep.LastPlan? = SchedulerStepTests.last
+        var change: SchedulerStep.Change = .everything
         var expected: SchedulerStep
         var testDescription: String { name }
     }
@@ -40,12 +41,23 @@ import Testing
         Case(name: "the clock went back, even with a plan in hand", now: now - 2 * 86400, processed: now, processedDay: day,
             expected: .clockBehind(mark: now, planFrom: day.adding(days: -18))),
         Case(name: "exactly at the mark", processed: now, processedDay: day, last: nil, expected: .replan(planFrom: day.adding(days: -16))),
+        Case(name: "only closed since the last plan: nothing to plan", processed: now - 60, processedDay: day,
+            generation: 8, change: .closes, expected: .patch(members: [], after: now - 60, planFrom: day.adding(days: -16))),
+        Case(name: "an event recorded: its member alone", processed: now - 60, processedDay: day, generation: 8,
+            change: .members(["M014"]), expected: .patch(members: ["M014"], after: now - 60, planFrom: day.adding(days: -16))),
+        Case(name: "an event recorded, and a send time has come: everything", now: now + 3600, processed: now - 60,
+            processedDay: day, generation: 8, change: .members(["M014"]),
+            expected: .catchUp(after: now - 60, planFrom: day.adding(days: -16))),
+        Case(name: "an event recorded on a new day: everything", now: now + 86400, processed: now - 60, processedDay: day,
+            generation: 8, change: .members(["M014"]), expected: .catchUp(after: now - 60, planFrom: day.adding(days: -16))),
+        Case(name: "an event recorded, no plan in hand: everything", processed: now - 60, processedDay: day, generation: 8,
+            last: nil, change: .members(["M014"]), expected: .catchUp(after: now - 60, planFrom: day.adding(days: -16))),
     ]
 
     @Test(arguments: cases)
     func decides(_ c: Case) {
         let today = Planner.today(at: c.now, zone: ZoneRules.named("Asia/Shanghai")!)
         #expect(SchedulerStep.decide(now: c.now, today: today, processed: c.processed, processedDay: c.processedDay,
-            generation: c.generation, last: c.last, lookback: 16) == c.expected)
+            generation: c.generation, last: c.last, lookback: 16, change: c.change) == c.expected)
     }
 }
