@@ -3,6 +3,9 @@
 # times a whole command.
 #
 #     committee WORK N [EXTRA-CONFIG]   writes WORK/{organization.toml,roster.csv,rules.toml,templates,config.toml}
+#     scratch_committee N               the same in a new scratch folder, with the release `guanhuai` built: sets work,
+#                                       bin and c (the --config arguments); the folder goes on exit unless KEEP is set
+#     imported_committee N              scratch_committee, with the organisation and the roster imported
 #     measure RUNS LABEL COMMAND…       runs it RUNS times, stdout to /dev/null: median, min, max, largest peak RSS
 committee() {
     local work=$1 n=$2 extra=${3:-}
@@ -24,6 +27,22 @@ $limit
 path = "state/guanhuai.sqlite"
 $extra
 CONF
+}
+
+scratch_committee() {
+    work=$(mktemp -d)
+    trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+    echo "work: $work" >&2
+    swift build -c release --product guanhuai >/dev/null
+    bin=.build/release/guanhuai
+    committee "$work" "$1"
+    c=(--config "$work/config.toml")
+}
+
+imported_committee() {
+    scratch_committee "$1"
+    $bin import orgs "${c[@]}" >/dev/null
+    $bin import roster "${c[@]}" >/dev/null
 }
 
 # The whole process, timed from outside, with its peak RSS from wait4's rusage.

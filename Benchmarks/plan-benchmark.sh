@@ -9,16 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
 runs=${2:-5}
-work=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-echo "work: $work" >&2
-swift build -c release --product guanhuai >/dev/null
-bin=.build/release/guanhuai
 . Benchmarks/committee.sh
-committee "$work" "$n"
-c=(--config "$work/config.toml")
-$bin import orgs "${c[@]}" >/dev/null
-$bin import roster "${c[@]}" >/dev/null
+imported_committee "$n"
 year=(--from 2027-01-01 --to 2027-12-31 --now 2027-12-31)
 lines=$($bin plan "${year[@]}" --format json "${c[@]}" | wc -l)
 measure "$runs" "plan --format json, one year, $n members ($lines lines)" $bin plan "${year[@]}" --format json "${c[@]}"

@@ -16,16 +16,8 @@ year=2027
 if ! command -v remind >/dev/null; then
     apt-get update -qq && apt-get -y -qq --fix-broken install >/dev/null && apt-get -y -qq install remind >/dev/null
 fi
-work=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-echo "work: $work" >&2
-swift build -c release --product guanhuai >/dev/null
-bin=.build/release/guanhuai
 . Benchmarks/committee.sh
-committee "$work" "$n"
-c=(--config "$work/config.toml")
-$bin import orgs "${c[@]}" >/dev/null
-$bin import roster "${c[@]}" >/dev/null
+imported_committee "$n"
 # The anniversaries as REM lines: a member's political birthday is the day they joined (入党日期).
 python3 - "$work/roster.csv" "$work/birthdays.rem" <<'PY'
 import csv, sys

@@ -8,16 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
 runs=${2:-5}
-work=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-echo "work: $work" >&2
-swift build -c release --product guanhuai >/dev/null
-bin=.build/release/guanhuai
 . Benchmarks/committee.sh
-committee "$work" "$n"
-c=(--config "$work/config.toml")
-$bin import orgs "${c[@]}" >/dev/null
-$bin import roster "${c[@]}" >/dev/null
+imported_committee "$n"
 measure "$runs" "report --year 2027 (table), $n members" $bin report --year 2027 --now 2027-12-31 "${c[@]}"
 measure "$runs" "report --year 2027 --format xlsx" $bin report --year 2027 --now 2027-12-31 --format xlsx --output "$work/r.xlsx" "${c[@]}"
 measure "$runs" "plan --format json, one year, $n members" $bin plan --from 2027-01-01 --to 2027-12-31 --now 2027-12-31 --format json "${c[@]}"

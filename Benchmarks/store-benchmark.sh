@@ -9,14 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
-work=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-echo "work: $work" >&2
-swift build -c release --product guanhuai >/dev/null
-bin=.build/release/guanhuai
 . Benchmarks/committee.sh
-committee "$work" "$n"
-c=(--config "$work/config.toml")
+scratch_committee "$n"
 now() { date +%s.%N; }
 $bin import orgs "${c[@]}" >/dev/null
 t0=$(now); $bin import roster "${c[@]}"; t1=$(now)
@@ -32,19 +26,4 @@ printf 'agenda --person (a branch secretary), %d members on the database: %.0f m
 t0=$(now); $bin agenda --person GS7 --now 2027-03-01 "${c[@]}" >/dev/null; t1=$(now)
 printf 'agenda --person (a 党总支 secretary, 50 branches): %.0f ms\n' "$(echo "($t1 - $t0) * 1000" | bc -l)"
 # 组织部 is told of everything: the median of 5, with min, max and peak RSS.
-python3 - "$bin" agenda --person ZZB --now 2027-03-01 "${c[@]}" <<'PY'
-import os, statistics, sys, time
-argv = sys.argv[1:]
-times, rss = [], []
-for _ in range(5):
-    t = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        fd = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(fd, 1)
-        os.execv(argv[0], argv)
-    _, status, usage = os.wait4(pid, 0)
-    times.append(time.perf_counter() - t)
-    rss.append(usage.ru_maxrss / 1024)
-print(f"agenda --person ZZB (组织部: everyone): median {statistics.median(times):.2f} s (min {min(times):.2f}, max {max(times):.2f}), peak RSS {max(rss):.0f} MB")
-PY
+measure 5 "agenda --person ZZB (组织部: everyone)" $bin agenda --person ZZB --now 2027-03-01 "${c[@]}"
