@@ -5,7 +5,7 @@ extension Planner {
         let today: CivilDate
         /// The occurrences as planned, compact (`Stored`): each becomes an `Occurrence`, reminders and all, only when
         /// it is handed out (`Planner.forEach`), one at a time, so a year for 100,000 members never holds its 2.4
-        /// million reminders at once, and a year for 1,000,000 members holds 5 million occurrences in 120 bytes each.
+        /// million reminders at once, and a year for 1,000,000 members holds 5 million occurrences in 96 bytes each.
         var occurrences = Chunked<Stored>()
         /// Ids' `rule:period:` prefixes, titles, units and responsible people, which thousands of occurrences share.
         var prefixes = Interner()

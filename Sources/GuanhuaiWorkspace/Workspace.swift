@@ -81,9 +81,7 @@ public struct Workspace: Sendable {
         var ids: Set<PersonID> = [person]
         for r in relations where r.from == person { ids.insert(r.to) }
         for e in events + config.events where e.target == person { ids.insert(e.member) }
-        let members = try database.members(inBranches: units, orIDs: ids)
-        let snap = try database.snapshot(members: members, relations: relations, events: events)
-        return merge(snap, members: members, rosterImported: true)
+        return try stored(database, branches: units, ids: ids, relations: relations, events: events)
     }
 
     /// These members alone, with the organisation, relations, events and completions: what plans their own
@@ -91,7 +89,14 @@ public struct Workspace: Sendable {
     public func planInput(forMembers ids: Set<PersonID>) throws(StoreError) -> PlanInput? {
         guard let database, try database.holdings().roster else { return nil }
         let (relations, events) = try database.relationsAndEvents()
-        let members = try database.members(inBranches: [], orIDs: ids)
+        return try stored(database, branches: [], ids: ids, relations: relations, events: events)
+    }
+
+    /// The stored input with only the members of `branches` and those in `ids`.
+    private func stored(_ database: AppDatabase, branches: Set<UnitID>, ids: Set<PersonID>, relations: [Relation],
+        events: [Event]) throws(StoreError) -> PlanInput
+    {
+        let members = try database.members(inBranches: branches, orIDs: ids)
         let snap = try database.snapshot(members: members, relations: relations, events: events)
         return merge(snap, members: members, rosterImported: true)
     }
