@@ -8,7 +8,7 @@ release `guanhuaid` with a fake service manager (NOTIFY_SOCKET) and a test clock
 Wake-ups are the process's context switches (/proc/PID/status, all threads) over the idle window; the expected
 floor is one per watchdog ping.
 """
-import argparse, os, shutil, socket, subprocess, sys, tempfile, time
+import argparse, os, re, shutil, socket, subprocess, sys, tempfile, time
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 a = argparse.ArgumentParser()
@@ -27,7 +27,7 @@ with open(os.path.join(work, "config.toml"), "w") as f:
     f.write('[guanhuai]\ntime_zone = "Asia/Shanghai"\n[files]\nrules = "rules.toml"\norganization = "organization.toml"\n'
             'roster = "roster.csv"\n[database]\npath = "state/guanhuai.sqlite"\n')
 cli = os.path.join(root, ".build/release/guanhuai")
-daemon = os.path.join(root, ".build/release/guanhuaid")
+daemon = os.environ.get("GUANHUAID") or os.path.join(root, ".build/release/guanhuaid")
 cfg = os.path.join(work, "config.toml")
 subprocess.run([cli, "import", "orgs", "--config", cfg], check=True, stdout=subprocess.DEVNULL)
 subprocess.run([cli, "import", "roster", "--config", cfg], check=True, stdout=subprocess.DEVNULL)
@@ -98,6 +98,17 @@ for line in open("/proc/%d/smaps_rollup" % p.pid):
     if v.strip().endswith("kB"):
         roll[k] = int(v.split()[0])
 print("  of which anonymous %.1f MB, file-backed %.1f MB" % (roll.get("Anonymous", 0) / 1024, (roll.get("Rss", 0) - roll.get("Anonymous", 0)) / 1024))
+# File-backed pages by file, largest first (the binary, each library).
+by_file = {}
+name = None
+for line in open("/proc/%d/smaps" % p.pid):
+    head = line.split()
+    if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+        name = head[5] if len(head) > 5 and head[5].startswith("/") else None
+    elif name and head[0] in ("Rss:", "Anonymous:"):
+        by_file[name] = by_file.get(name, 0) + (int(head[1]) if head[0] == "Rss:" else -int(head[1]))
+for f, kb in sorted(by_file.items(), key=lambda x: -x[1])[:8]:
+    print("    %-40s %5.1f MB" % (os.path.basename(f), kb / 1024))
 sched = wakes_after[0] - wakes_before[0]
 disp = wakes_after[1] - wakes_before[1]
 print("idle window %.0f s: %d watchdog pings; the scheduler woke %d times, the dispatcher %d times = %.0f wake-ups per hour"

@@ -107,7 +107,6 @@ public actor Runtime {
             metrics.planned(ContinuousClock.now - started)
             return next.best
         }
-        defer { releaseMemory() }
         var added = 0
         let next: Int64?
         switch step {
@@ -328,9 +327,6 @@ public actor Runtime {
         return r
     }
 }
-
-/// Give freed planning memory back to the system: a daemon's idle RSS should be its steady state.
-func releaseMemory() { releaseFreedMemory() }
 
 /// The earliest reminder after a time, over occurrences shown one at a time (a plan need not be kept for it).
 struct FirstSendTime {

@@ -42,6 +42,9 @@ struct SchedulerService<Sleep: Clock>: Service where Sleep.Duration == Duration 
                 let until = Duration.seconds(max(0, next - clock.now())) + .milliseconds(200)
                 sleep = min(sleep, until)
             }
+            // What the step freed goes back to the system before the sleep (glibc keeps it otherwise): the plan,
+            // the status text, everything this wake made and dropped.
+            releaseFreedMemory()
             logger.debug("scheduler sleeps \(sleep)", metadata: ["GUANHUAI_NEXT_SEND": "\(next.map(String.init) ?? "none")"])
             await bell.wait(timeout: sleep, on: sleeper)
         }
