@@ -12,7 +12,8 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
     apt-get update -qq && apt-get -y -qq --fix-broken install >/dev/null && apt-get install -y -qq nginx-light >/dev/null
 fi
 PATH=$PATH:/usr/sbin
-swift build -c release --product WebhookBenchmark >/dev/null
+bin=${WEBHOOK_BENCHMARK_BIN:-.build/release/WebhookBenchmark}  # another build of it, to compare two versions
+[ -n "${WEBHOOK_BENCHMARK_BIN:-}" ] || swift build -c release --product WebhookBenchmark >/dev/null
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$work/nginx.conf" <<CONF
@@ -43,7 +44,7 @@ body = {"data": {"items": items, "late": False, "recipient": {"id": "M001", "nam
 open(sys.argv[1], "w").write(json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
 PY
 echo "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" > "$work/secret"
-taskset -c 0 .build/release/WebhookBenchmark "$port" "$n" "$work/body.json" "$work/secret"
+${WRAP:-} taskset -c 0 "$bin" "$port" "$n" "$work/body.json" "$work/secret"
 # curl: the same body and headers, COUNT requests from one process. Each block of a --config file is one transfer
 # (options do not carry over a "next"), so every block repeats them.
 python3 - "$work" "$port" "$n" <<'PY'

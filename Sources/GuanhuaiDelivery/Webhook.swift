@@ -194,6 +194,14 @@ enum WebhookHTTP {
 
     /// POSTs one request (the answer read up to 64 kB); a transport failure is classified for the retry policy.
     static func post(_ r: WebhookRequest, tls: TLSConfiguration?, timeoutSeconds: Int) async -> Result<Answer, DeliveryError> {
+        // The exchange runs on the client's loop: the request, its deadline, the answer and the body it collects are
+        // all handled on one thread, instead of each handing over between the loop and Swift's worker pool.
+        await withTaskExecutorPreference(loopExecutor) { await exchange(r, tls: tls, timeoutSeconds: timeoutSeconds) }
+    }
+
+    private static func exchange(_ r: WebhookRequest, tls: TLSConfiguration?, timeoutSeconds: Int) async
+        -> Result<Answer, DeliveryError>
+    {
         var req = HTTPClientRequest(url: r.url)
         req.method = .POST
         for (k, v) in r.headers { req.headers.add(name: k, value: v) }
@@ -216,8 +224,27 @@ enum WebhookHTTP {
         // A refused connection or a bad certificate is reported at once; the outbox retries, with backoff.
         c.connectionPool.retryConnectionEstablishment = false
         c.httpVersion = .http1Only
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: c)
+        return HTTPClient(eventLoopGroup: loop, configuration: c)
     }()
+
+    /// One loop of the process's shared group carries every webhook, robot and SMS connection (a loop serves
+    /// thousands); the callers' tasks run on it too (`loopExecutor`).
+    static let loop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
+    static let loopExecutor = EventLoopTaskExecutor(loop)
+}
+
+/// A task executor over one NIO event loop: a task that prefers it runs its jobs on the loop's thread.
+/// Written here because SwiftNIO 2.101 offers an event loop as a `SerialExecutor` (for actors) but not as a
+/// `TaskExecutor` (SE-0417), which is what `withTaskExecutorPreference` takes.
+final class EventLoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+
+    init(_ loop: any EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
 }
 
 /// At most `limit` sends to an endpoint in any `window` seconds; the rest wait in the outbox, never dropped.

@@ -1,7 +1,7 @@
 import Foundation
 import GuanhuaiConfig
 import GuanhuaiCore
-import GuanhuaiDelivery
+@testable import GuanhuaiDelivery
 import GuanhuaiTestSupport
 import Testing
 
@@ -248,6 +248,24 @@ func digestWithPrivateNote() throws -> (Digest, RenderContext, PlanInput) {
         #expect(w.reserve(now: 1059) == 1060)
         #expect(w.reserve(now: 1060) == nil)
         #expect(w.reserve(now: 1060) == 1061)
+    }
+
+    /// Sends run on the HTTP client's own loop (no hand-over to Swift's pool and back per request): a task that
+    /// prefers `loopExecutor` is on the loop's thread, and is again after it has been suspended.
+    @Test func aSendRunsOnTheClientsLoop() async throws {
+        let loop = WebhookHTTP.loop
+        #expect(!loop.inEventLoop)
+        let (before, after) = await withTaskExecutorPreference(WebhookHTTP.loopExecutor) { () async -> (Bool, Bool) in
+            let before = loop.inEventLoop
+            try? await Task.sleep(for: .milliseconds(5))
+            return (before, loop.inEventLoop)
+        }
+        #expect(before && after)
+        let r = try Receiver()
+        let answer = await WebhookHTTP.post(
+            WebhookRequest(url: r.base + "/gone", headers: [("Content-Type", "application/json")], body: Array("{}".utf8)),
+            tls: nil, timeoutSeconds: 5)
+        #expect((try? answer.get().status) == 410)
     }
 }
 
