@@ -170,7 +170,9 @@ public struct WebhookChannel: Sendable {
             default: return .temporary(ErrorWords.plain(e))
             }
         }
-        if error is NIOTooManyBytesError { return .permanent("the answer is longer than 64 kB") }
+        if error is NIOTooManyBytesError || error is ResponseAccumulator.ResponseTooBigError {
+            return .permanent("the answer is longer than 64 kB")
+        }
         if error is NIOSSLError || error is BoringSSLError {
             return .permanent("TLS: \(ErrorWords.plain(error)) (is the certificate valid for this host? ca_file= names a private CA)")
         }
@@ -202,16 +204,23 @@ enum WebhookHTTP {
     private static func exchange(_ r: WebhookRequest, tls: TLSConfiguration?, timeoutSeconds: Int) async
         -> Result<Answer, DeliveryError>
     {
-        var req = HTTPClientRequest(url: r.url)
-        req.method = .POST
-        for (k, v) in r.headers { req.headers.add(name: k, value: v) }
-        req.body = .bytes(ByteBuffer(bytes: r.body))
-        req.tlsConfiguration = tls
         do {
-            let response = try await client.execute(req, timeout: .seconds(Int64(timeoutSeconds)))
-            let answer = try await response.body.collect(upTo: 64 * 1024)
+            var headers = HTTPHeaders()
+            for (k, v) in r.headers { headers.add(name: k, value: v) }
+            let request = try HTTPClient.Request(url: r.url, method: .POST, headers: headers,
+                body: .byteBuffer(ByteBuffer(bytes: r.body)), tlsConfiguration: tls)
+            // The client's future-based `execute`, not its async one: the async one starts a task and an actor hop
+            // for every request (async-http-client 1.37), each a wake of Swift's worker pool; this one, called on
+            // the loop that owns the connection, stays on that loop's thread until the answer is in. `.delegate(on:)`,
+            // not `.delegateAndChannel(on:)`: the pool closes a connection made for the latter as soon as it is idle,
+            // which made every request a new connection (seen with strace). The client has this one loop anyway.
+            let response = try await client.execute(
+                request: request, delegate: ResponseAccumulator(request: request, maxBodySize: 64 * 1024),
+                eventLoop: .delegate(on: loop), deadline: .now() + .seconds(Int64(timeoutSeconds))
+            ).futureResult.get()
             return .success(Answer(status: Int(response.status.code), reason: response.status.reasonPhrase,
-                location: response.headers.first(name: "location"), body: Array(answer.readableBytesView)))
+                location: response.headers.first(name: "location"),
+                body: response.body.map { Array($0.readableBytesView) } ?? []))
         } catch {
             return .failure(WebhookChannel.classify(error))
         }
