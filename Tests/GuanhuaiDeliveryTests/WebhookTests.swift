@@ -98,6 +98,9 @@ func digestWithPrivateNote() throws -> (Digest, RenderContext, PlanInput) {
         #expect(bad.kind == .permanent && !bad.endpointGone && bad.message.contains("400"))
         let fail = try #require(try await send("/fail"))
         #expect(fail.kind == .temporary && fail.message.contains("503"))
+        // An answer past 64 kB is not read to its end: refused, not retried.
+        let huge = try #require(try await send("/huge"))
+        #expect(huge.kind == .permanent && huge.message.contains("longer than 64 kB"))
         let slow = try #require(try await send("/slow", timeout: 1))
         #expect(slow.kind == .temporary && slow.message.contains("timed out"))
         let moved = try #require(try await send("/redirect"))

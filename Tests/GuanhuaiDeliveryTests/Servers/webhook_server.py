@@ -114,6 +114,8 @@ class Handler(BaseHTTPRequestHandler):
             return 410, {"error": "gone"}, ()
         if path == "/bad":
             return 400, {"error": "bad request"}, ()
+        if path == "/huge":
+            return 200, {"padding": "x" * 100_000}, ()
         if path == "/fail":
             return 503, {"error": "unavailable"}, ()
         if path == "/slow":
