@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Daemon benchmark (release build): start to READY=1, idle RSS, and wake-ups while idle.
 
-    python3 Benchmarks/daemon_benchmark.py [--members N] [--idle SECONDS] [--watchdog-usec U]
+    [GUANHUAID=PATH] python3 Benchmarks/daemon_benchmark.py [--members N] [--idle SECONDS] [--watchdog-usec U]
 
 Generates a committee of N members (60 党总支 × 50 党支部), imports it with the release `guanhuai`, then starts the
 release `guanhuaid` with a fake service manager (NOTIFY_SOCKET) and a test clock set to an hour with no send time.
@@ -26,8 +26,10 @@ shutil.copytree(os.path.join(root, "Config/templates"), os.path.join(work, "temp
 with open(os.path.join(work, "config.toml"), "w") as f:
     f.write('[guanhuai]\ntime_zone = "Asia/Shanghai"\n[files]\nrules = "rules.toml"\norganization = "organization.toml"\n'
             'roster = "roster.csv"\n[database]\npath = "state/guanhuai.sqlite"\n')
-cli = os.path.join(root, ".build/release/guanhuai")
-daemon = os.environ.get("GUANHUAID") or os.path.join(root, ".build/release/guanhuaid")
+# The daemon to measure: GUANHUAID= names one (the installed build: .build/install/release/guanhuaid after
+# `make release`); the CLI beside it imports the committee.
+daemon = os.path.abspath(os.environ.get("GUANHUAID") or os.path.join(root, ".build/release/guanhuaid"))
+cli = os.path.join(os.path.dirname(daemon), "guanhuai")
 cfg = os.path.join(work, "config.toml")
 subprocess.run([cli, "import", "orgs", "--config", cfg], check=True, stdout=subprocess.DEVNULL)
 subprocess.run([cli, "import", "roster", "--config", cfg], check=True, stdout=subprocess.DEVNULL)
