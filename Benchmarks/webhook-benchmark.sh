@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Webhook benchmark (release build): COUNT signed Standard Webhooks POSTs of a rendered digest to a local nginx that
-# answers 204, one after another over keep-alive; then curl posting the same body COUNT times in one process
+# answers 204, one after another over keep-alive (from a task on Swift's pool, as the dispatcher sends, and again with
+# the run on the client's loop); then curl posting the same body COUNT times in one process
 # (a --config file: one connection, reused), and curl --parallel (up to 50 connections) for scale.
 #
 #     bash Benchmarks/webhook-benchmark.sh [COUNT]
@@ -45,6 +46,9 @@ open(sys.argv[1], "w").write(json.dumps(body, ensure_ascii=False, sort_keys=True
 PY
 echo "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" > "$work/secret"
 ${WRAP:-} taskset -c 0 "$bin" "$port" "$n" "$work/body.json" "$work/secret"
+# The same sends with the whole run on the client's event loop: the channel alone, without the hand-over between the
+# dispatcher's task and the loop at each send (which the dispatcher keeps: it writes each result to SQLite first).
+ON_LOOP=1 ${WRAP:-} taskset -c 0 "$bin" "$port" "$n" "$work/body.json" "$work/secret"
 # curl: the same body and headers, COUNT requests from one process. Each block of a --config file is one transfer
 # (options do not carry over a "next"), so every block repeats them.
 python3 - "$work" "$port" "$n" <<'PY'

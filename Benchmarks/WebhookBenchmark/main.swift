@@ -18,15 +18,21 @@ let channel = WebhookChannel(name: "bench", spec: spec, secrets: try whole.secre
 let now = Int64(Date().timeIntervalSince1970)
 // Warm up the connection.
 _ = await channel.send(body: body, id: "warm", now: now)
+// From a task on Swift's pool, as the daemon's dispatcher sends (not from the main actor of this file's top level);
+// with ON_LOOP=1 the whole run of sends is on the client's loop (the channel alone; the dispatcher cannot, see
+// onWebhookClientLoop).
+let onLoop = ProcessInfo.processInfo.environment["ON_LOOP"] == "1"
 let start = ContinuousClock.now
-// From a task on Swift's pool, as the daemon's dispatcher sends (not from the main actor of this file's top level).
 let failures = await Task.detached {
-    var failures = 0
-    for i in 0..<count {
-        if case .failure = await channel.send(body: body, id: "digest:M\(i):\(now):bench", now: now) { failures += 1 }
+    @Sendable func run() async -> Int {
+        var failures = 0
+        for i in 0..<count {
+            if case .failure = await channel.send(body: body, id: "digest:M\(i):\(now):bench", now: now) { failures += 1 }
+        }
+        return failures
     }
-    return failures
+    return onLoop ? await onWebhookClientLoop { await run() } : await run()
 }.value
 let seconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18 + Double((ContinuousClock.now - start).components.seconds)
-print(String(format: "guanhuai: %d signed webhooks of %d bytes in %.2f s: %.0f/s (%d failed)", count, body.count, seconds,
+print(String(format: "guanhuai\(onLoop ? " (on the client's loop)" : ""): %d signed webhooks of %d bytes in %.2f s: %.0f/s (%d failed)", count, body.count, seconds,
     Double(count) / seconds, failures))

@@ -242,6 +242,13 @@ enum WebhookHTTP {
     static let loopExecutor = EventLoopTaskExecutor(loop)
 }
 
+/// Runs `body` with its task on the webhook client's loop, so a run of sends hands nothing over between threads.
+/// The daemon's dispatcher does not: it writes each result to SQLite before the next send (at most one repeat after
+/// a crash), and that write must not block the loop. For `WebhookBenchmark`, to measure the channel alone.
+public func onWebhookClientLoop<T: Sendable>(_ body: () async -> T) async -> T {
+    await withTaskExecutorPreference(WebhookHTTP.loopExecutor) { await body() }
+}
+
 /// A task executor over one NIO event loop: a task that prefers it runs its jobs on the loop's thread.
 /// Written here because SwiftNIO 2.101 offers an event loop as a `SerialExecutor` (for actors) but not as a
 /// `TaskExecutor` (SE-0417), which is what `withTaskExecutorPreference` takes.
