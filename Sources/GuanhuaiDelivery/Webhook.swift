@@ -214,10 +214,15 @@ enum WebhookHTTP {
             // the loop that owns the connection, stays on that loop's thread until the answer is in. `.delegate(on:)`,
             // not `.delegateAndChannel(on:)`: the pool closes a connection made for the latter as soon as it is idle,
             // which made every request a new connection (seen with strace). The client has this one loop anyway.
-            let response = try await client.execute(
+            let task = client.execute(
                 request: request, delegate: ResponseAccumulator(request: request, maxBodySize: 64 * 1024),
-                eventLoop: .delegate(on: loop), deadline: .now() + .seconds(Int64(timeoutSeconds))
-            ).futureResult.get()
+                eventLoop: .delegate(on: loop), deadline: .now() + .seconds(Int64(timeoutSeconds)))
+            // A future does not see its task cancelled; the request is, as the async API's was.
+            let response = try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
+            }
             return .success(Answer(status: Int(response.status.code), reason: response.status.reasonPhrase,
                 location: response.headers.first(name: "location"),
                 body: response.body.map { Array($0.readableBytesView) } ?? []))

@@ -253,6 +253,20 @@ func digestWithPrivateNote() throws -> (Digest, RenderContext, PlanInput) {
         #expect(w.reserve(now: 1060) == 1061)
     }
 
+    /// A send whose task is cancelled (the daemon's stop, past its grace) stops waiting for the answer.
+    @Test func aCancelledSendStopsWaiting() async throws {
+        let r = try Receiver()
+        let secret = try r.secret("whsec", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        let hook = try channel("webhook+\(r.base)/slow?secret_file=\(secret)&timeout=30")
+        let started = ContinuousClock.now
+        let send = Task { await hook.send(body: Array("{}".utf8), id: "k", now: now()) }
+        try await Task.sleep(for: .milliseconds(500))
+        send.cancel()
+        let result = await send.value
+        #expect(ContinuousClock.now - started < .seconds(10))
+        guard case .failure = result else { Issue.record("a cancelled send was delivered"); return }
+    }
+
     /// Sends run on the HTTP client's own loop (no hand-over to Swift's pool and back per request): a task that
     /// prefers `loopExecutor` is on the loop's thread, and is again after it has been suspended.
     @Test func aSendRunsOnTheClientsLoop() async throws {
