@@ -24,7 +24,7 @@ struct CSVTable {
         self.encoding = encoding
         let reader: CSVReader
         do {
-            reader = try CSVReader(string: text, hasHeaderRow: true, trimFields: true)
+            reader = try CSVReader(string: TextFile.normalized(text), hasHeaderRow: true, trimFields: true)
         } catch {
             throw InputError(file: file, location: "row 1", message: L("has no header row; the first row names the columns", "没有表头：第一行应写各列的名称"))
         }

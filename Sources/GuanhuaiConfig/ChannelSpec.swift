@@ -23,11 +23,12 @@ public enum SecretRef: Sendable, Equatable {
             path = dir + "/" + id
         case .file(let p): path = p
         }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw InputError(file: path, message: "the secret cannot be read (missing, unreadable, or not UTF-8)")
+        let text: String
+        do { text = try TextFile.read(path).text } catch {
+            throw InputError(file: path, message: "the secret cannot be read: \(error.message)")
         }
         var s = Substring(text)
-        while s.last == "\n" || s.last == "\r" { s.removeLast() }
+        while s.last == "\n" { s.removeLast() }
         return String(s)
     }
 }

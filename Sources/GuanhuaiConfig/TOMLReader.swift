@@ -13,8 +13,9 @@ struct TOMLReader {
     let headers: [TOMLStructure.Header]
     let root: TOMLTable
 
-    init(file: String, text: String) throws(InputError) {
+    init(file: String, text original: String) throws(InputError) {
         self.file = file
+        let text = TextFile.normalized(original)
         lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         do {
             headers = try TOMLStructure(text).headers
@@ -54,10 +55,11 @@ struct TOMLReader {
         } else if let first = headers.first {
             end = first.line - 1
         }
-        for i in start..<end {
-            let t = lines[i].trimmingCharacters(in: .whitespaces)
+        for i in start..<max(start, min(end, lines.count)) {
+            // TOML's whitespace is spaces and tabs alike; any run of it reads as one space here.
+            let t = lines[i].split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
             if t.hasPrefix(key + " ") || t.hasPrefix(key + "=") || t.contains(" \(key) =") || t.contains("{\(key) =")
-                || t.contains("{ \(key) =")
+                || t.contains("{ \(key) =") || t.contains(" \(key)=") || t.contains("{\(key)=")
             {
                 return i + 1
             }

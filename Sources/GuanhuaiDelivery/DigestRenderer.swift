@@ -88,8 +88,9 @@ public struct DigestRenderer: Sendable {
         let names = ((enumerator?.allObjects as? [String]) ?? []).filter { $0.hasSuffix(".mustache") }.sorted()
         for name in names {
             let path = (directory as NSString).appendingPathComponent(name)
-            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-                errors.append(InputError(file: path, message: "the template cannot be read; save it as UTF-8 text"))
+            let text: String
+            do { text = try TextFile.read(path).text } catch {
+                errors.append(error)
                 continue
             }
             do {

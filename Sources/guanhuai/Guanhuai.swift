@@ -77,10 +77,23 @@ struct ConfigOption: ParsableArguments {
     /// The configuration and the store; `create` makes the database when it does not exist yet.
     /// `organizationOnly` for commands that read the roster or relations file themselves.
     func workspace(create: Bool, organizationOnly: Bool = false) throws -> Workspace {
+        try workspace(create: create, organizationOnly: organizationOnly, at: Self.realNow)
+    }
+
+    /// The workspace and the present for a command that takes `--now T`: T (in the configured zone) is today for
+    /// every check, the files' "not in the future" among them, so a scenario dated in 2027 plans as it would then.
+    func workspace(create: Bool, now: String?) throws -> (Workspace, now: Int64) {
+        guard let now else { return (try workspace(create: create), Self.realNow) }
+        let zone = try Configuration.loadSettings(path: path, environment: ProcessInfo.processInfo.environment).zone
+        let instant = try ArgumentDates.instant(now, zone: zone, option: "--now")
+        return (try workspace(create: create, organizationOnly: false, at: instant), instant)
+    }
+
+    private func workspace(create: Bool, organizationOnly: Bool, at now: Int64) throws -> Workspace {
         do {
             return try Workspace.open(
                 configPath: path, environment: ProcessInfo.processInfo.environment, create: create,
-                organizationOnly: organizationOnly, now: Self.realNow)
+                organizationOnly: organizationOnly, now: now)
         } catch {
             switch error {
             case .input(let e): throw e

@@ -14,14 +14,12 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: "The present (YYYY-MM-DD or YYYY-MM-DDTHH:MM). Default: now.") var now: String?
 
     func run() async throws {
-        let ws = try options.workspace(create: false)
+        let (ws, nowInstant) = try options.workspace(create: false, now: now)
         guard let db = ws.database else {
             say(L("No database yet at \(ws.config.databasePath): guanhuaid has not run, and nothing was imported.",
                 "尚无数据库（\(ws.config.databasePath)）：guanhuaid 还没有运行过，也没有导入过数据。"))
             return
         }
-        let nowInstant = try now.map { try ArgumentDates.instant($0, zone: ws.config.zone, option: "--now") }
-            ?? wallClockSeconds()
         let input = try ws.planInput()
         let planner = Planner(input)
         let today = planner.today(at: nowInstant)

@@ -41,11 +41,8 @@ struct PlanCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let workspace = try options.workspace(create: false)
+        let (workspace, nowInstant) = try options.workspace(create: false, now: now)
         let config = workspace.config
-        let zone = config.zone
-        let nowInstant = try now.map { try ArgumentDates.instant($0, zone: zone, option: "--now") }
-            ?? wallClockSeconds()
         let person = try self.person.map { try resolvePerson($0, in: workspace, option: "--person") }
         let within = try unitFilter(unit, workspace.organization)
         let input = try person.map { try workspace.planInput(forPerson: $0) } ?? workspace.planInput()

@@ -31,9 +31,8 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "The present, for what is overdue (YYYY-MM-DD or YYYY-MM-DDTHH:MM). Default: now.") var now: String?
 
     func run() async throws {
-        let ws = try options.workspace(create: false)
+        let (ws, nowInstant) = try options.workspace(create: false, now: now)
         let zone = ws.config.zone
-        let nowInstant = try now.map { try ArgumentDates.instant($0, zone: zone, option: "--now") } ?? wallClockSeconds()
         let today = Planner.today(at: nowInstant, zone: zone)
         let (start, end) = try period(today: today)
         let input = try ws.planInput()

@@ -207,25 +207,10 @@ struct EventAdd: AsyncParsableCommand {
                 "没有党员「\(member)」；请检查编号（名册由 guanhuai import roster 导入）"))
         }
         let m = input.members.first(where: { $0.id == member })!
-        guard d >= m.joined || k == .development else {
-            throw UsageError(message: L("--date \(d) is before the member joined the Party",
-                "--date \(d) 早于该党员入党的日期"))
-        }
-        guard d <= today else {
-            throw UsageError(message: L("--date \(d): an event cannot be dated in the future (today is \(today)); record it once it has happened",
-                "--date \(d)：事件不能是将来的日期（今天是 \(today)）；发生后再登记"))
-        }
-        let isDeath = { (k: EventKind) in k == .death || k == .deathOnDuty }
-        let death = input.events.first { $0.member == member && isDeath($0.kind) }
-        if isDeath(k), let death {
-            throw UsageError(message: L("\(member) already has a death recorded (\(death.id), \(death.date)); a member dies once",
-                "\(member) 已登记过去世（\(death.id)，\(death.date)），不能再登记"))
-        }
-        var died = death?.date
-        if case .deceased(let r) = m.status { died = min(died ?? r, r) }
-        if let died, d > died, !isDeath(k) {
-            throw UsageError(message: L("--date \(d) is after \(m.name) died (\(died)); no event can follow a death",
-                "--date \(d) 在 \(m.name) 去世（\(died)）之后；去世后不能再有事件"))
+        if let problem = EventDateProblem.check(d, kind: k, member: m, events: input.events, today: today,
+            rules: input.rules, since: input.settings.since)
+        {
+            throw UsageError(message: "--date " + problem.message(d, name: m.name))
         }
         let event = try ws.database!.addEvent(
             member: member, kind: k, date: d, ends: e, target: target, note: note, today: today,
@@ -423,9 +408,7 @@ struct AgendaCommand: AsyncParsableCommand {
     func run() async throws {
         guard (0...3660).contains(days) else { throw UsageError(message: L("--days must be 0 to 3660",
                 "--days 须在 0 到 3660 之间")) }
-        let ws = try options.workspace(create: false)
-        let nowInstant = try now.map { try ArgumentDates.instant($0, zone: ws.config.zone, option: "--now") }
-            ?? wallClockSeconds()
+        let (ws, nowInstant) = try options.workspace(create: false, now: now)
         let person = try self.person.map { try resolvePerson($0, in: ws, option: "--person") }
         let within = try unitFilter(unit, ws.organization)
         let input = try person.map { try ws.planInput(forPerson: $0) } ?? ws.planInput()

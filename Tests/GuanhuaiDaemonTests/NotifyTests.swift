@@ -51,6 +51,39 @@ import Testing
         #expect(notify.messages.contains("STOPPING=1"))
     }
 
+    /// Issue 28: a configuration saved by Notepad (CRLF, a BOM) killed the daemon on reload, and it then crash-looped
+    /// at start. Now it is the same text: the daemon reloads onto it and runs the new configuration.
+    @Test func aReloadOntoAWindowsSavedConfigurationRunsIt() async throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        let notify = try NotifyLog(in: dir.url)
+        let daemon = try DaemonProcess(config: config, environment: ["NOTIFY_SOCKET": notify.socket], in: dir.url)
+        #expect(try await eventually { notify.messages.contains { $0.hasPrefix("READY=1") } }, "\(daemon.stderr)")
+        for f in ["config.toml", "rules.toml", "organization.toml", "holidays.toml", "roster.csv", "relations.csv", "events.csv"] {
+            let url = dir.url.appendingPathComponent(f)
+            var text = try String(contentsOf: url, encoding: .utf8)
+            // The operator also moves the send time: the reloaded daemon must show it.
+            if f == "config.toml" { text = text.replacingOccurrences(of: "send_time = \"08:30\"", with: "send_time = \"09:17\"") }
+            let crlf = text.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\r\n")
+            try Data([0xEF, 0xBB, 0xBF] + Array(crlf.utf8)).write(to: url)
+        }
+        let before = notify.messages.count
+        daemon.signal(SIGHUP)
+        #expect(try await eventually { notify.messages.dropFirst(before).contains { $0.hasPrefix("READY=1") } }, "\(daemon.stderr)")
+        #expect(try await eventually { notify.messages.dropFirst(before).contains { $0.contains("STATUS=") && $0.contains("09:17") } },
+            "\(notify.messages.dropFirst(before))")
+        #expect(!daemon.stderr.contains("still running the previous one"), "\(daemon.stderr)")
+        #expect(daemon.process.isRunning)
+        // And a fresh start on those files is ready, not a crash loop.
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitExit(timeout: 10) == 0)
+        let again = try DaemonProcess(config: config, environment: ["NOTIFY_SOCKET": notify.socket], in: dir.url)
+        let n = notify.messages.count
+        #expect(try await eventually { notify.messages.dropFirst(n).contains { $0.hasPrefix("READY=1") } }, "\(again.stderr)")
+        again.signal(SIGTERM)
+        #expect(await again.waitExit(timeout: 10) == 0)
+    }
+
     @Test func aBadConfigurationAtStartSaysWhyAndNeverReady() async throws {
         let dir = try Scratch()
         let config = try dir.exampleCopy()
