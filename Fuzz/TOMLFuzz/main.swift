@@ -1,6 +1,7 @@
 // The read paths of operators' and staff's files under a fuzzer (README, "Fuzzing"). The first byte of an input
 // picks the reader: rules, organisation, config (with the example's other files beside it), the holiday table, or a
-// completions spreadsheet (台账, read against the example); the rest is the file's text. Rules that load are also
+// completions spreadsheet (台账, read against the example), and its upper part a whole-file rewrite (CRLF, CR, mixed
+// line ends, BOM, UTF-16, trailing spaces, tabs); the rest is the file's text. Rules that load are also
 // planned for a year over the example roster, so a date or offset that overflows traps here too.
 //
 //   swift build --sanitize=fuzzer -Xswiftc -DFUZZING -Xswiftc -parse-as-library --product TOMLFuzz \
@@ -26,10 +27,36 @@ enum Harness {
         return dir
     }()
 
+    /// A whole-file rewrite, as another editor would save the same file (the first byte's upper part picks it):
+    /// Notepad's CRLF, an old Mac's CR, a mix of the three, a BOM, UTF-16 with its BOM (which must be refused with a
+    /// message), trailing spaces and tabs, tabs for spaces. Each must read as the original or fail with a message.
+    static func rewrite(_ body: [UInt8], _ how: UInt8) -> [UInt8] {
+        let lf = UInt8(ascii: "\n")
+        switch how % 8 {
+        case 1: return body.flatMap { $0 == lf ? [0x0D, lf] : [$0] }
+        case 2: return body.map { $0 == lf ? 0x0D : $0 }
+        case 3:
+            var n = 0
+            return body.flatMap { b -> [UInt8] in
+                guard b == lf else { return [b] }
+                n += 1
+                return [[0x0D, lf], [lf], [0x0D]][n % 3]
+            }
+        case 4: return [0xEF, 0xBB, 0xBF] + body
+        case 5: return [0xFF, 0xFE] + String(decoding: body, as: UTF8.self).utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        case 6: return body.flatMap { $0 == lf ? [0x20, 0x09, lf] : [$0] }
+        case 7: return body.map { $0 == 0x20 ? 0x09 : $0 }
+        default: return body
+        }
+    }
+
     /// Returns a line saying what happened; a crash never returns.
-    static func run(_ bytes: [UInt8]) -> String {
-        guard let kind = bytes.first else { return "empty" }
-        let text = String(decoding: bytes.dropFirst(), as: UTF8.self)
+    static func run(_ input: [UInt8]) -> String {
+        guard let kind = input.first else { return "empty" }
+        // Through the reader every file takes (TextFile), after the rewrite.
+        let bytes = [kind] + rewrite(Array(input.dropFirst()), kind / 5)
+        let text: String
+        do { text = try TextFile.decode(Data(bytes.dropFirst()), file: "fuzz").text } catch { return "error \(error)" }
         switch kind % 5 {
         case 0:
             do {
