@@ -1,4 +1,5 @@
 import Foundation
+import GuanhuaiCore
 import TOMLKit
 
 /// `[web]`: the pages people answer reminders on. Without the table nothing listens and mail carries no links.
@@ -31,6 +32,13 @@ public struct WebSettings: Sendable, Equatable {
             let scheme = parsed.scheme, ["https", "http"].contains(scheme), parsed.host != nil, parsed.query == nil
         else {
             throw r.error(p, "public_url", "public_url must be the https:// address people reach, e.g. \"https://guanhuai.example.edu.cn\"")
+        }
+        // The pages link to themselves from the root (/static, /i, /me): behind a proxy that serves them under a
+        // path, every one of those links would break. Refused here rather than broken there.
+        guard parsed.path.isEmpty || parsed.path == "/" else {
+            throw r.error(p, "public_url", L(
+                "public_url \"\(url)\" has a path (\(parsed.path)); the pages must be served at the root of their own host name, e.g. \"https://guanhuai.example.edu.cn\" (a proxy location \"/\" on a host of their own)",
+                "public_url「\(url)」带有路径（\(parsed.path)）；页面须位于独立主机名的根路径，例如「https://guanhuai.example.edu.cn」（反向代理为其单独设一个主机名，location 为 \"/\"）"))
         }
         guard let credential = try r.string(t, "web_key_credential", p, required: true), !credential.isEmpty,
             !credential.contains("/")

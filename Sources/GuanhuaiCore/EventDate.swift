@@ -64,3 +64,26 @@ public enum EventDateProblem: Error, Equatable, Sendable {
         }
     }
 }
+
+/// Whether an item can be recorded as done on this date: the one check, which `guanhuai done --date` and the pages
+/// both call.
+public enum CompletionDateProblem: Error, Equatable, Sendable {
+    case future(today: CivilDate)
+    case beforeWindow(opens: CivilDate)
+
+    public static func check(_ date: CivilDate, today: CivilDate, windowStart: CivilDate?) -> CompletionDateProblem? {
+        if date > today { return .future(today: today) }
+        if let windowStart, date < windowStart { return .beforeWindow(opens: windowStart) }
+        return nil
+    }
+
+    public func message(_ date: CivilDate, chinese: Bool = Lang.chinese) -> String {
+        func L(_ english: String, _ zh: String) -> String { chinese ? zh : english }
+        return switch self {
+        case .future(let today):
+            L("\(date) is after today (\(today)); record it once it is done", "\(date) 在今天（\(today)）之后；请在办理后再登记")
+        case .beforeWindow(let opens):
+            L("\(date) is before the obligation's window opens (\(opens))", "\(date) 早于这项工作的开始日期（\(opens)）")
+        }
+    }
+}

@@ -98,32 +98,38 @@ public struct LinkMaker: Sendable {
     }
 
     /// The item page, `…/i/TOKEN`; append `/done`, `/waive` or `/note` for the action.
-    public func item(_ person: PersonID, _ o: Occurrence, zone: ZoneRules) -> String {
-        // Midnight at the end of the last day, local time.
-        let local = Int64(o.due.adding(days: actionDays + 1).dayNumber) * 86400
-        let expires = local - Int64(zone.offset(atUTC: local))
-        let t = LinkToken(purpose: .item, person: person, occurrence: o.id, due: o.due, expires: expires,
-            generation: generations[person] ?? 0)
-        return publicURL + "/i/" + signer.token(t)
-    }
-
-    public func agenda(_ person: PersonID, sentAt: Int64) -> String {
-        let t = LinkToken(purpose: .agenda, person: person, expires: sentAt + Int64(agendaDays) * 86400,
-            generation: generations[person] ?? 0)
-        return publicURL + "/me/" + signer.token(t)
-    }
-
+    public func item(_ person: PersonID, _ o: Occurrence, zone: ZoneRules) -> String { publicURL + itemPath(person, o, zone: zone) }
+    public func agenda(_ person: PersonID, sentAt: Int64) -> String { publicURL + agendaPath(person, now: sentAt) }
     /// The report of the person's own subtree (组织部: everything), as long as an agenda link.
-    public func report(_ person: PersonID, now: Int64) -> String {
-        let t = LinkToken(purpose: .report, person: person, expires: now + Int64(agendaDays) * 86400,
-            generation: generations[person] ?? 0)
-        return publicURL + "/report/" + signer.token(t)
+    public func report(_ person: PersonID, now: Int64) -> String { publicURL + reportPath(person, now: now) }
+    public func feed(_ person: PersonID, now: Int64) -> String { publicURL + feedPath(person, now: now) }
+
+    // The paths, for the pages' own links (root-relative), and every link's expiry: decided here and nowhere else.
+
+    /// An item link works until local midnight at the end of the `actionDays`-th day after the item is due; one
+    /// made at `now` for an item overdue longer than that (on 「我的待办」) works for a day from then.
+    public func itemPath(_ person: PersonID, _ o: Occurrence, zone: ZoneRules, now: Int64? = nil) -> String {
+        let local = Int64(o.due.adding(days: actionDays + 1).dayNumber) * 86400
+        let expires = max(local - Int64(zone.offset(atUTC: local)), now.map { $0 + 86400 } ?? 0)
+        return "/i/" + signer.token(LinkToken(purpose: .item, person: person, occurrence: o.id, due: o.due, expires: expires,
+            generation: generations[person] ?? 0))
+    }
+
+    /// 「我的待办」 works for `agendaDays` from when it was sent or shown.
+    public func agendaPath(_ person: PersonID, now: Int64) -> String {
+        "/me/" + signer.token(LinkToken(purpose: .agenda, person: person, expires: now + Int64(agendaDays) * 86400,
+            generation: generations[person] ?? 0))
+    }
+
+    public func reportPath(_ person: PersonID, now: Int64) -> String {
+        "/report/" + signer.token(LinkToken(purpose: .report, person: person, expires: now + Int64(agendaDays) * 86400,
+            generation: generations[person] ?? 0))
     }
 
     /// A calendar subscription lives longer than a mail: a year from when it was shown, revocable like the rest.
-    public func feed(_ person: PersonID, now: Int64) -> String {
-        let t = LinkToken(purpose: .feed, person: person, expires: now + 366 * 86400, generation: generations[person] ?? 0)
-        return publicURL + "/ics/" + signer.token(t) + ".ics"
+    public func feedPath(_ person: PersonID, now: Int64) -> String {
+        "/ics/" + signer.token(LinkToken(purpose: .feed, person: person, expires: now + 366 * 86400,
+            generation: generations[person] ?? 0)) + ".ics"
     }
 }
 

@@ -111,6 +111,9 @@ struct Handlers: Sendable {
         /// Members of the units this person is secretary of, and of the units below them.
         var own: [Member]
         var known: Set<PersonID>
+        /// People these pages name whom this person's plan input does not hold (a responsible secretary of another
+        /// branch): `Handlers.view` looks them up, so no page shows an id.
+        var unnamed: Set<PersonID>
         /// What it was made under: pages rendered from it are kept under the same key.
         var key: ViewCache.Key
 
@@ -120,13 +123,15 @@ struct Handlers: Sendable {
             zone = input.settings.zone
             let today = Planner.today(at: now, zone: zone)
             self.today = today
+            let org = input.organization
+            // What this person may record (Organization.mayRecord): a greeting or a copy reaches others too, but
+            // they are told, not asked, and the item is not on their list.
             open = Planner(input).plan(PlanQuery(from: today.adding(days: -366), to: today.adding(days: 366), now: now,
-                person: person)).filter(\.status.isOpen).sorted { a, b in
+                person: person)).filter { $0.status.isOpen && org.mayRecord($0, by: person) }.sorted { a, b in
                     let ao = a.status == .overdue, bo = b.status == .overdue
                     if ao != bo { return ao }
                     return (a.due, a.id) < (b.due, b.id)
                 }
-            let org = input.organization
             let units = org.unitsLed(by: person)
             own = input.members.filter { units.contains($0.branch) && $0.status == .active }
                 .sorted { ($0.branch, $0.id) < ($1.branch, $1.id) }
@@ -141,6 +146,7 @@ struct Handlers: Sendable {
             for m in input.members where wanted.contains(m.id) { names[m.id] = m.name }
             for p in org.people.values where wanted.contains(p.id) { names[p.id] = p.name }
             self.names = names
+            unnamed = wanted.subtracting(names.keys)
             self.units = org.units
             chatTitles = Dictionary(input.rules.map { ($0.id, $0.chatLabel) }, uniquingKeysWith: { a, _ in a })
             let mineEvents = Set(open.filter { $0.responsible == person }.compactMap(\.event))
@@ -151,7 +157,8 @@ struct Handlers: Sendable {
             known = Set(input.members.map(\.id)).union(org.people.keys)
         }
 
-        func name(_ p: PersonID) -> String { names[p] ?? p }
+        /// A person by name; one never found (a person taken out of the roster since) as a role, never as an id.
+        func name(_ p: PersonID) -> String { names[p] ?? "（已不在名册）" }
         func subject(_ o: Occurrence) -> String {
             guard let s = o.subject else { return units[o.org]?.name ?? o.org }
             return dependants[s] ?? name(s)
@@ -182,7 +189,12 @@ struct Handlers: Sendable {
     func view(_ s: WebState, person: PersonID, now: Int64) throws(Refusal) -> View {
         let key = try viewKey(s, person: person, now: now)
         if let v = cache.get(key) { return v }
-        let v = View(try input(s, person: person), person: person, now: now, key: key)
+        var v = View(try input(s, person: person), person: person, now: now, key: key)
+        if !v.unnamed.isEmpty, let db = s.workspace.database {
+            do {
+                for m in try db.members(inBranches: [], orIDs: v.unnamed) { v.names[m.id] = m.name }
+            } catch { throw Refusal.unreadable }
+        }
         cache.put(key, v)
         return v
     }
@@ -201,10 +213,6 @@ struct Handlers: Sendable {
         return nil
     }
 
-    static func concerns(_ o: Occurrence, _ person: PersonID) -> Bool {
-        o.responsible == person || o.reminders.contains { $0.to.contains(person) }
-    }
-
     /// 「已由 X 于 Y 登记」 when the item is on record already.
     func recordedLine(_ s: WebState, _ v: View, _ id: String) throws(Refusal) -> String? {
         let r: RecordedCompletion?
@@ -216,7 +224,14 @@ struct Handlers: Sendable {
         case .done: "办结（办结日期 \(r.completion.date)）"
         case .waived: "不适用"
         }
-        return "已由 \(v.name(r.recordedBy)) 于 \(v.zone.minute(atUTC: r.recordedAt)) 登记为\(what)。无需再次登记。"
+        // Who: the person it was recorded for (`--by`, or the web's signed-in person); else it was recorded at the
+        // command line, whose login name is no one's name here.
+        let who = (r.completion.by ?? r.recordedBy)
+        var name = v.names[who] ?? s.workspace.organization.people[who]?.name
+        if name == nil, let db = s.workspace.database {
+            name = (try? db.members(inBranches: [], orIDs: [who]))?.first?.name
+        }
+        return "已由 \(name ?? "管理员") 于 \(v.zone.minute(atUTC: r.recordedAt)) 登记为\(what)。无需再次登记。"
     }
 
     // MARK: Item pages
@@ -280,7 +295,7 @@ struct Handlers: Sendable {
         guard let o = try occurrence(t.occurrence, due: t.due, v, st, now: now) else {
             throw Refusal(status: .notFound, title: "事项已不存在", message: "这项工作已不在计划中（相关情况可能已更正）。")
         }
-        guard Handlers.concerns(o, t.person) else {
+        guard st.workspace.organization.mayRecord(o, by: t.person) else {
             throw Refusal(status: .forbidden, title: "不是您的事项", message: "这个链接所指的事项不由您负责，也不需要您督办。")
         }
         return (st, t, action, v, o, now)
@@ -294,11 +309,15 @@ struct Handlers: Sendable {
             responsible: v.name(o.responsible), note: note)
     }
 
-    /// 我的待办 for the holder of a checked token (whose generation is therefore the current one).
-    func agendaLink(_ s: WebState, _ t: LinkToken, now: Int64) -> String {
-        "/me/" + s.signer.token(LinkToken(purpose: .agenda, person: t.person,
-            expires: now + Int64(s.settings.agendaLinkDays) * 86400, generation: t.generation))
+    /// The links a checked token's holder is given on a page (their generation is therefore the current one), with
+    /// the expiry `LinkMaker` gives every link.
+    func links(_ s: WebState, _ t: LinkToken) -> LinkMaker {
+        LinkMaker(publicURL: s.settings.publicURL, signer: s.signer, actionDays: s.settings.actionLinkDays,
+            agendaDays: s.settings.agendaLinkDays, generations: [t.person: t.generation])
     }
+
+    /// 我的待办 for the holder of a checked token.
+    func agendaLink(_ s: WebState, _ t: LinkToken, now: Int64) -> String { links(s, t).agendaPath(t.person, now: now) }
 
     func itemPage(_ req: Request, _ ctx: WebContext) async throws -> Response {
         try await guarded { s in
@@ -341,14 +360,19 @@ struct Handlers: Sendable {
         }
     }
 
-    /// A date from a form: a real date, not in the future, not before the window opened.
-    static func date(_ s: String?, today: CivilDate, notBefore: CivilDate?) throws(Refusal) -> CivilDate {
+    /// A date from a form field, as a date (its checks are the domain's: `CompletionDateProblem`, `EventDateProblem`).
+    static func parsedDate(_ s: String?, today: CivilDate) throws(Refusal) -> CivilDate {
         guard let s, let d = CivilDate(parsing: s.trimmingCharacters(in: .whitespaces)) else {
             throw Refusal(status: .badRequest, title: "日期有误", message: "请填写日期，例如 \(today)。")
         }
-        guard d <= today else { throw Refusal(status: .badRequest, title: "日期有误", message: "\(d) 在今天（\(today)）之后；请在办理后再登记。") }
-        if let notBefore, d < notBefore {
-            throw Refusal(status: .badRequest, title: "日期有误", message: "\(d) 早于这项工作的开始日期（\(notBefore)）。")
+        return d
+    }
+
+    /// The date an item was done on: a real date, checked as `guanhuai done --date` checks it.
+    static func date(_ s: String?, today: CivilDate, notBefore: CivilDate?) throws(Refusal) -> CivilDate {
+        let d = try parsedDate(s, today: today)
+        if let problem = CompletionDateProblem.check(d, today: today, windowStart: notBefore) {
+            throw Refusal(status: .badRequest, title: "日期有误", message: problem.message(d, chinese: true) + "。")
         }
         return d
     }
@@ -453,6 +477,7 @@ struct Handlers: Sendable {
         var today: String
         var count: Int
         var overdueCount: Int
+        var hasOverdue: Bool
         var items: [AgendaItem]
         var hasMembers: Bool
         var members: [Option]
@@ -478,30 +503,27 @@ struct Handlers: Sendable {
             // The same link seen again before anything changed (a reload, a mail scanner's fetch): the page as
             // rendered then. Anything recorded changes the key.
             if let html = cache.page(v.key, token: token) { return Response.html(html) }
-            let gen = t.generation
+            let links = links(st, t)
             let items = v.open(within: 30).enumerated().map { index, o in
-                let expires = Int64(o.due.adding(days: st.settings.actionLinkDays + 1).dayNumber) * 86400
-                let item = st.signer.token(LinkToken(purpose: .item, person: t.person, occurrence: o.id, due: o.due,
-                    expires: max(expires, now + 86400), generation: gen))
-                return AgendaItem(
+                AgendaItem(
                     anchor: "o\(index)", title: o.title, subject: v.subject(o),
                     due: o.due.description, weekday: o.due.chineseWeekday, overdue: o.status == .overdue,
                     daysOverdue: max(0, o.due.days(until: v.today)), mine: o.responsible == t.person,
-                    responsible: v.name(o.responsible), occurrence: o.id, doneAction: "/me/\(token)/done", page: "/i/\(item)",
+                    responsible: v.name(o.responsible), occurrence: o.id, doneAction: "/me/\(token)/done",
+                    page: links.itemPath(t.person, o, zone: v.zone, now: now),
                     today: v.today.description, windowStart: o.windowStart.description)
             }
             let members = v.own.map {
                 Option(id: $0.id, name: $0.name, unit: v.units[$0.branch]?.name ?? $0.branch)
             }
             let kinds = EventKind.allCases.filter { $0 != .talkRequest }.map { Option(id: $0.rawValue, name: $0.chinese) }
-            let feed = st.settings.publicURL + "/ics/" + st.signer.token(LinkToken(purpose: .feed, person: t.person,
-                expires: now + 366 * 86400, generation: gen)) + ".ics"
+            let feed = links.feed(t.person, now: now)
             let html = Pages.library.render(AgendaPage(
                 name: v.name(t.person), today: v.today.description, count: items.count,
-                overdueCount: items.filter(\.overdue).count, items: items, hasMembers: !members.isEmpty, members: members,
+                overdueCount: items.filter(\.overdue).count, hasOverdue: items.contains(where: \.overdue), items: items, hasMembers: !members.isEmpty, members: members,
                 kinds: kinds, eventAction: "/me/\(token)/event", feed: feed,
-                report: Handlers.reportScope(t.person, st.workspace.organization) == nil ? nil : "/report/" + st.signer.token(
-                    LinkToken(purpose: .report, person: t.person, expires: t.expires, generation: gen))),
+                report: Handlers.reportScope(t.person, st.workspace.organization) == nil ? nil
+                    : links.reportPath(t.person, now: now)),
                 withTemplate: "agenda") ?? ""
             cache.putPage(v.key, token: token, html)
             return Response.html(html)
@@ -511,20 +533,38 @@ struct Handlers: Sendable {
     struct DoneForm: Decodable {
         var occurrence: String
         var date: String?
+        /// "yes" from the confirmation page; absent from the list's own button, which only asks.
+        var confirm: String?
     }
 
+    /// What every item outside a person's list gets, alike in status and words whether it exists, is recorded, or
+    /// belongs to someone else: an agenda link must not tell who else is cared for, or how (issue 28, defect 3).
+    static let notOnList = Refusal(status: .forbidden, title: "不是您的待办",
+        message: "这项工作不在您的待办中（或已经登记过），不能从这里登记。")
+
+    struct Confirm {
+        var title = "确认已办结"
+        var item: ItemValues
+        var date: String
+        var occurrence: String
+        var action: String
+        var agenda: String
+    }
+
+    /// 已办结 from the list: first the confirmation page (a thumb scrolling past a button records nothing), then,
+    /// with `confirm=yes`, the record.
     func agendaDone(_ req: Request, _ ctx: WebContext) async throws -> Response {
         try await guarded { s in
             let (st, t, token, v, now) = try await agendaContext(ctx, &s)
             let f = try await form(req, ctx, as: DoneForm.self)
             let agenda = "/me/\(token)"
-            if let line = try recordedLine(st, v, f.occurrence) {
-                return page("result", Result(title: "已登记", message: line, agenda: agenda), status: .conflict)
-            }
-            guard let o = v.open.first(where: { $0.id == f.occurrence }) else {
-                throw Refusal(status: .forbidden, title: "不是您的待办", message: "这项工作不在您的待办中，不能从这里登记。")
-            }
+            // The list first, before anything is looked up about the item.
+            guard let o = v.open.first(where: { $0.id == f.occurrence }) else { throw Handlers.notOnList }
             let d = try Handlers.date(f.date, today: v.today, notBefore: o.windowStart)
+            guard f.confirm == "yes" else {
+                return page("confirm", Confirm(item: itemValues(o, v, person: t.person), date: d.description,
+                    occurrence: o.id, action: "\(agenda)/done", agenda: agenda), status: .ok)
+            }
             let actor = Actor(name: t.person, now: now, via: "the web from \(client(req, ctx, st))")
             do {
                 guard try st.workspace.database!.record(Completion(occurrence: o.id, date: d, by: t.person), actor: actor) else {
@@ -558,7 +598,13 @@ struct Handlers: Sendable {
             guard let kind = EventKind(rawValue: f.kind), kind != .talkRequest else {
                 throw Refusal(status: .badRequest, title: "情况有误", message: "请从列表中选择情况。")
             }
-            let d = try Handlers.date(f.date, today: v.today, notBefore: nil)
+            let d = try Handlers.parsedDate(f.date, today: v.today)
+            let known = try input(st, person: t.person)
+            if let problem = EventDateProblem.check(d, kind: kind, member: member, events: known.events, today: v.today,
+                rules: known.rules, since: known.settings.since)
+            {
+                throw Refusal(status: .badRequest, title: "日期有误", message: problem.message(d, name: member.name, chinese: true) + "。")
+            }
             let actor = Actor(name: t.person, now: now, via: "the web from \(client(req, ctx, st))")
             let event: Event
             do {
@@ -611,18 +657,33 @@ struct Handlers: Sendable {
             guard file.hasSuffix(".ics") else { throw Refusal(status: .notFound, title: "链接无效", message: "这个链接不完整。") }
             let t = try authorize(Substring(file.dropLast(4)), .feed, st, now: now)
             let v = try view(st, person: t.person, now: now)
-            let events = v.open.map { o in
-                // Chat-level: the rule's chat title and the subject's name, never the note. SEQUENCE rises once,
-                // when the item becomes overdue and its summary says so.
-                let overdue = o.status == .overdue
-                return ICS.Event(
-                    uid: Handlers.digest(t.person + "\n" + o.id).prefix(32) + "@guanhuai", sequence: overdue ? 1 : 0,
-                    date: o.due, summary: (overdue ? "【逾期】" : "") + "\(v.chatTitles[o.rule] ?? "关怀事项")：\(v.subject(o))",
-                    description: "责任人：\(v.name(o.responsible))；期限：\(o.due)")
+            // Kept like 「我的待办」, under the same key: a calendar polling every few minutes, or 200 at once, reads
+            // one counter and gets the feed as made, or 304 when it has it already.
+            let cacheToken = "ics:" + file
+            let body: String
+            if let kept = cache.page(v.key, token: cacheToken) {
+                body = kept
+            } else {
+                let events = v.open.map { o in
+                    // Chat-level: the rule's chat title and the subject's name, never the note. SEQUENCE rises once,
+                    // when the item becomes overdue and its summary says so.
+                    let overdue = o.status == .overdue
+                    return ICS.Event(
+                        uid: Handlers.digest(t.person + "\n" + o.id).prefix(32) + "@guanhuai", sequence: overdue ? 1 : 0,
+                        date: o.due, summary: (overdue ? "【逾期】" : "") + "\(v.chatTitles[o.rule] ?? "关怀事项")：\(v.subject(o))",
+                        description: "责任人：\(v.name(o.responsible))；期限：\(o.due)")
+                }
+                body = ICS.calendar(name: "关怀待办 · \(v.name(t.person))", events: events, stamp: now)
+                cache.putPage(v.key, token: cacheToken, body)
             }
-            let body = ICS.calendar(name: "关怀待办 · \(v.name(t.person))", events: events, stamp: now)
-            return Response(status: .ok, headers: [.contentType: "text/calendar; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: body)))
+            let etag = "\"" + Handlers.digest(body).prefix(32) + "\""
+            if let match = req.headers[.ifNoneMatch], match.split(separator: ",").contains(where: {
+                $0.trimmingCharacters(in: .whitespaces) == etag || $0.trimmingCharacters(in: .whitespaces) == "*"
+            }) {
+                return Response(status: .notModified, headers: [.eTag: etag, .cacheControl: "private, no-cache"])
+            }
+            return Response(status: .ok, headers: [.contentType: "text/calendar; charset=utf-8", .eTag: etag,
+                .cacheControl: "private, no-cache"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
     }
 }
@@ -714,6 +775,7 @@ extension Handlers.AgendaPage: MustacheParent {
         case "today": today
         case "count": count
         case "overdueCount": overdueCount
+        case "hasOverdue": hasOverdue
         case "items": items
         case "hasMembers": hasMembers
         case "members": members

@@ -72,6 +72,25 @@ enum Pages {
             {{/note}}
             {{#agenda}}<p><a href="{{agenda}}">我的待办</a></p>{{/agenda}}
             """ + foot,
+        "confirm": head + """
+            <h1>确认已办结</h1>
+            <section class="card">
+            <dl>
+            <dt>事项</dt><dd id="title">{{item.title}}</dd>
+            <dt>对象</dt><dd id="subject">{{item.subject}}</dd>
+            <dt>期限</dt><dd>{{item.due}}（{{item.weekday}}）</dd>
+            <dt>办结日期</dt><dd id="date">{{date}}</dd>
+            </dl>
+            </section>
+            <p>确认这项工作已经办理完毕？登记后，相关提醒不再发送。</p>
+            <form method="post" action="{{action}}">
+            <input type="hidden" name="occurrence" value="{{occurrence}}">
+            <input type="hidden" name="date" value="{{date}}">
+            <input type="hidden" name="confirm" value="yes">
+            <button type="submit" id="confirm">确认已办结</button>
+            </form>
+            <p class="more"><a href="{{agenda}}" id="cancel">没有办结，返回我的待办</a></p>
+            """ + foot,
         "result": head + """
             <h1>{{title}}</h1>
             <p class="notice ok" id="result">{{message}}</p>
@@ -79,7 +98,7 @@ enum Pages {
             """ + foot,
         "agenda": head + """
             <h1>我的待办</h1>
-            <p>{{name}}，截至 {{today}}：{{#overdueCount}}<span class="late">{{overdueCount}} 项逾期</span>，{{/overdueCount}}共 {{count}} 项待办。</p>
+            <p>{{name}}，截至 {{today}}：{{#hasOverdue}}<span class="late" id="overdue-count">{{overdueCount}} 项逾期</span>，{{/hasOverdue}}共 {{count}} 项待办。</p>
             {{^items}}<p class="notice">暂无待办事项。</p>{{/items}}
             {{#items}}
             <section class="card{{#overdue}} overdue{{/overdue}}" id="{{{anchor}}}">
@@ -88,7 +107,7 @@ enum Pages {
             <form method="post" action="{{{doneAction}}}" class="inline">
             <input type="hidden" name="occurrence" value="{{occurrence}}">
             <label>办结日期 <input type="date" name="date" value="{{{today}}}" min="{{{windowStart}}}" max="{{{today}}}" required></label>
-            <button type="submit">已办结</button>
+            <button type="submit" class="done">已办结…</button>
             </form>
             <p class="more"><a href="{{{page}}}/done">填写慰问金或备注</a> · <a href="{{{page}}}/waive">不适用</a> · <a href="{{{page}}}/note">登记情况</a></p>
             </section>
@@ -97,8 +116,8 @@ enum Pages {
             <h2>登记党员情况</h2>
             <p>记录后，系统会按规定安排相应的谈心谈话或走访慰问。</p>
             <form method="post" action="{{eventAction}}">
-            <label>党员 <select name="member" required>{{#members}}<option value="{{id}}">{{name}}（{{unit}}）</option>{{/members}}</select></label>
-            <label>情况 <select name="kind" required>{{#kinds}}<option value="{{id}}">{{name}}</option>{{/kinds}}</select></label>
+            <label>党员 <select name="member" required><option value="">请选择党员</option>{{#members}}<option value="{{id}}">{{name}}（{{unit}}）</option>{{/members}}</select></label>
+            <label>情况 <select name="kind" required><option value="">请选择情况</option>{{#kinds}}<option value="{{id}}">{{name}}</option>{{/kinds}}</select></label>
             <label>日期 <input type="date" name="date" value="{{today}}" max="{{today}}" required></label>
             <label>备注（可不填，仅本人与组织可见）<textarea name="note" rows="2" maxlength="500"></textarea></label>
             <button type="submit" id="record-event">登记</button>
@@ -131,7 +150,8 @@ enum Pages {
         .late { color: var(--accent); font-weight: 600; }
         .notice { background: #fff8e1; padding: .8rem 1rem; border-radius: .4rem; }
         .notice.ok { background: #e8f5e9; }
-        .more { font-size: .9rem; }
+        .more { font-size: .9rem; margin: .4rem 0 0; }
+        .more a { display: inline-block; min-height: 44px; min-width: 44px; padding: .65rem .5rem; }
         a { color: #0d47a1; }
         footer { color: #888; font-size: .8rem; margin: 2rem 0 1rem; }
         """

@@ -47,7 +47,8 @@ extension Handlers {
             let report = Report(occurrences: occ, organization: org, rules: input.rules, from: from, to: to, scope: scope,
                 grouping: by, personName: { names[$0] ?? $0 })
             let html = ReportOutput.html(report, organization: org.committee.name,
-                scope: scope == org.committee.id ? "全部单位" : (org.units[scope]?.name ?? scope), generated: zone.minute(atUTC: now))
+                scope: scope == org.committee.id ? "全部单位" : (org.units[scope]?.name ?? scope), generated: zone.minute(atUTC: now),
+                stylesheet: "/static/report.css", back: agendaLink(st, t, now: now))
             cache.putPage(key, token: cacheToken, html)
             return Response.html(html)
         }

@@ -3,6 +3,7 @@ import Foundation
 public import GuanhuaiConfig
 public import GuanhuaiCore
 public import GuanhuaiDelivery
+import GuanhuaiReport
 import GuanhuaiStore
 public import GuanhuaiWorkspace
 import Hummingbird
@@ -47,21 +48,29 @@ public enum WebServer {
         router.add(middleware: Guard(logger: logger))
         let h = Handlers(backend: backend, logger: logger)
         router.get("/") { _, _ in page("problem", Problem(title: "关怀", message: "请使用提醒邮件中的链接。", contact: ""), status: .ok) }
-        router.get("/static/app.css") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=86400"],
-                body: .init(byteBuffer: ByteBuffer(string: Pages.css)))
+        // The stylesheets may be kept a day (Guard leaves a response's own Cache-Control as it is).
+        for (path, css) in [("/static/app.css", Pages.css), ("/static/report.css", ReportOutput.css)] {
+            router.get(RouterPath(path)) { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=86400"],
+                    body: .init(byteBuffer: ByteBuffer(string: css)))
+            }
         }
-        // HEAD does nothing: no token is checked, nothing is read. (A GET changes nothing either.)
-        for path in ["/i/:token/:action", "/me/:token", "/ics/:file", "/report/:token"] {
-            router.head(RouterPath(path)) { _, _ in Response(status: .ok) }
+        // Each page answers HEAD as its GET would, without the body. (A GET changes nothing.)
+        let pages: [(String, @Sendable (Request, WebContext) async throws -> Response)] = [
+            ("/i/:token/:action", h.itemPage), ("/me/:token", h.agendaPage), ("/ics/:file", h.feed),
+            ("/report/:token", h.reportPage),
+        ]
+        for (path, handler) in pages {
+            router.get(RouterPath(path)) { req, ctx in try await handler(req, ctx) }
+            router.head(RouterPath(path)) { req, ctx in
+                var r = try await handler(req, ctx)
+                r.body = .init()
+                return r
+            }
         }
-        router.get("/i/:token/:action") { req, ctx in try await h.itemPage(req, ctx) }
         router.post("/i/:token/:action") { req, ctx in try await h.itemPost(req, ctx) }
-        router.get("/me/:token") { req, ctx in try await h.agendaPage(req, ctx) }
         router.post("/me/:token/done") { req, ctx in try await h.agendaDone(req, ctx) }
         router.post("/me/:token/event") { req, ctx in try await h.agendaEvent(req, ctx) }
-        router.get("/ics/:file") { req, ctx in try await h.feed(req, ctx) }
-        router.get("/report/:token") { req, ctx in try await h.reportPage(req, ctx) }
         var quiet = logger
         // Hummingbird's own debug lines carry the request path, and with it the token: keep them out.
         quiet.logLevel = max(logger.logLevel, .notice)
@@ -111,7 +120,7 @@ struct Guard: RouterMiddleware {
             logger.error("a web request failed inside guanhuaid", metadata: ["GUANHUAI_ROUTE": "\(context.endpointPath ?? "?")"])
             response = page("problem", Problem(title: "暂时无法处理", message: "服务出现问题，您的操作没有被记录。请稍后再试。", contact: "本单位党组织或系统管理员"), status: .internalServerError)
         }
-        response.headers[.cacheControl] = "no-store"
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
         response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
         response.headers[.contentSecurityPolicy] =
             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"

@@ -314,15 +314,25 @@ struct DoneCommand: AsyncParsableCommand {
         let input = try ws.planInput()
         let today = Planner.today(at: actor.now, zone: input.settings.zone)
         let d = try date.map { try ArgumentDates.date($0, option: "--date") } ?? today
-        guard d <= today else { throw UsageError(message: L("--date \(d) is in the future; record it once it is done",
-                "--date \(d) 是将来的日期；办结后再登记")) }
+        if let problem = CompletionDateProblem.check(d, today: today, windowStart: nil) {
+            throw UsageError(message: "--date " + problem.message(d))
+        }
         let by = try self.by.map { try resolvePerson($0, in: ws, option: "--by") }
+        /// `--by` names who did it: only someone who may record the item (Organization.mayRecord, as on the pages).
+        func checkBy(_ o: Occurrence) throws {
+            guard let by, !input.organization.mayRecord(o, by: by) else { return }
+            let names = Names(input)
+            throw UsageError(message: L(
+                "--by \(names.person(by)) may not record \(o.id): only the responsible person (\(names.person(o.responsible))) or a secretary above them may",
+                "--by \(names.person(by)) 不能登记 \(o.id)：只有责任人（\(names.person(o.responsible))）或其上级党组织书记可以登记"))
+        }
         guard let occurrence else {
             let items = try bulk.select(input, now: actor.now)
             if let early = items.first(where: { $0.windowStart > d }) {
                 throw UsageError(message: L("--date \(d) is before the window of \(early.id) opens (\(early.windowStart)); give a later --date",
                 "--date \(d) 早于 \(early.id) 的开始日期（\(early.windowStart)）；请给出更晚的 --date"))
             }
+            for o in items { try checkBy(o) }
             guard try bulk.confirm(items, verb: L("done on \(d)", "于 \(d) 办结"), names: Names(input)) else {
                 say(L("Nothing recorded.", "未登记任何事项。"))
                 return
@@ -339,9 +349,9 @@ struct DoneCommand: AsyncParsableCommand {
         guard o.status.isRecordable else {
             throw UsageError(message: L("\(occurrence) is \(o.status.chinese) already", "\(occurrence) 已是「\(o.status.chinese)」") + (o.waivedReason.map { "（\($0)）" } ?? ""))
         }
-        guard d >= o.windowStart else {
-            throw UsageError(message: L("--date \(d) is before the obligation's window opens (\(o.windowStart))",
-                "--date \(d) 早于该事项的开始日期（\(o.windowStart)）"))
+        try checkBy(o)
+        if let problem = CompletionDateProblem.check(d, today: today, windowStart: o.windowStart) {
+            throw UsageError(message: "--date " + problem.message(d))
         }
         try ws.database!.record(Completion(occurrence: occurrence, date: d, by: by, note: note, amountFen: fen), actor: actor)
         say(L("Recorded: \(o.title) — \(occurrence) done on \(d)" + (fen.map { ", 慰问金 \(Report.Figures.yuan($0)) 元" } ?? "")

@@ -96,6 +96,7 @@ import Testing
         ("[web]\nweb_key_credential = \"k\"\n", "public_url"),
         ("[web]\npublic_url = \"guanhuai.example.edu.cn\"\nweb_key_credential = \"k\"\n", "public_url must be the https:// address people reach"),
         ("[web]\npublic_url = \"https://g.example\"\n", "web_key_credential"),
+        ("[web]\npublic_url = \"https://dw.example.edu.cn/guanhuai\"\nweb_key_credential = \"k\"\n", "has a path (/guanhuai)"),
         ("[report]\non = \"*-*-32 09:00\"\n", "check it with: guanhuai calendar"),
         ("[report]\non = \"*-02-30 09:00\"\n", "never happens"),
         ("[report]\nto = \"zzb\"\n", "unknown key \"to\""),

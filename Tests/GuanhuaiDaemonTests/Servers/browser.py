@@ -5,6 +5,8 @@ on the phone the reminder arrived on. Prints what the person saw as JSON.
   browser.py open URL [--shot PNG]
   browser.py done URL --note TEXT --amount YUAN [--shot PNG] [--result-shot PNG]
   browser.py event URL --member ID --kind KIND --date YYYY-MM-DD
+  browser.py agenda URL [--occurrence ID [--confirm]]   what the list offers; 已办结… on one item, then (--confirm) 确认
+  browser.py event-empty URL                            submit the event form untouched: does the browser stop it?
 """
 import argparse, json, sys
 from selenium import webdriver
@@ -14,7 +16,9 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 p = argparse.ArgumentParser()
-p.add_argument("action", choices=["open", "done", "event"])
+p.add_argument("action", choices=["open", "done", "event", "agenda", "event-empty"])
+p.add_argument("--occurrence")
+p.add_argument("--confirm", action="store_true")
 p.add_argument("url")
 p.add_argument("--note")
 p.add_argument("--amount")
@@ -66,6 +70,32 @@ try:
         WebDriverWait(d, 20).until(EC.presence_of_element_located((By.ID, "result")))
         out["result_title"] = d.title
         out["result"] = d.find_element(By.TAG_NAME, "body").text
+    elif a.action == "agenda":
+        out["occurrences"] = [e.get_attribute("value") for e in d.find_elements(By.CSS_SELECTOR, "input[name=occurrence]")]
+        out["buttons"] = len(d.find_elements(By.CSS_SELECTOR, "button.done"))
+        # The secondary links as a thumb meets them: their rendered heights in CSS pixels.
+        out["link_heights"] = [e.size["height"] for e in d.find_elements(By.CSS_SELECTOR, ".more a")]
+        late = d.find_elements(By.ID, "overdue-count")
+        out["overdue_shown"] = late[0].text if late else None
+        if a.occurrence:
+            form = d.find_element(By.XPATH, "//input[@name='occurrence'][@value='%s']/.." % a.occurrence)
+            form.find_element(By.CSS_SELECTOR, "button.done").click()
+            WebDriverWait(d, 20).until(EC.presence_of_element_located((By.ID, "confirm")))
+            out["confirm_title"] = d.title
+            out["confirm"] = d.find_element(By.TAG_NAME, "body").text
+            if a.shot:
+                d.save_screenshot(a.shot.replace(".png", "-confirm.png"))
+            if a.confirm:
+                d.find_element(By.ID, "confirm").click()
+                WebDriverWait(d, 20).until(EC.presence_of_element_located((By.ID, "result")))
+                out["result"] = d.find_element(By.TAG_NAME, "body").text
+    elif a.action == "event-empty":
+        before = d.current_url
+        d.find_element(By.ID, "record-event").click()
+        # A required select left at its empty choice: the browser refuses to submit and stays on the page.
+        out["member_valid"] = d.execute_script("return document.querySelector('select[name=member]').checkValidity()")
+        out["kind_valid"] = d.execute_script("return document.querySelector('select[name=kind]').checkValidity()")
+        out["stayed"] = d.current_url == before and not d.find_elements(By.ID, "result")
 finally:
     d.quit()
 print(json.dumps(out, ensure_ascii=False))
