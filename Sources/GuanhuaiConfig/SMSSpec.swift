@@ -205,7 +205,8 @@ public struct SMSSpec: Sendable, Equatable {
         base.port = url.port
         base.path = url.path.isEmpty ? "/" : url.path
         let (idKey, secretKey) = provider == .aliyun ? ("access_key_id_file", "access_key_secret_file") : ("secret_id_file", "secret_key_file")
-        let known: Set<String> = [idKey, secretKey, "sign_name", "template", "params", "sdk_app_id", "region", "ca_file", "timeout"]
+        var known: Set<String> = [idKey, secretKey, "sign_name", "template", "params", "ca_file", "timeout", "param_max_length"]
+        if provider == .tencent { known.formUnion(["sdk_app_id", "region"]) }
         if let unknown = q.keys.sorted().first(where: { !known.contains($0) }) {
             throw bad("unknown parameter \"\(unknown)\"; known: \(known.sorted().joined(separator: ", ")) (secrets come from files, never the URL)")
         }
@@ -223,10 +224,15 @@ public struct SMSSpec: Sendable, Equatable {
             params.append((name, f))
         }
         guard let timeout = Int(q["timeout"] ?? "15"), (1...120).contains(timeout) else { throw bad("timeout must be 1 to 120 seconds") }
+        var limit: Int?
+        if let text = q["param_max_length"] {
+            guard let n = Int(text), (1...500).contains(n) else { throw bad("param_max_length must be 1 to 500 characters") }
+            limit = n
+        }
         let t = Template(id: template, params: params)
         self.init(provider: provider, url: base.string, keyID: .file(id), keySecret: .file(secret), signName: sign,
             sdkAppID: q["sdk_app_id"], region: q["region"] ?? "ap-guangzhou",
-            templates: [.greeting: t, .due: t, .overdue: t], caFile: q["ca_file"], timeoutSeconds: timeout)
+            templates: [.greeting: t, .due: t, .overdue: t], paramMaxLength: limit, caFile: q["ca_file"], timeoutSeconds: timeout)
     }
 
     /// A `--via` URL as it may be shown: the query (file names only, but still) left out.

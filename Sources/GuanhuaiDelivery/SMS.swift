@@ -96,7 +96,29 @@ public enum SMSMessage {
             case .years:
                 value = c.joined(first.subject ?? d.recipient).map { String(max(0, d.localDate.year - $0.year)) } ?? ""
             }
-            return OutboxPayload.JournalField(name, value.count > limit ? String(value.prefix(limit)) : value)
+            return OutboxPayload.JournalField(name, cut(value, limit))
+        }
+    }
+
+    /// A parameter cut to the provider's length, in characters (a Chinese character is one, and never split).
+    public static func cut(_ value: String, _ limit: Int) -> String {
+        value.count > limit ? String(value.prefix(limit)) : value
+    }
+
+    /// What `guanhuai send-test` fills each parameter with: text as long as real names and titles run, so the cut
+    /// to `param_max_length` is exercised as a real message's is.
+    public static func testParams(_ template: SMSSpec.Template, limit: Int) -> [OutboxPayload.JournalField] {
+        template.params.map { name, field in
+            let value = switch field {
+            case .recipient: "测试收件人欧阳明月"
+            case .subject: "测试对象司马光明"
+            case .title: "关怀系统测试短信（guanhuai send-test）"
+            case .due: "12月31日"
+            case .count: "1"
+            case .joined: "2000年7月1日"
+            case .years: "26"
+            }
+            return OutboxPayload.JournalField(name, cut(value, limit))
         }
     }
 }
@@ -206,20 +228,28 @@ public struct SMSChannel: Sendable {
             let code = object["Code"] as? String ?? "HTTP \(status)"
             let message = object["Message"] as? String ?? ""
             if code == "OK" { return .success("阿里云 OK \(object["BizId"] as? String ?? "")") }
-            return SMSChannel.outcome("阿里云 \(code): \(message)", temporary: SMSChannel.aliyunTemporary.contains(code)
+            return SMSChannel.outcome("阿里云 \(code): \(message)" + SMSChannel.requestID(object["RequestId"]), temporary: SMSChannel.aliyunTemporary.contains(code)
                 || code.hasPrefix("Throttling") || code.hasPrefix("ServiceUnavailable") || status >= 500)
         case .tencent:
             let response = object["Response"] as? [String: Any] ?? [:]
             if let error = response["Error"] as? [String: Any] {
                 let code = error["Code"] as? String ?? "?"
-                return SMSChannel.outcome("腾讯云 \(code): \(error["Message"] as? String ?? "")", temporary: SMSChannel.tencentTemporary(code))
+                return SMSChannel.outcome("腾讯云 \(code): \(error["Message"] as? String ?? "")" + SMSChannel.requestID(response["RequestId"]),
+                    temporary: SMSChannel.tencentTemporary(code))
             }
             guard let first = (response["SendStatusSet"] as? [[String: Any]])?.first, let code = first["Code"] as? String else {
                 return .failure(.permanent("腾讯云: the answer has no SendStatusSet"))
             }
             if code == "Ok" { return .success("腾讯云 Ok \(first["SerialNo"] as? String ?? "")") }
-            return SMSChannel.outcome("腾讯云 \(code): \(first["Message"] as? String ?? "")", temporary: SMSChannel.tencentTemporary(code))
+            return SMSChannel.outcome("腾讯云 \(code): \(first["Message"] as? String ?? "")" + SMSChannel.requestID(response["RequestId"]),
+                temporary: SMSChannel.tencentTemporary(code))
         }
+    }
+
+    /// The provider's RequestId, which its support asks for first.
+    static func requestID(_ value: Any?) -> String {
+        guard let id = value as? String, !id.isEmpty else { return "" }
+        return " (RequestId \(id.prefix(80)))"
     }
 
     /// The provider's limit for one number (the others can still be texted).

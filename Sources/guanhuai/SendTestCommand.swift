@@ -88,7 +88,7 @@ struct SendTestCommand: AsyncParsableCommand {
                 throw UsageError(message: "channel \(channel ?? "via") names no template")
             }
             let sms = SMSChannel(name: channel ?? "via", spec: spec, secrets: try ChannelSpec.sms(spec).secrets(name: channel ?? "via", environment: env))
-            let params = template.params.map { OutboxPayload.JournalField($0.name, "测试") }
+            let params = SMSMessage.testParams(template, limit: spec.paramMaxLength)
             switch await sms.send(phone: phone, template: template.id, params: params, now: now) {
             case .success(let answer):
                 say(L("Delivered to \(phone) through \(spec.provider.rawValue). The provider answered: \(answer)",

@@ -145,3 +145,23 @@ import Testing
         #expect(g == [0xD6, 0xD0, 0x0A, 0xCE, 0xC4])
     }
 }
+
+/// `plan --now T` plans a scenario as it would stand at T: T is today for every check, the files' "not in the
+/// future" among them (issue 28, defect 7).
+@Suite struct NowIsTodayForEveryCheckTests {
+    @Test func anEventBeforeNowButAfterTheWallClockIsAccepted() throws {
+        let scratch = try Scratch()
+        let config = try scratch.exampleCopy()
+        let later = CivilDate(Calendar(identifier: .gregorian).component(.year, from: Date()) + 2, 3, 1)!
+        let events = scratch.url.appendingPathComponent("events.csv")
+        let text = try String(contentsOf: events, encoding: .utf8) + "E-late,M003,患病住院,\(later.adding(days: -10)),,,\n"
+        try Data(text.utf8).write(to: events)
+        let at = try runCLI(["plan", "--config", config, "--now", later.description, "--from", later.adding(days: -30).description,
+            "--to", later.adding(days: 60).description, "--format", "json", "--rule", "must-visit"])
+        #expect(at.status == 0, "\(at.stderr)")
+        #expect(at.stdout.contains("\"must-visit:E-late"), "\(at.stdout)")
+        // Without --now, the wall clock is today and the same file is refused as dated in the future.
+        let now = try runCLI(["plan", "--config", config])
+        #expect(now.status == 2 && now.stderr.contains("events.csv"), "\(now.stderr)")
+    }
+}

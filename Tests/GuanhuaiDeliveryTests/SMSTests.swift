@@ -61,6 +61,22 @@ func smsServer(log: URL) throws -> ServerProcess {
         let bad = try runCLI(["send-test", "--via", try Self.via(provider, port: server.port, dir: dir), "--to", "13800130002"])
         #expect(bad.status == 1 && (bad.stderr.contains("SMS_TEMPLATE_ILLEGAL") || bad.stderr.contains("TemplateIncorrectOrUnapproved")),
             "\(bad.stderr)")
+        // With the provider's RequestId, which its support asks for first.
+        #expect(bad.stderr.contains(provider == "aliyun" ? "(RequestId r-2)" : "(RequestId r-ok)"), "\(bad.stderr)")
+        // send-test cuts each parameter to param_max_length as a real message is cut: by characters, a Chinese
+        // character whole.
+        let cut = try runCLI(["send-test", "--via", try Self.via(provider, port: server.port, dir: dir) + "&param_max_length=6",
+            "--to", "13800138000"])
+        #expect(cut.status == 0, "\(cut.stderr)")
+        let sent = try #require(loggedRequests(log).last)
+        let values: [String] = provider == "aliyun"
+            ? ((sent["params"] as? [String: String]).map { [$0["name"] ?? "", $0["title"] ?? ""] } ?? [])
+            : (sent["params"] as? [String] ?? [])
+        #expect(values == ["测试收件人欧", "关怀系统测试"], "\(sent)")
+        // An unknown parameter lists this provider's keys, not the other's.
+        let unknown = try runCLI(["send-test", "--via", try Self.via(provider, port: server.port, dir: dir) + "&appid=1", "--to", "13800138000"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("unknown parameter \"appid\""), "\(unknown.stderr)")
+        #expect(unknown.stderr.contains("sdk_app_id") == (provider == "tencent"), "\(unknown.stderr)")
         // A wrong secret: the provider's signature error, permanent, and the secret still nowhere.
         let forged = try dir.write("forged", "forged-secret")
         let url = try Self.via(provider, port: server.port, dir: dir)
