@@ -80,13 +80,14 @@ struct ConfigOption: ParsableArguments {
         try workspace(create: create, organizationOnly: organizationOnly, at: Self.realNow)
     }
 
-    /// The workspace and the present for a command that takes `--now T`: T (in the configured zone) is today for
-    /// every check, the files' "not in the future" among them, so a scenario dated in 2027 plans as it would then.
+    /// The workspace and the present for a command that takes `--now T` (in the configured zone). The files' "not in
+    /// the future" is judged against the later of T and the wall clock: a scenario dated in 2027 plans as it would
+    /// then, and a plan of last July still reads the files as they are today.
     func workspace(create: Bool, now: String?) throws -> (Workspace, now: Int64) {
         guard let now else { return (try workspace(create: create), Self.realNow) }
         let zone = try Configuration.loadSettings(path: path, environment: ProcessInfo.processInfo.environment).zone
         let instant = try ArgumentDates.instant(now, zone: zone, option: "--now")
-        return (try workspace(create: create, organizationOnly: false, at: instant), instant)
+        return (try workspace(create: create, organizationOnly: false, at: max(instant, Self.realNow)), instant)
     }
 
     private func workspace(create: Bool, organizationOnly: Bool, at now: Int64) throws -> Workspace {

@@ -146,8 +146,8 @@ import Testing
     }
 }
 
-/// `plan --now T` plans a scenario as it would stand at T: T is today for every check, the files' "not in the
-/// future" among them (issue 28, defect 7).
+/// `plan --now T` plans a scenario as it would stand at T: a file's date is in the future only after both T and
+/// the wall clock (issue 28, defect 7), so a scenario in a later year loads, and a plan of the past still does.
 @Suite struct NowIsTodayForEveryCheckTests {
     @Test func anEventBeforeNowButAfterTheWallClockIsAccepted() throws {
         let scratch = try Scratch()

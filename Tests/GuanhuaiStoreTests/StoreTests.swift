@@ -100,11 +100,12 @@ let today = CivilDate(2026, 11, 22)!
         let cases: [([String], String)] = [
             (["event", "add", "M999", "illness", "--date", "2026-11-01"], "unknown member \"M999\""),
             (["event", "add", "M014", "sniffles", "--date", "2026-11-01"], "unknown event kind \"sniffles\""),
-            (["event", "add", "M014", "death", "--date", "2099-01-01"], "cannot be dated in the future"),
+            (["event", "add", "M014", "death", "--date", "2099-01-01"], "record an event once it has happened"),
+            (["event", "add", "M014", "illness", "--date", "1979-01-01"], "is before 秦丽娟 was born"),
             (["event", "add", "M014", "约谈", "--date", "2026-11-01"], "names the person asked"),
             (["done", "branch-annual-talk:2026:M999"], "unknown occurrence"),
             (["done", "no-such-rule:2026:M014"], "unknown occurrence"),
-            (["done", "branch-annual-talk:2026:M014", "--date", "2099-01-01"], "in the future"),
+            (["done", "branch-annual-talk:2026:M014", "--date", "2099-01-01"], "record it once it is done"),
             (["waive", "branch-annual-talk:2026:M014", "--reason", " "], "must say why"),
         ]
         for (args, message) in cases {
