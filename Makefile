@@ -66,7 +66,7 @@ order-file: release
 # so they run on a Debian 12 without a Swift toolchain; linked by lld with every function in a section of its own
 # and the daemon's start and idle code side by side (Packaging/guanhuaid.order, written by Tools/make-order-file),
 # relative relocations packed (DT_RELR, glibc 2.36) and no symbol table exported. Together they take the daemon's
-# resident pages of its own binary from 27 MB to about 16, its code among them from 17 to 12 (README, "Performance").
+# resident pages of its own binary from 27 MB to about 16, its code among them from 17 to 12 (docs/performance.md).
 RELEASE_FLAGS = -c release --static-swift-stdlib --scratch-path .build/install \
 	-Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xcxx -ffunction-sections \
 	-Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic \
@@ -90,3 +90,4 @@ install: release
 	sed 's#^path = "../.state/guanhuai.sqlite"#path = "/var/lib/guanhuai/guanhuai.sqlite"#' Config/config.toml > $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml.example
 	[ -e $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml ] || cp $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml.example $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/guanhuai/README.md
+	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/guanhuai/

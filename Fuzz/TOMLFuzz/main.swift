@@ -1,4 +1,4 @@
-// The read paths of operators' and staff's files under a fuzzer (README, "Fuzzing"). The first byte of an input
+// The read paths of operators' and staff's files under a fuzzer (docs/robustness.md, "Fuzzing"). The first byte of an input
 // picks the reader: rules, organisation, config (with the example's other files beside it), the holiday table, or a
 // completions spreadsheet (台账, read against the example), and its upper part a whole-file rewrite (CRLF, CR, mixed
 // line ends, BOM, UTF-16, trailing spaces, tabs); the rest is the file's text. Rules that load are also

@@ -32,7 +32,7 @@ public struct Configuration: Sendable {
     /// `[metrics]`; nil: no /metrics listener.
     public var metrics: MetricsSettings?
 
-    /// Which channels reach people (README, "Routing").
+    /// Which channels reach people (docs/configuration.md, "Channels").
     public struct Routing: Sendable, Equatable {
         /// The channel for people's e-mail addresses; nil when none is configured.
         public var email: String?
@@ -49,7 +49,7 @@ public struct Configuration: Sendable {
         public var smsFallback: String?
     }
 
-    /// How the dispatcher retries (README, "Delivery").
+    /// How the dispatcher retries (docs/operations.md).
     public struct DeliveryPolicy: Sendable, Equatable {
         public var retryInitialSeconds: Int = 60
         public var retryMaxSeconds: Int = 3600

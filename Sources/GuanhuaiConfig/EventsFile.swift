@@ -1,7 +1,7 @@
 import Foundation
 public import GuanhuaiCore
 
-/// An optional events CSV (README): 编号,党员,类型,日期[,结束日期,对象,备注]. The store (`guanhuai event add`)
+/// An optional events CSV (docs/configuration.md): 编号,党员,类型,日期[,结束日期,对象,备注]. The store (`guanhuai event add`)
 /// is the usual home of events; a file suits a first import and the example.
 public enum EventsFile {
     public static let required = ["编号", "党员", "类型", "日期"]
@@ -37,7 +37,7 @@ public enum EventsFile {
             }
             let member = byID?[memberID]
             guard let k = table.value(row, "类型"), let kind = EventKind(name: k) else {
-                fail("类型", L("unknown event kind \"\(table.value(row, "类型") ?? "")\"; see README, \"Event kinds\"", "不认识的事件类型「\(table.value(row, "类型") ?? "")」；见 README「Event kinds」"))
+                fail("类型", L("unknown event kind \"\(table.value(row, "类型") ?? "")\"; see docs/configuration.md, \"Event kinds\"", "不认识的事件类型「\(table.value(row, "类型") ?? "")」；见 docs/configuration.md「Event kinds」"))
                 continue
             }
             guard let d = table.value(row, "日期"), let date = CivilDate(parsing: d) else {

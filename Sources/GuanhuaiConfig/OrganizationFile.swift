@@ -2,7 +2,7 @@ import Foundation
 public import GuanhuaiCore
 import TOMLKit
 
-/// `organization.toml`: the committee, its units, and the people who are not on the roster (README).
+/// `organization.toml`: the committee, its units, and the people who are not on the roster (docs/configuration.md).
 public enum OrganizationFile {
     public static func load(path: String) throws(InputError) -> Organization {
         let (text, _) = try TextFile.read(path)

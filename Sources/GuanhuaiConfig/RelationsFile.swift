@@ -1,7 +1,7 @@
 import Foundation
 public import GuanhuaiCore
 
-/// The relations CSV (README, "The relations file"): 类型,人员,对象[,姓名,出生日期].
+/// The relations CSV (docs/configuration.md, "The relations file"): 类型,人员,对象[,姓名,出生日期].
 ///
 /// 类型 is 领导联系, 干部联系困难党员, 结对帮扶, 委员挂联 (对象 a 党总支) or 未成年子女 (人员 the member who died on
 /// duty, 对象 the child's id, with 姓名 and 出生日期).

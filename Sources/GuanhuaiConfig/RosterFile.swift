@@ -1,7 +1,7 @@
 import Foundation
 public import GuanhuaiCore
 
-/// The roster CSV (README, "The roster file"): one member a row, Chinese headers.
+/// The roster CSV (docs/configuration.md, "The roster file"): one member a row, Chinese headers.
 public enum RosterFile {
     public static let required = ["编号", "姓名", "入党日期", "所在支部"]
     public static let optional = ["性别", "出生日期", "转正日期", "邮箱", "手机", "短信", "标签", "状态"]

@@ -2,7 +2,7 @@ import Foundation
 public import GuanhuaiCore
 import TOMLKit
 
-/// `rules.toml`: the obligation catalog as data (README, "The rules file").
+/// `rules.toml`: the obligation catalog as data (docs/configuration.md, "The rules file").
 public enum RulesFile {
     public static func load(path: String) throws(InputError) -> [Rule] {
         let (text, _) = try TextFile.read(path)

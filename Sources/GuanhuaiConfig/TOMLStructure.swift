@@ -9,7 +9,7 @@
 /// Only enough of TOML is scanned to know where a header can stand: strings (basic, literal, multi-line),
 /// comments, and the brackets and braces of values, which may span lines. toml++ stops at the first error, so it
 /// reaches a header only through a valid prefix, on which this scanner and toml++ agree; the libFuzzer harness
-/// (`Fuzz/`, README "Fuzzing") runs the whole read path on mutated files to hold us to that.
+/// (`Fuzz/`, docs/robustness.md "Fuzzing") runs the whole read path on mutated files to hold us to that.
 ///
 /// The headers it finds also give keys their line numbers (TOMLKit reports no positions for keys).
 struct TOMLStructure {

@@ -10,7 +10,7 @@ public struct SystemWallClock: WallClock {
     public func now() -> Int64 { Int64(Date().timeIntervalSince1970.rounded(.down)) }
 }
 
-/// A clock for tests of the whole binary (README, "Test switches"): `$GUANHUAI_TEST_CLOCK_FILE` holds an epoch in
+/// A clock for tests of the whole binary (docs/operations.md, "Test switch"): `$GUANHUAI_TEST_CLOCK_FILE` holds an epoch in
 /// seconds that was "now" when the file was last written; time then runs on from there. Writing the file again
 /// jumps the clock, forward or back. (libfaketime is no help: preloaded, it empties a Swift program's arguments.)
 public struct FileWallClock: WallClock {
