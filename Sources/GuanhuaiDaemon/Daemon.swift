@@ -47,6 +47,8 @@ public func buildDaemon(_ options: DaemonOptions, notifier: Notifier = Notifier(
         DispatcherService(runtime: runtime, clock: options.clock, sleeper: EventLoopClock(), bell: dispatcherBell, logger: logger),
         ReloadService(runtime: runtime, schedulerBell: schedulerBell, notifier: notifier, logger: logger),
     ]
+    // READY=1 waits for these to be bound.
+    let listeners = Listeners(expected: (loaded.config.web == nil ? 0 : 1) + (loaded.config.metrics == nil ? 0 : 1))
     // The pages, in this process: they share the store's single writer and the loaded configuration, and wake the
     // loops the moment something is recorded. Stopped before the reload listener, after STOPPING=1.
     if let web = loaded.config.web {
@@ -54,12 +56,14 @@ public func buildDaemon(_ options: DaemonOptions, notifier: Notifier = Notifier(
             runtime: runtime, clock: options.clock, schedulerBell: schedulerBell, dispatcherBell: dispatcherBell),
             logger: logger, onRunning: { port in
                 logger.notice("web pages listening on \(web.host):\(port), links to \(web.publicURL)")
+                listeners.bound()
             }))
     }
     if let m = loaded.config.metrics {
-        services.append(MetricsServer.make(settings: m, runtime: runtime, clock: options.clock, logger: logger))
+        services.append(MetricsServer.make(settings: m, runtime: runtime, clock: options.clock, logger: logger,
+            onRunning: listeners.bound))
     }
-    services.append(StoppingNotifier(notifier: notifier))
+    services.append(LifecycleNotifier(listeners: listeners, runtime: runtime, notifier: notifier, logger: logger))
     var configuration = ServiceGroupConfiguration(
         services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
         gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -15,7 +15,8 @@ struct Loaded: Sendable {
     var signer: LinkSigner?
 
     var config: Configuration { workspace.config }
-    var database: AppDatabase { workspace.database! }
+    /// The daemon opens its workspace with `create: true`: the database is always there.
+    let database: AppDatabase
     /// The links mail carries, with each person's current link generation.
     func linkMaker() throws -> LinkMaker? {
         guard let web = config.web, let signer else { return nil }
@@ -55,7 +56,7 @@ struct Loaded: Sendable {
         }
         let signer = try workspace.config.web.map { w throws(InputError) in LinkSigner(key: try w.keyBytes(environment: environment)) }
         return Loaded(workspace: workspace, renderer: renderer, mailChannels: channels, webhookChannels: hooks,
-            smsChannels: sms, signer: signer)
+            smsChannels: sms, signer: signer, database: try workspace.store())
     }
 }
 

@@ -108,7 +108,9 @@ final class ObligationCache: Sendable {
 /// `/metrics` (OpenMetrics / Prometheus text) on its own listener, loopback by default: a service in guanhuaid's
 /// ServiceGroup, like the pages.
 enum MetricsServer {
-    static func make(settings: MetricsSettings, runtime: Runtime, clock: any WallClock, logger: Logger) -> any Service {
+    static func make(settings: MetricsSettings, runtime: Runtime, clock: any WallClock, logger: Logger,
+        onRunning: @escaping @Sendable () -> Void = {}) -> any Service
+    {
         let router = Router()
         let cache = ObligationCache()
         router.get("/metrics") { _, _ -> Response in
@@ -133,6 +135,7 @@ enum MetricsServer {
             configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 logger.notice("metrics at http://\(settings.host):\(channel.localAddress?.port ?? 0)/metrics")
+                onRunning()
             },
             logger: quiet)
     }

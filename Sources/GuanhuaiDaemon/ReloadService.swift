@@ -27,11 +27,45 @@ struct ReloadService: Service {
     }
 }
 
-/// Sends STOPPING=1 when graceful shutdown begins, then waits for the others to finish.
-struct StoppingNotifier: Service {
+/// The listeners (the pages, /metrics) that must be bound before systemd is told the service is up.
+final class Listeners: Sendable {
+    let expected: Int
+    private let stream: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    init(expected: Int) {
+        self.expected = expected
+        (stream, continuation) = AsyncStream.makeStream()
+    }
+
+    /// One listener is bound (its server's on-running hook).
+    func bound() { continuation.yield() }
+
+    /// Returns once every listener is bound; at once when there are none.
+    func allBound() async {
+        var n = 0
+        guard expected > 0 else { return }
+        for await _ in stream {
+            n += 1
+            if n >= expected { return }
+        }
+    }
+}
+
+/// systemd's view of the service's life: READY=1 once every listener is bound (a client that connects the moment
+/// the unit is active is answered), STOPPING=1 when graceful shutdown begins.
+struct LifecycleNotifier: Service {
+    let listeners: Listeners
+    let runtime: Runtime
     let notifier: Notifier
+    let logger: Logger
 
     func run() async throws {
+        await cancelWhenGracefulShutdown { await listeners.allBound() }
+        if !Task.isCancelled, !Task.isShuttingDownGracefully {
+            notifier.ready(status: await runtime.currentStatus())
+            logger.notice("guanhuaid ready")
+        }
         try? await gracefulShutdown()
         notifier.stopping()
     }

@@ -30,6 +30,11 @@ struct Handlers: Sendable {
 
     // MARK: Links
 
+    /// The daemon's database (always open in the daemon; said as a page, never a crash, were it not).
+    func store(_ s: WebState) throws(Refusal) -> AppDatabase {
+        do { return try s.workspace.store() } catch { throw Refusal.unreadable }
+    }
+
     func state() async throws(Refusal) -> WebState {
         guard let s = await backend.webState() else {
             throw Refusal(status: .serviceUnavailable, title: "暂时无法使用", message: "网页功能已停用。")
@@ -54,7 +59,7 @@ struct Handlers: Sendable {
             throw Refusal(status: .gone, title: "链接已过期", message: "这个链接已超过有效期。请使用最近一封提醒邮件中的链接。")
         }
         let current: Int
-        do { current = try s.workspace.database!.linkGeneration(of: t.person) } catch {
+        do { current = try store(s).linkGeneration(of: t.person) } catch {
             throw Refusal.unreadable
         }
         guard t.generation == current else {
@@ -181,7 +186,7 @@ struct Handlers: Sendable {
     /// The key a person's view is kept under now: one read of the database's change counter.
     func viewKey(_ s: WebState, person: PersonID, now: Int64) throws(Refusal) -> ViewCache.Key {
         let generation: Int64
-        do { generation = try s.workspace.database!.changeGeneration() } catch { throw Refusal.unreadable }
+        do { generation = try store(s).changeGeneration() } catch { throw Refusal.unreadable }
         return ViewCache.Key(person: person, database: generation, configuration: s.loadGeneration,
             day: Planner.today(at: now, zone: s.workspace.config.zone))
     }
@@ -216,7 +221,7 @@ struct Handlers: Sendable {
     /// 「已由 X 于 Y 登记」 when the item is on record already.
     func recordedLine(_ s: WebState, _ v: View, _ id: String) throws(Refusal) -> String? {
         let r: RecordedCompletion?
-        do { r = try s.workspace.database!.recordedCompletion(for: id) } catch {
+        do { r = try store(s).recordedCompletion(for: id) } catch {
             throw Refusal.unreadable
         }
         guard let r else { return nil }
@@ -323,7 +328,7 @@ struct Handlers: Sendable {
         try await guarded { s in
             let (st, t, action, v, o, now) = try await itemContext(req, ctx, &s)
             let recorded = try recordedLine(st, v, o.id)
-            let notes = action == .note ? ((try? st.workspace.database!.progressNotes(occurrence: o.id)) ?? []) : []
+            let notes = action == .note ? ((try? store(st).progressNotes(occurrence: o.id)) ?? []) : []
             var nonce = [UInt8](repeating: 0, count: 16)
             for i in nonce.indices { nonce[i] = UInt8.random(in: 0...255) }
             let open = recorded == nil && o.status.isOpen
@@ -400,7 +405,7 @@ struct Handlers: Sendable {
             }
             let f = try await form(req, ctx, as: ItemForm.self)
             let actor = Actor(name: t.person, now: now, via: "the web from \(client(req, ctx, st))")
-            let db = st.workspace.database!
+            let db = try store(st)
             let message: String
             do {
                 switch action {
@@ -567,7 +572,7 @@ struct Handlers: Sendable {
             }
             let actor = Actor(name: t.person, now: now, via: "the web from \(client(req, ctx, st))")
             do {
-                guard try st.workspace.database!.record(Completion(occurrence: o.id, date: d, by: t.person), actor: actor) else {
+                guard try store(st).record(Completion(occurrence: o.id, date: d, by: t.person), actor: actor) else {
                     return page("result", Result(title: "已登记", message: try recordedLine(st, v, o.id) ?? "已登记。", agenda: agenda), status: .conflict)
                 }
             } catch let e as StoreError {
@@ -606,9 +611,10 @@ struct Handlers: Sendable {
                 throw Refusal(status: .badRequest, title: "日期有误", message: problem.message(d, name: member.name, chinese: true) + "。")
             }
             let actor = Actor(name: t.person, now: now, via: "the web from \(client(req, ctx, st))")
+            let db = try store(st)
             let event: Event
             do {
-                event = try st.workspace.database!.addEvent(
+                event = try db.addEvent(
                     member: member.id, kind: kind, date: d, ends: nil, target: nil, note: Handlers.text(f.note, limit: 500),
                     today: v.today, knownMembers: v.known, knownPeople: v.known, actor: actor)
             } catch {

@@ -60,6 +60,15 @@ public struct Workspace: Sendable {
         self.database = database
     }
 
+    /// The database, for what writes: a workspace opened with `create: true` always has one. Without one (opened
+    /// to read, before anything was imported) this says so rather than crashing.
+    public func store() throws(StoreError) -> AppDatabase {
+        guard let database else {
+            throw .cannotOpen(path: config.databasePath, reason: "there is no database yet (nothing was imported, guanhuaid has not run)")
+        }
+        return database
+    }
+
     /// The database's organisation once imported, else the organisation file's (see `open`).
     public var organization: Organization { config.organization }
 

@@ -138,7 +138,7 @@ struct ImportCompletions: AsyncParsableCommand {
             say(L("Dry run: nothing was written.", "试运行：没有写入任何内容。"))
             return
         }
-        let n = try ws.database!.recordAll(completions, actor: actor, action: "import-completions", target: file)
+        let n = try ws.store().recordAll(completions, actor: actor, action: "import-completions", target: file)
         say(L("\(file): \(completions.count) rows — \(n) recorded, \(completions.count - n) on record already.",
             "\(file)：\(completions.count) 行——已记录 \(n) 项，此前已有记录 \(completions.count - n) 项。"))
     }
@@ -212,7 +212,7 @@ struct EventAdd: AsyncParsableCommand {
         {
             throw UsageError(message: "--date " + problem.message(d, name: m.name))
         }
-        let event = try ws.database!.addEvent(
+        let event = try ws.store().addEvent(
             member: member, kind: k, date: d, ends: e, target: target, note: note, today: today,
             knownMembers: memberIDs, knownPeople: Set(input.organization.people.keys), actor: actor)
         say("Recorded \(event.id): \(k.chinese) for \(member) on \(d). It takes effect in the next plan and within a minute in guanhuaid.")
@@ -337,7 +337,7 @@ struct DoneCommand: AsyncParsableCommand {
                 say(L("Nothing recorded.", "未登记任何事项。"))
                 return
             }
-            let n = try ws.database!.recordAll(
+            let n = try ws.store().recordAll(
                 items.map { Completion(occurrence: $0.id, date: d, by: by, note: note, amountFen: fen) },
                 actor: actor, action: "done-bulk", target: bulk.auditTarget)
             say(L("Recorded \(n) items as done on \(d). Their reminders stop.", "已登记 \(n) 项于 \(d) 办结，不再提醒。"))
@@ -353,7 +353,7 @@ struct DoneCommand: AsyncParsableCommand {
         if let problem = CompletionDateProblem.check(d, today: today, windowStart: o.windowStart) {
             throw UsageError(message: "--date " + problem.message(d))
         }
-        try ws.database!.record(Completion(occurrence: occurrence, date: d, by: by, note: note, amountFen: fen), actor: actor)
+        try ws.store().record(Completion(occurrence: occurrence, date: d, by: by, note: note, amountFen: fen), actor: actor)
         say(L("Recorded: \(o.title) — \(occurrence) done on \(d)" + (fen.map { ", 慰问金 \(Report.Figures.yuan($0)) 元" } ?? "")
             + ". Its reminders stop.",
             "已登记：\(o.title) — \(occurrence) 于 \(d) 办结" + (fen.map { "，慰问金 \(Report.Figures.yuan($0)) 元" } ?? "") + "，不再提醒。"))
@@ -384,7 +384,7 @@ struct WaiveCommand: AsyncParsableCommand {
                 say(L("Nothing recorded.", "未登记任何事项。"))
                 return
             }
-            let n = try ws.database!.recordAll(
+            let n = try ws.store().recordAll(
                 items.map { Completion(occurrence: $0.id, date: today, outcome: .waived(reason: reason)) },
                 actor: actor, action: "waive-bulk", target: bulk.auditTarget)
             say(L("Recorded \(n) items as waived. Their reminders stop.", "已登记 \(n) 项免办，不再提醒。"))
@@ -396,7 +396,7 @@ struct WaiveCommand: AsyncParsableCommand {
         guard o.status.isRecordable else {
             throw UsageError(message: L("\(occurrence) is \(o.status.chinese) already", "\(occurrence) 已是「\(o.status.chinese)」"))
         }
-        try ws.database!.record(
+        try ws.store().record(
             Completion(occurrence: occurrence, date: today, outcome: .waived(reason: reason)), actor: actor)
         say(L("Recorded: \(o.title) — \(occurrence) waived. Its reminders stop.", "已登记：\(o.title) — \(occurrence) 免办，不再提醒。"))
     }

@@ -44,7 +44,7 @@ struct WebRevokeCommand: AsyncParsableCommand {
     func run() async throws {
         let ws = try options.workspace(create: true)
         let id = try resolvePerson(person, in: ws, option: "PERSON")
-        let generation = try ws.database!.revokeLinks(of: id, actor: currentActor())
+        let generation = try ws.store().revokeLinks(of: id, actor: currentActor())
         say("Revoked: every link sent to \(id) so far no longer works (generation \(generation)). Their next reminder carries new ones.")
     }
 }
@@ -69,7 +69,7 @@ struct WebLinkCommand: AsyncParsableCommand {
             throw InputErrors([error])
         }
         let maker = LinkMaker(publicURL: web.publicURL, signer: LinkSigner(key: key), actionDays: web.actionLinkDays,
-            agendaDays: web.agendaLinkDays, generations: [id: try ws.database!.linkGeneration(of: id)])
+            agendaDays: web.agendaLinkDays, generations: [id: try ws.store().linkGeneration(of: id)])
         say(report ? maker.report(id, now: wallClockSeconds()) : maker.agenda(id, sentAt: wallClockSeconds()))
     }
 }

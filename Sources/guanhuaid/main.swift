@@ -62,8 +62,8 @@ do {
     }
     let daemon = try await buildDaemon(
         DaemonOptions(configPath: configPath, environment: environment, clock: clock), notifier: notifier, logger: logger)
-    notifier.ready(status: await daemon.runtime.currentStatus())
-    logger.notice("guanhuaid started with \(configPath)")
+    // READY=1 comes from the group itself, once every listener is bound (LifecycleNotifier).
+    logger.notice("guanhuaid starting with \(configPath)")
     try await daemon.group.run()
     exit(0)
 } catch {

@@ -84,6 +84,32 @@ import Testing
         #expect(await again.waitExit(timeout: 10) == 0)
     }
 
+    /// READY=1 only once the pages are listening: a client connecting the moment systemd says the unit is active is
+    /// answered at the first try (issue 29: READY used to come before the web listener was bound).
+    @Test func readyComesAfterThePagesAreListening() async throws {
+        let dir = try Scratch()
+        let port = freePort()
+        let config = try dir.exampleCopy()
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try Data((text + "\n[web]\nlisten = \"127.0.0.1:\(port)\"\npublic_url = \"http://127.0.0.1:\(port)\"\nweb_key_credential = \"web-key\"\n").utf8)
+            .write(to: URL(fileURLWithPath: config))
+        _ = try dir.write("web-key", webKey + "\n")
+        let notify = try NotifyLog(in: dir.url)
+        let daemon = try DaemonProcess(config: config, environment: [
+            "NOTIFY_SOCKET": notify.socket, "CREDENTIALS_DIRECTORY": dir.url.path,
+        ], in: dir.url)
+        // Polled tightly: the first moment READY=1 is there, one request, no retry.
+        let deadline = Date().addingTimeInterval(20)
+        while !notify.messages.contains(where: { $0.hasPrefix("READY=1") }), Date() < deadline {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(notify.messages.contains { $0.hasPrefix("READY=1") }, "\(daemon.stderr)")
+        let first = try await http("GET", "http://127.0.0.1:\(port)/")
+        #expect(first.status == 200)
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitExit(timeout: 10) == 0)
+    }
+
     @Test func aBadConfigurationAtStartSaysWhyAndNeverReady() async throws {
         let dir = try Scratch()
         let config = try dir.exampleCopy()
