@@ -206,6 +206,16 @@ let package = Package(
             exclude: ["Servers"],
             swiftSettings: swiftSettings
         ),
+        // The pages in-process: the router as the daemon serves it, driven by HummingbirdTesting.
+        .testTarget(
+            name: "GuanhuaiWebTests",
+            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery",
+                "GuanhuaiWeb", "GuanhuaiTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "GuanhuaiStoreTests",
             dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiTestSupport"],

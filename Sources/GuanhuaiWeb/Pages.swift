@@ -101,9 +101,9 @@ enum Pages {
             <p>{{name}}，截至 {{today}}：{{#hasOverdue}}<span class="late" id="overdue-count">{{overdueCount}} 项逾期</span>，{{/hasOverdue}}共 {{count}} 项待办。</p>
             {{^items}}<p class="notice">暂无待办事项。</p>{{/items}}
             {{#items}}
-            <section class="card{{#overdue}} overdue{{/overdue}}" id="{{{anchor}}}">
-            <h2>{{title}}</h2>
-            <p>{{subject}} · 期限 {{due}}（{{weekday}}）{{#overdue}} · <span class="late">已逾期 {{daysOverdue}} 天</span>{{/overdue}}{{^mine}} · 责任人 {{responsible}}{{/mine}}</p>
+            <section class="card{{#item.overdue}} overdue{{/item.overdue}}" id="{{{anchor}}}">
+            <h2>{{item.title}}</h2>
+            <p>{{item.subject}} · 期限 {{item.due}}（{{item.weekday}}）{{#item.overdue}} · <span class="late">已逾期 {{item.daysOverdue}} 天</span>{{/item.overdue}}{{^mine}} · 责任人 {{item.responsible}}{{/mine}}</p>
             <form method="post" action="{{{doneAction}}}" class="inline">
             <input type="hidden" name="occurrence" value="{{occurrence}}">
             <label>办结日期 <input type="date" name="date" value="{{{today}}}" min="{{{windowStart}}}" max="{{{today}}}" required></label>

@@ -44,6 +44,21 @@ public enum WebServer {
     public static func make(settings: WebSettings, backend: any WebBackend, logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> any Service
     {
+        var quiet = logger
+        // Hummingbird's own debug lines carry the request path, and with it the token: keep them out.
+        quiet.logLevel = max(logger.logLevel, .notice)
+        return Application(
+            router: router(backend: backend, logger: logger),
+            server: .http1(configuration: .init(idleTimeout: .seconds(30),
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: 8192, maxHeaderListSize: 16384, maxHeaderFieldCount: 64))),
+            configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: nil),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+            logger: quiet)
+    }
+
+    /// Every route: one collection per resource, each behind the link check for its purpose. The tests drive this
+    /// router in-process (HummingbirdTesting) as the daemon serves it.
+    static func router(backend: any WebBackend, logger: Logger) -> Router<WebContext> {
         let router = Router(context: WebContext.self)
         router.add(middleware: Guard(logger: logger))
         let h = Handlers(backend: backend, logger: logger)
@@ -55,39 +70,20 @@ public enum WebServer {
                     body: .init(byteBuffer: ByteBuffer(string: css)))
             }
         }
-        // Each page answers HEAD as its GET would, without the body. (A GET changes nothing.)
-        let pages: [(String, @Sendable (Request, WebContext) async throws -> Response)] = [
-            ("/i/:token/:action", h.itemPage), ("/me/:token", h.agendaPage), ("/ics/:file", h.feed),
-            ("/report/:token", h.reportPage),
-        ]
-        for (path, handler) in pages {
-            router.get(RouterPath(path)) { req, ctx in try await handler(req, ctx) }
-            router.head(RouterPath(path)) { req, ctx in
-                var r = try await handler(req, ctx)
-                r.body = .init()
-                return r
-            }
-        }
-        router.post("/i/:token/:action") { req, ctx in try await h.itemPost(req, ctx) }
-        router.post("/me/:token/done") { req, ctx in try await h.agendaDone(req, ctx) }
-        router.post("/me/:token/event") { req, ctx in try await h.agendaEvent(req, ctx) }
-        var quiet = logger
-        // Hummingbird's own debug lines carry the request path, and with it the token: keep them out.
-        quiet.logLevel = max(logger.logLevel, .notice)
-        return Application(
-            router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(30),
-                httpDecoderConfiguration: .init(maxHeaderFieldSize: 8192, maxHeaderListSize: 16384, maxHeaderFieldCount: 64))),
-            configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: nil),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
-            logger: quiet)
+        router.addRoutes(h.itemRoutes(), atPath: "/i")
+        router.addRoutes(h.agendaRoutes(), atPath: "/me")
+        router.addRoutes(h.feedRoutes(), atPath: "/ics")
+        router.addRoutes(h.reportRoutes(), atPath: "/report")
+        return router
     }
 }
 
-/// A request's context: the peer's address (for the audit log) and a 16 KiB body limit.
+/// A request's context: the peer's address (for the audit log), a 16 KiB body limit, and the grant of the link it
+/// came by (`LinkGrant`).
 struct WebContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     let peer: SocketAddress?
+    var grant: Grant?
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -108,6 +104,8 @@ struct Guard: RouterMiddleware {
         var response: Response
         do {
             response = try await next(request, context)
+        } catch let r as Refusal {
+            response = r.page(contact: nil)
         } catch let e as HTTPError {
             response = switch e.status {
             case .notFound: page("problem", Problem(title: "页面不存在", message: "这个地址没有页面。请使用提醒邮件中的链接。", contact: "本单位党组织"), status: .notFound)
@@ -121,6 +119,8 @@ struct Guard: RouterMiddleware {
             response = page("problem", Problem(title: "暂时无法处理", message: "服务出现问题，您的操作没有被记录。请稍后再试。", contact: "本单位党组织或系统管理员"), status: .internalServerError)
         }
         if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        // HEAD: what GET would answer, refusals included, without the body.
+        if request.method == .head { response.body = .init() }
         response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
         response.headers[.contentSecurityPolicy] =
             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
