@@ -70,6 +70,23 @@ func webRig(port: Int) throws -> Rig {
     return rig
 }
 
+/// The example daemon with `[web]`, its test clock at `start`, its pages answering: `body` gets the rig, the daemon
+/// and the pages' base address.
+func withWebDaemon(at start: Int64, _ body: (borrowing Rig, DaemonProcess, String) async throws -> Void) async throws {
+    let port = freePort()
+    let rig = try webRig(port: port)
+    try setClock(rig.clock, start)
+    let daemon = try rig.daemon()
+    let base = "http://127.0.0.1:\(port)"
+    #expect(await webIsUp(base), "\(daemon.stderr)")
+    try await body(rig, daemon, base)
+}
+
+/// The calendar feed's address on a 「我的待办」 page.
+func feedURL(in page: String) -> String? {
+    page.range(of: "value=\"http").map { r in String(page[page.index(r.lowerBound, offsetBy: 7)...].prefix { $0 != "\"" }) }
+}
+
 /// Waits until the pages answer.
 func webIsUp(_ base: String, timeout: TimeInterval = 20) async -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
@@ -281,11 +298,9 @@ func screenshot(_ name: String, _ dir: borrowing Scratch) -> String {
         #expect(refused.status == 403 && refused.body.contains("不能为这位党员登记"))
 
         // The calendar feed: RFC 5545 by Python's icalendar, UIDs stable across two fetches, no note in it.
-        let feedURL = try #require(page.body.range(of: "value=\"http").map { r in
-            String(page.body[page.body.index(r.lowerBound, offsetBy: 7)...].prefix { $0 != "\"" })
-        })
-        let first = try await http("GET", feedURL)
-        let second = try await http("GET", feedURL)
+        let address = try #require(feedURL(in: page.body))
+        let first = try await http("GET", address)
+        let second = try await http("GET", address)
         #expect(first.headers["content-type"]?.hasPrefix("text/calendar") == true)
         let a = try rig.dir.write("a.ics", first.body)
         let b = try rig.dir.write("b.ics", second.body)
