@@ -185,3 +185,25 @@ public struct Completion: Hashable, Sendable {
         self.amountFen = amountFen
     }
 }
+
+/// What an audit row records: written by the store, read back by the scheduler as this type (one list, not strings
+/// written in one place and parsed in another). The raw values are what the audit table holds.
+public enum AuditAction: String, Sendable, CaseIterable {
+    case done, waived, progress
+    case doneBulk = "done-bulk"
+    case waiveBulk = "waive-bulk"
+    case importCompletions = "import-completions"
+    case webRevoke = "web-revoke"
+    case eventAdd = "event-add"
+    case importOrgs = "import-orgs"
+    case importRoster = "import-roster"
+    case importRelations = "import-relations"
+
+    /// Closes or annotates what is planned (a completion, a waiver, a note, a revoked link): it adds no send time.
+    public var onlyCloses: Bool {
+        switch self {
+        case .done, .waived, .progress, .doneBulk, .waiveBulk, .importCompletions, .webRevoke: true
+        case .eventAdd, .importOrgs, .importRoster, .importRelations: false
+        }
+    }
+}

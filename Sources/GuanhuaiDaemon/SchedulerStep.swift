@@ -31,18 +31,13 @@ enum SchedulerStep: Equatable {
         case everything
 
         /// The change made of these audit actions (with the member of each event recorded).
-        static func of(_ actions: [(action: String, member: String?)]) -> Change {
+        static func of(_ actions: [(action: AuditAction?, member: String?)]) -> Change {
             var members = Set<PersonID>()
             for a in actions {
-                switch a.action {
-                case "done", "waived", "done-bulk", "waive-bulk", "import-completions", "progress", "web-revoke":
-                    continue
-                case "event-add":
-                    guard let m = a.member else { return .everything }
-                    members.insert(m)
-                default:
-                    return .everything
-                }
+                guard let action = a.action else { return .everything }
+                if action.onlyCloses { continue }
+                guard action == .eventAdd, let m = a.member else { return .everything }
+                members.insert(m)
             }
             return members.isEmpty ? .closes : .members(members)
         }

@@ -60,8 +60,8 @@ extension AppDatabase {
         do { return try writer.read(body) } catch { throw StoreError(error, path: label) }
     }
 
-    static func audit(_ db: Database, _ actor: Actor, _ action: String, _ target: String, _ summary: String) throws {
-        var a = AuditRecord(id: nil, at: actor.now, actor: actor.name, action: action, target: target, summary: summary)
+    static func audit(_ db: Database, _ actor: Actor, _ action: AuditAction, _ target: String, _ summary: String) throws {
+        var a = AuditRecord(id: nil, at: actor.now, actor: actor.name, action: action.rawValue, target: target, summary: summary)
         try a.insert(db)
     }
 
@@ -216,7 +216,7 @@ extension AppDatabase {
             try db.execute(
                 sql: "INSERT OR REPLACE INTO setting (key, value) VALUES ('committee', ?), ('organization_department', ?)",
                 arguments: [org.committee.id, org.organizationDepartment])
-            try AppDatabase.audit(db, actor, "import-orgs", org.committee.id,
+            try AppDatabase.audit(db, actor, .importOrgs, org.committee.id,
                 "added \(report.added.count), changed \(report.changed.count), removed \(report.removed.count)")
             return report
         }
@@ -258,7 +258,7 @@ extension AppDatabase {
                     sql: "UPDATE member SET status = 'transferred-out', statusDate = ? WHERE id = ?",
                     arguments: [today.description, id])
             }
-            try AppDatabase.audit(db, actor, "import-roster", "\(members.count) rows",
+            try AppDatabase.audit(db, actor, .importRoster, "\(members.count) rows",
                 "added \(report.added.count), changed \(report.changed.count), unchanged \(report.unchanged), missing \(report.missing.count), pruned \(report.pruned.count)")
             return report
         }
@@ -289,7 +289,7 @@ extension AppDatabase {
             try db.execute(sql: "DELETE FROM dependant")
             for r in new { try r.insert(db) }
             for d in dependants { try DependantRecord(d).insert(db) }
-            try AppDatabase.audit(db, actor, "import-relations", "\(relations.count) relations",
+            try AppDatabase.audit(db, actor, .importRelations, "\(relations.count) relations",
                 "added \(report.added.count), removed \(report.removed.count), unchanged \(report.unchanged)")
             return report
         }
@@ -323,7 +323,7 @@ extension AppDatabase {
             try r.insert(db)
             r.id = "E\(r.seq!)"
             try db.execute(sql: "UPDATE event SET id = ? WHERE seq = ?", arguments: [r.id, r.seq])
-            try AppDatabase.audit(db, actor, "event-add", r.id, "\(kind.rawValue) for \(member) on \(date)")
+            try AppDatabase.audit(db, actor, .eventAdd, r.id, "\(kind.rawValue) for \(member) on \(date)")
             return r.event!
         }
     }
@@ -348,16 +348,16 @@ extension AppDatabase {
         }
     }
 
-    /// Inserts one completion unless one is on record already; returns its outcome ("done" or "waived"), or nil.
-    static func insertCompletion(_ db: Database, _ c: Completion, _ actor: Actor) throws -> String? {
+    /// Inserts one completion unless one is on record already; returns what to audit it as, or nil.
+    static func insertCompletion(_ db: Database, _ c: Completion, _ actor: Actor) throws -> AuditAction? {
         if try CompletionRecord.fetchOne(db, key: c.occurrence) != nil { return nil }
-        let (outcome, reason): (String, String?) =
+        let (outcome, reason): (AuditAction, String?) =
             switch c.outcome {
-            case .done: ("done", nil)
-            case .waived(let r): ("waived", r)
+            case .done: (.done, nil)
+            case .waived(let r): (.waived, r)
             }
         try CompletionRecord(
-            occurrence: c.occurrence, date: c.date.description, byPerson: c.by, note: c.note, outcome: outcome,
+            occurrence: c.occurrence, date: c.date.description, byPerson: c.by, note: c.note, outcome: outcome.rawValue,
             reason: reason, recordedAt: actor.now, recordedBy: actor.name, amountFen: c.amountFen
         ).insert(db)
         return outcome
@@ -366,7 +366,7 @@ extension AppDatabase {
     /// Records many completions or waivers in one transaction, audited as one action with its count (a bulk
     /// `done --rule … --unit …`). Those on record already are skipped; returns how many were recorded.
     @discardableResult
-    public func recordAll(_ cs: [Completion], actor: Actor, action: String, target: String) throws(StoreError) -> Int {
+    public func recordAll(_ cs: [Completion], actor: Actor, action: AuditAction, target: String) throws(StoreError) -> Int {
         try write { db in
             var n = 0
             for c in cs where try AppDatabase.insertCompletion(db, c, actor) != nil { n += 1 }

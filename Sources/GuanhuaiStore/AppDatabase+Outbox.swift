@@ -1,6 +1,6 @@
 public import Foundation
 public import GRDB
-import GuanhuaiCore
+public import GuanhuaiCore
 
 /// Where an outbox row goes: the journal, or a `[channels.NAME]` channel. Stored as the name ("journal" for the
 /// journal; config.toml refuses a channel of that name, so the two cannot be confused).
@@ -379,13 +379,14 @@ extension AppDatabase {
 
     /// The changes after generation `since` (an audit row id): each one's action, and for an event recorded, the
     /// member it is about. What the scheduler needs to plan only what a change touched.
-    public func changes(since: Int64) throws(StoreError) -> [(action: String, member: String?)] {
+    /// An action this version does not know (written by a later one) is nil: the scheduler then plans everything.
+    public func changes(since: Int64) throws(StoreError) -> [(action: AuditAction?, member: String?)] {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT a.action, e.member FROM audit a
-                LEFT JOIN event e ON a.action = 'event-add' AND e.id = a.target
+                LEFT JOIN event e ON a.action = ? AND e.id = a.target
                 WHERE a.id > ? ORDER BY a.id
-                """, arguments: [since]).map { (action: $0[0], member: $0[1]) }
+                """, arguments: [AuditAction.eventAdd.rawValue, since]).map { (action: AuditAction(rawValue: $0[0]), member: $0[1]) }
         }
     }
 }

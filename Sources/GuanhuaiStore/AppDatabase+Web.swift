@@ -26,7 +26,7 @@ extension AppDatabase {
             let g = (try Int.fetchOne(db, sql: "SELECT generation FROM linkGeneration WHERE person = ?", arguments: [person]) ?? 0) + 1
             try db.execute(sql: "INSERT OR REPLACE INTO linkGeneration (person, generation, revokedAt) VALUES (?, ?, ?)",
                 arguments: [person, g, actor.now])
-            try AppDatabase.audit(db, actor, "web-revoke", person, "every link sent to \(person) revoked")
+            try AppDatabase.audit(db, actor, .webRevoke, person, "every link sent to \(person) revoked")
             return g
         }
     }
@@ -47,7 +47,7 @@ extension AppDatabase {
                 INSERT OR IGNORE INTO progressNote (occurrence, person, date, note, nonce, recordedAt) VALUES (?, ?, ?, ?, ?, ?)
                 """, arguments: [occurrence, person, date.description, note, nonce, actor.now])
             guard db.changesCount > 0 else { return false }
-            try AppDatabase.audit(db, actor, "progress", occurrence, "progress noted, dated \(date)"
+            try AppDatabase.audit(db, actor, .progress, occurrence, "progress noted, dated \(date)"
                 + (actor.via.map { " via \($0)" } ?? ""))
             return true
         }

@@ -138,7 +138,7 @@ struct ImportCompletions: AsyncParsableCommand {
             say(L("Dry run: nothing was written.", "试运行：没有写入任何内容。"))
             return
         }
-        let n = try ws.store().recordAll(completions, actor: actor, action: "import-completions", target: file)
+        let n = try ws.store().recordAll(completions, actor: actor, action: .importCompletions, target: file)
         say(L("\(file): \(completions.count) rows — \(n) recorded, \(completions.count - n) on record already.",
             "\(file)：\(completions.count) 行——已记录 \(n) 项，此前已有记录 \(completions.count - n) 项。"))
     }
@@ -339,7 +339,7 @@ struct DoneCommand: AsyncParsableCommand {
             }
             let n = try ws.store().recordAll(
                 items.map { Completion(occurrence: $0.id, date: d, by: by, note: note, amountFen: fen) },
-                actor: actor, action: "done-bulk", target: bulk.auditTarget)
+                actor: actor, action: .doneBulk, target: bulk.auditTarget)
             say(L("Recorded \(n) items as done on \(d). Their reminders stop.", "已登记 \(n) 项于 \(d) 办结，不再提醒。"))
             return
         }
@@ -386,7 +386,7 @@ struct WaiveCommand: AsyncParsableCommand {
             }
             let n = try ws.store().recordAll(
                 items.map { Completion(occurrence: $0.id, date: today, outcome: .waived(reason: reason)) },
-                actor: actor, action: "waive-bulk", target: bulk.auditTarget)
+                actor: actor, action: .waiveBulk, target: bulk.auditTarget)
             say(L("Recorded \(n) items as waived. Their reminders stop.", "已登记 \(n) 项免办，不再提醒。"))
             return
         }
