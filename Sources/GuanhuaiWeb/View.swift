@@ -117,15 +117,8 @@ extension Handlers {
     /// The occurrence a link names: among the person's open items, else found near its due date (wider if it moved).
     func occurrence(_ id: String, due: CivilDate?, _ v: View, _ s: WebState, now: Int64) throws(Refusal) -> Occurrence? {
         if let o = v.open.first(where: { $0.id == id }) { return o }
-        let rule = String(id.prefix { $0 != ":" })
-        let planner = Planner(try input(s, person: v.person))
-        for span in [2, 400] {
-            let center = due ?? v.today
-            let found = planner.plan(PlanQuery(from: center.adding(days: -span), to: center.adding(days: span), now: now,
-                rules: [rule])).first { $0.id == id }
-            if let found { return found }
-        }
-        return nil
+        guard let parsed = OccurrenceID(id) else { return nil }
+        return Planner(try input(s, person: v.person)).occurrence(parsed, around: due ?? v.today, now: now)
     }
 
     /// 「已由 X 于 Y 登记」 when the item is on record already.

@@ -31,7 +31,7 @@ struct BulkOptions: ParsableArguments {
         let occ = Planner(input).plan(PlanQuery(from: CivilDate(year - 1, 1, 1)!, to: CivilDate(year + 1, 12, 31)!, now: now,
             rules: [rule]))
         return occ.filter { o in
-            o.status.isRecordable && o.id.split(separator: ":").dropFirst().first.map(String.init) == period && within(o)
+            o.status.isRecordable && OccurrenceID(o.id)?.period == period && within(o)
         }
     }
 

@@ -267,16 +267,15 @@ func table(_ rows: [[String]]) -> String {
 
 /// Finds an occurrence by id, planning only its rule around the given date.
 func findOccurrence(_ id: String, in input: PlanInput, around date: CivilDate, now: Int64) throws -> Occurrence {
-    let rule = String(id.prefix { $0 != ":" })
-    guard input.rules.contains(where: { $0.id == rule }) else {
-        throw UsageError(message: L("unknown occurrence \"\(id)\": no rule \"\(rule)\"; `guanhuai agenda` lists the open ones with their ids",
-                "没有事项「\(id)」：没有规则「\(rule)」；`guanhuai agenda` 列出未办事项及其编号"))
+    guard let parsed = OccurrenceID(id) else {
+        throw UsageError(message: L("\"\(id)\" is not an occurrence id (rule:period:key, e.g. political-birthday:2027:M002); `guanhuai agenda` lists the open ones with their ids",
+                "「\(id)」不是事项编号（规则:期间:对象，如 political-birthday:2027:M002）；`guanhuai agenda` 列出未办事项及其编号"))
     }
-    let planner = Planner(input)
-    let found = planner.plan(
-        PlanQuery(from: date.adding(days: -3 * 366), to: date.adding(days: 366), now: now, rules: [rule])
-    ).first { $0.id == id }
-    guard let found else {
+    guard input.rules.contains(where: { $0.id == parsed.rule }) else {
+        throw UsageError(message: L("unknown occurrence \"\(id)\": no rule \"\(parsed.rule)\"; `guanhuai agenda` lists the open ones with their ids",
+                "没有事项「\(id)」：没有规则「\(parsed.rule)」；`guanhuai agenda` 列出未办事项及其编号"))
+    }
+    guard let found = Planner(input).occurrence(parsed, around: date, now: now) else {
         throw UsageError(message: L("unknown occurrence \"\(id)\"; `guanhuai agenda` lists the open ones with their ids",
                 "没有事项「\(id)」；`guanhuai agenda` 列出未办事项及其编号"))
     }
