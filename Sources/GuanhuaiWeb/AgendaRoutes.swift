@@ -2,6 +2,7 @@ import Foundation
 import GuanhuaiCore
 import GuanhuaiDelivery
 import GuanhuaiStore
+import GuanhuaiWorkspace
 import Hummingbird
 import Mustache
 
@@ -122,15 +123,11 @@ extension Handlers {
                 occurrence: o.id, action: "\(agenda)/done", agenda: agenda), status: .ok)
         }
         let actor = Actor(name: g.token.person, now: g.now, via: "the web from \(client(req, ctx, g.state))")
-        let db = try store(g.state)
-        do {
-            guard try db.record(Completion(occurrence: o.id, date: d, by: g.token.person), actor: actor) else {
-                return page("result", Result(title: "已登记", message: try recordedLine(g.state, v, o.id) ?? "已登记。",
-                    agenda: agenda), status: .conflict)
-            }
-        } catch let e as StoreError {
-            logger.error("a web action could not be recorded: \(e)")
-            throw Refusal.unwritable
+        guard try recording(v, { () throws(RecordingProblem) in
+            try g.state.workspace.recordDone(o, date: d, by: g.token.person, today: v.today, actor: actor)
+        }) else {
+            return page("result", Result(title: "已登记", message: try recordedLine(g.state, v, o.id) ?? "已登记。",
+                agenda: agenda), status: .conflict)
         }
         await backend.didRecord()
         return page("result", Result(title: "已登记", message: "已登记：\(o.title)（\(v.subject(o))）于 \(d) 办结。相关提醒不再发送。",
@@ -151,20 +148,11 @@ extension Handlers {
         }
         let d = try Handlers.parsedDate(f.date, today: v.today)
         let known = try input(g.state, person: t.person)
-        if let problem = EventDateProblem.check(d, kind: kind, member: member, events: known.events, today: v.today,
-            rules: known.rules, since: known.settings.since)
-        {
-            throw Refusal(status: .badRequest, title: "日期有误", message: problem.message(d, name: member.name, chinese: true) + "。")
-        }
         let actor = Actor(name: t.person, now: now, via: "the web from \(client(req, ctx, g.state))")
-        let db = try store(g.state)
-        let event: Event
-        do {
-            event = try db.addEvent(
-                member: member.id, kind: kind, date: d, ends: nil, target: nil, note: Handlers.text(f.note, limit: 500),
-                today: v.today, knownMembers: v.known, knownPeople: v.known, actor: actor)
-        } catch {
-            throw Refusal(status: .badRequest, title: "未能登记", message: "这项情况没有被记录。请检查日期后重试。")
+        let note = Handlers.text(f.note, limit: 500)
+        let event = try recording(v) { () throws(RecordingProblem) in
+            try g.state.workspace.recordEvent(member: member, kind: kind, date: d, note: note, input: known, today: v.today,
+                actor: actor)
         }
         await backend.didRecord()
         // What the event opens, as `guanhuai event add` says.

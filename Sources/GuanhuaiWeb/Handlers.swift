@@ -140,6 +140,24 @@ struct Handlers: Sendable {
     /// 我的待办 for the holder of a checked token.
     func agendaLink(_ g: Grant) -> String { links(g).agendaPath(g.token.person, now: g.now) }
 
+    /// Runs one of the workspace's recordings (`Workspace.recordDone` and the rest, which decide what may be
+    /// recorded), and says a refusal as a page.
+    func recording<T>(_ v: View, _ body: () throws(RecordingProblem) -> T) throws(Refusal) -> T {
+        do {
+            return try body()
+        } catch {
+            let words = error.message(chinese: true, name: v.name) + "。"
+            switch error {
+            case .date, .eventDate: throw Refusal(status: .badRequest, title: "日期有误", message: words)
+            case .notAllowed: throw Refusal(status: .forbidden, title: "不是您的事项", message: words)
+            case .closed: throw Refusal(status: .conflict, title: "已登记", message: words)
+            case .store(let e):
+                logger.error("a web action could not be recorded: \(e)")
+                throw Refusal.unwritable
+            }
+        }
+    }
+
     // MARK: Forms
 
     func form<T: Decodable>(_ req: Request, _ ctx: WebContext, as: T.Type) async throws(Refusal) -> T {

@@ -2,6 +2,7 @@ import Foundation
 import GuanhuaiCore
 import GuanhuaiDelivery
 import GuanhuaiStore
+import GuanhuaiWorkspace
 import Hummingbird
 
 /// An item's pages, `/i/TOKEN/done|waive|note`: the confirmation form (GET, which changes nothing) and the record
@@ -123,24 +124,26 @@ extension Handlers {
         if action != .note, try recordedLine(g.state, v, o.id) != nil { return try already() }
         let f = try await form(req, ctx, as: ItemForm.self)
         let actor = Actor(name: g.token.person, now: g.now, via: "the web from \(client(req, ctx, g.state))")
-        let db = try store(g.state)
+        let ws = g.state.workspace
+        let person = g.token.person
         let message: String
         do {
             switch action {
             case .done:
-                let d = try Handlers.date(f.date, today: v.today, notBefore: o.windowStart)
+                let d = try Handlers.parsedDate(f.date, today: v.today)
                 let amount = try Handlers.amount(f.amount)
-                guard try db.record(Completion(occurrence: o.id, date: d, by: g.token.person,
-                    note: Handlers.text(f.note, limit: 500), amountFen: amount), actor: actor)
-                else { return try already() }
+                let note = Handlers.text(f.note, limit: 500)
+                guard try recording(v, { () throws(RecordingProblem) in
+                    try ws.recordDone(o, date: d, by: person, note: note, amountFen: amount, today: v.today, actor: actor)
+                }) else { return try already() }
                 message = "已登记：\(o.title)（\(v.subject(o))）于 \(d) 办结。相关提醒不再发送。"
             case .waive:
                 guard let reason = Handlers.text(f.reason, limit: 500) else {
                     throw Refusal(status: .badRequest, title: "请填写原因", message: "登记不适用时，请写明原因。")
                 }
-                guard try db.record(Completion(occurrence: o.id, date: v.today, by: g.token.person,
-                    outcome: .waived(reason: reason)), actor: actor)
-                else { return try already() }
+                guard try recording(v, { () throws(RecordingProblem) in
+                    try ws.recordWaiver(o, reason: reason, by: person, today: v.today, actor: actor)
+                }) else { return try already() }
                 message = "已登记：\(o.title)（\(v.subject(o))）本次不适用。相关提醒不再发送。"
             case .note:
                 let d = try Handlers.date(f.date, today: v.today, notBefore: nil)
@@ -150,7 +153,7 @@ extension Handlers {
                 guard let nonce = f.nonce, nonce.count == 32, nonce.allSatisfy(\.isHexDigit) else {
                     throw Refusal(status: .badRequest, title: "提交的内容有误", message: "请从链接重新打开页面后再提交。")
                 }
-                guard try db.addProgressNote(occurrence: o.id, person: g.token.person, date: d, note: note, nonce: nonce,
+                guard try store(g.state).addProgressNote(occurrence: o.id, person: person, date: d, note: note, nonce: nonce,
                     actor: actor)
                 else {
                     return page("result", Result(title: "已登记", message: "这次登记已经提交过，没有重复记录。", agenda: agenda),

@@ -201,20 +201,17 @@ struct EventAdd: AsyncParsableCommand {
         let actor = currentActor()
         let input = try ws.planInput()
         let today = Planner.today(at: actor.now, zone: input.settings.zone)
-        let memberIDs = Set(input.members.map(\.id))
-        guard memberIDs.contains(member) else {
+        guard input.members.contains(where: { $0.id == member }) else {
             throw UsageError(message: L("unknown member \"\(member)\"; check the id (guanhuai import roster loads the roster)",
                 "没有党员「\(member)」；请检查编号（名册由 guanhuai import roster 导入）"))
         }
-        let m = input.members.first(where: { $0.id == member })!
-        if let problem = EventDateProblem.check(d, kind: k, member: m, events: input.events, today: today,
-            rules: input.rules, since: input.settings.since)
-        {
-            throw UsageError(message: "--date " + problem.message(d, name: m.name))
+        guard let m = input.members.first(where: { $0.id == member }) else {
+            throw UsageError(message: L("unknown member \"\(member)\"", "没有党员「\(member)」"))
         }
-        let event = try ws.store().addEvent(
-            member: member, kind: k, date: d, ends: e, target: target, note: note, today: today,
-            knownMembers: memberIDs, knownPeople: Set(input.organization.people.keys), actor: actor)
+        let event = try recording(option: "--date", names: Names(input)) { () throws(RecordingProblem) in
+            try ws.recordEvent(member: m, kind: k, date: d, ends: e, target: target, note: note, input: input, today: today,
+                actor: actor)
+        }
         say("Recorded \(event.id): \(k.chinese) for \(member) on \(d). It takes effect in the next plan and within a minute in guanhuaid.")
     }
 }
@@ -282,6 +279,27 @@ func findOccurrence(_ id: String, in input: PlanInput, around date: CivilDate, n
     return found
 }
 
+/// Runs one of the workspace's recordings (`Workspace.recordDone` and the rest, which decide), and says a refusal
+/// as the command line does: the option it is about, the item's id, and exit 2.
+@discardableResult
+func recording<T>(option: String, names: Names, id o: Occurrence? = nil, _ body: () throws(RecordingProblem) -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        let about = o.map { "\($0.id): " } ?? ""
+        switch error {
+        case .date, .eventDate:
+            throw UsageError(message: option + " " + error.message(name: names.person))
+        case .closed:
+            throw UsageError(message: about + error.message(name: names.person) + (o?.waivedReason.map { "（\($0)）" } ?? ""))
+        case .notAllowed:
+            throw UsageError(message: "--by: " + about + error.message(name: names.person))
+        case .store(let e):
+            throw e
+        }
+    }
+}
+
 struct DoneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "done", abstract: L("Record that an obligation was carried out; its reminders stop.", "登记事项已办结，不再提醒。"),
@@ -317,42 +335,26 @@ struct DoneCommand: AsyncParsableCommand {
             throw UsageError(message: "--date " + problem.message(d))
         }
         let by = try self.by.map { try resolvePerson($0, in: ws, option: "--by") }
-        /// `--by` names who did it: only someone who may record the item (Organization.mayRecord, as on the pages).
-        func checkBy(_ o: Occurrence) throws {
-            guard let by, !input.organization.mayRecord(o, by: by) else { return }
-            let names = Names(input)
-            throw UsageError(message: L(
-                "--by \(names.person(by)) may not record \(o.id): only the responsible person (\(names.person(o.responsible))) or a secretary above them may",
-                "--by \(names.person(by)) 不能登记 \(o.id)：只有责任人（\(names.person(o.responsible))）或其上级党组织书记可以登记"))
-        }
+        let names = Names(input)
         guard let occurrence else {
             let items = try bulk.select(input, now: actor.now)
-            if let early = items.first(where: { $0.windowStart > d }) {
-                throw UsageError(message: L("--date \(d) is before the window of \(early.id) opens (\(early.windowStart)); give a later --date",
-                "--date \(d) 早于 \(early.id) 的开始日期（\(early.windowStart)）；请给出更晚的 --date"))
-            }
-            for o in items { try checkBy(o) }
-            guard try bulk.confirm(items, verb: L("done on \(d)", "于 \(d) 办结"), names: Names(input)) else {
+            guard try bulk.confirm(items, verb: L("done on \(d)", "于 \(d) 办结"), names: names) else {
                 say(L("Nothing recorded.", "未登记任何事项。"))
                 return
             }
-            let n = try ws.store().recordAll(
-                items.map { Completion(occurrence: $0.id, date: d, by: by, note: note, amountFen: fen) },
-                actor: actor, action: .doneBulk, target: bulk.auditTarget)
+            let n = try recording(option: "--date", names: names) { () throws(RecordingProblem) in
+                try ws.recordAll(items, .done, date: d, by: by, note: note, amountFen: fen, today: today, actor: actor,
+                    target: bulk.auditTarget)
+            }
             say(L("Recorded \(n) items as done on \(d). Their reminders stop.", "已登记 \(n) 项于 \(d) 办结，不再提醒。"))
             return
         }
         guard !bulk.isBulk else { throw UsageError(message: L("give an occurrence id or --rule/--unit/--period, not both",
                 "请给出事项编号或 --rule/--unit/--period，不能两者都给")) }
         let o = try findOccurrence(occurrence, in: input, around: d, now: actor.now)
-        guard o.status.isRecordable else {
-            throw UsageError(message: L("\(occurrence) is \(o.status.chinese) already", "\(occurrence) 已是「\(o.status.chinese)」") + (o.waivedReason.map { "（\($0)）" } ?? ""))
+        try recording(option: "--date", names: names, id: o) { () throws(RecordingProblem) in
+            _ = try ws.recordDone(o, date: d, by: by, note: note, amountFen: fen, today: today, actor: actor)
         }
-        try checkBy(o)
-        if let problem = CompletionDateProblem.check(d, today: today, windowStart: o.windowStart) {
-            throw UsageError(message: "--date " + problem.message(d))
-        }
-        try ws.store().record(Completion(occurrence: occurrence, date: d, by: by, note: note, amountFen: fen), actor: actor)
         say(L("Recorded: \(o.title) — \(occurrence) done on \(d)" + (fen.map { ", 慰问金 \(Report.Figures.yuan($0)) 元" } ?? "")
             + ". Its reminders stop.",
             "已登记：\(o.title) — \(occurrence) 于 \(d) 办结" + (fen.map { "，慰问金 \(Report.Figures.yuan($0)) 元" } ?? "") + "，不再提醒。"))
@@ -383,20 +385,19 @@ struct WaiveCommand: AsyncParsableCommand {
                 say(L("Nothing recorded.", "未登记任何事项。"))
                 return
             }
-            let n = try ws.store().recordAll(
-                items.map { Completion(occurrence: $0.id, date: today, outcome: .waived(reason: reason)) },
-                actor: actor, action: .waiveBulk, target: bulk.auditTarget)
+            let n = try recording(option: "--reason", names: Names(input)) { () throws(RecordingProblem) in
+                try ws.recordAll(items, .waived(reason: reason), date: today, by: nil, today: today, actor: actor,
+                    target: bulk.auditTarget)
+            }
             say(L("Recorded \(n) items as waived. Their reminders stop.", "已登记 \(n) 项免办，不再提醒。"))
             return
         }
         guard !bulk.isBulk else { throw UsageError(message: L("give an occurrence id or --rule/--unit/--period, not both",
                 "请给出事项编号或 --rule/--unit/--period，不能两者都给")) }
         let o = try findOccurrence(occurrence, in: input, around: today, now: actor.now)
-        guard o.status.isRecordable else {
-            throw UsageError(message: L("\(occurrence) is \(o.status.chinese) already", "\(occurrence) 已是「\(o.status.chinese)」"))
+        try recording(option: "--reason", names: Names(input), id: o) { () throws(RecordingProblem) in
+            _ = try ws.recordWaiver(o, reason: reason, by: nil, today: today, actor: actor)
         }
-        try ws.store().record(
-            Completion(occurrence: occurrence, date: today, outcome: .waived(reason: reason)), actor: actor)
         say(L("Recorded: \(o.title) — \(occurrence) waived. Its reminders stop.", "已登记：\(o.title) — \(occurrence) 免办，不再提醒。"))
     }
 }
