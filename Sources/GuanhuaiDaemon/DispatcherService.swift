@@ -19,6 +19,8 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
     /// Results the database would not take: kept here and recorded before anything else is sent, so a message is
     /// never sent twice because its result could not be written (disk full, a lock held past the busy timeout).
     let unrecorded = UnrecordedResults()
+    /// The endpoints' rate windows and the numbers' SMS limits: the dispatcher's own, kept across reloads.
+    let limits = DeliveryLimits()
 
     func run() async throws {
         var backoff = 0
@@ -27,7 +29,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
             do {
                 try await dispatchDue()
                 backoff = 0
-                if let next = try await runtime.database.nextOutboxAttempt() {
+                if let next = try await runtime.deliverySnapshot().database.nextOutboxAttempt() {
                     sleep = min(sleep, .seconds(max(0, next - clock.now())) + .milliseconds(100))
                 }
             } catch {
@@ -44,14 +46,12 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
     /// One pass over the due rows. A batch in flight is finished even during a graceful shutdown. Channels are sent
     /// to side by side, so a slow endpoint does not hold up the mail.
     func dispatchDue() async throws {
-        let db = await runtime.database
-        let policy = await runtime.deliveryPolicy
+        // One snapshot for the whole pass: a reload while it runs is used from the next pass on.
+        let snapshot = await runtime.deliverySnapshot()
+        let db = snapshot.database
+        let policy = snapshot.policy
         var failure: String?
         try flushUnrecorded(db: db, policy: policy)
-        let settled = try await runtime.settleDone(now: clock.now())
-        if settled.withdrawn + settled.rewritten > 0 {
-            logger.info("\(settled.withdrawn) queued messages withdrawn and \(settled.rewritten) rewritten: what they were about has been done")
-        }
         while !Task.isCancelled {
             let rows = try db.dueOutbox(now: clock.now())
             if rows.isEmpty { break }
@@ -60,7 +60,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
             let failures = try await withThrowingTaskGroup(of: String?.self) { tasks in
                 for (channel, group) in groups {
                     tasks.addTask {
-                        try await dispatch(channel: channel, group, db: db, policy: policy, disabled: disabled[channel.name])
+                        try await dispatch(channel: channel, group, snapshot, disabled: disabled[channel.name])
                     }
                 }
                 var out: [String] = []
@@ -105,9 +105,10 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
     }
 
     /// Sends one channel's due rows; returns the last failure, for STATUS=.
-    func dispatch(channel: OutboxChannel, _ group: [OutboxRow], db: AppDatabase, policy: Configuration.DeliveryPolicy,
+    func dispatch(channel: OutboxChannel, _ group: [OutboxRow], _ snapshot: DeliverySnapshot,
         disabled: AppDatabase.DisabledEndpoint?) async throws -> String?
     {
+        let (db, policy) = (snapshot.database, snapshot.policy)
         var failure: String?
         func note(_ f: String?) { if let f { failure = f } }
         guard case .named(let name) = channel else {
@@ -123,13 +124,13 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
             }
             return failure
         }
-        if let hook = await runtime.webhookChannel(name) {
+        if let hook = snapshot.webhooks[name] {
             return try await dispatch(hook, group, db: db, policy: policy, disabled: disabled)
         }
-        if let sms = await runtime.smsChannel(name) {
+        if let sms = snapshot.sms[name] {
             return try await dispatch(sms, group, db: db, policy: policy)
         }
-        guard let mail = await runtime.mailChannel(name) else {
+        guard let mail = snapshot.mail[name] else {
             for row in group {
                 note(try record(row, .failure(.permanent("no channel \"\(name)\" in the configuration")), db: db, policy: policy).failure)
             }
@@ -194,7 +195,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
                     db: db, policy: policy).failure
                 continue
             }
-            if let wait = await runtime.reserve(hook, now: now) {
+            if let wait = limits.reserve(hook, now: now) {
                 let rest = group[i...].map(\.id)
                 try db.deferOutbox(rest, until: wait)
                 logger.info("\(rest.count) messages wait for \(hook.name)'s rate limit (\(hook.spec.ratePerMinute ?? 0)/min) until \(wait - now) s from now",
@@ -239,7 +240,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
                 failure = try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy).failure
                 continue
             }
-            if let wait = await runtime.reserveSMS(sms, phone: phone, now: now) {
+            if let wait = limits.reserveSMS(sms, phone: phone, now: now) {
                 try db.deferOutbox([row.id], until: wait)
                 logger.info("an SMS waits \(wait - now) s for its number's limit (\(sms.spec.perMinute)/min, \(sms.spec.perHour)/h, \(sms.spec.perDay)/day)",
                     metadata: ["GUANHUAI_CHANNEL": "\(sms.name)", "GUANHUAI_RECIPIENT": "\(row.recipient)"])
@@ -299,4 +300,36 @@ final class UnrecordedResults: Sendable {
     func remove(_ id: Int64) { _ = rows.withLock { $0.removeValue(forKey: id) } }
     func all() -> [(OutboxRow, Result<String, DeliveryError>)] { rows.withLock { $0.values.sorted { $0.0.id < $1.0.id } } }
     var isEmpty: Bool { rows.withLock { $0.isEmpty } }
+}
+
+/// Per-endpoint rate windows and per-number SMS limits, kept across reloads (an endpoint's limit does not reset
+/// with the configuration). In memory: after a restart the provider's own limit answers (a temporary failure,
+/// retried) until these fill again.
+final class DeliveryLimits: Sendable {
+    private let windows = Mutex<[String: RateWindow]>([:])
+    private let numbers = Mutex<[String: SMSNumberLimit]>([:])
+
+    /// nil: send now. Otherwise the time the endpoint takes the next message.
+    func reserve(_ channel: WebhookChannel, now: Int64) -> Int64? {
+        guard let limit = channel.spec.ratePerMinute else { return nil }
+        return windows.withLock { windows in
+            var w = windows[channel.endpoint] ?? RateWindow(limit: limit)
+            if w.limit != limit { w = RateWindow(limit: limit) }
+            let r = w.reserve(now: now)
+            windows[channel.endpoint] = w
+            return r
+        }
+    }
+
+    /// nil: text the number now. Otherwise when its next message may go.
+    func reserveSMS(_ channel: SMSChannel, phone: String, now: Int64) -> Int64? {
+        let key = channel.name + "\u{1F}" + phone
+        return numbers.withLock { numbers in
+            var limit = numbers[key]
+                ?? SMSNumberLimit(perMinute: channel.spec.perMinute, perHour: channel.spec.perHour, perDay: channel.spec.perDay)
+            let r = limit.reserve(now: now)
+            numbers[key] = limit
+            return r
+        }
+    }
 }

@@ -295,37 +295,20 @@ public actor Runtime {
 
     public func currentStatus() -> String { statusText }
 
-    var deliveryPolicy: Configuration.DeliveryPolicy { config.delivery }
-    func mailChannel(_ name: String) -> MailChannel? { loaded.mailChannels[name] }
-    func webhookChannel(_ name: String) -> WebhookChannel? { loaded.webhookChannels[name] }
-    func smsChannel(_ name: String) -> SMSChannel? { loaded.smsChannels[name] }
-
-    /// Each number's SMS limits per channel, kept across reloads. In memory: after a restart the provider's own
-    /// limit answers (a temporary failure, retried) until these fill again.
-    var smsLimits: [String: SMSNumberLimit] = [:]
-
-    /// nil: text the number now. Otherwise when its next message may go.
-    func reserveSMS(_ channel: SMSChannel, phone: String, now: Int64) -> Int64? {
-        let key = channel.name + "\u{1F}" + phone
-        var limit = smsLimits[key]
-            ?? SMSNumberLimit(perMinute: channel.spec.perMinute, perHour: channel.spec.perHour, perDay: channel.spec.perDay)
-        let r = limit.reserve(now: now)
-        smsLimits[key] = limit
-        return r
+    /// What one dispatcher pass uses, taken once at its start: a reload during the pass changes the next one.
+    func deliverySnapshot() -> DeliverySnapshot {
+        DeliverySnapshot(database: database, policy: config.delivery, mail: loaded.mailChannels,
+            webhooks: loaded.webhookChannels, sms: loaded.smsChannels)
     }
+}
 
-    /// Per-endpoint rate windows, kept across reloads (an endpoint's limit does not reset with the configuration).
-    var rateWindows: [String: RateWindow] = [:]
-
-    /// nil: send now. Otherwise the time the endpoint takes the next message.
-    func reserve(_ channel: WebhookChannel, now: Int64) -> Int64? {
-        guard let limit = channel.spec.ratePerMinute else { return nil }
-        var w = rateWindows[channel.endpoint] ?? RateWindow(limit: limit)
-        if w.limit != limit { w = RateWindow(limit: limit) }
-        let r = w.reserve(now: now)
-        rateWindows[channel.endpoint] = w
-        return r
-    }
+/// The configuration as one dispatcher pass sees it, whole.
+struct DeliverySnapshot: Sendable {
+    let database: AppDatabase
+    let policy: Configuration.DeliveryPolicy
+    let mail: [String: MailChannel]
+    let webhooks: [String: WebhookChannel]
+    let sms: [String: SMSChannel]
 }
 
 /// The earliest reminder after a time, over occurrences shown one at a time (a plan need not be kept for it).

@@ -29,10 +29,16 @@ struct SchedulerService<Sleep: Clock>: Service where Sleep.Duration == Duration 
             do {
                 let (added, n) = try await runtime.schedule(now: now)
                 next = n
+                // Closing the loop: queued messages about what has since been done are withdrawn, or written again
+                // without it (the dispatcher holds them back until then).
+                let settled = try await runtime.settleDone(now: now)
+                if settled.withdrawn + settled.rewritten > 0 {
+                    logger.info("\(settled.withdrawn) queued messages withdrawn and \(settled.rewritten) rewritten: what they were about has been done")
+                }
                 if added > 0 {
                     logger.info("\(added) messages queued", metadata: ["GUANHUAI_QUEUED": "\(added)"])
-                    dispatcherBell.ring()
                 }
+                if added + settled.rewritten > 0 { dispatcherBell.ring() }
             } catch {
                 logger.error("scheduling failed: \(error)")
             }

@@ -156,10 +156,14 @@ extension AppDatabase {
     }
 
     /// Pending rows whose time has come, oldest first.
+    /// A row about something since done is not due: the scheduler's step withdraws it or writes it again without
+    /// what is done (`settleDone`), and only then can it go.
     public func dueOutbox(now: Int64, limit: Int = 500) throws(StoreError) -> [OutboxRow] {
         try read { db in
             try OutboxRow.fetchAll(db, sql: """
-                SELECT * FROM outbox WHERE state = 'pending' AND nextAttemptAt <= ? ORDER BY id LIMIT ?
+                SELECT * FROM outbox o WHERE o.state = 'pending' AND o.nextAttemptAt <= ?
+                AND NOT EXISTS (SELECT 1 FROM outboxItem i JOIN completion c ON c.occurrence = i.occurrence WHERE i.outbox = o.id)
+                ORDER BY o.id LIMIT ?
                 """, arguments: [now, limit])
         }
     }
