@@ -13,7 +13,9 @@ public struct Digest: Hashable, Sendable {
     }
 
     /// The outbox key of this digest on a channel: the same digest is the same row, however often it is planned.
-    public func idempotencyKey(channel: String) -> String { "digest:\(recipient):\(at):\(channel)" }
+    public func idempotencyKey(channel: String, part: Int = 1) -> String {
+        DigestKey(recipient: recipient, at: at, channel: channel, part: part).description
+    }
 
     /// Only greetings (a political birthday to the member): rendered as a greeting, not as a reminder.
     public var isGreeting: Bool { items.allSatisfy { $0.kind == .greeting } }

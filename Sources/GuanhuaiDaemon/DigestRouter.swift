@@ -120,7 +120,7 @@ struct DigestRouter: Sendable {
     {
         func row(_ name: String, _ body: [UInt8], part: Int = 0, items: [Digest.Item]? = nil) -> NewOutboxMessage {
             NewOutboxMessage(
-                idempotencyKey: d.idempotencyKey(channel: name) + (part == 0 ? "" : "#\(part + 1)"), recipient: d.recipient,
+                idempotencyKey: d.idempotencyKey(channel: name, part: part + 1), recipient: d.recipient,
                 channel: .named(name), payload: OutboxPayload.webhook(body: Data(body)).encoded(),
                 items: DigestRouter.items(items ?? d.items, context))
         }

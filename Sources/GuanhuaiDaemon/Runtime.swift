@@ -194,10 +194,8 @@ public actor Runtime {
         var rewritten = 0
         let links = try loaded.linkMaker()
         for row in partly {
-            // digest:RECIPIENT:AT:CHANNEL[#part]
-            let parts = row.idempotencyKey.split(separator: ":")
-            guard parts.count >= 4, parts[0] == "digest", let at = Int64(parts[parts.count - 2]) else { continue }
-            let recipient = parts[1..<(parts.count - 2)].joined(separator: ":")
+            guard let key = DigestKey(row.idempotencyKey) else { continue }
+            let (recipient, at) = (key.recipient, key.at)
             let input = try loaded.workspace.planInput(forPerson: recipient)
             let today = Planner.today(at: at, zone: config.zone)
             let occ = Planner(input).plan(PlanQuery(from: today.adding(days: -lookback), to: today.adding(days: 1), now: now))

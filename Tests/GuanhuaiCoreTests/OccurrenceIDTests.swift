@@ -32,3 +32,21 @@ import Testing
         }
     }
 }
+
+@Suite struct DigestKeyTests {
+    @Test(arguments: [
+        ("digest:M001:1800000000:mail", "M001", Int64(1_800_000_000), "mail", 1),
+        ("digest:M001:1800000000:robot#3", "M001", 1_800_000_000, "robot", 3),
+        ("digest:a:b:1800000000:sms", "a:b", 1_800_000_000, "sms", 1),
+    ])
+    func aKeyIsItsParts(_ text: String, _ recipient: String, _ at: Int64, _ channel: String, _ part: Int) throws {
+        let k = try #require(DigestKey(text))
+        #expect(k.recipient == recipient && k.at == at && k.channel == channel && k.part == part)
+        #expect(k.description == text)
+    }
+
+    @Test(arguments: ["report:2027-01:ZZB", "digest:M001:x:mail", "digest:M001:1:mail#1", "digest:mail", ""])
+    func otherKeysAreNotDigests(_ text: String) {
+        #expect(DigestKey(text) == nil)
+    }
+}
