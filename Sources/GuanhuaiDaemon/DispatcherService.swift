@@ -250,7 +250,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
             let (recorded, outcome) = recordOrKeep(row, result, db: db, policy: policy)
             if let f = outcome.failure { failure = f }
             if !recorded { break }
-            if case .failure(let e) = result, e.kind == .temporary, !SMSChannel.isNumberThrottled(e), i + 1 < group.count {
+            if case .failure(let e) = result, e.kind == .temporary, !e.recipientThrottled, i + 1 < group.count {
                 try db.deferOutbox(group[(i + 1)...].map(\.id), until: outcome.retryAt ?? now + Int64(policy.retryInitialSeconds))
                 break
             }

@@ -229,20 +229,21 @@ public struct SMSChannel: Sendable {
             let message = object["Message"] as? String ?? ""
             if code == "OK" { return .success("阿里云 OK \(object["BizId"] as? String ?? "")") }
             return SMSChannel.outcome("阿里云 \(code): \(message)" + SMSChannel.requestID(object["RequestId"]), temporary: SMSChannel.aliyunTemporary.contains(code)
-                || code.hasPrefix("Throttling") || code.hasPrefix("ServiceUnavailable") || status >= 500)
+                || code.hasPrefix("Throttling") || code.hasPrefix("ServiceUnavailable") || status >= 500,
+                numberThrottled: SMSChannel.aliyunNumberLimits.contains(code))
         case .tencent:
             let response = object["Response"] as? [String: Any] ?? [:]
             if let error = response["Error"] as? [String: Any] {
                 let code = error["Code"] as? String ?? "?"
                 return SMSChannel.outcome("腾讯云 \(code): \(error["Message"] as? String ?? "")" + SMSChannel.requestID(response["RequestId"]),
-                    temporary: SMSChannel.tencentTemporary(code))
+                    temporary: SMSChannel.tencentTemporary(code), numberThrottled: code.hasPrefix("LimitExceeded.PhoneNumber"))
             }
             guard let first = (response["SendStatusSet"] as? [[String: Any]])?.first, let code = first["Code"] as? String else {
                 return .failure(.permanent("腾讯云: the answer has no SendStatusSet"))
             }
             if code == "Ok" { return .success("腾讯云 Ok \(first["SerialNo"] as? String ?? "")") }
             return SMSChannel.outcome("腾讯云 \(code): \(first["Message"] as? String ?? "")" + SMSChannel.requestID(response["RequestId"]),
-                temporary: SMSChannel.tencentTemporary(code))
+                temporary: SMSChannel.tencentTemporary(code), numberThrottled: code.hasPrefix("LimitExceeded.PhoneNumber"))
         }
     }
 
@@ -252,14 +253,14 @@ public struct SMSChannel: Sendable {
         return " (RequestId \(id.prefix(80)))"
     }
 
-    /// The provider's limit for one number (the others can still be texted).
-    public static func isNumberThrottled(_ e: DeliveryError) -> Bool {
-        ["BUSINESS_LIMIT_CONTROL", "DAY_LIMIT_CONTROL", "LimitExceeded.PhoneNumber"].contains { e.message.contains($0) }
+    /// The provider's limit for one number, by its code: that message waits, the others can still be texted.
+    static func outcome(_ what: String, temporary: Bool, numberThrottled: Bool = false) -> Result<String, DeliveryError> {
+        if numberThrottled { return .failure(.throttled(what)) }
+        return .failure(temporary ? .temporary(what) : .permanent(what))
     }
 
-    static func outcome(_ what: String, temporary: Bool) -> Result<String, DeliveryError> {
-        .failure(temporary ? .temporary(what) : .permanent(what))
-    }
+    /// 阿里云's per-number flow control (minute, hour, day; and the day's cap).
+    static let aliyunNumberLimits: Set<String> = ["isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL"]
 
     /// 阿里云's flow control: per number per minute/hour/day (BUSINESS_LIMIT_CONTROL), per day (DAY_LIMIT_CONTROL).
     static let aliyunTemporary: Set<String> = ["isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL", "InternalError",
