@@ -112,23 +112,14 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         var failure: String?
         func note(_ f: String?) { if let f { failure = f } }
         guard case .named(let name) = channel else {
-            for row in group {
-                guard case .journal(let entries) = OutboxPayload.decode(row.payload) else {
-                    note(try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy).failure)
-                    continue
-                }
-                if !unrecorded.isEmpty || Task.isShuttingDownGracefully { break }
-                let (recorded, outcome) = recordOrKeep(row, JournalChannel.send(entries), db: db, policy: policy)
-                note(outcome.failure)
-                if !recorded { break }
-            }
-            return failure
+            return try await sendEach(JournalSender(), group, db: db, policy: policy, gone: nil)
         }
         if let hook = snapshot.webhooks[name] {
-            return try await dispatch(hook, group, db: db, policy: policy, disabled: disabled)
+            return try await sendEach(WebhookSender(hook: hook), group, db: db, policy: policy,
+                gone: try goneMessage(hook, disabled: disabled, db: db))
         }
         if let sms = snapshot.sms[name] {
-            return try await dispatch(sms, group, db: db, policy: policy)
+            return try await sendEach(SMSSender(sms: sms), group, db: db, policy: policy, gone: nil)
         }
         guard let mail = snapshot.mail[name] else {
             for row in group {
@@ -171,82 +162,68 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         return failure
     }
 
-    /// Sends to a webhook or robot one row at a time, within its rate limit: rows over the limit wait in the outbox
-    /// (not counted as attempts). After a temporary failure the endpoint's other rows wait too; after a 410 the
-    /// channel is disabled and an alert raised.
-    func dispatch(_ hook: WebhookChannel, _ group: [OutboxRow], db: AppDatabase, policy: Configuration.DeliveryPolicy,
-        disabled: AppDatabase.DisabledEndpoint?) async throws -> String?
-    {
-        var failure: String?
-        var gone = disabled.map { $0.endpoint == hook.endpoint } ?? false
-        if let disabled, !gone {
-            // The operator pointed the channel at another endpoint: the 410 was about the old one.
+    /// A webhook channel disabled by a 410 from its endpoint: why each of its messages fails, or nil when it is
+    /// enabled. The operator pointed the channel at another endpoint since: the 410 was about the old one, and the
+    /// channel is enabled again.
+    func goneMessage(_ hook: WebhookChannel, disabled: AppDatabase.DisabledEndpoint?, db: AppDatabase) throws -> String? {
+        guard let disabled else { return nil }
+        guard disabled.endpoint == hook.endpoint else {
             try db.enableEndpoint(channel: hook.name)
             logger.notice("channel \(hook.name) has a new endpoint; it is enabled again (it was disabled since \(disabled.since))",
                 metadata: ["GUANHUAI_CHANNEL": "\(hook.name)"])
+            return nil
         }
-        for (i, row) in group.enumerated() {
-            let now = clock.now()
-            // Stopping, or the store refusing results: the rest stay due, uncharged.
-            if Task.isShuttingDownGracefully || !unrecorded.isEmpty { break }
-            if gone {
-                failure = try record(row, .failure(.permanent(
-                    "channel \(hook.name) is disabled: its endpoint answered 410 Gone; `guanhuai enable-channel \(hook.name)` re-enables it")),
-                    db: db, policy: policy).failure
-                continue
-            }
-            if let wait = limits.reserve(hook, now: now) {
-                let rest = group[i...].map(\.id)
-                try db.deferOutbox(rest, until: wait)
-                logger.info("\(rest.count) messages wait for \(hook.name)'s rate limit (\(hook.spec.ratePerMinute ?? 0)/min) until \(wait - now) s from now",
-                    metadata: ["GUANHUAI_CHANNEL": "\(hook.name)"])
-                break
-            }
-            guard case .webhook(let body) = OutboxPayload.decode(row.payload) else {
-                failure = try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy).failure
-                continue
-            }
-            let result = await hook.send(body: Array(body), id: row.idempotencyKey, now: now)
-            if case .failure(let e) = result, e.endpointGone {
-                gone = true
-                try db.disableEndpoint(channel: hook.name, endpoint: hook.endpoint, at: now, reason: e.message)
-                logger.critical("channel \(hook.name) is disabled: \(e.message). Fix the receiver or the url, then `guanhuai enable-channel \(hook.name)`",
-                    metadata: ["MESSAGE_ID": "\(MessageID.endpointDisabled)", "GUANHUAI_CHANNEL": "\(hook.name)"])
-            }
-            let (recorded, outcome) = recordOrKeep(row, result, db: db, policy: policy)
-            if let f = outcome.failure { failure = f }
-            if !recorded { break }
-            if case .failure(let e) = result, e.kind == .temporary, i + 1 < group.count {
-                // The endpoint is down or busy: the rest wait for the same retry rather than time out one by one.
-                let next = outcome.retryAt ?? now + Int64(policy.retryInitialSeconds)
-                try db.deferOutbox(group[(i + 1)...].map(\.id), until: next)
-                break
-            }
-        }
-        return failure
+        return Self.goneWords(hook.name)
     }
 
-    /// Sends SMS one at a time. A number over its limits (per minute, hour, day) waits in the outbox, uncharged,
-    /// while other numbers go on; the provider's own per-number throttling is retried later for that message alone;
-    /// any other temporary failure (the provider down or busy) makes the rest wait for the same retry.
-    func dispatch(_ sms: SMSChannel, _ group: [OutboxRow], db: AppDatabase, policy: Configuration.DeliveryPolicy)
-        async throws -> String?
+    static func goneWords(_ channel: String) -> String {
+        "channel \(channel) is disabled: its endpoint answered 410 Gone; `guanhuai enable-channel \(channel)` re-enables it"
+    }
+
+    /// The one loop for channels that send one message at a time (`OneByOne`: webhooks and robots, SMS, the
+    /// journal). Each row is recorded as it is answered. Stopping, or the store refusing results, leaves the rest
+    /// due and uncharged. A message our own limit holds back waits in the outbox, uncharged: alone when it is its
+    /// recipient's limit, with the rest when it is the endpoint's. After a temporary failure the rest wait for the
+    /// same retry rather than time out one by one, except when it was that one recipient's limit at the provider.
+    /// After a 410 the channel is disabled, an alert raised, and the rest fail saying how to re-enable it.
+    func sendEach<C: OneByOne>(_ channel: C, _ group: [OutboxRow], db: AppDatabase, policy: Configuration.DeliveryPolicy,
+        gone disabled: String?) async throws -> String?
     {
         var failure: String?
+        var gone = disabled
+        let meta: Logger.Metadata = ["GUANHUAI_CHANNEL": "\(channel.name)"]
         for (i, row) in group.enumerated() {
             let now = clock.now()
             if Task.isShuttingDownGracefully || !unrecorded.isEmpty { break }
-            guard case .sms(let phone, let template, let params) = OutboxPayload.decode(row.payload) else {
+            if let gone {
+                failure = try record(row, .failure(.permanent(gone)), db: db, policy: policy).failure
+                continue
+            }
+            guard let message = channel.message(OutboxPayload.decode(row.payload)) else {
                 failure = try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy).failure
                 continue
             }
-            if let wait = limits.reserveSMS(sms, phone: phone, now: now) {
-                try db.deferOutbox([row.id], until: wait)
-                logger.info("an SMS waits \(wait - now) s for its number's limit (\(sms.spec.perMinute)/min, \(sms.spec.perHour)/h, \(sms.spec.perDay)/day)",
-                    metadata: ["GUANHUAI_CHANNEL": "\(sms.name)", "GUANHUAI_RECIPIENT": "\(row.recipient)"])
+            switch channel.wait(message, row: row, now: now, limits: limits) {
+            case .this(let until, let why):
+                try db.deferOutbox([row.id], until: until)
+                logger.info("a message waits \(until - now) s for \(why)",
+                    metadata: meta.merging(["GUANHUAI_RECIPIENT": "\(row.recipient)"]) { $1 })
                 continue
+            case .rest(let until, let why):
+                let rest = group[i...].map(\.id)
+                try db.deferOutbox(rest, until: until)
+                logger.info("\(rest.count) messages wait \(until - now) s for \(why)", metadata: meta)
+                return failure
+            case nil:
+                break
             }
-            let result = await sms.send(phone: phone, template: template, params: params, now: now)
+            let result = await channel.send(message, row: row, now: now)
+            if case .failure(let e) = result, e.endpointGone, let endpoint = channel.endpoint {
+                gone = Self.goneWords(channel.name)
+                try db.disableEndpoint(channel: channel.name, endpoint: endpoint, at: now, reason: e.message)
+                logger.critical("channel \(channel.name) is disabled: \(e.message). Fix the receiver or the url, then `guanhuai enable-channel \(channel.name)`",
+                    metadata: meta.merging(["MESSAGE_ID": "\(MessageID.endpointDisabled)"]) { $1 })
+            }
             let (recorded, outcome) = recordOrKeep(row, result, db: db, policy: policy)
             if let f = outcome.failure { failure = f }
             if !recorded { break }
@@ -288,48 +265,6 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
             logger.error("delivery failed for good: \(why)",
                 metadata: meta.merging(["MESSAGE_ID": "\(MessageID.deliveryFailed)"]) { $1 })
             return Recorded(failure: "\(row.channel): \(why)")
-        }
-    }
-}
-
-/// Results that could not be written to the store yet (see DispatcherService.unrecorded).
-final class UnrecordedResults: Sendable {
-    private let rows = Mutex<[Int64: (OutboxRow, Result<String, DeliveryError>)]>([:])
-
-    func keep(_ row: OutboxRow, _ result: Result<String, DeliveryError>) { rows.withLock { $0[row.id] = (row, result) } }
-    func remove(_ id: Int64) { _ = rows.withLock { $0.removeValue(forKey: id) } }
-    func all() -> [(OutboxRow, Result<String, DeliveryError>)] { rows.withLock { $0.values.sorted { $0.0.id < $1.0.id } } }
-    var isEmpty: Bool { rows.withLock { $0.isEmpty } }
-}
-
-/// Per-endpoint rate windows and per-number SMS limits, kept across reloads (an endpoint's limit does not reset
-/// with the configuration). In memory: after a restart the provider's own limit answers (a temporary failure,
-/// retried) until these fill again.
-final class DeliveryLimits: Sendable {
-    private let windows = Mutex<[String: RateWindow]>([:])
-    private let numbers = Mutex<[String: SMSNumberLimit]>([:])
-
-    /// nil: send now. Otherwise the time the endpoint takes the next message.
-    func reserve(_ channel: WebhookChannel, now: Int64) -> Int64? {
-        guard let limit = channel.spec.ratePerMinute else { return nil }
-        return windows.withLock { windows in
-            var w = windows[channel.endpoint] ?? RateWindow(limit: limit)
-            if w.limit != limit { w = RateWindow(limit: limit) }
-            let r = w.reserve(now: now)
-            windows[channel.endpoint] = w
-            return r
-        }
-    }
-
-    /// nil: text the number now. Otherwise when its next message may go.
-    func reserveSMS(_ channel: SMSChannel, phone: String, now: Int64) -> Int64? {
-        let key = channel.name + "\u{1F}" + phone
-        return numbers.withLock { numbers in
-            var limit = numbers[key]
-                ?? SMSNumberLimit(perMinute: channel.spec.perMinute, perHour: channel.spec.perHour, perDay: channel.spec.perDay)
-            let r = limit.reserve(now: now)
-            numbers[key] = limit
-            return r
         }
     }
 }
