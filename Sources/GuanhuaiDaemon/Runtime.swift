@@ -54,217 +54,37 @@ public actor Runtime {
 
     // MARK: Scheduling
 
-    /// How far back a reminder can lie behind its occurrence's due date (overdue, escalation), and ahead.
-    var lookback: Int {
-        let days = config.rules.flatMap { $0.reminders.overdueDays + $0.reminders.escalateDays }.max() ?? 14
-        return days + 2
+    /// The scheduler's state as a step begins: its work runs off this actor (`Scheduling`).
+    func scheduling() -> Scheduling {
+        Scheduling(loaded: loaded, loadGeneration: loadGeneration, lastPlan: lastPlan, lastStep: lastStep,
+            clockBehind: clockBehind, warnedNoJournal: warnedNoJournal, logger: logger, metrics: metrics)
     }
 
-    static let horizonDays = 45
+    /// What a step changed, kept for the next (unless a reload came meanwhile: then the next step plans anew).
+    func keep(_ s: Scheduling, next: Int64?) {
+        if s.loadGeneration == loadGeneration { lastPlan = s.lastPlan }
+        lastStep = s.lastStep
+        clockBehind = s.clockBehind
+        warnedNoJournal = s.warnedNoJournal
+        nextSend = next
+    }
 
     /// One scheduling step: every send time in (processed, now] becomes outbox rows, committed together with the
-    /// new processed mark. Returns how many rows were added and when the next send time is. Plans only when
-    /// something changed (the database, the day, the configuration) or a send time has come: an idle wake is cheap.
-    func schedule(now: Int64) throws -> (added: Int, next: Int64?) {
-        let db = database
-        let generation = try db.changeGeneration() * 1000 + Int64(loadGeneration)
-        let processed = try db.processedThrough()
-        let today = Planner.today(at: now, zone: config.zone)
-        // What changed since the last plan, when only the database did (the configuration is the same).
-        var change = SchedulerStep.Change.everything
-        if let last = lastPlan, last.generation != generation, last.generation % 1000 == generation % 1000 {
-            change = .of(try db.changes(since: last.generation / 1000))
-        }
-        let step = SchedulerStep.decide(
-            now: now, today: today, processed: processed,
-            processedDay: processed.map { Planner.today(at: $0, zone: config.zone) }, generation: generation,
-            last: lastPlan, lookback: lookback, change: change)
-        lastStep = step
-        /// What has a reminder in (after, now], in plan order, and the next send time after now: from the plan as it
-        /// is handed out, keeping only those (a catch-up after a change held the whole plan with every reminder, 329
-        /// MB at 100,000 members).
-        func plan(from: CivilDate, after: Int64) throws -> (PlanInput, [Occurrence], Int64?) {
-            let started = ContinuousClock.now
-            let input = try loaded.workspace.planInput()
-            var due: [Occurrence] = []
-            var next = firstSendTime(after: now)
-            Planner(input).forEach(PlanQuery(from: from, to: today.adding(days: Runtime.horizonDays), now: now)) { o in
-                next.see(o)
-                if o.status.isOpen, o.reminders.contains(where: { $0.at > after && $0.at <= now }) { due.append(o) }
-            }
-            metrics.planned(ContinuousClock.now - started)
-            return (input, due, next.best)
-        }
-        /// The next send time after `t`, from a plan made and dropped one occurrence at a time: a replan holds no
-        /// reminders and sorts nothing (it was 404 MB at 100,000 members when it kept the whole plan).
-        func nextSendTime(from: CivilDate, after t: Int64) throws -> Int64? {
-            let started = ContinuousClock.now
-            let input = try loaded.workspace.planInput()
-            var query = PlanQuery(from: from, to: today.adding(days: Runtime.horizonDays), now: now)
-            query.sorted = false
-            var next = firstSendTime(after: t)
-            Planner(input).forEach(query) { next.see($0) }
-            metrics.planned(ContinuousClock.now - started)
-            return next.best
-        }
-        var added = 0
-        let next: Int64?
-        switch step {
-        case .idle(let n):
-            return (0, n)
-        case .firstRun(let from):
-            next = try nextSendTime(from: from, after: now)
-            try db.enqueue([], processedThrough: now, now: now)
-            logger.notice("first run: reminders from now on", metadata: ["MESSAGE_ID": "\(MessageID.started)"])
-        case .replan(let from):
-            next = try nextSendTime(from: from, after: now)
-        case .patch(let members, let after, let from):
-            if members.isEmpty {
-                next = lastPlan?.next
-            } else if let input = try loaded.workspace.planInput(forMembers: members) {
-                // The members' own occurrences (the reduced input plans units' too, and a quota short of everyone).
-                let started = ContinuousClock.now
-                var query = PlanQuery(from: from, to: today.adding(days: Runtime.horizonDays), now: now)
-                query.sorted = false
-                var first = FirstSendTime(after: after, best: lastPlan?.next)
-                Planner(input).forEach(query) { o in
-                    if let s = o.subject, members.contains(s) { first.see(o) }
-                }
-                metrics.planned(ContinuousClock.now - started)
-                // A reminder of theirs already due (after the mark, before now) makes it now: the next wake catches
-                // up with everything at once.
-                next = first.best
-            } else {
-                next = try nextSendTime(from: from, after: after)
-            }
-        case .clockBehind(let mark, let from):
-            let moved = try db.clampPendingAttempts(notAfter: now + Int64(config.delivery.retryMaxSeconds))
-            if clockBehind != mark {
-                clockBehind = mark
-                logger.notice("the clock went back \(mark - now) s: send times up to \(config.zone.minute(atUTC: mark)) stay processed, so nothing is sent twice; \(moved) waiting messages are tried within \(config.delivery.retryMaxSeconds) s",
-                    metadata: ["MESSAGE_ID": "\(MessageID.clockWentBack)"])
-            }
-            next = try nextSendTime(from: from, after: mark)
-        case .catchUp(let after, let from):
-            let (input, occ, nextAfterNow) = try plan(from: from, after: after)
-            var messages: [NewOutboxMessage] = []
-            // Names, notes and contacts are looked up once per step, not once per digest.
-            var context = RenderContext(input: input)
-            context.zone = config.zone
-            context.links = try loaded.linkMaker()
-            let contacts = DigestRouter.contacts(input)
-            let journal = journalAvailable()
-            let router = loaded.router
-            let digests = Digest.collect(occ, after: after, through: now)
-            // Those sent an escalation about something since done learn it in their next digest.
-            let closed = try db.closedNotices(for: Set(digests.filter { !$0.isGreeting }.map(\.recipient)))
-            var noticed: [ClosedNotice] = []
-            var told = Set<PersonID>()
-            for d in digests {
-                var c = context
-                // Only mail shows them: someone reached by chat alone is not marked told.
-                if !d.isGreeting, config.routing.email != nil, contacts[d.recipient]?.email != nil,
-                    let lines = closed[d.recipient], told.insert(d.recipient).inserted
-                {
-                    c.closed = lines.map { .init(label: $0.label, date: $0.date, by: $0.by.map(context.personName)) }
-                    noticed += lines
-                }
-                let routed = router.route(d, context: c, contact: contacts[d.recipient], journal: journal, now: now)
-                messages += routed.rows
-                for w in routed.warnings { log(w) }
-            }
-            if let report = config.report {
-                messages += try reportRows(report, after: after, now: now, input: input, contacts: contacts,
-                    personName: context.personName)
-            }
-            added = try db.enqueue(messages, processedThrough: now, now: now, noticed: noticed)
-            next = nextAfterNow
-        }
-        lastPlan = SchedulerStep.LastPlan(generation: generation, day: today, next: next)
-        nextSend = next
-        return (added, next)
+    /// new processed mark (`Scheduling.schedule`). Returns how many rows were added and when the next send time is.
+    func schedule(now: Int64) async throws -> (added: Int, next: Int64?) {
+        var s = scheduling()
+        let result = try await Scheduling.run(&s) { s in try s.schedule(now: now) }
+        keep(s, next: result.next)
+        return result
     }
 
-    /// Rows queued about things since done: withdrawn when nothing in them is open, else written again without
-    /// what is done (the digest planned anew for its recipient and time, now that those are closed).
-    func settleDone(now: Int64) throws -> (withdrawn: Int, rewritten: Int) {
-        let db = database
-        let (withdrawn, partly) = try db.settleDone()
-        guard !partly.isEmpty else { return (withdrawn.count, 0) }
-        var rewritten = 0
-        let links = try loaded.linkMaker()
-        for row in partly {
-            guard let key = DigestKey(row.idempotencyKey) else { continue }
-            let (recipient, at) = (key.recipient, key.at)
-            let input = try loaded.workspace.planInput(forPerson: recipient)
-            let today = Planner.today(at: at, zone: config.zone)
-            let occ = Planner(input).plan(PlanQuery(from: today.adding(days: -lookback), to: today.adding(days: 1), now: now))
-            let digest = Digest.collect(occ, after: at - 1, through: at).first { $0.recipient == recipient }
-            var c = RenderContext(input: input)
-            c.zone = config.zone
-            c.links = links
-            let fresh = digest.map {
-                // Routed as it was when queued (`createdAt`: late or not), so only the closed items differ.
-                loaded.router.route($0, context: c, contact: DigestRouter.contacts(input)[recipient], journal: true,
-                    now: row.createdAt)
-                    .rows.first { $0.idempotencyKey == row.idempotencyKey }
-            } ?? nil
-            try db.rewrite(row.id, payload: fresh?.payload, items: fresh?.items ?? [])
-            rewritten += 1
-        }
-        return (withdrawn.count, rewritten)
+    /// Queued messages about what has since been done: withdrawn, or written again without it.
+    func settleDone(now: Int64) async throws -> (withdrawn: Int, rewritten: Int) {
+        let s = scheduling()
+        return try await Scheduling.run(s) { s in try s.settleDone(now: now) }
     }
 
-    /// The earliest send time after `t` among the occurrences it is shown, starting from the scheduled report's.
-    func firstSendTime(after t: Int64) -> FirstSendTime {
-        FirstSendTime(after: t, best: config.report.flatMap { ReportSchedule.next($0.on, after: t, zone: config.zone) })
-    }
-
-    /// The scheduled report's rows for the times it fired in (after, now]. It needs the e-mail channel (the
-    /// workbook goes as an attachment); without one, or for a recipient without an address, the journal says so.
-    func reportRows(_ settings: ReportSettings, after: Int64, now: Int64, input: PlanInput,
-        contacts: [PersonID: DigestRouter.Contact], personName: @escaping @Sendable (PersonID) -> String) throws
-        -> [NewOutboxMessage]
-    {
-        let fires = ReportSchedule.fires(settings.on, after: after, through: now, zone: config.zone)
-        guard !fires.isEmpty else { return [] }
-        guard let name = config.routing.email, let channel = loaded.mailChannels[name] else {
-            logger.warning("[report] is set but no e-mail channel is configured: the monthly report is not sent")
-            return []
-        }
-        let started = ContinuousClock.now
-        let mailer = ReportMailer(settings: settings, zone: config.zone, mailName: name, channel: channel)
-        let queued = try mailer.rows(fires: fires, now: now, input: input, contacts: contacts, personName: personName)
-        for person in Set(queued.unreachable).sorted() {
-            logger.warning("the monthly report cannot be mailed: the recipient has no e-mail address",
-                metadata: ["MESSAGE_ID": "\(MessageID.unreachable)", "GUANHUAI_RECIPIENT": "\(person)"])
-        }
-        logger.notice("monthly report queued for \(queued.rows.count) recipients (\(ContinuousClock.now - started))")
-        return queued.rows
-    }
-
-    /// Whether the journal channel is on: configured, and a journald to take it (sd_journal_sendv would report
-    /// success into the void without one). Said once when it is missing.
-    func journalAvailable() -> Bool {
-        guard config.routing.journal else { return false }
-        if !Journal.isAvailable && !warnedNoJournal {
-            warnedNoJournal = true
-            logger.warning("there is no systemd journal on this system (/run/systemd/journal/socket): reminders are not written to it")
-        }
-        return Journal.isAvailable
-    }
-
-    func log(_ w: DigestRouter.Warning) {
-        switch w {
-        case .lateGreetingDropped(let recipient, let days, let limit):
-            logger.notice("a political-birthday greeting \(days) days late is not sent (late_greeting_days = \(limit))",
-                metadata: ["GUANHUAI_RECIPIENT": "\(recipient)"])
-        case .unreachable(let recipient):
-            logger.warning(
-                "a reminder reaches no person: no e-mail address or channel for the recipient, and no unit robot",
-                metadata: ["MESSAGE_ID": "\(MessageID.unreachable)", "GUANHUAI_RECIPIENT": "\(recipient)"])
-        }
-    }
+    var lookback: Int { scheduling().lookback }
 
     // MARK: Status
 
@@ -280,7 +100,7 @@ public actor Runtime {
         if let nextSend {
             parts.append("next reminder \(config.zone.minute(atUTC: nextSend))")
         } else {
-            parts.append("no reminder due in the next \(Runtime.horizonDays) days")
+            parts.append("no reminder due in the next \(Scheduling.horizonDays) days")
         }
         parts.append("\(queued) queued")
         if !disabledChannels.isEmpty { parts.append("DISABLED (410 Gone): \(disabledChannels.joined(separator: ", "))") }
