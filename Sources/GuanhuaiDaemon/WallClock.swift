@@ -5,6 +5,26 @@ public protocol WallClock: Sendable {
     func now() -> Int64
 }
 
+/// The daemon's one clock: the wall time (UTC seconds) that decides what is due, and the sleeps of its loops, on the
+/// same time. `buildDaemon` takes one; guanhuaid's is `SystemDaemonClock`, and a test's can be moved by hand.
+public protocol DaemonClock: Clock, Sendable where Duration == Swift.Duration {
+    var wall: any WallClock { get }
+}
+
+/// The system's time: the wall from the system clock (or the test clock file), the sleeps on SwiftNIO's event loop.
+public struct SystemDaemonClock: DaemonClock {
+    public let wall: any WallClock
+    let sleeper = EventLoopClock()
+
+    public init(wall: any WallClock = SystemWallClock()) { self.wall = wall }
+
+    public var now: EventLoopClock.Instant { sleeper.now }
+    public var minimumResolution: Duration { sleeper.minimumResolution }
+    public func sleep(until deadline: EventLoopClock.Instant, tolerance: Duration? = nil) async throws {
+        try await sleeper.sleep(until: deadline, tolerance: tolerance)
+    }
+}
+
 public struct SystemWallClock: WallClock {
     public init() {}
     public func now() -> Int64 { Int64(Date().timeIntervalSince1970.rounded(.down)) }

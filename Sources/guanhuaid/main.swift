@@ -60,8 +60,8 @@ do {
     case .refused(let why):
         throw TestClockSwitch.Refused(message: why)
     }
-    let daemon = try await buildDaemon(
-        DaemonOptions(configPath: configPath, environment: environment, clock: clock), notifier: notifier, logger: logger)
+    let daemon = try await buildDaemon(DaemonOptions(configPath: configPath, environment: environment),
+        clock: SystemDaemonClock(wall: clock), notifier: notifier, logger: logger)
     // READY=1 comes from the group itself, once every listener is bound (LifecycleNotifier).
     logger.notice("guanhuaid starting with \(configPath)")
     try await daemon.group.run()

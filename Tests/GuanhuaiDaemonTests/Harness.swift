@@ -137,7 +137,7 @@ final class StallingClock: Clock, Sendable {
 
 /// One manual clock for an in-process daemon: the time its loops sleep on, and (through `wall`) the wall time its
 /// services read. Time moves only when the test advances it; every sleeper whose deadline has come is woken.
-final class ManualDaemonClock: Clock, Sendable {
+final class ManualDaemonClock: DaemonClock {
     typealias Duration = Swift.Duration
 
     struct Instant: InstantProtocol {
@@ -165,7 +165,7 @@ final class ManualDaemonClock: Clock, Sendable {
     var sleeping: Int { state.withLock { $0.sleepers.count } }
 
     /// The wall clock the services read, on the same time.
-    var wall: Wall { Wall(clock: self) }
+    var wall: any WallClock { Wall(clock: self) }
 
     struct Wall: WallClock {
         let clock: ManualDaemonClock

@@ -10,8 +10,9 @@ import Synchronization
 import Systemd
 import Testing
 
-/// The scheduler and the dispatcher in-process, both on one manual clock, delivering to aiosmtpd: nothing goes out
-/// before the send time, and at the send time exactly the planned digests do, with no real time waited.
+/// The daemon in-process, built by `buildDaemon` as guanhuaid builds it but on one manual clock, delivering to
+/// aiosmtpd: nothing goes out before the send time, and at the send time exactly the planned digests do, with no
+/// real time waited.
 @Suite struct ManualClockDaemonTests {
     @Test(.timeLimit(.minutes(2)))
     func atTheSendTimeAndNotBeforeTheDigestsGoOut() async throws {
@@ -21,24 +22,15 @@ import Testing
         let start = EndToEndTests.sendTime - 150  // 08:27:30 on 2027-06-01, Beijing
         let clock = ManualDaemonClock(epoch: start)
         let notifier = Notifier(sink: { _ in }, watchdogInterval: nil)
-        let logger = Logger(label: "t")
-        let loaded = try await Loaded.load(configPath: config, environment: env)
-        let runtime = Runtime(loaded: loaded, configPath: config, environment: env, notifier: notifier, logger: logger)
-        let dispatcherBell = Doorbell()
-        let scheduler = SchedulerService(runtime: runtime, clock: clock.wall, sleeper: clock, bell: Doorbell(),
-            dispatcherBell: dispatcherBell, notifier: notifier, logger: logger)
-        let dispatcher = DispatcherService(runtime: runtime, clock: clock.wall, sleeper: clock, bell: dispatcherBell, logger: logger)
+        // The daemon as guanhuaid builds it, on the manual clock: the same services, wired by the same function.
+        let daemon = try await buildDaemon(DaemonOptions(configPath: config, environment: env), clock: clock,
+            notifier: notifier, logger: Logger(label: "t"))
+        let database = await daemon.runtime.deliverySnapshot().database
         let expected = expectedRecipients(after: start, through: EndToEndTests.sendTime).values.reduce(0, +)
         #expect(expected >= 8)
         let received = { rig.received }
 
-        let services = Task {
-            await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await scheduler.run() }
-                group.addTask { try await dispatcher.run() }
-                try? await group.waitForAll()
-            }
-        }
+        let services = Task { try? await daemon.group.run() }
         // Both loops have gone round once and sleep: the scheduler for a minute, the dispatcher for five. (The waits
         // are long because other tests share the two cooperative threads; each ends as soon as its condition holds.)
         #expect(try await eventually(60) { clock.sleeping == 2 })
@@ -50,7 +42,7 @@ import Testing
         #expect(received() == 0, "nothing before the send time")
         clock.advance(by: .seconds(31))  // 08:30:01: the send time has come
         #expect(try await eventually(60) { received() == expected }, "\(received()) of \(expected)")
-        #expect(try await eventually(60) { try loaded.database.outbox().allSatisfy { $0.state == .sent } })
+        #expect(try await eventually(60) { try database.outbox().allSatisfy { $0.state == .sent } })
         services.cancel()
         await services.value
         #expect(received() == expected)
