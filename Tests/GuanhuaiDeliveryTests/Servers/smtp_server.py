@@ -9,7 +9,8 @@ The real server is aiosmtpd (PyPI). It stores each message as DIR/N.eml and answ
 RCPT reject@… → 550, DATA for tempfail@… → 451. Two tiny raw servers stand beside it for what aiosmtpd cannot be
 asked to do: a 421 greeting, a reply that stops half way (a stalled server), and a reply to the end of a message sent one
 byte every 2 seconds (a trickling server). With --close-after N, aiosmtpd closes each connection after accepting N
-messages (a server with a per-connection limit), and DIR/offers counts the messages it was offered (each DATA).
+messages (a server with a per-connection limit: the next MAIL FROM finds it closed), and DIR/offers counts the
+messages it was offered (each DATA).
 DIR/N.peer holds the client's address and port of the connection that delivered message N.
 With --hold-after N --hold-file F, every message after the N-th waits, unanswered, for as long as F exists: a test
 knows exactly how many messages were stored when it kills the client, however slowly the machine runs.
@@ -35,6 +36,17 @@ class Handler:
         self.count = 0
         self.close_after = close_after
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        # A connection that has had its N messages is closed when the next one is begun: the client has written its
+        # MAIL FROM (the message is offered) and finds the connection gone. (Closing on a timer after the Nth reply
+        # raced with the client's next DATA under load: the server could take a message whose reply never arrived.)
+        if self.close_after and getattr(session, "accepted", 0) >= self.close_after:
+            server.transport.close()
+            return "421 4.7.0 too many messages on this connection"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("reject@"):
             return "550 5.1.1 <%s>: no such user here" % address
@@ -46,9 +58,6 @@ class Handler:
             f.write("1\n")
         if self.close_after:
             session.accepted = getattr(session, "accepted", 0) + 1
-            if session.accepted >= self.close_after:
-                # After the reply is written: the client sees 250, then the connection closes.
-                asyncio.get_running_loop().call_later(0.05, server.transport.close)
         if any(r.startswith("tempfail@") for r in envelope.rcpt_tos):
             return "451 4.3.0 mailbox temporarily unavailable, try later"
         if self.delay:
