@@ -83,7 +83,7 @@ extension Handlers {
     @Sendable func agendaPage(_ req: Request, _ ctx: WebContext) async throws -> Response {
         let g = try ctx.granted()
         let (t, now) = (g.token, g.now)
-        let v = try view(g.state, person: t.person, now: now)
+        let v = try await view(g.state, person: t.person, now: now)
         // The same link seen again before anything changed (a reload, a mail scanner's fetch): the page as rendered
         // then. Anything recorded changes the key.
         if let html = cache.page(v.key, token: g.raw) { return Response.html(html) }
@@ -112,7 +112,7 @@ extension Handlers {
     /// with `confirm=yes`, the record.
     @Sendable func agendaDone(_ req: Request, _ ctx: WebContext) async throws -> Response {
         let g = try ctx.granted()
-        let v = try view(g.state, person: g.token.person, now: g.now)
+        let v = try await view(g.state, person: g.token.person, now: g.now)
         let f = try await form(req, ctx, as: DoneForm.self)
         let agenda = "/me/\(g.raw)"
         // The list first, before anything is looked up about the item.
@@ -138,7 +138,7 @@ extension Handlers {
     @Sendable func agendaEvent(_ req: Request, _ ctx: WebContext) async throws -> Response {
         let g = try ctx.granted()
         let (t, now) = (g.token, g.now)
-        let v = try view(g.state, person: t.person, now: now)
+        let v = try await view(g.state, person: t.person, now: now)
         let f = try await form(req, ctx, as: EventForm.self)
         guard let member = v.own.first(where: { $0.id == f.member }) else {
             throw Refusal(status: .forbidden, title: "不能为这位党员登记", message: "只能为您担任书记的党组织的党员登记情况。")

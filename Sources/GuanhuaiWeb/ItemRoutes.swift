@@ -75,12 +75,12 @@ extension Handlers {
     }
 
     /// The item a checked link names, for its holder: found, and theirs to record (Organization.mayRecord).
-    func item(_ ctx: WebContext) throws(Refusal) -> (Grant, Action, View, Occurrence) {
+    func item(_ ctx: WebContext) async throws(Refusal) -> (Grant, Action, View, Occurrence) {
         let g = try ctx.granted()
         guard let action = Action(rawValue: ctx.parameters.get("action") ?? "") else {
             throw Refusal(status: .notFound, title: "页面不存在", message: "请使用提醒邮件中的链接。")
         }
-        let v = try view(g.state, person: g.token.person, now: g.now)
+        let v = try await view(g.state, person: g.token.person, now: g.now)
         guard let o = try occurrence(g.token.occurrence, due: g.token.due, v, g.state, now: g.now) else {
             throw Refusal(status: .notFound, title: "事项已不存在", message: "这项工作已不在计划中（相关情况可能已更正）。")
         }
@@ -99,7 +99,7 @@ extension Handlers {
     }
 
     @Sendable func itemPage(_ req: Request, _ ctx: WebContext) async throws -> Response {
-        let (g, action, v, o) = try item(ctx)
+        let (g, action, v, o) = try await item(ctx)
         let recorded = try recordedLine(g.state, v, o.id)
         let notes = action == .note ? ((try? store(g.state).progressNotes(occurrence: o.id)) ?? []) : []
         var nonce = [UInt8](repeating: 0, count: 16)
@@ -115,7 +115,7 @@ extension Handlers {
     }
 
     @Sendable func itemPost(_ req: Request, _ ctx: WebContext) async throws -> Response {
-        let (g, action, v, o) = try item(ctx)
+        let (g, action, v, o) = try await item(ctx)
         let agenda = agendaLink(g)
         let already = { () throws(Refusal) -> Response in
             page("result", Result(title: "已登记", message: try self.recordedLine(g.state, v, o.id) ?? "已登记。", agenda: agenda),

@@ -101,17 +101,23 @@ extension Handlers {
             day: Planner.today(at: now, zone: s.workspace.config.zone))
     }
 
-    func view(_ s: WebState, person: PersonID, now: Int64) throws(Refusal) -> View {
+    /// The person's view, made once however many requests ask for it at the same moment: a calendar app polling,
+    /// or 200 connections at once, wait for the one being made rather than each plan the committee (at 100,000
+    /// members 组织部's view is a second of planning and a few hundred megabytes).
+    func view(_ s: WebState, person: PersonID, now: Int64) async throws(Refusal) -> View {
         let key = try viewKey(s, person: person, now: now)
         if let v = cache.get(key) { return v }
-        var v = View(try input(s, person: person), person: person, now: now, key: key)
-        if !v.unnamed.isEmpty, let db = s.workspace.database {
-            do {
-                for m in try db.members(inBranches: [], orIDs: v.unnamed) { v.names[m.id] = m.name }
-            } catch { throw Refusal.unreadable }
+        let making = cache.making(key) { () throws(Refusal) -> View in
+            var v = View(try input(s, person: person), person: person, now: now, key: key)
+            if !v.unnamed.isEmpty, let db = s.workspace.database {
+                do {
+                    for m in try db.members(inBranches: [], orIDs: v.unnamed) { v.names[m.id] = m.name }
+                } catch { throw Refusal.unreadable }
+            }
+            return v
         }
-        cache.put(key, v)
-        return v
+        let result = await making.value
+        return try result.get()
     }
 
     /// The occurrence a link names: among the person's open items, else found near its due date (wider if it moved).
@@ -168,6 +174,27 @@ final class ViewCache: Sendable {
             entry.byToken[token] = html
             if p[key.person] == nil, p.count >= capacity, let stale = p.keys.first { p[stale] = nil }
             p[key.person] = entry
+        }
+    }
+
+    /// Views being made, by key: a second request for the same waits for the first's.
+    private let inflight = Mutex<[Key: Task<Result<Handlers.View, Refusal>, Never>]>([:])
+
+    /// The task making the view for `key`: the one already running, or a new one running `make`, which puts its
+    /// view in the cache when done.
+    func making(_ key: Key, _ make: @escaping @Sendable () throws(Refusal) -> Handlers.View)
+        -> Task<Result<Handlers.View, Refusal>, Never>
+    {
+        inflight.withLock { inflight in
+            if let running = inflight[key] { return running }
+            let task = Task { () -> Result<Handlers.View, Refusal> in
+                let result = Result { () throws(Refusal) in try make() }
+                if case .success(let v) = result { self.put(key, v) }
+                _ = self.inflight.withLock { $0.removeValue(forKey: key) }
+                return result
+            }
+            inflight[key] = task
+            return task
         }
     }
 

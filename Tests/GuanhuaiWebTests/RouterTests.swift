@@ -165,6 +165,32 @@ let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"
         #expect(answers.first?.hasPrefix("403 ") == true)
     }
 
+    /// 组织部's feed: what is ahead (90 days) and the latest overdue, bounded, whatever the committee's size; and
+    /// fifty calendars asking at once get the same feed, made once.
+    @Test func aFeedIsBoundedAndMadeOnceForManyAtOnce() async throws {
+        let f = try WebFixture(now: Self.now)
+        let today = CivilDate(2027, 6, 1)!
+        let uri = "/ics/" + f.token(.feed, "ZZB") + ".ics"
+        let bodies = try await Application(router: f.router()).test(.router) { client in
+            try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<50 {
+                    group.addTask { try await client.execute(uri: uri, method: .get) { String(buffer: $0.body) } }
+                }
+                var out: Set<String> = []
+                for try await b in group { out.insert(b) }
+                return out
+            }
+        }
+        #expect(bodies.count == 1, "\(bodies.count) different feeds")
+        let body = try #require(bodies.first)
+        let dates = body.split(separator: "\r\n").filter { $0.hasPrefix("DTSTART;VALUE=DATE:") }
+            .compactMap { CivilDate(parsing: String($0.dropFirst("DTSTART;VALUE=DATE:".count)).replacingOccurrences(of: "^(\\d{4})(\\d{2})(\\d{2})$", with: "$1-$2-$3", options: .regularExpression)) }
+        #expect(!dates.isEmpty)
+        #expect(dates.allSatisfy { $0 <= today.adding(days: Handlers.feedAhead) }, "nothing past 90 days ahead")
+        #expect(dates.filter { $0 < today }.count <= Handlers.feedOverdue)
+        #expect(dates.count <= Handlers.feedUpcoming + Handlers.feedOverdue)
+    }
+
     @Test func everyResponseCarriesTheSecurityHeaders() async throws {
         let f = try WebFixture(now: Self.now)
         try await Application(router: f.router()).test(.router) { client in
