@@ -1,7 +1,7 @@
 import GuanhuaiCore
 
 /// What one scheduling step does: a pure decision from the present, the processed mark and the last plan, tested
-/// from a table (`SchedulerStepTests`). `Runtime.schedule` carries it out.
+/// from a table (`SchedulerStepTests`). `Scheduling.schedule` carries it out.
 enum SchedulerStep: Equatable {
     /// Nothing changed and no send time has come: the last plan's next send time stands, and nothing is planned.
     case idle(next: Int64?)
