@@ -37,13 +37,14 @@ public func buildDaemon(_ options: DaemonOptions, clock: some DaemonClock = Syst
         loaded: loaded, configPath: options.configPath, environment: options.environment, notifier: notifier,
         logger: logger)
     let schedulerBell = Doorbell()
+    let gate = ReadyGate()
     let dispatcherBell = Doorbell()
     // ServiceGroup stops services in reverse order, each finishing before the next: STOPPING=1 goes first, then the
     // reload listener, then the dispatcher finishes the message in flight, then the scheduler.
     var services: [any Service] = [
         SchedulerService(
             runtime: runtime, clock: clock.wall, sleeper: clock, bell: schedulerBell,
-            dispatcherBell: dispatcherBell, notifier: notifier, logger: logger),
+            dispatcherBell: dispatcherBell, notifier: notifier, logger: logger, startGate: gate),
         DispatcherService(runtime: runtime, clock: clock.wall, sleeper: clock, bell: dispatcherBell, logger: logger),
         ReloadService(runtime: runtime, schedulerBell: schedulerBell, notifier: notifier, logger: logger),
     ]
@@ -63,7 +64,7 @@ public func buildDaemon(_ options: DaemonOptions, clock: some DaemonClock = Syst
         services.append(MetricsServer.make(settings: m, runtime: runtime, clock: clock.wall, logger: logger,
             onRunning: listeners.bound))
     }
-    services.append(LifecycleNotifier(listeners: listeners, runtime: runtime, notifier: notifier, logger: logger))
+    services.append(LifecycleNotifier(listeners: listeners, gate: gate, runtime: runtime, notifier: notifier, logger: logger))
     var configuration = ServiceGroupConfiguration(
         services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
         gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -1,6 +1,7 @@
 import GuanhuaiDelivery
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Systemd
 import UnixSignals
 
@@ -52,10 +53,40 @@ final class Listeners: Sendable {
     }
 }
 
+/// Opened once READY=1 is sent (or the daemon stops first): the scheduler's first plan waits for it, so systemd
+/// hears READY before the daemon spends the two threads planning.
+final class ReadyGate: Sendable {
+    private let state: Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>
+
+    /// `open: true` for a service that starts without waiting (tests that build one service alone).
+    init(open: Bool = false) { state = Mutex((open, [])) }
+
+    func open() {
+        let waiters = state.withLock { s in
+            s.open = true
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        for w in waiters { w.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s in
+                if s.open { return true }
+                s.waiters.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+}
+
 /// systemd's view of the service's life: READY=1 once every listener is bound (a client that connects the moment
 /// the unit is active is answered), STOPPING=1 when graceful shutdown begins.
 struct LifecycleNotifier: Service {
     let listeners: Listeners
+    let gate: ReadyGate
     let runtime: Runtime
     let notifier: Notifier
     let logger: Logger
@@ -66,6 +97,7 @@ struct LifecycleNotifier: Service {
             notifier.ready(status: await runtime.currentStatus())
             logger.notice("guanhuaid ready")
         }
+        gate.open()
         try? await gracefulShutdown()
         notifier.stopping()
     }

@@ -14,6 +14,8 @@ struct SchedulerService<Sleep: Clock>: Service where Sleep.Duration == Duration 
     let dispatcherBell: Doorbell
     let notifier: Notifier
     let logger: Logger
+    /// In the daemon, the first step waits for READY=1; a service built alone (in a test) starts at once.
+    var startGate = ReadyGate(open: true)
 
     /// Wake at least this often: half the watchdog period, and once a minute to see what the CLI recorded.
     var checkInterval: Duration {
@@ -22,6 +24,7 @@ struct SchedulerService<Sleep: Clock>: Service where Sleep.Duration == Duration 
     }
 
     func run() async throws {
+        await startGate.wait()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             notifier.watchdog()
             let now = clock.now()

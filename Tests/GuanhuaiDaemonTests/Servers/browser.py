@@ -96,6 +96,9 @@ try:
         out["member_valid"] = d.execute_script("return document.querySelector('select[name=member]').checkValidity()")
         out["kind_valid"] = d.execute_script("return document.querySelector('select[name=kind]').checkValidity()")
         out["stayed"] = d.current_url == before and not d.find_elements(By.ID, "result")
+except Exception as e:
+    # What went wrong reaches the test's message instead of an empty answer.
+    out["error"] = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
 finally:
     d.quit()
 print(json.dumps(out, ensure_ascii=False))
