@@ -25,7 +25,6 @@ extension Handlers {
         var open: [Occurrence]
         /// Members of the units this person is secretary of, and of the units below them.
         var own: [Member]
-        var known: Set<PersonID>
         /// People these pages name whom this person's plan input does not hold (a responsible secretary of another
         /// branch): `Handlers.view` looks them up, so no page shows an id.
         var unnamed: Set<PersonID>
@@ -69,7 +68,6 @@ extension Handlers {
                 uniquingKeysWith: { a, _ in a })
             dependants = Dictionary(input.dependants.filter { wanted.contains($0.id) }.map { ($0.id, $0.name) },
                 uniquingKeysWith: { a, _ in a })
-            known = Set(input.members.map(\.id)).union(org.people.keys)
         }
 
         /// A person by name; one never found (a person taken out of the roster since) as a role, never as an id.
