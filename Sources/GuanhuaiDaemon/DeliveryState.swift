@@ -4,12 +4,45 @@ import Synchronization
 
 /// Results that could not be written to the store yet (see DispatcherService.unrecorded).
 final class UnrecordedResults: Sendable {
-    private let rows = Mutex<[Int64: (OutboxRow, Result<String, DeliveryError>)]>([:])
+    private let rows = Mutex<[Int64: (OutboxRow, DeliveryOutcome)]>([:])
 
-    func keep(_ row: OutboxRow, _ result: Result<String, DeliveryError>) { rows.withLock { $0[row.id] = (row, result) } }
+    func keep(_ row: OutboxRow, _ outcome: DeliveryOutcome) { rows.withLock { $0[row.id] = (row, outcome) } }
     func remove(_ id: Int64) { _ = rows.withLock { $0.removeValue(forKey: id) } }
-    func all() -> [(OutboxRow, Result<String, DeliveryError>)] { rows.withLock { $0.values.sorted { $0.0.id < $1.0.id } } }
+    func all() -> [(OutboxRow, DeliveryOutcome)] { rows.withLock { $0.values.sorted { $0.0.id < $1.0.id } } }
     var isEmpty: Bool { rows.withLock { $0.isEmpty } }
+}
+
+/// What recording a result wrote: a failure description for STATUS=, and the time of the retry if one was set.
+struct Recorded: Sendable {
+    var failure: String?
+    var retryAt: Int64?
+}
+
+/// What one batch's answers decided, as they come in (from the channel's task): which messages were answered, the
+/// last failure, the first retry time, and whether the rest are held (a temporary failure) or fail (a 410).
+final class PassState: Sendable {
+    struct State {
+        var answered: Set<Int> = []
+        var failure: String?
+        var retryAt: Int64?
+        var holding = false
+        var gone: String?
+    }
+
+    private let value = Mutex(State())
+    var state: State { value.withLock { $0 } }
+    var holding: Bool { value.withLock { $0.holding || $0.gone != nil } }
+
+    func answered(_ i: Int, _ recorded: Recorded) {
+        value.withLock {
+            $0.answered.insert(i)
+            if let f = recorded.failure { $0.failure = f }
+            if let at = recorded.retryAt { $0.retryAt = $0.retryAt ?? at }
+        }
+    }
+
+    func hold(until: Int64) { value.withLock { $0.holding = true; $0.retryAt = $0.retryAt ?? until } }
+    func disable(_ why: String) { value.withLock { $0.gone = why } }
 }
 
 /// Per-endpoint rate windows and per-number SMS limits, kept across reloads (an endpoint's limit does not reset

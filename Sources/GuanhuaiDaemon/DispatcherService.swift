@@ -4,7 +4,6 @@ import GuanhuaiDelivery
 import GuanhuaiStore
 import Logging
 import ServiceLifecycle
-import Synchronization
 import Systemd
 
 /// Sends what the outbox holds; retries temporary failures with exponential backoff and jitter up to the
@@ -79,29 +78,23 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
 
     /// Records what could not be recorded before; throws (ending the pass) while the store still refuses.
     func flushUnrecorded(db: AppDatabase, policy: Configuration.DeliveryPolicy) throws {
-        for (row, result) in unrecorded.all() {
-            _ = try record(row, result, db: db, policy: policy)
+        for (row, outcome) in unrecorded.all() {
+            _ = try record(row, outcome, db: db, policy: policy)
             unrecorded.remove(row.id)
         }
     }
 
-    /// Records a result, or keeps it in memory when the store refuses it (then `recorded` is false).
-    func recordOrKeep(_ row: OutboxRow, _ result: Result<String, DeliveryError>, db: AppDatabase,
+    /// Records an outcome, or keeps it in memory when the store refuses it (then `recorded` is false).
+    func recordOrKeep(_ row: OutboxRow, _ outcome: DeliveryOutcome, db: AppDatabase,
         policy: Configuration.DeliveryPolicy) -> (recorded: Bool, outcome: Recorded)
     {
         do {
-            return (true, try record(row, result, db: db, policy: policy))
+            return (true, try record(row, outcome, db: db, policy: policy))
         } catch {
-            unrecorded.keep(row, result)
+            unrecorded.keep(row, outcome)
             logger.error("cannot record the result of outbox row \(row.id) (\(error)); it is kept in memory and nothing more is sent until the database takes it")
             return (false, Recorded())
         }
-    }
-
-    /// What recording a result wrote: a failure description for STATUS=, and the time of the retry if one was set.
-    struct Recorded {
-        var failure: String?
-        var retryAt: Int64?
     }
 
     /// Sends one channel's due rows; returns the last failure, for STATUS=.
@@ -109,98 +102,57 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         disabled: AppDatabase.DisabledEndpoint?) async throws -> String?
     {
         let (db, policy) = (snapshot.database, snapshot.policy)
-        var failure: String?
-        func note(_ f: String?) { if let f { failure = f } }
         guard case .named(let name) = channel else {
-            return try await sendEach(JournalSender(), group, db: db, policy: policy, gone: nil)
+            return try await deliver(JournalSender(), group, db: db, policy: policy, gone: nil)
         }
-        if let hook = snapshot.webhooks[name] {
-            return try await sendEach(WebhookSender(hook: hook), group, db: db, policy: policy,
-                gone: try goneMessage(hook, disabled: disabled, db: db))
-        }
-        if let sms = snapshot.sms[name] {
-            return try await sendEach(SMSSender(sms: sms), group, db: db, policy: policy, gone: nil)
-        }
-        guard let mail = snapshot.mail[name] else {
+        guard let c = snapshot.channels[name] else {
+            var failure: String?
             for row in group {
-                note(try record(row, .failure(.permanent("no channel \"\(name)\" in the configuration")), db: db, policy: policy).failure)
+                failure = try record(row, .permanent("no channel \"\(name)\" in the configuration"), db: db, policy: policy).failure
             }
             return failure
         }
-        // Rows and envelopes stay paired by index; a row that cannot be read fails on its own.
-        var sendable: [OutboxRow] = []
-        var envelopes: [MailEnvelope] = []
-        for row in group {
-            guard case .mail(let from, let to, let data) = OutboxPayload.decode(row.payload) else {
-                note(try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy).failure)
-                continue
-            }
-            sendable.append(row)
-            envelopes.append(MailEnvelope(from: from, recipients: to, data: Array(data)))
-        }
-        let failures = Mutex<String?>(nil)
-        let waiting = Mutex<[Int64]>([])
-        let retryAt = Mutex<Int64?>(nil)
-        let rows = sendable
-        let unrecorded = unrecorded
-        await mail.transport.send(envelopes, logger: logger, shouldStop: {
-            Task.isShuttingDownGracefully || !unrecorded.isEmpty
-        }) { i, result in
-            // Recorded as each message is answered: a crash repeats at most the one in flight.
-            if case .failure(let e) = result, e.kind == .notOffered {
-                waiting.withLock { $0.append(rows[i].id) }
-                return
-            }
-            let outcome = recordOrKeep(rows[i], result, db: db, policy: policy).outcome
-            if let f = outcome.failure { failures.withLock { $0 = f } }
-            if let at = outcome.retryAt { retryAt.withLock { $0 = $0 ?? at } }
-        }
-        // Messages never offered wait, uncharged, for the retry of the one that failed before them; when the batch
-        // ended for a stop, they stay due for the next start.
-        if let at = retryAt.withLock({ $0 }) { try db.deferOutbox(waiting.withLock { $0 }, until: at) }
-        note(failures.withLock { $0 })
-        return failure
+        return try await deliver(c, group, db: db, policy: policy, gone: try goneMessage(c, disabled: disabled, db: db))
     }
 
-    /// A webhook channel disabled by a 410 from its endpoint: why each of its messages fails, or nil when it is
-    /// enabled. The operator pointed the channel at another endpoint since: the 410 was about the old one, and the
-    /// channel is enabled again.
-    func goneMessage(_ hook: WebhookChannel, disabled: AppDatabase.DisabledEndpoint?, db: AppDatabase) throws -> String? {
+    /// A channel disabled by a 410 from its endpoint: why each of its messages fails, or nil when it is enabled. The
+    /// operator pointed the channel at another endpoint since: the 410 was about the old one, and the channel is
+    /// enabled again.
+    func goneMessage(_ channel: some DeliveryChannel, disabled: AppDatabase.DisabledEndpoint?, db: AppDatabase) throws -> String? {
         guard let disabled else { return nil }
-        guard disabled.endpoint == hook.endpoint else {
-            try db.enableEndpoint(channel: hook.name)
-            logger.notice("channel \(hook.name) has a new endpoint; it is enabled again (it was disabled since \(disabled.since))",
-                metadata: ["GUANHUAI_CHANNEL": "\(hook.name)"])
+        guard disabled.endpoint == channel.endpoint else {
+            try db.enableEndpoint(channel: channel.name)
+            logger.notice("channel \(channel.name) has a new endpoint; it is enabled again (it was disabled since \(disabled.since))",
+                metadata: ["GUANHUAI_CHANNEL": "\(channel.name)"])
             return nil
         }
-        return Self.goneWords(hook.name)
+        return Self.goneWords(channel.name)
     }
 
     static func goneWords(_ channel: String) -> String {
         "channel \(channel) is disabled: its endpoint answered 410 Gone; `guanhuai enable-channel \(channel)` re-enables it"
     }
 
-    /// The one loop for channels that send one message at a time (`OneByOne`: webhooks and robots, SMS, the
-    /// journal). Each row is recorded as it is answered. Stopping, or the store refusing results, leaves the rest
-    /// due and uncharged. A message our own limit holds back waits in the outbox, uncharged: alone when it is its
-    /// recipient's limit, with the rest when it is the endpoint's. After a temporary failure the rest wait for the
-    /// same retry rather than time out one by one, except when it was that one recipient's limit at the provider.
-    /// After a 410 the channel is disabled, an alert raised, and the rest fail saying how to re-enable it.
-    func sendEach<C: OneByOne>(_ channel: C, _ group: [OutboxRow], db: AppDatabase, policy: Configuration.DeliveryPolicy,
-        gone disabled: String?) async throws -> String?
+    /// The one delivery loop, for every channel. Each row is recorded as it is answered. Before the batch goes, a
+    /// limit of ours holds a message back, uncharged: alone when it is its recipient's limit, with the rest when it is
+    /// the endpoint's. Stopping, or the store refusing results, leaves the rest due and uncharged. After a temporary
+    /// failure (where the channel says it holds the rest) the rest are not offered; what was not offered waits for
+    /// the retry of the one that failed before it rather than time out one by one. After a 410 the channel is
+    /// disabled, an alert raised, and the rest fail saying how to re-enable it.
+    func deliver<C: DeliveryChannel>(_ channel: C, _ group: [OutboxRow], db: AppDatabase,
+        policy: Configuration.DeliveryPolicy, gone disabled: String?) async throws -> String?
     {
         var failure: String?
-        var gone = disabled
         let meta: Logger.Metadata = ["GUANHUAI_CHANNEL": "\(channel.name)"]
-        for (i, row) in group.enumerated() {
-            let now = clock.now()
-            if Task.isShuttingDownGracefully || !unrecorded.isEmpty { break }
-            if let gone {
-                failure = try record(row, .failure(.permanent(gone)), db: db, policy: policy).failure
+        var batch: [Outgoing<C.Message>] = []
+        let now = clock.now()
+        gate: for (i, row) in group.enumerated() {
+            if let disabled {
+                failure = try record(row, .permanent(disabled), db: db, policy: policy).failure
                 continue
             }
             guard let message = channel.message(OutboxPayload.decode(row.payload)) else {
-                failure = try record(row, .failure(.permanent("the outbox row's payload cannot be read")), db: db, policy: policy).failure
+                failure = try record(row, .permanent("the outbox row's payload cannot be read"), db: db, policy: policy).failure
                 continue
             }
             switch channel.wait(message, row: row, now: now, limits: limits) {
@@ -208,35 +160,55 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
                 try db.deferOutbox([row.id], until: until)
                 logger.info("a message waits \(until - now) s for \(why)",
                     metadata: meta.merging(["GUANHUAI_RECIPIENT": "\(row.recipient)"]) { $1 })
-                continue
             case .rest(let until, let why):
                 let rest = group[i...].map(\.id)
                 try db.deferOutbox(rest, until: until)
                 logger.info("\(rest.count) messages wait \(until - now) s for \(why)", metadata: meta)
-                return failure
+                break gate
             case nil:
-                break
+                batch.append(Outgoing(row: row, message: message))
             }
-            let result = await channel.send(message, row: row, now: now)
-            if case .failure(let e) = result, e.endpointGone, let endpoint = channel.endpoint {
-                gone = Self.goneWords(channel.name)
-                try db.disableEndpoint(channel: channel.name, endpoint: endpoint, at: now, reason: e.message)
-                logger.critical("channel \(channel.name) is disabled: \(e.message). Fix the receiver or the url, then `guanhuai enable-channel \(channel.name)`",
+        }
+        if batch.isEmpty { return failure }
+        let pass = PassState()
+        let unrecorded = unrecorded
+        let batchRows = batch.map(\.row)
+        await channel.deliver(batch, clock: clock, logger: logger,
+            shouldStop: { Task.isShuttingDownGracefully || !unrecorded.isEmpty || pass.holding }
+        ) { i, outcome in
+            if case .notOffered = outcome { return }
+            let row = batchRows[i]
+            if case .endpointGone(let why) = outcome, let endpoint = channel.endpoint {
+                pass.disable(Self.goneWords(channel.name))
+                do {
+                    try db.disableEndpoint(channel: channel.name, endpoint: endpoint, at: clock.now(), reason: why)
+                } catch {
+                    logger.error("cannot record that channel \(channel.name) is disabled: \(error)")
+                }
+                logger.critical("channel \(channel.name) is disabled: \(why). Fix the receiver or the url, then `guanhuai enable-channel \(channel.name)`",
                     metadata: meta.merging(["MESSAGE_ID": "\(MessageID.endpointDisabled)"]) { $1 })
             }
-            let (recorded, outcome) = recordOrKeep(row, result, db: db, policy: policy)
-            if let f = outcome.failure { failure = f }
-            if !recorded { break }
-            if case .failure(let e) = result, e.kind == .temporary, !e.recipientThrottled, i + 1 < group.count {
-                try db.deferOutbox(group[(i + 1)...].map(\.id), until: outcome.retryAt ?? now + Int64(policy.retryInitialSeconds))
-                break
+            let recorded = recordOrKeep(row, outcome, db: db, policy: policy).outcome
+            pass.answered(i, recorded)
+            if case .temporary = outcome, channel.temporaryFailureHoldsTheRest {
+                pass.hold(until: recorded.retryAt ?? clock.now() + Int64(policy.retryInitialSeconds))
             }
+        }
+        let state = pass.state
+        if let f = state.failure { failure = f }
+        let left = batchRows.indices.filter { !state.answered.contains($0) }.map { batchRows[$0] }
+        if let gone = state.gone {
+            for row in left { failure = try record(row, .permanent(gone), db: db, policy: policy).failure }
+        } else if let until = state.retryAt, !left.isEmpty {
+            // Never offered: they wait, uncharged, for the retry of the one that failed before them. When the batch
+            // ended for a stop, they stay due for the next start.
+            try db.deferOutbox(left.map(\.id), until: until)
         }
         return failure
     }
 
     /// Records one result as the retry policy decides.
-    func record(_ row: OutboxRow, _ result: Result<String, DeliveryError>, db: AppDatabase,
+    func record(_ row: OutboxRow, _ outcome: DeliveryOutcome, db: AppDatabase,
         policy: Configuration.DeliveryPolicy) throws -> Recorded
     {
         let now = clock.now()
@@ -245,7 +217,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
             "GUANHUAI_OUTBOX": "\(row.id)",
         ]
         var random = SystemRandomNumberGenerator()
-        switch RetryPolicy(policy).decide(result, attempts: row.attempts, age: now - row.createdAt, now: now, using: &random) {
+        switch RetryPolicy(policy).decide(outcome, attempts: row.attempts, age: now - row.createdAt, now: now, using: &random) {
         case .sent:
             try db.markSent(row.id, at: now)
             runtime.metrics.delivered(channel: row.channel.name, result: "sent")

@@ -8,9 +8,8 @@ import GuanhuaiWorkspace
 struct Loaded: Sendable {
     var workspace: Workspace
     var renderer: DigestRenderer
-    var mailChannels: [String: MailChannel]
-    var webhookChannels: [String: WebhookChannel]
-    var smsChannels: [String: SMSChannel] = [:]
+    /// Every configured channel as the dispatcher sends through it, by name.
+    var channels: [String: any DeliveryChannel]
     /// The link key from `[web] web_key_credential`; nil without `[web]`.
     var signer: LinkSigner?
 
@@ -23,6 +22,11 @@ struct Loaded: Sendable {
         return LinkMaker(publicURL: web.publicURL, signer: signer, actionDays: web.actionLinkDays,
             agendaDays: web.agendaLinkDays, generations: try database.linkGenerations())
     }
+
+    // What routing needs of each kind: the sender's address, a robot's format, an SMS template.
+    var mailChannels: [String: MailChannel] { channels.compactMapValues { ($0 as? MailSender)?.mail } }
+    var webhookChannels: [String: WebhookChannel] { channels.compactMapValues { ($0 as? WebhookSender)?.hook } }
+    var smsChannels: [String: SMSChannel] { channels.compactMapValues { ($0 as? SMSSender)?.sms } }
 
     var router: DigestRouter {
         DigestRouter(config: config, renderer: renderer, mailChannels: mailChannels, webhookChannels: webhookChannels,
@@ -40,23 +44,14 @@ struct Loaded: Sendable {
             }
         }
         let renderer = try await DigestRenderer.load(directory: workspace.config.templatesDirectory)
-        var channels: [String: MailChannel] = [:]
-        var hooks: [String: WebhookChannel] = [:]
-        var sms: [String: SMSChannel] = [:]
+        var channels: [String: any DeliveryChannel] = [:]
         for (name, spec) in workspace.config.channels {
-            switch spec {
-            case .smtp, .sendmail:
-                channels[name] = MailChannel(name: name, spec: spec, secrets: try spec.secrets(name: name, environment: environment))
-            case .webhook(let w):
-                hooks[name] = WebhookChannel(name: name, spec: w, secrets: try spec.secrets(name: name, environment: environment))
-            case .sms(let s):
-                sms[name] = SMSChannel(name: name, spec: s, secrets: try spec.secrets(name: name, environment: environment))
-            case .journal: break
-            }
+            channels[name] = DeliveryChannels.make(name: name, spec: spec,
+                secrets: try spec.secrets(name: name, environment: environment))
         }
         let signer = try workspace.config.web.map { w throws(InputError) in LinkSigner(key: try w.keyBytes(environment: environment)) }
-        return Loaded(workspace: workspace, renderer: renderer, mailChannels: channels, webhookChannels: hooks,
-            smsChannels: sms, signer: signer, database: try workspace.store())
+        return Loaded(workspace: workspace, renderer: renderer, channels: channels, signer: signer,
+            database: try workspace.store())
     }
 }
 

@@ -29,26 +29,25 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// - attempts: tries already counted before this one; age: seconds since the message was queued;
     ///   jitter: a number in 0.8…1.2 (injected, so tests can fix it).
-    public func decide(_ result: Result<String, DeliveryError>, attempts: Int, age: Int64, now: Int64, jitter: Double)
-        -> Decision
-    {
-        switch result {
-        case .success: return .sent
-        case .failure(let e) where e.kind == .notOffered: return .wait
-        case .failure(let e) where e.kind == .temporary && age < maxAgeSeconds:
-            return .retry(at: now + delay(attempts: attempts, jitter: jitter), reason: e.message)
-        case .failure(let e) where e.kind == .temporary:
-            return .fail(reason: "gave up after \(maxAgeSeconds / 3600) h: \(e.message)")
-        case .failure(let e):
-            return .fail(reason: e.message)
+    public func decide(_ outcome: DeliveryOutcome, attempts: Int, age: Int64, now: Int64, jitter: Double) -> Decision {
+        switch outcome {
+        case .sent: return .sent
+        case .notOffered: return .wait
+        case .permanent(let why), .endpointGone(let why): return .fail(reason: why)
+        case .temporary(let why, _) where age >= maxAgeSeconds, .throttled(let why) where age >= maxAgeSeconds:
+            return .fail(reason: "gave up after \(maxAgeSeconds / 3600) h: \(why)")
+        case .temporary(let why, let retryAfter):
+            return .retry(at: now + max(delay(attempts: attempts, jitter: jitter), retryAfter ?? 0), reason: why)
+        case .throttled(let why):
+            return .retry(at: now + delay(attempts: attempts, jitter: jitter), reason: why)
         }
     }
 
     /// The same, drawing the jitter (0.8…1.2) from `generator`: the system's in the daemon, a seeded one in tests.
-    public func decide(_ result: Result<String, DeliveryError>, attempts: Int, age: Int64, now: Int64,
+    public func decide(_ outcome: DeliveryOutcome, attempts: Int, age: Int64, now: Int64,
         using generator: inout some RandomNumberGenerator) -> Decision
     {
-        decide(result, attempts: attempts, age: age, now: now, jitter: Double.random(in: 0.8...1.2, using: &generator))
+        decide(outcome, attempts: attempts, age: age, now: now, jitter: Double.random(in: 0.8...1.2, using: &generator))
     }
 
     /// Exponential from `initialSeconds`, capped at `maxSeconds`, with jitter; at least a second.

@@ -115,8 +115,7 @@ public actor Runtime {
 
     /// What one dispatcher pass uses, taken once at its start: a reload during the pass changes the next one.
     func deliverySnapshot() -> DeliverySnapshot {
-        DeliverySnapshot(database: database, policy: config.delivery, mail: loaded.mailChannels,
-            webhooks: loaded.webhookChannels, sms: loaded.smsChannels)
+        DeliverySnapshot(database: database, policy: config.delivery, channels: loaded.channels)
     }
 }
 
@@ -124,9 +123,7 @@ public actor Runtime {
 struct DeliverySnapshot: Sendable {
     let database: AppDatabase
     let policy: Configuration.DeliveryPolicy
-    let mail: [String: MailChannel]
-    let webhooks: [String: WebhookChannel]
-    let sms: [String: SMSChannel]
+    let channels: [String: any DeliveryChannel]
 }
 
 /// The earliest reminder after a time, over occurrences shown one at a time (a plan need not be kept for it).

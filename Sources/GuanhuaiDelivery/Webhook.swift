@@ -119,10 +119,15 @@ public struct WebhookChannel: Sendable {
     /// a webhook means gone; 408, 429, 5xx, connection errors and timeouts are temporary; anything else is permanent.
     public func send(body: [UInt8], id: String, now: Int64) async -> Result<String, DeliveryError> {
         await WebhookHTTP.post(request(body: body, id: id, now: now), tls: tls, timeoutSeconds: spec.timeoutSeconds)
-            .flatMap { classify(status: $0.status, reason: $0.reason, location: $0.location, body: $0.body) }
+            .flatMap {
+                classify(status: $0.status, reason: $0.reason, location: $0.location, body: $0.body,
+                    retryAfter: $0.retryAfter)
+            }
     }
 
-    func classify(status: Int, reason: String, location: String?, body: [UInt8]) -> Result<String, DeliveryError> {
+    func classify(status: Int, reason: String, location: String?, body: [UInt8], retryAfter: String? = nil)
+        -> Result<String, DeliveryError>
+    {
         let head = "HTTP \(status) \(reason)"
         switch status {
         case 200..<300:
@@ -132,7 +137,7 @@ public struct WebhookChannel: Sendable {
         case 300..<400:
             return .failure(.permanent("\(head): redirects are not followed; set the channel's url to \(location ?? "the new address")"))
         case 408, 429, 500..<600:
-            return .failure(.temporary(head))
+            return .failure(.temporary(head, retryAfter: WebhookHTTP.retryAfterSeconds(retryAfter)))
         default:
             return .failure(.permanent("\(head)\(WebhookChannel.snippet(body))"))
         }
@@ -191,7 +196,15 @@ enum WebhookHTTP {
         var status: Int
         var reason: String
         var location: String?
+        var retryAfter: String?
         var body: [UInt8]
+    }
+
+    /// `Retry-After` as a number of seconds (the form the robots and most webhooks send), at most a day; an
+    /// HTTP-date or anything else is ignored, and the retry policy's own delay applies.
+    static func retryAfterSeconds(_ value: String?) -> Int64? {
+        guard let value, let seconds = Int64(value.trimmingCharacters(in: .whitespaces)), seconds >= 0 else { return nil }
+        return min(seconds, 86_400)
     }
 
     /// POSTs one request (the answer read up to 64 kB); a transport failure is classified for the retry policy.
@@ -225,6 +238,7 @@ enum WebhookHTTP {
             }
             return .success(Answer(status: Int(response.status.code), reason: response.status.reasonPhrase,
                 location: response.headers.first(name: "location"),
+                retryAfter: response.headers.first(name: "retry-after"),
                 body: response.body.map { Array($0.readableBytesView) } ?? []))
         } catch {
             return .failure(WebhookChannel.classify(error))

@@ -10,7 +10,7 @@ import Testing
 
     struct Case: Sendable, CustomTestStringConvertible {
         var name: String
-        var result: Result<String, DeliveryError>
+        var result: DeliveryOutcome
         var attempts = 0
         var age: Int64 = 0
         var jitter = 1.0
@@ -19,26 +19,35 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(name: "accepted", result: .success("250 ok"), expected: .sent),
-        Case(name: "first temporary failure waits the initial delay", result: .failure(.temporary("451")),
+        Case(name: "accepted", result: .sent(receipt: "250 ok"), expected: .sent),
+        Case(name: "first temporary failure waits the initial delay", result: .temporary("451"),
             expected: .retry(at: now + 60, reason: "451")),
-        Case(name: "the delay doubles", result: .failure(.temporary("451")), attempts: 3,
+        Case(name: "the delay doubles", result: .temporary("451"), attempts: 3,
             expected: .retry(at: now + 480, reason: "451")),
-        Case(name: "the delay stops at the maximum", result: .failure(.temporary("451")), attempts: 10,
+        Case(name: "the delay stops at the maximum", result: .temporary("451"), attempts: 10,
             expected: .retry(at: now + 3600, reason: "451")),
-        Case(name: "a huge attempt count does not overflow", result: .failure(.temporary("451")), attempts: 5_000,
+        Case(name: "a huge attempt count does not overflow", result: .temporary("451"), attempts: 5_000,
             expected: .retry(at: now + 3600, reason: "451")),
-        Case(name: "jitter spreads it (×0.8)", result: .failure(.temporary("451")), attempts: 1, jitter: 0.8,
+        Case(name: "jitter spreads it (×0.8)", result: .temporary("451"), attempts: 1, jitter: 0.8,
             expected: .retry(at: now + 96, reason: "451")),
-        Case(name: "jitter spreads it (×1.2)", result: .failure(.temporary("451")), attempts: 1, jitter: 1.2,
+        Case(name: "jitter spreads it (×1.2)", result: .temporary("451"), attempts: 1, jitter: 1.2,
             expected: .retry(at: now + 144, reason: "451")),
-        Case(name: "still temporary just before the age limit", result: .failure(.temporary("down")),
+        Case(name: "still temporary just before the age limit", result: .temporary("down"),
             attempts: 20, age: 48 * 3600 - 1, expected: .retry(at: now + 3600, reason: "down")),
-        Case(name: "temporary but too old: given up, saying so", result: .failure(.temporary("down")),
+        Case(name: "temporary but too old: given up, saying so", result: .temporary("down"),
             attempts: 20, age: 48 * 3600, expected: .fail(reason: "gave up after 48 h: down")),
-        Case(name: "permanent fails at once", result: .failure(.permanent("550 no such user")),
+        Case(name: "permanent fails at once", result: .permanent("550 no such user"),
             expected: .fail(reason: "550 no such user")),
-        Case(name: "never offered: waits, uncharged", result: .failure(.notOffered("connection closed")),
+        Case(name: "the endpoint's Retry-After is longer than the backoff: it is kept",
+            result: .temporary("429", retryAfter: 900), expected: .retry(at: now + 900, reason: "429")),
+        Case(name: "a Retry-After shorter than the backoff does not shorten it",
+            result: .temporary("429", retryAfter: 5), attempts: 2, expected: .retry(at: now + 240, reason: "429")),
+        Case(name: "one recipient throttled: retried with the same backoff", result: .throttled("isv.BUSINESS_LIMIT_CONTROL"),
+            attempts: 1, expected: .retry(at: now + 120, reason: "isv.BUSINESS_LIMIT_CONTROL")),
+        Case(name: "throttled for two days: given up", result: .throttled("limit"), age: 48 * 3600,
+            expected: .fail(reason: "gave up after 48 h: limit")),
+        Case(name: "410 Gone fails at once", result: .endpointGone("HTTP 410 Gone"), expected: .fail(reason: "HTTP 410 Gone")),
+        Case(name: "never offered: waits, uncharged", result: .notOffered("connection closed"),
             attempts: 2, expected: .wait),
     ]
 
@@ -53,8 +62,8 @@ import Testing
         var a = SplitMix(seed: 7)
         var b = SplitMix(seed: 7)
         for attempts in 0..<12 {
-            let x = RetryPolicyTests.policy.decide(.failure(.temporary("t")), attempts: attempts, age: 0, now: 0, using: &a)
-            let y = RetryPolicyTests.policy.decide(.failure(.temporary("t")), attempts: attempts, age: 0, now: 0, using: &b)
+            let x = RetryPolicyTests.policy.decide(.temporary("t"), attempts: attempts, age: 0, now: 0, using: &a)
+            let y = RetryPolicyTests.policy.decide(.temporary("t"), attempts: attempts, age: 0, now: 0, using: &b)
             #expect(x == y)
             guard case .retry(let at, _) = x else {
                 Issue.record("not a retry: \(x)")

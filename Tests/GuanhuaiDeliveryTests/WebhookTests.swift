@@ -97,7 +97,14 @@ func digestWithPrivateNote() throws -> (Digest, RenderContext, PlanInput) {
         let bad = try #require(try await send("/bad"))
         #expect(bad.kind == .permanent && !bad.endpointGone && bad.message.contains("400"))
         let fail = try #require(try await send("/fail"))
-        #expect(fail.kind == .temporary && fail.message.contains("503"))
+        #expect(fail.kind == .temporary && fail.message.contains("503") && fail.retryAfter == nil)
+        // 429 with Retry-After: the seconds are kept for the retry policy; a date is not read (the policy's delay).
+        let busy = try #require(try await send("/busy"))
+        #expect(busy.kind == .temporary && busy.retryAfter == 120)
+        #expect(DeliveryOutcome(.failure(busy)) == .temporary(busy.message, retryAfter: 120))
+        let busyUntil = try #require(try await send("/busy-until"))
+        #expect(busyUntil.kind == .temporary && busyUntil.retryAfter == nil)
+        #expect(DeliveryOutcome(.failure(gone)) == .endpointGone(gone.message))
         // An answer past 64 kB is not read to its end: refused, not retried.
         let huge = try #require(try await send("/huge"))
         #expect(huge.kind == .permanent && huge.message.contains("longer than 64 kB"))

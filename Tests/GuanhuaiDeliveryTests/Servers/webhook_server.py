@@ -5,6 +5,7 @@ way each vendor documents it and logs every request as one JSON line.
 Paths:
   /hook                               Standard Webhooks, verified with the standardwebhooks package (PyPI)
   /gone /bad /fail /slow /redirect    410, 400, 503, a slow answer, 302
+  /busy /busy-until                  429 with Retry-After in seconds, as a date
   /cgi-bin/webhook/send?key=K         企业微信 group robot (key "busy" answers errcode 45009)
   /robot/send?access_token=T&timestamp=&sign=   钉钉 custom robot
   /open-apis/bot/v2/hook/TOKEN        飞书 custom bot, signature in the body
@@ -118,6 +119,10 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"padding": "x" * 100_000}, ()
         if path == "/fail":
             return 503, {"error": "unavailable"}, ()
+        if path == "/busy":
+            return 429, {"error": "too many requests"}, (("Retry-After", "120"),)
+        if path == "/busy-until":
+            return 429, {"error": "too many requests"}, (("Retry-After", "Wed, 21 Oct 2099 07:28:00 GMT"),)
         if path == "/slow":
             # Far longer than any timeout a test sets: the client's deadline runs on a task that a loaded machine
             # may start seconds late, and an answer that arrives first would beat it.
