@@ -22,6 +22,8 @@ public struct DaemonOptions: Sendable {
 public struct Daemon: Sendable {
     public let group: ServiceGroup
     public let runtime: Runtime
+    /// One dispatcher pass, as its loop runs it: for tests that drive the dispatcher step by step on their clock.
+    let dispatchOnce: @Sendable () async throws -> Void
 }
 
 /// Loads and validates everything (configuration, rules, organisation, database, templates, channels and their
@@ -39,13 +41,14 @@ public func buildDaemon(_ options: DaemonOptions, clock: some DaemonClock = Syst
     let schedulerBell = Doorbell()
     let gate = ReadyGate()
     let dispatcherBell = Doorbell()
+    let dispatcher = DispatcherService(runtime: runtime, clock: clock.wall, sleeper: clock, bell: dispatcherBell, logger: logger)
     // ServiceGroup stops services in reverse order, each finishing before the next: STOPPING=1 goes first, then the
     // reload listener, then the dispatcher finishes the message in flight, then the scheduler.
     var services: [any Service] = [
         SchedulerService(
             runtime: runtime, clock: clock.wall, sleeper: clock, bell: schedulerBell,
             dispatcherBell: dispatcherBell, notifier: notifier, logger: logger, startGate: gate),
-        DispatcherService(runtime: runtime, clock: clock.wall, sleeper: clock, bell: dispatcherBell, logger: logger),
+        dispatcher,
         ReloadService(runtime: runtime, schedulerBell: schedulerBell, notifier: notifier, logger: logger),
     ]
     // READY=1 waits for these to be bound.
@@ -73,5 +76,5 @@ public func buildDaemon(_ options: DaemonOptions, clock: some DaemonClock = Syst
     configuration.maximumGracefulShutdownDuration = options.stopTimeout
     configuration.maximumCancellationDuration = .seconds(5)
     let group = ServiceGroup(configuration: configuration)
-    return Daemon(group: group, runtime: runtime)
+    return Daemon(group: group, runtime: runtime, dispatchOnce: dispatcher.dispatchDue)
 }

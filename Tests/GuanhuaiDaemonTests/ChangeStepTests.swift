@@ -68,8 +68,7 @@ import Testing
         let ref = try Scratch()
         let before = try await ChangeStepTests.daemon(ref)
         let (config, env) = (await before.configPath, await before.environment)
-        let full = Runtime(loaded: try await Loaded.load(configPath: config, environment: env), configPath: config,
-            environment: env, notifier: Notifier(), logger: Logger(label: "t"))
+        let full = try await builtDaemon(config: config, environment: env).runtime
         let (_, fullNext) = try await full.schedule(now: ChangeStepTests.start + 660)
         #expect(await full.lastStep == .catchUp(after: ChangeStepTests.start, planFrom: from))
         let expected = try await ChangeStepTests.run(full, from: ChangeStepTests.start + 720)

@@ -14,10 +14,9 @@ import Testing
 @Suite struct ClosingTheLoopTests {
     static func runtime(_ dir: borrowing Scratch) async throws -> (Runtime, AppDatabase, String) {
         let rig = try MailRig(dir)
-        let loaded = try await Loaded.load(configPath: rig.config, environment: rig.environment)
-        let runtime = Runtime(loaded: loaded, configPath: rig.config, environment: rig.environment,
-            notifier: Notifier(sink: { _ in }, watchdogInterval: nil), logger: Logger(label: "t"))
-        return (runtime, loaded.database, rig.config)
+        let runtime = try await builtDaemon(config: rig.config, environment: rig.environment,
+            notifier: Notifier(sink: { _ in }, watchdogInterval: nil)).runtime
+        return (runtime, await runtime.database, rig.config)
     }
 
     @Test func aQueuedReminderIsRewrittenWithoutWhatIsDoneAndWithdrawnWhenNothingIsLeft() async throws {

@@ -2,7 +2,9 @@ import Foundation
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiTestSupport
-import GuanhuaiDaemon
+@testable import GuanhuaiDaemon
+import Logging
+import Systemd
 import Synchronization
 import Testing
 
@@ -234,4 +236,13 @@ final class MailRig: Sendable {
 
     /// How many messages the server has stored.
     var received: Int { (try? stored(maildir).count) ?? 0 }
+}
+
+/// The daemon `guanhuaid` would build from these files, not started: its wall time is `wall`, so a test drives the
+/// dispatcher (`dispatchOnce`) and the scheduler (`runtime.schedule`) step by step.
+func builtDaemon(config: String, environment: [String: String] = [:], wall: any WallClock = SystemWallClock(),
+    notifier: Notifier = Notifier(), logger: Logger = Logger(label: "t")) async throws -> Daemon
+{
+    try await buildDaemon(DaemonOptions(configPath: config, environment: environment),
+        clock: SystemDaemonClock(wall: wall), notifier: notifier, logger: logger)
 }

@@ -22,8 +22,7 @@ import Testing
                 secret_credential = "whsec"
                 """,
             credentials: ["whsec": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
-        let loaded = try await Loaded.load(configPath: config, environment: env)
-        return Runtime(loaded: loaded, configPath: config, environment: env, notifier: Notifier(), logger: Logger(label: "t"))
+        return try await builtDaemon(config: config, environment: env).runtime
     }
 
     /// Idempotency key → the digest's (occurrence, kind) pairs.

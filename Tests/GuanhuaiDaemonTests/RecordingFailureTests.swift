@@ -15,17 +15,15 @@ import Testing
         let dir = try Scratch()
         let rig = try MailRig(dir, busyTimeoutMilliseconds: 200)
         let (config, env, maildir) = (rig.config, rig.environment, rig.maildir)
-        let loaded = try await Loaded.load(configPath: config, environment: env)
-        let runtime = Runtime(loaded: loaded, configPath: config, environment: env, notifier: Notifier(), logger: Logger(label: "t"))
-        let db = loaded.database
         let t0: Int64 = 1_800_000_000
+        let daemon = try await builtDaemon(config: config, environment: env, wall: ManualClock(t0))
+        let db = await daemon.runtime.loaded.database
         let rows = (1...5).map { i in
             NewOutboxMessage(idempotencyKey: "k\(i)", recipient: "M00\(i)", channel: "mail", payload: OutboxPayload.mail(
                 from: "guanhuai@example.edu.cn", to: ["p\(i)@example.edu.cn"],
                 data: Data("Subject: \(i)\r\nMessage-ID: <k\(i)@guanhuai>\r\n\r\n第 \(i) 封\r\n".utf8)).encoded())
         }
         _ = try db.enqueue(rows, processedThrough: t0, now: t0)
-        let dispatcher = DispatcherService(runtime: runtime, clock: ManualClock(t0), sleeper: ContinuousClock(), bell: Doorbell(), logger: Logger(label: "t"))
         let received = { try stored(maildir).count }
 
         do {
@@ -37,15 +35,15 @@ import Testing
                 print("READY 0", flush=True)
                 time.sleep(3600)
                 """])
-            await #expect(throws: (any Error).self) { try await dispatcher.dispatchDue() }
+            await #expect(throws: (any Error).self) { try await daemon.dispatchOnce() }
             // The first message went out and its result could not be written: the pass ended there.
             #expect(try received() == 1)
             #expect(try db.outbox().allSatisfy { $0.state == .pending && $0.attempts == 0 })
-            await #expect(throws: (any Error).self) { try await dispatcher.dispatchDue() }
+            await #expect(throws: (any Error).self) { try await daemon.dispatchOnce() }
             #expect(try received() == 1)  // still refused: nothing more is sent, and the first is not sent again
             _ = lock
         }
-        try await dispatcher.dispatchDue()
+        try await daemon.dispatchOnce()
         #expect(try received() == 5)
         let recipients = try stored(maildir).map {
             try String(contentsOf: $0.deletingPathExtension().appendingPathExtension("env"), encoding: .utf8)

@@ -36,14 +36,16 @@ final class CapturedLog: Sendable {
 /// verifies each 阿里云 signature independently and throttles numbers ending 0001 twice).
 @Suite(.serialized) struct SMSDaemonTests {
     struct Setup {
+        var daemon: Daemon
         var loaded: Loaded
-        var runtime: Runtime
+        /// The daemon's wall time: set by each test.
+        var clock: ManualClock
         var config: String
         var log: URL
         var server: ServerProcess
     }
 
-    static func setUp(_ dir: borrowing Scratch) async throws -> Setup {
+    static func setUp(_ dir: borrowing Scratch, logger: Logger = Logger(label: "t")) async throws -> Setup {
         let config = try dir.exampleCopy()
         let log = dir.url.appendingPathComponent("sms.jsonl")
         let server = try ServerProcess([Example.root.appendingPathComponent("Tests/GuanhuaiDeliveryTests/Servers/sms_server.py").path,
@@ -69,16 +71,17 @@ final class CapturedLog: Sendable {
 
             """).utf8).write(to: URL(fileURLWithPath: config))
         let env = ["CREDENTIALS_DIRECTORY": dir.url.path]
-        let loaded = try await Loaded.load(configPath: config, environment: env)
-        let runtime = Runtime(loaded: loaded, configPath: config, environment: env, notifier: Notifier(), logger: Logger(label: "t"))
-        return Setup(loaded: loaded, runtime: runtime, config: config, log: log, server: server)
+        let clock = ManualClock(0)
+        let daemon = try await builtDaemon(config: config, environment: env, wall: clock, logger: logger)
+        return Setup(daemon: daemon, loaded: await daemon.runtime.loaded, clock: clock, config: config, log: log, server: server)
     }
 
     /// M001 (mobile …0001) is greeted on the day by SMS, not mail: the provider throttles twice, the outbox retries,
     /// and the third try goes through. One message, with the template's parameters, and nothing lost.
     @Test func aGreetingGoesBySMSOnTheDayAndThrottlingIsRetried() async throws {
         let dir = try Scratch()
-        let s = try await Self.setUp(dir)
+        let captured = CapturedLog()
+        let s = try await Self.setUp(dir, logger: captured.logger)
         let input = try s.loaded.workspace.planInput()
         let occ = Planner(input).plan(PlanQuery(from: CivilDate(2027, 2, 1)!, to: CivilDate(2027, 2, 28)!,
             now: Example.noon("2027-01-01"), rules: ["political-birthday"]))
@@ -93,12 +96,11 @@ final class CapturedLog: Sendable {
         let db = s.loaded.database
         _ = try db.enqueue(routed.rows, processedThrough: r.at, now: r.at)
         _ = try db.enqueue(routed.rows, processedThrough: r.at, now: r.at)  // once: the same key is not queued twice
-        let clock = ManualClock(r.at)
-        let captured = CapturedLog()
-        let dispatcher = DispatcherService(runtime: s.runtime, clock: clock, sleeper: ContinuousClock(), bell: Doorbell(), logger: captured.logger)
+        let clock = s.clock
+        clock.set(r.at)
         // A retry may also wait for the number's own limit (1 a minute): deferred, not charged.
         for _ in 0..<10 {
-            try await dispatcher.dispatchDue()
+            try await s.daemon.dispatchOnce()
             guard let row = try db.outbox().first, row.state == .pending, let next = row.nextAttemptAt else { break }
             #expect(row.lastError?.contains("isv.BUSINESS_LIMIT_CONTROL") == true, "\(row)")
             clock.set(max(next, clock.now() + 1))
@@ -160,17 +162,17 @@ final class CapturedLog: Sendable {
                 payload: OutboxPayload.sms(phone: "13800138000", template: "SMS_D", params: [.init("who", "某某")]).encoded())
         }
         _ = try db.enqueue(rows, processedThrough: t0, now: t0)
-        let clock = ManualClock(t0)
-        let dispatcher = DispatcherService(runtime: s.runtime, clock: clock, sleeper: ContinuousClock(), bell: Doorbell(), logger: Logger(label: "t"))
-        try await dispatcher.dispatchDue()
+        let clock = s.clock
+        clock.set(t0)
+        try await s.daemon.dispatchOnce()
         #expect(loggedRequests(s.log).count == 1)
         let waiting = try db.outbox().filter { $0.state == .pending }
         #expect(waiting.count == 2 && waiting.allSatisfy { $0.attempts == 0 && $0.nextAttemptAt == t0 + 60 }, "\(waiting)")
         clock.set(t0 + 60)
-        try await dispatcher.dispatchDue()
+        try await s.daemon.dispatchOnce()
         #expect(loggedRequests(s.log).count == 2)
         clock.set(t0 + 120)
-        try await dispatcher.dispatchDue()
+        try await s.daemon.dispatchOnce()
         let all = try db.outbox()
         #expect(loggedRequests(s.log).count == 3 && all.allSatisfy { $0.state == .sent })
         withExtendedLifetime(s.server) {}

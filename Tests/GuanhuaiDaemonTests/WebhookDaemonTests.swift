@@ -45,10 +45,11 @@ func requests(_ log: URL) -> [[String: Any]] { loggedRequests(log) }
 
             """).utf8).write(to: URL(fileURLWithPath: config))
         let env = ["CREDENTIALS_DIRECTORY": dir.url.path]
-        let loaded = try await Loaded.load(configPath: config, environment: env)
-        let runtime = Runtime(loaded: loaded, configPath: config, environment: env, notifier: Notifier(), logger: Logger(label: "t"))
         let t0: Int64 = 1_800_000_000
         let clock = ManualClock(t0)
+        let daemon = try await builtDaemon(config: config, environment: env, wall: clock)
+        let runtime = daemon.runtime
+        let loaded = await runtime.loaded
         let db = loaded.database
         let robot = WebhookMessages.robot(try #require(loaded.webhookChannels["robot"]).spec, text: "【关怀提醒】测试", mention: nil)[0]
         var rows = (1...8).map {
@@ -58,8 +59,7 @@ func requests(_ log: URL) -> [[String: Any]] { loggedRequests(log) }
             NewOutboxMessage(idempotencyKey: "h\($0)", recipient: "M001", channel: "hook", payload: OutboxPayload.webhook(body: Data("{}".utf8)).encoded())
         }
         _ = try db.enqueue(rows, processedThrough: t0, now: t0)
-        let dispatcher = DispatcherService(runtime: runtime, clock: clock, sleeper: ContinuousClock(), bell: Doorbell(), logger: Logger(label: "t"))
-        try await dispatcher.dispatchDue()
+        try await daemon.dispatchOnce()
 
         let robotRequests = { requests(log).filter { ($0["path"] as? String) == "/cgi-bin/webhook/send" } }
         #expect(robotRequests().count == 5)
@@ -75,10 +75,10 @@ func requests(_ log: URL) -> [[String: Any]] { loggedRequests(log) }
         #expect(await runtime.statusText.contains("DISABLED (410 Gone): hook"))
 
         clock.set(t0 + 59)
-        try await dispatcher.dispatchDue()
+        try await daemon.dispatchOnce()
         #expect(robotRequests().count == 5)
         clock.set(t0 + 60)
-        try await dispatcher.dispatchDue()
+        try await daemon.dispatchOnce()
         #expect(robotRequests().count == 8)
         #expect(try db.outbox().filter { $0.channel == "robot" }.allSatisfy { $0.state == .sent && $0.attempts == 1 })
 
@@ -94,14 +94,14 @@ func requests(_ log: URL) -> [[String: Any]] { loggedRequests(log) }
         }
         try enqueueHook("h3", at: t0 + 61)
         clock.set(t0 + 61)
-        try await dispatcher.dispatchDue()
+        try await daemon.dispatchOnce()
         #expect(try db.disabledEndpoints().map(\.channel) == ["hook"])
         let text = try String(contentsOfFile: config, encoding: .utf8)
         try Data(text.replacingOccurrences(of: "/gone\"", with: "/hook\"").utf8).write(to: URL(fileURLWithPath: config))
         try await runtime.reload()
         try enqueueHook("h4", at: t0 + 62)
         clock.set(t0 + 62)
-        try await dispatcher.dispatchDue()
+        try await daemon.dispatchOnce()
         #expect(try db.disabledEndpoints().isEmpty)
         let delivered = requests(log).filter { ($0["path"] as? String) == "/hook" }
         #expect(delivered.count == 1 && delivered.first?["verified"] as? Bool == true)
