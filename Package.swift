@@ -12,7 +12,7 @@ let package = Package(
     products: [
         .executable(name: "guanhuai", targets: ["guanhuai"]),
         .executable(name: "guanhuaid", targets: ["guanhuaid"]),
-        .library(name: "GuanhuaiCore", targets: ["GuanhuaiCore"]),
+        .library(name: "GuanhuaiCore", targets: ["GuanhuaiCore", "GuanhuaiCalendar"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -32,13 +32,18 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
     ],
     targets: [
-        // The domain: pure values and functions. No I/O, no clock reads, no dependencies.
-        .target(name: "GuanhuaiCore", swiftSettings: swiftSettings),
+        // Dates and time: civil dates, the Chinese calendar, zone rules, working days, systemd calendar expressions
+        // and timestamps. Pure: no I/O, no clock reads, no dependencies.
+        .target(name: "GuanhuaiCalendar", swiftSettings: swiftSettings),
+        // The domain: members, rules, the planner, reports, who may record what. Pure, on the calendar alone.
+        .target(name: "GuanhuaiCore", dependencies: ["GuanhuaiCalendar"], swiftSettings: swiftSettings),
+        // What touches the process: the locale switch for operator-facing words, and C calls' errors.
+        .target(name: "GuanhuaiSystem", swiftSettings: swiftSettings),
         // Reading the operator's files (TOML config and rules, CSV roster and relations) into domain values.
         .target(
             name: "GuanhuaiConfig",
             dependencies: [
-                "GuanhuaiCore",
+                "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "CSV", package: "CSV.swift"),
             ],
@@ -47,13 +52,13 @@ let package = Package(
         // The embedded SQLite store (GRDB): roster, organisation, relations, events, completions, outbox, audit log.
         .target(
             name: "GuanhuaiStore",
-            dependencies: ["GuanhuaiCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         // The configuration together with the store: which of them is authoritative, and the plan input from both.
         .target(
             name: "GuanhuaiWorkspace",
-            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore"],
+            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore"],
             swiftSettings: swiftSettings
         ),
         // libsystemd (pkg-config libsystemd; Debian: libsystemd-dev).
@@ -61,14 +66,14 @@ let package = Package(
         // The Swift face of libsystemd: notify, watchdog, and a swift-log handler for the journal.
         .target(
             name: "Systemd",
-            dependencies: ["CSystemd", "GuanhuaiCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemd", "GuanhuaiSystem", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // Channels (SMTP, sendmail, …) and message rendering.
         .target(
             name: "GuanhuaiDelivery",
             dependencies: [
-                "GuanhuaiCore", "GuanhuaiConfig", "Systemd",
+                "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "Systemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -86,7 +91,7 @@ let package = Package(
         .target(
             name: "GuanhuaiReport",
             dependencies: [
-                "GuanhuaiCore",
+                "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem",
                 .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -97,7 +102,8 @@ let package = Package(
         .target(
             name: "GuanhuaiWeb",
             dependencies: [
-                "GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery", "GuanhuaiReport",
+                "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace",
+                "GuanhuaiDelivery", "GuanhuaiReport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -110,7 +116,7 @@ let package = Package(
         .target(
             name: "GuanhuaiDaemon",
             dependencies: [
-                "GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery", "Systemd",
+                "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery", "Systemd",
                 "GuanhuaiWeb", "GuanhuaiReport",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -125,14 +131,14 @@ let package = Package(
         .executableTarget(
             name: "guanhuaid",
             dependencies: [
-                "GuanhuaiDaemon", "GuanhuaiCore", "GuanhuaiConfig", "Systemd", .product(name: "Logging", package: "swift-log"),
+                "GuanhuaiDaemon", "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "Systemd", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "guanhuai",
             dependencies: [
-                "GuanhuaiCore",
+                "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem",
                 "GuanhuaiConfig",
                 "GuanhuaiStore",
                 "GuanhuaiWorkspace",
@@ -146,26 +152,26 @@ let package = Package(
         ),
         .executableTarget(
             name: "PlanBenchmark",
-            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore"],
+            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore"],
             path: "Benchmarks/PlanBenchmark",
             swiftSettings: swiftSettings
         ),
         // The TOML read path under libFuzzer (Fuzz/run); an ordinary build replays files.
         .executableTarget(
             name: "TOMLFuzz",
-            dependencies: ["GuanhuaiCore", "GuanhuaiConfig"],
+            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig"],
             path: "Fuzz/TOMLFuzz",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "CalendarBenchmark",
-            dependencies: ["GuanhuaiCore"],
+            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem"],
             path: "Benchmarks/CalendarBenchmark",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "MailBenchmark",
-            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiDelivery", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiDelivery", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/MailBenchmark",
             swiftSettings: swiftSettings
         ),
@@ -177,31 +183,31 @@ let package = Package(
         ),
         .testTarget(
             name: "GuanhuaiCoreTests",
-            dependencies: ["GuanhuaiCore", "GuanhuaiTestSupport"],
+            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiTestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         // Helpers shared by the test targets: the example data, scratch directories, running the CLI.
         .target(
             name: "GuanhuaiTestSupport",
-            dependencies: ["GuanhuaiCore", "GuanhuaiConfig"],
+            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig"],
             path: "Tests/GuanhuaiTestSupport",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "GuanhuaiConfigTests",
-            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiTestSupport"],
+            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "GuanhuaiDeliveryTests",
-            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiDelivery", "GuanhuaiTestSupport"],
+            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiDelivery", "GuanhuaiTestSupport"],
             exclude: ["Servers"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "GuanhuaiDaemonTests",
-            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery",
+            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery",
                 "GuanhuaiDaemon", "GuanhuaiTestSupport", "Systemd"],
             exclude: ["Servers"],
             swiftSettings: swiftSettings
@@ -209,7 +215,7 @@ let package = Package(
         // The pages in-process: the router as the daemon serves it, driven by HummingbirdTesting.
         .testTarget(
             name: "GuanhuaiWebTests",
-            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery",
+            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery",
                 "GuanhuaiWeb", "GuanhuaiTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -218,7 +224,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GuanhuaiStoreTests",
-            dependencies: ["GuanhuaiCore", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiTestSupport"],
+            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiTestSupport"],
             exclude: ["check_xlsx.py", "Fixtures"],
             swiftSettings: swiftSettings
         ),

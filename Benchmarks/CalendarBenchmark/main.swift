@@ -6,6 +6,7 @@
 // Each evaluation starts where the previous elapse was, as a scheduler walking forward does; the walk restarts
 // from 2026 when an expression runs out before 2199.
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiCore
 
 let expressions = [

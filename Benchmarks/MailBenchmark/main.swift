@@ -4,6 +4,7 @@
 //
 //     MailBenchmark PORT [COUNT]
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiDelivery

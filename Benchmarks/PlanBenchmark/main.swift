@@ -6,6 +6,7 @@
 // Members are generated deterministically on the example organisation (Config/) with the tag mix of a real
 // committee; 1 % have an event in the year, every 50th member is contacted by a leader.
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
 

@@ -8,6 +8,7 @@
 //       --scratch-path .build-fuzz   (Fuzz/run does this, and runs it)
 //   TOMLFuzz FILE...                 (an ordinary build replays files: a crash names the file)
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
 

@@ -1,6 +1,8 @@
 import CSV
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiCore
+import GuanhuaiSystem
 
 /// A CSV file read with CSV.swift, with Chinese headers mapped to fields and every row numbered as a spreadsheet
 /// shows it (the header is row 1).
@@ -87,7 +89,7 @@ extension CivilDate {
     /// Why a date read from a file cannot be a day that has already come: out of the supported range, or after
     /// `today` (when given). Nil when it can.
     func pastDateProblem(today: CivilDate?) -> String? {
-        if !isSupported { return L("\(self) is out of range; dates must lie \(CivilDate.supportedText)", "\(self) 超出范围；日期须在 \(CivilDate.supportedText)") }
+        if !isSupported { return L("\(self) is out of range; dates must lie \(CivilDate.supportedText(chinese: Lang.chinese))", "\(self) 超出范围；日期须在 \(CivilDate.supportedText(chinese: Lang.chinese))") }
         if let today, self > today { return L("\(self) is in the future (today is \(today))", "\(self) 是将来的日期（今天是 \(today)）") }
         return nil
     }

@@ -1,4 +1,5 @@
 import GuanhuaiCore
+import GuanhuaiSystem
 
 /// A problem in a file an operator wrote: what was wrong, where, and what to do.
 public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+public import GuanhuaiCalendar
 public import GuanhuaiCore
 import TOMLKit
 

@@ -1,5 +1,7 @@
 import Foundation
+public import GuanhuaiCalendar
 public import GuanhuaiCore
+public import GuanhuaiSystem
 
 /// The roster CSV (docs/configuration.md, "The roster file"): one member a row, Chinese headers.
 public enum RosterFile {
@@ -64,7 +66,7 @@ public enum RosterFile {
                     return nil
                 }
                 guard d.isSupported else {
-                    fail(column, L("\(d) is out of range; dates run \(CivilDate.supportedText)", "\(d) 超出范围；日期须在 \(CivilDate.supportedText)"))
+                    fail(column, L("\(d) is out of range; dates run \(CivilDate.supportedText(chinese: Lang.chinese))", "\(d) 超出范围；日期须在 \(CivilDate.supportedText(chinese: Lang.chinese))"))
                     return nil
                 }
                 return .some(d)

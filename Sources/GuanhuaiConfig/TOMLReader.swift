@@ -1,4 +1,5 @@
 import Foundation
+public import GuanhuaiCalendar
 public import GuanhuaiCore
 import TOMLKit
 

@@ -3,6 +3,7 @@ import GuanhuaiCore
 
 #if canImport(Glibc)
 import Glibc
+import GuanhuaiSystem
 #endif
 
 /// Reading operators' text files: UTF-8 with or without BOM, or GB18030 (what Excel on Chinese Windows saves), with

@@ -1,4 +1,5 @@
 import Foundation
+import GuanhuaiSystem
 import GuanhuaiCore
 import TOMLKit
 

@@ -1,3 +1,4 @@
+public import GuanhuaiCalendar
 /// Whether an event can carry this date: the one check, which `guanhuai event add` and the 「我的待办」 form both
 /// call, so a date refused in one is refused in the other with the same words.
 public enum EventDateProblem: Error, Equatable, Sendable {
@@ -42,7 +43,7 @@ public enum EventDateProblem: Error, Equatable, Sendable {
     }
 
     /// What a person reads: in Chinese on the pages (`chinese: true`), in the locale's language on the command line.
-    public func message(_ date: CivilDate, name: String, chinese: Bool = Lang.chinese) -> String {
+    public func message(_ date: CivilDate, name: String, chinese: Bool) -> String {
         func L(_ english: String, _ zh: String) -> String { chinese ? zh : english }
         return switch self {
         case .future(let today):
@@ -77,7 +78,7 @@ public enum CompletionDateProblem: Error, Equatable, Sendable {
         return nil
     }
 
-    public func message(_ date: CivilDate, chinese: Bool = Lang.chinese) -> String {
+    public func message(_ date: CivilDate, chinese: Bool) -> String {
         func L(_ english: String, _ zh: String) -> String { chinese ? zh : english }
         return switch self {
         case .future(let today):

@@ -1,3 +1,4 @@
+public import GuanhuaiCalendar
 /// A Party member on the roster (domain.md §2).
 public struct Member: Hashable, Sendable {
     public var id: PersonID

@@ -1,3 +1,4 @@
+public import GuanhuaiCalendar
 /// An occurrence's id as people see it and links carry it: `rule:period:key` (`political-birthday:2027:M002`,
 /// `monthly-subsidy:2026-11:M015`), or `rule:key` for what happens once (`glory-50:M017`, `must-visit:E1`). The
 /// planner makes it; this is the one place it is taken apart.

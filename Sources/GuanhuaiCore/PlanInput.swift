@@ -1,3 +1,4 @@
+public import GuanhuaiCalendar
 /// Settings the planner needs from the configuration.
 public struct PlanSettings: Sendable {
     public var zone: ZoneRules

@@ -1,3 +1,4 @@
+public import GuanhuaiCalendar
 extension Planner {
     struct Context {
         let planner: Planner

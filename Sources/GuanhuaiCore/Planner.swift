@@ -1,3 +1,4 @@
+public import GuanhuaiCalendar
 /// Computes occurrences and their reminders. Pure: the same input and query give the same output.
 public struct Planner: Sendable {
     public let input: PlanInput

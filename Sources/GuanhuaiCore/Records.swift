@@ -1,3 +1,4 @@
+public import GuanhuaiCalendar
 /// A standing relation between people or between a person and a unit (domain.md §2).
 public struct Relation: Hashable, Sendable {
     public var kind: RelationKind

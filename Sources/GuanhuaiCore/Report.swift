@@ -1,3 +1,4 @@
+public import GuanhuaiCalendar
 /// 组织部's compliance report: for each unit (rolled up the tree), rule or responsible person, what was due in a
 /// period and what became of it. Pure: the rows come from the same occurrences `plan` prints.
 public struct Report: Sendable {

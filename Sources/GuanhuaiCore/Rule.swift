@@ -1,3 +1,4 @@
+public import GuanhuaiCalendar
 /// One obligation rule of the catalog (domain.md §4), shipped as data in `Config/rules.toml`.
 public struct Rule: Hashable, Sendable {
     public var id: String
@@ -285,5 +286,15 @@ public struct ReminderPolicy: Hashable, Sendable {
         self.onDue = onDue
         self.overdueDays = overdueDays
         self.escalateDays = escalateDays
+    }
+}
+
+extension WorkCalendar {
+    /// A date moved off a rest day as a rule's `shift` says.
+    public func shifted(_ d: CivilDate, _ shift: Rule.Shift) -> CivilDate {
+        switch shift {
+        case .nextWorkday: nextWorkday(onOrAfter: d)
+        case .previousWorkday: previousWorkday(onOrBefore: d)
+        }
     }
 }

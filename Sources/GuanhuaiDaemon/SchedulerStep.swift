@@ -1,3 +1,4 @@
+import GuanhuaiCalendar
 import GuanhuaiCore
 
 /// What one scheduling step does: a pure decision from the present, the processed mark and the last plan, tested

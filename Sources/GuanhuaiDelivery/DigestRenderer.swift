@@ -1,4 +1,5 @@
 import Foundation
+public import GuanhuaiCalendar
 public import GuanhuaiConfig
 public import GuanhuaiCore
 public import Mustache

@@ -1,5 +1,6 @@
 public import Crypto
 import Foundation
+public import GuanhuaiCalendar
 public import GuanhuaiCore
 
 /// What a signed link grants: one person, and one occurrence (an item link) or that person's agenda or calendar.

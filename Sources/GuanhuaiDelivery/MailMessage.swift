@@ -1,4 +1,5 @@
 public import Foundation
+public import GuanhuaiCalendar
 public import GuanhuaiCore
 
 /// An address with an optional display name.

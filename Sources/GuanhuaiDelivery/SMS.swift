@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+public import GuanhuaiCalendar
 public import GuanhuaiConfig
 public import GuanhuaiCore
 import NIOSSL

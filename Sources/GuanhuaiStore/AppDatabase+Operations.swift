@@ -1,4 +1,5 @@
 import GRDB
+public import GuanhuaiCalendar
 public import GuanhuaiCore
 
 /// What an import did (or, for a dry run, would do).

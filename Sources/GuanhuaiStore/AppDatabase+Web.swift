@@ -1,4 +1,5 @@
 import GRDB
+public import GuanhuaiCalendar
 public import GuanhuaiCore
 
 /// What the web pages keep: link revocations and progress notes (登记情况).

@@ -5,6 +5,7 @@ import GuanhuaiCore
 
 #if canImport(Glibc)
 import Glibc
+import GuanhuaiSystem
 #endif
 
 /// The embedded SQLite database shared by the daemon and the command-line tool (GRDB's DatabaseSharing.md):

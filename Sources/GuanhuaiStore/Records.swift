@@ -1,4 +1,5 @@
 import GRDB
+import GuanhuaiCalendar
 import GuanhuaiCore
 
 // Rows of the schema. Dates are stored as `YYYY-MM-DD` text, instants as UTC seconds. The records read in bulk

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiDelivery

@@ -1,3 +1,4 @@
+import GuanhuaiCalendar
 import GuanhuaiCore
 
 /// An RFC 5545 calendar of open items as all-day VEVENTs (Outlook, Google and Apple ignore VTODO in subscriptions).

@@ -1,4 +1,5 @@
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiCore
 import GuanhuaiStore
 import GuanhuaiWorkspace

@@ -1,5 +1,7 @@
+public import GuanhuaiCalendar
 public import GuanhuaiCore
 public import GuanhuaiStore
+public import GuanhuaiSystem
 
 /// Why something cannot be recorded. The command line and the pages each say it in their own words; the decision
 /// is made once, here.

@@ -1,5 +1,5 @@
 import CSystemd
-public import GuanhuaiCore
+public import GuanhuaiSystem
 public import Logging
 
 #if canImport(Glibc)

@@ -1,5 +1,5 @@
 import CSystemd
-public import GuanhuaiCore
+public import GuanhuaiSystem
 
 /// The service-manager notification protocol (sd_notify(3)): READY, RELOADING, STOPPING, STATUS, WATCHDOG, ERRNO.
 /// A no-op when `$NOTIFY_SOCKET` is unset, so the daemon runs the same by hand.

@@ -1,7 +1,9 @@
 public import ArgumentParser
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiCore
 import GuanhuaiStore
+import GuanhuaiSystem
 import GuanhuaiWorkspace
 
 /// `done`/`waive` for a whole unit's items of one rule and period at once: a committee closing its 台账 history,

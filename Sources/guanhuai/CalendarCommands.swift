@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
+import GuanhuaiSystem
 
 struct CalendarCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,7 @@
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiCore
+import GuanhuaiSystem
 
 /// Terminal columns a scalar takes: East Asian wide and full-width characters take two, combining marks none.
 @inline(__always)
@@ -79,8 +81,8 @@ enum ArgumentDates {
                 "\(option)「\(s)」不是日期；请写成 YYYY-MM-DD"))
         }
         guard d.isSupported else {
-            throw UsageError(message: L("\(option) \(s) is out of range: guanhuai plans dates \(CivilDate.supportedText)",
-                "\(option) \(s) 超出范围：guanhuai 只排 \(CivilDate.supportedText) 的日期"))
+            throw UsageError(message: L("\(option) \(s) is out of range: guanhuai plans dates \(CivilDate.supportedText(chinese: Lang.chinese))",
+                "\(option) \(s) 超出范围：guanhuai 只排 \(CivilDate.supportedText(chinese: Lang.chinese)) 的日期"))
         }
         return d
     }
@@ -92,8 +94,8 @@ enum ArgumentDates {
         let parts = s.split(separator: "T", maxSplits: 1).map(String.init)
         guard let d = CivilDate(parsing: parts[0]) ?? CivilDate(parsingAnyYear: parts[0]) else { throw bad }
         guard d.isSupported else {
-            throw UsageError(message: L("\(option) \(s) is out of range: guanhuai plans dates \(CivilDate.supportedText)",
-                "\(option) \(s) 超出范围：guanhuai 只排 \(CivilDate.supportedText) 的日期"))
+            throw UsageError(message: L("\(option) \(s) is out of range: guanhuai plans dates \(CivilDate.supportedText(chinese: Lang.chinese))",
+                "\(option) \(s) 超出范围：guanhuai 只排 \(CivilDate.supportedText(chinese: Lang.chinese)) 的日期"))
         }
         var seconds = 12 * 3600
         var offset: Int?

@@ -3,6 +3,7 @@ import Foundation
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiStore
+import GuanhuaiSystem
 import GuanhuaiWorkspace
 
 #if canImport(Glibc)

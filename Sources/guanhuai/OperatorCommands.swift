@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiDelivery
 import GuanhuaiStore
+import GuanhuaiSystem
 import GuanhuaiWorkspace
 
 struct StatusCommand: AsyncParsableCommand {

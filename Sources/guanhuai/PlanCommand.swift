@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiStore
+import GuanhuaiSystem
 import GuanhuaiWorkspace
 
 struct PlanCommand: AsyncParsableCommand {

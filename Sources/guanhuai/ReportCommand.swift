@@ -1,8 +1,10 @@
 public import ArgumentParser
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiReport
+import GuanhuaiSystem
 import GuanhuaiWorkspace
 
 struct ReportCommand: AsyncParsableCommand {

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiDelivery
+import GuanhuaiSystem
 import Logging
 import Systemd
 

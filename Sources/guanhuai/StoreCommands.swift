@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiStore
+import GuanhuaiSystem
 import GuanhuaiWorkspace
 
 func say(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
@@ -332,7 +334,7 @@ struct DoneCommand: AsyncParsableCommand {
         let today = Planner.today(at: actor.now, zone: input.settings.zone)
         let d = try date.map { try ArgumentDates.date($0, option: "--date") } ?? today
         if let problem = CompletionDateProblem.check(d, today: today, windowStart: nil) {
-            throw UsageError(message: "--date " + problem.message(d))
+            throw UsageError(message: "--date " + problem.message(d, chinese: Lang.chinese))
         }
         let by = try self.by.map { try resolvePerson($0, in: ws, option: "--by") }
         let names = Names(input)

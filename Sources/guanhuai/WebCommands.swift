@@ -4,6 +4,7 @@ import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiDelivery
 import GuanhuaiStore
+import GuanhuaiSystem
 import GuanhuaiWorkspace
 
 struct WebCommand: AsyncParsableCommand {

@@ -3,6 +3,7 @@ import Foundation
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiDaemon
+import GuanhuaiSystem
 import Logging
 import Synchronization
 import Systemd

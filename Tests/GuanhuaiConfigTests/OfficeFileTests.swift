@@ -1,4 +1,5 @@
 import Foundation
+import GuanhuaiCalendar
 @testable import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiTestSupport

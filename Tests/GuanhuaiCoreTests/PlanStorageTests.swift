@@ -1,3 +1,4 @@
+import GuanhuaiCalendar
 @testable import GuanhuaiCore
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiCore
 
 func date(_ s: String) -> CivilDate { CivilDate(parsing: s)! }

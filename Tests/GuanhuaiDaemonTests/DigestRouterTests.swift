@@ -1,4 +1,5 @@
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiConfig
 @testable import GuanhuaiCore
 @testable import GuanhuaiDaemon

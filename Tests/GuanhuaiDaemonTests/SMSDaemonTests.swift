@@ -1,4 +1,5 @@
 import Foundation
+import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
 @testable import GuanhuaiDaemon

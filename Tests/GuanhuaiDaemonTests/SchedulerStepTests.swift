@@ -1,3 +1,4 @@
+import GuanhuaiCalendar
 import GuanhuaiCore
 @testable import GuanhuaiDaemon
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
 @testable import GuanhuaiStore

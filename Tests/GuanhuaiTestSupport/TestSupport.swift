@@ -1,4 +1,5 @@
 public import Foundation
+public import GuanhuaiCalendar
 public import GuanhuaiConfig
 public import GuanhuaiCore
 import Testing

@@ -63,11 +63,4 @@ public struct WorkCalendar: Sendable, Equatable {
         for _ in 0..<30 where !isWorkday(x) { x = x.adding(days: -1) }
         return x
     }
-
-    public func shifted(_ d: CivilDate, _ shift: Rule.Shift) -> CivilDate {
-        switch shift {
-        case .nextWorkday: nextWorkday(onOrAfter: d)
-        case .previousWorkday: previousWorkday(onOrBefore: d)
-        }
-    }
 }

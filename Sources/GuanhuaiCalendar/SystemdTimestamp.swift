@@ -17,7 +17,7 @@ public enum SystemdTimestamp {
         let t = try parseAny(text, zone: zone, nowMicros: nowMicros)
         let day = Timestamp.split(zone.local(atUTC: floorDiv(t, 1_000_000))).0
         guard day.isSupported else {
-            throw Failure(description: "\"\(text)\" is out of range: dates must lie \(CivilDate.supportedText)")
+            throw Failure(description: "\"\(text)\" is out of range: dates must lie \(CivilDate.supportedText(chinese: false))")
         }
         return t
     }
@@ -104,7 +104,7 @@ public enum SystemdTimestamp {
         guard words.isEmpty else { throw bad }
         let day = date ?? Timestamp.split(zoneRules.local(atUTC: floorDiv(nowMicros, 1_000_000))).0
         guard day.isSupported else {
-            throw Failure(description: "\"\(text)\" is out of range: dates must lie \(CivilDate.supportedText)")
+            throw Failure(description: "\"\(text)\" is out of range: dates must lie \(CivilDate.supportedText(chinese: false))")
         }
         if let weekday, weekday != day.weekday {
             throw Failure(description: "\"\(text)\": \(day) is not a \(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"][weekday - 1])")

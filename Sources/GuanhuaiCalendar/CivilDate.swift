@@ -18,9 +18,9 @@ public struct CivilDate: Hashable, Comparable, Sendable {
 
     public var isSupported: Bool { CivilDate.supported.contains(self) }
 
-    /// "from 1901-01-01 to 2100-12-31", for messages.
-    public static var supportedText: String {
-        L("from \(supported.lowerBound) to \(supported.upperBound)", "\(supported.lowerBound) 至 \(supported.upperBound)")
+    /// "from 1901-01-01 to 2100-12-31" (or 「1901-01-01 至 2100-12-31」), for messages.
+    public static func supportedText(chinese: Bool) -> String {
+        chinese ? "\(supported.lowerBound) 至 \(supported.upperBound)" : "from \(supported.lowerBound) to \(supported.upperBound)"
     }
 
     /// Day numbers are kept within ±this (about ±270,000 years), so that no arithmetic on a date can overflow,
