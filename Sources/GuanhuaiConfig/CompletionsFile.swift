@@ -1,7 +1,7 @@
 import Foundation
 public import GuanhuaiCalendar
 public import GuanhuaiCore
-public import GuanhuaiSystem
+import GuanhuaiSystem
 
 /// Completions from a committee's spreadsheet (台账): 编号 and/or 姓名, 事项 (rule id or title), 年度 or 期间, 日期,
 /// and optionally 办理人, 备注, 金额. UTF-8 or GB18030. Each row must name one obligation that exists (the planner

@@ -1,7 +1,7 @@
 import Foundation
 public import GuanhuaiCalendar
 public import GuanhuaiCore
-public import GuanhuaiSystem
+import GuanhuaiSystem
 
 /// An optional events CSV (docs/configuration.md): 编号,党员,类型,日期[,结束日期,对象,备注]. The store (`guanhuai event add`)
 /// is the usual home of events; a file suits a first import and the example.

@@ -1,5 +1,5 @@
 public import GuanhuaiCalendar
-public import GuanhuaiCore
+import GuanhuaiCore
 import TOMLKit
 
 /// The holiday table (`[files] holidays`, Config/holidays.toml): for each year, the days off and the weekend days

@@ -1,7 +1,7 @@
 import Foundation
 public import GuanhuaiCalendar
 public import GuanhuaiCore
-public import GuanhuaiSystem
+import GuanhuaiSystem
 
 /// The relations CSV (docs/configuration.md, "The relations file"): 类型,人员,对象[,姓名,出生日期].
 ///

@@ -1,5 +1,5 @@
 public import GuanhuaiCalendar
-public import GuanhuaiCore
+import GuanhuaiCore
 import TOMLKit
 
 /// `[report]`: the monthly report mailed to 组织部 (the whole committee) and to each 党总支 secretary (their own

@@ -1,7 +1,7 @@
 import Foundation
 public import GuanhuaiCalendar
 public import GuanhuaiCore
-public import GuanhuaiSystem
+import GuanhuaiSystem
 
 /// The roster CSV (docs/configuration.md, "The roster file"): one member a row, Chinese headers.
 public enum RosterFile {

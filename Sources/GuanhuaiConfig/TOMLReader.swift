@@ -1,6 +1,6 @@
 import Foundation
-public import GuanhuaiCalendar
-public import GuanhuaiCore
+import GuanhuaiCalendar
+import GuanhuaiCore
 import TOMLKit
 
 /// Strict reading of a TOML document: unknown keys and wrong types are errors naming the file, the line and the key.

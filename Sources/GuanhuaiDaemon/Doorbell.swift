@@ -1,6 +1,6 @@
 import NIOCore
 import NIOPosix
-public import ServiceLifecycle
+import ServiceLifecycle
 import Synchronization
 
 /// Wakes a sleeping loop early. Hand-written because the standard library has no timed wait on a condition.

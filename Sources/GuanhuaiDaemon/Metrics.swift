@@ -5,11 +5,11 @@ import GuanhuaiCore
 import GuanhuaiStore
 import GuanhuaiWorkspace
 import Hummingbird
-public import Logging
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import Prometheus
-public import ServiceLifecycle
+import ServiceLifecycle
 
 /// What the loops count as they go (swift-prometheus): deliveries by channel and result, how long the last plan
 /// took. Labels are ids, never names or notes.
@@ -18,14 +18,12 @@ public final class DaemonMetrics: Sendable {
     let planSeconds: Gauge
 
     public init() {
-        planSeconds = registry.makeGauge(name: "guanhuai_last_plan_seconds",
-            help: "How long the scheduler's last plan took, in seconds.")
+        planSeconds = registry.makeGauge(descriptor: metric("guanhuai_last_plan_seconds", "How long the scheduler's last plan took, in seconds."))
     }
 
     /// One delivery's result: sent, retry (a temporary failure) or failed (given up).
     func delivered(channel: String, result: String) {
-        registry.makeCounter(name: "guanhuai_deliveries_total", labels: [("channel", channel), ("result", result)],
-            help: "Delivery attempts by channel and result since guanhuaid started.").increment()
+        registry.makeCounter(descriptor: metric("guanhuai_deliveries_total", "Delivery attempts by channel and result since guanhuaid started."), labels: [("channel", channel), ("result", result)]).increment()
     }
 
     func planned(_ d: Duration) {
@@ -61,22 +59,18 @@ struct MetricsSnapshot: Sendable {
 
     func text(_ base: PrometheusCollectorRegistry) -> String {
         let r = PrometheusCollectorRegistry()
-        r.makeGauge(name: "guanhuai_config_generation", help: "Raised by each reload that took a new configuration.")
+        r.makeGauge(descriptor: metric("guanhuai_config_generation", "Raised by each reload that took a new configuration."))
             .set(Double(generation))
         for c in outbox {
-            r.makeGauge(name: "guanhuai_outbox_messages", labels: [("channel", c.channel), ("state", c.state)],
-                help: "Outbox rows by channel and state (pending: queued or waiting for a retry).").set(Double(c.count))
+            r.makeGauge(descriptor: metric("guanhuai_outbox_messages", "Outbox rows by channel and state (pending: queued or waiting for a retry)."), labels: [("channel", c.channel), ("state", c.state)]).set(Double(c.count))
         }
         if let lastSent {
-            r.makeGauge(name: "guanhuai_last_successful_send_timestamp_seconds",
-                help: "When a message was last delivered (UTC seconds).").set(Double(lastSent))
+            r.makeGauge(descriptor: metric("guanhuai_last_successful_send_timestamp_seconds", "When a message was last delivered (UTC seconds).")).set(Double(lastSent))
         }
         for (unit, rules) in obligations.sorted(by: { $0.key < $1.key }) {
             for (rule, n) in rules.sorted(by: { $0.key < $1.key }) {
-                r.makeGauge(name: "guanhuai_obligations_open", labels: [("unit", unit), ("rule", rule)],
-                    help: "Obligations due this year, open and not yet due.").set(Double(n.open))
-                r.makeGauge(name: "guanhuai_obligations_overdue", labels: [("unit", unit), ("rule", rule)],
-                    help: "Obligations due this year and overdue.").set(Double(n.overdue))
+                r.makeGauge(descriptor: metric("guanhuai_obligations_open", "Obligations due this year, open and not yet due."), labels: [("unit", unit), ("rule", rule)]).set(Double(n.open))
+                r.makeGauge(descriptor: metric("guanhuai_obligations_overdue", "Obligations due this year and overdue."), labels: [("unit", unit), ("rule", rule)]).set(Double(n.overdue))
             }
         }
         return base.emitToString() + r.emitToString()
@@ -140,4 +134,9 @@ enum MetricsServer {
             },
             logger: quiet)
     }
+}
+
+/// A metric's whole name and help text (the name already carries its `guanhuai_` prefix and unit suffix).
+func metric(_ name: String, _ help: String) -> MetricNameDescriptor {
+    MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
 }

@@ -1,10 +1,10 @@
 import Foundation
-public import GuanhuaiConfig
-public import GuanhuaiCore
+import GuanhuaiConfig
+import GuanhuaiCore
 import GuanhuaiDelivery
 public import GuanhuaiStore
-public import GuanhuaiWorkspace
-public import Logging
+import GuanhuaiWorkspace
+import Logging
 import Systemd
 
 /// The daemon's shared state: the loaded configuration, the cached plan, and what STATUS= shows.

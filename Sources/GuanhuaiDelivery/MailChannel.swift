@@ -1,6 +1,6 @@
 public import GuanhuaiCalendar
 public import GuanhuaiConfig
-public import GuanhuaiCore
+import GuanhuaiCore
 
 /// An e-mail channel ready to send: the transport its spec names and the sender.
 public struct MailChannel: Sendable {

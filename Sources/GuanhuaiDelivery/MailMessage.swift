@@ -1,6 +1,6 @@
 public import Foundation
 public import GuanhuaiCalendar
-public import GuanhuaiCore
+import GuanhuaiCore
 
 /// An address with an optional display name.
 public struct Mailbox: Sendable, Equatable {

@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-public import GuanhuaiCalendar
+import GuanhuaiCalendar
 public import GuanhuaiConfig
 public import GuanhuaiCore
 import NIOSSL

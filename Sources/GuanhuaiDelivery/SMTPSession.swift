@@ -1,8 +1,8 @@
 import Foundation
-public import GuanhuaiConfig
-public import Logging
-public import NIOCore
-public import NIOPosix
+import GuanhuaiConfig
+import Logging
+import NIOCore
+import NIOPosix
 import NIOSSL
 import NIOConcurrencyHelpers
 

@@ -115,7 +115,12 @@ extension ReportOutput {
     /// workbook needs; no maintained Swift library writes XLSX), zipped with ZIPFoundation. Counts are numbers,
     /// coverage a percentage, amounts yuan with two decimals, the header row bold and frozen.
     public static func xlsx(_ reports: [Report], title: String) throws -> Data {
-        guard let archive = try? Archive(data: Data(), accessMode: .create) else { throw ReportError("cannot create the workbook") }
+        let archive: Archive
+        do {
+            archive = try Archive(data: Data(), accessMode: .create)
+        } catch {
+            throw ReportError("cannot create the workbook")
+        }
         func add(_ path: String, _ text: String) throws {
             let data = Data(text.utf8)
             try archive.addEntry(with: path, type: .file, uncompressedSize: Int64(data.count),

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 public import GuanhuaiConfig
-public import GuanhuaiCore
+import GuanhuaiCore
 public import GuanhuaiDelivery
 import GuanhuaiReport
 import GuanhuaiStore

@@ -1,4 +1,4 @@
-public import ArgumentParser
+import ArgumentParser
 import Foundation
 import GuanhuaiCalendar
 import GuanhuaiCore

@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import GuanhuaiCalendar
+import GuanhuaiConfig
+import GuanhuaiCore
+import GuanhuaiStore
+import GuanhuaiSystem
+import GuanhuaiWorkspace
+
+// MARK: done, waive
+
+/// Finds an occurrence by id, planning only its rule around the given date.
+func findOccurrence(_ id: String, in input: PlanInput, around date: CivilDate, now: Int64) throws -> Occurrence {
+    guard let parsed = OccurrenceID(id) else {
+        throw UsageError(message: L("\"\(id)\" is not an occurrence id (rule:period:key, e.g. political-birthday:2027:M002); `guanhuai agenda` lists the open ones with their ids",
+                "「\(id)」不是事项编号（规则:期间:对象，如 political-birthday:2027:M002）；`guanhuai agenda` 列出未办事项及其编号"))
+    }
+    guard input.rules.contains(where: { $0.id == parsed.rule }) else {
+        throw UsageError(message: L("unknown occurrence \"\(id)\": no rule \"\(parsed.rule)\"; `guanhuai agenda` lists the open ones with their ids",
+                "没有事项「\(id)」：没有规则「\(parsed.rule)」；`guanhuai agenda` 列出未办事项及其编号"))
+    }
+    guard let found = Planner(input).occurrence(parsed, around: date, now: now) else {
+        throw UsageError(message: L("unknown occurrence \"\(id)\"; `guanhuai agenda` lists the open ones with their ids",
+                "没有事项「\(id)」；`guanhuai agenda` 列出未办事项及其编号"))
+    }
+    return found
+}
+
+/// Runs one of the workspace's recordings (`Workspace.recordDone` and the rest, which decide), and says a refusal
+/// as the command line does: the option it is about, the item's id, and exit 2.
+@discardableResult
+func recording<T>(option: String, names: Names, id o: Occurrence? = nil, _ body: () throws(RecordingProblem) -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        let about = o.map { "\($0.id): " } ?? ""
+        switch error {
+        case .date, .eventDate:
+            throw UsageError(message: option + " " + error.message(name: names.person))
+        case .closed:
+            throw UsageError(message: about + error.message(name: names.person) + (o?.waivedReason.map { "（\($0)）" } ?? ""))
+        case .notAllowed:
+            throw UsageError(message: "--by: " + about + error.message(name: names.person))
+        case .store(let e):
+            throw e
+        }
+    }
+}
+
+struct DoneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "done", abstract: L("Record that an obligation was carried out; its reminders stop.", "登记事项已办结，不再提醒。"),
+        discussion: """
+            One item by its id, or a unit's items of one rule and period at once:
+              guanhuai done --rule branch-annual-talk --unit wen-t --period 2026 --date 2026-11-30 --by 周海燕
+            lists them, asks, and records them in one transaction (--yes: without asking).
+            """)
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The occurrence id, as `guanhuai agenda` shows it (or --rule … for several).") var occurrence: String?
+    @OptionGroup var bulk: BulkOptions
+    @Option(help: "When it was done (default: today).") var date: String?
+    @Option(help: "Who did it (a person id or a unique name).") var by: String?
+    @Option(help: "A note (kept in the database; never in chat messages or logs).") var note: String?
+    @Option(help: "慰问金 handed over, in yuan (e.g. 500 or 500.50); kept exactly, and summed by `guanhuai report`.")
+    var amount: String?
+
+    func run() async throws {
+        let fen = try amount.map { a throws -> Int in
+            guard let f = Amount.fen(a) else {
+                throw UsageError(message: L("--amount \"\(a)\" is not an amount in yuan; write e.g. 500 or 500.50",
+                "--amount「\(a)」不是以元计的金额；请写如 500 或 500.50"))
+            }
+            return f
+        }
+        let ws = try options.workspace(create: true)
+        let actor = currentActor()
+        let input = try ws.planInput()
+        let today = Planner.today(at: actor.now, zone: input.settings.zone)
+        let d = try date.map { try ArgumentDates.date($0, option: "--date") } ?? today
+        if let problem = CompletionDateProblem.check(d, today: today, windowStart: nil) {
+            throw UsageError(message: "--date " + problem.message(d, chinese: Lang.chinese))
+        }
+        let by = try self.by.map { try resolvePerson($0, in: ws, option: "--by") }
+        let names = Names(input)
+        guard let occurrence else {
+            let items = try bulk.select(input, now: actor.now)
+            guard try bulk.confirm(items, verb: L("done on \(d)", "于 \(d) 办结"), names: names) else {
+                say(L("Nothing recorded.", "未登记任何事项。"))
+                return
+            }
+            let n = try recording(option: "--date", names: names) { () throws(RecordingProblem) in
+                try ws.recordAll(items, .done, date: d, by: by, note: note, amountFen: fen, today: today, actor: actor,
+                    target: bulk.auditTarget)
+            }
+            say(L("Recorded \(n) items as done on \(d). Their reminders stop.", "已登记 \(n) 项于 \(d) 办结，不再提醒。"))
+            return
+        }
+        guard !bulk.isBulk else { throw UsageError(message: L("give an occurrence id or --rule/--unit/--period, not both",
+                "请给出事项编号或 --rule/--unit/--period，不能两者都给")) }
+        let o = try findOccurrence(occurrence, in: input, around: d, now: actor.now)
+        try recording(option: "--date", names: names, id: o) { () throws(RecordingProblem) in
+            _ = try ws.recordDone(o, date: d, by: by, note: note, amountFen: fen, today: today, actor: actor)
+        }
+        say(L("Recorded: \(o.title) — \(occurrence) done on \(d)" + (fen.map { ", 慰问金 \(Report.Figures.yuan($0)) 元" } ?? "")
+            + ". Its reminders stop.",
+            "已登记：\(o.title) — \(occurrence) 于 \(d) 办结" + (fen.map { "，慰问金 \(Report.Figures.yuan($0)) 元" } ?? "") + "，不再提醒。"))
+    }
+}
+
+struct WaiveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "waive", abstract: L("Record that an obligation does not apply this time, and why.", "登记事项本次不适用（免办）及原因。"))
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The occurrence id, as `guanhuai agenda` shows it (or --rule … for several).") var occurrence: String?
+    @OptionGroup var bulk: BulkOptions
+    @Option(help: "Why it does not apply.") var reason: String
+
+    func run() async throws {
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw UsageError(message: L("--reason must say why",
+                "--reason 须写明原因"))
+        }
+        let ws = try options.workspace(create: true)
+        let actor = currentActor()
+        let input = try ws.planInput()
+        let today = Planner.today(at: actor.now, zone: input.settings.zone)
+        guard let occurrence else {
+            let items = try bulk.select(input, now: actor.now)
+            guard try bulk.confirm(items, verb: L("waived (\(reason))", "免办（\(reason)）"), names: Names(input)) else {
+                say(L("Nothing recorded.", "未登记任何事项。"))
+                return
+            }
+            let n = try recording(option: "--reason", names: Names(input)) { () throws(RecordingProblem) in
+                try ws.recordAll(items, .waived(reason: reason), date: today, by: nil, today: today, actor: actor,
+                    target: bulk.auditTarget)
+            }
+            say(L("Recorded \(n) items as waived. Their reminders stop.", "已登记 \(n) 项免办，不再提醒。"))
+            return
+        }
+        guard !bulk.isBulk else { throw UsageError(message: L("give an occurrence id or --rule/--unit/--period, not both",
+                "请给出事项编号或 --rule/--unit/--period，不能两者都给")) }
+        let o = try findOccurrence(occurrence, in: input, around: today, now: actor.now)
+        try recording(option: "--reason", names: Names(input), id: o) { () throws(RecordingProblem) in
+            _ = try ws.recordWaiver(o, reason: reason, by: nil, today: today, actor: actor)
+        }
+        say(L("Recorded: \(o.title) — \(occurrence) waived. Its reminders stop.", "已登记：\(o.title) — \(occurrence) 免办，不再提醒。"))
+    }
+}
