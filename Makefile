@@ -7,7 +7,7 @@ DESTDIR ?=
 SYSCONFDIR ?= /etc
 UNITDIR ?= /etc/systemd/system
 
-.PHONY: system-test run test bench deps build lunar-fixture calendar-table release install order-file
+.PHONY: system-test run test lint format bench deps build lunar-fixture calendar-table release install order-file
 
 deps:
 	@Tools/install-deps
@@ -24,6 +24,13 @@ run: build
 
 test: deps
 	$(SWIFT) test
+
+# The code's format (.swift-format: swift-format, shipped with the toolchain). `make format` rewrites in place.
+lint:
+	$(SWIFT) format lint --strict --parallel -r Sources Tests Benchmarks Fuzz Tools Package.swift
+
+format:
+	$(SWIFT) format format -i --parallel -r Sources Tests Benchmarks Fuzz Tools Package.swift
 
 # guanhuaid under a real systemd: installed into a debootstrapped Debian 12 (cached in .cache/) booted with
 # systemd-nspawn, and driven with systemctl and journalctl. Root only; says so elsewhere.

@@ -131,7 +131,8 @@ let package = Package(
         .executableTarget(
             name: "guanhuaid",
             dependencies: [
-                "GuanhuaiDaemon", "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "Systemd", .product(name: "Logging", package: "swift-log"),
+                "GuanhuaiDaemon", "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "Systemd",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -171,7 +172,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "MailBenchmark",
-            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiDelivery", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiDelivery", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/MailBenchmark",
             swiftSettings: swiftSettings
         ),
@@ -207,24 +210,30 @@ let package = Package(
         ),
         .testTarget(
             name: "GuanhuaiDaemonTests",
-            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery",
-                "GuanhuaiDaemon", "GuanhuaiTestSupport", "Systemd"],
+            dependencies: [
+                "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery",
+                "GuanhuaiDaemon", "GuanhuaiTestSupport", "Systemd",
+            ],
             exclude: ["Servers"],
             swiftSettings: swiftSettings
         ),
         // The pages in-process: the router as the daemon serves it, driven by HummingbirdTesting.
         .testTarget(
             name: "GuanhuaiWebTests",
-            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery",
+            dependencies: [
+                "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery",
                 "GuanhuaiWeb", "GuanhuaiTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log")],
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "GuanhuaiStoreTests",
-            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiTestSupport"],
+            dependencies: [
+                "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiTestSupport",
+            ],
             exclude: ["check_xlsx.py", "Fixtures"],
             swiftSettings: swiftSettings
         ),

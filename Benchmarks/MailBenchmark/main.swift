@@ -37,9 +37,10 @@ for i in 0..<count {
     var d = template
     d.recipient = "B\(i)"
     let mail = renderer.mail(d, context: context)
-    batch.append(channel.envelope(
-        to: Mailbox(name: "党员\(i)", address: "b\(i)@example.edu.cn"), mail: mail, at: d.at, zone: zone,
-        idempotencyKey: d.idempotencyKey(channel: "bench")))
+    batch.append(
+        channel.envelope(
+            to: Mailbox(name: "党员\(i)", address: "b\(i)@example.edu.cn"), mail: mail, at: d.at, zone: zone,
+            idempotencyKey: d.idempotencyKey(channel: "bench")))
 }
 let t1 = clock.now
 let results = await channel.transport.send(batch, logger: Logger(label: "bench"))
@@ -47,8 +48,12 @@ let t2 = clock.now
 let failed = results.filter { if case .failure = $0 { true } else { false } }.count
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 let size = batch.map(\.data.count).reduce(0, +) / max(1, batch.count)
-print(String(format: "rendered %d digests (%d items each, %d bytes each) in %.2f s: %.0f/s", count, template.items.count, size,
-    seconds(t1 - t0), Double(count) / seconds(t1 - t0)))
-print(String(format: "delivered %d over one SMTP connection in %.2f s: %.0f messages/s (%d failed)", count - failed,
-    seconds(t2 - t1), Double(count - failed) / seconds(t2 - t1), failed))
+print(
+    String(
+        format: "rendered %d digests (%d items each, %d bytes each) in %.2f s: %.0f/s", count, template.items.count, size,
+        seconds(t1 - t0), Double(count) / seconds(t1 - t0)))
+print(
+    String(
+        format: "delivered %d over one SMTP connection in %.2f s: %.0f messages/s (%d failed)", count - failed,
+        seconds(t2 - t1), Double(count - failed) / seconds(t2 - t1), failed))
 print("size \(size)")

@@ -11,7 +11,7 @@ import GuanhuaiConfig
 import GuanhuaiCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct LCG {
@@ -51,13 +51,16 @@ for n in sizes.isEmpty ? [100_000] : sizes {
         if rng.next(100) < 1 { tags.insert(.honoree) }
         let id = "B\(i)"
         members.append(
-            Member(id: id, name: "党员\(i)", birthDate: birth, joined: joined, branch: branches[i % branches.count],
+            Member(
+                id: id, name: "党员\(i)", birthDate: birth, joined: joined, branch: branches[i % branches.count],
                 email: "\(id)@example.edu.cn", tags: tags))
         if i % 100 == 0 {
             let kind = kinds[rng.next(kinds.count)]
             let d = CivilDate(2027, 1, 1)!.adding(days: rng.next(365))
-            events.append(Event(id: "EV\(i)", member: id, kind: kind, date: d, ends: kind == .discipline ? d.adding(days: 180) : nil,
-                target: kind == .talkRequest ? "L01" : nil))
+            events.append(
+                Event(
+                    id: "EV\(i)", member: id, kind: kind, date: d, ends: kind == .discipline ? d.adding(days: 180) : nil,
+                    target: kind == .talkRequest ? "L01" : nil))
         }
         if i % 50 == 0 { relations.append(Relation(kind: .leaderContact, from: ["L01", "L02", "L03"][rng.next(3)], to: id)) }
     }
@@ -80,6 +83,8 @@ for n in sizes.isEmpty ? [100_000] : sizes {
         reminders = occurrences.reduce(0) { $0 + $1.reminders.count }
     }
     let seconds = Double(best.components.seconds) + Double(best.components.attoseconds) / 1e18
-    print(String(format: "plan 1 year, %7d members: %8.3f s (best of 3)  %8d occurrences  %9d reminders  peak RSS %6.0f MB",
-        n, seconds, count, reminders, peakRSSMegabytes()))
+    print(
+        String(
+            format: "plan 1 year, %7d members: %8.3f s (best of 3)  %8d occurrences  %9d reminders  peak RSS %6.0f MB",
+            n, seconds, count, reminders, peakRSSMegabytes()))
 }

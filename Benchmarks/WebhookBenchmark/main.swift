@@ -34,5 +34,7 @@ let failures = await Task.detached {
     return onLoop ? await onWebhookClientLoop { await run() } : await run()
 }.value
 let seconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18 + Double((ContinuousClock.now - start).components.seconds)
-print(String(format: "guanhuai\(onLoop ? " (on the client's loop)" : ""): %d signed webhooks of %d bytes in %.2f s: %.0f/s (%d failed)", count, body.count, seconds,
-    Double(count) / seconds, failures))
+print(
+    String(
+        format: "guanhuai\(onLoop ? " (on the client's loop)" : ""): %d signed webhooks of %d bytes in %.2f s: %.0f/s (%d failed)", count, body.count, seconds,
+        Double(count) / seconds, failures))

@@ -112,20 +112,20 @@ enum Harness {
 }
 
 #if FUZZING
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    _ = Harness.run(Array(UnsafeBufferPointer(start: data, count: size)))
-    return 0
-}
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+        _ = Harness.run(Array(UnsafeBufferPointer(start: data, count: size)))
+        return 0
+    }
 #else
-@main
-struct Replay {
-    static func main() {
-        for path in CommandLine.arguments.dropFirst() {
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
-            let line = Harness.run([UInt8](data)).split(separator: "\n").first.map(String.init) ?? ""
-            print(path + "\t" + line)
+    @main
+    struct Replay {
+        static func main() {
+            for path in CommandLine.arguments.dropFirst() {
+                guard let data = FileManager.default.contents(atPath: path) else { continue }
+                let line = Harness.run([UInt8](data)).split(separator: "\n").first.map(String.init) ?? ""
+                print(path + "\t" + line)
+            }
         }
     }
-}
 #endif

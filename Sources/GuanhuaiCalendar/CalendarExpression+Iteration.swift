@@ -1,5 +1,3 @@
-
-
 // MARK: - Normalization and validity (as calendarspec.c)
 
 extension CalendarExpression {
@@ -15,7 +13,9 @@ extension CalendarExpression {
                 var c = c
                 for path in [\Component.start, \Component.stop] {
                     let v = c[keyPath: path]
-                    if v >= 0 && v < 70 { c[keyPath: path] = v + 2000 } else if v >= 70 && v < 100 {
+                    if v >= 0 && v < 70 {
+                        c[keyPath: path] = v + 2000
+                    } else if v >= 70 && v < 100 {
                         c[keyPath: path] = v + 1900
                     }
                 }

@@ -110,8 +110,7 @@ extension CalendarExpression {
             if ZoneRules.named(name) != nil {
                 spec.zoneName = name
                 bytes.removeSubrange(space...)
-            } else if name.contains("/") || name.allSatisfy({ $0.isLetter }) && !CalendarExpression.isWeekdayWord(name)
-            {
+            } else if name.contains("/") || name.allSatisfy({ $0.isLetter }) && !CalendarExpression.isWeekdayWord(name) {
                 throw fail("unknown time zone \"\(name)\"; use an IANA name such as Asia/Shanghai, or UTC", at: space + 1)
             }
         }
@@ -151,8 +150,9 @@ extension CalendarExpression {
                     throw fail("expected a weekday name (Mon … Sun)")
                 }
                 let after = p + name.utf8.count
-                guard [0, UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: ","), UInt8(ascii: " ")]
-                    .contains(at(after))
+                guard
+                    [0, UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: ","), UInt8(ascii: " ")]
+                        .contains(at(after))
                 else { throw fail("unknown weekday; use Mon, Tue, Wed, Thu, Fri, Sat, Sun or their full names") }
                 bits |= 1 << nr
                 if rangeStart >= 0 {
@@ -302,8 +302,9 @@ extension CalendarExpression {
                 } else if usec && stop >= 0 && start + rep > stop {
                     throw fail("a range of seconds must span at least one second")
                 }
-                guard [0, UInt8(ascii: " "), UInt8(ascii: ","), UInt8(ascii: "-"), UInt8(ascii: "~"), UInt8(ascii: ":")]
-                    .contains(current)
+                guard
+                    [0, UInt8(ascii: " "), UInt8(ascii: ","), UInt8(ascii: "-"), UInt8(ascii: "~"), UInt8(ascii: ":")]
+                        .contains(current)
                 else {
                     throw fail("unexpected \"\(String(decoding: [current], as: UTF8.self))\"")
                 }

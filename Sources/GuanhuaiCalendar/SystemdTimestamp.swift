@@ -107,7 +107,8 @@ public enum SystemdTimestamp {
             throw Failure(description: "\"\(text)\" is out of range: dates must lie \(CivilDate.supportedText(chinese: false))")
         }
         if let weekday, weekday != day.weekday {
-            throw Failure(description: "\"\(text)\": \(day) is not a \(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"][weekday - 1])")
+            throw Failure(
+                description: "\"\(text)\": \(day) is not a \(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"][weekday - 1])")
         }
         let localMicros = Int64(day.dayNumber) * 86_400_000_000 + seconds
         if let offset { return localMicros - offset * 1_000_000 }

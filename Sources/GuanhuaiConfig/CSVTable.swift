@@ -36,13 +36,17 @@ struct CSVTable {
         header = head.map { $0.trimmingCharacters(in: .whitespaces) }
         columns = Dictionary(header.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         for column in required where !header.contains(column) {
-            throw InputError(file: file, location: "row 1", field: column,
-                message: L("the column \"\(column)\" is missing; the header must name \(required.joined(separator: ", "))",
+            throw InputError(
+                file: file, location: "row 1", field: column,
+                message: L(
+                    "the column \"\(column)\" is missing; the header must name \(required.joined(separator: ", "))",
                     "缺少「\(column)」列；表头必须包含 \(required.joined(separator: "、"))"))
         }
         for column in header where !column.isEmpty && !required.contains(column) && !optional.contains(column) {
-            throw InputError(file: file, location: "row 1", field: column,
-                message: L("unknown column \"\(column)\"; known columns: \((required + optional).joined(separator: ", "))",
+            throw InputError(
+                file: file, location: "row 1", field: column,
+                message: L(
+                    "unknown column \"\(column)\"; known columns: \((required + optional).joined(separator: ", "))",
                     "不认识的列「\(column)」；可用的列：\((required + optional).joined(separator: "、"))"))
         }
         var rows: [(Int, [String])] = []
@@ -52,15 +56,19 @@ struct CSVTable {
             if row.allSatisfy({ $0.isEmpty }) { continue }
             // Limits that keep one bad cell (a pasted document, a 10 MB name) from making every plan crawl.
             if row.reduce(0, { $0 + $1.utf8.count }) > CSVTable.rowLimitBytes {
-                throw InputError(file: file, location: "row \(n)",
-                    message: L("is longer than \(CSVTable.rowLimitBytes / 1024) kB; a row holds one person or record",
+                throw InputError(
+                    file: file, location: "row \(n)",
+                    message: L(
+                        "is longer than \(CSVTable.rowLimitBytes / 1024) kB; a row holds one person or record",
                         "超过 \(CSVTable.rowLimitBytes / 1024) kB；一行只写一个人或一条记录"))
             }
             for (i, cell) in row.enumerated() {
-                let limit = CSVTable.nameColumns.contains(i < header.count ? header[i] : "")
+                let limit =
+                    CSVTable.nameColumns.contains(i < header.count ? header[i] : "")
                     ? CSVTable.nameLimit : CSVTable.cellLimit
                 if cell.count > limit {
-                    throw InputError(file: file, location: "row \(n)", field: i < header.count ? header[i] : "column \(i + 1)",
+                    throw InputError(
+                        file: file, location: "row \(n)", field: i < header.count ? header[i] : "column \(i + 1)",
                         message: L("has \(cell.count) characters; at most \(limit) fit here", "有 \(cell.count) 个字符，此处最多 \(limit) 个"))
                 }
             }
@@ -89,7 +97,11 @@ extension CivilDate {
     /// Why a date read from a file cannot be a day that has already come: out of the supported range, or after
     /// `today` (when given). Nil when it can.
     func pastDateProblem(today: CivilDate?) -> String? {
-        if !isSupported { return L("\(self) is out of range; dates must lie \(CivilDate.supportedText(chinese: Lang.chinese))", "\(self) 超出范围；日期须在 \(CivilDate.supportedText(chinese: Lang.chinese))") }
+        if !isSupported {
+            return L(
+                "\(self) is out of range; dates must lie \(CivilDate.supportedText(chinese: Lang.chinese))",
+                "\(self) 超出范围；日期须在 \(CivilDate.supportedText(chinese: Lang.chinese))")
+        }
         if let today, self > today { return L("\(self) is in the future (today is \(today))", "\(self) 是将来的日期（今天是 \(today)）") }
         return nil
     }

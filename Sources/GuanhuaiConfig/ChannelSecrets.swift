@@ -38,19 +38,23 @@ extension ChannelSpec {
             return ChannelSecrets()
         case .sms(let spec):
             try ChannelSpec.checkReadable(spec.caFile, channel: name)
-            let id = try spec.keyID.read(environment: environment), secret = try spec.keySecret.read(environment: environment)
+            let id = try spec.keyID.read(environment: environment)
+            let secret = try spec.keySecret.read(environment: environment)
             if id.isEmpty || secret.isEmpty || (id + secret).contains(where: \.isWhitespace) {
                 throw InputError(file: "channel \(name)", message: "the SMS key id or secret is empty or contains spaces")
             }
             return ChannelSecrets(token: id, secret: secret)
         case .webhook(let spec):
             try ChannelSpec.checkReadable(spec.caFile, channel: name)
-            var out = ChannelSecrets(token: try spec.token?.read(environment: environment),
+            var out = ChannelSecrets(
+                token: try spec.token?.read(environment: environment),
                 secret: try spec.secret?.read(environment: environment))
             if spec.kind == .webhook {
                 guard let s = out.secret, let key = ChannelSecrets.standardWebhookKey(s) else {
-                    throw InputError(file: "channel \(name)", message:
-                        "the webhook secret is not a whsec_… secret (\"whsec_\" followed by base64); the receiving side generates it")
+                    throw InputError(
+                        file: "channel \(name)",
+                        message:
+                            "the webhook secret is not a whsec_… secret (\"whsec_\" followed by base64); the receiving side generates it")
                 }
                 out.webhookKey = key
             }

@@ -17,8 +17,11 @@ public enum SecretRef: Sendable, Equatable {
         case .value(let v): return v
         case .credential(let id):
             guard let dir = environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty else {
-                throw InputError(file: "credential \(id)", message:
-                    "$CREDENTIALS_DIRECTORY is not set: run under systemd with LoadCredential=\(id):/etc/credstore/guanhuaid.\(id), or set it to a directory holding a file named \(id)")
+                throw InputError(
+                    file: "credential \(id)",
+                    message:
+                        "$CREDENTIALS_DIRECTORY is not set: run under systemd with LoadCredential=\(id):/etc/credstore/guanhuaid.\(id), or set it to a directory holding a file named \(id)"
+                )
             }
             path = dir + "/" + id
         case .file(let p): path = p
@@ -86,7 +89,6 @@ public enum ChannelSpec: Sendable, Equatable {
         }
     }
 
-
     /// `smtp://HOST:PORT?security=none|starttls|tls&user=U&password_file=F&ca_file=F&from=A`,
     /// `sendmail:/usr/sbin/sendmail?from=A`.
     public init(url text: String, defaultFrom: String = "guanhuai@localhost") throws(InputError) {
@@ -110,8 +112,10 @@ public enum ChannelSpec: Sendable, Equatable {
             guard let security = SMTPSpec.Security(rawValue: securityName) else {
                 throw bad("security=\(securityName): use none, starttls or tls")
             }
-            let known: Set<String> = ["security", "user", "password_file", "ca_file", "from", "from_name", "verify",
-                "allow_insecure_auth", "timeout"]
+            let known: Set<String> = [
+                "security", "user", "password_file", "ca_file", "from", "from_name", "verify",
+                "allow_insecure_auth", "timeout",
+            ]
             if let unknown = q.keys.sorted().first(where: { !known.contains($0) }) {
                 throw bad("unknown parameter \"\(unknown)\"; known: \(known.sorted().joined(separator: ", "))")
             }
@@ -120,13 +124,15 @@ public enum ChannelSpec: Sendable, Equatable {
             }
             let insecure = try flag("allow_insecure_auth", false)
             if q["user"] != nil && security == .none && !insecure {
-                throw bad("user with security=none would send the password in clear; use security=starttls or tls (or allow_insecure_auth=true on a trusted network)")
+                throw bad(
+                    "user with security=none would send the password in clear; use security=starttls or tls (or allow_insecure_auth=true on a trusted network)")
             }
-            self = .smtp(SMTPSpec(
-                host: host, port: url.port, security: security, user: q["user"], password: q["password_file"].map(SecretRef.file),
-                caFile: q["ca_file"], verifyCertificates: try flag("verify", true),
-                allowInsecureAuth: try flag("allow_insecure_auth", false), timeoutSeconds: timeout, from: from,
-                fromName: q["from_name"]))
+            self = .smtp(
+                SMTPSpec(
+                    host: host, port: url.port, security: security, user: q["user"], password: q["password_file"].map(SecretRef.file),
+                    caFile: q["ca_file"], verifyCertificates: try flag("verify", true),
+                    allowInsecureAuth: try flag("allow_insecure_auth", false), timeoutSeconds: timeout, from: from,
+                    fromName: q["from_name"]))
         case "sendmail":
             let path = url.path.isEmpty ? "/usr/sbin/sendmail" : url.path
             self = .sendmail(path: path, from: from, fromName: q["from_name"])
@@ -138,7 +144,9 @@ public enum ChannelSpec: Sendable, Equatable {
             } else if let w = try WebhookSpec(url: url, query: q, text: text) {
                 self = .webhook(w)
             } else {
-                throw bad("unknown scheme \"\(scheme)\"; use smtp://, sendmail:, journal:, webhook+https://, wecom+https://, dingtalk+https://, feishu+https://, aliyun-sms+https://, tencent-sms+https://")
+                throw bad(
+                    "unknown scheme \"\(scheme)\"; use smtp://, sendmail:, journal:, webhook+https://, wecom+https://, dingtalk+https://, feishu+https://, aliyun-sms+https://, tencent-sms+https://"
+                )
             }
         }
     }
@@ -148,8 +156,12 @@ public enum ChannelSpec: Sendable, Equatable {
         let type = try r.string(t, "type", place, required: true)!
         switch type {
         case "smtp":
-            try r.checkKeys(t, allowed: ["type", "host", "port", "security", "user", "password_credential", "ca_file",
-                "verify_certificates", "allow_insecure_auth", "timeout_seconds", "from", "from_name"], place)
+            try r.checkKeys(
+                t,
+                allowed: [
+                    "type", "host", "port", "security", "user", "password_credential", "ca_file",
+                    "verify_certificates", "allow_insecure_auth", "timeout_seconds", "from", "from_name",
+                ], place)
             guard let security = SMTPSpec.Security(rawValue: try r.string(t, "security", place) ?? "starttls") else {
                 throw r.error(place, "security", "security is \"starttls\" (587), \"tls\" (465) or \"none\"")
             }
@@ -158,21 +170,25 @@ public enum ChannelSpec: Sendable, Equatable {
             let user = try r.string(t, "user", place)
             let password = try r.string(t, "password_credential", place)
             if user != nil && password == nil {
-                throw r.error(place, "password_credential",
+                throw r.error(
+                    place, "password_credential",
                     "a user needs password_credential = \"ID\": the id of a systemd credential (LoadCredential=ID:…), never the password itself")
             }
             let insecure = try r.bool(t, "allow_insecure_auth", place) ?? false
             if user != nil && security == .none && !insecure {
-                throw r.error(place, "user",
-                    "with security = \"none\" the password would cross the network in clear; use security = \"starttls\" or \"tls\", or (on a trusted network only) allow_insecure_auth = true")
+                throw r.error(
+                    place, "user",
+                    "with security = \"none\" the password would cross the network in clear; use security = \"starttls\" or \"tls\", or (on a trusted network only) allow_insecure_auth = true"
+                )
             }
-            return .smtp(SMTPSpec(
-                host: try r.string(t, "host", place, required: true)!, port: try r.int(t, "port", place, range: 1...65535),
-                security: security, user: user, password: password.map(SecretRef.credential),
-                caFile: try r.string(t, "ca_file", place), verifyCertificates: try r.bool(t, "verify_certificates", place) ?? true,
-                allowInsecureAuth: try r.bool(t, "allow_insecure_auth", place) ?? false,
-                timeoutSeconds: try r.int(t, "timeout_seconds", place, range: 1...600) ?? 30, from: from,
-                fromName: try r.string(t, "from_name", place)))
+            return .smtp(
+                SMTPSpec(
+                    host: try r.string(t, "host", place, required: true)!, port: try r.int(t, "port", place, range: 1...65535),
+                    security: security, user: user, password: password.map(SecretRef.credential),
+                    caFile: try r.string(t, "ca_file", place), verifyCertificates: try r.bool(t, "verify_certificates", place) ?? true,
+                    allowInsecureAuth: try r.bool(t, "allow_insecure_auth", place) ?? false,
+                    timeoutSeconds: try r.int(t, "timeout_seconds", place, range: 1...600) ?? 30, from: from,
+                    fromName: try r.string(t, "from_name", place)))
         case "sendmail":
             try r.checkKeys(t, allowed: ["type", "path", "from", "from_name"], place)
             return .sendmail(
@@ -185,7 +201,8 @@ public enum ChannelSpec: Sendable, Equatable {
             return .sms(try SMSSpec.parse(t, r, place))
         default:
             guard let kind = WebhookSpec.Kind(rawValue: type) else {
-                throw r.error(place, "type",
+                throw r.error(
+                    place, "type",
                     "unknown channel type \"\(type)\"; use smtp, sendmail, webhook, wecom, dingtalk, feishu, sms or journal")
             }
             return .webhook(try WebhookSpec.parse(t, kind: kind, r, place))

@@ -85,7 +85,8 @@ public struct Configuration: Sendable {
 
     static func named(_ key: String, _ error: InputError, config path: String, files: Files) -> InputError {
         guard error.message == TextFile.missing else { return error }
-        return InputError(file: path, location: files.lines[key].map { "line \($0)" }, field: "[files], \(key)",
+        return InputError(
+            file: path, location: files.lines[key].map { "line \($0)" }, field: "[files], \(key)",
             message: "names \(error.file), which does not exist; correct the path (relative paths are from \(path)'s folder)")
     }
 
@@ -115,8 +116,12 @@ public struct Configuration: Sendable {
         }
         let r = try one { () throws(InputError) in try TOMLReader(file: path, text: text) }
         let top = TOMLReader.Place(header: nil, index: 0, name: "")
-        let header = try one { () throws(InputError) -> (ZoneRules, Int, OldMemberRule, Files, String, Double, String, [String: ChannelSpec], Routing, DeliveryPolicy, WebSettings?) in
-            try r.checkKeys(r.root, allowed: ["guanhuai", "files", "old_member", "database", "channels", "routing", "delivery", "web", "report", "metrics"], top)
+        let header = try one {
+            () throws(InputError) -> (
+                ZoneRules, Int, OldMemberRule, Files, String, Double, String, [String: ChannelSpec], Routing, DeliveryPolicy, WebSettings?
+            ) in
+            try r.checkKeys(
+                r.root, allowed: ["guanhuai", "files", "old_member", "database", "channels", "routing", "delivery", "web", "report", "metrics"], top)
             let gp = TOMLReader.Place(header: "guanhuai", index: 0, name: "[guanhuai]")
             let g = try r.table(r.root, "guanhuai", top)
             var zone = ZoneRules.named("Asia/Shanghai")!
@@ -176,7 +181,8 @@ public struct Configuration: Sendable {
                         throw r.error(top, "channels", "[channels.\(name)] must be a table")
                     }
                     if name == journalChannelName {
-                        throw r.error(top, "channels", "a channel cannot be called \"journal\": that name is the journal's own ([routing] journal); choose another")
+                        throw r.error(
+                            top, "channels", "a channel cannot be called \"journal\": that name is the journal's own ([routing] journal); choose another")
                     }
                     channels[name] = try ChannelSpec.parse(t, name: name, r)
                 }
@@ -197,21 +203,28 @@ public struct Configuration: Sendable {
                     if case .sms(let spec) = smsChannels[name] {
                         let needed: [SMSSpec.MessageKind] = key == "greeting_sms" ? [.greeting] : [.due, .overdue]
                         if let missing = needed.first(where: { spec.templates[$0] == nil }) {
-                            throw r.error(rp, key, "channel \"\(name)\" has no templates.\(missing.rawValue): \(key) sends \(needed.map(\.rawValue).joined(separator: " and ")) messages; add the provider's approved template for each")
+                            throw r.error(
+                                rp, key,
+                                "channel \"\(name)\" has no templates.\(missing.rawValue): \(key) sends \(needed.map(\.rawValue).joined(separator: " and ")) messages; add the provider's approved template for each"
+                            )
                         }
                     }
                     if key == "greeting_sms" { routing.greetingSMS = name } else { routing.smsFallback = name }
                 }
                 if let e = try r.string(rt, "email", rp) {
                     guard mailChannels[e] != nil else {
-                        throw r.error(rp, "email", "\"\(e)\" is not an smtp or sendmail channel; configured: \(mailChannels.keys.sorted().joined(separator: ", "))")
+                        throw r.error(
+                            rp, "email", "\"\(e)\" is not an smtp or sendmail channel; configured: \(mailChannels.keys.sorted().joined(separator: ", "))")
                     }
                     routing.email = e
                 }
                 routing.journal = try r.bool(rt, "journal", rp) ?? true
                 func webhook(_ name: String, _ key: String) throws(InputError) -> String {
                     guard hookChannels[name] != nil else {
-                        throw r.error(rp, key, "\"\(name)\" is not a webhook, wecom, dingtalk or feishu channel; configured: \(hookChannels.keys.sorted().joined(separator: ", "))")
+                        throw r.error(
+                            rp, key,
+                            "\"\(name)\" is not a webhook, wecom, dingtalk or feishu channel; configured: \(hookChannels.keys.sorted().joined(separator: ", "))"
+                        )
                     }
                     return name
                 }
@@ -244,9 +257,12 @@ public struct Configuration: Sendable {
             let report = try r.table(r.root, "report", top).map { t throws(InputError) in try ReportSettings.parse(t, r) }
             let metrics = try r.table(r.root, "metrics", top).map { t throws(InputError) in try MetricsSettings.parse(t, r) }
             var since: CivilDate?
-            if let g = try r.table(r.root, "guanhuai", top), let text = try r.string(g, "since", TOMLReader.Place(header: "guanhuai", index: 0, name: "[guanhuai]")) {
+            if let g = try r.table(r.root, "guanhuai", top),
+                let text = try r.string(g, "since", TOMLReader.Place(header: "guanhuai", index: 0, name: "[guanhuai]"))
+            {
                 guard let d = CivilDate(parsing: text), d.isSupported else {
-                    throw r.error(TOMLReader.Place(header: "guanhuai", index: 0, name: "[guanhuai]"), "since",
+                    throw r.error(
+                        TOMLReader.Place(header: "guanhuai", index: 0, name: "[guanhuai]"), "since",
                         "\"\(text)\" is not a date; write the day the committee starts with guanhuai, e.g. \"2026-12-01\"")
                 }
                 since = d
@@ -314,8 +330,11 @@ public struct Configuration: Sendable {
         }
         let organization = c.organization
         if let unknown = routing.units.keys.sorted().first(where: { organization.units[$0] == nil }) {
-            throw InputErrors([InputError(file: path, field: "[routing.units], \(unknown)",
-                message: "\"\(unknown)\" is not a unit of the organisation; units: \(organization.units.keys.sorted().joined(separator: ", "))")])
+            throw InputErrors([
+                InputError(
+                    file: path, field: "[routing.units], \(unknown)",
+                    message: "\"\(unknown)\" is not a unit of the organisation; units: \(organization.units.keys.sorted().joined(separator: ", "))")
+            ])
         }
         if organizationOnly { return c }
         if !rosterInStore {
@@ -349,10 +368,12 @@ public struct Configuration: Sendable {
     static func checkPeople(_ org: Organization, members: [Member], file: String) throws(InputErrors) {
         let unknown = unknownPeople(org, known: Set(org.people.keys).union(members.map(\.id)))
         if !unknown.isEmpty {
-            throw InputErrors(unknown.map { u, p in
-                InputError(file: file, field: u.map { "unit \($0)" } ?? "[committee], organization_department",
-                    message: "\"\(p)\" is not a [[person]] here nor a member on the roster")
-            })
+            throw InputErrors(
+                unknown.map { u, p in
+                    InputError(
+                        file: file, field: u.map { "unit \($0)" } ?? "[committee], organization_department",
+                        message: "\"\(p)\" is not a [[person]] here nor a member on the roster")
+                })
         }
     }
 

@@ -39,7 +39,11 @@ public enum EventsFile {
             }
             let member = byID?[memberID]
             guard let k = table.value(row, "类型"), let kind = EventKind(name: k) else {
-                fail("类型", L("unknown event kind \"\(table.value(row, "类型") ?? "")\"; see docs/configuration.md, \"Event kinds\"", "不认识的事件类型「\(table.value(row, "类型") ?? "")」；见 docs/configuration.md「Event kinds」"))
+                fail(
+                    "类型",
+                    L(
+                        "unknown event kind \"\(table.value(row, "类型") ?? "")\"; see docs/configuration.md, \"Event kinds\"",
+                        "不认识的事件类型「\(table.value(row, "类型") ?? "")」；见 docs/configuration.md「Event kinds」"))
                 continue
             }
             guard let d = table.value(row, "日期"), let date = CivilDate(parsing: d) else {
@@ -56,7 +60,11 @@ public enum EventsFile {
                 continue
             }
             if case .deceased(let died) = member?.status, date > died, !isDeath {
-                fail("日期", L("\(date) is after \(member?.name ?? memberID) died (\(died)); no event can follow a death", "\(date) 在 \(member?.name ?? memberID) 去世（\(died)）之后；去世后不能再有事件"))
+                fail(
+                    "日期",
+                    L(
+                        "\(date) is after \(member?.name ?? memberID) died (\(died)); no event can follow a death",
+                        "\(date) 在 \(member?.name ?? memberID) 去世（\(died)）之后；去世后不能再有事件"))
                 continue
             }
             if isDeath { deaths[memberID] = id }
@@ -77,8 +85,10 @@ public enum EventsFile {
                 fail("对象", L("unknown person \"\(target)\"", "没有「\(target)」这个人"))
                 continue
             }
-            events.append(Event(id: id, member: memberID, kind: kind, date: date, ends: ends, target: target,
-                note: table.value(row, "备注")))
+            events.append(
+                Event(
+                    id: id, member: memberID, kind: kind, date: date, ends: ends, target: target,
+                    note: table.value(row, "备注")))
         }
         if !errors.isEmpty { throw InputErrors(errors) }
         return events

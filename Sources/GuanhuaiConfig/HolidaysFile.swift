@@ -28,7 +28,8 @@ public enum HolidaysFile {
                     guard (1...2).contains(ends.count), let a = CivilDate(parsing: ends[0]), let b = CivilDate(parsing: ends.last!),
                         a <= b, a.year == year, b.year == year || (b.year == year + 1 && b.month == 1), a.days(until: b) < 31
                     else {
-                        throw r.error(p, key, "\"\(item)\" is not a day of \(year) or a range of them; write \"\(year)-10-01\" or \"\(year)-10-01..\(year)-10-07\"")
+                        throw r.error(
+                            p, key, "\"\(item)\" is not a day of \(year) or a range of them; write \"\(year)-10-01\" or \"\(year)-10-01..\(year)-10-07\"")
                     }
                     var d = a
                     while d <= b {
@@ -38,7 +39,8 @@ public enum HolidaysFile {
                 }
                 return out
             }
-            let off = try days("off"), work = try days("work")
+            let off = try days("off")
+            let work = try days("work")
             if let both = Set(off).intersection(work).min() {
                 throw r.error(p, "work", "\(both) is both a day off and a working day")
             }

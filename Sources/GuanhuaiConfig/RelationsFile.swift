@@ -59,7 +59,9 @@ public enum RelationsFile {
                 continue
             }
             guard let kind = RelationKind(name: kindName) else {
-                fail("类型", L("unknown relation \"\(kindName)\"; use 领导联系, 干部联系困难党员, 结对帮扶, 委员挂联 or 未成年子女", "不认识的关系「\(kindName)」；请用 领导联系、干部联系困难党员、结对帮扶、委员挂联 或 未成年子女"))
+                fail(
+                    "类型",
+                    L("unknown relation \"\(kindName)\"; use 领导联系, 干部联系困难党员, 结对帮扶, 委员挂联 or 未成年子女", "不认识的关系「\(kindName)」；请用 领导联系、干部联系困难党员、结对帮扶、委员挂联 或 未成年子女"))
                 continue
             }
             guard known.contains(from) else {

@@ -42,9 +42,13 @@ public enum RosterFile {
     {
         if table.rows.count > maxMembers {
             let (row, _) = table.rows[maxMembers]
-            throw InputErrors([InputError(file: table.file, location: "row \(row)",
-                message: L("the roster has \(table.rows.count) rows, more than [files] max_members = \(maxMembers) allows; check that this is your organisation's roster, and if it is, raise max_members in config.toml",
-                    "名册有 \(table.rows.count) 行，超过 [files] max_members = \(maxMembers) 的上限；请确认这是本组织的名册，如果是，请在 config.toml 调高 max_members"))])
+            throw InputErrors([
+                InputError(
+                    file: table.file, location: "row \(row)",
+                    message: L(
+                        "the roster has \(table.rows.count) rows, more than [files] max_members = \(maxMembers) allows; check that this is your organisation's roster, and if it is, raise max_members in config.toml",
+                        "名册有 \(table.rows.count) 行，超过 [files] max_members = \(maxMembers) 的上限；请确认这是本组织的名册，如果是，请在 config.toml 调高 max_members"))
+            ])
         }
         var errors: [InputError] = []
         var members: [Member] = []
@@ -66,7 +70,11 @@ public enum RosterFile {
                     return nil
                 }
                 guard d.isSupported else {
-                    fail(column, L("\(d) is out of range; dates run \(CivilDate.supportedText(chinese: Lang.chinese))", "\(d) 超出范围；日期须在 \(CivilDate.supportedText(chinese: Lang.chinese))"))
+                    fail(
+                        column,
+                        L(
+                            "\(d) is out of range; dates run \(CivilDate.supportedText(chinese: Lang.chinese))",
+                            "\(d) 超出范围；日期须在 \(CivilDate.supportedText(chinese: Lang.chinese))"))
                     return nil
                 }
                 return .some(d)
@@ -99,7 +107,11 @@ public enum RosterFile {
                     if let tag = Tag(name: name) {
                         tags.insert(tag)
                     } else {
-                        fail("标签", L("unknown tag \"\(name)\"; use \(Tag.allCases.map(\.rawValue).joined(separator: "、"))", "不认识的标签「\(name)」；可用：\(Tag.allCases.map(\.rawValue).joined(separator: "、"))"))
+                        fail(
+                            "标签",
+                            L(
+                                "unknown tag \"\(name)\"; use \(Tag.allCases.map(\.rawValue).joined(separator: "、"))",
+                                "不认识的标签「\(name)」；可用：\(Tag.allCases.map(\.rawValue).joined(separator: "、"))"))
                     }
                 }
             }
@@ -117,8 +129,11 @@ public enum RosterFile {
             if let m = table.value(row, "手机") {
                 mobile = MobileNumber.mainland(m)
                 if mobile == nil {
-                    fail("手机", L("\"\(m)\" is not a mainland China mobile number (11 digits starting 13–19, optionally +86); SMS and chat mentions need one",
-                        "「\(m)」不是中国大陆手机号（以 13–19 开头的 11 位数字，可带 +86）；短信和群聊@需要正确的手机号"))
+                    fail(
+                        "手机",
+                        L(
+                            "\"\(m)\" is not a mainland China mobile number (11 digits starting 13–19, optionally +86); SMS and chat mentions need one",
+                            "「\(m)」不是中国大陆手机号（以 13–19 开头的 11 位数字，可带 +86）；短信和群聊@需要正确的手机号"))
                 }
             }
             var smsOptOut = false

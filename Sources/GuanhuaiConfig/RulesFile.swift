@@ -19,8 +19,11 @@ public enum RulesFile {
             let place = TOMLReader.Place(header: "defaults", index: 0, name: "[defaults]")
             try r.checkKeys(d, allowed: ["reminders"], place)
             if let rem = try r.table(d, "reminders", place) {
-                defaults = try reminders(rem, base: defaults, r, TOMLReader.Place(header: "defaults.reminders", index: 0,
-                    name: "[defaults.reminders]"))
+                defaults = try reminders(
+                    rem, base: defaults, r,
+                    TOMLReader.Place(
+                        header: "defaults.reminders", index: 0,
+                        name: "[defaults.reminders]"))
             }
         }
 
@@ -74,7 +77,8 @@ public enum RulesFile {
         let subjects = try self.subjects(t, trigger: trigger, r, place)
         let respName = try r.string(t, "responsible", place, required: true)!
         guard let responsible = Responsible(rawValue: respName) else {
-            throw r.error(place, "responsible",
+            throw r.error(
+                place, "responsible",
                 "unknown responsible \"\(respName)\"; use one of \(Responsible.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         var also: [Tag: Responsible] = [:]
@@ -139,7 +143,8 @@ public enum RulesFile {
             var list: [FestivalWindow] = []
             for id in ids {
                 guard let f = festivals[id] else {
-                    throw r.error(place, "festivals",
+                    throw r.error(
+                        place, "festivals",
                         "unknown festival \"\(id)\"; define it as [festival.\(id)] or use one of \(festivals.keys.sorted().joined(separator: ", "))")
                 }
                 list.append(f)
@@ -221,7 +226,8 @@ public enum RulesFile {
             select = try r.string(st, "select", place, required: true)!
             for name in try r.strings(st, "tags", place) ?? [] {
                 guard let tag = Tag(name: name) else {
-                    throw r.error(place, "tags",
+                    throw r.error(
+                        place, "tags",
                         "unknown tag \"\(name)\"; use one of \(Tag.allCases.map(\.rawValue).joined(separator: "、"))")
                 }
                 tags.insert(tag)
@@ -247,8 +253,11 @@ public enum RulesFile {
             } else if let u = UnitSelection(rawValue: select) {
                 selector = .units(u)
             } else {
-                let all = ["members", "event-member", "general-branch-secretaries", "linked-committee-members",
-                    "minor-children", "quota-holders"] + RelationKind.allCases.map(\.rawValue)
+                let all =
+                    [
+                        "members", "event-member", "general-branch-secretaries", "linked-committee-members",
+                        "minor-children", "quota-holders",
+                    ] + RelationKind.allCases.map(\.rawValue)
                     + UnitSelection.allCases.map(\.rawValue)
                 throw r.error(place, "subjects", "unknown subjects \"\(select)\"; use one of \(all.joined(separator: ", "))")
             }
@@ -275,7 +284,8 @@ public enum RulesFile {
         var kinds: Set<EventKind> = []
         for n in names {
             guard let k = EventKind(name: n) else {
-                throw r.error(place, "events",
+                throw r.error(
+                    place, "events",
                     "unknown event kind \"\(n)\"; use one of \(EventKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             kinds.insert(k)
@@ -289,10 +299,12 @@ public enum RulesFile {
         let s = try r.string(t, key, place, required: true)!
         guard let d = DateRef(parsing: s) else {
             if let m = s.firstMatch(of: /[+-]([0-9]+)d$/), (Int(m.1) ?? .max) > DateRef.offsetLimit {
-                throw r.error(place, key,
+                throw r.error(
+                    place, key,
                     "the offset in \"\(s)\" is too large; an offset moves a date by at most \(DateRef.offsetLimit) days (+\(DateRef.offsetLimit)d)")
             }
-            throw r.error(place, key,
+            throw r.error(
+                place, key,
                 "\"\(s)\" is not a date; write MM-DD, a festival (春节, 除夕, 中秋, 重阳), lunar:MM-DD or prev-lunar:MM-DD, optionally +Nd or -Nd")
         }
         return d
@@ -302,7 +314,8 @@ public enum RulesFile {
     static func checkWindow(_ start: DateRef, _ due: DateRef, _ r: TOMLReader, _ place: TOMLReader.Place) throws(InputError) {
         for year in 1902...2099 {
             if let a = start.date(in: year), let b = due.date(in: year), a > b {
-                throw r.error(place, "window_start",
+                throw r.error(
+                    place, "window_start",
                     "the window opens (\(start) = \(a)) after it is due (\(due) = \(b)) in \(year); window_start must come before due")
             }
         }

@@ -91,11 +91,12 @@ public struct SMSSpec: Sendable, Equatable {
     public var caFile: String?
     public var timeoutSeconds: Int
 
-    public init(provider: Provider, url: String? = nil, keyID: SecretRef, keySecret: SecretRef, signName: String,
+    public init(
+        provider: Provider, url: String? = nil, keyID: SecretRef, keySecret: SecretRef, signName: String,
         sdkAppID: String? = nil, region: String = "ap-guangzhou", templates: [MessageKind: Template],
         paramMaxLength: Int? = nil, perMinute: Int = 1, perHour: Int = 5, perDay: Int = 10, caFile: String? = nil,
-        timeoutSeconds: Int = 15)
-    {
+        timeoutSeconds: Int = 15
+    ) {
         self.provider = provider
         self.url = url ?? provider.defaultURL
         self.keyID = keyID
@@ -113,22 +114,29 @@ public struct SMSSpec: Sendable, Equatable {
     }
 
     static func parse(_ t: TOMLTable, _ r: TOMLReader, _ place: TOMLReader.Place) throws(InputError) -> SMSSpec {
-        try r.checkKeys(t, allowed: ["type", "provider", "url", "access_key_id_credential", "access_key_secret_credential",
-            "secret_id_credential", "secret_key_credential", "sign_name", "sdk_app_id", "region", "templates",
-            "param_max_length", "limit_per_minute", "limit_per_hour", "limit_per_day", "ca_file", "timeout_seconds"], place)
+        try r.checkKeys(
+            t,
+            allowed: [
+                "type", "provider", "url", "access_key_id_credential", "access_key_secret_credential",
+                "secret_id_credential", "secret_key_credential", "sign_name", "sdk_app_id", "region", "templates",
+                "param_max_length", "limit_per_minute", "limit_per_hour", "limit_per_day", "ca_file", "timeout_seconds",
+            ], place)
         let name = try r.string(t, "provider", place, required: true)!
         guard let provider = Provider(rawValue: name) else {
             throw r.error(place, "provider", "provider is \"aliyun\" (阿里云短信服务) or \"tencent\" (腾讯云短信)")
         }
-        let (idKey, secretKey) = provider == .aliyun
+        let (idKey, secretKey) =
+            provider == .aliyun
             ? ("access_key_id_credential", "access_key_secret_credential") : ("secret_id_credential", "secret_key_credential")
-        for other in provider == .aliyun ? ["secret_id_credential", "secret_key_credential", "sdk_app_id", "region"]
+        for other in provider == .aliyun
+            ? ["secret_id_credential", "secret_key_credential", "sdk_app_id", "region"]
             : ["access_key_id_credential", "access_key_secret_credential"] where t.contains(key: other)
         {
             throw r.error(place, other, "\(other) is not for provider \"\(name)\"; it takes \(idKey) and \(secretKey)")
         }
         guard let id = try r.string(t, idKey, place), let secret = try r.string(t, secretKey, place) else {
-            throw r.error(place, idKey,
+            throw r.error(
+                place, idKey,
                 "an SMS channel needs \(idKey) and \(secretKey): the ids of systemd credentials (LoadCredential=ID:…), never the keys themselves")
         }
         let sign = try r.string(t, "sign_name", place, required: true)!
@@ -138,7 +146,8 @@ public struct SMSSpec: Sendable, Equatable {
             guard appID != nil else { throw r.error(place, "sdk_app_id", "腾讯云 needs sdk_app_id, the SmsSdkAppId of the 短信应用 (1400…)") }
         }
         guard let tt = try r.table(t, "templates", place), !tt.isEmpty else {
-            throw r.error(place, "templates",
+            throw r.error(
+                place, "templates",
                 "name at least one approved template: templates.greeting = { id = \"SMS_…\", params = { name = \"recipient\" } }")
         }
         var templates: [MessageKind: Template] = [:]
@@ -165,7 +174,8 @@ public struct SMSSpec: Sendable, Equatable {
             } else {
                 // 腾讯云: positional variables, `{1}`, `{2}`, … in the template.
                 guard let a = x["params"]?.array ?? (x["params"] == nil ? TOMLArray() : nil) else {
-                    throw r.error(place, "templates.\(key).params", "腾讯云 templates number their variables: params = [\"recipient\", \"title\"] fills {1} and {2}")
+                    throw r.error(
+                        place, "templates.\(key).params", "腾讯云 templates number their variables: params = [\"recipient\", \"title\"] fills {1} and {2}")
                 }
                 for (i, v) in a.enumerated() {
                     guard let f = v.string.flatMap(Field.init(rawValue:)) else {
@@ -230,7 +240,8 @@ public struct SMSSpec: Sendable, Equatable {
             limit = n
         }
         let t = Template(id: template, params: params)
-        self.init(provider: provider, url: base.string, keyID: .file(id), keySecret: .file(secret), signName: sign,
+        self.init(
+            provider: provider, url: base.string, keyID: .file(id), keySecret: .file(secret), signName: sign,
             sdkAppID: q["sdk_app_id"], region: q["region"] ?? "ap-guangzhou",
             templates: [.greeting: t, .due: t, .overdue: t], paramMaxLength: limit, caFile: q["ca_file"], timeoutSeconds: timeout)
     }

@@ -71,7 +71,8 @@ struct TOMLReader {
     func error(_ place: Place, _ key: String?, _ message: String) -> InputError {
         let found = key.flatMap { self.line(of: $0, in: place) } ?? headerLine(place)
         let field = [place.name.isEmpty ? nil : place.name, key].compactMap { $0 }.joined(separator: ", ")
-        return InputError(file: file, location: found.map { "line \($0)" }, field: field.isEmpty ? nil : field,
+        return InputError(
+            file: file, location: found.map { "line \($0)" }, field: field.isEmpty ? nil : field,
             message: message)
     }
 

@@ -115,8 +115,9 @@ struct TOMLStructure {
                     throw problem("the table header has no name; write it as \(shape)")
                 } else {
                     let what = c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") ? "the end of the line" : "\"\(Scanner.show(c))\""
-                    throw problem("the table header has \(what) where a name should be; write it as \(shape), "
-                        + "with letters, digits, _ and - (or the name in quotes)")
+                    throw problem(
+                        "the table header has \(what) where a name should be; write it as \(shape), "
+                            + "with letters, digits, _ and - (or the name in quotes)")
                 }
                 skipSpaces()
                 if peek() == UInt8(ascii: ".") {
@@ -162,7 +163,11 @@ struct TOMLStructure {
         /// `[1, }`, `{ a = 1, }`) trips another toml++ assertion (`parse_value`: `!is_value_terminator`, found by
         /// libFuzzer), so those are refused here with their line.
         mutating func skipKeyValue() throws(Problem) {
-            enum Expect { case none, value(allowClose: Bool, sameLine: Bool), key(allowClose: Bool) }
+            enum Expect {
+                case none
+                case value(allowClose: Bool, sameLine: Bool)
+                case key(allowClose: Bool)
+            }
             var stack: [UInt8] = []
             var expect = Expect.none
             while true {
@@ -184,8 +189,9 @@ struct TOMLStructure {
                 case .key(let allowClose):
                     if c == UInt8(ascii: "}") && allowClose { break }
                     if c == UInt8(ascii: ",") || c == UInt8(ascii: "}") {
-                        throw problem("a name is missing before \"\(Scanner.show(c))\" in an inline table { name = value, … }; "
-                            + "there is no comma after the last one")
+                        throw problem(
+                            "a name is missing before \"\(Scanner.show(c))\" in an inline table { name = value, … }; "
+                                + "there is no comma after the last one")
                     }
                 }
                 expect = .none

@@ -2,8 +2,8 @@ package import Foundation
 import GuanhuaiCore
 
 #if canImport(Glibc)
-import Glibc
-import GuanhuaiSystem
+    import Glibc
+    import GuanhuaiSystem
 #endif
 
 /// Reading operators' text files: UTF-8 with or without BOM, or GB18030 (what Excel on Chinese Windows saves), with
@@ -11,7 +11,10 @@ import GuanhuaiSystem
 /// organisation, holidays, roster, relations, events, 台账, templates, secrets — becomes text here and nowhere else,
 /// so a file saved by Notepad loads as the same text, with the same line numbers, as one saved on Linux.
 package enum TextFile {
-    package enum Encoding: String { case utf8 = "UTF-8", gb18030 = "GB18030" }
+    package enum Encoding: String {
+        case utf8 = "UTF-8"
+        case gb18030 = "GB18030"
+    }
 
     package static var missing: String { L("does not exist", "不存在") }
 
@@ -30,9 +33,11 @@ package enum TextFile {
         var bytes = [UInt8](data)
         // UTF-16 (Notepad's "Unicode" and "Unicode big endian"): its BOM, or the NUL bytes of its ASCII characters.
         if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) || bytes.contains(0) {
-            throw InputError(file: file, message: L(
-                "is UTF-16 text (Notepad calls it \"Unicode\"); save it again with the encoding UTF-8",
-                "是 UTF-16 文本（记事本中称为「Unicode」）；请另存为编码「UTF-8」"))
+            throw InputError(
+                file: file,
+                message: L(
+                    "is UTF-16 text (Notepad calls it \"Unicode\"); save it again with the encoding UTF-8",
+                    "是 UTF-16 文本（记事本中称为「Unicode」）；请另存为编码「UTF-8」"))
         }
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         normalizeLineEnds(&bytes)
@@ -56,12 +61,16 @@ package enum TextFile {
             case .emptyInput, .error: break decode
             }
         }
-        let advice = file.hasSuffix(".csv")
+        let advice =
+            file.hasSuffix(".csv")
             ? L("save it from Excel as \"CSV UTF-8\", or as CSV in GB18030 (简体中文)", "请在 Excel 中另存为「CSV UTF-8」，或简体中文（GB18030）的 CSV")
-            : L("save it as UTF-8 in your editor (not ANSI or GBK), and check what was pasted into that line",
+            : L(
+                "save it as UTF-8 in your editor (not ANSI or GBK), and check what was pasted into that line",
                 "请在编辑器中存为 UTF-8（不要用 ANSI 或 GBK），并检查这一行粘贴进来的内容")
-        throw InputError(file: file, location: "line \(line)",
-            message: L("is neither UTF-8 nor GB18030 text: byte \(offset) (column \(offset - lineStart + 1) in bytes) cannot be read; \(advice)",
+        throw InputError(
+            file: file, location: "line \(line)",
+            message: L(
+                "is neither UTF-8 nor GB18030 text: byte \(offset) (column \(offset - lineStart + 1) in bytes) cannot be read; \(advice)",
                 "既不是 UTF-8 也不是 GB18030 文本：第 \(offset) 字节（该行第 \(offset - lineStart + 1) 字节）无法读取；\(advice)"))
     }
 

@@ -1,6 +1,6 @@
 import Foundation
-import GuanhuaiSystem
 import GuanhuaiCore
+import GuanhuaiSystem
 import TOMLKit
 
 /// `[web]`: the pages people answer reminders on. Without the table nothing listens and mail carries no links.
@@ -37,14 +37,17 @@ public struct WebSettings: Sendable, Equatable {
         // The pages link to themselves from the root (/static, /i, /me): behind a proxy that serves them under a
         // path, every one of those links would break. Refused here rather than broken there.
         guard parsed.path.isEmpty || parsed.path == "/" else {
-            throw r.error(p, "public_url", L(
-                "public_url \"\(url)\" has a path (\(parsed.path)); the pages must be served at the root of their own host name, e.g. \"https://guanhuai.example.edu.cn\" (a proxy location \"/\" on a host of their own)",
-                "public_url「\(url)」带有路径（\(parsed.path)）；页面须位于独立主机名的根路径，例如「https://guanhuai.example.edu.cn」（反向代理为其单独设一个主机名，location 为 \"/\"）"))
+            throw r.error(
+                p, "public_url",
+                L(
+                    "public_url \"\(url)\" has a path (\(parsed.path)); the pages must be served at the root of their own host name, e.g. \"https://guanhuai.example.edu.cn\" (a proxy location \"/\" on a host of their own)",
+                    "public_url「\(url)」带有路径（\(parsed.path)）；页面须位于独立主机名的根路径，例如「https://guanhuai.example.edu.cn」（反向代理为其单独设一个主机名，location 为 \"/\"）"))
         }
         guard let credential = try r.string(t, "web_key_credential", p, required: true), !credential.isEmpty,
             !credential.contains("/")
         else { throw r.error(p, "web_key_credential", "name the systemd credential holding the link key, e.g. \"web-key\"") }
-        var w = WebSettings(host: host, port: port, publicURL: url.hasSuffix("/") ? String(url.dropLast()) : url,
+        var w = WebSettings(
+            host: host, port: port, publicURL: url.hasSuffix("/") ? String(url.dropLast()) : url,
             key: .credential(credential))
         w.actionLinkDays = try r.int(t, "action_link_days", p, range: 1...366) ?? w.actionLinkDays
         w.agendaLinkDays = try r.int(t, "agenda_link_days", p, range: 1...366) ?? w.agendaLinkDays
@@ -71,8 +74,10 @@ public struct WebSettings: Sendable, Equatable {
         let text = try key.read(environment: environment)
         let bytes = Array(text.utf8)
         guard bytes.count >= 32 else {
-            throw InputError(file: "credential web-key", message:
-                "the web link key is shorter than 32 bytes; make one with: openssl rand -base64 48 > /etc/credstore/guanhuaid.web-key")
+            throw InputError(
+                file: "credential web-key",
+                message:
+                    "the web link key is shorter than 32 bytes; make one with: openssl rand -base64 48 > /etc/credstore/guanhuaid.web-key")
         }
         return bytes
     }

@@ -153,7 +153,8 @@ public struct WebhookSpec: Sendable, Equatable {
         }
         let secret = try r.string(t, "secret_credential", place).map(SecretRef.credential)
         if kind == .webhook && secret == nil {
-            throw r.error(place, "secret_credential",
+            throw r.error(
+                place, "secret_credential",
                 "a webhook is signed: secret_credential = \"ID\" names a systemd credential holding the whsec_… secret")
         }
         var rate = kind.defaultRatePerMinute

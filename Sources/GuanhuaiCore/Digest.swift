@@ -1,4 +1,5 @@
 public import GuanhuaiCalendar
+
 /// One message's worth of reminders: everything one recipient is to be told at one send time (domain.md §4:
 /// a digest, never one message per item).
 public struct Digest: Hashable, Sendable {

@@ -28,7 +28,8 @@ public struct DigestKey: Hashable, Sendable, CustomStringConvertible {
         // The recipient may hold a colon; the instant and the channel never do.
         let fields = body.split(separator: ":", omittingEmptySubsequences: false)
         guard fields.count >= 3, let at = Int64(fields[fields.count - 2]) else { return nil }
-        self.init(recipient: fields[..<(fields.count - 2)].joined(separator: ":"), at: at, channel: String(fields[fields.count - 1]),
+        self.init(
+            recipient: fields[..<(fields.count - 2)].joined(separator: ":"), at: at, channel: String(fields[fields.count - 1]),
             part: part)
     }
 

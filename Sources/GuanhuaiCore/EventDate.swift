@@ -1,4 +1,5 @@
 public import GuanhuaiCalendar
+
 /// Whether an event can carry this date: the one check, which `guanhuai event add` and the 「我的待办」 form both
 /// call, so a date refused in one is refused in the other with the same words.
 public enum EventDateProblem: Error, Equatable, Sendable {
@@ -12,9 +13,10 @@ public enum EventDateProblem: Error, Equatable, Sendable {
     case secondDeath(event: String, date: CivilDate)
 
     /// Checks `date` for an event of `kind` about `member`, with the member's other recorded events.
-    public static func check(_ date: CivilDate, kind: EventKind, member: Member, events: [Event], today: CivilDate,
-        rules: [Rule], since: CivilDate?) -> EventDateProblem?
-    {
+    public static func check(
+        _ date: CivilDate, kind: EventKind, member: Member, events: [Event], today: CivilDate,
+        rules: [Rule], since: CivilDate?
+    ) -> EventDateProblem? {
         if date > today { return .future(today: today) }
         if let born = member.birthDate, date < born { return .beforeBirth(born) }
         if date < member.joined, kind != .development { return .beforeJoining(member.joined) }
@@ -47,20 +49,24 @@ public enum EventDateProblem: Error, Equatable, Sendable {
         func L(_ english: String, _ zh: String) -> String { chinese ? zh : english }
         return switch self {
         case .future(let today):
-            L("\(date) is after today (\(today)): record an event once it has happened",
+            L(
+                "\(date) is after today (\(today)): record an event once it has happened",
                 "\(date) 在今天（\(today)）之后：事件发生后再登记")
         case .beforeBirth(let born):
             L("\(date) is before \(name) was born (\(born))", "\(date) 早于\(name)的出生日期（\(born)）")
         case .beforeJoining(let joined):
             L("\(date) is before \(name) joined the Party (\(joined))", "\(date) 早于\(name)的入党日期（\(joined)）")
         case .tooEarly(let earliest):
-            L("\(date) is too long ago to open any talk or visit now (the earliest date that can is \(earliest)); check the year",
+            L(
+                "\(date) is too long ago to open any talk or visit now (the earliest date that can is \(earliest)); check the year",
                 "\(date) 过早，已不会再安排任何谈话或走访（最早可登记 \(earliest)）；请检查年份")
         case .afterDeath(let died):
-            L("\(date) is after \(name) died (\(died)); no event can follow a death",
+            L(
+                "\(date) is after \(name) died (\(died)); no event can follow a death",
                 "\(date) 在\(name)去世（\(died)）之后；去世后不能再有事件")
         case .secondDeath(let event, let d):
-            L("\(name) already has a death recorded (\(event), \(d)); a member dies once",
+            L(
+                "\(name) already has a death recorded (\(event), \(d)); a member dies once",
                 "\(name) 已登记过去世（\(event)，\(d)），不能再登记")
         }
     }

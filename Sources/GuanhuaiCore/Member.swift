@@ -1,4 +1,5 @@
 public import GuanhuaiCalendar
+
 /// A Party member on the roster (domain.md §2).
 public struct Member: Hashable, Sendable {
     public var id: PersonID
@@ -114,16 +115,17 @@ public enum Tag: String, CaseIterable, Hashable, Sendable, Comparable {
     /// Hashing by the case, not by the Chinese raw value: the planner tests every member's tags against every
     /// rule's, and hashing the strings (the default for a String-backed enum) was a tenth of planning.
     public func hash(into h: inout Hasher) {
-        let ordinal: UInt8 = switch self {
-        case .hardship: 0
-        case .longTermHardship: 1
-        case .oldMember: 2
-        case .seriouslyIllElderly: 3
-        case .honoree: 4
-        case .expert: 5
-        case .injuredOnDuty: 6
-        case .frontLine: 7
-        }
+        let ordinal: UInt8 =
+            switch self {
+            case .hardship: 0
+            case .longTermHardship: 1
+            case .oldMember: 2
+            case .seriouslyIllElderly: 3
+            case .honoree: 4
+            case .expert: 5
+            case .injuredOnDuty: 6
+            case .frontLine: 7
+            }
         h.combine(ordinal)
     }
 

@@ -1,4 +1,5 @@
 public import GuanhuaiCalendar
+
 /// One instance of an obligation: a rule applied to a subject for one period or event.
 public struct Occurrence: Hashable, Sendable {
     /// Stable across runs: `rule:period:subject` (e.g. `july-first-visit:2027:M023`), or `rule:event` for events.

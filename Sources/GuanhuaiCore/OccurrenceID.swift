@@ -1,4 +1,5 @@
 public import GuanhuaiCalendar
+
 /// An occurrence's id as people see it and links carry it: `rule:period:key` (`political-birthday:2027:M002`,
 /// `monthly-subsidy:2026-11:M015`), or `rule:key` for what happens once (`glory-50:M017`, `must-visit:E1`). The
 /// planner makes it; this is the one place it is taken apart.
@@ -27,8 +28,11 @@ extension Planner {
     public func occurrence(_ id: OccurrenceID, around: CivilDate, now: Int64) -> Occurrence? {
         let text = id.description
         for (before, after) in [(2, 2), (3 * 366, 366)] {
-            let found = plan(PlanQuery(from: around.adding(days: -before), to: around.adding(days: after), now: now,
-                rules: [id.rule])).first { $0.id == text }
+            let found = plan(
+                PlanQuery(
+                    from: around.adding(days: -before), to: around.adding(days: after), now: now,
+                    rules: [id.rule])
+            ).first { $0.id == text }
             if let found { return found }
         }
         return nil

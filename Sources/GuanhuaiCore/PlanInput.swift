@@ -1,4 +1,5 @@
 public import GuanhuaiCalendar
+
 /// Settings the planner needs from the configuration.
 public struct PlanSettings: Sendable {
     public var zone: ZoneRules
@@ -12,9 +13,10 @@ public struct PlanSettings: Sendable {
     /// day.
     public var workCalendar: WorkCalendar?
 
-    public init(zone: ZoneRules, sendMinutes: Int = 8 * 60 + 30, oldMember: OldMemberRule = OldMemberRule(),
-        since: CivilDate? = nil, workCalendar: WorkCalendar? = nil)
-    {
+    public init(
+        zone: ZoneRules, sendMinutes: Int = 8 * 60 + 30, oldMember: OldMemberRule = OldMemberRule(),
+        since: CivilDate? = nil, workCalendar: WorkCalendar? = nil
+    ) {
         self.zone = zone
         self.sendMinutes = sendMinutes
         self.oldMember = oldMember

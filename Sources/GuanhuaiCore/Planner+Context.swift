@@ -1,4 +1,5 @@
 import GuanhuaiCalendar
+
 extension Planner {
     struct Context {
         let planner: Planner
@@ -202,10 +203,12 @@ extension Planner {
         func unitTarget(_ u: OrgUnit, responsible: Responsible) -> Target {
             switch responsible {
             case .organizationDepartment:
-                return Target(key: u.id, subject: nil, status: nil, org: org.committee.id, responsible: planner.orgDept,
+                return Target(
+                    key: u.id, subject: nil, status: nil, org: org.committee.id, responsible: planner.orgDept,
                     extra: [])
             case .committeeSecretary:
-                return Target(key: u.id, subject: nil, status: nil, org: org.committee.id,
+                return Target(
+                    key: u.id, subject: nil, status: nil, org: org.committee.id,
                     responsible: org.committeeSecretary ?? planner.orgDept, extra: [])
             default:
                 let sec = u.secretary ?? org.parent(of: u.id)?.secretary ?? planner.orgDept
@@ -246,7 +249,8 @@ extension Planner {
                 return planner.input.relations.filter { $0.kind == kind }.compactMap { r in
                     guard let m = planner.member(r.to), active(m, during: start, due, endsWithMember: true)
                     else { return nil }
-                    return Target(key: "\(r.to)/\(r.from)", subject: r.to, status: m.status, org: org.committee.id,
+                    return Target(
+                        key: "\(r.to)/\(r.from)", subject: r.to, status: m.status, org: org.committee.id,
                         responsible: r.from, extra: [])
                 }
             case .units(let selection):
@@ -261,7 +265,8 @@ extension Planner {
             case .generalBranchSecretaries:
                 return (planner.unitsByKind[.generalBranch] ?? []).compactMap { u in
                     guard let s = u.secretary else { return nil }
-                    return Target(key: s, subject: s, status: planner.member(s)?.status, org: org.committee.id,
+                    return Target(
+                        key: s, subject: s, status: planner.member(s)?.status, org: org.committee.id,
                         responsible: org.committeeSecretary ?? planner.orgDept, extra: [])
                 }
             case .linkedCommitteeMembers:
@@ -269,15 +274,18 @@ extension Planner {
                 for r in planner.input.relations where r.kind == .committeeLink {
                     guard let u = org.unit(r.to) else { continue }
                     for p in u.committeeMembers where p != r.from {
-                        out.append(Target(key: "\(p)/\(r.from)", subject: p, status: planner.member(p)?.status,
-                            org: org.committee.id, responsible: r.from, extra: []))
+                        out.append(
+                            Target(
+                                key: "\(p)/\(r.from)", subject: p, status: planner.member(p)?.status,
+                                org: org.committee.id, responsible: r.from, extra: []))
                     }
                 }
                 return out
             case .minorChildren:
                 // The allowance is for a year the child starts as a minor; 组织部 pays it (X六).
                 return planner.input.dependants.filter { $0.eighteenthBirthday > start }.map { d in
-                    Target(key: d.id, subject: d.id, status: nil, org: org.committee.id, responsible: planner.orgDept,
+                    Target(
+                        key: d.id, subject: d.id, status: nil, org: org.committee.id, responsible: planner.orgDept,
                         extra: [])
                 }
             case .eventMember, .quotaHolders:

@@ -3,9 +3,10 @@ import GuanhuaiCalendar
 /// Emitting: an occurrence stored compactly as the rules find it, and handed out whole when asked for.
 extension Planner.Context {
 
-    mutating func emit(_ rule: Rule, period: String, title: String, start: CivilDate, due: CivilDate,
-        shifted: Bool = false)
-    {
+    mutating func emit(
+        _ rule: Rule, period: String, title: String, start: CivilDate, due: CivilDate,
+        shifted: Bool = false
+    ) {
         // `shift`: a due date on a day off moves to a working day (never before the window opens).
         let due = shifted ? due : rule.shift.map { max(start, planner.workdays.shifted(due, $0)) } ?? due
         let prefix = "\(rule.id):\(period):"
@@ -27,7 +28,8 @@ extension Planner.Context {
                 else { continue }
                 var t = memberTarget(m, responsible: rule.responsible, eventTarget: nil)
                 addAlso(rule, m, &t)
-                add(rule, prefix: prefix[y - years.lowerBound], key: m.id, title: rule.title, target: t,
+                add(
+                    rule, prefix: prefix[y - years.lowerBound], key: m.id, title: rule.title, target: t,
                     start: start, due: due, greeting: greeting ? (day, m.id) : nil)
             }
         }
@@ -66,10 +68,12 @@ extension Planner.Context {
         let short = QuotaShortfall.all(planner.input, member: planner.member, leaderMin: leaderMin, cadreMin: cadreMin)
         for (key, start, due) in periods(.month) where intersects(start, due) {
             for s in short {
-                let t = Target(key: s.person, subject: s.person, status: nil, org: org.committee.id,
+                let t = Target(
+                    key: s.person, subject: s.person, status: nil, org: org.committee.id,
                     responsible: planner.orgDept, extra: [])
                 // The title says who is short of what, so the reminder can be acted on as it stands.
-                add(rule, prefix: "\(rule.id):\(key):", key: s.person, title: "\(rule.title)（\(s.chinese)）",
+                add(
+                    rule, prefix: "\(rule.id):\(key):", key: s.person, title: "\(rule.title)（\(s.chinese)）",
                     target: t, start: start, due: due)
             }
         }
@@ -133,9 +137,11 @@ extension Planner.Context {
     /// The reminders of a stored occurrence (none for a closed occurrence or without reminders).
     mutating func reminders(of s: Stored) -> [Reminder] {
         guard s.withReminders else { return [] }
-        let t = Target(key: "", subject: s.subject, status: nil, org: units[s.org], responsible: people[s.responsible],
+        let t = Target(
+            key: "", subject: s.subject, status: nil, org: units[s.org], responsible: people[s.responsible],
             extra: s.extra)
-        return reminders(planner.input.rules[Int(s.rule)], t, start: s.windowStart, due: s.due,
+        return reminders(
+            planner.input.rules[Int(s.rule)], t, start: s.windowStart, due: s.due,
             greeting: s.greets ? (s.greetingDay, s.subject ?? "") : nil)
     }
 }

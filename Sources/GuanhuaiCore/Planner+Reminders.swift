@@ -72,7 +72,9 @@ extension Planner.Context {
             if d >= start { plan.append((d, .advance, recipients)) }
         }
         if policy.onDue { plan.append((due, .due, recipients)) }
-        for n in policy.overdueDays.isSorted(by: <) ? policy.overdueDays : policy.overdueDays.sorted() { plan.append((due.adding(days: n), .overdue, recipients)) }
+        for n in policy.overdueDays.isSorted(by: <) ? policy.overdueDays : policy.overdueDays.sorted() {
+            plan.append((due.adding(days: n), .overdue, recipients))
+        }
         for (i, n) in (policy.escalateDays.isSorted(by: <) ? policy.escalateDays : policy.escalateDays.sorted()).enumerated() {
             let who = i == 0 ? escalationTarget(above: t.org) : planner.orgDept
             if !recipients.contains(who) { plan.append((due.adding(days: n), .escalation, recipients + [who])) }

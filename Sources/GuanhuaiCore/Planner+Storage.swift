@@ -28,7 +28,8 @@ struct Stored {
     var greets: Bool
 
     /// What is left in the planner's storage where an occurrence was handed out.
-    static let taken = Stored(key: "", subject: nil, windowStart: CivilDate(1970, 1, 1)!, due: CivilDate(1970, 1, 1)!,
+    static let taken = Stored(
+        key: "", subject: nil, windowStart: CivilDate(1970, 1, 1)!, due: CivilDate(1970, 1, 1)!,
         greetingDay: CivilDate(1970, 1, 1)!, extra: [], prefix: 0, title: 0, rule: 0, rare: -1, org: 0, responsible: 0,
         status: .pending, withReminders: false, greets: false)
 }

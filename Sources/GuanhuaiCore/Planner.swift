@@ -1,4 +1,5 @@
 public import GuanhuaiCalendar
+
 /// Computes occurrences and their reminders. Pure: the same input and query give the same output.
 public struct Planner: Sendable {
     public let input: PlanInput
@@ -73,7 +74,7 @@ public struct Planner: Sendable {
 
     public func plan(_ query: PlanQuery) -> [Occurrence] {
         var out: [Occurrence] = []
-        forEach(query, reserving: { out.reserveCapacity($0) }) { out.append($0) }
+        forEach(query, reserving: { out.reserveCapacity($0) }, { out.append($0) })
         return out
     }
 

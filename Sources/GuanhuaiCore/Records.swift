@@ -1,4 +1,5 @@
 public import GuanhuaiCalendar
+
 /// A standing relation between people or between a person and a unit (domain.md §2).
 public struct Relation: Hashable, Sendable {
     public var kind: RelationKind
@@ -175,9 +176,10 @@ public struct Completion: Hashable, Sendable {
     /// 慰问金 handed over, in fen (1/100 yuan), exact.
     public var amountFen: Int?
 
-    public init(occurrence: String, date: CivilDate, by: PersonID? = nil, note: String? = nil, outcome: Outcome = .done,
-        amountFen: Int? = nil)
-    {
+    public init(
+        occurrence: String, date: CivilDate, by: PersonID? = nil, note: String? = nil, outcome: Outcome = .done,
+        amountFen: Int? = nil
+    ) {
         self.occurrence = occurrence
         self.date = date
         self.by = by

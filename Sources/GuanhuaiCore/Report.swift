@@ -1,4 +1,5 @@
 public import GuanhuaiCalendar
+
 /// 组织部's compliance report: for each unit (rolled up the tree), rule or responsible person, what was due in a
 /// period and what became of it. Pure: the rows come from the same occurrences `plan` prints.
 public struct Report: Sendable {
@@ -23,7 +24,10 @@ public struct Report: Sendable {
             // Before the committee started with guanhuai: not counted.
             case .history: return nil
             case .done:
-                guard let on = o.closedOn else { self = .onTime; return }
+                guard let on = o.closedOn else {
+                    self = .onTime
+                    return
+                }
                 let days = o.due.days(until: on)
                 self = days > 0 ? .late(days: days) : .onTime
             }
@@ -111,9 +115,10 @@ public struct Report: Sendable {
     public var total: Figures
 
     /// The report over `occurrences` (those due in [from, to]; others are ignored), for `scope` and below.
-    public init(occurrences: [Occurrence], organization org: Organization, rules: [Rule], from: CivilDate, to: CivilDate,
-        scope: UnitID, grouping: Grouping, personName: (PersonID) -> String)
-    {
+    public init(
+        occurrences: [Occurrence], organization org: Organization, rules: [Rule], from: CivilDate, to: CivilDate,
+        scope: UnitID, grouping: Grouping, personName: (PersonID) -> String
+    ) {
         self.from = from
         self.to = to
         self.grouping = grouping
@@ -154,7 +159,8 @@ public struct Report: Sendable {
                 rolled[id] = f
             }
             rows = order.map { id, depth in
-                Row(key: id, name: org.units[id]?.name ?? id, depth: depth, parent: id == scope ? nil : org.units[id]?.parent,
+                Row(
+                    key: id, name: org.units[id]?.name ?? id, depth: depth, parent: id == scope ? nil : org.units[id]?.parent,
                     figures: rolled[id] ?? Figures())
             }
         case .rule:

@@ -1,4 +1,5 @@
 public import GuanhuaiCalendar
+
 /// The scheduled report (`[report] on = …`): when it goes out, which month it covers, and who gets which subtree.
 /// Pure, like the planner: the scheduler turns these into outbox rows in the same step as the reminders.
 public enum ReportSchedule {

@@ -1,4 +1,5 @@
 public import GuanhuaiCalendar
+
 /// One obligation rule of the catalog (domain.md §4), shipped as data in `Config/rules.toml`.
 public struct Rule: Hashable, Sendable {
     public var id: String

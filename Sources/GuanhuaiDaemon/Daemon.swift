@@ -31,9 +31,10 @@ public struct Daemon: Sendable {
 /// nothing has been started then.
 /// `clock` is the daemon's one clock, for the wall time and every loop's sleeps: guanhuaid passes the system's, the
 /// tests one they move by hand; both get the same services.
-public func buildDaemon(_ options: DaemonOptions, clock: some DaemonClock = SystemDaemonClock(), notifier: Notifier = Notifier(),
-    logger: Logger) async throws -> Daemon
-{
+public func buildDaemon(
+    _ options: DaemonOptions, clock: some DaemonClock = SystemDaemonClock(), notifier: Notifier = Notifier(),
+    logger: Logger
+) async throws -> Daemon {
     let loaded = try await Loaded.load(configPath: options.configPath, environment: options.environment)
     let runtime = Runtime(
         loaded: loaded, configPath: options.configPath, environment: options.environment, notifier: notifier,
@@ -56,16 +57,22 @@ public func buildDaemon(_ options: DaemonOptions, clock: some DaemonClock = Syst
     // The pages, in this process: they share the store's single writer and the loaded configuration, and wake the
     // loops the moment something is recorded. Stopped before the reload listener, after STOPPING=1.
     if let web = loaded.config.web {
-        services.append(WebServer.make(settings: web, backend: DaemonWebBackend(
-            runtime: runtime, clock: clock.wall, schedulerBell: schedulerBell, dispatcherBell: dispatcherBell),
-            logger: logger, onRunning: { port in
-                logger.notice("web pages listening on \(web.host):\(port), links to \(web.publicURL)")
-                listeners.bound()
-            }))
+        services.append(
+            WebServer.make(
+                settings: web,
+                backend: DaemonWebBackend(
+                    runtime: runtime, clock: clock.wall, schedulerBell: schedulerBell, dispatcherBell: dispatcherBell),
+                logger: logger,
+                onRunning: { port in
+                    logger.notice("web pages listening on \(web.host):\(port), links to \(web.publicURL)")
+                    listeners.bound()
+                }))
     }
     if let m = loaded.config.metrics {
-        services.append(MetricsServer.make(settings: m, runtime: runtime, clock: clock.wall, logger: logger,
-            onRunning: listeners.bound))
+        services.append(
+            MetricsServer.make(
+                settings: m, runtime: runtime, clock: clock.wall, logger: logger,
+                onRunning: listeners.bound))
     }
     services.append(LifecycleNotifier(listeners: listeners, gate: gate, runtime: runtime, notifier: notifier, logger: logger))
     var configuration = ServiceGroupConfiguration(

@@ -25,7 +25,8 @@ protocol DeliveryChannel: Sendable {
     func wait(_ m: Message, row: OutboxRow, now: Int64, limits: DeliveryLimits) -> Wait?
     /// Sends the batch in order, answering each message as soon as its outcome is known (so it is recorded before
     /// the next is sent). Once `shouldStop` says so, the rest are not sent; they need no answer.
-    func deliver(_ batch: [Outgoing<Message>], clock: any WallClock, logger: Logger, shouldStop: @escaping @Sendable () -> Bool,
+    func deliver(
+        _ batch: [Outgoing<Message>], clock: any WallClock, logger: Logger, shouldStop: @escaping @Sendable () -> Bool,
         answered: @escaping @Sendable (Int, DeliveryOutcome) async -> Void) async
 }
 
@@ -55,9 +56,10 @@ protocol OneAtATime: DeliveryChannel {
 }
 
 extension OneAtATime {
-    func deliver(_ batch: [Outgoing<Message>], clock: any WallClock, logger: Logger, shouldStop: @escaping @Sendable () -> Bool,
-        answered: @escaping @Sendable (Int, DeliveryOutcome) async -> Void) async
-    {
+    func deliver(
+        _ batch: [Outgoing<Message>], clock: any WallClock, logger: Logger, shouldStop: @escaping @Sendable () -> Bool,
+        answered: @escaping @Sendable (Int, DeliveryOutcome) async -> Void
+    ) async {
         for (i, out) in batch.enumerated() {
             if shouldStop() { return }
             await answered(i, await send(out.message, row: out.row, now: clock.now()))
@@ -88,9 +90,10 @@ struct MailSender: DeliveryChannel {
         return MailEnvelope(from: from, recipients: to, data: Array(data))
     }
 
-    func deliver(_ batch: [Outgoing<MailEnvelope>], clock: any WallClock, logger: Logger,
-        shouldStop: @escaping @Sendable () -> Bool, answered: @escaping @Sendable (Int, DeliveryOutcome) async -> Void) async
-    {
+    func deliver(
+        _ batch: [Outgoing<MailEnvelope>], clock: any WallClock, logger: Logger,
+        shouldStop: @escaping @Sendable () -> Bool, answered: @escaping @Sendable (Int, DeliveryOutcome) async -> Void
+    ) async {
         await mail.transport.send(batch.map(\.message), logger: logger, shouldStop: shouldStop) { i, result in
             await answered(i, DeliveryOutcome(result))
         }

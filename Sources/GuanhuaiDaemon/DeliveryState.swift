@@ -41,7 +41,12 @@ final class PassState: Sendable {
         }
     }
 
-    func hold(until: Int64) { value.withLock { $0.holding = true; $0.retryAt = $0.retryAt ?? until } }
+    func hold(until: Int64) {
+        value.withLock {
+            $0.holding = true
+            $0.retryAt = $0.retryAt ?? until
+        }
+    }
     func disable(_ why: String) { value.withLock { $0.gone = why } }
 }
 
@@ -68,7 +73,8 @@ final class DeliveryLimits: Sendable {
     func reserveSMS(_ channel: SMSChannel, phone: String, now: Int64) -> Int64? {
         let key = channel.name + "\u{1F}" + phone
         return numbers.withLock { numbers in
-            var limit = numbers[key]
+            var limit =
+                numbers[key]
                 ?? SMSNumberLimit(perMinute: channel.spec.perMinute, perHour: channel.spec.perHour, perDay: channel.spec.perDay)
             let r = limit.reserve(now: now)
             numbers[key] = limit

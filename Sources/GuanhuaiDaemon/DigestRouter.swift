@@ -38,13 +38,16 @@ struct DigestRouter: Sendable {
     static func contacts(_ input: PlanInput) -> [PersonID: Contact] {
         var contacts: [PersonID: Contact] = [:]
         for m in input.members {
-            contacts[m.id] = Contact(email: m.email, chat: ChatContact(mobile: m.mobile),
+            contacts[m.id] = Contact(
+                email: m.email, chat: ChatContact(mobile: m.mobile),
                 sms: m.smsOptOut ? nil : m.mobile.flatMap(MobileNumber.mainland))
         }
         for p in input.organization.people.values {
             let roster = contacts[p.id]
-            contacts[p.id] = Contact(email: p.email ?? roster?.email, chat: ChatContact(
-                mobile: p.mobile ?? roster?.chat.mobile, wecomUserID: p.wecomUserID),
+            contacts[p.id] = Contact(
+                email: p.email ?? roster?.email,
+                chat: ChatContact(
+                    mobile: p.mobile ?? roster?.chat.mobile, wecomUserID: p.wecomUserID),
                 // A member's own choice (短信 = 否) holds; someone only in the organisation file has their mobile.
                 sms: roster != nil ? roster?.sms : p.mobile.flatMap(MobileNumber.mainland))
         }
@@ -72,10 +75,11 @@ struct DigestRouter: Sendable {
             let template = channel.spec.templates[kind]
         {
             let params = SMSMessage.params(template, d, context: context, limit: channel.spec.paramMaxLength)
-            routed.rows.append(NewOutboxMessage(
-                idempotencyKey: d.idempotencyKey(channel: name), recipient: d.recipient, channel: .named(name),
-                payload: OutboxPayload.sms(phone: phone, template: template.id, params: params).encoded(),
-                items: DigestRouter.items(d.items, context)))
+            routed.rows.append(
+                NewOutboxMessage(
+                    idempotencyKey: d.idempotencyKey(channel: name), recipient: d.recipient, channel: .named(name),
+                    payload: OutboxPayload.sms(phone: phone, template: template.id, params: params).encoded(),
+                    items: DigestRouter.items(d.items, context)))
         }
         let texted = !routed.rows.isEmpty && d.isGreeting
         if !texted, let name = config.routing.email, let channel = mailChannels[name], let address = contact?.email {
@@ -86,20 +90,22 @@ struct DigestRouter: Sendable {
             let env = channel.envelope(
                 to: Mailbox(name: context.personName(d.recipient), address: address), mail: mail, at: late ? now : d.at,
                 zone: config.zone, idempotencyKey: key)
-            routed.rows.append(NewOutboxMessage(
-                idempotencyKey: key, recipient: d.recipient, channel: .named(name),
-                payload: OutboxPayload.mail(from: env.from, to: env.recipients, data: Data(env.data)).encoded(),
-                items: DigestRouter.items(d.items, context)))
+            routed.rows.append(
+                NewOutboxMessage(
+                    idempotencyKey: key, recipient: d.recipient, channel: .named(name),
+                    payload: OutboxPayload.mail(from: env.from, to: env.recipients, data: Data(env.data)).encoded(),
+                    items: DigestRouter.items(d.items, context)))
         }
         let (hooks, robots) = webhookRows(d, context: context, mention: contact?.chat, late: late)
         if routed.rows.isEmpty && robots == 0 { routed.warnings.append(.unreachable(recipient: d.recipient)) }
         routed.rows += hooks
         if journal {
-            routed.rows.append(NewOutboxMessage(
-                idempotencyKey: d.idempotencyKey(channel: journalChannelName), recipient: d.recipient,
-                channel: .journal,
-                payload: OutboxPayload.journal(entries: JournalChannel.entries(d, context: context, late: late)).encoded(),
-                items: DigestRouter.items(d.items, context)))
+            routed.rows.append(
+                NewOutboxMessage(
+                    idempotencyKey: d.idempotencyKey(channel: journalChannelName), recipient: d.recipient,
+                    channel: .journal,
+                    payload: OutboxPayload.journal(entries: JournalChannel.entries(d, context: context, late: late)).encoded(),
+                    items: DigestRouter.items(d.items, context)))
         }
         return routed
     }
@@ -107,7 +113,8 @@ struct DigestRouter: Sendable {
     /// What a row is about, so it can be withdrawn or rewritten when they are done before it goes.
     static func items(_ items: [Digest.Item], _ c: RenderContext) -> [NewOutboxMessage.Item] {
         items.map { i in
-            NewOutboxMessage.Item(occurrence: i.occurrence.id, kind: i.kind.rawValue,
+            NewOutboxMessage.Item(
+                occurrence: i.occurrence.id, kind: i.kind.rawValue,
                 label: "\(i.occurrence.title)（\(c.subjectName(i.occurrence))）")
         }
     }
@@ -146,10 +153,13 @@ struct DigestRouter: Sendable {
             guard let channel = webhookChannels[name], let items = byChannel[name] else { continue }
             var part = d
             part.items = items
-            let bodies = channel.spec.kind == .webhook
+            let bodies =
+                channel.spec.kind == .webhook
                 ? [WebhookMessages.digest(part, context: context, zone: config.zone, late: late)]
-                : WebhookMessages.robot(channel.spec, text: renderer.chat(
-                    part, context: context, markdown: channel.spec.format == .markdown), mention: mention)
+                : WebhookMessages.robot(
+                    channel.spec,
+                    text: renderer.chat(
+                        part, context: context, markdown: channel.spec.format == .markdown), mention: mention)
             robots += bodies.count
             out += bodies.enumerated().map { row(name, $1, part: $0, items: items) }
         }

@@ -76,31 +76,11 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         await runtime.publishStatus()
     }
 
-    /// Records what could not be recorded before; throws (ending the pass) while the store still refuses.
-    func flushUnrecorded(db: AppDatabase, policy: Configuration.DeliveryPolicy) throws {
-        for (row, outcome) in unrecorded.all() {
-            _ = try record(row, outcome, db: db, policy: policy)
-            unrecorded.remove(row.id)
-        }
-    }
-
-    /// Records an outcome, or keeps it in memory when the store refuses it (then `recorded` is false).
-    func recordOrKeep(_ row: OutboxRow, _ outcome: DeliveryOutcome, db: AppDatabase,
-        policy: Configuration.DeliveryPolicy) -> (recorded: Bool, outcome: Recorded)
-    {
-        do {
-            return (true, try record(row, outcome, db: db, policy: policy))
-        } catch {
-            unrecorded.keep(row, outcome)
-            logger.error("cannot record the result of outbox row \(row.id) (\(error)); it is kept in memory and nothing more is sent until the database takes it")
-            return (false, Recorded())
-        }
-    }
-
     /// Sends one channel's due rows; returns the last failure, for STATUS=.
-    func dispatch(channel: OutboxChannel, _ group: [OutboxRow], _ snapshot: DeliverySnapshot,
-        disabled: AppDatabase.DisabledEndpoint?) async throws -> String?
-    {
+    func dispatch(
+        channel: OutboxChannel, _ group: [OutboxRow], _ snapshot: DeliverySnapshot,
+        disabled: AppDatabase.DisabledEndpoint?
+    ) async throws -> String? {
         let (db, policy) = (snapshot.database, snapshot.policy)
         guard case .named(let name) = channel else {
             return try await deliver(JournalSender(), group, db: db, policy: policy, gone: nil)
@@ -122,7 +102,8 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         guard let disabled else { return nil }
         guard disabled.endpoint == channel.endpoint else {
             try db.enableEndpoint(channel: channel.name)
-            logger.notice("channel \(channel.name) has a new endpoint; it is enabled again (it was disabled since \(disabled.since))",
+            logger.notice(
+                "channel \(channel.name) has a new endpoint; it is enabled again (it was disabled since \(disabled.since))",
                 metadata: ["GUANHUAI_CHANNEL": "\(channel.name)"])
             return nil
         }
@@ -139,9 +120,10 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
     /// failure (where the channel says it holds the rest) the rest are not offered; what was not offered waits for
     /// the retry of the one that failed before it rather than time out one by one. After a 410 the channel is
     /// disabled, an alert raised, and the rest fail saying how to re-enable it.
-    func deliver<C: DeliveryChannel>(_ channel: C, _ group: [OutboxRow], db: AppDatabase,
-        policy: Configuration.DeliveryPolicy, gone disabled: String?) async throws -> String?
-    {
+    func deliver<C: DeliveryChannel>(
+        _ channel: C, _ group: [OutboxRow], db: AppDatabase,
+        policy: Configuration.DeliveryPolicy, gone disabled: String?
+    ) async throws -> String? {
         var failure: String?
         let meta: Logger.Metadata = ["GUANHUAI_CHANNEL": "\(channel.name)"]
         var batch: [Outgoing<C.Message>] = []
@@ -158,7 +140,8 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
             switch channel.wait(message, row: row, now: now, limits: limits) {
             case .this(let until, let why):
                 try db.deferOutbox([row.id], until: until)
-                logger.info("a message waits \(until - now) s for \(why)",
+                logger.info(
+                    "a message waits \(until - now) s for \(why)",
                     metadata: meta.merging(["GUANHUAI_RECIPIENT": "\(row.recipient)"]) { $1 })
             case .rest(let until, let why):
                 let rest = group[i...].map(\.id)
@@ -173,27 +156,10 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         let pass = PassState()
         let unrecorded = unrecorded
         let batchRows = batch.map(\.row)
-        await channel.deliver(batch, clock: clock, logger: logger,
-            shouldStop: { Task.isShuttingDownGracefully || !unrecorded.isEmpty || pass.holding }
-        ) { i, outcome in
-            if case .notOffered = outcome { return }
-            let row = batchRows[i]
-            if case .endpointGone(let why) = outcome, let endpoint = channel.endpoint {
-                pass.disable(Self.goneWords(channel.name))
-                do {
-                    try db.disableEndpoint(channel: channel.name, endpoint: endpoint, at: clock.now(), reason: why)
-                } catch {
-                    logger.error("cannot record that channel \(channel.name) is disabled: \(error)")
-                }
-                logger.critical("channel \(channel.name) is disabled: \(why). Fix the receiver or the url, then `guanhuai enable-channel \(channel.name)`",
-                    metadata: meta.merging(["MESSAGE_ID": "\(MessageID.endpointDisabled)"]) { $1 })
-            }
-            let recorded = recordOrKeep(row, outcome, db: db, policy: policy).outcome
-            pass.answered(i, recorded)
-            if case .temporary = outcome, channel.temporaryFailureHoldsTheRest {
-                pass.hold(until: recorded.retryAt ?? clock.now() + Int64(policy.retryInitialSeconds))
-            }
-        }
+        await channel.deliver(
+            batch, clock: clock, logger: logger,
+            shouldStop: { Task.isShuttingDownGracefully || !unrecorded.isEmpty || pass.holding },
+            answered: { i, outcome in answer(channel, batchRows[i], outcome, index: i, pass: pass, db: db, policy: policy) })
         let state = pass.state
         if let f = state.failure { failure = f }
         let left = batchRows.indices.filter { !state.answered.contains($0) }.map { batchRows[$0] }
@@ -205,38 +171,5 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
             try db.deferOutbox(left.map(\.id), until: until)
         }
         return failure
-    }
-
-    /// Records one result as the retry policy decides.
-    func record(_ row: OutboxRow, _ outcome: DeliveryOutcome, db: AppDatabase,
-        policy: Configuration.DeliveryPolicy) throws -> Recorded
-    {
-        let now = clock.now()
-        let meta: Logger.Metadata = [
-            "GUANHUAI_CHANNEL": "\(row.channel)", "GUANHUAI_RECIPIENT": "\(row.recipient)",
-            "GUANHUAI_OUTBOX": "\(row.id)",
-        ]
-        var random = SystemRandomNumberGenerator()
-        switch RetryPolicy(policy).decide(outcome, attempts: row.attempts, age: now - row.createdAt, now: now, using: &random) {
-        case .sent:
-            try db.markSent(row.id, at: now)
-            runtime.metrics.delivered(channel: row.channel.name, result: "sent")
-            logger.info("reminder sent", metadata: meta.merging(["MESSAGE_ID": "\(MessageID.reminderSent)"]) { $1 })
-            return Recorded()
-        case .wait:
-            return Recorded()
-        case .retry(let at, let why):
-            try db.markRetry(row.id, at: at, error: why)
-            runtime.metrics.delivered(channel: row.channel.name, result: "retry")
-            logger.warning("delivery failed, will retry in \(at - now) s: \(why)",
-                metadata: meta.merging(["MESSAGE_ID": "\(MessageID.deliveryRetry)"]) { $1 })
-            return Recorded(failure: "\(row.channel): \(why)", retryAt: at)
-        case .fail(let why):
-            try db.markFailed(row.id, error: why)
-            runtime.metrics.delivered(channel: row.channel.name, result: "failed")
-            logger.error("delivery failed for good: \(why)",
-                metadata: meta.merging(["MESSAGE_ID": "\(MessageID.deliveryFailed)"]) { $1 })
-            return Recorded(failure: "\(row.channel): \(why)")
-        }
     }
 }

@@ -19,7 +19,8 @@ struct Loaded: Sendable {
     /// The links mail carries, with each person's current link generation.
     func linkMaker() throws -> LinkMaker? {
         guard let web = config.web, let signer else { return nil }
-        return LinkMaker(publicURL: web.publicURL, signer: signer, actionDays: web.actionLinkDays,
+        return LinkMaker(
+            publicURL: web.publicURL, signer: signer, actionDays: web.actionLinkDays,
             agendaDays: web.agendaLinkDays, generations: try database.linkGenerations())
     }
 
@@ -29,7 +30,8 @@ struct Loaded: Sendable {
     var smsChannels: [String: SMSChannel] { channels.compactMapValues { ($0 as? SMSSender)?.sms } }
 
     var router: DigestRouter {
-        DigestRouter(config: config, renderer: renderer, mailChannels: mailChannels, webhookChannels: webhookChannels,
+        DigestRouter(
+            config: config, renderer: renderer, mailChannels: mailChannels, webhookChannels: webhookChannels,
             smsChannels: smsChannels)
     }
 
@@ -46,12 +48,13 @@ struct Loaded: Sendable {
         let renderer = try await DigestRenderer.load(directory: workspace.config.templatesDirectory)
         var channels: [String: any DeliveryChannel] = [:]
         for (name, spec) in workspace.config.channels {
-            channels[name] = DeliveryChannels.make(name: name, spec: spec,
+            channels[name] = DeliveryChannels.make(
+                name: name, spec: spec,
                 secrets: try spec.secrets(name: name, environment: environment))
         }
         let signer = try workspace.config.web.map { w throws(InputError) in LinkSigner(key: try w.keyBytes(environment: environment)) }
-        return Loaded(workspace: workspace, renderer: renderer, channels: channels, signer: signer,
+        return Loaded(
+            workspace: workspace, renderer: renderer, channels: channels, signer: signer,
             database: try workspace.store())
     }
 }
-

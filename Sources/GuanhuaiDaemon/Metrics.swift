@@ -23,7 +23,10 @@ public final class DaemonMetrics: Sendable {
 
     /// One delivery's result: sent, retry (a temporary failure) or failed (given up).
     func delivered(channel: String, result: String) {
-        registry.makeCounter(descriptor: metric("guanhuai_deliveries_total", "Delivery attempts by channel and result since guanhuaid started."), labels: [("channel", channel), ("result", result)]).increment()
+        registry.makeCounter(
+            descriptor: metric("guanhuai_deliveries_total", "Delivery attempts by channel and result since guanhuaid started."),
+            labels: [("channel", channel), ("result", result)]
+        ).increment()
     }
 
     func planned(_ d: Duration) {
@@ -62,15 +65,24 @@ struct MetricsSnapshot: Sendable {
         r.makeGauge(descriptor: metric("guanhuai_config_generation", "Raised by each reload that took a new configuration."))
             .set(Double(generation))
         for c in outbox {
-            r.makeGauge(descriptor: metric("guanhuai_outbox_messages", "Outbox rows by channel and state (pending: queued or waiting for a retry)."), labels: [("channel", c.channel), ("state", c.state)]).set(Double(c.count))
+            r.makeGauge(
+                descriptor: metric("guanhuai_outbox_messages", "Outbox rows by channel and state (pending: queued or waiting for a retry)."),
+                labels: [("channel", c.channel), ("state", c.state)]
+            ).set(Double(c.count))
         }
         if let lastSent {
-            r.makeGauge(descriptor: metric("guanhuai_last_successful_send_timestamp_seconds", "When a message was last delivered (UTC seconds).")).set(Double(lastSent))
+            r.makeGauge(descriptor: metric("guanhuai_last_successful_send_timestamp_seconds", "When a message was last delivered (UTC seconds).")).set(
+                Double(lastSent))
         }
         for (unit, rules) in obligations.sorted(by: { $0.key < $1.key }) {
             for (rule, n) in rules.sorted(by: { $0.key < $1.key }) {
-                r.makeGauge(descriptor: metric("guanhuai_obligations_open", "Obligations due this year, open and not yet due."), labels: [("unit", unit), ("rule", rule)]).set(Double(n.open))
-                r.makeGauge(descriptor: metric("guanhuai_obligations_overdue", "Obligations due this year and overdue."), labels: [("unit", unit), ("rule", rule)]).set(Double(n.overdue))
+                r.makeGauge(
+                    descriptor: metric("guanhuai_obligations_open", "Obligations due this year, open and not yet due."),
+                    labels: [("unit", unit), ("rule", rule)]
+                ).set(Double(n.open))
+                r.makeGauge(
+                    descriptor: metric("guanhuai_obligations_overdue", "Obligations due this year and overdue."), labels: [("unit", unit), ("rule", rule)]
+                ).set(Double(n.overdue))
             }
         }
         return base.emitToString() + r.emitToString()
@@ -103,9 +115,10 @@ final class ObligationCache: Sendable {
 /// `/metrics` (OpenMetrics / Prometheus text) on its own listener, loopback by default: a service in guanhuaid's
 /// ServiceGroup, like the pages.
 enum MetricsServer {
-    static func make(settings: MetricsSettings, runtime: Runtime, clock: any WallClock, logger: Logger,
-        onRunning: @escaping @Sendable () -> Void = {}) -> any Service
-    {
+    static func make(
+        settings: MetricsSettings, runtime: Runtime, clock: any WallClock, logger: Logger,
+        onRunning: @escaping @Sendable () -> Void = {}
+    ) -> any Service {
         let router = Router()
         let cache = ObligationCache()
         router.get("/metrics") { _, _ -> Response in
@@ -114,13 +127,16 @@ enum MetricsServer {
             let today = Planner.today(at: now, zone: inputs.zone)
             let obligations = try cache.value(key: inputs.key, day: today) {
                 let input = try inputs.workspace.planInput()
-                let from = CivilDate(today.year, 1, 1)!, to = CivilDate(today.year, 12, 31)!
+                let from = CivilDate(today.year, 1, 1)!
+                let to = CivilDate(today.year, 12, 31)!
                 return MetricsSnapshot.obligations(Planner(input).plan(.outcomes(from: from, to: to, now: now)), year: today.year)
             }
             let (outbox, lastSent) = try inputs.database.outboxByChannel()
-            let snapshot = MetricsSnapshot(generation: inputs.generation, outbox: outbox, lastSent: lastSent,
+            let snapshot = MetricsSnapshot(
+                generation: inputs.generation, outbox: outbox, lastSent: lastSent,
                 obligations: obligations)
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: snapshot.text(runtime.metrics.registry))))
         }
         var quiet = logger

@@ -20,7 +20,8 @@ struct ReloadService: Service {
                 logger.notice("configuration reloaded", metadata: ["MESSAGE_ID": "\(MessageID.configReloaded)"])
                 schedulerBell.ring()
             } catch {
-                logger.error("the new configuration is invalid; still running the previous one: \(error)",
+                logger.error(
+                    "the new configuration is invalid; still running the previous one: \(error)",
                     metadata: ["MESSAGE_ID": "\(MessageID.configRejected)"])
             }
             notifier.ready(status: await runtime.statusText)

@@ -27,9 +27,10 @@ struct ReportMailer {
     }
 
     /// - fires: the times `[report] on` fired (`ReportSchedule.fires`), each covering the month before it.
-    func rows(fires: [Int64], now: Int64, input: PlanInput, contacts: [PersonID: DigestRouter.Contact],
-        personName: (PersonID) -> String) throws -> Queued
-    {
+    func rows(
+        fires: [Int64], now: Int64, input: PlanInput, contacts: [PersonID: DigestRouter.Contact],
+        personName: (PersonID) -> String
+    ) throws -> Queued {
         var out = Queued()
         let org = input.organization
         let recipients = ReportSchedule.recipients(org, generalBranches: settings.generalBranches)
@@ -43,12 +44,16 @@ struct ReportMailer {
                     continue
                 }
                 let key = ReportMailer.key(month: from, person: person, scope: scope, channel: mailName)
-                let mail = try render(occ, org: org, rules: input.rules, from: from, to: to, scope: scope, at: at,
+                let mail = try render(
+                    occ, org: org, rules: input.rules, from: from, to: to, scope: scope, at: at,
                     personName: personName)
-                let env = channel.envelope(to: Mailbox(name: personName(person), address: address), mail: mail, at: at,
+                let env = channel.envelope(
+                    to: Mailbox(name: personName(person), address: address), mail: mail, at: at,
                     zone: zone, idempotencyKey: key)
-                out.rows.append(NewOutboxMessage(idempotencyKey: key, recipient: person, channel: .named(mailName),
-                    payload: OutboxPayload.mail(from: env.from, to: env.recipients, data: Data(env.data)).encoded()))
+                out.rows.append(
+                    NewOutboxMessage(
+                        idempotencyKey: key, recipient: person, channel: .named(mailName),
+                        payload: OutboxPayload.mail(from: env.from, to: env.recipients, data: Data(env.data)).encoded()))
             }
         }
         return out
@@ -56,16 +61,19 @@ struct ReportMailer {
 
     /// The mail: the report by unit as the HTML body, a short text part, and the workbook (by unit, rule and
     /// responsible person) attached.
-    func render(_ occ: [Occurrence], org: Organization, rules: [Rule], from: CivilDate, to: CivilDate, scope: UnitID,
-        at: Int64, personName: (PersonID) -> String) throws -> RenderedMail
-    {
+    func render(
+        _ occ: [Occurrence], org: Organization, rules: [Rule], from: CivilDate, to: CivilDate, scope: UnitID,
+        at: Int64, personName: (PersonID) -> String
+    ) throws -> RenderedMail {
         let reports = Report.Grouping.allCases.map { g in
-            Report(occurrences: occ, organization: org, rules: rules, from: from, to: to, scope: scope, grouping: g,
+            Report(
+                occurrences: occ, organization: org, rules: rules, from: from, to: to, scope: scope, grouping: g,
                 personName: personName)
         }
         let scopeName = scope == org.committee.id ? "全部单位" : (org.units[scope]?.name ?? scope)
         let month = "\(from.year)年\(from.month)月"
-        let html = ReportOutput.html(reports[0], organization: org.committee.name, scope: scopeName,
+        let html = ReportOutput.html(
+            reports[0], organization: org.committee.name, scope: scopeName,
             generated: zone.minute(atUTC: at))
         let xlsx = try ReportOutput.xlsx(reports, title: "党内关怀帮扶工作情况统计")
         let t = reports[0].total
@@ -80,8 +88,12 @@ struct ReportMailer {
             text += "\(row.name)：应办 \(f.due)，逾期未办 \(f.overdue)，覆盖率 \(ReportOutput.percent(f.coverage))\n"
         }
         text += "\n按单位、按事项、按责任人的明细见附件（Excel 工作簿）。本邮件由关怀提醒系统自动发送。\n"
-        return RenderedMail(subject: "【关怀工作月报】\(month) · \(scopeName)", text: text, html: html,
-            attachments: [MailAttachment(filename: "关怀工作统计-\(from.year)-\(Timestamp.two(from.month))-\(scope).xlsx",
-                contentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", data: xlsx)])
+        return RenderedMail(
+            subject: "【关怀工作月报】\(month) · \(scopeName)", text: text, html: html,
+            attachments: [
+                MailAttachment(
+                    filename: "关怀工作统计-\(from.year)-\(Timestamp.two(from.month))-\(scope).xlsx",
+                    contentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", data: xlsx)
+            ])
     }
 }

@@ -44,9 +44,10 @@ public struct RetryPolicy: Sendable, Equatable {
     }
 
     /// The same, drawing the jitter (0.8…1.2) from `generator`: the system's in the daemon, a seeded one in tests.
-    public func decide(_ outcome: DeliveryOutcome, attempts: Int, age: Int64, now: Int64,
-        using generator: inout some RandomNumberGenerator) -> Decision
-    {
+    public func decide(
+        _ outcome: DeliveryOutcome, attempts: Int, age: Int64, now: Int64,
+        using generator: inout some RandomNumberGenerator
+    ) -> Decision {
         decide(outcome, attempts: attempts, age: age, now: now, jitter: Double.random(in: 0.8...1.2, using: &generator))
     }
 

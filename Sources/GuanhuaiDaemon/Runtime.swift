@@ -30,9 +30,10 @@ public actor Runtime {
     /// The processed mark the clock was last seen behind: said once per jump back, not at every step.
     var clockBehind: Int64?
 
-    init(loaded: Loaded, configPath: String, environment: [String: String], notifier: Notifier, logger: Logger,
-        metrics: DaemonMetrics = DaemonMetrics())
-    {
+    init(
+        loaded: Loaded, configPath: String, environment: [String: String], notifier: Notifier, logger: Logger,
+        metrics: DaemonMetrics = DaemonMetrics()
+    ) {
         self.metrics = metrics
         self.loaded = loaded
         self.configPath = configPath
@@ -56,7 +57,8 @@ public actor Runtime {
 
     /// The scheduler's state as a step begins: its work runs off this actor (`Scheduling`).
     func scheduling() -> Scheduling {
-        Scheduling(loaded: loaded, loadGeneration: loadGeneration, lastPlan: lastPlan, lastStep: lastStep,
+        Scheduling(
+            loaded: loaded, loadGeneration: loadGeneration, lastPlan: lastPlan, lastStep: lastStep,
             clockBehind: clockBehind, warnedNoJournal: warnedNoJournal, logger: logger, metrics: metrics)
     }
 

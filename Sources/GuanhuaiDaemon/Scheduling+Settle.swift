@@ -27,12 +27,15 @@ extension Scheduling {
             var c = RenderContext(input: input)
             c.zone = config.zone
             c.links = links
-            let fresh = digest.map {
-                // Routed as it was when queued (`createdAt`: late or not), so only the closed items differ.
-                loaded.router.route($0, context: c, contact: DigestRouter.contacts(input)[recipient], journal: true,
-                    now: row.createdAt)
+            let fresh =
+                digest.map {
+                    // Routed as it was when queued (`createdAt`: late or not), so only the closed items differ.
+                    loaded.router.route(
+                        $0, context: c, contact: DigestRouter.contacts(input)[recipient], journal: true,
+                        now: row.createdAt
+                    )
                     .rows.first { $0.idempotencyKey == row.idempotencyKey }
-            } ?? nil
+                } ?? nil
             try db.rewrite(row.id, payload: fresh?.payload, items: fresh?.items ?? [])
             rewritten += 1
         }

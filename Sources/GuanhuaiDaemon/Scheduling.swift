@@ -115,7 +115,8 @@ struct Scheduling: Sendable {
             let moved = try db.clampPendingAttempts(notAfter: now + Int64(config.delivery.retryMaxSeconds))
             if clockBehind != mark {
                 clockBehind = mark
-                logger.notice("the clock went back \(mark - now) s: send times up to \(config.zone.minute(atUTC: mark)) stay processed, so nothing is sent twice; \(moved) waiting messages are tried within \(config.delivery.retryMaxSeconds) s",
+                logger.notice(
+                    "the clock went back \(mark - now) s: send times up to \(config.zone.minute(atUTC: mark)) stay processed, so nothing is sent twice; \(moved) waiting messages are tried within \(config.delivery.retryMaxSeconds) s",
                     metadata: ["MESSAGE_ID": "\(MessageID.clockWentBack)"])
             }
             next = try nextSendTime(from: from, after: mark)
@@ -148,7 +149,8 @@ struct Scheduling: Sendable {
                 for w in routed.warnings { log(w) }
             }
             if let report = config.report {
-                messages += try reportRows(report, after: after, now: now, input: input, contacts: contacts,
+                messages += try reportRows(
+                    report, after: after, now: now, input: input, contacts: contacts,
                     personName: context.personName)
             }
             added = try db.enqueue(messages, processedThrough: now, now: now, noticed: noticed)
@@ -165,8 +167,10 @@ struct Scheduling: Sendable {
 
     /// The scheduled report's rows for the times it fired in (after, now]. It needs the e-mail channel (the
     /// workbook goes as an attachment); without one, or for a recipient without an address, the journal says so.
-    func reportRows(_ settings: ReportSettings, after: Int64, now: Int64, input: PlanInput,
-        contacts: [PersonID: DigestRouter.Contact], personName: @escaping @Sendable (PersonID) -> String) throws
+    func reportRows(
+        _ settings: ReportSettings, after: Int64, now: Int64, input: PlanInput,
+        contacts: [PersonID: DigestRouter.Contact], personName: @escaping @Sendable (PersonID) -> String
+    ) throws
         -> [NewOutboxMessage]
     {
         let fires = ReportSchedule.fires(settings.on, after: after, through: now, zone: config.zone)
@@ -179,7 +183,8 @@ struct Scheduling: Sendable {
         let mailer = ReportMailer(settings: settings, zone: config.zone, mailName: name, channel: channel)
         let queued = try mailer.rows(fires: fires, now: now, input: input, contacts: contacts, personName: personName)
         for person in Set(queued.unreachable).sorted() {
-            logger.warning("the monthly report cannot be mailed: the recipient has no e-mail address",
+            logger.warning(
+                "the monthly report cannot be mailed: the recipient has no e-mail address",
                 metadata: ["MESSAGE_ID": "\(MessageID.unreachable)", "GUANHUAI_RECIPIENT": "\(person)"])
         }
         logger.notice("monthly report queued for \(queued.rows.count) recipients (\(ContinuousClock.now - started))")
@@ -200,7 +205,8 @@ struct Scheduling: Sendable {
     func log(_ w: DigestRouter.Warning) {
         switch w {
         case .lateGreetingDropped(let recipient, let days, let limit):
-            logger.notice("a political-birthday greeting \(days) days late is not sent (late_greeting_days = \(limit))",
+            logger.notice(
+                "a political-birthday greeting \(days) days late is not sent (late_greeting_days = \(limit))",
                 metadata: ["GUANHUAI_RECIPIENT": "\(recipient)"])
         case .unreachable(let recipient):
             logger.warning(

@@ -65,7 +65,9 @@ public enum TestClockSwitch: Equatable {
     public static func decide(_ environment: [String: String]) -> TestClockSwitch {
         guard let path = environment["GUANHUAI_TEST_CLOCK_FILE"], !path.isEmpty else { return .off }
         if environment["INVOCATION_ID"] != nil && environment["GUANHUAI_TEST"] != "1" {
-            return .refused("GUANHUAI_TEST_CLOCK_FILE is set, and this is a systemd service: the test clock would move every reminder. Remove it from the unit (systemctl edit guanhuaid), or, on a test machine only, set GUANHUAI_TEST=1 as well")
+            return .refused(
+                "GUANHUAI_TEST_CLOCK_FILE is set, and this is a systemd service: the test clock would move every reminder. Remove it from the unit (systemctl edit guanhuaid), or, on a test machine only, set GUANHUAI_TEST=1 as well"
+            )
         }
         return .on(path: path)
     }

@@ -97,9 +97,10 @@ public struct DigestRenderer: Sendable {
             do {
                 try library.register(text, named: String(name.dropLast(".mustache".count)))
             } catch let e as MustacheTemplate.ParserError {
-                errors.append(InputError(
-                    file: path, location: "line \(e.context.lineNumber), column \(e.context.columnNumber)",
-                    message: "\(describe(e.error)): \(e.context.line.trimmingCharacters(in: .whitespaces))"))
+                errors.append(
+                    InputError(
+                        file: path, location: "line \(e.context.lineNumber), column \(e.context.columnNumber)",
+                        message: "\(describe(e.error)): \(e.context.line.trimmingCharacters(in: .whitespaces))"))
                 continue
             } catch {
                 errors.append(InputError(file: path, message: "the template does not parse"))
@@ -137,7 +138,8 @@ public struct DigestRenderer: Sendable {
             let o = item.occurrence
             return DigestValues.Item(
                 index: i + 1, title: forChat ? c.chatTitle(o) : o.title, subject: c.subjectName(o),
-                due: o.due.description, dueWeekday: o.due.chineseWeekday, kindLabel: item.kind == .due && d.localDate < o.due ? "即将到期（到期日休息）" : item.kind.chinese,
+                due: o.due.description, dueWeekday: o.due.chineseWeekday,
+                kindLabel: item.kind == .due && d.localDate < o.due ? "即将到期（到期日休息）" : item.kind.chinese,
                 responsible: c.personName(o.responsible), isResponsible: o.responsible == d.recipient, occurrence: o.id,
                 overdue: item.kind == .overdue, escalation: item.kind == .escalation,
                 daysOverdue: max(0, o.due.days(until: d.localDate)),

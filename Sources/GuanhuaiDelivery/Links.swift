@@ -27,9 +27,10 @@ public struct LinkToken: Sendable, Equatable {
     /// The person's link generation when it was made; `guanhuai web revoke` raises it.
     public var generation: Int
 
-    public init(purpose: Purpose, person: PersonID, occurrence: String = "", due: CivilDate? = nil, expires: Int64,
-        generation: Int)
-    {
+    public init(
+        purpose: Purpose, person: PersonID, occurrence: String = "", due: CivilDate? = nil, expires: Int64,
+        generation: Int
+    ) {
         self.purpose = purpose
         self.person = person
         self.occurrence = occurrence
@@ -48,8 +49,10 @@ public struct LinkSigner: Sendable {
     public init(key: [UInt8]) { self.key = SymmetricKey(data: key) }
 
     public func token(_ t: LinkToken) -> String {
-        let fields = ["1", t.purpose.rawValue, t.person, t.occurrence, t.due?.description ?? "", String(t.expires),
-            String(t.generation)]
+        let fields = [
+            "1", t.purpose.rawValue, t.person, t.occurrence, t.due?.description ?? "", String(t.expires),
+            String(t.generation),
+        ]
         let payload = Array(fields.joined(separator: "\n").utf8)
         let mac = HMAC<SHA256>.authenticationCode(for: LinkSigner.context + payload, using: key)
         return Base64URL.encode(payload) + "." + Base64URL.encode(Array(mac))
@@ -76,8 +79,10 @@ public struct LinkSigner: Sendable {
             let expires = Int64(f[5]), let generation = Int(f[6])
         else { return .failure(.malformed) }
         let due = f[4].isEmpty ? nil : CivilDate(parsing: f[4])
-        return .success(LinkToken(purpose: purpose, person: String(f[2]), occurrence: String(f[3]), due: due,
-            expires: expires, generation: generation))
+        return .success(
+            LinkToken(
+                purpose: purpose, person: String(f[2]), occurrence: String(f[3]), due: due,
+                expires: expires, generation: generation))
     }
 }
 
@@ -112,25 +117,37 @@ public struct LinkMaker: Sendable {
     public func itemPath(_ person: PersonID, _ o: Occurrence, zone: ZoneRules, now: Int64? = nil) -> String {
         let local = Int64(o.due.adding(days: actionDays + 1).dayNumber) * 86400
         let expires = max(local - Int64(zone.offset(atUTC: local)), now.map { $0 + 86400 } ?? 0)
-        return "/i/" + signer.token(LinkToken(purpose: .item, person: person, occurrence: o.id, due: o.due, expires: expires,
-            generation: generations[person] ?? 0))
+        return "/i/"
+            + signer.token(
+                LinkToken(
+                    purpose: .item, person: person, occurrence: o.id, due: o.due, expires: expires,
+                    generation: generations[person] ?? 0))
     }
 
     /// 「我的待办」 works for `agendaDays` from when it was sent or shown.
     public func agendaPath(_ person: PersonID, now: Int64) -> String {
-        "/me/" + signer.token(LinkToken(purpose: .agenda, person: person, expires: now + Int64(agendaDays) * 86400,
-            generation: generations[person] ?? 0))
+        "/me/"
+            + signer.token(
+                LinkToken(
+                    purpose: .agenda, person: person, expires: now + Int64(agendaDays) * 86400,
+                    generation: generations[person] ?? 0))
     }
 
     public func reportPath(_ person: PersonID, now: Int64) -> String {
-        "/report/" + signer.token(LinkToken(purpose: .report, person: person, expires: now + Int64(agendaDays) * 86400,
-            generation: generations[person] ?? 0))
+        "/report/"
+            + signer.token(
+                LinkToken(
+                    purpose: .report, person: person, expires: now + Int64(agendaDays) * 86400,
+                    generation: generations[person] ?? 0))
     }
 
     /// A calendar subscription lives longer than a mail: a year from when it was shown, revocable like the rest.
     public func feedPath(_ person: PersonID, now: Int64) -> String {
-        "/ics/" + signer.token(LinkToken(purpose: .feed, person: person, expires: now + 366 * 86400,
-            generation: generations[person] ?? 0)) + ".ics"
+        "/ics/"
+            + signer.token(
+                LinkToken(
+                    purpose: .feed, person: person, expires: now + 366 * 86400,
+                    generation: generations[person] ?? 0)) + ".ics"
     }
 }
 

@@ -15,10 +15,11 @@ public struct MailChannel: Sendable {
         switch spec {
         case .smtp(let s):
             let password = secrets.password
-            transport = SMTPTransport(settings: SMTPSettings(
-                host: s.host, port: s.port, security: s.security, user: s.user, password: password, caFile: s.caFile,
-                verifyCertificates: s.verifyCertificates, allowInsecureAuth: s.allowInsecureAuth,
-                timeout: .seconds(s.timeoutSeconds)))
+            transport = SMTPTransport(
+                settings: SMTPSettings(
+                    host: s.host, port: s.port, security: s.security, user: s.user, password: password, caFile: s.caFile,
+                    verifyCertificates: s.verifyCertificates, allowInsecureAuth: s.allowInsecureAuth,
+                    timeout: .seconds(s.timeoutSeconds)))
             from = Mailbox(name: s.fromName, address: s.from)
         case .sendmail(let path, let address, let fromName):
             transport = SendmailTransport(path: path)

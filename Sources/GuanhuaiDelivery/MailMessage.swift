@@ -135,8 +135,10 @@ public struct MailMessage: Sendable {
         }.joined()
         let plain = isPlainASCII(a.filename) && !a.filename.contains("\"")
         let name = plain ? "\"\(a.filename)\"" : "\"" + encodedText(a.filename).replacingOccurrences(of: "\r\n ", with: " ") + "\""
-        return ["Content-Type: \(a.contentType); name=\(name)", "Content-Transfer-Encoding: base64",
-            "Content-Disposition: attachment; filename*=UTF-8''\(encoded)", ""]
+        return [
+            "Content-Type: \(a.contentType); name=\(name)", "Content-Transfer-Encoding: base64",
+            "Content-Disposition: attachment; filename*=UTF-8''\(encoded)", "",
+        ]
             + base64Lines(a.data)
     }
 

@@ -50,7 +50,8 @@ public enum JournalChannel {
         return d.items.map { item in
             let o = item.occurrence
             let kind = item.kind.chinese
-            let text = "\(kind)：\(o.title) —— \(context.subjectName(o))，期限 \(o.due)，提醒 \(context.personName(d.recipient))"
+            let text =
+                "\(kind)：\(o.title) —— \(context.subjectName(o))，期限 \(o.due)，提醒 \(context.personName(d.recipient))"
                 + (late ? "（补发）" : "")
             return [
                 .init("MESSAGE", text), .init("PRIORITY", item.kind == .escalation || item.kind == .overdue ? "4" : "5"),

@@ -34,9 +34,10 @@ public enum SMSSigning {
 
     /// 阿里云 V3 (ACS3-HMAC-SHA256): the signature of a request whose headers (lower-case names, `host` and the
     /// `x-acs-*` ones) are all signed. https://help.aliyun.com/zh/sdk/product-overview/v3-request-structure-and-signature
-    public static func aliyunV3(secret: String, method: String, path: String, query: [(String, String)],
-        headers: [(String, String)], body: [UInt8]) -> (signature: String, signedHeaders: String)
-    {
+    public static func aliyunV3(
+        secret: String, method: String, path: String, query: [(String, String)],
+        headers: [(String, String)], body: [UInt8]
+    ) -> (signature: String, signedHeaders: String) {
         let canonicalQuery = query.map { (percentEncode($0.0), percentEncode($0.1)) }.sorted { $0.0 < $1.0 }
             .map { "\($0.0)=\($0.1)" }.joined(separator: "&")
         let sorted = headers.map { ($0.0.lowercased(), $0.1.trimmingCharacters(in: .whitespaces)) }.sorted { $0.0 < $1.0 }
@@ -49,9 +50,10 @@ public enum SMSSigning {
 
     /// 腾讯云 API 3.0 (TC3-HMAC-SHA256), signing content-type and host.
     /// https://cloud.tencent.com/document/api/382/52072
-    public static func tencentTC3(secretKey: String, service: String, host: String, contentType: String, timestamp: Int64,
-        body: [UInt8]) -> String
-    {
+    public static func tencentTC3(
+        secretKey: String, service: String, host: String, contentType: String, timestamp: Int64,
+        body: [UInt8]
+    ) -> String {
         let request = "POST\n/\n\ncontent-type:\(contentType)\nhost:\(host)\n\ncontent-type;host\n" + sha256Hex(body)
         let date = utcDate(timestamp)
         let toSign = "TC3-HMAC-SHA256\n\(timestamp)\n\(date)/\(service)/tc3_request\n" + sha256Hex(request.utf8)
@@ -110,15 +112,16 @@ public enum SMSMessage {
     /// to `param_max_length` is exercised as a real message's is.
     public static func testParams(_ template: SMSSpec.Template, limit: Int) -> [OutboxPayload.JournalField] {
         template.params.map { name, field in
-            let value = switch field {
-            case .recipient: "测试收件人欧阳明月"
-            case .subject: "测试对象司马光明"
-            case .title: "关怀系统测试短信（guanhuai send-test）"
-            case .due: "12月31日"
-            case .count: "1"
-            case .joined: "2000年7月1日"
-            case .years: "26"
-            }
+            let value =
+                switch field {
+                case .recipient: "测试收件人欧阳明月"
+                case .subject: "测试对象司马光明"
+                case .title: "关怀系统测试短信（guanhuai send-test）"
+                case .due: "12月31日"
+                case .count: "1"
+                case .joined: "2000年7月1日"
+                case .years: "26"
+                }
             return OutboxPayload.JournalField(name, cut(value, limit))
         }
     }
@@ -163,7 +166,8 @@ public struct SMSChannel: Sendable {
         case .aliyun:
             // Template parameters are a JSON object, its keys sorted so the same message is the same bytes.
             let object = Dictionary(params.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
-            let json = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            let json =
+                (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
                 .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
             var query = [("PhoneNumbers", phone), ("SignName", spec.signName), ("TemplateCode", template)]
             if !params.isEmpty { query.append(("TemplateParam", json)) }
@@ -173,7 +177,8 @@ public struct SMSChannel: Sendable {
                 ("x-acs-date", SMSSigning.iso8601(now)), ("x-acs-signature-nonce", nonce),
                 ("x-acs-content-sha256", SMSSigning.sha256Hex([UInt8]())),
             ]
-            let (signature, signed) = SMSSigning.aliyunV3(secret: keySecret, method: "POST", path: path, query: query,
+            let (signature, signed) = SMSSigning.aliyunV3(
+                secret: keySecret, method: "POST", path: path, query: query,
                 headers: headers, body: [])
             headers.append(("Authorization", "ACS3-HMAC-SHA256 Credential=\(keyID),SignedHeaders=\(signed),Signature=\(signature)"))
             let q = query.map { "\(SMSSigning.percentEncode($0.0))=\(SMSSigning.percentEncode($0.1))" }.joined(separator: "&")
@@ -188,18 +193,24 @@ public struct SMSChannel: Sendable {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let body = Array((try? encoder.encode(Body(
-                PhoneNumberSet: ["+86" + phone], SmsSdkAppId: spec.sdkAppID ?? "", SignName: spec.signName,
-                TemplateId: template, TemplateParamSet: params.map(\.value)))) ?? Data())
+            let body = Array(
+                (try? encoder.encode(
+                    Body(
+                        PhoneNumberSet: ["+86" + phone], SmsSdkAppId: spec.sdkAppID ?? "", SignName: spec.signName,
+                        TemplateId: template, TemplateParamSet: params.map(\.value)))) ?? Data())
             let contentType = "application/json; charset=utf-8"
-            let signature = SMSSigning.tencentTC3(secretKey: keySecret, service: "sms", host: hostHeader,
+            let signature = SMSSigning.tencentTC3(
+                secretKey: keySecret, service: "sms", host: hostHeader,
                 contentType: contentType, timestamp: now, body: body)
-            let auth = "TC3-HMAC-SHA256 Credential=\(keyID)/\(SMSSigning.utcDate(now))/sms/tc3_request, "
+            let auth =
+                "TC3-HMAC-SHA256 Credential=\(keyID)/\(SMSSigning.utcDate(now))/sms/tc3_request, "
                 + "SignedHeaders=content-type;host, Signature=\(signature)"
-            return WebhookRequest(url: spec.url, headers: [
-                ("Authorization", auth), ("Content-Type", contentType), ("Host", hostHeader), ("X-TC-Action", "SendSms"),
-                ("X-TC-Version", "2021-01-11"), ("X-TC-Timestamp", String(now)), ("X-TC-Region", spec.region),
-            ], body: body)
+            return WebhookRequest(
+                url: spec.url,
+                headers: [
+                    ("Authorization", auth), ("Content-Type", contentType), ("Host", hostHeader), ("X-TC-Action", "SendSms"),
+                    ("X-TC-Version", "2021-01-11"), ("X-TC-Timestamp", String(now)), ("X-TC-Region", spec.region),
+                ], body: body)
         }
     }
 
@@ -229,21 +240,25 @@ public struct SMSChannel: Sendable {
             let code = object["Code"] as? String ?? "HTTP \(status)"
             let message = object["Message"] as? String ?? ""
             if code == "OK" { return .success("阿里云 OK \(object["BizId"] as? String ?? "")") }
-            return SMSChannel.outcome("阿里云 \(code): \(message)" + SMSChannel.requestID(object["RequestId"]), temporary: SMSChannel.aliyunTemporary.contains(code)
-                || code.hasPrefix("Throttling") || code.hasPrefix("ServiceUnavailable") || status >= 500,
+            return SMSChannel.outcome(
+                "阿里云 \(code): \(message)" + SMSChannel.requestID(object["RequestId"]),
+                temporary: SMSChannel.aliyunTemporary.contains(code)
+                    || code.hasPrefix("Throttling") || code.hasPrefix("ServiceUnavailable") || status >= 500,
                 numberThrottled: SMSChannel.aliyunNumberLimits.contains(code))
         case .tencent:
             let response = object["Response"] as? [String: Any] ?? [:]
             if let error = response["Error"] as? [String: Any] {
                 let code = error["Code"] as? String ?? "?"
-                return SMSChannel.outcome("腾讯云 \(code): \(error["Message"] as? String ?? "")" + SMSChannel.requestID(response["RequestId"]),
+                return SMSChannel.outcome(
+                    "腾讯云 \(code): \(error["Message"] as? String ?? "")" + SMSChannel.requestID(response["RequestId"]),
                     temporary: SMSChannel.tencentTemporary(code), numberThrottled: code.hasPrefix("LimitExceeded.PhoneNumber"))
             }
             guard let first = (response["SendStatusSet"] as? [[String: Any]])?.first, let code = first["Code"] as? String else {
                 return .failure(.permanent("腾讯云: the answer has no SendStatusSet"))
             }
             if code == "Ok" { return .success("腾讯云 Ok \(first["SerialNo"] as? String ?? "")") }
-            return SMSChannel.outcome("腾讯云 \(code): \(first["Message"] as? String ?? "")" + SMSChannel.requestID(response["RequestId"]),
+            return SMSChannel.outcome(
+                "腾讯云 \(code): \(first["Message"] as? String ?? "")" + SMSChannel.requestID(response["RequestId"]),
                 temporary: SMSChannel.tencentTemporary(code), numberThrottled: code.hasPrefix("LimitExceeded.PhoneNumber"))
         }
     }
@@ -264,8 +279,10 @@ public struct SMSChannel: Sendable {
     static let aliyunNumberLimits: Set<String> = ["isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL"]
 
     /// 阿里云's flow control: per number per minute/hour/day (BUSINESS_LIMIT_CONTROL), per day (DAY_LIMIT_CONTROL).
-    static let aliyunTemporary: Set<String> = ["isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL", "InternalError",
-        "isp.SYSTEM_ERROR", "isp.RAM_PERMISSION_DENY_TEMP"]
+    static let aliyunTemporary: Set<String> = [
+        "isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL", "InternalError",
+        "isp.SYSTEM_ERROR", "isp.RAM_PERMISSION_DENY_TEMP",
+    ]
 
     /// 腾讯云: the per-number limits (30 s, 1 h, 1 day) and the API's own rate limit, and its internal errors.
     static func tencentTemporary(_ code: String) -> Bool {
@@ -292,7 +309,9 @@ public struct SMSNumberLimit: Sendable {
 
     /// nil: send now (counted in all three). Otherwise when the next may go.
     public mutating func reserve(now: Int64) -> Int64? {
-        var m = minute, h = hour, d = day
+        var m = minute
+        var h = hour
+        var d = day
         let waits = [m.reserve(now: now), h.reserve(now: now), d.reserve(now: now)].compactMap { $0 }
         guard waits.isEmpty else { return waits.max() }
         (minute, hour, day) = (m, h, d)

@@ -1,10 +1,10 @@
 import Foundation
 public import GuanhuaiConfig
 public import Logging
+import NIOConcurrencyHelpers
 public import NIOCore
 public import NIOPosix
 import NIOSSL
-import NIOConcurrencyHelpers
 
 /// How to reach an SMTP server.
 public struct SMTPSettings: Sendable, Equatable {
@@ -113,8 +113,9 @@ public struct SMTPTransport: MailTransport {
         }
         // No TLS context at all for security=none: it needs no CA certificates (a minimal host may have none).
         let tls = s.security == .none ? nil : try SMTPTransport.tlsContext(s)
-        let timeout = TimeAmount.nanoseconds(Int64(s.timeout.components.seconds) * 1_000_000_000
-            + s.timeout.components.attoseconds / 1_000_000_000)
+        let timeout = TimeAmount.nanoseconds(
+            Int64(s.timeout.components.seconds) * 1_000_000_000
+                + s.timeout.components.attoseconds / 1_000_000_000)
         let channel: NIOAsyncChannel<SMTPReply, ByteBuffer>
         let firstError = FirstErrorHandler()
         do {
@@ -164,8 +165,9 @@ public struct SMTPTransport: MailTransport {
             return try NIOSSLContext(configuration: config)
         } catch {
             let noStore = s.caFile == nil && !FileManager.default.fileExists(atPath: "/etc/ssl/certs/ca-certificates.crt")
-            throw DeliveryError.permanent("TLS cannot be set up: \(ErrorWords.plain(error))"
-                + (noStore ? " — this host has no CA certificates: install ca-certificates, or name the server's CA with ca_file" : ""))
+            throw DeliveryError.permanent(
+                "TLS cannot be set up: \(ErrorWords.plain(error))"
+                    + (noStore ? " — this host has no CA certificates: install ca-certificates, or name the server's CA with ca_file" : ""))
         }
     }
 

@@ -1,10 +1,10 @@
 import Foundation
 import GuanhuaiConfig
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
-import NIOConcurrencyHelpers
 
 /// The conversation on one connection. Not shared across tasks: one batch at a time.
 final class SMTPSession {
@@ -41,8 +41,9 @@ final class SMTPSession {
     /// The error behind a closed connection, when the pipeline saw one (TLS, timeout), classified.
     func cause(_ fallback: DeliveryError) -> DeliveryError {
         if let step = timedOut.withLockedValue({ $0 }) {
-            return .temporary("\(SMTPSession.connectionLost): the server did not answer in time: no complete reply within "
-                + "\(settings.timeout.components.seconds) s (\(step))")
+            return .temporary(
+                "\(SMTPSession.connectionLost): the server did not answer in time: no complete reply within "
+                    + "\(settings.timeout.components.seconds) s (\(step))")
         }
         guard let e = firstError.first.withLockedValue({ $0 }) else { return fallback }
         let c = SMTPTransport.classify(e)
@@ -151,7 +152,8 @@ final class SMTPSession {
         } else if mechanisms.contains("LOGIN") {
             _ = try await command("AUTH LOGIN", "AUTH LOGIN", expect: [334])
             _ = try await command(Data(user.utf8).base64EncodedString(), "AUTH LOGIN user", expect: [334])
-            let reply = try await command(Data(password.utf8).base64EncodedString(), "AUTH LOGIN password",
+            let reply = try await command(
+                Data(password.utf8).base64EncodedString(), "AUTH LOGIN password",
                 expect: [235, 535, 454, 534])
             guard reply.code == 235 else { throw reply.failure("authentication") }
         } else {
@@ -206,8 +208,9 @@ final class SMTPSession {
             return .success(final.description)
         } catch let e as DeliveryError {
             // Any error here broke the conversation (a reply never came, the connection closed): end the batch.
-            return .failure(e.message.hasPrefix(SMTPSession.connectionLost)
-                ? e : DeliveryError(kind: e.kind, message: "\(SMTPSession.connectionLost): \(e.message)"))
+            return .failure(
+                e.message.hasPrefix(SMTPSession.connectionLost)
+                    ? e : DeliveryError(kind: e.kind, message: "\(SMTPSession.connectionLost): \(e.message)"))
         } catch {
             return .failure(SMTPTransport.classify(error))
         }

@@ -52,9 +52,11 @@ public enum TemplateCheck {
             if name != "." && !known.contains(head) {
                 var message = "unknown name {{\(name)}}; "
                 if let near = nearest(head, in: known) { message += "did you mean {{\(near)}}? " }
-                message += "a template sees " + (sections.contains("items")
-                    ? "inside {{#items}}: \(itemNames.sorted().joined(separator: ", ")), and outside: \(digestNames.sorted().joined(separator: ", "))"
-                    : "\(digestNames.sorted().joined(separator: ", ")) (item names only inside {{#items}}…{{/items}})")
+                message +=
+                    "a template sees "
+                    + (sections.contains("items")
+                        ? "inside {{#items}}: \(itemNames.sorted().joined(separator: ", ")), and outside: \(digestNames.sorted().joined(separator: ", "))"
+                        : "\(digestNames.sorted().joined(separator: ", ")) (item names only inside {{#items}}…{{/items}})")
                 errors.append(InputError(file: file, location: "line \(tagLine)", field: "{{\(name)}}", message: message))
             }
             if sigil == "#" || sigil == "^" { sections.append(head) }

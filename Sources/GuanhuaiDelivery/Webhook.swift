@@ -4,8 +4,8 @@ import Foundation
 public import GuanhuaiConfig
 import Logging
 import NIOCore
-import NIOPosix
 import NIOHTTP1
+import NIOPosix
 import NIOSSL
 
 /// The signatures each kind of endpoint checks (swift-crypto's HMAC-SHA256).
@@ -120,7 +120,8 @@ public struct WebhookChannel: Sendable {
     public func send(body: [UInt8], id: String, now: Int64) async -> Result<String, DeliveryError> {
         await WebhookHTTP.post(request(body: body, id: id, now: now), tls: tls, timeoutSeconds: spec.timeoutSeconds)
             .flatMap {
-                classify(status: $0.status, reason: $0.reason, location: $0.location, body: $0.body,
+                classify(
+                    status: $0.status, reason: $0.reason, location: $0.location, body: $0.body,
                     retryAfter: $0.retryAfter)
             }
     }
@@ -220,7 +221,8 @@ enum WebhookHTTP {
         do {
             var headers = HTTPHeaders()
             for (k, v) in r.headers { headers.add(name: k, value: v) }
-            let request = try HTTPClient.Request(url: r.url, method: .POST, headers: headers,
+            let request = try HTTPClient.Request(
+                url: r.url, method: .POST, headers: headers,
                 body: .byteBuffer(ByteBuffer(bytes: r.body)), tlsConfiguration: tls)
             // The client's future-based `execute`, not its async one: the async one starts a task and an actor hop
             // for every request (async-http-client 1.37), each a wake of Swift's worker pool; this one, called on
@@ -236,10 +238,12 @@ enum WebhookHTTP {
             } onCancel: {
                 task.cancel()
             }
-            return .success(Answer(status: Int(response.status.code), reason: response.status.reasonPhrase,
-                location: response.headers.first(name: "location"),
-                retryAfter: response.headers.first(name: "retry-after"),
-                body: response.body.map { Array($0.readableBytesView) } ?? []))
+            return .success(
+                Answer(
+                    status: Int(response.status.code), reason: response.status.reasonPhrase,
+                    location: response.headers.first(name: "location"),
+                    retryAfter: response.headers.first(name: "retry-after"),
+                    body: response.body.map { Array($0.readableBytesView) } ?? []))
         } catch {
             return .failure(WebhookChannel.classify(error))
         }

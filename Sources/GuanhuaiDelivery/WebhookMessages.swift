@@ -20,7 +20,10 @@ public enum WebhookMessages {
     /// The machine-readable digest for a generic webhook (Standard Webhooks' `type`/`timestamp`/`data` envelope).
     /// Who and what: ids, names, rule, dates. Never a note.
     public static func digest(_ d: Digest, context: RenderContext, zone: ZoneRules, late: Bool) -> [UInt8] {
-        struct Party: Encodable { var id: String; var name: String }
+        struct Party: Encodable {
+            var id: String
+            var name: String
+        }
         struct Item: Encodable {
             var occurrence: String
             var rule: String
@@ -55,7 +58,8 @@ public enum WebhookMessages {
         }
         let envelope = Envelope(
             type: "reminder.digest", timestamp: at,
-            data: Data_(recipient: Party(id: d.recipient, name: context.personName(d.recipient)), send_at: at, late: late,
+            data: Data_(
+                recipient: Party(id: d.recipient, name: context.personName(d.recipient)), send_at: at, late: late,
                 items: items))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -98,8 +102,10 @@ public enum WebhookMessages {
             if let u = mention?.wecomUserID { text["mentioned_list"] = [u] }
             object = ["msgtype": "text", "text": text]
         case (.dingtalk, .markdown):
-            object = ["msgtype": "markdown", "markdown": ["title": "关怀提醒", "text": content],
-                "at": ["atMobiles": mobiles, "isAtAll": false]]
+            object = [
+                "msgtype": "markdown", "markdown": ["title": "关怀提醒", "text": content],
+                "at": ["atMobiles": mobiles, "isAtAll": false],
+            ]
         case (.dingtalk, _):
             object = ["msgtype": "text", "text": ["content": content], "at": ["atMobiles": mobiles, "isAtAll": false]]
         case (.feishu, _):

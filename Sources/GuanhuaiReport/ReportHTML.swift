@@ -92,11 +92,13 @@ extension ReportOutput {
     /// A page that prints on A4: the table, and an SVG bar chart of coverage per row (red below 80 %).
     /// On the web, `stylesheet` is the style's address and `back` the way back to 「我的待办」; a file or a mail
     /// carries its style inline.
-    public static func html(_ r: Report, organization: String, scope: String, generated: String, stylesheet: String? = nil,
-        back: String? = nil) -> String
-    {
+    public static func html(
+        _ r: Report, organization: String, scope: String, generated: String, stylesheet: String? = nil,
+        back: String? = nil
+    ) -> String {
         var rows = r.rows.map { row in
-            HTMLRow(name: row.name, indent: min(row.depth, 4), cells: Array(cells(row, indent: false).dropFirst()),
+            HTMLRow(
+                name: row.name, indent: min(row.depth, 4), cells: Array(cells(row, indent: false).dropFirst()),
                 strong: r.grouping == .unit && row.depth == 0)
         }
         if r.grouping != .unit {
@@ -106,7 +108,8 @@ extension ReportOutput {
         let bars = charted.enumerated().map { i, row in
             let c = row.figures.coverage ?? 0
             let w = Int((c * 400).rounded())
-            return Bar(y: 6 + i * 18, labelY: 16 + i * 18, name: String(repeating: "　", count: row.depth) + row.name, width: w,
+            return Bar(
+                y: 6 + i * 18, labelY: 16 + i * 18, name: String(repeating: "　", count: row.depth) + row.name, width: w,
                 value: percent(c), valueX: 186 + w, low: c < 0.8)
         }
         let title = "党内关怀帮扶工作情况统计（" + heading(r.grouping) + "）"

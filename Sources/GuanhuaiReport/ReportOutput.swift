@@ -39,9 +39,11 @@ public enum ReportOutput {
     /// The cells of a row as text (table, CSV): names indented by depth for units.
     public static func cells(_ row: Report.Row, indent: Bool) -> [String] {
         let f = row.figures
-        return [(indent ? String(repeating: "  ", count: row.depth) : "") + row.name, String(f.due), String(f.onTime),
+        return [
+            (indent ? String(repeating: "  ", count: row.depth) : "") + row.name, String(f.due), String(f.onTime),
             String(f.late), String(f.overdue), String(f.notYetDue), String(f.waived), percent(f.coverage),
-            median(f.medianDaysLate), Report.Figures.yuan(f.amountFen)]
+            median(f.medianDaysLate), Report.Figures.yuan(f.amountFen),
+        ]
     }
 
     public static func header(_ g: Report.Grouping) -> [String] { [heading(g)] + columns }
@@ -123,13 +125,17 @@ extension ReportOutput {
         }
         func add(_ path: String, _ text: String) throws {
             let data = Data(text.utf8)
-            try archive.addEntry(with: path, type: .file, uncompressedSize: Int64(data.count),
-                modificationDate: Date(timeIntervalSince1970: 1_800_000_000), compressionMethod: .deflate) { position, size in
+            try archive.addEntry(
+                with: path, type: .file, uncompressedSize: Int64(data.count),
+                modificationDate: Date(timeIntervalSince1970: 1_800_000_000), compressionMethod: .deflate
+            ) { position, size in
                 data.subdata(in: Int(position)..<Int(position) + size)
             }
         }
         let sheets = reports.enumerated().map { (i, r) in (i + 1, sheetName(r.grouping), r) }
-        try add("[Content_Types].xml", """
+        try add(
+            "[Content_Types].xml",
+            """
             <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
             <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">\
             <Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>\
@@ -139,19 +145,25 @@ extension ReportOutput {
             \(sheets.map { "<Override PartName=\"/xl/worksheets/sheet\($0.0).xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>" }.joined())\
             </Types>
             """)
-        try add("_rels/.rels", """
+        try add(
+            "_rels/.rels",
+            """
             <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
             <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\
             <Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>\
             </Relationships>
             """)
-        try add("xl/workbook.xml", """
+        try add(
+            "xl/workbook.xml",
+            """
             <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
             <workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">\
             <sheets>\(sheets.map { "<sheet name=\"\($0.1)\" sheetId=\"\($0.0)\" r:id=\"rId\($0.0)\"/>" }.joined())</sheets>\
             </workbook>
             """)
-        try add("xl/_rels/workbook.xml.rels", """
+        try add(
+            "xl/_rels/workbook.xml.rels",
+            """
             <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
             <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\
             \(sheets.map { "<Relationship Id=\"rId\($0.0)\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/sheet\($0.0).xml\"/>" }.joined())\
@@ -159,7 +171,9 @@ extension ReportOutput {
             </Relationships>
             """)
         // Styles: 0 default, 1 bold header, 2 integer, 3 percent with one decimal, 4 yuan, 5 one decimal.
-        try add("xl/styles.xml", """
+        try add(
+            "xl/styles.xml",
+            """
             <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
             <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
             <numFmts count="2"><numFmt numFmtId="164" formatCode="0.0%"/><numFmt numFmtId="165" formatCode="#,##0.00"/></numFmts>\

@@ -86,7 +86,8 @@ extension AppDatabase {
     static func members(_ request: QueryInterfaceRequest<MemberRecord>, _ db: Database) throws -> [Member] {
         var members: [Member] = []
         members.reserveCapacity(try request.fetchCount(db))
-        try request.fetchCursor(db).forEach { r in
+        let cursor = try request.fetchCursor(db)
+        while let r = try cursor.next() {
             if let m = r.member { members.append(m) }
         }
         return members
@@ -200,11 +201,13 @@ extension AppDatabase {
                 }
             }
             let keptUnits = Set(newUnits.map(\.id))
-            report.removed = oldUnits.keys.filter { !keptUnits.contains($0) }.sorted().map { "unit \($0)" }
+            report.removed =
+                oldUnits.keys.filter { !keptUnits.contains($0) }.sorted().map { "unit \($0)" }
                 + oldPeople.keys.filter { id in !newPeople.contains { $0.id == id } }.sorted().map { "person \($0)" }
-            let stranded = try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM member WHERE branch NOT IN (\(keptUnits.map { _ in "?" }.joined(separator: ",")))",
-                arguments: StatementArguments(Array(keptUnits))) ?? 0
+            let stranded =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM member WHERE branch NOT IN (\(keptUnits.map { _ in "?" }.joined(separator: ",")))",
+                    arguments: StatementArguments(Array(keptUnits))) ?? 0
             if stranded > 0 {
                 throw StoreError.rejected(
                     "\(stranded) members on the database belong to branches this file removes; move them in the roster first")
@@ -217,7 +220,8 @@ extension AppDatabase {
             try db.execute(
                 sql: "INSERT OR REPLACE INTO setting (key, value) VALUES ('committee', ?), ('organization_department', ?)",
                 arguments: [org.committee.id, org.organizationDepartment])
-            try AppDatabase.audit(db, actor, .importOrgs, org.committee.id,
+            try AppDatabase.audit(
+                db, actor, .importOrgs, org.committee.id,
                 "added \(report.added.count), changed \(report.changed.count), removed \(report.removed.count)")
             return report
         }
@@ -259,8 +263,10 @@ extension AppDatabase {
                     sql: "UPDATE member SET status = 'transferred-out', statusDate = ? WHERE id = ?",
                     arguments: [today.description, id])
             }
-            try AppDatabase.audit(db, actor, .importRoster, "\(members.count) rows",
-                "added \(report.added.count), changed \(report.changed.count), unchanged \(report.unchanged), missing \(report.missing.count), pruned \(report.pruned.count)")
+            try AppDatabase.audit(
+                db, actor, .importRoster, "\(members.count) rows",
+                "added \(report.added.count), changed \(report.changed.count), unchanged \(report.unchanged), missing \(report.missing.count), pruned \(report.pruned.count)"
+            )
             return report
         }
     }
@@ -290,7 +296,8 @@ extension AppDatabase {
             try db.execute(sql: "DELETE FROM dependant")
             for r in new { try r.insert(db) }
             for d in dependants { try DependantRecord(d).insert(db) }
-            try AppDatabase.audit(db, actor, .importRelations, "\(relations.count) relations",
+            try AppDatabase.audit(
+                db, actor, .importRelations, "\(relations.count) relations",
                 "added \(report.added.count), removed \(report.removed.count), unchanged \(report.unchanged)")
             return report
         }
@@ -318,7 +325,8 @@ extension AppDatabase {
             guard onDatabase || knownMembers.contains(member) else {
                 throw StoreError.rejected("unknown member \"\(member)\"; `guanhuai import roster` first, or check the id")
             }
-            var r = EventRecord(seq: nil, id: "pending-\(actor.now)-\(member)", member: member, kind: kind.rawValue,
+            var r = EventRecord(
+                seq: nil, id: "pending-\(actor.now)-\(member)", member: member, kind: kind.rawValue,
                 date: date.description, ends: ends?.description, target: target, note: note, recordedAt: actor.now,
                 recordedBy: actor.name)
             try r.insert(db)
@@ -382,8 +390,10 @@ extension AppDatabase {
     public func record(_ c: Completion, actor: Actor) throws(StoreError) -> Bool {
         try write { db in
             guard let outcome = try AppDatabase.insertCompletion(db, c, actor) else { return false }
-            try AppDatabase.audit(db, actor, outcome, c.occurrence, "dated \(c.date)" + (c.by.map { " by \($0)" } ?? "")
-                + (actor.via.map { " via \($0)" } ?? ""))
+            try AppDatabase.audit(
+                db, actor, outcome, c.occurrence,
+                "dated \(c.date)" + (c.by.map { " by \($0)" } ?? "")
+                    + (actor.via.map { " via \($0)" } ?? ""))
             return true
         }
     }

@@ -2,119 +2,6 @@ public import Foundation
 public import GRDB
 public import GuanhuaiCore
 
-/// Where an outbox row goes: the journal, or a `[channels.NAME]` channel. Stored as the name ("journal" for the
-/// journal; config.toml refuses a channel of that name, so the two cannot be confused).
-public enum OutboxChannel: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
-    case journal
-    case named(String)
-
-    public init(_ stored: String) { self = stored == journalChannelName ? .journal : .named(stored) }
-    public init(stringLiteral value: String) { self.init(value) }
-
-    /// The name as stored, logged and shown.
-    public var name: String {
-        switch self {
-        case .journal: journalChannelName
-        case .named(let n): n
-        }
-    }
-
-    public var description: String { name }
-    public static func < (a: OutboxChannel, b: OutboxChannel) -> Bool { a.name < b.name }
-}
-
-/// Where an outbox row stands.
-public enum OutboxState: String, Sendable, Equatable {
-    /// Waiting for its first or next attempt.
-    case pending
-    /// Accepted by the server.
-    case sent
-    /// Refused for good, or given up after `max_age_hours`.
-    case failed
-    /// Not sent: everything it was about had been done before its turn came.
-    case withdrawn
-}
-
-/// One message waiting in, or gone through, the outbox.
-public struct OutboxRow: Sendable, Equatable {
-    public var id: Int64
-    public var idempotencyKey: String
-    public var recipient: String
-    public var channel: OutboxChannel
-    public var payload: Data
-    public var state: OutboxState
-    public var attempts: Int
-    public var nextAttemptAt: Int64?
-    public var lastError: String?
-    public var sentAt: Int64?
-    public var createdAt: Int64
-}
-
-/// A message to put in the outbox.
-public struct NewOutboxMessage: Sendable {
-    public var idempotencyKey: String
-    public var recipient: String
-    public var channel: OutboxChannel
-    public var payload: Data
-    /// What the message is about: so that it is withdrawn, or rewritten, when they are done before it goes.
-    public var items: [Item]
-
-    public struct Item: Sendable, Hashable {
-        public var occurrence: String
-        public var kind: String
-        /// What a later 「已办结」 line calls it (title and subject; never why).
-        public var label: String
-
-        public init(occurrence: String, kind: String, label: String) {
-            self.occurrence = occurrence
-            self.kind = kind
-            self.label = label
-        }
-    }
-
-    public init(idempotencyKey: String, recipient: String, channel: OutboxChannel, payload: Data, items: [Item] = []) {
-        self.idempotencyKey = idempotencyKey
-        self.recipient = recipient
-        self.channel = channel
-        self.payload = payload
-        self.items = items
-    }
-}
-
-/// An escalation someone was sent about an occurrence that has since been done: their next digest says so.
-public struct ClosedNotice: Sendable, Hashable {
-    public var recipient: String
-    public var occurrence: String
-    public var label: String
-    public var date: String
-    public var by: String?
-
-    public init(recipient: String, occurrence: String, label: String, date: String, by: String?) {
-        self.recipient = recipient
-        self.occurrence = occurrence
-        self.label = label
-        self.date = date
-        self.by = by
-    }
-}
-
-extension OutboxRow: FetchableRecord {
-    public init(row: Row) {
-        id = row["id"]
-        idempotencyKey = row["idempotencyKey"]
-        recipient = row["recipient"]
-        channel = OutboxChannel(row["channel"] as String)
-        payload = row["payload"]
-        // A state this version does not know (a newer one wrote it) is left alone as if failed: never sent again.
-        state = OutboxState(rawValue: row["state"]) ?? .failed
-        attempts = row["attempts"]
-        nextAttemptAt = row["nextAttemptAt"]
-        lastError = row["lastError"]
-        sentAt = row["sentAt"]
-        createdAt = row["createdAt"]
-    }
-}
-
 extension AppDatabase {
     static let processedKey = "scheduler.processed_through"
 
@@ -129,15 +16,17 @@ extension AppDatabase {
     /// Puts the messages of every send time up to `through` in the outbox and records `through`, in one
     /// transaction: a crash leaves either both or neither. A key already there is not added again.
     @discardableResult
-    public func enqueue(_ messages: [NewOutboxMessage], processedThrough through: Int64, now: Int64,
-        noticed: [ClosedNotice] = []) throws(StoreError) -> Int
-    {
+    public func enqueue(
+        _ messages: [NewOutboxMessage], processedThrough through: Int64, now: Int64,
+        noticed: [ClosedNotice] = []
+    ) throws(StoreError) -> Int {
         try write { db in
             var added = 0
-            let statement = try db.makeStatement(sql: """
-                INSERT OR IGNORE INTO outbox (idempotencyKey, recipient, channel, payload, state, attempts, nextAttemptAt, createdAt)
-                VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)
-                """)
+            let statement = try db.makeStatement(
+                sql: """
+                    INSERT OR IGNORE INTO outbox (idempotencyKey, recipient, channel, payload, state, attempts, nextAttemptAt, createdAt)
+                    VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)
+                    """)
             let item = try db.makeStatement(sql: "INSERT OR IGNORE INTO outboxItem (outbox, occurrence, kind, label) VALUES (?, ?, ?, ?)")
             for m in messages {
                 try statement.execute(arguments: [m.idempotencyKey, m.recipient, m.channel.name, m.payload, now, now])
@@ -160,11 +49,13 @@ extension AppDatabase {
     /// what is done (`settleDone`), and only then can it go.
     public func dueOutbox(now: Int64, limit: Int = 500) throws(StoreError) -> [OutboxRow] {
         try read { db in
-            try OutboxRow.fetchAll(db, sql: """
-                SELECT * FROM outbox o WHERE o.state = 'pending' AND o.nextAttemptAt <= ?
-                AND NOT EXISTS (SELECT 1 FROM outboxItem i JOIN completion c ON c.occurrence = i.occurrence WHERE i.outbox = o.id)
-                ORDER BY o.id LIMIT ?
-                """, arguments: [now, limit])
+            try OutboxRow.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM outbox o WHERE o.state = 'pending' AND o.nextAttemptAt <= ?
+                    AND NOT EXISTS (SELECT 1 FROM outboxItem i JOIN completion c ON c.occurrence = i.occurrence WHERE i.outbox = o.id)
+                    ORDER BY o.id LIMIT ?
+                    """, arguments: [now, limit])
         }
     }
 
@@ -187,12 +78,18 @@ extension AppDatabase {
                 if (r["done"] as Int) == (r["total"] as Int) { withdrawn.append(id) } else { partly.append(id) }
             }
             for id in withdrawn {
-                try db.execute(sql: "UPDATE outbox SET state = 'withdrawn', lastError = NULL, nextAttemptAt = NULL WHERE id = ?",
+                try db.execute(
+                    sql: "UPDATE outbox SET state = 'withdrawn', lastError = NULL, nextAttemptAt = NULL WHERE id = ?",
                     arguments: [id])
             }
-            let partRows = try partly.isEmpty ? [] : OutboxRow.fetchAll(db, sql:
-                "SELECT * FROM outbox WHERE id IN (\(partly.map { _ in "?" }.joined(separator: ",")))",
-                arguments: StatementArguments(partly))
+            let partRows =
+                try partly.isEmpty
+                ? []
+                : OutboxRow.fetchAll(
+                    db,
+                    sql:
+                        "SELECT * FROM outbox WHERE id IN (\(partly.map { _ in "?" }.joined(separator: ",")))",
+                    arguments: StatementArguments(partly))
             return (withdrawn, partRows)
         }
     }
@@ -201,14 +98,16 @@ extension AppDatabase {
     public func rewrite(_ id: Int64, payload: Data?, items: [NewOutboxMessage.Item]) throws(StoreError) {
         try write { db in
             guard let payload else {
-                try db.execute(sql: "UPDATE outbox SET state = 'withdrawn', nextAttemptAt = NULL WHERE id = ? AND state = 'pending'",
+                try db.execute(
+                    sql: "UPDATE outbox SET state = 'withdrawn', nextAttemptAt = NULL WHERE id = ? AND state = 'pending'",
                     arguments: [id])
                 return
             }
             try db.execute(sql: "UPDATE outbox SET payload = ? WHERE id = ? AND state = 'pending'", arguments: [payload, id])
             try db.execute(sql: "DELETE FROM outboxItem WHERE outbox = ?", arguments: [id])
             for i in items {
-                try db.execute(sql: "INSERT OR IGNORE INTO outboxItem (outbox, occurrence, kind, label) VALUES (?, ?, ?, ?)",
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO outboxItem (outbox, occurrence, kind, label) VALUES (?, ?, ?, ?)",
                     arguments: [id, i.occurrence, i.kind, i.label])
             }
         }
@@ -217,14 +116,16 @@ extension AppDatabase {
     /// Escalations these recipients were sent about occurrences since done and not yet told of.
     public func closedNotices(for recipients: Set<String>) throws(StoreError) -> [String: [ClosedNotice]] {
         try read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT DISTINCT o.recipient AS recipient, i.occurrence AS occurrence, i.label AS label, c.date AS date,
-                    c.byPerson AS byPerson
-                FROM outboxItem i JOIN outbox o ON o.id = i.outbox JOIN completion c ON c.occurrence = i.occurrence
-                WHERE i.kind = 'escalation' AND o.state = 'sent' AND c.outcome = 'done'
-                    AND NOT EXISTS (SELECT 1 FROM closedNotice n WHERE n.recipient = o.recipient AND n.occurrence = i.occurrence)
-                ORDER BY c.date, i.occurrence
-                """)
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT o.recipient AS recipient, i.occurrence AS occurrence, i.label AS label, c.date AS date,
+                        c.byPerson AS byPerson
+                    FROM outboxItem i JOIN outbox o ON o.id = i.outbox JOIN completion c ON c.occurrence = i.occurrence
+                    WHERE i.kind = 'escalation' AND o.state = 'sent' AND c.outcome = 'done'
+                        AND NOT EXISTS (SELECT 1 FROM closedNotice n WHERE n.recipient = o.recipient AND n.occurrence = i.occurrence)
+                    ORDER BY c.date, i.occurrence
+                    """)
             var out: [String: [ClosedNotice]] = [:]
             var seen = Set<String>()
             for r in rows {
@@ -232,8 +133,10 @@ extension AppDatabase {
                 guard recipients.contains(recipient) else { continue }
                 let occurrence: String = r["occurrence"]
                 guard seen.insert(recipient + "\u{1f}" + occurrence).inserted else { continue }
-                out[recipient, default: []].append(ClosedNotice(recipient: recipient, occurrence: occurrence,
-                    label: r["label"], date: r["date"], by: r["byPerson"]))
+                out[recipient, default: []].append(
+                    ClosedNotice(
+                        recipient: recipient, occurrence: occurrence,
+                        label: r["label"], date: r["date"], by: r["byPerson"]))
             }
             return out
         }
@@ -254,9 +157,11 @@ extension AppDatabase {
     /// Every row about an occurrence, oldest first.
     public func outboxRows(about occurrence: String) throws(StoreError) -> [OutboxRow] {
         try read { db in
-            try OutboxRow.fetchAll(db, sql: """
-                SELECT o.* FROM outbox o JOIN outboxItem i ON i.outbox = o.id WHERE i.occurrence = ? ORDER BY o.id
-                """, arguments: [occurrence])
+            try OutboxRow.fetchAll(
+                db,
+                sql: """
+                    SELECT o.* FROM outbox o JOIN outboxItem i ON i.outbox = o.id WHERE i.occurrence = ? ORDER BY o.id
+                    """, arguments: [occurrence])
         }
     }
 
@@ -265,24 +170,26 @@ extension AppDatabase {
         try read { db in try Int64.fetchOne(db, sql: "SELECT MIN(nextAttemptAt) FROM outbox WHERE state = 'pending'") }
     }
 
-
     public func markSent(_ id: Int64, at: Int64) throws(StoreError) {
         try write { db in
-            try db.execute(sql: "UPDATE outbox SET state = 'sent', sentAt = ?, attempts = attempts + 1, lastError = NULL WHERE id = ?",
+            try db.execute(
+                sql: "UPDATE outbox SET state = 'sent', sentAt = ?, attempts = attempts + 1, lastError = NULL WHERE id = ?",
                 arguments: [at, id])
         }
     }
 
     public func markRetry(_ id: Int64, at next: Int64, error: String) throws(StoreError) {
         try write { db in
-            try db.execute(sql: "UPDATE outbox SET attempts = attempts + 1, nextAttemptAt = ?, lastError = ? WHERE id = ?",
+            try db.execute(
+                sql: "UPDATE outbox SET attempts = attempts + 1, nextAttemptAt = ?, lastError = ? WHERE id = ?",
                 arguments: [next, error, id])
         }
     }
 
     public func markFailed(_ id: Int64, error: String) throws(StoreError) {
         try write { db in
-            try db.execute(sql: "UPDATE outbox SET state = 'failed', attempts = attempts + 1, nextAttemptAt = NULL, lastError = ? WHERE id = ?",
+            try db.execute(
+                sql: "UPDATE outbox SET state = 'failed', attempts = attempts + 1, nextAttemptAt = NULL, lastError = ? WHERE id = ?",
                 arguments: [error, id])
         }
     }
@@ -303,7 +210,8 @@ extension AppDatabase {
     @discardableResult
     public func clampPendingAttempts(notAfter: Int64) throws(StoreError) -> Int {
         try write { db in
-            try db.execute(sql: "UPDATE outbox SET nextAttemptAt = ? WHERE state = 'pending' AND nextAttemptAt > ?",
+            try db.execute(
+                sql: "UPDATE outbox SET nextAttemptAt = ? WHERE state = 'pending' AND nextAttemptAt > ?",
                 arguments: [notAfter, notAfter])
             return db.changesCount
         }
@@ -365,9 +273,11 @@ extension AppDatabase {
     /// Rows that failed, or are being retried after a failure, since `since`.
     public func outboxProblems(since: Int64) throws(StoreError) -> [OutboxRow] {
         try read { db in
-            try OutboxRow.fetchAll(db, sql: """
-                SELECT * FROM outbox WHERE lastError IS NOT NULL AND createdAt >= ? ORDER BY id
-                """, arguments: [since])
+            try OutboxRow.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM outbox WHERE lastError IS NOT NULL AND createdAt >= ? ORDER BY id
+                    """, arguments: [since])
         }
     }
 
@@ -386,11 +296,14 @@ extension AppDatabase {
     /// An action this version does not know (written by a later one) is nil: the scheduler then plans everything.
     public func changes(since: Int64) throws(StoreError) -> [(action: AuditAction?, member: String?)] {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT a.action, e.member FROM audit a
-                LEFT JOIN event e ON a.action = ? AND e.id = a.target
-                WHERE a.id > ? ORDER BY a.id
-                """, arguments: [AuditAction.eventAdd.rawValue, since]).map { (action: AuditAction(rawValue: $0[0]), member: $0[1]) }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT a.action, e.member FROM audit a
+                    LEFT JOIN event e ON a.action = ? AND e.id = a.target
+                    WHERE a.id > ? ORDER BY a.id
+                    """, arguments: [AuditAction.eventAdd.rawValue, since]
+            ).map { (action: AuditAction(rawValue: $0[0]), member: $0[1]) }
         }
     }
 }

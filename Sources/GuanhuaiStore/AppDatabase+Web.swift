@@ -25,7 +25,8 @@ extension AppDatabase {
     public func revokeLinks(of person: PersonID, actor: Actor) throws(StoreError) -> Int {
         try write { db in
             let g = (try Int.fetchOne(db, sql: "SELECT generation FROM linkGeneration WHERE person = ?", arguments: [person]) ?? 0) + 1
-            try db.execute(sql: "INSERT OR REPLACE INTO linkGeneration (person, generation, revokedAt) VALUES (?, ?, ?)",
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO linkGeneration (person, generation, revokedAt) VALUES (?, ?, ?)",
                 arguments: [person, g, actor.now])
             try AppDatabase.audit(db, actor, .webRevoke, person, "every link sent to \(person) revoked")
             return g
@@ -40,16 +41,20 @@ extension AppDatabase {
     }
 
     /// Records a progress note once per form (`nonce`); false when that form was already sent.
-    public func addProgressNote(occurrence: String, person: PersonID, date: CivilDate, note: String, nonce: String,
-        actor: Actor) throws(StoreError) -> Bool
-    {
+    public func addProgressNote(
+        occurrence: String, person: PersonID, date: CivilDate, note: String, nonce: String,
+        actor: Actor
+    ) throws(StoreError) -> Bool {
         try write { db in
-            try db.execute(sql: """
-                INSERT OR IGNORE INTO progressNote (occurrence, person, date, note, nonce, recordedAt) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [occurrence, person, date.description, note, nonce, actor.now])
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO progressNote (occurrence, person, date, note, nonce, recordedAt) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [occurrence, person, date.description, note, nonce, actor.now])
             guard db.changesCount > 0 else { return false }
-            try AppDatabase.audit(db, actor, .progress, occurrence, "progress noted, dated \(date)"
-                + (actor.via.map { " via \($0)" } ?? ""))
+            try AppDatabase.audit(
+                db, actor, .progress, occurrence,
+                "progress noted, dated \(date)"
+                    + (actor.via.map { " via \($0)" } ?? ""))
             return true
         }
     }

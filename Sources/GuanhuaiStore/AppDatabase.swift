@@ -4,8 +4,8 @@ import GRDBSQLite
 import GuanhuaiCore
 
 #if canImport(Glibc)
-import Glibc
-import GuanhuaiSystem
+    import Glibc
+    import GuanhuaiSystem
 #endif
 
 /// The embedded SQLite database shared by the daemon and the command-line tool (GRDB's DatabaseSharing.md):
@@ -206,7 +206,8 @@ public struct AppDatabase: Sendable {
                 let key: String = row["key"]
                 let parts = (row["value"] as String).split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
                 guard parts.count == 3, let since = Int64(parts[1]) else { continue }
-                try db.execute(sql: "INSERT INTO disabledEndpoint (channel, endpoint, since, reason) VALUES (?, ?, ?, ?)",
+                try db.execute(
+                    sql: "INSERT INTO disabledEndpoint (channel, endpoint, since, reason) VALUES (?, ?, ?, ?)",
                     arguments: [String(key.dropFirst("endpoint-gone:".count)), String(parts[0]), since, String(parts[2])])
             }
             try db.execute(sql: "DELETE FROM setting WHERE key LIKE 'endpoint-gone:%'")

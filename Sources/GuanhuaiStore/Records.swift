@@ -40,7 +40,8 @@ struct UnitRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
 
     var unit: OrgUnit? {
         guard let k = UnitKind(rawValue: kind) else { return nil }
-        return OrgUnit(id: id, name: name, kind: k, parent: parent, secretary: secretary,
+        return OrgUnit(
+            id: id, name: name, kind: k, parent: parent, secretary: secretary,
             committeeMembers: committee.split(separator: ",").map(String.init))
     }
 }
@@ -79,7 +80,8 @@ struct PersonRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
     }
 
     var person: Person {
-        Person(id: id, name: name, email: email, mobile: mobile, wecomUserID: wecomUserID,
+        Person(
+            id: id, name: name, email: email, mobile: mobile, wecomUserID: wecomUserID,
             dingtalkUserID: dingtalkUserID, roles: Set(roles.split(separator: ",").compactMap { PersonRole(rawValue: String($0)) }))
     }
 }
@@ -87,8 +89,10 @@ struct PersonRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
 struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
     static let databaseTableName = "member"
     static var databaseSelection: [any SQLSelectable] {
-        ["id", "name", "gender", "birthDate", "joined", "fullMemberSince", "branch", "email", "mobile", "tags", "status",
-            "statusDate", "smsOptOut"].map { Column($0) }
+        [
+            "id", "name", "gender", "birthDate", "joined", "fullMemberSince", "branch", "email", "mobile", "tags", "status",
+            "statusDate", "smsOptOut",
+        ].map { Column($0) }
     }
     var id: String
     var name: String
@@ -218,7 +222,8 @@ struct EventRecord: Codable, FetchableRecord, MutablePersistableRecord {
 
     var event: Event? {
         guard let k = EventKind(rawValue: kind), let d = CivilDate(parsing: date) else { return nil }
-        return Event(id: id, member: member, kind: k, date: d, ends: ends.flatMap { CivilDate(parsing: $0) },
+        return Event(
+            id: id, member: member, kind: k, date: d, ends: ends.flatMap { CivilDate(parsing: $0) },
             target: target, note: note)
     }
 }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A C call that failed: which call, and its errno with the system's text for it. The one helper for both of C's

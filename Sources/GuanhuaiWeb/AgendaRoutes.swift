@@ -68,7 +68,8 @@ extension Handlers {
 
     /// What every item outside a person's list gets, alike in status and words whether it exists, is recorded, or
     /// belongs to someone else: an agenda link must not tell who else is cared for, or how (issue 28, defect 3).
-    static let notOnList = Refusal(status: .forbidden, title: "不是您的待办",
+    static let notOnList = Refusal(
+        status: .forbidden, title: "不是您的待办",
         message: "这项工作不在您的待办中（或已经登记过），不能从这里登记。")
 
     func agendaRoutes() -> RouteCollection<WebContext> {
@@ -97,13 +98,16 @@ extension Handlers {
         let members = v.own.map { Option(id: $0.id, name: $0.name, unit: v.units[$0.branch]?.name ?? $0.branch) }
         let kinds = EventKind.allCases.filter { $0 != .talkRequest }.map { Option(id: $0.rawValue, name: $0.chinese) }
         let overdue = items.filter(\.item.overdue).count
-        let html = Pages.library.render(AgendaPage(
-            name: v.name(t.person), today: v.today.description, count: items.count, overdueCount: overdue,
-            hasOverdue: overdue > 0, items: items, hasMembers: !members.isEmpty, members: members, kinds: kinds,
-            eventAction: "/me/\(g.raw)/event", feed: links.feed(t.person, now: now),
-            report: Handlers.reportScope(t.person, g.state.workspace.organization) == nil ? nil
-                : links.reportPath(t.person, now: now)),
-            withTemplate: "agenda") ?? ""
+        let html =
+            Pages.library.render(
+                AgendaPage(
+                    name: v.name(t.person), today: v.today.description, count: items.count, overdueCount: overdue,
+                    hasOverdue: overdue > 0, items: items, hasMembers: !members.isEmpty, members: members, kinds: kinds,
+                    eventAction: "/me/\(g.raw)/event", feed: links.feed(t.person, now: now),
+                    report: Handlers.reportScope(t.person, g.state.workspace.organization) == nil
+                        ? nil
+                        : links.reportPath(t.person, now: now)),
+                withTemplate: "agenda") ?? ""
         cache.putPage(v.key, token: g.raw, html)
         return Response.html(html)
     }
@@ -119,19 +123,32 @@ extension Handlers {
         guard let o = v.open.first(where: { $0.id == f.occurrence }) else { throw Handlers.notOnList }
         let d = try Handlers.date(f.date, today: v.today, notBefore: o.windowStart)
         guard f.confirm == "yes" else {
-            return page("confirm", Confirm(item: itemValues(o, v, person: g.token.person), date: d.description,
-                occurrence: o.id, action: "\(agenda)/done", agenda: agenda), status: .ok)
+            return page(
+                "confirm",
+                Confirm(
+                    item: itemValues(o, v, person: g.token.person), date: d.description,
+                    occurrence: o.id, action: "\(agenda)/done", agenda: agenda), status: .ok)
         }
         let actor = Actor(name: g.token.person, now: g.now, via: "the web from \(client(req, ctx, g.state))")
-        guard try recording(v, { () throws(RecordingProblem) in
-            try g.state.workspace.recordDone(o, date: d, by: g.token.person, today: v.today, actor: actor)
-        }) else {
-            return page("result", Result(title: "已登记", message: try recordedLine(g.state, v, o.id) ?? "已登记。",
-                agenda: agenda), status: .conflict)
+        guard
+            try recording(
+                v,
+                { () throws(RecordingProblem) in
+                    try g.state.workspace.recordDone(o, date: d, by: g.token.person, today: v.today, actor: actor)
+                })
+        else {
+            return page(
+                "result",
+                Result(
+                    title: "已登记", message: try recordedLine(g.state, v, o.id) ?? "已登记。",
+                    agenda: agenda), status: .conflict)
         }
         await backend.didRecord()
-        return page("result", Result(title: "已登记", message: "已登记：\(o.title)（\(v.subject(o))）于 \(d) 办结。相关提醒不再发送。",
-            agenda: agenda), status: .ok)
+        return page(
+            "result",
+            Result(
+                title: "已登记", message: "已登记：\(o.title)（\(v.subject(o))）于 \(d) 办结。相关提醒不再发送。",
+                agenda: agenda), status: .ok)
     }
 
     /// An event for a member of the secretary's own units, its date checked as `guanhuai event add` checks it.
@@ -151,7 +168,8 @@ extension Handlers {
         let actor = Actor(name: t.person, now: now, via: "the web from \(client(req, ctx, g.state))")
         let note = Handlers.text(f.note, limit: 500)
         let event = try recording(v) { () throws(RecordingProblem) in
-            try g.state.workspace.recordEvent(member: member, kind: kind, date: d, note: note, input: known, today: v.today,
+            try g.state.workspace.recordEvent(
+                member: member, kind: kind, date: d, note: note, input: known, today: v.today,
                 actor: actor)
         }
         await backend.didRecord()
@@ -159,9 +177,12 @@ extension Handlers {
         let opened = Planner(try input(g.state, person: t.person))
             .plan(PlanQuery(from: d.adding(days: -1), to: d.adding(days: 400), now: now)).filter { $0.event == event.id }
         let list = opened.map { "\($0.title)（期限 \($0.due)，责任人 \(v.name($0.responsible))）" }.joined(separator: "；")
-        return page("result", Result(title: "已登记",
-            message: "已登记：\(member.name) \(kind.chinese)（\(d)）。" + (opened.isEmpty ? "" : "需要办理：\(list)。"),
-            agenda: "/me/\(g.raw)"), status: .ok)
+        return page(
+            "result",
+            Result(
+                title: "已登记",
+                message: "已登记：\(member.name) \(kind.chinese)（\(d)）。" + (opened.isEmpty ? "" : "需要办理：\(list)。"),
+                agenda: "/me/\(g.raw)"), status: .ok)
     }
 }
 

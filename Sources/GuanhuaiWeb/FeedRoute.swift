@@ -1,7 +1,7 @@
 import Foundation
 import GuanhuaiCore
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import NIOCore
 
 /// A person's calendar feed, `/ics/TOKEN.ics`: their open items as all-day events, who and what kind, never why.
@@ -49,13 +49,19 @@ extension Handlers {
             cache.putPage(v.key, token: cacheToken, body)
         }
         let etag = "\"" + Handlers.digest(body).prefix(32) + "\""
-        if let match = req.headers[.ifNoneMatch], match.split(separator: ",").contains(where: {
-            let tag = $0.trimmingCharacters(in: .whitespaces)
-            return tag == etag || tag == "*"
-        }) {
+        if let match = req.headers[.ifNoneMatch],
+            match.split(separator: ",").contains(where: {
+                let tag = $0.trimmingCharacters(in: .whitespaces)
+                return tag == etag || tag == "*"
+            })
+        {
             return Response(status: .notModified, headers: [.eTag: etag, .cacheControl: "private, no-cache"])
         }
-        return Response(status: .ok, headers: [.contentType: "text/calendar; charset=utf-8", .eTag: etag,
-            .cacheControl: "private, no-cache"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/calendar; charset=utf-8", .eTag: etag,
+                .cacheControl: "private, no-cache",
+            ], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 }

@@ -6,8 +6,8 @@ import GuanhuaiCore
 import GuanhuaiDelivery
 import GuanhuaiStore
 import GuanhuaiWorkspace
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import Logging
 import NIOCore
 
@@ -19,7 +19,8 @@ struct Refusal: HTTPResponseError {
     var message: String
 
     static let unreadable = Refusal(status: .serviceUnavailable, title: "暂时无法处理", message: "数据库暂时无法读取，请稍后再试。")
-    static let unwritable = Refusal(status: .serviceUnavailable, title: "暂时无法记录",
+    static let unwritable = Refusal(
+        status: .serviceUnavailable, title: "暂时无法记录",
         message: "数据库暂时无法写入，您的操作没有被记录。请稍后再试。")
     static let disabled = Refusal(status: .serviceUnavailable, title: "暂时无法使用", message: "网页功能已停用。")
 
@@ -134,7 +135,8 @@ struct Handlers: Sendable {
     /// The links a checked token's holder is given on a page (their generation is therefore the current one), with
     /// the expiry `LinkMaker` gives every link.
     func links(_ g: Grant) -> LinkMaker {
-        LinkMaker(publicURL: g.state.settings.publicURL, signer: g.state.signer, actionDays: g.state.settings.actionLinkDays,
+        LinkMaker(
+            publicURL: g.state.settings.publicURL, signer: g.state.signer, actionDays: g.state.settings.actionLinkDays,
             agendaDays: g.state.settings.agendaLinkDays, generations: [g.token.person: g.token.generation])
     }
 

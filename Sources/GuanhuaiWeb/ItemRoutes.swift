@@ -93,7 +93,8 @@ extension Handlers {
     /// What a page shows of an item: its note (why) only on the responsible person's own page.
     func itemValues(_ o: Occurrence, _ v: View, person: PersonID) -> ItemValues {
         let note = o.responsible == person ? o.event.flatMap { v.notes[$0] }.flatMap { $0.isEmpty ? nil : $0 } : nil
-        return ItemValues(title: o.title, subject: v.subject(o), due: o.due.description, weekday: o.due.chineseWeekday,
+        return ItemValues(
+            title: o.title, subject: v.subject(o), due: o.due.description, weekday: o.due.chineseWeekday,
             overdue: o.status == .overdue, daysOverdue: max(0, o.due.days(until: v.today)),
             responsible: v.name(o.responsible), note: note)
     }
@@ -105,20 +106,23 @@ extension Handlers {
         var nonce = [UInt8](repeating: 0, count: 16)
         for i in nonce.indices { nonce[i] = UInt8.random(in: 0...255) }
         let open = recorded == nil && o.status.isOpen
-        return page("item", ItemPage(
-            title: action.heading, heading: action.heading, item: itemValues(o, v, person: g.token.person), recorded: recorded,
-            done: open && action == .done, waive: open && action == .waive, note: action == .note && recorded == nil,
-            action: "", today: v.today.description, windowStart: o.windowStart.description,
-            nonce: Handlers.hex(nonce),
-            notes: notes.map { NoteLine(date: $0.date.description, text: $0.note) }, hasNotes: !notes.isEmpty,
-            agenda: agendaLink(g)), status: .ok)
+        return page(
+            "item",
+            ItemPage(
+                title: action.heading, heading: action.heading, item: itemValues(o, v, person: g.token.person), recorded: recorded,
+                done: open && action == .done, waive: open && action == .waive, note: action == .note && recorded == nil,
+                action: "", today: v.today.description, windowStart: o.windowStart.description,
+                nonce: Handlers.hex(nonce),
+                notes: notes.map { NoteLine(date: $0.date.description, text: $0.note) }, hasNotes: !notes.isEmpty,
+                agenda: agendaLink(g)), status: .ok)
     }
 
     @Sendable func itemPost(_ req: Request, _ ctx: WebContext) async throws -> Response {
         let (g, action, v, o) = try await item(ctx)
         let agenda = agendaLink(g)
         let already = { () throws(Refusal) -> Response in
-            page("result", Result(title: "已登记", message: try self.recordedLine(g.state, v, o.id) ?? "已登记。", agenda: agenda),
+            page(
+                "result", Result(title: "已登记", message: try self.recordedLine(g.state, v, o.id) ?? "已登记。", agenda: agenda),
                 status: .conflict)
         }
         if action != .note, try recordedLine(g.state, v, o.id) != nil { return try already() }
@@ -133,17 +137,25 @@ extension Handlers {
                 let d = try Handlers.parsedDate(f.date, today: v.today)
                 let amount = try Handlers.amount(f.amount)
                 let note = Handlers.text(f.note, limit: 500)
-                guard try recording(v, { () throws(RecordingProblem) in
-                    try ws.recordDone(o, date: d, by: person, note: note, amountFen: amount, today: v.today, actor: actor)
-                }) else { return try already() }
+                guard
+                    try recording(
+                        v,
+                        { () throws(RecordingProblem) in
+                            try ws.recordDone(o, date: d, by: person, note: note, amountFen: amount, today: v.today, actor: actor)
+                        })
+                else { return try already() }
                 message = "已登记：\(o.title)（\(v.subject(o))）于 \(d) 办结。相关提醒不再发送。"
             case .waive:
                 guard let reason = Handlers.text(f.reason, limit: 500) else {
                     throw Refusal(status: .badRequest, title: "请填写原因", message: "登记不适用时，请写明原因。")
                 }
-                guard try recording(v, { () throws(RecordingProblem) in
-                    try ws.recordWaiver(o, reason: reason, by: person, today: v.today, actor: actor)
-                }) else { return try already() }
+                guard
+                    try recording(
+                        v,
+                        { () throws(RecordingProblem) in
+                            try ws.recordWaiver(o, reason: reason, by: person, today: v.today, actor: actor)
+                        })
+                else { return try already() }
                 message = "已登记：\(o.title)（\(v.subject(o))）本次不适用。相关提醒不再发送。"
             case .note:
                 let d = try Handlers.date(f.date, today: v.today, notBefore: nil)
@@ -153,10 +165,13 @@ extension Handlers {
                 guard let nonce = f.nonce, nonce.count == 32, nonce.allSatisfy(\.isHexDigit) else {
                     throw Refusal(status: .badRequest, title: "提交的内容有误", message: "请从链接重新打开页面后再提交。")
                 }
-                guard try store(g.state).addProgressNote(occurrence: o.id, person: person, date: d, note: note, nonce: nonce,
-                    actor: actor)
+                guard
+                    try store(g.state).addProgressNote(
+                        occurrence: o.id, person: person, date: d, note: note, nonce: nonce,
+                        actor: actor)
                 else {
-                    return page("result", Result(title: "已登记", message: "这次登记已经提交过，没有重复记录。", agenda: agenda),
+                    return page(
+                        "result", Result(title: "已登记", message: "这次登记已经提交过，没有重复记录。", agenda: agenda),
                         status: .conflict)
                 }
                 message = "已登记情况：\(o.title)（\(v.subject(o))）。事项仍为待办，办结后请点「已办结」。"

@@ -4,8 +4,8 @@ import GuanhuaiCore
 import GuanhuaiDelivery
 import GuanhuaiReport
 import GuanhuaiWorkspace
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 
 /// 组织部's report on the web: a signed link for 组织部 staff and unit secretaries, each seeing their own subtree.
 extension Handlers {
@@ -48,9 +48,11 @@ extension Handlers {
         var names: [PersonID: String] = [:]
         for m in input.members { names[m.id] = m.name }
         for p in org.people.values { names[p.id] = p.name }
-        let report = Report(occurrences: occ, organization: org, rules: input.rules, from: from, to: to, scope: scope,
+        let report = Report(
+            occurrences: occ, organization: org, rules: input.rules, from: from, to: to, scope: scope,
             grouping: by, personName: { names[$0] ?? $0 })
-        let html = ReportOutput.html(report, organization: org.committee.name,
+        let html = ReportOutput.html(
+            report, organization: org.committee.name,
             scope: scope == org.committee.id ? "全部单位" : (org.units[scope]?.name ?? scope), generated: zone.minute(atUTC: now),
             stylesheet: "/static/report.css", back: agendaLink(g))
         cache.putPage(key, token: cacheToken, html)

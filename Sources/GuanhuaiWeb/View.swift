@@ -41,12 +41,16 @@ extension Handlers {
             let org = input.organization
             // What this person may record (Organization.mayRecord): a greeting or a copy reaches others too, but
             // they are told, not asked, and the item is not on their list.
-            open = Planner(input).plan(PlanQuery(from: today.adding(days: -366), to: today.adding(days: 366), now: now,
-                person: person)).filter { $0.status.isOpen && org.mayRecord($0, by: person) }.sorted { a, b in
-                    let ao = a.status == .overdue, bo = b.status == .overdue
-                    if ao != bo { return ao }
-                    return (a.due, a.id) < (b.due, b.id)
-                }
+            open = Planner(input).plan(
+                PlanQuery(
+                    from: today.adding(days: -366), to: today.adding(days: 366), now: now,
+                    person: person)
+            ).filter { $0.status.isOpen && org.mayRecord($0, by: person) }.sorted { a, b in
+                let ao = a.status == .overdue
+                let bo = b.status == .overdue
+                if ao != bo { return ao }
+                return (a.due, a.id) < (b.due, b.id)
+            }
             let units = org.unitsLed(by: person)
             own = input.members.filter { units.contains($0.branch) && $0.status == .active }
                 .sorted { ($0.branch, $0.id) < ($1.branch, $1.id) }
@@ -65,9 +69,11 @@ extension Handlers {
             self.units = org.units
             chatTitles = Dictionary(input.rules.map { ($0.id, $0.chatLabel) }, uniquingKeysWith: { a, _ in a })
             let mineEvents = Set(open.filter { $0.responsible == person }.compactMap(\.event))
-            notes = Dictionary(input.events.compactMap { e in mineEvents.contains(e.id) ? e.note.map { (e.id, $0) } : nil },
+            notes = Dictionary(
+                input.events.compactMap { e in mineEvents.contains(e.id) ? e.note.map { (e.id, $0) } : nil },
                 uniquingKeysWith: { a, _ in a })
-            dependants = Dictionary(input.dependants.filter { wanted.contains($0.id) }.map { ($0.id, $0.name) },
+            dependants = Dictionary(
+                input.dependants.filter { wanted.contains($0.id) }.map { ($0.id, $0.name) },
                 uniquingKeysWith: { a, _ in a })
         }
 
@@ -96,7 +102,8 @@ extension Handlers {
     func viewKey(_ s: WebState, person: PersonID, now: Int64) throws(Refusal) -> ViewCache.Key {
         let generation: Int64
         do { generation = try store(s).changeGeneration() } catch { throw Refusal.unreadable }
-        return ViewCache.Key(person: person, database: generation, configuration: s.loadGeneration,
+        return ViewCache.Key(
+            person: person, database: generation, configuration: s.loadGeneration,
             day: Planner.today(at: now, zone: s.workspace.config.zone))
     }
 
@@ -133,10 +140,11 @@ extension Handlers {
             throw Refusal.unreadable
         }
         guard let r else { return nil }
-        let what = switch r.completion.outcome {
-        case .done: "办结（办结日期 \(r.completion.date)）"
-        case .waived: "不适用"
-        }
+        let what =
+            switch r.completion.outcome {
+            case .done: "办结（办结日期 \(r.completion.date)）"
+            case .waived: "不适用"
+            }
         // Who: the person it was recorded for (`--by`, or the web's signed-in person); else it was recorded at the
         // command line, whose login name is no one's name here.
         let who = (r.completion.by ?? r.recordedBy)
@@ -203,8 +211,9 @@ final class ViewCache: Sendable {
 
     func put(_ key: Key, _ view: Handlers.View) {
         entries.withLock { e in
-            if e[key.person] == nil, e.count >= capacity, let stale = e.first(where: { $0.value.key.database != key.database })?.key
-                ?? e.keys.first
+            if e[key.person] == nil, e.count >= capacity,
+                let stale = e.first(where: { $0.value.key.database != key.database })?.key
+                    ?? e.keys.first
             {
                 e[stale] = nil
             }

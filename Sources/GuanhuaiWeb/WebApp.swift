@@ -6,8 +6,8 @@ public import GuanhuaiDelivery
 import GuanhuaiReport
 import GuanhuaiStore
 public import GuanhuaiWorkspace
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 public import Logging
 import Mustache
 import NIOCore
@@ -41,16 +41,19 @@ public protocol WebBackend: Sendable {
 
 /// The HTTP interface (Hummingbird 2), a service in guanhuaid's ServiceGroup.
 public enum WebServer {
-    public static func make(settings: WebSettings, backend: any WebBackend, logger: Logger,
-        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> any Service
-    {
+    public static func make(
+        settings: WebSettings, backend: any WebBackend, logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> any Service {
         var quiet = logger
         // Hummingbird's own debug lines carry the request path, and with it the token: keep them out.
         quiet.logLevel = max(logger.logLevel, .notice)
         return Application(
             router: router(backend: backend, logger: logger),
-            server: .http1(configuration: .init(idleTimeout: .seconds(30),
-                httpDecoderConfiguration: .init(maxHeaderFieldSize: 8192, maxHeaderListSize: 16384, maxHeaderFieldCount: 64))),
+            server: .http1(
+                configuration: .init(
+                    idleTimeout: .seconds(30),
+                    httpDecoderConfiguration: .init(maxHeaderFieldSize: 8192, maxHeaderListSize: 16384, maxHeaderFieldCount: 64))),
             configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: quiet)
@@ -66,7 +69,8 @@ public enum WebServer {
         // The stylesheets may be kept a day (Guard leaves a response's own Cache-Control as it is).
         for (path, css) in [("/static/app.css", Pages.css), ("/static/report.css", ReportOutput.css)] {
             router.get(RouterPath(path)) { _, _ in
-                Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=86400"],
+                Response(
+                    status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=86400"],
                     body: .init(byteBuffer: ByteBuffer(string: css)))
             }
         }
@@ -107,12 +111,13 @@ struct Guard: RouterMiddleware {
         } catch let r as Refusal {
             response = r.page(contact: nil)
         } catch let e as HTTPError {
-            response = switch e.status {
-            case .notFound: page("problem", Problem(title: "页面不存在", message: "这个地址没有页面。请使用提醒邮件中的链接。", contact: "本单位党组织"), status: .notFound)
-            case .contentTooLarge: page("problem", Problem(title: "提交的内容过长", message: "请缩短备注后重新提交。", contact: "本单位党组织"), status: .contentTooLarge)
-            case .methodNotAllowed: page("problem", Problem(title: "不支持的操作", message: "请使用页面上的按钮提交。", contact: "本单位党组织"), status: .methodNotAllowed)
-            default: page("problem", Problem(title: "请求有误", message: "请使用提醒邮件中的链接重新打开页面。", contact: "本单位党组织"), status: e.status)
-            }
+            response =
+                switch e.status {
+                case .notFound: page("problem", Problem(title: "页面不存在", message: "这个地址没有页面。请使用提醒邮件中的链接。", contact: "本单位党组织"), status: .notFound)
+                case .contentTooLarge: page("problem", Problem(title: "提交的内容过长", message: "请缩短备注后重新提交。", contact: "本单位党组织"), status: .contentTooLarge)
+                case .methodNotAllowed: page("problem", Problem(title: "不支持的操作", message: "请使用页面上的按钮提交。", contact: "本单位党组织"), status: .methodNotAllowed)
+                default: page("problem", Problem(title: "请求有误", message: "请使用提醒邮件中的链接重新打开页面。", contact: "本单位党组织"), status: e.status)
+                }
         } catch {
             // Logged without the path (it holds the token) and without the error's text (it may hold a note).
             logger.error("a web request failed inside guanhuaid", metadata: ["GUANHUAI_ROUTE": "\(context.endpointPath ?? "?")"])
@@ -141,6 +146,7 @@ struct Problem {
 
 func page(_ template: String, _ values: Any, status: HTTPResponse.Status) -> Response {
     let html = Pages.library.render(values, withTemplate: template) ?? ""
-    return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"],
+    return Response(
+        status: status, headers: [.contentType: "text/html; charset=utf-8"],
         body: .init(byteBuffer: ByteBuffer(string: html)))
 }

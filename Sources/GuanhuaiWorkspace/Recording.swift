@@ -23,7 +23,8 @@ public enum RecordingProblem: Error, Equatable, Sendable {
         case .date(let p, let d): p.message(d, chinese: chinese)
         case .eventDate(let p, let d, let member): p.message(d, name: member, chinese: chinese)
         case .notAllowed(let by, let responsible):
-            L("\(name(by)) may not record it: only the responsible person (\(name(responsible))) or a secretary above them may",
+            L(
+                "\(name(by)) may not record it: only the responsible person (\(name(responsible))) or a secretary above them may",
                 "\(name(by)) 不能登记：只有责任人（\(name(responsible))）或其上级党组织书记可以登记")
         case .closed(let status): L("it is \(status.chinese) already", "该事项已是「\(status.chinese)」")
         case .store(let e): L("it could not be recorded: \(e)", "未能记录：\(e)")
@@ -36,9 +37,10 @@ public enum RecordingProblem: Error, Equatable, Sendable {
 extension Workspace {
     /// `o` done on `date`; `by` is who did it (checked: only someone who may record it). False when it was on
     /// record already (another person, a second tap): nothing is written then.
-    public func recordDone(_ o: Occurrence, date: CivilDate, by: PersonID?, note: String? = nil, amountFen: Int? = nil,
-        today: CivilDate, actor: Actor) throws(RecordingProblem) -> Bool
-    {
+    public func recordDone(
+        _ o: Occurrence, date: CivilDate, by: PersonID?, note: String? = nil, amountFen: Int? = nil,
+        today: CivilDate, actor: Actor
+    ) throws(RecordingProblem) -> Bool {
         try check(o, by: by)
         if let problem = CompletionDateProblem.check(date, today: today, windowStart: o.windowStart) {
             throw .date(problem, date)
@@ -60,26 +62,32 @@ extension Workspace {
 
     /// An event about `member` (an illness, a bereavement, …), its date checked against the member and the events
     /// already recorded in `input`.
-    public func recordEvent(member: Member, kind: EventKind, date: CivilDate, ends: CivilDate? = nil,
-        target: PersonID? = nil, note: String?, input: PlanInput, today: CivilDate, actor: Actor)
+    public func recordEvent(
+        member: Member, kind: EventKind, date: CivilDate, ends: CivilDate? = nil,
+        target: PersonID? = nil, note: String?, input: PlanInput, today: CivilDate, actor: Actor
+    )
         throws(RecordingProblem) -> Event
     {
-        if let problem = EventDateProblem.check(date, kind: kind, member: member, events: input.events, today: today,
+        if let problem = EventDateProblem.check(
+            date, kind: kind, member: member, events: input.events, today: today,
             rules: input.rules, since: input.settings.since)
         {
             throw .eventDate(problem, date, member: member.name)
         }
         let known = Set(input.members.map(\.id))
         return try write { db throws(StoreError) in
-            try db.addEvent(member: member.id, kind: kind, date: date, ends: ends, target: target, note: note, today: today,
+            try db.addEvent(
+                member: member.id, kind: kind, date: date, ends: ends, target: target, note: note, today: today,
                 knownMembers: known, knownPeople: known.union(input.organization.people.keys), actor: actor)
         }
     }
 
     /// A unit's items of one rule and period at once (`--rule … --period …`), each checked as one would be, in one
     /// transaction and one audit row (`target`, e.g. "branch-annual-talk 2026 wen-t"). Returns how many were new.
-    public func recordAll(_ items: [Occurrence], _ outcome: Completion.Outcome, date: CivilDate, by: PersonID?,
-        note: String? = nil, amountFen: Int? = nil, today: CivilDate, actor: Actor, target: String)
+    public func recordAll(
+        _ items: [Occurrence], _ outcome: Completion.Outcome, date: CivilDate, by: PersonID?,
+        note: String? = nil, amountFen: Int? = nil, today: CivilDate, actor: Actor, target: String
+    )
         throws(RecordingProblem) -> Int
     {
         for o in items {
@@ -90,8 +98,12 @@ extension Workspace {
         }
         let action: AuditAction = if case .done = outcome { .doneBulk } else { .waiveBulk }
         return try write { db throws(StoreError) in
-            try db.recordAll(items.map { Completion(occurrence: $0.id, date: date, by: by, note: note, outcome: outcome,
-                amountFen: amountFen) }, actor: actor, action: action, target: target)
+            try db.recordAll(
+                items.map {
+                    Completion(
+                        occurrence: $0.id, date: date, by: by, note: note, outcome: outcome,
+                        amountFen: amountFen)
+                }, actor: actor, action: action, target: target)
         }
     }
 

@@ -102,9 +102,10 @@ public struct Workspace: Sendable {
     }
 
     /// The stored input with only the members of `branches` and those in `ids`.
-    private func stored(_ database: AppDatabase, branches: Set<UnitID>, ids: Set<PersonID>, relations: [Relation],
-        events: [Event]) throws(StoreError) -> PlanInput
-    {
+    private func stored(
+        _ database: AppDatabase, branches: Set<UnitID>, ids: Set<PersonID>, relations: [Relation],
+        events: [Event]
+    ) throws(StoreError) -> PlanInput {
         let members = try database.members(inBranches: branches, orIDs: ids)
         let snap = try database.snapshot(members: members, relations: relations, events: events)
         return merge(snap, members: members, rosterImported: true)

@@ -3,7 +3,7 @@ public import GuanhuaiSystem
 public import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writing structured entries to the systemd journal with sd_journal_sendv(3).

@@ -8,7 +8,9 @@ import GuanhuaiSystem
 struct CalendarCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calendar",
-        abstract: L("Show the next elapses of a systemd calendar expression, as `systemd-analyze calendar` does.", "显示 systemd 日历表达式接下来的触发时间，与 `systemd-analyze calendar` 相同。"),
+        abstract: L(
+            "Show the next elapses of a systemd calendar expression, as `systemd-analyze calendar` does.",
+            "显示 systemd 日历表达式接下来的触发时间，与 `systemd-analyze calendar` 相同。"),
         discussion: "Check an expression here before putting it in a rule: guanhuai calendar '*-05,11-01 08:30'"
     )
 
@@ -18,13 +20,18 @@ struct CalendarCommand: AsyncParsableCommand {
     @Option(help: "How many elapses to show.")
     var iterations: Int = 1
 
-    @Option(name: .customLong("base-time"), help: "Start from this time instead of now, in systemd.time(7) form: 2026-12-30 23:59:59 UTC, 2026-12-30, @EPOCH, now, today, -3d.")
+    @Option(
+        name: .customLong("base-time"),
+        help: "Start from this time instead of now, in systemd.time(7) form: 2026-12-30 23:59:59 UTC, 2026-12-30, @EPOCH, now, today, -3d.")
     var baseTime: String?
 
     @Option(help: "Zone for expressions without one, and for display. Default: $TZ, else the system zone.")
     var zone: String?
 
-    @Flag(help: "Say of each elapse whether it is a working day (the configuration's holiday table), and where `shift = \"next-workday\"` / \"previous-workday\" moves it.")
+    @Flag(
+        help:
+            "Say of each elapse whether it is a working day (the configuration's holiday table), and where `shift = \"next-workday\"` / \"previous-workday\" moves it."
+    )
     var workdays = false
 
     @Option(help: "The configuration whose holiday table --workdays reads (default: $GUANHUAI_CONFIG, else /etc/guanhuai/config.toml).")
@@ -32,7 +39,8 @@ struct CalendarCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard (1...10_000).contains(iterations) else { throw UsageError(message: "--iterations must be 1 to 10000") }
-        let zoneName = zone ?? ProcessInfo.processInfo.environment["TZ"].map { $0.hasPrefix(":") ? String($0.dropFirst()) : $0 }
+        let zoneName =
+            zone ?? ProcessInfo.processInfo.environment["TZ"].map { $0.hasPrefix(":") ? String($0.dropFirst()) : $0 }
             ?? TimeZone.current.identifier
         guard let display = ZoneRules.named(zoneName) else {
             throw UsageError(message: "unknown time zone \"\(zoneName)\"; use an IANA name such as Asia/Shanghai")

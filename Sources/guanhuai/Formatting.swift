@@ -72,30 +72,37 @@ func pad(_ s: String, _ width: Int) -> String {
     s + String(repeating: " ", count: max(0, width - displayWidth(s)))
 }
 
-
 /// Parses the CLI's date and instant arguments.
 enum ArgumentDates {
     static func date(_ s: String, option: String) throws -> CivilDate {
         guard let d = CivilDate(parsing: s) ?? CivilDate(parsingAnyYear: s) else {
-            throw UsageError(message: L("\(option) \"\(s)\" is not a date; write YYYY-MM-DD",
-                "\(option)「\(s)」不是日期；请写成 YYYY-MM-DD"))
+            throw UsageError(
+                message: L(
+                    "\(option) \"\(s)\" is not a date; write YYYY-MM-DD",
+                    "\(option)「\(s)」不是日期；请写成 YYYY-MM-DD"))
         }
         guard d.isSupported else {
-            throw UsageError(message: L("\(option) \(s) is out of range: guanhuai plans dates \(CivilDate.supportedText(chinese: Lang.chinese))",
-                "\(option) \(s) 超出范围：guanhuai 只排 \(CivilDate.supportedText(chinese: Lang.chinese)) 的日期"))
+            throw UsageError(
+                message: L(
+                    "\(option) \(s) is out of range: guanhuai plans dates \(CivilDate.supportedText(chinese: Lang.chinese))",
+                    "\(option) \(s) 超出范围：guanhuai 只排 \(CivilDate.supportedText(chinese: Lang.chinese)) 的日期"))
         }
         return d
     }
 
     /// `YYYY-MM-DD` (at noon local) or `YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]` (local when no offset) → UTC seconds.
     static func instant(_ s: String, zone: ZoneRules, option: String) throws -> Int64 {
-        let bad = UsageError(message: L("\(option) \"\(s)\" is not a date or time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+08:00]",
+        let bad = UsageError(
+            message: L(
+                "\(option) \"\(s)\" is not a date or time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+08:00]",
                 "\(option)「\(s)」不是日期或时间；请写成 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM[:SS][+08:00]"))
         let parts = s.split(separator: "T", maxSplits: 1).map(String.init)
         guard let d = CivilDate(parsing: parts[0]) ?? CivilDate(parsingAnyYear: parts[0]) else { throw bad }
         guard d.isSupported else {
-            throw UsageError(message: L("\(option) \(s) is out of range: guanhuai plans dates \(CivilDate.supportedText(chinese: Lang.chinese))",
-                "\(option) \(s) 超出范围：guanhuai 只排 \(CivilDate.supportedText(chinese: Lang.chinese)) 的日期"))
+            throw UsageError(
+                message: L(
+                    "\(option) \(s) is out of range: guanhuai plans dates \(CivilDate.supportedText(chinese: Lang.chinese))",
+                    "\(option) \(s) 超出范围：guanhuai 只排 \(CivilDate.supportedText(chinese: Lang.chinese)) 的日期"))
         }
         var seconds = 12 * 3600
         var offset: Int?
@@ -224,11 +231,21 @@ final class BufferedOutput {
             append(0x22)
             for b in bytes {
                 switch b {
-                case 0x22: append(0x5C); append(0x22)
-                case 0x5C: append(0x5C); append(0x5C)
-                case 0x0A: append(0x5C); append(0x6E)
-                case 0x0D: append(0x5C); append(0x72)
-                case 0x09: append(0x5C); append(0x74)
+                case 0x22:
+                    append(0x5C)
+                    append(0x22)
+                case 0x5C:
+                    append(0x5C)
+                    append(0x5C)
+                case 0x0A:
+                    append(0x5C)
+                    append(0x6E)
+                case 0x0D:
+                    append(0x5C)
+                    append(0x72)
+                case 0x09:
+                    append(0x5C)
+                    append(0x74)
                 case ..<0x20:
                     let hex: StaticString = "0123456789abcdef"
                     append("\\u00")

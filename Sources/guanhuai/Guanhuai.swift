@@ -7,7 +7,7 @@ import GuanhuaiSystem
 import GuanhuaiWorkspace
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @main

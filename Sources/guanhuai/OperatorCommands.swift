@@ -18,8 +18,10 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let (ws, nowInstant) = try options.workspace(create: false, now: now)
         guard let db = ws.database else {
-            say(L("No database yet at \(ws.config.databasePath): guanhuaid has not run, and nothing was imported.",
-                "尚无数据库（\(ws.config.databasePath)）：guanhuaid 还没有运行过，也没有导入过数据。"))
+            say(
+                L(
+                    "No database yet at \(ws.config.databasePath): guanhuaid has not run, and nothing was imported.",
+                    "尚无数据库（\(ws.config.databasePath)）：guanhuaid 还没有运行过，也没有导入过数据。"))
             return
         }
         let input = try ws.planInput()
@@ -35,20 +37,28 @@ struct StatusCommand: AsyncParsableCommand {
             say("  \(format(at, ws.config.zone))  " + L("\(digests.count) messages, \(items) items", "\(digests.count) 封提醒，\(items) 项"))
         }
         let counts = try db.outboxCounts()
-        say(L("Outbox: \(counts.pending) queued, \(counts.sent) sent, \(counts.failed) failed.",
-            "发件箱：待发 \(counts.pending)，已发 \(counts.sent)，失败 \(counts.failed)。"))
+        say(
+            L(
+                "Outbox: \(counts.pending) queued, \(counts.sent) sent, \(counts.failed) failed.",
+                "发件箱：待发 \(counts.pending)，已发 \(counts.sent)，失败 \(counts.failed)。"))
         if let through = try db.processedThrough() {
             say(L("Send times processed through \(format(through, ws.config.zone)).", "已处理到 \(format(through, ws.config.zone)) 的发送时间。"))
         }
         for d in try db.disabledEndpoints() {
-            say(L("Channel \(d.channel) is DISABLED since \(format(d.since, ws.config.zone)): \(d.reason)",
-                "通道 \(d.channel) 自 \(format(d.since, ws.config.zone)) 起已停用：\(d.reason)"))
-            say(L("  Fix the receiver or its url, then: guanhuai enable-channel \(d.channel)",
-                "  修好接收方或其地址后运行：guanhuai enable-channel \(d.channel)"))
+            say(
+                L(
+                    "Channel \(d.channel) is DISABLED since \(format(d.since, ws.config.zone)): \(d.reason)",
+                    "通道 \(d.channel) 自 \(format(d.since, ws.config.zone)) 起已停用：\(d.reason)"))
+            say(
+                L(
+                    "  Fix the receiver or its url, then: guanhuai enable-channel \(d.channel)",
+                    "  修好接收方或其地址后运行：guanhuai enable-channel \(d.channel)"))
         }
         let problems = try db.outboxProblems(since: nowInstant - 7 * 86400)
-        say(L("Delivery problems in the last 7 days: \(problems.isEmpty ? "none" : String(problems.count))",
-            "最近 7 天的投递问题：\(problems.isEmpty ? "无" : "\(problems.count) 个")"))
+        say(
+            L(
+                "Delivery problems in the last 7 days: \(problems.isEmpty ? "none" : String(problems.count))",
+                "最近 7 天的投递问题：\(problems.isEmpty ? "无" : "\(problems.count) 个")"))
         let names = Names(input)
         for p in problems {
             let state = p.state == .failed ? L("failed", "失败") : L("retrying (attempt \(p.attempts))", "重试中（第 \(p.attempts) 次）")
@@ -86,10 +96,14 @@ struct CheckCommand: AsyncParsableCommand {
         let config = ws.config
         let sendTime = String(format: "%02d:%02d", config.sendMinutes / 60, config.sendMinutes % 60)
         let enabled = config.rules.filter(\.enabled).count
-        ok(L("\(config.path): \(config.rules.count) rules (\(enabled) enabled), zone \(config.zone.identifier), send time \(sendTime)",
-            "\(config.path)：规则 \(config.rules.count) 条（启用 \(enabled) 条），时区 \(config.zone.identifier)，发送时间 \(sendTime)"))
-        ok(L("database \(config.databasePath)\(ws.database == nil ? " (not created yet; guanhuaid creates it)" : "")",
-            "数据库 \(config.databasePath)\(ws.database == nil ? "（尚未创建，guanhuaid 会创建）" : "")"))
+        ok(
+            L(
+                "\(config.path): \(config.rules.count) rules (\(enabled) enabled), zone \(config.zone.identifier), send time \(sendTime)",
+                "\(config.path)：规则 \(config.rules.count) 条（启用 \(enabled) 条），时区 \(config.zone.identifier)，发送时间 \(sendTime)"))
+        ok(
+            L(
+                "database \(config.databasePath)\(ws.database == nil ? " (not created yet; guanhuaid creates it)" : "")",
+                "数据库 \(config.databasePath)\(ws.database == nil ? "（尚未创建，guanhuaid 会创建）" : "")"))
         do {
             _ = try await DigestRenderer.load(directory: config.templatesDirectory)
             ok(L("templates in \(config.templatesDirectory)", "模板目录 \(config.templatesDirectory)"))
@@ -110,8 +124,10 @@ struct CheckCommand: AsyncParsableCommand {
         if let web = config.web {
             do {
                 _ = try web.keyBytes(environment: env)
-                ok(L("web pages on \(web.host):\(web.port), links to \(web.publicURL); link key readable",
-                    "网页监听 \(web.host):\(web.port)，链接指向 \(web.publicURL)；链接密钥可读"))
+                ok(
+                    L(
+                        "web pages on \(web.host):\(web.port), links to \(web.publicURL); link key readable",
+                        "网页监听 \(web.host):\(web.port)，链接指向 \(web.publicURL)；链接密钥可读"))
             } catch {
                 bad(L("web: ", "网页：") + "\(error)")
             }
@@ -119,35 +135,51 @@ struct CheckCommand: AsyncParsableCommand {
         let input = try ws.planInput()
         if let since = input.settings.since {
             let source = config.since != nil ? "[guanhuai] since" : "the day the roster was first imported"
-            ok(L("reminders start \(since) (\(source)): obligations due before it are history, never overdue or reminded",
-                "提醒自 \(since) 起（\(config.since != nil ? "[guanhuai] since" : "首次导入名册之日")）：此前到期的事项为「历史」，不算逾期，也不提醒"))
+            ok(
+                L(
+                    "reminders start \(since) (\(source)): obligations due before it are history, never overdue or reminded",
+                    "提醒自 \(since) 起（\(config.since != nil ? "[guanhuai] since" : "首次导入名册之日")）：此前到期的事项为「历史」，不算逾期，也不提醒"))
         } else {
-            warn(L("no start date yet: the first roster import sets it (or set [guanhuai] since = \"YYYY-MM-DD\"); until then every obligation since each member joined counts",
-                "尚无起始日期：首次导入名册时确定（或在 [guanhuai] 写 since = \"YYYY-MM-DD\"）；在此之前，党员入党以来的所有事项都计入"))
+            warn(
+                L(
+                    "no start date yet: the first roster import sets it (or set [guanhuai] since = \"YYYY-MM-DD\"); until then every obligation since each member joined counts",
+                    "尚无起始日期：首次导入名册时确定（或在 [guanhuai] 写 since = \"YYYY-MM-DD\"）；在此之前，党员入党以来的所有事项都计入"))
         }
         let thisYear = Planner.today(at: wallClockSeconds(), zone: config.zone)
         if let cal = config.workCalendar {
             let years = cal.years.keys.sorted().map(String.init).joined(separator: ", ")
-            ok(L("holiday table \(config.files.holidays ?? ""): \(years); no reminder goes out on a day off",
-                "节假日表 \(config.files.holidays ?? "")：\(years) 年；休息日不发提醒"))
+            ok(
+                L(
+                    "holiday table \(config.files.holidays ?? ""): \(years); no reminder goes out on a day off",
+                    "节假日表 \(config.files.holidays ?? "")：\(years) 年；休息日不发提醒"))
             if !cal.covers(year: thisYear.year) {
-                warn(L("the holiday table has no \(thisYear.year): weekends count as days off, holidays do not; add the year from the 国务院办公厅 notice",
-                    "节假日表没有 \(thisYear.year) 年：只按周末休息，不含节假日；请按国务院办公厅通知补上"))
+                warn(
+                    L(
+                        "the holiday table has no \(thisYear.year): weekends count as days off, holidays do not; add the year from the 国务院办公厅 notice",
+                        "节假日表没有 \(thisYear.year) 年：只按周末休息，不含节假日；请按国务院办公厅通知补上"))
             } else if !cal.isFinal(year: thisYear.year) {
-                warn(L("the holiday table's \(thisYear.year) is provisional (statutory days only, no 调休): replace it with the 国务院办公厅 notice",
-                    "节假日表的 \(thisYear.year) 年是暂定的（只有法定假日，没有调休）：请按国务院办公厅通知替换"))
+                warn(
+                    L(
+                        "the holiday table's \(thisYear.year) is provisional (statutory days only, no 调休): replace it with the 国务院办公厅 notice",
+                        "节假日表的 \(thisYear.year) 年是暂定的（只有法定假日，没有调休）：请按国务院办公厅通知替换"))
             }
             let next = thisYear.year + 1
             if thisYear.month == 12, !cal.covers(year: next) {
-                warn(L("the holiday table has no \(next) yet: add it from the 国务院办公厅 notice (关于\(next)年部分节假日安排的通知) before 1 January",
-                    "节假日表还没有 \(next) 年：请在 1 月 1 日前按国务院办公厅《关于\(next)年部分节假日安排的通知》补上"))
+                warn(
+                    L(
+                        "the holiday table has no \(next) yet: add it from the 国务院办公厅 notice (关于\(next)年部分节假日安排的通知) before 1 January",
+                        "节假日表还没有 \(next) 年：请在 1 月 1 日前按国务院办公厅《关于\(next)年部分节假日安排的通知》补上"))
             } else if thisYear.month == 12, !cal.isFinal(year: next) {
-                warn(L("the holiday table's \(next) is provisional (statutory days only, no 调休): replace it with the 国务院办公厅 notice (关于\(next)年部分节假日安排的通知) when it is published",
-                    "节假日表的 \(next) 年是暂定的（只有法定假日，没有调休）：国务院办公厅《关于\(next)年部分节假日安排的通知》发布后请替换"))
+                warn(
+                    L(
+                        "the holiday table's \(next) is provisional (statutory days only, no 调休): replace it with the 国务院办公厅 notice (关于\(next)年部分节假日安排的通知) when it is published",
+                        "节假日表的 \(next) 年是暂定的（只有法定假日，没有调休）：国务院办公厅《关于\(next)年部分节假日安排的通知》发布后请替换"))
             }
         } else {
-            warn(L("no holiday table ([files] holidays): reminders may go out on weekends and holidays, and `shift` knows weekends only",
-                "未配置节假日表（[files] holidays）：提醒可能在周末和节假日发出，shift 只认周末"))
+            warn(
+                L(
+                    "no holiday table ([files] holidays): reminders may go out on weekends and holidays, and `shift` knows weekends only",
+                    "未配置节假日表（[files] holidays）：提醒可能在周末和节假日发出，shift 只认周末"))
         }
         for rule in config.rules where rule.enabled {
             guard case .quota(let leaderMin, let cadreMin) = rule.trigger else { continue }
@@ -156,12 +188,16 @@ struct CheckCommand: AsyncParsableCommand {
             if short.isEmpty {
                 ok(L("\(rule.id): every leader and cadre has their contacts (relations file)", "\(rule.id)：领导和干部的联系党员均已落实"))
             } else {
-                warn(L("\(rule.id): \(short.count) short of their contacts — ", "\(rule.id)：\(short.count) 人联系党员不足——") + short.map(\.chinese).joined(separator: "；"))
+                warn(
+                    L("\(rule.id): \(short.count) short of their contacts — ", "\(rule.id)：\(short.count) 人联系党员不足——")
+                        + short.map(\.chinese).joined(separator: "；"))
             }
         }
         if let report = config.report {
-            ok(L("monthly report \(report.onText) to 组织部\(report.generalBranches ? " and each 党总支 secretary" : "")",
-                "月报 \(report.onText) 发给组织部\(report.generalBranches ? "和各党总支书记" : "")"))
+            ok(
+                L(
+                    "monthly report \(report.onText) to 组织部\(report.generalBranches ? " and each 党总支 secretary" : "")",
+                    "月报 \(report.onText) 发给组织部\(report.generalBranches ? "和各党总支书记" : "")"))
         }
         if let m = config.metrics { ok(L("metrics at ", "运行指标 ") + "http://\(m.host):\(m.port)/metrics") }
         let planner = Planner(input)
@@ -188,34 +224,47 @@ struct CheckCommand: AsyncParsableCommand {
             }
         }
         if let sms = config.routing.smsFallback, texted > 0 {
-            ok(L("routing: \(texted) people without an e-mail address get their due-day and overdue reminders by SMS (\(sms))",
-                "投递：\(texted) 位没有邮箱的人通过短信（\(sms)）收到到期和逾期提醒"))
+            ok(
+                L(
+                    "routing: \(texted) people without an e-mail address get their due-day and overdue reminders by SMS (\(sms))",
+                    "投递：\(texted) 位没有邮箱的人通过短信（\(sms)）收到到期和逾期提醒"))
         }
         if let sms = config.routing.greetingSMS {
             let active = input.members.filter { $0.status == .active }
             let n = active.count { textable($0.id) }
-            ok(L("routing: political-birthday greetings by SMS (\(sms)) to \(n) of \(active.count) members; the others by e-mail, if they have an address",
-                "投递：政治生日祝福以短信（\(sms)）发给 \(active.count) 名党员中的 \(n) 名；其余有邮箱的发邮件"))
+            ok(
+                L(
+                    "routing: political-birthday greetings by SMS (\(sms)) to \(n) of \(active.count) members; the others by e-mail, if they have an address",
+                    "投递：政治生日祝福以短信（\(sms)）发给 \(active.count) 名党员中的 \(n) 名；其余有邮箱的发邮件"))
         }
         if config.routing.email == nil && config.routing.journal {
-            warn(L("no e-mail channel: reminders reach people only through the journal; add [channels.NAME] with type = \"smtp\" or \"sendmail\"",
-                "未配置邮件通道：提醒只写入系统日志；请添加 [channels.名称]，type = \"smtp\" 或 \"sendmail\""))
+            warn(
+                L(
+                    "no e-mail channel: reminders reach people only through the journal; add [channels.NAME] with type = \"smtp\" or \"sendmail\"",
+                    "未配置邮件通道：提醒只写入系统日志；请添加 [channels.名称]，type = \"smtp\" 或 \"sendmail\""))
         } else if config.routing.email == nil {
-            bad(L("no e-mail channel and the journal is off: reminders reach no one; add [channels.NAME] with type = \"smtp\" or \"sendmail\"",
-                "未配置邮件通道且关闭了系统日志：提醒送不到任何人；请添加 [channels.名称]，type = \"smtp\" 或 \"sendmail\""))
+            bad(
+                L(
+                    "no e-mail channel and the journal is off: reminders reach no one; add [channels.NAME] with type = \"smtp\" or \"sendmail\"",
+                    "未配置邮件通道且关闭了系统日志：提醒送不到任何人；请添加 [channels.名称]，type = \"smtp\" 或 \"sendmail\""))
         } else if !unreachable.isEmpty {
-            bad(L("\(unreachable.count) people receive reminders but have no e-mail address: ", "\(unreachable.count) 人会收到提醒但没有邮箱：")
-                + unreachable.prefix(20).joined(separator: "、"))
+            bad(
+                L("\(unreachable.count) people receive reminders but have no e-mail address: ", "\(unreachable.count) 人会收到提醒但没有邮箱：")
+                    + unreachable.prefix(20).joined(separator: "、"))
         } else {
-            ok(L("routing: all \(recipients.count) people who receive reminders in the coming year are reachable by \(config.routing.email!)",
-                "投递：未来一年会收到提醒的 \(recipients.count) 人都能通过 \(config.routing.email!) 收到"))
+            ok(
+                L(
+                    "routing: all \(recipients.count) people who receive reminders in the coming year are reachable by \(config.routing.email!)",
+                    "投递：未来一年会收到提醒的 \(recipients.count) 人都能通过 \(config.routing.email!) 收到"))
         }
         if !config.routing.webhooks.isEmpty {
             ok(L("routing: every digest is also posted to ", "投递：每封提醒同时推送到 ") + config.routing.webhooks.joined(separator: ", "))
         }
         for (unit, channel) in config.routing.units.sorted(by: { $0.key < $1.key }) {
-            ok(L("routing: \(input.organization.units[unit]?.name ?? unit) and the units below it without a robot of their own → \(channel)",
-                "投递：\(input.organization.units[unit]?.name ?? unit)及其下没有自己机器人的单位 → \(channel)"))
+            ok(
+                L(
+                    "routing: \(input.organization.units[unit]?.name ?? unit) and the units below it without a robot of their own → \(channel)",
+                    "投递：\(input.organization.units[unit]?.name ?? unit)及其下没有自己机器人的单位 → \(channel)"))
         }
         if problems > 0 {
             say(L("\n\(problems) problem\(problems == 1 ? "" : "s") found.", "\n发现 \(problems) 个问题。"))

@@ -53,7 +53,8 @@ struct ReportCommand: AsyncParsableCommand {
         let occ = Planner(input).plan(.outcomes(from: start, to: end, now: nowInstant, rules: Set(rules)))
         let names = Names(input)
         func report(_ g: Report.Grouping) -> Report {
-            Report(occurrences: occ, organization: org, rules: input.rules, from: start, to: end, scope: scope, grouping: g,
+            Report(
+                occurrences: occ, organization: org, rules: input.rules, from: start, to: end, scope: scope, grouping: g,
                 personName: { names.person($0) })
         }
         let r = report(by)
@@ -67,8 +68,11 @@ struct ReportCommand: AsyncParsableCommand {
         case .csv: data = try ReportOutput.csv(r)
         case .json: data = Data(ReportOutput.jsonLines(r).utf8)
         case .html:
-            data = Data(ReportOutput.html(r, organization: org.committee.name, scope: scopeName,
-                generated: zone.minute(atUTC: nowInstant)).utf8)
+            data = Data(
+                ReportOutput.html(
+                    r, organization: org.committee.name, scope: scopeName,
+                    generated: zone.minute(atUTC: nowInstant)
+                ).utf8)
         case .xlsx:
             // One sheet per grouping, the one asked for first.
             let order = [by] + Report.Grouping.allCases.filter { $0 != by }

@@ -11,7 +11,8 @@ import Systemd
 struct SendTestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send-test",
-        abstract: L("Send one test message through a configured channel, or a channel written as a URL, and show the answer.", "通过已配置的渠道或以 URL 写出的渠道发送一条测试消息，并显示对方的应答。"),
+        abstract: L(
+            "Send one test message through a configured channel, or a channel written as a URL, and show the answer.", "通过已配置的渠道或以 URL 写出的渠道发送一条测试消息，并显示对方的应答。"),
         discussion: """
             --via takes the same channels the configuration does, written as URLs:
               smtp://HOST:PORT?security=none|starttls|tls&user=U&password_file=F&ca_file=F&from=ADDRESS
@@ -93,8 +94,10 @@ struct SendTestCommand: AsyncParsableCommand {
             let params = SMSMessage.testParams(template, limit: spec.paramMaxLength)
             switch await sms.send(phone: phone, template: template.id, params: params, now: now) {
             case .success(let answer):
-                say(L("Delivered to \(phone) through \(spec.provider.rawValue). The provider answered: \(answer)",
-                    "已发送到 \(phone)（\(spec.provider == .aliyun ? "阿里云" : "腾讯云")）。服务商应答：\(answer)"))
+                say(
+                    L(
+                        "Delivered to \(phone) through \(spec.provider.rawValue). The provider answered: \(answer)",
+                        "已发送到 \(phone)（\(spec.provider == .aliyun ? "阿里云" : "腾讯云")）。服务商应答：\(answer)"))
             case .failure(let e):
                 FileHandle.standardError.write(Data("guanhuai: not delivered — \(e)\n".utf8))
                 throw ExitCode(1)
@@ -112,7 +115,8 @@ struct SendTestCommand: AsyncParsableCommand {
             subject: "「关怀提醒」测试邮件 — guanhuai send-test",
             text: "这是一封测试邮件：关怀（guanhuai）能经由此通道发送提醒。\nThis is a test message from guanhuai.\n",
             html: nil)
-        let envelope = mail.envelope(to: Mailbox(address: to), mail: rendered, at: now, zone: zone,
+        let envelope = mail.envelope(
+            to: Mailbox(address: to), mail: rendered, at: now, zone: zone,
             idempotencyKey: "send-test:\(now)")
         var logger = Logger(label: "guanhuai.send-test")
         logger.logLevel = .warning

@@ -14,7 +14,8 @@ func say(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: L("Import the roster, the organisation, the relations or completions into the database (one transaction each).", "将名册、组织、关系或办理记录导入数据库（每次一个事务）。"),
+        abstract: L(
+            "Import the roster, the organisation, the relations or completions into the database (one transaction each).", "将名册、组织、关系或办理记录导入数据库（每次一个事务）。"),
         subcommands: [ImportRoster.self, ImportOrgs.self, ImportRelations.self, ImportCompletions.self]
     )
 }
@@ -32,8 +33,10 @@ struct ImportOptions: ParsableArguments {
 
     /// The end of every import: what changed, and for a dry run that nothing was written.
     func finish(_ path: String, _ report: ImportReport, notes: [String] = []) {
-        say(L("\(path): \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged, \(report.removed.count) removed.",
-            "\(path)：新增 \(report.added.count)，变更 \(report.changed.count)，未变 \(report.unchanged)，删除 \(report.removed.count)。"))
+        say(
+            L(
+                "\(path): \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged, \(report.removed.count) removed.",
+                "\(path)：新增 \(report.added.count)，变更 \(report.changed.count)，未变 \(report.unchanged)，删除 \(report.removed.count)。"))
         if !report.removed.isEmpty { say(L("Removed: ", "已删除：") + report.removed.joined(separator: ", ")) }
         notes.forEach(say)
         if dryRun { say(L("Dry run: nothing was written.", "试运行：没有写入任何内容。")) }
@@ -43,7 +46,9 @@ struct ImportOptions: ParsableArguments {
 struct ImportRoster: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "roster",
-        abstract: L("Import a roster CSV. A file with any bad row imports nothing; a member missing from it is listed, never deleted.", "导入名册 CSV。有任何一行出错则整个文件不导入；文件中缺少的党员会列出，但不会删除。"),
+        abstract: L(
+            "Import a roster CSV. A file with any bad row imports nothing; a member missing from it is listed, never deleted.",
+            "导入名册 CSV。有任何一行出错则整个文件不导入；文件中缺少的党员会列出，但不会删除。"),
         discussion: "UTF-8 (with or without BOM) or GB18030. Importing the same file twice changes nothing."
     )
 
@@ -60,8 +65,10 @@ struct ImportRoster: AsyncParsableCommand {
         let db = try ws.database ?? AppDatabase()
         let first = try db.rosterFirstImported() == nil
         let report = try db.importRoster(members, dryRun: args.dryRun, prune: prune, today: today, actor: actor)
-        say(L("\(path): \(members.count) members — \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged.",
-            "\(path)：党员 \(members.count) 名——新增 \(report.added.count)，变更 \(report.changed.count)，未变 \(report.unchanged)。"))
+        say(
+            L(
+                "\(path): \(members.count) members — \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged.",
+                "\(path)：党员 \(members.count) 名——新增 \(report.added.count)，变更 \(report.changed.count)，未变 \(report.unchanged)。"))
         if !report.missing.isEmpty {
             let names = try db.snapshot().members.filter { report.missing.contains($0.id) }.map { "\($0.id) \($0.name)" }
             if prune {
@@ -74,10 +81,12 @@ struct ImportRoster: AsyncParsableCommand {
             say(L("Dry run: nothing was written.", "试运行：没有写入任何内容。"))
         } else if first, ws.config.since == nil {
             // Said once: the first import is when a committee starts, and what came before it is history.
-            say(L("Reminders start today (\(today)): obligations due before it are history — never overdue, never reminded. "
-                + "To start on another day, set [guanhuai] since = \"YYYY-MM-DD\" in \(ws.config.path).",
-                "提醒自今天（\(today)）起：此前到期的事项为「历史」，不算逾期，也不提醒。"
-                + "要从别的日期开始，在 \(ws.config.path) 的 [guanhuai] 中写 since = \"YYYY-MM-DD\"。"))
+            say(
+                L(
+                    "Reminders start today (\(today)): obligations due before it are history — never overdue, never reminded. "
+                        + "To start on another day, set [guanhuai] since = \"YYYY-MM-DD\" in \(ws.config.path).",
+                    "提醒自今天（\(today)）起：此前到期的事项为「历史」，不算逾期，也不提醒。"
+                        + "要从别的日期开始，在 \(ws.config.path) 的 [guanhuai] 中写 since = \"YYYY-MM-DD\"。"))
         }
     }
 }
@@ -99,16 +108,19 @@ struct ImportOrgs: AsyncParsableCommand {
             // The README's order imports the organisation first: people on the roster file about to be imported
             // are not "missing". A roster file that does not load yet is reported when it is imported.
             let today = Planner.today(at: currentActor().now, zone: ws.config.zone)
-            if let roster = try? RosterFile.load(path: ws.config.files.roster, organization: org, today: today,
+            if let roster = try? RosterFile.load(
+                path: ws.config.files.roster, organization: org, today: today,
                 maxMembers: ws.config.files.maxMembers)
             {
                 known.formUnion(roster.map(\.id))
             }
         }
-        args.finish(path, report, notes: Configuration.unknownPeople(org, known: known).map { unit, p in
-            let who = unit.map { org.units[$0]?.name ?? $0 } ?? "[committee] organization_department"
-            return "Note: \(who) names \(p), who is neither a [[person]] nor on the roster yet."
-        })
+        args.finish(
+            path, report,
+            notes: Configuration.unknownPeople(org, known: known).map { unit, p in
+                let who = unit.map { org.units[$0]?.name ?? $0 } ?? "[committee] organization_department"
+                return "Note: \(who) names \(p), who is neither a [[person]] nor on the roster yet."
+            })
     }
 }
 
@@ -135,28 +147,35 @@ struct ImportCompletions: AsyncParsableCommand {
         if dryRun {
             let recorded = Set(input.completions.map(\.occurrence))
             let new = completions.filter { !recorded.contains($0.occurrence) }.count
-            say(L("\(file): \(completions.count) rows — \(new) would be recorded, \(completions.count - new) on record already.",
-                "\(file)：\(completions.count) 行——将记录 \(new) 项，已有记录 \(completions.count - new) 项。"))
+            say(
+                L(
+                    "\(file): \(completions.count) rows — \(new) would be recorded, \(completions.count - new) on record already.",
+                    "\(file)：\(completions.count) 行——将记录 \(new) 项，已有记录 \(completions.count - new) 项。"))
             say(L("Dry run: nothing was written.", "试运行：没有写入任何内容。"))
             return
         }
         let n = try ws.store().recordAll(completions, actor: actor, action: .importCompletions, target: file)
-        say(L("\(file): \(completions.count) rows — \(n) recorded, \(completions.count - n) on record already.",
-            "\(file)：\(completions.count) 行——已记录 \(n) 项，此前已有记录 \(completions.count - n) 项。"))
+        say(
+            L(
+                "\(file): \(completions.count) rows — \(n) recorded, \(completions.count - n) on record already.",
+                "\(file)：\(completions.count) 行——已记录 \(n) 项，此前已有记录 \(completions.count - n) 项。"))
     }
 }
 
 struct ImportRelations: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "relations", abstract: L("Import the relations CSV (leader contacts, pairings, links, minor children).", "导入关系 CSV（领导联系、结对帮扶、委员挂联、未成年子女）。"))
+        commandName: "relations", abstract: L("Import the relations CSV (leader contacts, pairings, links, minor children).", "导入关系 CSV（领导联系、结对帮扶、委员挂联、未成年子女）。")
+    )
 
     @OptionGroup var args: ImportOptions
 
     func run() async throws {
         let ws = try args.workspace()
         guard let path = args.file ?? ws.config.files.relations else {
-            throw UsageError(message: L("name the relations file, or set [files] relations in the configuration",
-                "请给出关系文件，或在配置中设置 [files] relations"))
+            throw UsageError(
+                message: L(
+                    "name the relations file, or set [files] relations in the configuration",
+                    "请给出关系文件，或在配置中设置 [files] relations"))
         }
         let input = try ws.planInput()
         let (relations, dependants) = try RelationsFile.load(
@@ -194,8 +213,10 @@ struct EventAdd: AsyncParsableCommand {
 
     func run() async throws {
         guard let k = EventKind(name: kind) else {
-            throw UsageError(message: L("unknown event kind \"\(kind)\"; use one of \(EventKind.allCases.map(\.chinese).joined(separator: "、")) or their slugs (guanhuai event add --help)",
-                "不认识的事件类型「\(kind)」；请用 \(EventKind.allCases.map(\.chinese).joined(separator: "、")) 之一或其英文代号（guanhuai event add --help）"))
+            throw UsageError(
+                message: L(
+                    "unknown event kind \"\(kind)\"; use one of \(EventKind.allCases.map(\.chinese).joined(separator: "、")) or their slugs (guanhuai event add --help)",
+                    "不认识的事件类型「\(kind)」；请用 \(EventKind.allCases.map(\.chinese).joined(separator: "、")) 之一或其英文代号（guanhuai event add --help）"))
         }
         let d = try ArgumentDates.date(date, option: "--date")
         let e = try ends.map { try ArgumentDates.date($0, option: "--ends") }
@@ -204,14 +225,17 @@ struct EventAdd: AsyncParsableCommand {
         let input = try ws.planInput()
         let today = Planner.today(at: actor.now, zone: input.settings.zone)
         guard input.members.contains(where: { $0.id == member }) else {
-            throw UsageError(message: L("unknown member \"\(member)\"; check the id (guanhuai import roster loads the roster)",
-                "没有党员「\(member)」；请检查编号（名册由 guanhuai import roster 导入）"))
+            throw UsageError(
+                message: L(
+                    "unknown member \"\(member)\"; check the id (guanhuai import roster loads the roster)",
+                    "没有党员「\(member)」；请检查编号（名册由 guanhuai import roster 导入）"))
         }
         guard let m = input.members.first(where: { $0.id == member }) else {
             throw UsageError(message: L("unknown member \"\(member)\"", "没有党员「\(member)」"))
         }
         let event = try recording(option: "--date", names: Names(input)) { () throws(RecordingProblem) in
-            try ws.recordEvent(member: m, kind: k, date: d, ends: e, target: target, note: note, input: input, today: today,
+            try ws.recordEvent(
+                member: m, kind: k, date: d, ends: e, target: target, note: note, input: input, today: today,
                 actor: actor)
         }
         say("Recorded \(event.id): \(k.chinese) for \(member) on \(d). It takes effect in the next plan and within a minute in guanhuaid.")
@@ -236,8 +260,11 @@ struct EventList: AsyncParsableCommand {
         }
         var rows = [["编号", "日期", "党员", "类型", "结束日期", "对象"] + (notes ? ["备注"] : [])]
         for e in events {
-            rows.append([e.id, e.date.description, "\(names.person(e.member))（\(e.member)）", e.kind.chinese,
-                e.ends?.description ?? "", e.target.map(names.person) ?? ""] + (notes ? [e.note ?? ""] : []))
+            rows.append(
+                [
+                    e.id, e.date.description, "\(names.person(e.member))（\(e.member)）", e.kind.chinese,
+                    e.ends?.description ?? "", e.target.map(names.person) ?? "",
+                ] + (notes ? [e.note ?? ""] : []))
         }
         say(table(rows))
     }
@@ -248,7 +275,9 @@ func unitFilter(_ unit: String?, _ org: Organization) throws -> (Occurrence) -> 
     guard let unit else { return { _ in true } }
     guard org.units[unit] != nil else {
         let known = org.units.values.sorted { $0.id < $1.id }.prefix(12).map { "\($0.id)（\($0.name)）" }
-        throw UsageError(message: L("--unit \"\(unit)\" is not a unit of the organisation; units: \(known.joined(separator: ", "))",
+        throw UsageError(
+            message: L(
+                "--unit \"\(unit)\" is not a unit of the organisation; units: \(known.joined(separator: ", "))",
                 "--unit「\(unit)」不是本组织的单位；单位有：\(known.joined(separator: "、"))"))
     }
     var inside: [UnitID: Bool] = [:]
@@ -276,8 +305,12 @@ struct AgendaCommand: AsyncParsableCommand {
     @Option(help: "The present (YYYY-MM-DD or YYYY-MM-DDTHH:MM). Default: now.") var now: String?
 
     func run() async throws {
-        guard (0...3660).contains(days) else { throw UsageError(message: L("--days must be 0 to 3660",
-                "--days 须在 0 到 3660 之间")) }
+        guard (0...3660).contains(days) else {
+            throw UsageError(
+                message: L(
+                    "--days must be 0 to 3660",
+                    "--days 须在 0 到 3660 之间"))
+        }
         let (ws, nowInstant) = try options.workspace(create: false, now: now)
         let person = try self.person.map { try resolvePerson($0, in: ws, option: "--person") }
         let within = try unitFilter(unit, ws.organization)

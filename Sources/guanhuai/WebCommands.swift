@@ -69,7 +69,8 @@ struct WebLinkCommand: AsyncParsableCommand {
         do { key = try web.keyBytes(environment: ProcessInfo.processInfo.environment) } catch {
             throw InputErrors([error])
         }
-        let maker = LinkMaker(publicURL: web.publicURL, signer: LinkSigner(key: key), actionDays: web.actionLinkDays,
+        let maker = LinkMaker(
+            publicURL: web.publicURL, signer: LinkSigner(key: key), actionDays: web.actionLinkDays,
             agendaDays: web.agendaLinkDays, generations: [id: try ws.store().linkGeneration(of: id)])
         say(report ? maker.report(id, now: wallClockSeconds()) : maker.agenda(id, sentAt: wallClockSeconds()))
     }

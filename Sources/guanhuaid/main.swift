@@ -9,7 +9,7 @@ import Synchronization
 import Systemd
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // A parent (a test harness, a shell) may have blocked signals; systemd's SIGTERM and SIGHUP must reach us.
@@ -57,11 +57,14 @@ do {
         clock = SystemWallClock()
     case .on(let path):
         clock = FileWallClock(path: path)
-        logger.warning("the test clock is in force (GUANHUAI_TEST_CLOCK_FILE=\(path)): reminders go out on the time in that file, not the real time. Never set it in production.")
+        logger.warning(
+            "the test clock is in force (GUANHUAI_TEST_CLOCK_FILE=\(path)): reminders go out on the time in that file, not the real time. Never set it in production."
+        )
     case .refused(let why):
         throw TestClockSwitch.Refused(message: why)
     }
-    let daemon = try await buildDaemon(DaemonOptions(configPath: configPath, environment: environment),
+    let daemon = try await buildDaemon(
+        DaemonOptions(configPath: configPath, environment: environment),
         clock: SystemDaemonClock(wall: clock), notifier: notifier, logger: logger)
     // READY=1 comes from the group itself, once every listener is bound (LifecycleNotifier).
     logger.notice("guanhuaid starting with \(configPath)")

@@ -49,7 +49,8 @@ import Testing
     @Test func unknownTriggerKindListsTheKnownOnes() throws {
         let dir = try Scratch()
         let config = try dir.exampleCopy()
-        try replace("rules.toml", in: dir, "kind = \"fixed-annual\", window_start = \"06-01\"",
+        try replace(
+            "rules.toml", in: dir, "kind = \"fixed-annual\", window_start = \"06-01\"",
             "kind = \"yearly-ish\", window_start = \"06-01\"")
         let e = try #require(loadError(config)?.errors.first)
         #expect(e.description.contains("rule #2 (july-first-visit)"))
@@ -83,8 +84,14 @@ import Testing
         ("[channels.r]\ntype = \"webhook\"\nurl = \"https://h/p\"\n", "secret_credential = \"ID\" names a systemd credential"),
         ("[channels.r]\ntype = \"wecom\"\nkey_credential = \"k\"\nurl = \"https://h/p?key=abc\"\n", "keep tokens out of url"),
         ("[channels.r]\ntype = \"feishu\"\nformat = \"markdown\"\n", "unknown key \"format\"; known keys here: ca_file, hook_credential"),
-        ("[channels.r]\ntype = \"wecom\"\nkey_credential = \"k\"\n[routing]\nwebhooks = [\"nope\"]\n", "\"nope\" is not a webhook, wecom, dingtalk or feishu channel; configured: r"),
-        ("[channels.r]\ntype = \"wecom\"\nkey_credential = \"k\"\n[routing.units]\n\"no-such-unit\" = \"r\"\n", "\"no-such-unit\" is not a unit of the organisation"),
+        (
+            "[channels.r]\ntype = \"wecom\"\nkey_credential = \"k\"\n[routing]\nwebhooks = [\"nope\"]\n",
+            "\"nope\" is not a webhook, wecom, dingtalk or feishu channel; configured: r"
+        ),
+        (
+            "[channels.r]\ntype = \"wecom\"\nkey_credential = \"k\"\n[routing.units]\n\"no-such-unit\" = \"r\"\n",
+            "\"no-such-unit\" is not a unit of the organisation"
+        ),
     ])
     func badChannelsAndRoutingSayWhatToWrite(_ extra: String, _ says: String) throws {
         try appendedConfigSays(extra, says)
@@ -207,31 +214,38 @@ import Testing
     }
 
     @Test func theCommandLinePrintsJSONLines() throws {
-        let r = try runCLI(["plan", "--config", Example.configPath, "--now", "2026-11-22", "--from", "2027-02-01",
-            "--to", "2027-02-28", "--rule", "political-birthday", "--format", "json"])
+        let r = try runCLI([
+            "plan", "--config", Example.configPath, "--now", "2026-11-22", "--from", "2027-02-01",
+            "--to", "2027-02-28", "--rule", "political-birthday", "--format", "json",
+        ])
         #expect(r.status == 0)
         let lines = r.stdout.split(separator: "\n")
         #expect(!lines.isEmpty)
         for line in lines {
             let obj = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-            for key in ["occurrence", "rule", "title", "subject", "org", "responsible", "window_start", "due", "status",
-                "reminders"]
-            {
+            for key in [
+                "occurrence", "rule", "title", "subject", "org", "responsible", "window_start", "due", "status",
+                "reminders",
+            ] {
                 #expect(obj[key] != nil, "\(key)")
             }
             #expect(obj["rule"] as? String == "political-birthday")
         }
-        let table = try runCLI(["plan", "--config", Example.configPath, "--now", "2026-11-22", "--from", "2027-02-01",
-            "--to", "2027-02-28", "--person", "M001"])
+        let table = try runCLI([
+            "plan", "--config", Example.configPath, "--now", "2026-11-22", "--from", "2027-02-01",
+            "--to", "2027-02-28", "--person", "M001",
+        ])
         #expect(table.stdout.contains("到期 2027-02-28（周日）") && table.stdout.contains("政治生日"))
     }
 
     /// `guanhuai calendar` prints the elapses `systemd-analyze calendar` prints, for the same base time.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "systemd-analyze is not installed"), arguments: [
-        ("2026-11-22", "UTC"), ("2026-11-22T09:15:00", "UTC"), ("2026-12-30 23:59:59 UTC", "Asia/Shanghai"),
-        ("@1798675200", "Asia/Shanghai"), ("Wed 2026-12-30 10:00", "UTC"), ("26-12-30 10:00:00.5", "Asia/Shanghai"),
-        ("2026-12-30 10:00 CST", "Asia/Shanghai"), ("2026-03-29 02:30", "Europe/Berlin"),
-    ])
+    @Test(
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "systemd-analyze is not installed"),
+        arguments: [
+            ("2026-11-22", "UTC"), ("2026-11-22T09:15:00", "UTC"), ("2026-12-30 23:59:59 UTC", "Asia/Shanghai"),
+            ("@1798675200", "Asia/Shanghai"), ("Wed 2026-12-30 10:00", "UTC"), ("26-12-30 10:00:00.5", "Asia/Shanghai"),
+            ("2026-12-30 10:00 CST", "Asia/Shanghai"), ("2026-03-29 02:30", "Europe/Berlin"),
+        ])
     func calendarCommandAgreesWithSystemdAnalyze(_ base: String, _ zone: String) throws {
         let env = ["TZ": zone, "PATH": "/usr/bin:/bin"]
         func elapses(_ text: String) -> [String] {
@@ -240,8 +254,12 @@ import Testing
         }
         for expr in ["*-*-* 08:30", "Mon..Fri *-*-* 18:00", "*-05,11-01"] {
             let ours = try runCLI(["calendar", "--iterations", "3", "--base-time", base, expr], environment: env)
-            let theirs = try runTool("/usr/bin/env", ["TZ=\(zone)", "/usr/bin/systemd-analyze", "calendar", "--iterations=3",
-                "--base-time=\(base.replacingOccurrences(of: #"^(\d{4}-\d\d-\d\d)T"#, with: "$1 ", options: .regularExpression))", expr])
+            let theirs = try runTool(
+                "/usr/bin/env",
+                [
+                    "TZ=\(zone)", "/usr/bin/systemd-analyze", "calendar", "--iterations=3",
+                    "--base-time=\(base.replacingOccurrences(of: #"^(\d{4}-\d\d-\d\d)T"#, with: "$1 ", options: .regularExpression))", expr,
+                ])
             #expect(ours.status == 0)
             #expect(elapses(ours.stdout) == elapses(String(decoding: theirs, as: UTF8.self)), "\(expr) from \(base)")
         }

@@ -1,9 +1,10 @@
 import Foundation
 import GuanhuaiCalendar
-@testable import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiTestSupport
 import Testing
+
+@testable import GuanhuaiConfig
 
 /// Inputs the independent fault tests found crashing or silently accepted (issue "Nothing a user writes …").
 @Suite struct HardeningTests {
@@ -11,8 +12,10 @@ import Testing
 
     /// toml++ asserts on these table headers (an abort before; undefined behaviour in a release build). Each now gets
     /// a message with its line, and the process lives to say it.
-    @Test(arguments: ["[[[ x", "[=]", "[[ ,]]", "[.]", "[#]", "[[a]] b", "[\"unclosed", "[a.]", "[]", "[[]]",
-        "\u{FEFF}[\u{0C}-e[", "\u{3000}[=]", " \u{00A0}[[ [x]]"])
+    @Test(arguments: [
+        "[[[ x", "[=]", "[[ ,]]", "[.]", "[#]", "[[a]] b", "[\"unclosed", "[a.]", "[]", "[[]]",
+        "\u{FEFF}[\u{0C}-e[", "\u{3000}[=]", " \u{00A0}[[ [x]]",
+    ])
     func aBadTableHeaderIsAMessageNotAnAbort(_ header: String) throws {
         let text = HardeningTests.rules + "\n" + header + "\n"
         let line = text.split(separator: "\n", omittingEmptySubsequences: false).count - 1
@@ -29,8 +32,10 @@ import Testing
 
     /// toml++ also asserts when a value is missing where one must stand (libFuzzer's second find: an array in an
     /// inline table ending `"x",}}}`). Each is a message with its line.
-    @Test(arguments: ["a = ,", "a = [1, }", "a = [,]", "a = [1,,2]", "a = { b = 1, }", "a = {,}", "a =", "a = # none",
-        "n = { kind = \"event\", events = [\n  \"x\",}}}"])
+    @Test(arguments: [
+        "a = ,", "a = [1, }", "a = [,]", "a = [1,,2]", "a = { b = 1, }", "a = {,}", "a =", "a = # none",
+        "n = { kind = \"event\", events = [\n  \"x\",}}}",
+    ])
     func aMissingValueIsAMessageNotAnAbort(_ entry: String) throws {
         let text = "[committee]\nid = \"c\"\n" + entry + "\n"
         #expect { try OrganizationFile.parse(text, file: "organization.toml") } throws: { e in
@@ -123,16 +128,18 @@ import Testing
     @Test func anSMTPUserWithoutTLSIsRefusedAtLoad() throws {
         let dir = try Scratch()
         let config = try dir.exampleCopy()
-        try Data((try String(contentsOfFile: config, encoding: .utf8) + """
+        try Data(
+            (try String(contentsOfFile: config, encoding: .utf8) + """
 
-            [channels.mail]
-            type = "smtp"
-            host = "127.0.0.1"
-            security = "none"
-            user = "u"
-            password_credential = "p"
-            from = "a@example.edu.cn"
-            """).utf8).write(to: URL(fileURLWithPath: config))
+                [channels.mail]
+                type = "smtp"
+                host = "127.0.0.1"
+                security = "none"
+                user = "u"
+                password_credential = "p"
+                from = "a@example.edu.cn"
+                """).utf8
+        ).write(to: URL(fileURLWithPath: config))
         #expect { try Configuration.loadSettings(path: config) } throws: { "\($0)".contains("in clear") }
     }
 
@@ -147,7 +154,8 @@ import Testing
         ]
         let today = CivilDate(2026, 12, 3)!
         do {
-            _ = try RosterFile.parse(text: header + rows.joined(separator: "\n") + "\n", file: "roster.csv",
+            _ = try RosterFile.parse(
+                text: header + rows.joined(separator: "\n") + "\n", file: "roster.csv",
                 organization: org, today: today)
             Issue.record("accepted")
         } catch {

@@ -1,9 +1,10 @@
 import Foundation
 import GuanhuaiCalendar
-@testable import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiTestSupport
 import Testing
+
+@testable import GuanhuaiConfig
 
 /// Files as offices save them (issue 28, defect 1): Notepad's CRLF, an old editor's lone CR, a mix after pasting,
 /// a BOM, tabs, trailing spaces, no last newline. Every shipped example file, so rewritten, loads and plans exactly
@@ -55,8 +56,10 @@ import Testing
         }
     }
 
-    static let files = ["config.toml", "rules.toml", "organization.toml", "holidays.toml", "roster.csv", "relations.csv",
-        "events.csv"]
+    static let files = [
+        "config.toml", "rules.toml", "organization.toml", "holidays.toml", "roster.csv", "relations.csv",
+        "events.csv",
+    ]
 
     /// What a plan is, for comparing two: every occurrence with its dates, people and reminders.
     static func signature(_ c: Configuration) -> [String] {
@@ -157,8 +160,10 @@ import Testing
         let events = scratch.url.appendingPathComponent("events.csv")
         let text = try String(contentsOf: events, encoding: .utf8) + "E-late,M003,患病住院,\(later.adding(days: -10)),,,\n"
         try Data(text.utf8).write(to: events)
-        let at = try runCLI(["plan", "--config", config, "--now", later.description, "--from", later.adding(days: -30).description,
-            "--to", later.adding(days: 60).description, "--format", "json", "--rule", "must-visit"])
+        let at = try runCLI([
+            "plan", "--config", config, "--now", later.description, "--from", later.adding(days: -30).description,
+            "--to", later.adding(days: 60).description, "--format", "json", "--rule", "must-visit",
+        ])
         #expect(at.status == 0, "\(at.stderr)")
         #expect(at.stdout.contains("\"must-visit:E-late"), "\(at.stdout)")
         // Without --now, the wall clock is today and the same file is refused as dated in the future.

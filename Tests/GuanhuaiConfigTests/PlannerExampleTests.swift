@@ -155,7 +155,8 @@ import Testing
     /// the escalation, and the supervisor still hears: two reminders on one day once lost the escalation.
     @Test func anEscalationMovedOntoAnOverdueNoticeIsNotLost() throws {
         // M014 hospitalised 2026-02-05: the visit is due 02-12; +3 and +7 fall in 春节 (02-15..02-23), both moved to 02-24.
-        let occ = Example.plan(from: "2026-02-01", to: "2026-03-31", now: "2026-03-01",
+        let occ = Example.plan(
+            from: "2026-02-01", to: "2026-03-31", now: "2026-03-01",
             events: [Event(id: "T2", member: "M014", kind: .illness, date: date("2026-02-05"))])
         let visit = try #require(occ.first { $0.id == "must-visit:T2" })
         #expect(visit.due.description == "2026-02-12")
@@ -172,7 +173,8 @@ import Testing
         lean.withReminders = false
         var full = lean
         full.withReminders = true
-        let a = Planner(input).plan(lean).map(\.id), b = Planner(input).plan(full).map(\.id)
+        let a = Planner(input).plan(lean).map(\.id)
+        let b = Planner(input).plan(full).map(\.id)
         #expect(!b.isEmpty && a == b)
     }
 
@@ -230,8 +232,10 @@ import Testing
 
     /// Two processes, so two hash seeds: an order that came from iterating a Set or Dictionary would differ.
     @Test func twoRunsAreIdenticalByteForByte() throws {
-        let args = ["plan", "--config", Example.configPath, "--now", "2026-11-22", "--from", "2026-01-01", "--to", "2027-12-31",
-            "--format", "json"]
+        let args = [
+            "plan", "--config", Example.configPath, "--now", "2026-11-22", "--from", "2026-01-01", "--to", "2027-12-31",
+            "--format", "json",
+        ]
         let a = try runCLI(args)
         let b = try runCLI(args)
         #expect(a.status == 0 && b.status == 0, "\(a.stderr)")
@@ -254,7 +258,8 @@ import Testing
         // Every rule produces something over two years of the example, but those that need an event not in it.
         let occ = Example.plan(from: "2025-01-01", to: "2027-12-31", now: "2026-11-22")
         let seen = Set(occ.map(\.rule))
-        #expect(catalog.subtracting(seen).subtracting(["end-of-life", "honoree-death-report"]).isEmpty,
+        #expect(
+            catalog.subtracting(seen).subtracting(["end-of-life", "honoree-death-report"]).isEmpty,
             "\(catalog.subtracting(seen))")
     }
 }

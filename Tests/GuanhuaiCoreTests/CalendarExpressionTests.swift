@@ -92,7 +92,7 @@ import Testing
     /// Random valid expressions against this machine's systemd-analyze, where it exists.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "systemd-analyze is not installed"))
     func randomExpressionsAgreeWithSystemdAnalyzeLive() throws {
-        var rng = SplitMix(seed: 20261122)
+        var rng = SplitMix(seed: 20_261_122)
         var compared = 0
         for _ in 0..<60 {
             let expr = randomExpression(&rng)
@@ -139,7 +139,6 @@ private func randomExpression(_ rng: inout SplitMix) -> String {
     let minute = pick(["30", "00", "*/1".replacingOccurrences(of: "*/1", with: "0/15"), "05,35"])
     return "\(weekday)\(year)-\(month)\(sep)\(day) \(hour):\(minute)"
 }
-
 
 func run(_ path: String, _ args: [String]) throws -> String {
     let p = Process()

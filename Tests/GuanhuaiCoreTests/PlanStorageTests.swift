@@ -1,6 +1,7 @@
 import GuanhuaiCalendar
-@testable import GuanhuaiCore
 import Testing
+
+@testable import GuanhuaiCore
 
 /// What the planner's storage of a year's plan relies on.
 @Suite struct PlanStorageTests {

@@ -1,6 +1,7 @@
 import GuanhuaiCalendar
-@testable import GuanhuaiCore
 import Testing
+
+@testable import GuanhuaiCore
 
 /// The relative forms of systemd.time(7), which `systemd-analyze` cannot be compared with (its "now" moves); the
 /// absolute forms are compared with it in `BadInputTests.calendarCommandAgreesWithSystemdAnalyze`.
@@ -31,7 +32,8 @@ import Testing
         ("2026-12-03 24:00", "is not a time"), ("0001-01-01", "out of range"), ("", "is not a time"),
     ])
     func refusedWithAReason(_ text: String, _ reason: String) {
-        #expect { try SystemdTimestamp.parse(text, zone: SystemdTimestampTests.shanghai, nowMicros: SystemdTimestampTests.now) }
-            throws: { "\($0)".contains(reason) }
+        #expect { try SystemdTimestamp.parse(text, zone: SystemdTimestampTests.shanghai, nowMicros: SystemdTimestampTests.now) } throws: {
+            "\($0)".contains(reason)
+        }
     }
 }

@@ -1,12 +1,13 @@
 import Foundation
 import GuanhuaiCalendar
 import GuanhuaiCore
-@testable import GuanhuaiDaemon
 import GuanhuaiStore
 import GuanhuaiTestSupport
 import Logging
 import Systemd
 import Testing
+
+@testable import GuanhuaiDaemon
 
 /// After a change between send times, the scheduler plans only what the change touched, and what goes out is what a
 /// daemon planning everything sends.
@@ -14,8 +15,9 @@ import Testing
     @Test func theChangeIsReadFromTheAuditActions() {
         #expect(SchedulerStep.Change.of([]) == .closes)
         #expect(SchedulerStep.Change.of([(.done, nil), (.waiveBulk, nil), (.progress, nil)]) == .closes)
-        #expect(SchedulerStep.Change.of([(.eventAdd, "M014"), (.done, nil), (.eventAdd, "M003")])
-            == .members(["M014", "M003"]))
+        #expect(
+            SchedulerStep.Change.of([(.eventAdd, "M014"), (.done, nil), (.eventAdd, "M003")])
+                == .members(["M014", "M003"]))
         #expect(SchedulerStep.Change.of([(.eventAdd, "M014"), (.importRoster, nil)]) == .everything)
         // An event whose member cannot be found (deleted since): plan everything.
         #expect(SchedulerStep.Change.of([(.eventAdd, nil)]) == .everything)

@@ -2,7 +2,6 @@ import Foundation
 import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
-@testable import GuanhuaiDaemon
 import GuanhuaiDelivery
 import GuanhuaiStore
 import GuanhuaiTestSupport
@@ -10,13 +9,17 @@ import Logging
 import Systemd
 import Testing
 
+@testable import GuanhuaiDaemon
+
 /// Once an item is done, no reminder about it goes out, even one already queued; those who were sent an escalation
 /// about it learn in their next digest that it was done.
 @Suite struct ClosingTheLoopTests {
     static func runtime(_ dir: borrowing Scratch) async throws -> (Runtime, AppDatabase, String) {
         let rig = try MailRig(dir)
-        let runtime = try await builtDaemon(config: rig.config, environment: rig.environment,
-            notifier: Notifier(sink: { _ in }, watchdogInterval: nil)).runtime
+        let runtime = try await builtDaemon(
+            config: rig.config, environment: rig.environment,
+            notifier: Notifier(sink: { _ in }, watchdogInterval: nil)
+        ).runtime
         return (runtime, await runtime.database, rig.config)
     }
 
@@ -31,7 +34,10 @@ import Testing
         var target: (row: OutboxRow, items: [String])?
         for row in try db.outbox() where row.channel == "mail" {
             let about = try db.outboxItems(of: row.id)
-            if about.count >= 2 { target = (row, about); break }
+            if about.count >= 2 {
+                target = (row, about)
+                break
+            }
         }
         let (row, items) = try #require(target, "some digest carries two items")
         let actor = Actor(name: "M001", now: t + 5, via: "a test")
@@ -63,9 +69,10 @@ import Testing
         let input = Example.config.planInput()
         let mailable = Set(input.members.filter { $0.email != nil }.map(\.id) + input.organization.people.values.filter { $0.email != nil }.map(\.id))
         let occ = Example.plan(from: "2026-06-01", to: "2027-12-31", now: "2027-01-01")
-        let t = try #require(occ.flatMap(\.reminders).filter {
-            $0.kind == .escalation && $0.at > Example.noon("2027-01-01") && $0.to.contains(where: mailable.contains)
-        }.map(\.at).min())
+        let t = try #require(
+            occ.flatMap(\.reminders).filter {
+                $0.kind == .escalation && $0.at > Example.noon("2027-01-01") && $0.to.contains(where: mailable.contains)
+            }.map(\.at).min())
         try db.enqueue([], processedThrough: t - 60, now: t - 60)
         _ = try await runtime.schedule(now: t)
         // Every mail goes out; an escalation among them is then done.

@@ -1,12 +1,13 @@
 import Foundation
 import GuanhuaiCalendar
 import GuanhuaiConfig
-@testable import GuanhuaiCore
-@testable import GuanhuaiDaemon
 import GuanhuaiDelivery
 import GuanhuaiStore
 import GuanhuaiTestSupport
 import Testing
+
+@testable import GuanhuaiCore
+@testable import GuanhuaiDaemon
 
 /// Where a digest goes, from a table: the router is a pure value, so each case is one call.
 @Suite struct DigestRouterTests {
@@ -72,23 +73,32 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(name: "a branch item by mail, to the webhook, the branch's robot and the journal", digest: digest(.due),
+        Case(
+            name: "a branch item by mail, to the webhook, the branch's robot and the journal", digest: digest(.due),
             contact: email, channels: ["mail", "hook", "branch-robot", "journal"]),
-        Case(name: "an escalation goes to the robot of the unit above", digest: digest(.escalation),
+        Case(
+            name: "an escalation goes to the robot of the unit above", digest: digest(.escalation),
             contact: email, channels: ["mail", "hook", "general-robot", "journal"]),
-        Case(name: "a unit without a robot uses the nearest one above", digest: digest(.due, org: "wen-s"),
+        Case(
+            name: "a unit without a robot uses the nearest one above", digest: digest(.due, org: "wen-s"),
             contact: email, channels: ["mail", "hook", "general-robot", "journal"]),
-        Case(name: "no robot anywhere above and no address: a warning", digest: digest(.due, org: "li-t"),
+        Case(
+            name: "no robot anywhere above and no address: a warning", digest: digest(.due, org: "li-t"),
             contact: nobody, channels: ["hook", "journal"], warnings: ["unreachable"]),
-        Case(name: "no address, but a robot reaches the unit: no warning", digest: digest(.due),
+        Case(
+            name: "no address, but a robot reaches the unit: no warning", digest: digest(.due),
             contact: nil, channels: ["hook", "branch-robot", "journal"]),
-        Case(name: "without the journal", digest: digest(.due), contact: email, journal: false,
+        Case(
+            name: "without the journal", digest: digest(.due), contact: email, journal: false,
             channels: ["mail", "hook", "branch-robot"]),
-        Case(name: "a greeting stays out of group chats", digest: digest(.greeting, rule: "political-birthday"),
+        Case(
+            name: "a greeting stays out of group chats", digest: digest(.greeting, rule: "political-birthday"),
             contact: email, channels: ["mail", "hook", "journal"]),
-        Case(name: "a greeting 8 days late is not sent", digest: digest(.greeting, rule: "political-birthday"),
+        Case(
+            name: "a greeting 8 days late is not sent", digest: digest(.greeting, rule: "political-birthday"),
             contact: email, lateDays: 8, channels: [], warnings: ["late greeting"]),
-        Case(name: "a reminder 8 days late is still sent", digest: digest(.overdue),
+        Case(
+            name: "a reminder 8 days late is still sent", digest: digest(.overdue),
             contact: email, lateDays: 8, channels: ["mail", "hook", "branch-robot", "journal"]),
     ]
 
@@ -98,15 +108,17 @@ import Testing
         let loaded = try await DigestRouterTests.load(dir)
         let router = loaded.router
         let context = RenderContext(input: loaded.config.planInput())
-        let routed = router.route(c.digest, context: context, contact: c.contact, journal: c.journal,
+        let routed = router.route(
+            c.digest, context: context, contact: c.contact, journal: c.journal,
             now: DigestRouterTests.at + c.lateDays * 86400)
         #expect(routed.rows.map(\.channel.name) == c.channels)
-        #expect(routed.warnings.map {
-            switch $0 {
-            case .unreachable: "unreachable"
-            case .lateGreetingDropped: "late greeting"
-            }
-        } == c.warnings)
+        #expect(
+            routed.warnings.map {
+                switch $0 {
+                case .unreachable: "unreachable"
+                case .lateGreetingDropped: "late greeting"
+                }
+            } == c.warnings)
         #expect(Set(routed.rows.map(\.idempotencyKey)).count == routed.rows.count)
         #expect(routed.rows.allSatisfy { $0.recipient == c.digest.recipient })
     }

@@ -24,31 +24,33 @@ struct Rig: ~Copyable {
         let cert = try makeCertificate(name: "localhost", in: dir.url)
         _ = try dir.write("smtp-password", "pa:ss w0rd!\n")
         let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+        var addr = sockaddr_in(
+            sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) } }
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
         let port = Int(UInt16(bigEndian: addr.sin_port))
         close(s)
-        var text = try String(contentsOfFile: config, encoding: .utf8) + """
+        var text =
+            try String(contentsOfFile: config, encoding: .utf8) + """
 
-            [channels.mail]
-            type = "smtp"
-            host = "localhost"
-            port = \(port)
-            security = "starttls"
-            user = "guanhuai"
-            password_credential = "smtp-password"
-            ca_file = "\(cert.cert)"
-            from = "guanhuai@example.edu.cn"
-            from_name = "党委组织部 关怀提醒"
-            timeout_seconds = 30
+                [channels.mail]
+                type = "smtp"
+                host = "localhost"
+                port = \(port)
+                security = "starttls"
+                user = "guanhuai"
+                password_credential = "smtp-password"
+                ca_file = "\(cert.cert)"
+                from = "guanhuai@example.edu.cn"
+                from_name = "党委组织部 关怀提醒"
+                timeout_seconds = 30
 
-            [delivery]
-            retry_initial_seconds = \(retryInitialSeconds)
-            retry_max_seconds = 2
+                [delivery]
+                retry_initial_seconds = \(retryInitialSeconds)
+                retry_max_seconds = 2
 
-            """
+                """
         text = edit(text)
         try Data(text.utf8).write(to: URL(fileURLWithPath: config))
         self.clock = dir.url.appendingPathComponent("clock").path
@@ -61,8 +63,11 @@ struct Rig: ~Copyable {
 
     func smtp(holdAfter: Int? = nil, holdFile: String? = nil) throws -> ServerProcess {
         let hold = holdAfter.map { ["--hold-after", "\($0)", "--hold-file", holdFile ?? ""] } ?? []
-        return try ServerProcess([smtpServerScript, "--maildir", maildir.path, "--tls", "starttls", "--auth", "--cert", cert.cert,
-            "--key", cert.key, "--port", "\(port)"] + hold)
+        return try ServerProcess(
+            [
+                smtpServerScript, "--maildir", maildir.path, "--tls", "starttls", "--auth", "--cert", cert.cert,
+                "--key", cert.key, "--port", "\(port)",
+            ] + hold)
     }
 
     func daemon(_ name: String = "daemon", watchdog: Bool = true, environment: [String: String] = [:]) throws -> DaemonProcess {
@@ -151,18 +156,20 @@ func recipient(_ rig: borrowing Rig, _ url: URL) -> String {
         let total = expected.values.reduce(0, +)
         #expect(total > 3)
         var daemon = try rig.daemon("first")
-        #expect(try await eventually(25) {
-            rig.messages.count >= 2 && ((try? String(contentsOf: rig.maildir.appendingPathComponent("offers"), encoding: .utf8)) ?? "").count >= 6
-        }, "\(daemon.stderr)")
+        #expect(
+            try await eventually(25) {
+                rig.messages.count >= 2 && ((try? String(contentsOf: rig.maildir.appendingPathComponent("offers"), encoding: .utf8)) ?? "").count >= 6
+            }, "\(daemon.stderr)")
         daemon.signal(SIGKILL)
         _ = await daemon.waitExit(timeout: 5)
         let atKill = rig.messages.count
         #expect(atKill == 2, "the kill came with the third message in flight")
         try FileManager.default.removeItem(atPath: hold)
         daemon = try rig.daemon("second")
-        #expect(try await eventually(40) {
-            Set(rig.messages.map { recipient(rig, $0) }).count == expected.count && rig.mailSettled
-        }, "\(daemon.stderr)")
+        #expect(
+            try await eventually(40) {
+                Set(rig.messages.map { recipient(rig, $0) }).count == expected.count && rig.mailSettled
+            }, "\(daemon.stderr)")
         let ids = try rig.messages.map { try rig.headers($0)["Message-ID"] ?? "" }
         #expect(Set(ids).count == total, "nothing lost")
         #expect(ids.count <= total + 1, "at most the in-flight message repeated: \(ids.count) for \(total)")

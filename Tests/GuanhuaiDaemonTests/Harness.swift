@@ -3,11 +3,12 @@ import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiTestSupport
-@testable import GuanhuaiDaemon
 import Logging
-import Systemd
 import Synchronization
+import Systemd
 import Testing
+
+@testable import GuanhuaiDaemon
 
 let daemonServers = Example.root.appendingPathComponent("Tests/GuanhuaiDaemonTests/Servers")
 let smtpServerScript = Example.root.appendingPathComponent("Tests/GuanhuaiDeliveryTests/Servers/smtp_server.py").path
@@ -23,7 +24,7 @@ final class DaemonProcess: @unchecked Sendable {
 
     init(config: String, environment extra: [String: String], in dir: URL, name: String = "daemon") throws {
         stderrPath = dir.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(6)).log").path
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: daemonPath)
         process.arguments = ["--config", config]
         var env = ["PATH": "/usr/bin:/bin", "HOME": dir.path]
@@ -87,9 +88,10 @@ struct NotifyLog: ~Copyable {
     }
 
     func senders() -> Set<Int32> {
-        Set(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
-            Int32($0.split(separator: " ").first ?? "")
-        })
+        Set(
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+                Int32($0.split(separator: " ").first ?? "")
+            })
     }
 
     deinit { unlink(socket) }
@@ -241,9 +243,11 @@ final class MailRig: Sendable {
 
 /// The daemon `guanhuaid` would build from these files, not started: its wall time is `wall`, so a test drives the
 /// dispatcher (`dispatchOnce`) and the scheduler (`runtime.schedule`) step by step.
-func builtDaemon(config: String, environment: [String: String] = [:], wall: any WallClock = SystemWallClock(),
-    notifier: Notifier = Notifier(), logger: Logger = Logger(label: "t")) async throws -> Daemon
-{
-    try await buildDaemon(DaemonOptions(configPath: config, environment: environment),
+func builtDaemon(
+    config: String, environment: [String: String] = [:], wall: any WallClock = SystemWallClock(),
+    notifier: Notifier = Notifier(), logger: Logger = Logger(label: "t")
+) async throws -> Daemon {
+    try await buildDaemon(
+        DaemonOptions(configPath: config, environment: environment),
         clock: SystemDaemonClock(wall: wall), notifier: notifier, logger: logger)
 }

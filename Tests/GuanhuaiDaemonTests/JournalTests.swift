@@ -4,8 +4,10 @@ import Testing
 
 /// Journal entries read back from a real journald (../shared/systemd.md, recipe 2).
 @Suite struct JournalTests {
-    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd-journald"),
-        "a private journald needs root and systemd-journald"))
+    @Test(
+        .enabled(
+            if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd-journald"),
+            "a private journald needs root and systemd-journald"))
     func remindersAndLogsAreStructuredEntriesWithoutNotes() async throws {
         let dir = try Scratch()
         let config = try dir.exampleCopy()
@@ -17,10 +19,12 @@ import Testing
         let clock = try dir.write("clock", "\(beijing("2027-06-01 08:29:57"))\n")
         let out = dir.url.appendingPathComponent("journal.json").path
         let script = daemonServers.appendingPathComponent("with_journald.sh").path
-        _ = try runTool("/usr/bin/env", [
-            "GUANHUAI_TEST_CLOCK_FILE=\(clock)", "WATCHDOG_USEC=2000000", script, out,
-            "/usr/bin/timeout", "-s", "TERM", "9", daemonPath, "--config", config,
-        ])
+        _ = try runTool(
+            "/usr/bin/env",
+            [
+                "GUANHUAI_TEST_CLOCK_FILE=\(clock)", "WATCHDOG_USEC=2000000", script, out,
+                "/usr/bin/timeout", "-s", "TERM", "9", daemonPath, "--config", config,
+            ])
         let entries = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").compactMap {
             try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
@@ -37,7 +41,7 @@ import Testing
         let sent = try #require(entries.first { ($0["MESSAGE"] as? String) == "reminder sent" })
         #expect(sent["PRIORITY"] as? String == "6")
         #expect(sent["MESSAGE_ID"] as? String == "a3c5e7f9b1d34f6a8c0e2a4b6d8f0a1c")
-        #expect((sent["CODE_FILE"] as? String)?.hasSuffix("DispatcherService.swift") == true)
+        #expect((sent["CODE_FILE"] as? String)?.hasSuffix("DispatcherService+Recording.swift") == true)
         #expect(sent["CODE_LINE"] != nil && sent["CODE_FUNC"] != nil && sent["GUANHUAI_CHANNEL"] != nil)
         // Who and what, never why: the note appears nowhere in the journal.
         let everything = try String(contentsOfFile: out, encoding: .utf8)

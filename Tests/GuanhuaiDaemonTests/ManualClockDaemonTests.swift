@@ -1,7 +1,6 @@
 import Foundation
 import GuanhuaiConfig
 import GuanhuaiCore
-@testable import GuanhuaiDaemon
 import GuanhuaiDelivery
 import GuanhuaiStore
 import GuanhuaiTestSupport
@@ -9,6 +8,8 @@ import Logging
 import Synchronization
 import Systemd
 import Testing
+
+@testable import GuanhuaiDaemon
 
 /// The daemon in-process, built by `buildDaemon` as guanhuaid builds it but on one manual clock, delivering to
 /// aiosmtpd: nothing goes out before the send time, and at the send time exactly the planned digests do, with no
@@ -23,7 +24,8 @@ import Testing
         let clock = ManualDaemonClock(epoch: start)
         let notifier = Notifier(sink: { _ in }, watchdogInterval: nil)
         // The daemon as guanhuaid builds it, on the manual clock: the same services, wired by the same function.
-        let daemon = try await buildDaemon(DaemonOptions(configPath: config, environment: env), clock: clock,
+        let daemon = try await buildDaemon(
+            DaemonOptions(configPath: config, environment: env), clock: clock,
             notifier: notifier, logger: Logger(label: "t"))
         let database = await daemon.runtime.deliverySnapshot().database
         let expected = expectedRecipients(after: start, through: EndToEndTests.sendTime).values.reduce(0, +)

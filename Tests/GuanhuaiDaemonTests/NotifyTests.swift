@@ -1,10 +1,11 @@
 import Foundation
-@testable import GuanhuaiDaemon
 import GuanhuaiTestSupport
 import Logging
 import Synchronization
 import Systemd
 import Testing
+
+@testable import GuanhuaiDaemon
 
 /// The daemon under a fake service manager (../shared/systemd.md, recipe 1).
 @Suite(.serialized) struct NotifyTests {
@@ -12,9 +13,11 @@ import Testing
         let dir = try Scratch()
         let config = try dir.exampleCopy()
         let notify = try NotifyLog(in: dir.url)
-        let daemon = try DaemonProcess(config: config, environment: [
-            "NOTIFY_SOCKET": notify.socket, "WATCHDOG_USEC": "400000",
-        ], in: dir.url)
+        let daemon = try DaemonProcess(
+            config: config,
+            environment: [
+                "NOTIFY_SOCKET": notify.socket, "WATCHDOG_USEC": "400000",
+            ], in: dir.url)
         #expect(try await eventually { notify.messages.contains { $0.hasPrefix("READY=1") } }, "\(daemon.stderr)")
         let ready = notify.messages.first { $0.hasPrefix("READY=1") }!
         #expect(ready.contains("STATUS=") && ready.contains("queued"))
@@ -33,8 +36,12 @@ import Testing
         // A broken configuration: the old one keeps running, and the log says why (file, line, key).
         let rules = dir.url.appendingPathComponent("rules.toml")
         let good = try String(contentsOf: rules, encoding: .utf8)
-        try Data(good.replacingOccurrences(of: "kind = \"fixed-annual\", window_start = \"06-01\"",
-            with: "kind = \"sometimes\", window_start = \"06-01\"").utf8).write(to: rules)
+        try Data(
+            good.replacingOccurrences(
+                of: "kind = \"fixed-annual\", window_start = \"06-01\"",
+                with: "kind = \"sometimes\", window_start = \"06-01\""
+            ).utf8
+        ).write(to: rules)
         let before2 = notify.messages.count
         daemon.signal(SIGHUP)
         #expect(try await eventually { notify.messages.dropFirst(before2).contains { $0.hasPrefix("READY=1") } })
@@ -70,7 +77,8 @@ import Testing
         let before = notify.messages.count
         daemon.signal(SIGHUP)
         #expect(try await eventually { notify.messages.dropFirst(before).contains { $0.hasPrefix("READY=1") } }, "\(daemon.stderr)")
-        #expect(try await eventually { notify.messages.dropFirst(before).contains { $0.contains("STATUS=") && $0.contains("09:17") } },
+        #expect(
+            try await eventually { notify.messages.dropFirst(before).contains { $0.contains("STATUS=") && $0.contains("09:17") } },
             "\(notify.messages.dropFirst(before))")
         #expect(!daemon.stderr.contains("still running the previous one"), "\(daemon.stderr)")
         #expect(daemon.process.isRunning)
@@ -95,9 +103,11 @@ import Testing
             .write(to: URL(fileURLWithPath: config))
         _ = try dir.write("web-key", webKey + "\n")
         let notify = try NotifyLog(in: dir.url)
-        let daemon = try DaemonProcess(config: config, environment: [
-            "NOTIFY_SOCKET": notify.socket, "CREDENTIALS_DIRECTORY": dir.url.path,
-        ], in: dir.url)
+        let daemon = try DaemonProcess(
+            config: config,
+            environment: [
+                "NOTIFY_SOCKET": notify.socket, "CREDENTIALS_DIRECTORY": dir.url.path,
+            ], in: dir.url)
         // Polled tightly: the first moment READY=1 is there, one request, no retry.
         let deadline = Date().addingTimeInterval(20)
         while !notify.messages.contains(where: { $0.hasPrefix("READY=1") }), Date() < deadline {
@@ -154,16 +164,20 @@ import Testing
         let clock = dir.url.appendingPathComponent("clock").path
         try setClock(clock, 1_800_000_000)
         let notify = try NotifyLog(in: dir.url)
-        let refused = try DaemonProcess(config: config, environment: [
-            "NOTIFY_SOCKET": notify.socket, "INVOCATION_ID": "0123456789abcdef0123456789abcdef", "GUANHUAI_TEST_CLOCK_FILE": clock,
-        ], in: dir.url, name: "refused")
+        let refused = try DaemonProcess(
+            config: config,
+            environment: [
+                "NOTIFY_SOCKET": notify.socket, "INVOCATION_ID": "0123456789abcdef0123456789abcdef", "GUANHUAI_TEST_CLOCK_FILE": clock,
+            ], in: dir.url, name: "refused")
         #expect(await refused.waitExit(timeout: 10) == 78)
         #expect(refused.stderr.contains("GUANHUAI_TEST_CLOCK_FILE is set, and this is a systemd service"))
         #expect(!notify.messages.contains { $0.hasPrefix("READY=1") })
-        let allowed = try DaemonProcess(config: config, environment: [
-            "NOTIFY_SOCKET": notify.socket, "INVOCATION_ID": "0123456789abcdef0123456789abcdef", "GUANHUAI_TEST_CLOCK_FILE": clock,
-            "GUANHUAI_TEST": "1",
-        ], in: dir.url, name: "allowed")
+        let allowed = try DaemonProcess(
+            config: config,
+            environment: [
+                "NOTIFY_SOCKET": notify.socket, "INVOCATION_ID": "0123456789abcdef0123456789abcdef", "GUANHUAI_TEST_CLOCK_FILE": clock,
+                "GUANHUAI_TEST": "1",
+            ], in: dir.url, name: "allowed")
         #expect(try await eventually { notify.messages.contains { $0.hasPrefix("READY=1") } }, "\(allowed.stderr)")
         #expect(allowed.stderr.contains("the test clock is in force"))
         allowed.signal(SIGTERM)

@@ -1,13 +1,14 @@
 import Foundation
 import GuanhuaiConfig
 import GuanhuaiCore
-@testable import GuanhuaiDaemon
 import GuanhuaiDelivery
 import GuanhuaiStore
 import GuanhuaiTestSupport
 import Logging
 import Systemd
 import Testing
+
+@testable import GuanhuaiDaemon
 
 /// Every send time missed while the daemon was down goes out once, with all its items, whatever the outage's length.
 @Suite struct OutageTests {

@@ -2,7 +2,6 @@ import Foundation
 import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
-@testable import GuanhuaiDaemon
 import GuanhuaiDelivery
 import GuanhuaiStore
 import GuanhuaiTestSupport
@@ -10,6 +9,8 @@ import Logging
 import Synchronization
 import Systemd
 import Testing
+
+@testable import GuanhuaiDaemon
 
 /// Every line a logger was given, with its metadata.
 final class CapturedLog: Sendable {
@@ -49,28 +50,32 @@ final class CapturedLog: Sendable {
     static func setUp(_ dir: borrowing Scratch, logger: Logger = Logger(label: "t")) async throws -> Setup {
         let config = try dir.exampleCopy()
         let log = dir.url.appendingPathComponent("sms.jsonl")
-        let server = try ServerProcess([Example.root.appendingPathComponent("Tests/GuanhuaiDeliveryTests/Servers/sms_server.py").path,
-            "--log", log.path])
+        let server = try ServerProcess([
+            Example.root.appendingPathComponent("Tests/GuanhuaiDeliveryTests/Servers/sms_server.py").path,
+            "--log", log.path,
+        ])
         _ = try dir.write("sms-id", "LTAItest-id")
         _ = try dir.write("sms-secret", "aliyun-test-secret")
-        try Data((try String(contentsOfFile: config, encoding: .utf8) + """
+        try Data(
+            (try String(contentsOfFile: config, encoding: .utf8) + """
 
-            [channels.sms]
-            type = "sms"
-            provider = "aliyun"
-            url = "http://127.0.0.1:\(server.port)/"
-            access_key_id_credential = "sms-id"
-            access_key_secret_credential = "sms-secret"
-            sign_name = "示范大学党委"
-            templates.greeting = { id = "SMS_G", params = { name = "recipient", years = "years" } }
-            templates.due = { id = "SMS_D", params = { who = "recipient", what = "title", day = "due" } }
-            templates.overdue = { id = "SMS_O", params = { who = "recipient", what = "title", day = "due" } }
+                [channels.sms]
+                type = "sms"
+                provider = "aliyun"
+                url = "http://127.0.0.1:\(server.port)/"
+                access_key_id_credential = "sms-id"
+                access_key_secret_credential = "sms-secret"
+                sign_name = "示范大学党委"
+                templates.greeting = { id = "SMS_G", params = { name = "recipient", years = "years" } }
+                templates.due = { id = "SMS_D", params = { who = "recipient", what = "title", day = "due" } }
+                templates.overdue = { id = "SMS_O", params = { who = "recipient", what = "title", day = "due" } }
 
-            [routing]
-            greeting_sms = "sms"
-            sms_fallback = "sms"
+                [routing]
+                greeting_sms = "sms"
+                sms_fallback = "sms"
 
-            """).utf8).write(to: URL(fileURLWithPath: config))
+                """).utf8
+        ).write(to: URL(fileURLWithPath: config))
         let env = ["CREDENTIALS_DIRECTORY": dir.url.path]
         let clock = ManualClock(0)
         let daemon = try await builtDaemon(config: config, environment: env, wall: clock, logger: logger)
@@ -84,8 +89,10 @@ final class CapturedLog: Sendable {
         let captured = CapturedLog()
         let s = try await Self.setUp(dir, logger: captured.logger)
         let input = try s.loaded.workspace.planInput()
-        let occ = Planner(input).plan(PlanQuery(from: CivilDate(2027, 2, 1)!, to: CivilDate(2027, 2, 28)!,
-            now: Example.noon("2027-01-01"), rules: ["political-birthday"]))
+        let occ = Planner(input).plan(
+            PlanQuery(
+                from: CivilDate(2027, 2, 1)!, to: CivilDate(2027, 2, 28)!,
+                now: Example.noon("2027-01-01"), rules: ["political-birthday"]))
         let o = try #require(occ.first { $0.subject == "M001" })
         let r = try #require(o.reminders.first { $0.kind == .greeting })
         #expect(r.localDate.description == "2027-02-14")
@@ -129,21 +136,23 @@ final class CapturedLog: Sendable {
         let config = try dir.exampleCopy()
         _ = try dir.write("sms-id", "LTAItest-id")
         _ = try dir.write("sms-secret", "aliyun-test-secret")
-        try Data((try String(contentsOfFile: config, encoding: .utf8) + """
+        try Data(
+            (try String(contentsOfFile: config, encoding: .utf8) + """
 
-            [channels.sms]
-            type = "sms"
-            provider = "tencent"
-            secret_id_credential = "sms-id"
-            secret_key_credential = "sms-secret"
-            sdk_app_id = "1400000001"
-            sign_name = "示范大学党委"
-            templates.due = { id = "1", params = ["recipient", "title"] }
+                [channels.sms]
+                type = "sms"
+                provider = "tencent"
+                secret_id_credential = "sms-id"
+                secret_key_credential = "sms-secret"
+                sdk_app_id = "1400000001"
+                sign_name = "示范大学党委"
+                templates.due = { id = "1", params = ["recipient", "title"] }
 
-            [routing]
-            greeting_sms = "sms"
+                [routing]
+                greeting_sms = "sms"
 
-            """).utf8).write(to: URL(fileURLWithPath: config))
+                """).utf8
+        ).write(to: URL(fileURLWithPath: config))
         var env = ProcessInfo.processInfo.environment
         env["CREDENTIALS_DIRECTORY"] = dir.url.path
         env["LANG"] = "C.UTF-8"
@@ -159,7 +168,8 @@ final class CapturedLog: Sendable {
         let db = s.loaded.database
         let t0: Int64 = 1_800_000_000
         let rows = (1...3).map {
-            NewOutboxMessage(idempotencyKey: "s\($0)", recipient: "M005", channel: "sms",
+            NewOutboxMessage(
+                idempotencyKey: "s\($0)", recipient: "M005", channel: "sms",
                 payload: OutboxPayload.sms(phone: "13800138000", template: "SMS_D", params: [.init("who", "某某")]).encoded())
         }
         _ = try db.enqueue(rows, processedThrough: t0, now: t0)
@@ -185,8 +195,10 @@ final class CapturedLog: Sendable {
         let dir = try Scratch()
         let s = try await Self.setUp(dir)
         var input = try s.loaded.workspace.planInput()
-        let occ = Planner(input).plan(PlanQuery(from: CivilDate(2027, 1, 1)!, to: CivilDate(2027, 12, 31)!,
-            now: Example.noon("2027-01-01")))
+        let occ = Planner(input).plan(
+            PlanQuery(
+                from: CivilDate(2027, 1, 1)!, to: CivilDate(2027, 12, 31)!,
+                now: Example.noon("2027-01-01")))
         let o = try #require(occ.first { $0.reminders.contains { $0.kind == .due } && $0.responsible.hasPrefix("M") })
         let r = try #require(o.reminders.first { $0.kind == .due })
         let d = try #require(Digest.collect([o], after: r.at - 1, through: r.at).first { $0.recipient == o.responsible })
@@ -198,7 +210,10 @@ final class CapturedLog: Sendable {
         noMail.email = nil
         let texted = router.route(d, context: context, contact: noMail, journal: false, now: r.at).rows
         let row = try #require(texted.first { $0.channel == "sms" })
-        guard case .sms(_, let template, let params)? = OutboxPayload.decode(row.payload) else { Issue.record("not an SMS"); return }
+        guard case .sms(_, let template, let params)? = OutboxPayload.decode(row.payload) else {
+            Issue.record("not an SMS")
+            return
+        }
         #expect(template == "SMS_D" && params.map(\.name) == ["day", "what", "who"])
         // Opted out: no SMS number, so the greeting goes by mail.
         let i = try #require(input.members.firstIndex { $0.id == "M001" })

@@ -25,8 +25,9 @@ import Testing
         let fires = ReportSchedule.fires(on, after: beijing("2027-06-30 20:00:00"), through: beijing("2027-09-01 10:00:00"), zone: zone)
         #expect(fires == [beijing("2027-07-01 09:00:00"), beijing("2027-08-01 09:00:00"), beijing("2027-09-01 09:00:00")])
         // Exactly at the time counts; the mark itself does not (it was processed).
-        #expect(ReportSchedule.fires(on, after: beijing("2027-07-01 09:00:00"), through: beijing("2027-08-01 09:00:00"), zone: zone)
-            == [beijing("2027-08-01 09:00:00")])
+        #expect(
+            ReportSchedule.fires(on, after: beijing("2027-07-01 09:00:00"), through: beijing("2027-08-01 09:00:00"), zone: zone)
+                == [beijing("2027-08-01 09:00:00")])
         // Ten years down: the latest twelve months, not 120 mails.
         #expect(ReportSchedule.fires(on, after: beijing("2017-01-01 00:00:00"), through: beijing("2027-01-02 00:00:00"), zone: zone).count == 12)
         let p = ReportSchedule.period(firedAt: beijing("2027-01-01 09:00:00"), zone: zone)
@@ -58,7 +59,8 @@ import Testing
         for m in june { byAddress[recipient(rig, m)] = m }
         // 组织部 and the two 党总支 secretaries, at the addresses the organisation file gives them.
         let people = Example.config.organization.people
-        let wenSecretary = try #require(people["S01"]?.email), liSecretary = try #require(people["S02"]?.email)
+        let wenSecretary = try #require(people["S01"]?.email)
+        let liSecretary = try #require(people["S02"]?.email)
         #expect(Set(byAddress.keys) == ["zzb@example.edu.cn", wenSecretary, liSecretary], "\(byAddress.keys)")
 
         // 组织部's mail: HTML and text, the workbook attached under its Chinese name, its first sheet the same as
@@ -79,8 +81,11 @@ import Testing
         #expect(a["filename"] == "关怀工作统计-2027-06-dw.xlsx")
         #expect(a["content_type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         let csv = rig.dir.url.appendingPathComponent("june.csv").path
-        let cli = try runCLI(["report", "--config", rig.config, "--from", "2027-06-01", "--to", "2027-06-30",
-            "--now", "2027-07-01T09:00", "--format", "csv", "--output", csv], environment: ["CREDENTIALS_DIRECTORY": rig.dir.url.path])
+        let cli = try runCLI(
+            [
+                "report", "--config", rig.config, "--from", "2027-06-01", "--to", "2027-06-30",
+                "--now", "2027-07-01T09:00", "--format", "csv", "--output", csv,
+            ], environment: ["CREDENTIALS_DIRECTORY": rig.dir.url.path])
         #expect(cli.status == 0, "\(cli.stderr)")
         let check = Example.root.appendingPathComponent("Tests/GuanhuaiStoreTests/check_xlsx.py").path
         let same = try JSONSerialization.jsonObject(with: try runTool(venvPython, [check, try #require(a["path"]), csv])) as! [String: Any]
@@ -133,12 +138,14 @@ import Testing
         let total = expectedRecipients(after: now, through: EndToEndTests.sendTime).values.reduce(0, +)
         #expect(try await eventually(25) { rig.messages.count >= total && rig.mailSettled }, "\(daemon.stderr)")
         var url: String?
-        #expect(try await eventually(10) {
-            url = daemon.stderr.split(separator: "\n").compactMap { line in
-                line.range(of: "metrics at ").map { String(line[$0.upperBound...]).trimmingCharacters(in: .whitespaces) }
-            }.first
-            return url != nil
-        })
+        #expect(
+            try await eventually(10) {
+                url =
+                    daemon.stderr.split(separator: "\n").compactMap { line in
+                        line.range(of: "metrics at ").map { String(line[$0.upperBound...]).trimmingCharacters(in: .whitespaces) }
+                    }.first
+                return url != nil
+            })
         let script = Example.root.appendingPathComponent("Tests/GuanhuaiDaemonTests/Servers/check_metrics.py").path
         let page = rig.dir.url.appendingPathComponent("metrics.txt").path
         let samples = try JSONSerialization.jsonObject(with: try runTool(venvPython, [script, try #require(url), page])) as! [[String: Any]]
@@ -157,8 +164,9 @@ import Testing
             samples.first { ($0["name"] as? String) == name && ($0["labels"] as? [String: String]) == labels }?["value"] as? Double
         }
         func sum(_ name: String, where keep: ([String: String]) -> Bool) -> Int {
-            Int(samples.filter { ($0["name"] as? String) == name && keep($0["labels"] as! [String: String]) }
-                .reduce(0.0) { $0 + ($1["value"] as! Double) })
+            Int(
+                samples.filter { ($0["name"] as? String) == name && keep($0["labels"] as! [String: String]) }
+                    .reduce(0.0) { $0 + ($1["value"] as! Double) })
         }
         // The outbox and the deliveries: what reached the server.
         let sent = rig.messages.count
@@ -169,8 +177,11 @@ import Testing
         #expect(value("guanhuai_last_plan_seconds") != nil)
         // Obligations: per unit and per rule, the same as `guanhuai report --year 2027` at the same moment.
         func report(_ by: String) throws -> [[String: Any]] {
-            let r = try runCLI(["report", "--config", rig.config, "--year", "2027", "--format", "json", "--by", by,
-                "--now", "2027-06-01T08:30"], environment: ["CREDENTIALS_DIRECTORY": rig.dir.url.path])
+            let r = try runCLI(
+                [
+                    "report", "--config", rig.config, "--year", "2027", "--format", "json", "--by", by,
+                    "--now", "2027-06-01T08:30",
+                ], environment: ["CREDENTIALS_DIRECTORY": rig.dir.url.path])
             #expect(r.status == 0, "\(r.stderr)")
             return r.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         }

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
@@ -10,10 +7,15 @@ import GuanhuaiStore
 import GuanhuaiTestSupport
 import Testing
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 let browserScript = daemonServers.appendingPathComponent("browser.py").path
 let icsScript = daemonServers.appendingPathComponent("check_ics.py").path
 /// Debian's chromium and chromium-driver (Tools/install-deps installs them).
-let browserAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
+let browserAvailable =
+    FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
     && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
 
 /// The web key the tests sign with: the daemon reads the same bytes as its credential.
@@ -125,7 +127,8 @@ func screenshot(_ name: String, _ dir: borrowing Scratch) -> String {
         return nil
     }
 
-    @Test(.enabled(if: browserAvailable, "needs Debian's chromium and chromium-driver (Tools/install-deps)"),
+    @Test(
+        .enabled(if: browserAvailable, "needs Debian's chromium and chromium-driver (Tools/install-deps)"),
         .timeLimit(.minutes(3)))
     func aSecretaryCompletesAnItemFromTheMailInARealBrowser() async throws {
         let port = freePort()
@@ -138,7 +141,7 @@ func screenshot(_ name: String, _ dir: borrowing Scratch) -> String {
         #expect(link.url.hasPrefix("http://127.0.0.1:\(port)/i/"))
         #expect(link.text.contains("不适用：http") && link.text.contains("登记情况：http") && link.text.contains("我的待办：http"))
         let token = String(link.url.dropFirst("http://127.0.0.1:\(port)/i/".count).dropLast("/done".count))
-        let grant = try #require(try LinkSigner(key: Array(webKey.utf8)).verify(Substring(token)).get())
+        let grant = try LinkSigner(key: Array(webKey.utf8)).verify(Substring(token)).get()
         let db = try rig.database
         let auditBefore = try db.auditLog(limit: 1000).count
 
@@ -160,8 +163,10 @@ func screenshot(_ name: String, _ dir: borrowing Scratch) -> String {
         #expect(page.body.contains("确认已办结"))
 
         // The browser, at phone width: fill in, submit, see the confirmation.
-        let saw = try browse(["done", link.url, "--note", "已上门看望，转达组织关心", "--amount", "500.50",
-            "--shot", screenshot("confirm.png", rig.dir), "--result-shot", screenshot("confirmed.png", rig.dir)])
+        let saw = try browse([
+            "done", link.url, "--note", "已上门看望，转达组织关心", "--amount", "500.50",
+            "--shot", screenshot("confirm.png", rig.dir), "--result-shot", screenshot("confirmed.png", rig.dir),
+        ])
         #expect((saw["text"] as? String)?.contains("确认已办结") == true, "\(saw)")
         #expect((saw["width"] as? Int ?? 999) <= 390, "the page fits a phone: \(saw)")
         #expect((saw["stylesheets"] as? Int) == 1, "the stylesheet loads under the CSP")
@@ -169,12 +174,16 @@ func screenshot(_ name: String, _ dir: borrowing Scratch) -> String {
 
         // The CLI's plan shows it done, dated today, by the person the link was for, with no reminder left.
         let due = try #require(grant.due)
-        let plan = try runCLI(["plan", "--config", rig.config, "--format", "json", "--from", due.adding(days: -1).description,
-            "--to", due.adding(days: 1).description, "--now", Self.today,
-            "--rule", String(grant.occurrence.prefix { $0 != ":" })], environment: ["CREDENTIALS_DIRECTORY": rig.dir.url.path])
+        let plan = try runCLI(
+            [
+                "plan", "--config", rig.config, "--format", "json", "--from", due.adding(days: -1).description,
+                "--to", due.adding(days: 1).description, "--now", Self.today,
+                "--rule", String(grant.occurrence.prefix { $0 != ":" }),
+            ], environment: ["CREDENTIALS_DIRECTORY": rig.dir.url.path])
         let line = try #require(plan.stdout.split(separator: "\n").first { $0.contains("\"\(grant.occurrence)\"") }, "\(plan.stderr)")
-        #expect(line.contains("\"status\":\"done\"") && line.contains("\"closed_on\":\"\(Self.today)\"")
-            && line.contains("\"closed_by\":\"\(grant.person)\"") && line.contains("\"reminders\":[]"), "\(line)")
+        #expect(
+            line.contains("\"status\":\"done\"") && line.contains("\"closed_on\":\"\(Self.today)\"")
+                && line.contains("\"closed_by\":\"\(grant.person)\"") && line.contains("\"reminders\":[]"), "\(line)")
         let recorded = try #require(try db.completion(for: grant.occurrence))
         #expect(recorded.amountFen == 50050 && recorded.by == grant.person)
         let audit = try db.auditLog(limit: 5).first { $0.target == grant.occurrence }
@@ -210,11 +219,15 @@ func screenshot(_ name: String, _ dir: borrowing Scratch) -> String {
         let open = planner.plan(PlanQuery(from: CivilDate(2027, 5, 1)!, to: CivilDate(2027, 7, 31)!, now: now)).filter { $0.status.isOpen }
         let mine = try #require(open.first { $0.responsible == "M001" })
         let foreign = try #require(open.first { o in o.responsible != "M026" && !o.reminders.contains { $0.to.contains("M026") } })
-        func item(_ person: String, _ o: Occurrence, expires: Int64 = beijing("2027-07-30 00:00:00"), generation: Int = 0,
-            signer: LinkSigner = signer) -> String
-        {
-            base + "/i/" + signer.token(LinkToken(purpose: .item, person: person, occurrence: o.id, due: o.due, expires: expires,
-                generation: generation)) + "/done"
+        func item(
+            _ person: String, _ o: Occurrence, expires: Int64 = beijing("2027-07-30 00:00:00"), generation: Int = 0,
+            signer: LinkSigner = signer
+        ) -> String {
+            base + "/i/"
+                + signer.token(
+                    LinkToken(
+                        purpose: .item, person: person, occurrence: o.id, due: o.due, expires: expires,
+                        generation: generation)) + "/done"
         }
         func expectPage(_ r: HTTPReply, _ status: Int, _ words: String, sourceLocation: SourceLocation = #_sourceLocation) {
             #expect(r.status == status, "\(r.status) \(r.body)", sourceLocation: sourceLocation)
@@ -252,8 +265,13 @@ func screenshot(_ name: String, _ dir: borrowing Scratch) -> String {
         #expect(try await http("GET", item("M001", mine, generation: 1)).status == 200, "a link made after the revocation works")
         // The report: 组织部 sees every unit, a 党总支 secretary their own subtree, a member none.
         func report(_ person: String) async throws -> HTTPReply {
-            try await http("GET", base + "/report/" + signer.token(LinkToken(purpose: .report, person: person,
-                expires: now + 86400, generation: 0)) + "?year=2027")
+            try await http(
+                "GET",
+                base + "/report/"
+                    + signer.token(
+                        LinkToken(
+                            purpose: .report, person: person,
+                            expires: now + 86400, generation: 0)) + "?year=2027")
         }
         let all = try await report("ZZB")
         #expect(all.status == 200 && all.body.contains("文学院党总支") && all.body.contains("理学院党总支") && all.body.contains("<svg"), "\(all.body.prefix(300))")
@@ -270,7 +288,8 @@ func screenshot(_ name: String, _ dir: borrowing Scratch) -> String {
         _ = daemon
     }
 
-    @Test(.enabled(if: browserAvailable, "needs Debian's chromium and chromium-driver (Tools/install-deps)"),
+    @Test(
+        .enabled(if: browserAvailable, "needs Debian's chromium and chromium-driver (Tools/install-deps)"),
         .timeLimit(.minutes(3)))
     func anEventRecordedFromMyAgendaOpensItsVisitAndTheFeedParses() async throws {
         let port = freePort()
@@ -285,13 +304,18 @@ func screenshot(_ name: String, _ dir: borrowing Scratch) -> String {
         let page = try await http("GET", agenda)
         #expect(page.status == 200 && page.body.contains("我的待办") && page.body.contains("value=\"M003\""))
         #expect(!page.body.contains("value=\"M027\""), "only the secretary's own members")
-        let saw = try browse(["event", agenda, "--member", "M003", "--kind", "illness", "--date", Self.today,
-            "--shot", screenshot("agenda.png", rig.dir), "--height", "1400"])
+        let saw = try browse([
+            "event", agenda, "--member", "M003", "--kind", "illness", "--date", Self.today,
+            "--shot", screenshot("agenda.png", rig.dir), "--height", "1400",
+        ])
         #expect((saw["result"] as? String)?.contains("四必访") == true, "\(saw)")
         let events = try rig.database.events(member: "M003").filter { $0.kind == .illness && $0.date == CivilDate(parsing: Self.today) }
         let event = try #require(events.first)
-        let plan = try runCLI(["plan", "--config", rig.config, "--format", "json", "--from", Self.today, "--to", "2027-06-30",
-            "--now", Self.today, "--rule", "must-visit"], environment: ["CREDENTIALS_DIRECTORY": rig.dir.url.path])
+        let plan = try runCLI(
+            [
+                "plan", "--config", rig.config, "--format", "json", "--from", Self.today, "--to", "2027-06-30",
+                "--now", Self.today, "--rule", "must-visit",
+            ], environment: ["CREDENTIALS_DIRECTORY": rig.dir.url.path])
         #expect(plan.stdout.contains("\"must-visit:\(event.id)"), "\(plan.stdout)\(plan.stderr)")
         // Another branch's member is refused.
         let form = ["member": "M027", "kind": "illness", "date": Self.today]

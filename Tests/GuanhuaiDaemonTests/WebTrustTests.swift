@@ -19,8 +19,11 @@ import Testing
     }
 
     static func item(_ base: String, _ person: String, _ o: Occurrence, _ action: String = "done") -> String {
-        base + "/i/" + signer.token(LinkToken(purpose: .item, person: person, occurrence: o.id, due: o.due,
-            expires: start + 40 * 86400, generation: 0)) + "/" + action
+        base + "/i/"
+            + signer.token(
+                LinkToken(
+                    purpose: .item, person: person, occurrence: o.id, due: o.due,
+                    expires: start + 40 * 86400, generation: 0)) + "/" + action
     }
 
     /// 孔令辉 (M021) is greeted on his political birthday, 1 June; his branch secretary (M011) answers for it. He is
@@ -65,7 +68,8 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: browserAvailable, "needs Debian's chromium and chromium-driver (Tools/install-deps)"),
+    @Test(
+        .enabled(if: browserAvailable, "needs Debian's chromium and chromium-driver (Tools/install-deps)"),
         .timeLimit(.minutes(4)))
     func inABrowserTheGreetedMemberHasNoButtonAndTheSecretaryConfirmsBeforeItIsRecorded() async throws {
         try await withWebDaemon(at: Self.start) { rig, daemon, base in
@@ -75,8 +79,10 @@ import Testing
             #expect((his["occurrences"] as? [String])?.contains(o.id) == false, "\(his)")
 
             // The secretary: a tap on 已办结… asks first and records nothing; 确认 records it.
-            let asked = try browse(["agenda", Self.agenda(base, "M011"), "--occurrence", o.id,
-                "--shot", screenshot("agenda-secretary.png", rig.dir)])
+            let asked = try browse([
+                "agenda", Self.agenda(base, "M011"), "--occurrence", o.id,
+                "--shot", screenshot("agenda-secretary.png", rig.dir),
+            ])
             #expect((asked["confirm"] as? String)?.contains("确认这项工作已经办理完毕") == true, "\(asked)")
             #expect((asked["confirm"] as? String)?.contains("孔令辉") == true, "\(asked)")
             #expect(try rig.database.completion(for: o.id) == nil, "the first tap recorded it")
@@ -109,8 +115,10 @@ import Testing
             var ids = Array(foreign.prefix(4).map(\.id)) + subsidies.prefix(2).map(\.id)
             // Two of them recorded (for 组织部, at the command line) before the probe.
             for id in ids.prefix(2) {
-                #expect(try rig.database.record(Completion(occurrence: id, date: CivilDate(parsing: Self.today)!, by: "ZZB"),
-                    actor: Actor(name: "root", now: Self.start)))
+                #expect(
+                    try rig.database.record(
+                        Completion(occurrence: id, date: CivilDate(parsing: Self.today)!, by: "ZZB"),
+                        actor: Actor(name: "root", now: Self.start)))
             }
             ids += ["monthly-subsidy:2026-11:M015", "political-birthday:2027:M999", "no-such-rule:2027:M001", "x"]
             var answers: Set<String> = []
@@ -141,10 +149,13 @@ import Testing
                 #expect(ids.firstMatch(in: feed.body, range: NSRange(feed.body.startIndex..., in: feed.body)) == nil, "\(person)'s feed shows an id")
             }
             // Recorded at the command line by root, for 党委组织部: the page names 党委组织部, never the login.
-            let o = try #require(Example.plan(from: "2027-05-01", to: "2027-07-31", now: Self.today)
-                .first { $0.status.isOpen && $0.responsible == "M001" })
-            #expect(try rig.database.record(Completion(occurrence: o.id, date: CivilDate(parsing: Self.today)!, by: "ZZB"),
-                actor: Actor(name: "root", now: Self.start)))
+            let o = try #require(
+                Example.plan(from: "2027-05-01", to: "2027-07-31", now: Self.today)
+                    .first { $0.status.isOpen && $0.responsible == "M001" })
+            #expect(
+                try rig.database.record(
+                    Completion(occurrence: o.id, date: CivilDate(parsing: Self.today)!, by: "ZZB"),
+                    actor: Actor(name: "root", now: Self.start)))
             let page = try await http("GET", Self.item(base, "M001", o))
             #expect(page.body.contains("已由 党委组织部 于"), "\(page.body)")
             #expect(!page.body.contains("root") && !page.body.contains("uid "))
@@ -191,8 +202,13 @@ import Testing
             #expect(other.status == 200 && other.body == first.body)
 
             // The report on the web: its own stylesheet (the CSP blocks inline style), a viewport, a way back.
-            let report = try await http("GET", base + "/report/" + Self.signer.token(LinkToken(purpose: .report, person: "ZZB",
-                expires: Self.start + 86400, generation: 0)) + "?year=2027")
+            let report = try await http(
+                "GET",
+                base + "/report/"
+                    + Self.signer.token(
+                        LinkToken(
+                            purpose: .report, person: "ZZB",
+                            expires: Self.start + 86400, generation: 0)) + "?year=2027")
             #expect(report.status == 200)
             #expect(report.body.contains("<link rel=\"stylesheet\" href=\"/static/report.css\">"))
             #expect(report.body.contains("name=\"viewport\"") && report.body.contains("返回我的待办"))

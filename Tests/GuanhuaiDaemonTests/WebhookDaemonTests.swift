@@ -2,7 +2,6 @@ import Foundation
 import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
-@testable import GuanhuaiDaemon
 import GuanhuaiDelivery
 import GuanhuaiStore
 import GuanhuaiTestSupport
@@ -10,6 +9,8 @@ import Logging
 import Synchronization
 import Systemd
 import Testing
+
+@testable import GuanhuaiDaemon
 
 final class ManualClock: WallClock {
     let value: Mutex<Int64>
@@ -31,20 +32,22 @@ func requests(_ log: URL) -> [[String: Any]] { loggedRequests(log) }
         let server = try webhookServer(log: log)
         _ = try dir.write("wecom-key", "wecom-key-1")
         _ = try dir.write("whsec", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-        try Data((try String(contentsOfFile: config, encoding: .utf8) + """
+        try Data(
+            (try String(contentsOfFile: config, encoding: .utf8) + """
 
-            [channels.robot]
-            type = "wecom"
-            url = "http://127.0.0.1:\(server.port)/cgi-bin/webhook/send"
-            key_credential = "wecom-key"
-            rate_per_minute = 5
+                [channels.robot]
+                type = "wecom"
+                url = "http://127.0.0.1:\(server.port)/cgi-bin/webhook/send"
+                key_credential = "wecom-key"
+                rate_per_minute = 5
 
-            [channels.hook]
-            type = "webhook"
-            url = "http://127.0.0.1:\(server.port)/gone"
-            secret_credential = "whsec"
+                [channels.hook]
+                type = "webhook"
+                url = "http://127.0.0.1:\(server.port)/gone"
+                secret_credential = "whsec"
 
-            """).utf8).write(to: URL(fileURLWithPath: config))
+                """).utf8
+        ).write(to: URL(fileURLWithPath: config))
         let env = ["CREDENTIALS_DIRECTORY": dir.url.path]
         let t0: Int64 = 1_800_000_000
         let clock = ManualClock(t0)
@@ -90,8 +93,12 @@ func requests(_ log: URL) -> [[String: Any]] { loggedRequests(log) }
 
         // Gone again; then the operator points the channel elsewhere and reloads: it is enabled by itself.
         func enqueueHook(_ key: String, at t: Int64) throws {
-            _ = try db.enqueue([NewOutboxMessage(idempotencyKey: key, recipient: "M001", channel: "hook",
-                payload: OutboxPayload.webhook(body: Data("{}".utf8)).encoded())], processedThrough: t, now: t)
+            _ = try db.enqueue(
+                [
+                    NewOutboxMessage(
+                        idempotencyKey: key, recipient: "M001", channel: "hook",
+                        payload: OutboxPayload.webhook(body: Data("{}".utf8)).encoded())
+                ], processedThrough: t, now: t)
         }
         try enqueueHook("h3", at: t0 + 61)
         clock.set(t0 + 61)
@@ -148,8 +155,9 @@ func requests(_ log: URL) -> [[String: Any]] { loggedRequests(log) }
         defer { daemon.signal(SIGKILL) }
 
         let input = Example.config.planInput()
-        let occ = Planner(input).plan(PlanQuery(
-            from: date("2027-05-01"), to: date("2027-07-31"), now: EndToEndTests.sendTime))
+        let occ = Planner(input).plan(
+            PlanQuery(
+                from: date("2027-05-01"), to: date("2027-07-31"), now: EndToEndTests.sendTime))
         let digests = Digest.collect(occ, after: EndToEndTests.start, through: EndToEndTests.sendTime)
         let chatDigests = digests.filter { $0.items.contains { $0.kind != .greeting } }
         #expect(!digests.isEmpty && !chatDigests.isEmpty)
@@ -180,7 +188,8 @@ func requests(_ log: URL) -> [[String: Any]] { loggedRequests(log) }
         #expect(await daemon.waitExit(timeout: 20) == 0)
         let again = try rig.daemon("again", environment: ["GUANHUAI_LOG_LEVEL": "debug"])
         // Both loops have been round once (planned, found nothing new, dispatched nothing) and gone to sleep.
-        #expect(try await eventually(20) { again.stderr.contains("scheduler sleeps") && again.stderr.contains("dispatcher sleeps") },
+        #expect(
+            try await eventually(20) { again.stderr.contains("scheduler sleeps") && again.stderr.contains("dispatcher sleeps") },
             "\(again.stderr)")
         again.signal(SIGTERM)
         #expect(await again.waitExit(timeout: 20) == 0)

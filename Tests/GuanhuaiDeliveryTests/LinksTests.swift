@@ -8,7 +8,8 @@ import Testing
 /// Link tokens are the only thing the web pages trust, and they arrive from anyone on the internet.
 @Suite struct LinksTests {
     let signer = LinkSigner(key: Array("0123456789abcdef0123456789abcdef-test".utf8))
-    let token = LinkToken(purpose: .item, person: "M001", occurrence: "leader-contact-visit:2026-spring-festival:M003/L01",
+    let token = LinkToken(
+        purpose: .item, person: "M001", occurrence: "leader-contact-visit:2026-spring-festival:M003/L01",
         due: CivilDate(2026, 2, 16), expires: 1_800_000_000, generation: 2)
 
     @Test func aTokenReadsBackAsMade() throws {

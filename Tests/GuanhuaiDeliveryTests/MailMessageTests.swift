@@ -33,11 +33,13 @@ import Testing
     }
 
     @Test func dateIsInTheConfiguredZone() {
-        let m = MailMessage(from: Mailbox(address: "a@b"), to: [], subject: "x", date: 1_795_000_000, zone: shanghai,
+        let m = MailMessage(
+            from: Mailbox(address: "a@b"), to: [], subject: "x", date: 1_795_000_000, zone: shanghai,
             idempotencyKey: "k", text: "")
         let text = String(decoding: m.render(), as: UTF8.self)
         #expect(text.contains("\r\nDate: Wed, 18 Nov 2026 19:06:40 +0800\r\n"))
-        let berlin = MailMessage(from: Mailbox(address: "a@b"), to: [], subject: "x", date: 1_795_000_000,
+        let berlin = MailMessage(
+            from: Mailbox(address: "a@b"), to: [], subject: "x", date: 1_795_000_000,
             zone: ZoneRules.named("Europe/Berlin")!, idempotencyKey: "k", text: "")
         #expect(String(decoding: berlin.render(), as: UTF8.self).contains("\r\nDate: Wed, 18 Nov 2026 12:06:40 +0100\r\n"))
     }
@@ -65,19 +67,27 @@ import Testing
         #expect(String(decoding: received, as: UTF8.self).contains("Subject: =?UTF-8?B?"))
     }
 
-    @Test(arguments: [(75, DeliveryError.Kind.temporary), (69, .temporary), (74, .temporary), (67, .permanent),
-        (65, .permanent), (78, .permanent), (1, .permanent)])
+    @Test(arguments: [
+        (75, DeliveryError.Kind.temporary), (69, .temporary), (74, .temporary), (67, .permanent),
+        (65, .permanent), (78, .permanent), (1, .permanent),
+    ])
     func exitStatusesAreClassified(_ code: Int, _ kind: DeliveryError.Kind) async throws {
         let dir = try Scratch()
         let (path, _) = try fakeSendmail(dir, exit: code)
         let r = await SendmailTransport(path: path).send([envelope(to: "a@example.edu.cn")], logger: logger)
-        guard case .failure(let e) = r[0] else { Issue.record("exit \(code) counted as delivered"); return }
+        guard case .failure(let e) = r[0] else {
+            Issue.record("exit \(code) counted as delivered")
+            return
+        }
         #expect(e.kind == kind && e.message.contains("exited \(code)") && e.message.contains("said something"))
     }
 
     @Test func aMissingSendmailIsPermanent() async {
         let r = await SendmailTransport(path: "/nonexistent/sendmail").send([envelope(to: "a@b")], logger: logger)
-        guard case .failure(let e) = r[0] else { Issue.record("\(r)"); return }
+        guard case .failure(let e) = r[0] else {
+            Issue.record("\(r)")
+            return
+        }
         #expect(e.kind == .permanent)
     }
 }

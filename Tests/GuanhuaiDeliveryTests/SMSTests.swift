@@ -2,15 +2,18 @@ import Foundation
 import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
-@testable import GuanhuaiDelivery
 import GuanhuaiTestSupport
 import Testing
+
+@testable import GuanhuaiDelivery
 
 /// sms_server.py: a stand-in for both providers that verifies each signature with its own implementation of the
 /// published algorithm (checked, before it serves, against each provider's worked example).
 func smsServer(log: URL) throws -> ServerProcess {
-    try ServerProcess([Example.root.appendingPathComponent("Tests/GuanhuaiDeliveryTests/Servers/sms_server.py").path,
-        "--log", log.path])
+    try ServerProcess([
+        Example.root.appendingPathComponent("Tests/GuanhuaiDeliveryTests/Servers/sms_server.py").path,
+        "--log", log.path,
+    ])
 }
 
 @Suite(.serialized) struct SMSTests {
@@ -60,17 +63,21 @@ func smsServer(log: URL) throws -> ServerProcess {
         }
         // A template the provider has not approved: permanent, in the provider's words.
         let bad = try runCLI(["send-test", "--via", try Self.via(provider, port: server.port, dir: dir), "--to", "13800130002"])
-        #expect(bad.status == 1 && (bad.stderr.contains("SMS_TEMPLATE_ILLEGAL") || bad.stderr.contains("TemplateIncorrectOrUnapproved")),
+        #expect(
+            bad.status == 1 && (bad.stderr.contains("SMS_TEMPLATE_ILLEGAL") || bad.stderr.contains("TemplateIncorrectOrUnapproved")),
             "\(bad.stderr)")
         // With the provider's RequestId, which its support asks for first.
         #expect(bad.stderr.contains(provider == "aliyun" ? "(RequestId r-2)" : "(RequestId r-ok)"), "\(bad.stderr)")
         // send-test cuts each parameter to param_max_length as a real message is cut: by characters, a Chinese
         // character whole.
-        let cut = try runCLI(["send-test", "--via", try Self.via(provider, port: server.port, dir: dir) + "&param_max_length=6",
-            "--to", "13800138000"])
+        let cut = try runCLI([
+            "send-test", "--via", try Self.via(provider, port: server.port, dir: dir) + "&param_max_length=6",
+            "--to", "13800138000",
+        ])
         #expect(cut.status == 0, "\(cut.stderr)")
         let sent = try #require(loggedRequests(log).last)
-        let values: [String] = provider == "aliyun"
+        let values: [String] =
+            provider == "aliyun"
             ? ((sent["params"] as? [String: String]).map { [$0["name"] ?? "", $0["title"] ?? ""] } ?? [])
             : (sent["params"] as? [String] ?? [])
         #expect(values == ["测试收件人欧", "关怀系统测试"], "\(sent)")
@@ -83,7 +90,8 @@ func smsServer(log: URL) throws -> ServerProcess {
         let url = try Self.via(provider, port: server.port, dir: dir)
             .replacingOccurrences(of: dir.url.appendingPathComponent("sms-secret").path, with: forged)
         let signed = try runCLI(["send-test", "--via", url, "--to", "13800138000"])
-        #expect(signed.status == 1 && (signed.stderr.contains("SignatureDoesNotMatch") || signed.stderr.contains("AuthFailure.SignatureFailure")),
+        #expect(
+            signed.status == 1 && (signed.stderr.contains("SignatureDoesNotMatch") || signed.stderr.contains("AuthFailure.SignatureFailure")),
             "\(signed.stderr)")
         #expect(!(signed.stdout + signed.stderr).contains("forged-secret"))
     }
@@ -91,34 +99,54 @@ func smsServer(log: URL) throws -> ServerProcess {
     /// Throttling is temporary, a bad template or number permanent; an answer that is not the provider's is permanent.
     @Test func theProvidersAnswersAreClassified() throws {
         func channel(_ p: SMSSpec.Provider) -> SMSChannel {
-            SMSChannel(name: "sms", spec: SMSSpec(provider: p, keyID: .value("i"), keySecret: .value("s"), signName: "签",
-                sdkAppID: "1", templates: [:]), secrets: ChannelSecrets(token: "i", secret: "s"))
+            SMSChannel(
+                name: "sms",
+                spec: SMSSpec(
+                    provider: p, keyID: .value("i"), keySecret: .value("s"), signName: "签",
+                    sdkAppID: "1", templates: [:]), secrets: ChannelSecrets(token: "i", secret: "s"))
         }
         func json(_ s: String) -> [UInt8] { Array(s.utf8) }
-        let a = channel(.aliyun), t = channel(.tencent)
+        let a = channel(.aliyun)
+        let t = channel(.tencent)
         #expect(try a.classify(status: 200, body: json(#"{"Code":"OK","BizId":"1"}"#)).get().contains("OK"))
-        for (code, temporary) in [("isv.BUSINESS_LIMIT_CONTROL", true), ("isv.DAY_LIMIT_CONTROL", true), ("Throttling.User", true),
+        for (code, temporary) in [
+            ("isv.BUSINESS_LIMIT_CONTROL", true), ("isv.DAY_LIMIT_CONTROL", true), ("Throttling.User", true),
             ("isv.SMS_TEMPLATE_ILLEGAL", false), ("isv.SMS_SIGNATURE_ILLEGAL", false), ("isv.MOBILE_NUMBER_ILLEGAL", false),
-            ("SignatureDoesNotMatch", false)]
-        {
-            guard case .failure(let e) = a.classify(status: code == "SignatureDoesNotMatch" ? 400 : 200,
-                body: json(#"{"Code":"\#(code)","Message":"m"}"#)) else { Issue.record("\(code) accepted"); continue }
+            ("SignatureDoesNotMatch", false),
+        ] {
+            guard
+                case .failure(let e) = a.classify(
+                    status: code == "SignatureDoesNotMatch" ? 400 : 200,
+                    body: json(#"{"Code":"\#(code)","Message":"m"}"#))
+            else {
+                Issue.record("\(code) accepted")
+                continue
+            }
             #expect((e.kind == .temporary) == temporary, "\(code)")
             // The number's own limit (this message waits, others go on) is typed; the API's is not the number's.
             #expect(e.recipientThrottled == code.hasSuffix("_LIMIT_CONTROL"), "\(code)")
         }
-        for (code, temporary) in [("LimitExceeded.PhoneNumberThirtySecondLimit", true), ("LimitExceeded.PhoneNumberDailyLimit", true),
+        for (code, temporary) in [
+            ("LimitExceeded.PhoneNumberThirtySecondLimit", true), ("LimitExceeded.PhoneNumberDailyLimit", true),
             ("LimitExceeded.PhoneNumberOneHourLimit", true), ("FailedOperation.TemplateIncorrectOrUnapproved", false),
-            ("FailedOperation.SignatureIncorrectOrUnapproved", false), ("InvalidParameterValue.IncorrectPhoneNumber", false)]
-        {
+            ("FailedOperation.SignatureIncorrectOrUnapproved", false), ("InvalidParameterValue.IncorrectPhoneNumber", false),
+        ] {
             let body = #"{"Response":{"SendStatusSet":[{"Code":"\#(code)","Message":"m"}],"RequestId":"r"}}"#
-            guard case .failure(let e) = t.classify(status: 200, body: json(body)) else { Issue.record("\(code) accepted"); continue }
+            guard case .failure(let e) = t.classify(status: 200, body: json(body)) else {
+                Issue.record("\(code) accepted")
+                continue
+            }
             #expect((e.kind == .temporary) == temporary, "\(code)")
             #expect(e.recipientThrottled == temporary, "\(code)")
         }
-        guard case .failure(let auth) = t.classify(status: 200,
-            body: json(#"{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"m"},"RequestId":"r"}}"#))
-        else { Issue.record("accepted"); return }
+        guard
+            case .failure(let auth) = t.classify(
+                status: 200,
+                body: json(#"{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"m"},"RequestId":"r"}}"#))
+        else {
+            Issue.record("accepted")
+            return
+        }
         #expect(auth.kind == .permanent)
         guard case .failure(let html) = a.classify(status: 502, body: json("<html>bad gateway</html>")) else { return }
         #expect(html.kind == .temporary)
@@ -131,7 +159,12 @@ func smsServer(log: URL) throws -> ServerProcess {
         var sent: [Int64] = []
         var t = t0
         while t < t0 + 2 * 86400 {
-            if let next = limit.reserve(now: t) { t = max(next, t + 1) } else { sent.append(t); t += 1 }
+            if let next = limit.reserve(now: t) {
+                t = max(next, t + 1)
+            } else {
+                sent.append(t)
+                t += 1
+            }
         }
         #expect(sent.count == 20)
         for (i, s) in sent.enumerated() where i > 0 { #expect(s - sent[i - 1] >= 60) }
@@ -142,8 +175,10 @@ func smsServer(log: URL) throws -> ServerProcess {
     /// The parameters are chat-level and cut to the provider's length; a note never reaches an SMS.
     @Test func theParametersCarryWhoAndWhatNeverWhy() throws {
         let input = Example.config.planInput()
-        let occ = Planner(input).plan(PlanQuery(from: CivilDate(2027, 1, 1)!, to: CivilDate(2027, 12, 31)!,
-            now: Example.noon("2027-01-01"), rules: ["political-birthday"]))
+        let occ = Planner(input).plan(
+            PlanQuery(
+                from: CivilDate(2027, 1, 1)!, to: CivilDate(2027, 12, 31)!,
+                now: Example.noon("2027-01-01"), rules: ["political-birthday"]))
         let o = try #require(occ.first { $0.reminders.contains { $0.kind == .greeting } })
         let r = try #require(o.reminders.first { $0.kind == .greeting })
         let d = try #require(Digest.collect([o], after: r.at - 1, through: r.at).first)

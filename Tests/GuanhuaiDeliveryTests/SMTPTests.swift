@@ -88,10 +88,14 @@ func envelope(to: String, subject: String = "「关怀提醒」测试", key: Str
             name: "mail", from: Mailbox(name: "党委组织部 关怀提醒", address: "guanhuai@example.edu.cn"),
             transport: SMTPTransport(settings: f.settings(server.port)))
         let key = digest.idempotencyKey(channel: "mail")
-        let env = channel.envelope(to: Mailbox(name: "周海燕", address: "zhouhaiyan@example.edu.cn"), mail: rendered,
+        let env = channel.envelope(
+            to: Mailbox(name: "周海燕", address: "zhouhaiyan@example.edu.cn"), mail: rendered,
             at: digest.at, zone: shanghai, idempotencyKey: key)
         let results = await channel.transport.send([env], logger: logger)
-        guard case .success(let answer) = results[0] else { Issue.record("\(results[0])"); return }
+        guard case .success(let answer) = results[0] else {
+            Issue.record("\(results[0])")
+            return
+        }
         #expect(answer.contains("queued"))
         let files = try stored(f.maildir)
         #expect(files.count == 1)
@@ -102,8 +106,12 @@ func envelope(to: String, subject: String = "「关怀提醒」测试", key: Str
         #expect(p.from_name == "党委组织部 关怀提醒" && p.from_address == "guanhuai@example.edu.cn")
         #expect(p.headers["To"]?.contains("周海燕") == true)
         #expect(p.headers["Auto-Submitted"] == "auto-generated")
-        #expect(p.headers["Message-ID"] == MailMessage(from: channel.from, to: [], subject: "", date: 0, zone: shanghai,
-            idempotencyKey: key, text: "").messageID)
+        #expect(
+            p.headers["Message-ID"]
+                == MailMessage(
+                    from: channel.from, to: [], subject: "", date: 0, zone: shanghai,
+                    idempotencyKey: key, text: ""
+                ).messageID)
         #expect(p.date_valid && p.utc_offset == 8 * 3600)
         #expect(p.defects.isEmpty, "\(p.defects)")
         #expect(p.max_line <= 998 && p.bare_lf == 0)
@@ -154,7 +162,10 @@ func envelope(to: String, subject: String = "「关怀提醒」测试", key: Str
     @Test func serverDownIsTemporary() async throws {
         let r = await SMTPTransport(settings: SMTPSettings(host: "127.0.0.1", port: 9, security: .none, timeout: .seconds(3)))
             .send([envelope(to: "a@example.edu.cn")], logger: logger)
-        guard case .failure(let e) = r[0] else { Issue.record("delivered to a closed port?"); return }
+        guard case .failure(let e) = r[0] else {
+            Issue.record("delivered to a closed port?")
+            return
+        }
         #expect(e.kind == .temporary)
     }
 
@@ -163,7 +174,10 @@ func envelope(to: String, subject: String = "「关怀提醒」测试", key: Str
         let r = await SMTPTransport(settings: SMTPSettings(host: "127.0.0.1", port: server.port, security: .none, timeout: .seconds(3)))
             .send([envelope(to: "a@example.edu.cn"), envelope(to: "b@example.edu.cn")], logger: logger)
         // The first message carries the failure; the second was never offered, so it is not charged an attempt.
-        guard case .failure(let e) = r[0], case .failure(let e2) = r[1] else { Issue.record("\(r)"); return }
+        guard case .failure(let e) = r[0], case .failure(let e2) = r[1] else {
+            Issue.record("\(r)")
+            return
+        }
         #expect(e.kind == .temporary && e.message.contains("421"))
         #expect(e2.kind == .notOffered)
     }
@@ -176,7 +190,8 @@ func envelope(to: String, subject: String = "「关怀提醒」测试", key: Str
         // Each connection delivers two, and the third message on it finds the connection closed: it was offered
         // (its MAIL FROM was written) and is charged; no message is charged without being offered.
         let delivered = r.filter { (try? $0.get()) != nil }.count
-        let offers = (try? String(contentsOf: f.maildir.appendingPathComponent("offers"), encoding: .utf8))?
+        let offers =
+            (try? String(contentsOf: f.maildir.appendingPathComponent("offers"), encoding: .utf8))?
             .split(separator: "\n").count ?? 0
         let failed = r.compactMap { if case .failure(let e) = $0 { e } else { nil } }
         #expect(failed.allSatisfy { $0.kind == .temporary && $0.message.contains("connection lost") }, "\(r)")
@@ -194,7 +209,10 @@ func envelope(to: String, subject: String = "「关怀提醒」测试", key: Str
         // One byte every 2 s would take 44 s for the reply; the deadline of 3 s ends it, and the second message
         // waits uncharged.
         #expect(clock.now - started < .seconds(8))
-        guard case .failure(let e) = r[0], case .failure(let e2) = r[1] else { Issue.record("\(r)"); return }
+        guard case .failure(let e) = r[0], case .failure(let e2) = r[1] else {
+            Issue.record("\(r)")
+            return
+        }
         #expect(e.kind == .temporary && e.message.contains("within 3 s"), "\(e)")
         #expect(e2.kind == .notOffered)
     }
@@ -202,12 +220,17 @@ func envelope(to: String, subject: String = "「关怀提醒」测试", key: Str
     @Test func aCertificateForTheWrongNameIsRefused() async throws {
         let f = try SMTPFixture()
         let wrong = try makeCertificate(name: "wrong.example", in: f.scratch.url)
-        let server = try ServerProcess([serverScript, "--maildir", f.maildir.path, "--tls", "starttls", "--auth",
-            "--cert", wrong.cert, "--key", wrong.key])
+        let server = try ServerProcess([
+            serverScript, "--maildir", f.maildir.path, "--tls", "starttls", "--auth",
+            "--cert", wrong.cert, "--key", wrong.key,
+        ])
         var s = f.settings(server.port)
         s.caFile = wrong.cert  // trusted, but not for "localhost"
         let r = await SMTPTransport(settings: s).send([envelope(to: "a@example.edu.cn")], logger: logger)
-        guard case .failure(let e) = r[0] else { Issue.record("a certificate for another name was accepted"); return }
+        guard case .failure(let e) = r[0] else {
+            Issue.record("a certificate for another name was accepted")
+            return
+        }
         #expect(e.kind == .temporary && e.message.contains("TLS"))
         #expect(try stored(f.maildir).isEmpty)
         // An untrusted certificate is refused the same way.
@@ -222,7 +245,10 @@ func envelope(to: String, subject: String = "「关怀提醒」测试", key: Str
         let started = clock.now
         let r = await SMTPTransport(settings: SMTPSettings(host: "127.0.0.1", port: server.port, security: .none, timeout: .seconds(1)))
             .send([envelope(to: "a@example.edu.cn")], logger: logger)
-        guard case .failure(let e) = r[0] else { Issue.record("\(r)"); return }
+        guard case .failure(let e) = r[0] else {
+            Issue.record("\(r)")
+            return
+        }
         #expect(e.kind == .temporary && e.message.contains("in time"), "\(e)")
         #expect(clock.now - started < .seconds(5))
     }
@@ -232,12 +258,18 @@ func envelope(to: String, subject: String = "「关怀提醒」测试", key: Str
         let server = try f.server(["--auth-without-tls"])
         var s = f.settings(server.port, security: .none)
         let refused = await SMTPTransport(settings: s).send([envelope(to: "a@example.edu.cn")], logger: logger)
-        guard case .failure(let e) = refused[0] else { Issue.record("sent the password in clear"); return }
+        guard case .failure(let e) = refused[0] else {
+            Issue.record("sent the password in clear")
+            return
+        }
         #expect(e.kind == .permanent && e.message.contains("without TLS"))
         // And STARTTLS demanded of a server that cannot do it is a configuration error, not a silent downgrade.
         let starttls = await SMTPTransport(settings: f.settings(server.port, security: .starttls)).send(
             [envelope(to: "a@example.edu.cn")], logger: logger)
-        guard case .failure(let e2) = starttls[0] else { Issue.record("\(starttls)"); return }
+        guard case .failure(let e2) = starttls[0] else {
+            Issue.record("\(starttls)")
+            return
+        }
         #expect(e2.kind == .permanent && e2.message.contains("STARTTLS"))
         s.allowInsecureAuth = true
         let allowed = await SMTPTransport(settings: s).send([envelope(to: "a@example.edu.cn")], logger: logger)
@@ -251,7 +283,10 @@ func envelope(to: String, subject: String = "「关怀提醒」测试", key: Str
         var s = f.settings(server.port)
         s.password = "nope"
         let r = await SMTPTransport(settings: s).send([envelope(to: "a@example.edu.cn")], logger: logger)
-        guard case .failure(let e) = r[0] else { Issue.record("\(r)"); return }
+        guard case .failure(let e) = r[0] else {
+            Issue.record("\(r)")
+            return
+        }
         #expect(e.kind == .permanent && e.message.contains("535"), "\(e)")
     }
 
@@ -259,26 +294,28 @@ func envelope(to: String, subject: String = "「关怀提醒」测试", key: Str
         let f = try SMTPFixture()
         let server = try f.server(["--tls", "starttls", "--auth"])
         let password = try f.scratch.write("smtp-password", "pa:ss w0rd!\n")
-        let url = "smtp://localhost:\(server.port)?security=starttls&user=guanhuai&password_file=\(password)&ca_file=\(f.cert.cert)&from=guanhuai@example.edu.cn"
+        let url =
+            "smtp://localhost:\(server.port)?security=starttls&user=guanhuai&password_file=\(password)&ca_file=\(f.cert.cert)&from=guanhuai@example.edu.cn"
         let r = try runCLI(["send-test", "--via", url, "--to", "zhouhaiyan@example.edu.cn"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("250"))
         // The same channel from the configuration, its password from a systemd credential.
         let config = try f.scratch.exampleCopy()
-        let text = try String(contentsOfFile: config, encoding: .utf8) + """
+        let text =
+            try String(contentsOfFile: config, encoding: .utf8) + """
 
-            [channels.mail]
-            type = "smtp"
-            host = "localhost"
-            port = \(server.port)
-            security = "starttls"
-            user = "guanhuai"
-            password_credential = "smtp-password"
-            ca_file = "\(f.cert.cert)"
-            from = "guanhuai@example.edu.cn"
-            from_name = "党委组织部"
+                [channels.mail]
+                type = "smtp"
+                host = "localhost"
+                port = \(server.port)
+                security = "starttls"
+                user = "guanhuai"
+                password_credential = "smtp-password"
+                ca_file = "\(f.cert.cert)"
+                from = "guanhuai@example.edu.cn"
+                from_name = "党委组织部"
 
-            """
+                """
         try Data(text.utf8).write(to: URL(fileURLWithPath: config))
         var env = ProcessInfo.processInfo.environment
         env["CREDENTIALS_DIRECTORY"] = f.scratch.url.path

@@ -2,9 +2,10 @@ import Foundation
 import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
-@testable import GuanhuaiDelivery
 import GuanhuaiTestSupport
 import Testing
+
+@testable import GuanhuaiDelivery
 
 /// A template names only what a digest has, and a template that does not parse says where, in an operator's words.
 @Suite struct TemplateTests {
@@ -55,7 +56,8 @@ import Testing
         let occ = Example.plan(from: "2026-01-01", to: "2027-12-31", now: "2027-06-01")
         let digests = Digest.collect(occ, after: Example.noon("2026-06-01"), through: Example.noon("2027-06-01"))
         var context = RenderContext(input: Example.config.planInput(), lateSince: CivilDate(2027, 1, 1))
-        context.links = LinkMaker(publicURL: "https://guanhuai.example.edu.cn", signer: LinkSigner(key: Array(repeating: 7, count: 32)),
+        context.links = LinkMaker(
+            publicURL: "https://guanhuai.example.edu.cn", signer: LinkSigner(key: Array(repeating: 7, count: 32)),
             actionDays: 30, agendaDays: 45)
         context.closed = [.init(label: "七一走访慰问（郑国栋）", date: "2027-05-30", by: "周海燕")]
         var top = Set<String>()
@@ -80,9 +82,10 @@ import Testing
         let planner = Planner(input)
         let occ = planner.plan(PlanQuery(from: CivilDate(2026, 1, 1)!, to: CivilDate(2027, 12, 31)!, now: Example.noon("2026-01-01")))
         // An obligation of 组织部 whose escalation is sent to 组织部 and to the committee's secretary.
-        let o = try #require(occ.first { o in
-            o.responsible == "ZZB" && o.reminders.contains { $0.kind == .escalation && $0.to.contains("ZZB") && $0.to.count > 1 }
-        })
+        let o = try #require(
+            occ.first { o in
+                o.responsible == "ZZB" && o.reminders.contains { $0.kind == .escalation && $0.to.contains("ZZB") && $0.to.count > 1 }
+            })
         let r = o.reminders.first { $0.kind == .escalation && $0.to.contains("ZZB") }!
         let digests = Digest.collect([o], after: r.at - 1, through: r.at)
         let own = try #require(digests.first { $0.recipient == "ZZB" })
@@ -101,8 +104,9 @@ import Testing
     /// A visit due on 除夕, a day off, is reminded the working day before: the mail says it is coming due, not 今日到期.
     @Test func aDueDayReminderBeforeAHolidaySaysTheDayIsComing() async throws {
         let input = Example.config.planInput()
-        let occ = Planner(input).plan(PlanQuery(
-            from: CivilDate(2027, 2, 1)!, to: CivilDate(2027, 2, 28)!, now: Example.noon("2027-01-01"), rules: ["spring-festival-visit"]))
+        let occ = Planner(input).plan(
+            PlanQuery(
+                from: CivilDate(2027, 2, 1)!, to: CivilDate(2027, 2, 28)!, now: Example.noon("2027-01-01"), rules: ["spring-festival-visit"]))
         let o = try #require(occ.first { $0.subject == "M014" })
         let r = try #require(o.reminders.first { $0.kind == .due })
         #expect(r.localDate.description == "2027-02-04" && o.due.description == "2027-02-05")

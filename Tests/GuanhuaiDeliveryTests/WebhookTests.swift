@@ -2,9 +2,10 @@ import Foundation
 import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
-@testable import GuanhuaiDelivery
 import GuanhuaiTestSupport
 import Testing
+
+@testable import GuanhuaiDelivery
 
 /// The test receiver (webhook_server.py) and what it logged: one JSON object per request.
 struct Receiver: ~Copyable {
@@ -39,9 +40,10 @@ func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
 /// A digest for the secretary of 文学院教师党支部 that includes an illness visit whose event carries a private note.
 func digestWithPrivateNote() throws -> (Digest, RenderContext, PlanInput) {
     var input = Example.config.planInput()
-    input.events.append(Event(
-        id: "E-TEST-1", member: "M003", kind: .illness, date: CivilDate(parsing: "2027-06-05")!,
-        note: "肺癌晚期，家庭经济困难"))
+    input.events.append(
+        Event(
+            id: "E-TEST-1", member: "M003", kind: .illness, date: CivilDate(parsing: "2027-06-05")!,
+            note: "肺癌晚期，家庭经济困难"))
     let occ = Planner(input).plan(PlanQuery(from: date("2027-05-01"), to: date("2027-07-31"), now: Example.noon("2027-06-01")))
     let digests = Digest.collect(occ, after: Example.noon("2027-06-01"), through: Example.noon("2027-07-31"))
     let d = try #require(digests.first { $0.items.contains { $0.occurrence.id == "must-visit:E-TEST-1" } })
@@ -116,14 +118,16 @@ func digestWithPrivateNote() throws -> (Digest, RenderContext, PlanInput) {
         // Nothing listens on a port just closed: a connection error, retried later.
         let closed = try channel("webhook+http://127.0.0.1:1/hook?secret_file=\(secret)")
         guard case .failure(let refused) = await closed.send(body: Array("{}".utf8), id: "k", now: now()) else {
-            Issue.record("a closed port was delivered to"); return
+            Issue.record("a closed port was delivered to")
+            return
         }
         #expect(refused.kind == .temporary)
         // A wrong secret is refused by the receiver's verification (401: permanent).
         let wrong = try r.secret("wrong", "whsec_" + Data(repeating: 7, count: 24).base64EncodedString())
         let forged = try channel("webhook+\(r.base)/hook?secret_file=\(wrong)")
         guard case .failure(let e) = await forged.send(body: Array("{}".utf8), id: "k", now: now()) else {
-            Issue.record("a wrong signature was accepted"); return
+            Issue.record("a wrong signature was accepted")
+            return
         }
         #expect(e.message.contains("401"))
     }
@@ -157,11 +161,15 @@ func digestWithPrivateNote() throws -> (Digest, RenderContext, PlanInput) {
         let badKey = try channel("wecom+\(r.base)/cgi-bin/webhook/send?key=nope")
         if case .failure(let e) = await badKey.send(body: bodies[0], id: "k", now: now()) {
             #expect(e.kind == .permanent && e.message.contains("93000"))
-        } else { Issue.record("a wrong key was delivered") }
+        } else {
+            Issue.record("a wrong key was delivered")
+        }
         let busy = try channel("wecom+\(r.base)/cgi-bin/webhook/send?key=busy")
         if case .failure(let e) = await busy.send(body: bodies[0], id: "k", now: now()) {
             #expect(e.kind == .temporary && e.message.contains("45009"))
-        } else { Issue.record("a rate-limited answer was taken as delivered") }
+        } else {
+            Issue.record("a rate-limited answer was taken as delivered")
+        }
     }
 
     @Test func dingtalkIsSignedInTheQueryAndMentionsByMobile() async throws {
@@ -178,7 +186,9 @@ func digestWithPrivateNote() throws -> (Digest, RenderContext, PlanInput) {
         let wrong = try channel("dingtalk+\(r.base)/robot/send?access_token=ding-token-1&secret_file=\(try r.secret("w", "SECwrong"))")
         if case .failure(let e) = await wrong.send(body: body, id: "k", now: now()) {
             #expect(e.kind == .permanent && e.message.contains("310000"))
-        } else { Issue.record("a wrong signature was delivered") }
+        } else {
+            Issue.record("a wrong signature was delivered")
+        }
     }
 
     @Test func feishuIsSignedInTheBody() async throws {
@@ -194,7 +204,9 @@ func digestWithPrivateNote() throws -> (Digest, RenderContext, PlanInput) {
         let wrong = try channel("feishu+\(r.base)/open-apis/bot/v2/hook/feishu-hook-1?secret_file=\(try r.secret("w", "nope"))")
         if case .failure(let e) = await wrong.send(body: body, id: "k", now: now()) {
             #expect(e.kind == .permanent && e.message.contains("19021"))
-        } else { Issue.record("a wrong signature was delivered") }
+        } else {
+            Issue.record("a wrong signature was delivered")
+        }
     }
 
     @Test func overHTTPSTheCertificateIsVerified() async throws {
@@ -206,7 +218,8 @@ func digestWithPrivateNote() throws -> (Digest, RenderContext, PlanInput) {
         #expect((try? (await trusted.send(body: Array("{}".utf8), id: "k", now: now())).get()) == "HTTP 204 No Content")
         let untrusted = try channel("webhook+https://localhost:\(r.server.port)/hook?secret_file=\(secret)")
         guard case .failure(let e) = await untrusted.send(body: Array("{}".utf8), id: "k", now: now()) else {
-            Issue.record("an unknown certificate was trusted"); return
+            Issue.record("an unknown certificate was trusted")
+            return
         }
         #expect(e.kind == .permanent && e.message.contains("TLS"))
         #expect(r.requests.count == 1)
@@ -215,9 +228,14 @@ func digestWithPrivateNote() throws -> (Digest, RenderContext, PlanInput) {
     @Test func chatMessagesSayWhoAndWhatNeverWhy() async throws {
         var (d, context, _) = try digestWithPrivateNote()
         // With [web] links on: a group is not a person, so chat carries none; the person's own mail does.
-        context.links = LinkMaker(publicURL: "https://guanhuai.example.edu.cn", signer: LinkSigner(key: Array(repeating: 1, count: 32)),
+        context.links = LinkMaker(
+            publicURL: "https://guanhuai.example.edu.cn", signer: LinkSigner(key: Array(repeating: 1, count: 32)),
             actionDays: 30, agendaDays: 45)
-        d.items = d.items.map { var i = $0; i.kind = .due; return i }
+        d.items = d.items.map {
+            var i = $0
+            i.kind = .due
+            return i
+        }
         let renderer = try await DigestRenderer.load(directory: Example.root.appendingPathComponent("Config/templates").path)
         for markdown in [false, true] {
             let text = renderer.chat(d, context: context, markdown: markdown)
@@ -238,7 +256,10 @@ func digestWithPrivateNote() throws -> (Digest, RenderContext, PlanInput) {
 
     @Test func everyChannelIsAlsoAURL() throws {
         guard case .webhook(let w) = try ChannelSpec(url: "wecom+https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K&format=markdown")
-        else { Issue.record("not a webhook"); return }
+        else {
+            Issue.record("not a webhook")
+            return
+        }
         #expect(w.kind == .wecom && w.token == .value("K") && w.format == .markdown && w.ratePerMinute == 20)
         #expect(w.url == "https://qyapi.weixin.qq.com/cgi-bin/webhook/send")
         #expect(try ChannelSpec(url: "journal:") == .journal)
@@ -272,7 +293,10 @@ func digestWithPrivateNote() throws -> (Digest, RenderContext, PlanInput) {
         send.cancel()
         let result = await send.value
         #expect(ContinuousClock.now - started < .seconds(10))
-        guard case .failure = result else { Issue.record("a cancelled send was delivered"); return }
+        guard case .failure = result else {
+            Issue.record("a cancelled send was delivered")
+            return
+        }
     }
 
     /// Sends run on the HTTP client's own loop (no hand-over to Swift's pool and back per request): a task that

@@ -41,9 +41,10 @@ import Testing
         #expect(agenda.stdout.contains("\n0 项逾期"), "\(agenda.stdout)")
         // It fits a 100-column terminal: each id on a line of its own, as the command that closes it.
         let everyone = try runCLI(["agenda", "--config", config, "--days", "366"])
-        let width = everyone.stdout.split(separator: "\n").map { line in
-            line.unicodeScalars.reduce(0) { $0 + (($1.value >= 0x2E80 && $1.value <= 0xA4CF) || ($1.value >= 0xFF00 && $1.value <= 0xFF60) ? 2 : 1) }
-        }.max() ?? 0
+        let width =
+            everyone.stdout.split(separator: "\n").map { line in
+                line.unicodeScalars.reduce(0) { $0 + (($1.value >= 0x2E80 && $1.value <= 0xA4CF) || ($1.value >= 0xFF00 && $1.value <= 0xFF60) ? 2 : 1) }
+            }.max() ?? 0
         #expect(width <= 100 && width > 40, "\(everyone.stdout)")
         #expect(everyone.stdout.contains("guanhuai done branch-annual-talk:"))
         // Everything due before today is history, with no reminder; nothing after it is.
@@ -117,21 +118,25 @@ import Testing
         for what in ["orgs", "roster", "relations"] { #expect(try runCLI(["import", what, "--config", config]).status == 0) }
         let today = Planner.today(at: Int64(Date().timeIntervalSince1970), zone: Example.config.zone)
         let year = String(today.year)
-        let bulk = ["done", "--rule", "branch-annual-talk", "--unit", "wen-t", "--period", year, "--date", today.description,
-            "--by", "周海燕", "--config", config]
+        let bulk = [
+            "done", "--rule", "branch-annual-talk", "--unit", "wen-t", "--period", year, "--date", today.description,
+            "--by", "周海燕", "--config", config,
+        ]
         func statuses() throws -> [String: String] {
-            Dictionary(uniqueKeysWithValues: try planLines(config, from: "\(year)-01-01", to: "\(year)-12-31").map {
-                ($0["occurrence"] as! String, $0["status"] as! String)
-            })
+            Dictionary(
+                uniqueKeysWithValues: try planLines(config, from: "\(year)-01-01", to: "\(year)-12-31").map {
+                    ($0["occurrence"] as! String, $0["status"] as! String)
+                })
         }
         let before = try statuses()
         // No terminal, no --yes: the list, a refusal, nothing written.
         let asked = try runCLI(bulk)
         #expect(asked.status == 2 && asked.stderr.contains("add --yes"), "\(asked.stderr)")
         #expect(try statuses() == before)
-        let listed = Set(asked.stdout.split(separator: "\n").compactMap { line in
-            line.split(separator: " ").last.map(String.init).flatMap { $0.hasPrefix("branch-annual-talk:") ? $0 : nil }
-        })
+        let listed = Set(
+            asked.stdout.split(separator: "\n").compactMap { line in
+                line.split(separator: " ").last.map(String.init).flatMap { $0.hasPrefix("branch-annual-talk:") ? $0 : nil }
+            })
         #expect(listed.count >= 5)
         #expect(listed.allSatisfy { before[$0] == "pending" || before[$0] == "overdue" || before[$0] == "history" })
         let done = try runCLI(bulk + ["--yes"])
@@ -146,8 +151,10 @@ import Testing
         // Again: nothing left to close.
         #expect(try runCLI(bulk + ["--yes"]).status == 2)
         // waive works the same way.
-        let waive = try runCLI(["waive", "--rule", "branch-annual-talk", "--unit", "li-t", "--period", year, "--reason", "支部改选，次年补谈",
-            "--yes", "--config", config])
+        let waive = try runCLI([
+            "waive", "--rule", "branch-annual-talk", "--unit", "li-t", "--period", year, "--reason", "支部改选，次年补谈",
+            "--yes", "--config", config,
+        ])
         #expect(waive.status == 0, "\(waive.stderr)")
         #expect(try statuses().filter { $0.key.hasPrefix("branch-annual-talk:") && $0.value == "waived" }.count >= 1)
         // Names: a unique one is taken, an ambiguous one names both.
@@ -181,9 +188,11 @@ import Testing
             ",孙淑芬,branch-annual-talk,2025,2025年12月1日,M001,,",
             "M005,,branch-annual-talk,2025,2025/12/02,,,300.50",
         ]
-        let bad = try gb18030("bad.csv", header + good.joined(separator: "\n") + "\n"
-            + ",吴振宇,branch-annual-talk,2025,2025-11-20,,,\n"          // two members of that name
-            + "M006,,branch-annual-talk,2025,2025-11-20,,,五百\n")       // not an amount
+        let bad = try gb18030(
+            "bad.csv",
+            header + good.joined(separator: "\n") + "\n"
+                + ",吴振宇,branch-annual-talk,2025,2025-11-20,,,\n"  // two members of that name
+                + "M006,,branch-annual-talk,2025,2025-11-20,,,五百\n")  // not an amount
         let refused = try runCLI(["import", "completions", bad, "--config", config])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("row 5, 姓名") && refused.stderr.contains("M002") && refused.stderr.contains("M099"), "\(refused.stderr)")
@@ -214,17 +223,21 @@ import Testing
         // From 1 December, next year's table is asked for: missing, or provisional (statutory days only, no 调休).
         let table = try #require(Example.config.workCalendar)
         let next = today.year + 1
-        let missing = "the holiday table has no \(next) yet", provisional = "the holiday table's \(next) is provisional"
+        let missing = "the holiday table has no \(next) yet"
+        let provisional = "the holiday table's \(next) is provisional"
         #expect(check.stdout.contains(missing) == (today.month == 12 && !table.covers(year: next)), "\(check.stdout)")
-        #expect(check.stdout.contains(provisional) == (today.month == 12 && table.covers(year: next) && !table.isFinal(year: next)),
+        #expect(
+            check.stdout.contains(provisional) == (today.month == 12 && table.covers(year: next) && !table.isFinal(year: next)),
             "\(check.stdout)")
         #expect(check.status == 0, "warnings do not fail the check: \(check.stdout)\(check.stderr)")
         // 2027 is provisional: the notice was not out when the table was written; 国庆 is its three statutory days.
         #expect(table.covers(year: 2027) && !table.isFinal(year: 2027) && table.isFinal(year: 2026))
         #expect(!table.isWorkday(CivilDate(2027, 10, 1)!) && table.isWorkday(CivilDate(2027, 10, 4)!))
         #expect(!table.isWorkday(CivilDate(2027, 2, 8)!), "初三, a Monday, is a statutory day off")
-        let cal = try runCLI(["calendar", "*-*-01", "--iterations", "12", "--base-time", "2025-12-31", "--zone", "Asia/Shanghai",
-            "--workdays", "--config", Example.configPath])
+        let cal = try runCLI([
+            "calendar", "*-*-01", "--iterations", "12", "--base-time", "2025-12-31", "--zone", "Asia/Shanghai",
+            "--workdays", "--config", Example.configPath,
+        ])
         #expect(cal.status == 0, "\(cal.stderr)")
         #expect(cal.stdout.contains("Thu 2026-10-01 00:00:00 CST  节假日  next-workday → 2026-10-08"), "\(cal.stdout)")
         #expect(cal.stdout.contains("Sun 2026-03-01 00:00:00 CST  周末  next-workday → 2026-03-02  previous-workday → 2026-02-28"))
@@ -254,7 +267,8 @@ import Testing
     @Test func theQuotaCheckSaysWhoIsMissingWhat() throws {
         let occ = Example.plan(from: "2027-01-01", to: "2027-01-31", now: "2026-12-01", rules: ["leader-contact-quota"])
         #expect(!occ.isEmpty)
-        let expected = QuotaShortfall.all(Example.config.planInput(), members: Dictionary(uniqueKeysWithValues: Example.config.members.map { ($0.id, $0) }),
+        let expected = QuotaShortfall.all(
+            Example.config.planInput(), members: Dictionary(uniqueKeysWithValues: Example.config.members.map { ($0.id, $0) }),
             leaderMin: 2, cadreMin: 1)
         #expect(Set(occ.map { $0.subject! }) == Set(expected.map(\.person)))
         for o in occ {

@@ -29,8 +29,10 @@ import Testing
             let r = try runCLI(args + ["--config", config])
             #expect(r.status == 0, "\(r.stderr)")
         }
-        let r = try runCLI(["plan", "--config", config, "--now", "2026-11-22", "--from", "2026-01-01", "--to", "2027-06-30",
-            "--format", "json"])
+        let r = try runCLI([
+            "plan", "--config", config, "--now", "2026-11-22", "--from", "2026-01-01", "--to", "2027-06-30",
+            "--format", "json",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let expected = try String(contentsOf: Self.fixture, encoding: .utf8)
         let got = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)

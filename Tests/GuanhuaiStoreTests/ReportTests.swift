@@ -141,8 +141,12 @@ import Testing
         let out = dir.url.appendingPathComponent("lo")
         // 59,34,76,1: semicolon (the amounts show thousands separators), double quote, UTF-8, from line 1; values
         // as the cells show them.
-        _ = try runTool("/usr/bin/soffice", ["-env:UserInstallation=file://\(dir.url.path)/lo-profile", "--headless",
-            "--convert-to", "csv:Text - txt - csv (StarCalc):59,34,76,1", "--outdir", out.path, xlsx])
+        _ = try runTool(
+            "/usr/bin/soffice",
+            [
+                "-env:UserInstallation=file://\(dir.url.path)/lo-profile", "--headless",
+                "--convert-to", "csv:Text - txt - csv (StarCalc):59,34,76,1", "--outdir", out.path, xlsx,
+            ])
         func rows(_ path: String, separator: Character) throws -> [[String]] {
             let text = try String(contentsOfFile: path, encoding: .utf8)
             return text.split(whereSeparator: \.isNewline).map { line in
@@ -188,14 +192,23 @@ import Testing
         // Headless chromium prints it to a PDF (and, for the README, a PNG of page one at A4 width).
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "chromium is installed by Tools/install-deps")
         let pdf = dir.url.appendingPathComponent("r.pdf").path
-        _ = try runTool("/usr/bin/chromium", ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-            "--print-to-pdf=\(pdf)", "file://\(html)"])
+        _ = try runTool(
+            "/usr/bin/chromium",
+            [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                "--print-to-pdf=\(pdf)", "file://\(html)",
+            ])
         let head = try Data(contentsOf: URL(fileURLWithPath: pdf)).prefix(5)
         #expect(String(decoding: head, as: UTF8.self) == "%PDF-")
-        let png = ProcessInfo.processInfo.environment["GUANHUAI_SCREENSHOTS"].map { $0 + "/report.png" }
+        let png =
+            ProcessInfo.processInfo.environment["GUANHUAI_SCREENSHOTS"].map { $0 + "/report.png" }
             ?? dir.url.appendingPathComponent("report.png").path
-        _ = try runTool("/usr/bin/chromium", ["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-            "--window-size=794,1123", "--screenshot=\(png)", "file://\(html)"])
+        _ = try runTool(
+            "/usr/bin/chromium",
+            [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                "--window-size=794,1123", "--screenshot=\(png)", "file://\(html)",
+            ])
         #expect(FileManager.default.fileExists(atPath: png))
         // Refused: xlsx to standard output, an unknown unit, both --year and --from.
         #expect(try runCLI(["report", "--config", config, "--format", "xlsx"]).status == 2)

@@ -3,9 +3,10 @@ import GRDB
 import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
-@testable import GuanhuaiStore
 import GuanhuaiTestSupport
 import Testing
+
+@testable import GuanhuaiStore
 
 let actor = Actor(name: "tester", now: 1_795_000_000)
 let today = CivilDate(2026, 11, 22)!
@@ -74,8 +75,10 @@ let today = CivilDate(2026, 11, 22)!
         #expect(list.stdout.contains("患病住院") && !list.stdout.contains("胃出血"), "notes only with --notes")
 
         func planStatus(_ id: String) throws -> String? {
-            let r = try runCLI(["plan", "--config", config, "--now", "2026-11-22", "--from", "2026-01-01", "--to",
-                "2026-12-31", "--format", "json"])
+            let r = try runCLI([
+                "plan", "--config", config, "--now", "2026-11-22", "--from", "2026-01-01", "--to",
+                "2026-12-31", "--format", "json",
+            ])
             for line in r.stdout.split(separator: "\n") {
                 let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
                 if o["occurrence"] as? String == id { return o["status"] as? String }
@@ -83,8 +86,10 @@ let today = CivilDate(2026, 11, 22)!
             return nil
         }
         #expect(try planStatus("branch-annual-talk:2026:M014") == "pending")
-        let done = try runCLI(["done", "branch-annual-talk:2026:M014", "--date", "2026-03-02", "--by", "M001",
-            "--note", "谈心", "--config", config])
+        let done = try runCLI([
+            "done", "branch-annual-talk:2026:M014", "--date", "2026-03-02", "--by", "M001",
+            "--note", "谈心", "--config", config,
+        ])
         #expect(done.status == 0, "\(done.stderr)")
         #expect(try planStatus("branch-annual-talk:2026:M014") == "done")
         // The event recorded above opened a visit.
@@ -153,13 +158,17 @@ let today = CivilDate(2026, 11, 22)!
         let q = try DatabaseQueue(path: path)
         try AppDatabase.migrator.migrate(q, upTo: "v1")
         try q.write { db in
-            try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?)",
+            try db.execute(
+                sql: "INSERT INTO setting (key, value) VALUES (?, ?)",
                 arguments: ["endpoint-gone:hook", "https://oa.example.edu.cn/hook\t1800000000\t410 Gone: moved"])
         }
         try q.close()
         let db = try AppDatabase(path: path)
-        #expect(try db.disabledEndpoints() == [AppDatabase.DisabledEndpoint(
-            channel: "hook", endpoint: "https://oa.example.edu.cn/hook", since: 1_800_000_000, reason: "410 Gone: moved")])
+        #expect(
+            try db.disabledEndpoints() == [
+                AppDatabase.DisabledEndpoint(
+                    channel: "hook", endpoint: "https://oa.example.edu.cn/hook", since: 1_800_000_000, reason: "410 Gone: moved")
+            ])
         #expect(try db.enableEndpoint(channel: "hook"))
         #expect(try db.disabledEndpoints().isEmpty)
     }
@@ -177,11 +186,17 @@ let today = CivilDate(2026, 11, 22)!
                 group.addTask {
                     var out: [ToolResult] = []
                     for i in 0..<perWriter {
-                        out.append(try runCLI(["event", "add", member, "岗位变动", "--date", "2026-0\(1 + i)-1\(w)",
-                            "--config", config]))
+                        out.append(
+                            try runCLI([
+                                "event", "add", member, "岗位变动", "--date", "2026-0\(1 + i)-1\(w)",
+                                "--config", config,
+                            ]))
                     }
-                    out.append(try runCLI(["done", "branch-annual-talk:2026:\(member)", "--date", "2026-03-0\(1 + w)",
-                        "--config", config]))
+                    out.append(
+                        try runCLI([
+                            "done", "branch-annual-talk:2026:\(member)", "--date", "2026-03-0\(1 + w)",
+                            "--config", config,
+                        ]))
                     return out
                 }
             }

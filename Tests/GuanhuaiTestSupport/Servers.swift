@@ -55,8 +55,10 @@ public func makeCertificate(name: String, in dir: URL) throws -> (cert: String, 
     if name == "localhost" { san += ",IP:127.0.0.1" }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-    p.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
-        "-subj", "/CN=\(name)", "-addext", "subjectAltName=\(san)", "-addext", "basicConstraints=critical,CA:TRUE"]
+    p.arguments = [
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+        "-subj", "/CN=\(name)", "-addext", "subjectAltName=\(san)", "-addext", "basicConstraints=critical,CA:TRUE",
+    ]
     p.standardOutput = FileHandle.nullDevice
     p.standardError = FileHandle.nullDevice
     try p.run()

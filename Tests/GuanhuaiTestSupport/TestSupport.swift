@@ -1,5 +1,5 @@
 public import Foundation
-public import GuanhuaiCalendar
+import GuanhuaiCalendar
 public import GuanhuaiConfig
 public import GuanhuaiCore
 import Testing
@@ -57,14 +57,17 @@ public struct Scratch: ~Copyable {
 
     /// The example copy with a `[routing]` table and channels added (TOML text each), and the credential files
     /// `credentials` (name → content) in this directory, which is then `$CREDENTIALS_DIRECTORY`.
-    public func exampleCopy(routing: String, channels: String, credentials: [String: String] = [:],
-        busyTimeoutMilliseconds: Int = 5000) throws -> (config: String, environment: [String: String])
-    {
+    public func exampleCopy(
+        routing: String, channels: String, credentials: [String: String] = [:],
+        busyTimeoutMilliseconds: Int = 5000
+    ) throws -> (config: String, environment: [String: String]) {
         let config = try exampleCopy(busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         for (name, text) in credentials { _ = try write(name, text) }
-        try Data((try String(contentsOfFile: config, encoding: .utf8)
-            .replacingOccurrences(of: "[database]", with: "[routing]\n\(routing)\n\n[database]") + "\n" + channels + "\n")
-            .utf8).write(to: URL(fileURLWithPath: config))
+        try Data(
+            (try String(contentsOfFile: config, encoding: .utf8)
+                .replacingOccurrences(of: "[database]", with: "[routing]\n\(routing)\n\n[database]") + "\n" + channels + "\n")
+                .utf8
+        ).write(to: URL(fileURLWithPath: config))
         return (config, ["CREDENTIALS_DIRECTORY": url.path])
     }
 
@@ -123,7 +126,8 @@ public func runCLI(_ args: [String], environment: [String: String]? = nil) throw
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    let result = ToolResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+    let result = ToolResult(
+        status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
         stderr: String(decoding: e, as: UTF8.self))
     // Every command any test runs is checked: no Swift, NIO or library type name ever reaches a person.
     if let leak = typeNameLeak(result.stdout + result.stderr) {
@@ -134,8 +138,10 @@ public func runCLI(_ args: [String], environment: [String: String]? = nil) throw
 
 /// A Swift module-qualified or error type name in text meant for people, if there is one.
 public func typeNameLeak(_ text: String) -> String? {
-    let markers = ["Swift.", "NIOCore.", "NIOPosix.", "NIOSSL.", "NIOHTTP1.", "BoringSSLError", "IOError(", "Error(",
-        "Failure(", "Mustache.", "GRDB.", "TOMLKit.", "Foundation.", "DecodingError", "Optional("]
+    let markers = [
+        "Swift.", "NIOCore.", "NIOPosix.", "NIOSSL.", "NIOHTTP1.", "BoringSSLError", "IOError(", "Error(",
+        "Failure(", "Mustache.", "GRDB.", "TOMLKit.", "Foundation.", "DecodingError", "Optional(",
+    ]
     return markers.first { text.contains($0) }
 }
 

@@ -5,13 +5,14 @@ import GuanhuaiCore
 import GuanhuaiDelivery
 import GuanhuaiStore
 import GuanhuaiTestSupport
-@testable import GuanhuaiWeb
 import GuanhuaiWorkspace
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import Synchronization
 import Testing
+
+@testable import GuanhuaiWeb
 
 /// The daemon as the pages see it, for a test: the example committee on a scratch database, a fixed moment, and a
 /// count of what was recorded.
@@ -49,15 +50,19 @@ final class WebFixture: @unchecked Sendable {
             throw Issue.Failure("the example does not open: \(error)")
         }
         let web = try #require(ws.config.web)
-        backend = TestBackend(WebState(workspace: ws, signer: LinkSigner(key: Array(WebFixture.key.utf8)), settings: web,
-            loadGeneration: 0), now: now)
+        backend = TestBackend(
+            WebState(
+                workspace: ws, signer: LinkSigner(key: Array(WebFixture.key.utf8)), settings: web,
+                loadGeneration: 0), now: now)
     }
 
     func router() -> Router<WebContext> { WebServer.router(backend: backend, logger: Logger(label: "test")) }
 
     func token(_ purpose: LinkToken.Purpose, _ person: PersonID, _ o: Occurrence? = nil, expires: Int64? = nil) -> String {
-        signer.token(LinkToken(purpose: purpose, person: person, occurrence: o?.id ?? "", due: o?.due,
-            expires: expires ?? backend.moment + 30 * 86400, generation: 0))
+        signer.token(
+            LinkToken(
+                purpose: purpose, person: person, occurrence: o?.id ?? "", due: o?.due,
+                expires: expires ?? backend.moment + 30 * 86400, generation: 0))
     }
 }
 
@@ -81,8 +86,9 @@ let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"
     static let now = Example.noon("2027-06-01")
 
     static func birthday() throws -> Occurrence {
-        try #require(Example.plan(from: "2027-06-01", to: "2027-06-30", now: "2027-06-01", rules: ["political-birthday"])
-            .first { $0.subject == "M021" })
+        try #require(
+            Example.plan(from: "2027-06-01", to: "2027-06-30", now: "2027-06-01", rules: ["political-birthday"])
+                .first { $0.subject == "M021" })
     }
 
     @Test func aLinkIsCheckedBeforeAnyPage() async throws {
@@ -122,23 +128,29 @@ let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"
         try await Application(router: f.router()).test(.router) { client in
             let agenda = "/me/" + f.token(.agenda, "M011")
             // The list's button asks: nothing is recorded.
-            try await client.execute(uri: agenda + "/done", method: .post, headers: formHeaders,
-                body: form(["occurrence": o.id, "date": "2027-06-01"])) { r in
+            try await client.execute(
+                uri: agenda + "/done", method: .post, headers: formHeaders,
+                body: form(["occurrence": o.id, "date": "2027-06-01"])
+            ) { r in
                 #expect(r.status == .ok)
                 #expect(String(buffer: r.body).contains("确认这项工作已经办理完毕"))
             }
             #expect(try f.database.completion(for: o.id) == nil)
             // Confirmed: recorded, by the link's holder, and the daemon told.
-            try await client.execute(uri: agenda + "/done", method: .post, headers: formHeaders,
-                body: form(["occurrence": o.id, "date": "2027-06-01", "confirm": "yes"])) { r in
+            try await client.execute(
+                uri: agenda + "/done", method: .post, headers: formHeaders,
+                body: form(["occurrence": o.id, "date": "2027-06-01", "confirm": "yes"])
+            ) { r in
                 #expect(r.status == .ok)
                 #expect(String(buffer: r.body).contains("已登记"))
             }
             #expect(try f.database.completion(for: o.id)?.by == "M011")
             #expect(f.backend.recorded.withLock { $0 } == 1)
             // The item's own link now says who recorded it, by name.
-            try await client.execute(uri: "/i/" + f.token(.item, "M011", o) + "/done", method: .post, headers: formHeaders,
-                body: form(["date": "2027-06-01"])) { r in
+            try await client.execute(
+                uri: "/i/" + f.token(.item, "M011", o) + "/done", method: .post, headers: formHeaders,
+                body: form(["date": "2027-06-01"])
+            ) { r in
                 #expect(r.status == .conflict)
                 #expect(String(buffer: r.body).contains("已由 韩晓东 于"))
             }
@@ -149,13 +161,16 @@ let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"
     @Test func anAgendaAnswersEveryForeignItemAlike() async throws {
         let f = try WebFixture(now: Self.now)
         let o = try Self.birthday()
-        _ = try f.database.record(Completion(occurrence: "branch-annual-talk:2027:M003", date: CivilDate(2027, 5, 1)!, by: "M001"),
+        _ = try f.database.record(
+            Completion(occurrence: "branch-annual-talk:2027:M003", date: CivilDate(2027, 5, 1)!, by: "M001"),
             actor: Actor(name: "root", now: Self.now))
         let answers = try await Application(router: f.router()).test(.router) { client in
             var answers: Set<String> = []
             for id in [o.id, "branch-annual-talk:2027:M003", "monthly-subsidy:2026-11:M015", "x", ""] {
-                let answer = try await client.execute(uri: "/me/" + f.token(.agenda, "M021") + "/done", method: .post,
-                    headers: formHeaders, body: form(["occurrence": id, "date": "2027-06-01"])) { r in
+                let answer = try await client.execute(
+                    uri: "/me/" + f.token(.agenda, "M021") + "/done", method: .post,
+                    headers: formHeaders, body: form(["occurrence": id, "date": "2027-06-01"])
+                ) { r in
                     "\(r.status.code) \(String(buffer: r.body))"
                 }
                 answers.insert(answer)
@@ -185,7 +200,11 @@ let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"
         #expect(bodies.count == 1, "\(bodies.count) different feeds")
         let body = try #require(bodies.first)
         let dates = body.split(separator: "\r\n").filter { $0.hasPrefix("DTSTART;VALUE=DATE:") }
-            .compactMap { CivilDate(parsing: String($0.dropFirst("DTSTART;VALUE=DATE:".count)).replacingOccurrences(of: "^(\\d{4})(\\d{2})(\\d{2})$", with: "$1-$2-$3", options: .regularExpression)) }
+            .compactMap {
+                CivilDate(
+                    parsing: String($0.dropFirst("DTSTART;VALUE=DATE:".count)).replacingOccurrences(
+                        of: "^(\\d{4})(\\d{2})(\\d{2})$", with: "$1-$2-$3", options: .regularExpression))
+            }
         #expect(!dates.isEmpty)
         #expect(dates.allSatisfy { $0 <= today.adding(days: Handlers.feedAhead) }, "nothing past 90 days ahead")
         #expect(dates.filter { $0 < today }.count <= Handlers.feedOverdue)

@@ -1,0 +1,116 @@
+public import Foundation
+public import GRDB
+import GuanhuaiCore
+
+/// Where an outbox row goes: the journal, or a `[channels.NAME]` channel. Stored as the name ("journal" for the
+/// journal; config.toml refuses a channel of that name, so the two cannot be confused).
+public enum OutboxChannel: Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
+    case journal
+    case named(String)
+
+    public init(_ stored: String) { self = stored == journalChannelName ? .journal : .named(stored) }
+    public init(stringLiteral value: String) { self.init(value) }
+
+    /// The name as stored, logged and shown.
+    public var name: String {
+        switch self {
+        case .journal: journalChannelName
+        case .named(let n): n
+        }
+    }
+
+    public var description: String { name }
+    public static func < (a: OutboxChannel, b: OutboxChannel) -> Bool { a.name < b.name }
+}
+
+/// Where an outbox row stands.
+public enum OutboxState: String, Sendable, Equatable {
+    /// Waiting for its first or next attempt.
+    case pending
+    /// Accepted by the server.
+    case sent
+    /// Refused for good, or given up after `max_age_hours`.
+    case failed
+    /// Not sent: everything it was about had been done before its turn came.
+    case withdrawn
+}
+
+/// One message waiting in, or gone through, the outbox.
+public struct OutboxRow: Sendable, Equatable {
+    public var id: Int64
+    public var idempotencyKey: String
+    public var recipient: String
+    public var channel: OutboxChannel
+    public var payload: Data
+    public var state: OutboxState
+    public var attempts: Int
+    public var nextAttemptAt: Int64?
+    public var lastError: String?
+    public var sentAt: Int64?
+    public var createdAt: Int64
+}
+
+/// A message to put in the outbox.
+public struct NewOutboxMessage: Sendable {
+    public var idempotencyKey: String
+    public var recipient: String
+    public var channel: OutboxChannel
+    public var payload: Data
+    /// What the message is about: so that it is withdrawn, or rewritten, when they are done before it goes.
+    public var items: [Item]
+
+    public struct Item: Sendable, Hashable {
+        public var occurrence: String
+        public var kind: String
+        /// What a later 「已办结」 line calls it (title and subject; never why).
+        public var label: String
+
+        public init(occurrence: String, kind: String, label: String) {
+            self.occurrence = occurrence
+            self.kind = kind
+            self.label = label
+        }
+    }
+
+    public init(idempotencyKey: String, recipient: String, channel: OutboxChannel, payload: Data, items: [Item] = []) {
+        self.idempotencyKey = idempotencyKey
+        self.recipient = recipient
+        self.channel = channel
+        self.payload = payload
+        self.items = items
+    }
+}
+
+/// An escalation someone was sent about an occurrence that has since been done: their next digest says so.
+public struct ClosedNotice: Sendable, Hashable {
+    public var recipient: String
+    public var occurrence: String
+    public var label: String
+    public var date: String
+    public var by: String?
+
+    public init(recipient: String, occurrence: String, label: String, date: String, by: String?) {
+        self.recipient = recipient
+        self.occurrence = occurrence
+        self.label = label
+        self.date = date
+        self.by = by
+    }
+}
+
+extension OutboxRow: FetchableRecord {
+    public init(row: Row) {
+        id = row["id"]
+        idempotencyKey = row["idempotencyKey"]
+        recipient = row["recipient"]
+        channel = OutboxChannel(row["channel"] as String)
+        payload = row["payload"]
+        // A state this version does not know (a newer one wrote it) is left alone as if failed: never sent again.
+        state = OutboxState(rawValue: row["state"]) ?? .failed
+        attempts = row["attempts"]
+        nextAttemptAt = row["nextAttemptAt"]
+        lastError = row["lastError"]
+        sentAt = row["sentAt"]
+        createdAt = row["createdAt"]
+    }
+}
