@@ -12,15 +12,21 @@ import GuanhuaiWorkspace
 /// Finds an occurrence by id, planning only its rule around the given date.
 func findOccurrence(_ id: String, in input: PlanInput, around date: CivilDate, now: Int64) throws -> Occurrence {
     guard let parsed = OccurrenceID(id) else {
-        throw UsageError(message: L("\"\(id)\" is not an occurrence id (rule:period:key, e.g. political-birthday:2027:M002); `guanhuai agenda` lists the open ones with their ids",
+        throw UsageError(
+            message: L(
+                "\"\(id)\" is not an occurrence id (rule:period:key, e.g. political-birthday:2027:M002); `guanhuai agenda` lists the open ones with their ids",
                 "「\(id)」不是事项编号（规则:期间:对象，如 political-birthday:2027:M002）；`guanhuai agenda` 列出未办事项及其编号"))
     }
     guard input.rules.contains(where: { $0.id == parsed.rule }) else {
-        throw UsageError(message: L("unknown occurrence \"\(id)\": no rule \"\(parsed.rule)\"; `guanhuai agenda` lists the open ones with their ids",
+        throw UsageError(
+            message: L(
+                "unknown occurrence \"\(id)\": no rule \"\(parsed.rule)\"; `guanhuai agenda` lists the open ones with their ids",
                 "没有事项「\(id)」：没有规则「\(parsed.rule)」；`guanhuai agenda` 列出未办事项及其编号"))
     }
     guard let found = Planner(input).occurrence(parsed, around: date, now: now) else {
-        throw UsageError(message: L("unknown occurrence \"\(id)\"; `guanhuai agenda` lists the open ones with their ids",
+        throw UsageError(
+            message: L(
+                "unknown occurrence \"\(id)\"; `guanhuai agenda` lists the open ones with their ids",
                 "没有事项「\(id)」；`guanhuai agenda` 列出未办事项及其编号"))
     }
     return found
@@ -68,8 +74,10 @@ struct DoneCommand: AsyncParsableCommand {
     func run() async throws {
         let fen = try amount.map { a throws -> Int in
             guard let f = Amount.fen(a) else {
-                throw UsageError(message: L("--amount \"\(a)\" is not an amount in yuan; write e.g. 500 or 500.50",
-                "--amount「\(a)」不是以元计的金额；请写如 500 或 500.50"))
+                throw UsageError(
+                    message: L(
+                        "--amount \"\(a)\" is not an amount in yuan; write e.g. 500 or 500.50",
+                        "--amount「\(a)」不是以元计的金额；请写如 500 或 500.50"))
             }
             return f
         }
@@ -83,28 +91,25 @@ struct DoneCommand: AsyncParsableCommand {
         }
         let by = try self.by.map { try resolvePerson($0, in: ws, option: "--by") }
         let names = Names(input)
-        guard let occurrence else {
-            let items = try bulk.select(input, now: actor.now)
-            guard try bulk.confirm(items, verb: L("done on \(d)", "于 \(d) 办结"), names: names) else {
-                say(L("Nothing recorded.", "未登记任何事项。"))
-                return
-            }
+        switch try bulk.choose(occurrence, verb: L("done on \(d)", "于 \(d) 办结"), input: input, names: names, around: d, now: actor.now) {
+        case .declined: return
+        case .many(let items):
             let n = try recording(option: "--date", names: names) { () throws(RecordingProblem) in
-                try ws.recordAll(items, .done, date: d, by: by, note: note, amountFen: fen, today: today, actor: actor,
+                try ws.recordAll(
+                    items, .done, date: d, by: by, note: note, amountFen: fen, today: today, actor: actor,
                     target: bulk.auditTarget)
             }
             say(L("Recorded \(n) items as done on \(d). Their reminders stop.", "已登记 \(n) 项于 \(d) 办结，不再提醒。"))
-            return
+        case .one(let o, let id):
+            try recording(option: "--date", names: names, id: o) { () throws(RecordingProblem) in
+                _ = try ws.recordDone(o, date: d, by: by, note: note, amountFen: fen, today: today, actor: actor)
+            }
+            let amount = fen.map { Report.Figures.yuan($0) }
+            say(
+                L(
+                    "Recorded: \(o.title) — \(id) done on \(d)" + (amount.map { ", 慰问金 \($0) 元" } ?? "") + ". Its reminders stop.",
+                    "已登记：\(o.title) — \(id) 于 \(d) 办结" + (amount.map { "，慰问金 \($0) 元" } ?? "") + "，不再提醒。"))
         }
-        guard !bulk.isBulk else { throw UsageError(message: L("give an occurrence id or --rule/--unit/--period, not both",
-                "请给出事项编号或 --rule/--unit/--period，不能两者都给")) }
-        let o = try findOccurrence(occurrence, in: input, around: d, now: actor.now)
-        try recording(option: "--date", names: names, id: o) { () throws(RecordingProblem) in
-            _ = try ws.recordDone(o, date: d, by: by, note: note, amountFen: fen, today: today, actor: actor)
-        }
-        say(L("Recorded: \(o.title) — \(occurrence) done on \(d)" + (fen.map { ", 慰问金 \(Report.Figures.yuan($0)) 元" } ?? "")
-            + ". Its reminders stop.",
-            "已登记：\(o.title) — \(occurrence) 于 \(d) 办结" + (fen.map { "，慰问金 \(Report.Figures.yuan($0)) 元" } ?? "") + "，不再提醒。"))
     }
 }
 
@@ -119,32 +124,29 @@ struct WaiveCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw UsageError(message: L("--reason must say why",
-                "--reason 须写明原因"))
+            throw UsageError(
+                message: L(
+                    "--reason must say why",
+                    "--reason 须写明原因"))
         }
         let ws = try options.workspace(create: true)
         let actor = currentActor()
         let input = try ws.planInput()
         let today = Planner.today(at: actor.now, zone: input.settings.zone)
-        guard let occurrence else {
-            let items = try bulk.select(input, now: actor.now)
-            guard try bulk.confirm(items, verb: L("waived (\(reason))", "免办（\(reason)）"), names: Names(input)) else {
-                say(L("Nothing recorded.", "未登记任何事项。"))
-                return
-            }
-            let n = try recording(option: "--reason", names: Names(input)) { () throws(RecordingProblem) in
-                try ws.recordAll(items, .waived(reason: reason), date: today, by: nil, today: today, actor: actor,
-                    target: bulk.auditTarget)
+        let names = Names(input)
+        switch try bulk.choose(occurrence, verb: L("waived (\(reason))", "免办（\(reason)）"), input: input, names: names, around: today, now: actor.now) {
+        case .declined: return
+        case .many(let items):
+            let n = try recording(option: "--reason", names: names) { () throws(RecordingProblem) in
+                try ws.recordAll(
+                    items, .waived(reason: reason), date: today, by: nil, today: today, actor: actor, target: bulk.auditTarget)
             }
             say(L("Recorded \(n) items as waived. Their reminders stop.", "已登记 \(n) 项免办，不再提醒。"))
-            return
+        case .one(let o, let id):
+            try recording(option: "--reason", names: names, id: o) { () throws(RecordingProblem) in
+                _ = try ws.recordWaiver(o, reason: reason, by: nil, today: today, actor: actor)
+            }
+            say(L("Recorded: \(o.title) — \(id) waived. Its reminders stop.", "已登记：\(o.title) — \(id) 免办，不再提醒。"))
         }
-        guard !bulk.isBulk else { throw UsageError(message: L("give an occurrence id or --rule/--unit/--period, not both",
-                "请给出事项编号或 --rule/--unit/--period，不能两者都给")) }
-        let o = try findOccurrence(occurrence, in: input, around: today, now: actor.now)
-        try recording(option: "--reason", names: Names(input), id: o) { () throws(RecordingProblem) in
-            _ = try ws.recordWaiver(o, reason: reason, by: nil, today: today, actor: actor)
-        }
-        say(L("Recorded: \(o.title) — \(occurrence) waived. Its reminders stop.", "已登记：\(o.title) — \(occurrence) 免办，不再提醒。"))
     }
 }
