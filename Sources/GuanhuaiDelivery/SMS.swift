@@ -140,13 +140,7 @@ public struct SMSChannel: Sendable {
         self.spec = spec
         keyID = secrets.token ?? ""
         keySecret = secrets.secret ?? ""
-        if let ca = spec.caFile {
-            var t = TLSConfiguration.makeClientConfiguration()
-            t.trustRoots = .file(ca)
-            tls = t
-        } else {
-            tls = nil
-        }
+        tls = TLSConfiguration.client(trusting: spec.caFile)
     }
 
     /// `host` or `host:port`, as the Host header carries it and the signatures sign it.

@@ -63,13 +63,7 @@ public struct WebhookChannel: Sendable {
         token = secrets.token
         secret = secrets.secret
         standardKey = secrets.webhookKey
-        if let ca = spec.caFile {
-            var t = TLSConfiguration.makeClientConfiguration()
-            t.trustRoots = .file(ca)
-            tls = t
-        } else {
-            tls = nil
-        }
+        tls = TLSConfiguration.client(trusting: spec.caFile)
         let digest = SHA256.hash(data: Array((token ?? "").utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
         endpoint = "\(spec.url)#\(digest)"
     }
