@@ -11,7 +11,7 @@ extension DispatcherService {
     /// One message answered inside a batch: a 410 disables the channel first; the outcome is recorded (or kept while
     /// the store refuses it); a temporary failure holds the rest where the channel says so.
     func answer<C: DeliveryChannel>(
-        _ channel: C, _ row: OutboxRow, _ outcome: DeliveryOutcome, index i: Int, pass: PassState, db: AppDatabase,
+        _ channel: C, _ row: OutboxRow, _ outcome: DeliveryOutcome, index i: Int, pass: PassState, db: any OutboxStore,
         policy: Configuration.DeliveryPolicy
     ) {
         if case .notOffered = outcome { return }
@@ -34,7 +34,7 @@ extension DispatcherService {
     }
 
     /// Records what could not be recorded before; throws (ending the pass) while the store still refuses.
-    func flushUnrecorded(db: AppDatabase, policy: Configuration.DeliveryPolicy) throws {
+    func flushUnrecorded(db: any OutboxStore, policy: Configuration.DeliveryPolicy) throws {
         for (row, outcome) in unrecorded.all() {
             _ = try record(row, outcome, db: db, policy: policy)
             unrecorded.remove(row.id)
@@ -43,7 +43,7 @@ extension DispatcherService {
 
     /// Records an outcome, or keeps it in memory when the store refuses it (then `recorded` is false).
     func recordOrKeep(
-        _ row: OutboxRow, _ outcome: DeliveryOutcome, db: AppDatabase,
+        _ row: OutboxRow, _ outcome: DeliveryOutcome, db: any OutboxStore,
         policy: Configuration.DeliveryPolicy
     ) -> (recorded: Bool, outcome: Recorded) {
         do {
@@ -58,7 +58,7 @@ extension DispatcherService {
 
     /// Records one result as the retry policy decides.
     func record(
-        _ row: OutboxRow, _ outcome: DeliveryOutcome, db: AppDatabase,
+        _ row: OutboxRow, _ outcome: DeliveryOutcome, db: any OutboxStore,
         policy: Configuration.DeliveryPolicy
     ) throws -> Recorded {
         let now = clock.now()

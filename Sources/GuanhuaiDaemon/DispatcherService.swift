@@ -79,7 +79,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
     /// Sends one channel's due rows; returns the last failure, for STATUS=.
     func dispatch(
         channel: OutboxChannel, _ group: [OutboxRow], _ snapshot: DeliverySnapshot,
-        disabled: AppDatabase.DisabledEndpoint?
+        disabled: DisabledEndpoint?
     ) async throws -> String? {
         let (db, policy) = (snapshot.database, snapshot.policy)
         guard case .named(let name) = channel else {
@@ -98,7 +98,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
     /// A channel disabled by a 410 from its endpoint: why each of its messages fails, or nil when it is enabled. The
     /// operator pointed the channel at another endpoint since: the 410 was about the old one, and the channel is
     /// enabled again.
-    func goneMessage(_ channel: some DeliveryChannel, disabled: AppDatabase.DisabledEndpoint?, db: AppDatabase) throws -> String? {
+    func goneMessage(_ channel: some DeliveryChannel, disabled: DisabledEndpoint?, db: any OutboxStore) throws -> String? {
         guard let disabled else { return nil }
         guard disabled.endpoint == channel.endpoint else {
             try db.enableEndpoint(channel: channel.name)
@@ -121,7 +121,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
     /// the retry of the one that failed before it rather than time out one by one. After a 410 the channel is
     /// disabled, an alert raised, and the rest fail saying how to re-enable it.
     func deliver<C: DeliveryChannel>(
-        _ channel: C, _ group: [OutboxRow], db: AppDatabase,
+        _ channel: C, _ group: [OutboxRow], db: any OutboxStore,
         policy: Configuration.DeliveryPolicy, gone disabled: String?
     ) async throws -> String? {
         var failure: String?

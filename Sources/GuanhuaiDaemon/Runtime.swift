@@ -123,7 +123,7 @@ public actor Runtime {
 
 /// The configuration as one dispatcher pass sees it, whole.
 struct DeliverySnapshot: Sendable {
-    let database: AppDatabase
+    let database: any OutboxStore
     let policy: Configuration.DeliveryPolicy
     let channels: [String: any DeliveryChannel]
 }

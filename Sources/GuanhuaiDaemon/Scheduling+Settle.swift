@@ -12,7 +12,7 @@ extension Scheduling {
     /// Rows queued about things since done: withdrawn when nothing in them is open, else written again without
     /// what is done (the digest planned anew for its recipient and time, now that those are closed).
     func settleDone(now: Int64) throws -> (withdrawn: Int, rewritten: Int) {
-        let db = database
+        let db = store
         let (withdrawn, partly) = try db.settleDone()
         guard !partly.isEmpty else { return (withdrawn.count, 0) }
         var rewritten = 0

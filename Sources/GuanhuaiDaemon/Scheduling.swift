@@ -24,7 +24,8 @@ struct Scheduling: Sendable {
     let logger: Logger
     let metrics: DaemonMetrics
 
-    var database: AppDatabase { loaded.database }
+    /// The outbox and its processed mark, through the store protocol (SQLite today).
+    var store: any OutboxStore { loaded.database }
     var config: Configuration { loaded.config }
 
     /// How many days ahead a step plans.
@@ -40,7 +41,7 @@ struct Scheduling: Sendable {
     /// new processed mark. Returns how many rows were added and when the next send time is. Plans only when
     /// something changed (the database, the day, the configuration) or a send time has come: an idle wake is cheap.
     mutating func schedule(now: Int64) throws -> (added: Int, next: Int64?) {
-        let db = database
+        let db = store
         let generation = try db.changeGeneration() * 1000 + Int64(loadGeneration)
         let processed = try db.processedThrough()
         let today = Planner.today(at: now, zone: config.zone)
@@ -88,7 +89,7 @@ struct Scheduling: Sendable {
             return (0, n)
         case .firstRun(let from):
             next = try nextSendTime(from: from, after: now)
-            try db.enqueue([], processedThrough: now, now: now)
+            try db.enqueue([], processedThrough: now, now: now, noticed: [])
             logger.notice("first run: reminders from now on", metadata: ["MESSAGE_ID": "\(MessageID.started)"])
         case .replan(let from):
             next = try nextSendTime(from: from, after: now)

@@ -1,5 +1,5 @@
 public import Foundation
-public import GRDB
+import GRDB
 public import GuanhuaiCore
 
 extension AppDatabase {
@@ -217,16 +217,7 @@ extension AppDatabase {
         }
     }
 
-    /// An endpoint that answered 410 Gone: nothing more is sent to it until an operator re-enables the channel (or
-    /// points it at another endpoint).
-    public struct DisabledEndpoint: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
-        public var channel: String
-        public var endpoint: String
-        public var since: Int64
-        public var reason: String
-
-        public static let databaseTableName = "disabledEndpoint"
-    }
+    public typealias DisabledEndpoint = GuanhuaiStore.DisabledEndpoint
 
     public func disableEndpoint(channel: String, endpoint: String, at: Int64, reason: String) throws(StoreError) {
         try write { db in

@@ -114,3 +114,21 @@ extension OutboxRow: FetchableRecord {
         createdAt = row["createdAt"]
     }
 }
+
+/// An endpoint that answered 410 Gone: nothing more is sent to it until an operator re-enables the channel (or
+/// points it at another endpoint).
+public struct DisabledEndpoint: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public var channel: String
+    public var endpoint: String
+    public var since: Int64
+    public var reason: String
+
+    public static let databaseTableName = "disabledEndpoint"
+
+    public init(channel: String, endpoint: String, since: Int64, reason: String) {
+        self.channel = channel
+        self.endpoint = endpoint
+        self.since = since
+        self.reason = reason
+    }
+}

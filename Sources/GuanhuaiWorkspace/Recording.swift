@@ -112,7 +112,7 @@ extension Workspace {
         if let by, !organization.mayRecord(o, by: by) { throw .notAllowed(by: by, responsible: o.responsible) }
     }
 
-    private func write<T>(_ body: (AppDatabase) throws(StoreError) -> T) throws(RecordingProblem) -> T {
+    private func write<T>(_ body: (any RecordStore) throws(StoreError) -> T) throws(RecordingProblem) -> T {
         do { return try body(try store()) } catch { throw .store(error) }
     }
 }
