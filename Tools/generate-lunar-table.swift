@@ -1,6 +1,6 @@
-// Writes Sources/GuanhuaiCore/ChineseCalendarTable.swift from Foundation's Chinese calendar.
+// Writes Sources/GuanhuaiCalendar/ChineseCalendarTable.swift from Foundation's Chinese calendar.
 //
-//     swift Tools/generate-lunar-table.swift > Sources/GuanhuaiCore/ChineseCalendarTable.swift
+//     swift Tools/generate-lunar-table.swift > Sources/GuanhuaiCalendar/ChineseCalendarTable.swift
 //
 // Each lunar year 1900…2100 becomes one UInt64: the day number of its new year, which of its months have 30 days,
 // and which month (if any) is followed by a leap month. Month starts are taken where Foundation reports day 1.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes lunar-festivals.tsv beside this script from lunar_python (PyPI), an implementation independent of
-Foundation's Chinese calendar that Sources/GuanhuaiCore/ChineseCalendarTable.swift was generated from.
+Foundation's Chinese calendar that Sources/GuanhuaiCalendar/ChineseCalendarTable.swift was generated from.
 
     python3 -m venv .venv && .venv/bin/pip install lunar_python
     .venv/bin/python Tests/GuanhuaiCoreTests/Fixtures/make-lunar-fixture.py
