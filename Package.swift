@@ -4,6 +4,9 @@ import PackageDescription
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
+    // The planner calls the calendar (civil dates, zone rules) millions of times a year's plan; across the module
+    // boundary those calls are only inlined with cross-module optimisation.
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
 ]
 
 let package = Package(
