@@ -13,12 +13,12 @@ extension DispatcherService {
     func answer<C: DeliveryChannel>(
         _ channel: C, _ row: OutboxRow, _ outcome: DeliveryOutcome, index i: Int, pass: PassState, db: any OutboxStore,
         policy: Configuration.DeliveryPolicy
-    ) {
+    ) async {
         if case .notOffered = outcome { return }
         if case .endpointGone(let why) = outcome, let endpoint = channel.endpoint {
             pass.disable(Self.goneWords(channel.name))
             do {
-                try db.disableEndpoint(channel: channel.name, endpoint: endpoint, at: clock.now(), reason: why)
+                try await db.disableEndpoint(channel: channel.name, endpoint: endpoint, at: clock.now(), reason: why)
             } catch {
                 logger.error("cannot record that channel \(channel.name) is disabled: \(error)")
             }
@@ -26,7 +26,7 @@ extension DispatcherService {
                 "channel \(channel.name) is disabled: \(why). Fix the receiver or the url, then `guanhuai enable-channel \(channel.name)`",
                 metadata: ["GUANHUAI_CHANNEL": "\(channel.name)", "MESSAGE_ID": "\(MessageID.endpointDisabled)"])
         }
-        let recorded = recordOrKeep(row, outcome, db: db, policy: policy).outcome
+        let recorded = await recordOrKeep(row, outcome, db: db, policy: policy).outcome
         pass.answered(i, recorded)
         if case .temporary = outcome, channel.temporaryFailureHoldsTheRest {
             pass.hold(until: recorded.retryAt ?? clock.now() + Int64(policy.retryInitialSeconds))
@@ -34,9 +34,9 @@ extension DispatcherService {
     }
 
     /// Records what could not be recorded before; throws (ending the pass) while the store still refuses.
-    func flushUnrecorded(db: any OutboxStore, policy: Configuration.DeliveryPolicy) throws {
+    func flushUnrecorded(db: any OutboxStore, policy: Configuration.DeliveryPolicy) async throws {
         for (row, outcome) in unrecorded.all() {
-            _ = try record(row, outcome, db: db, policy: policy)
+            _ = try await record(row, outcome, db: db, policy: policy)
             unrecorded.remove(row.id)
         }
     }
@@ -45,9 +45,9 @@ extension DispatcherService {
     func recordOrKeep(
         _ row: OutboxRow, _ outcome: DeliveryOutcome, db: any OutboxStore,
         policy: Configuration.DeliveryPolicy
-    ) -> (recorded: Bool, outcome: Recorded) {
+    ) async -> (recorded: Bool, outcome: Recorded) {
         do {
-            return (true, try record(row, outcome, db: db, policy: policy))
+            return (true, try await record(row, outcome, db: db, policy: policy))
         } catch {
             unrecorded.keep(row, outcome)
             logger.error(
@@ -60,7 +60,7 @@ extension DispatcherService {
     func record(
         _ row: OutboxRow, _ outcome: DeliveryOutcome, db: any OutboxStore,
         policy: Configuration.DeliveryPolicy
-    ) throws -> Recorded {
+    ) async throws -> Recorded {
         let now = clock.now()
         let meta: Logger.Metadata = [
             "GUANHUAI_CHANNEL": "\(row.channel)", "GUANHUAI_RECIPIENT": "\(row.recipient)",
@@ -69,21 +69,21 @@ extension DispatcherService {
         var random = SystemRandomNumberGenerator()
         switch RetryPolicy(policy).decide(outcome, attempts: row.attempts, age: now - row.createdAt, now: now, using: &random) {
         case .sent:
-            try db.markSent(row.id, at: now)
+            try await db.markSent(row.id, at: now)
             runtime.metrics.delivered(channel: row.channel.name, result: "sent")
             logger.info("reminder sent", metadata: meta.merging(["MESSAGE_ID": "\(MessageID.reminderSent)"]) { $1 })
             return Recorded()
         case .wait:
             return Recorded()
         case .retry(let at, let why):
-            try db.markRetry(row.id, at: at, error: why)
+            try await db.markRetry(row.id, at: at, error: why)
             runtime.metrics.delivered(channel: row.channel.name, result: "retry")
             logger.warning(
                 "delivery failed, will retry in \(at - now) s: \(why)",
                 metadata: meta.merging(["MESSAGE_ID": "\(MessageID.deliveryRetry)"]) { $1 })
             return Recorded(failure: "\(row.channel): \(why)", retryAt: at)
         case .fail(let why):
-            try db.markFailed(row.id, error: why)
+            try await db.markFailed(row.id, error: why)
             runtime.metrics.delivered(channel: row.channel.name, result: "failed")
             logger.error(
                 "delivery failed for good: \(why)",

@@ -50,11 +50,11 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         let db = snapshot.database
         let policy = snapshot.policy
         var failure: String?
-        try flushUnrecorded(db: db, policy: policy)
+        try await flushUnrecorded(db: db, policy: policy)
         while !Task.isCancelled {
-            let rows = try db.dueOutbox(now: clock.now())
+            let rows = try await db.dueOutbox(now: clock.now())
             if rows.isEmpty { break }
-            let disabled = Dictionary(try db.disabledEndpoints().map { ($0.channel, $0) }, uniquingKeysWith: { a, _ in a })
+            let disabled = Dictionary(try await db.disabledEndpoints().map { ($0.channel, $0) }, uniquingKeysWith: { a, _ in a })
             let groups = Dictionary(grouping: rows, by: \.channel).sorted(by: { $0.key < $1.key })
             let failures = try await withThrowingTaskGroup(of: String?.self) { tasks in
                 for (channel, group) in groups {
@@ -68,10 +68,10 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
             }
             if let f = failures.last { failure = f }
             // A result the store would not take ends the pass: run() backs off, and it is recorded first next time.
-            try flushUnrecorded(db: db, policy: policy)
+            try await flushUnrecorded(db: db, policy: policy)
             if Task.isShuttingDownGracefully { break }
         }
-        let counts = try db.outboxCounts()
+        let counts = try await db.outboxCounts()
         await runtime.noteDispatch(queued: counts.pending, failure: failure, disabled: try db.disabledEndpoints().map(\.channel))
         await runtime.publishStatus()
     }
@@ -88,7 +88,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         guard let c = snapshot.channels[name] else {
             var failure: String?
             for row in group {
-                failure = try record(row, .permanent("no channel \"\(name)\" in the configuration"), db: db, policy: policy).failure
+                failure = try await record(row, .permanent("no channel \"\(name)\" in the configuration"), db: db, policy: policy).failure
             }
             return failure
         }
@@ -98,10 +98,10 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
     /// A channel disabled by a 410 from its endpoint: why each of its messages fails, or nil when it is enabled. The
     /// operator pointed the channel at another endpoint since: the 410 was about the old one, and the channel is
     /// enabled again.
-    func goneMessage(_ channel: some DeliveryChannel, disabled: DisabledEndpoint?, db: any OutboxStore) throws -> String? {
+    func goneMessage(_ channel: some DeliveryChannel, disabled: DisabledEndpoint?, db: any OutboxStore) async throws -> String? {
         guard let disabled else { return nil }
         guard disabled.endpoint == channel.endpoint else {
-            try db.enableEndpoint(channel: channel.name)
+            try await db.enableEndpoint(channel: channel.name)
             logger.notice(
                 "channel \(channel.name) has a new endpoint; it is enabled again (it was disabled since \(disabled.since))",
                 metadata: ["GUANHUAI_CHANNEL": "\(channel.name)"])
@@ -130,22 +130,22 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         let now = clock.now()
         gate: for (i, row) in group.enumerated() {
             if let disabled {
-                failure = try record(row, .permanent(disabled), db: db, policy: policy).failure
+                failure = try await record(row, .permanent(disabled), db: db, policy: policy).failure
                 continue
             }
             guard let message = channel.message(OutboxPayload.decode(row.payload)) else {
-                failure = try record(row, .permanent("the outbox row's payload cannot be read"), db: db, policy: policy).failure
+                failure = try await record(row, .permanent("the outbox row's payload cannot be read"), db: db, policy: policy).failure
                 continue
             }
             switch channel.wait(message, row: row, now: now, limits: limits) {
             case .this(let until, let why):
-                try db.deferOutbox([row.id], until: until)
+                try await db.deferOutbox([row.id], until: until)
                 logger.info(
                     "a message waits \(until - now) s for \(why)",
                     metadata: meta.merging(["GUANHUAI_RECIPIENT": "\(row.recipient)"]) { $1 })
             case .rest(let until, let why):
                 let rest = group[i...].map(\.id)
-                try db.deferOutbox(rest, until: until)
+                try await db.deferOutbox(rest, until: until)
                 logger.info("\(rest.count) messages wait \(until - now) s for \(why)", metadata: meta)
                 break gate
             case nil:
@@ -159,16 +159,16 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         await channel.deliver(
             batch, clock: clock, logger: logger,
             shouldStop: { Task.isShuttingDownGracefully || !unrecorded.isEmpty || pass.holding },
-            answered: { i, outcome in answer(channel, batchRows[i], outcome, index: i, pass: pass, db: db, policy: policy) })
+            answered: { i, outcome in await answer(channel, batchRows[i], outcome, index: i, pass: pass, db: db, policy: policy) })
         let state = pass.state
         if let f = state.failure { failure = f }
         let left = batchRows.indices.filter { !state.answered.contains($0) }.map { batchRows[$0] }
         if let gone = state.gone {
-            for row in left { failure = try record(row, .permanent(gone), db: db, policy: policy).failure }
+            for row in left { failure = try await record(row, .permanent(gone), db: db, policy: policy).failure }
         } else if let until = state.retryAt, !left.isEmpty {
             // Never offered: they wait, uncharged, for the retry of the one that failed before them. When the batch
             // ended for a stop, they stay due for the next start.
-            try db.deferOutbox(left.map(\.id), until: until)
+            try await db.deferOutbox(left.map(\.id), until: until)
         }
         return failure
     }

@@ -75,7 +75,7 @@ public actor Runtime {
     /// new processed mark (`Scheduling.schedule`). Returns how many rows were added and when the next send time is.
     func schedule(now: Int64) async throws -> (added: Int, next: Int64?) {
         var s = scheduling()
-        let result = try await Scheduling.run(&s) { s in try s.schedule(now: now) }
+        let result = try await Scheduling.run(&s) { s in try await s.schedule(now: now) }
         keep(s, next: result.next)
         return result
     }
@@ -83,7 +83,7 @@ public actor Runtime {
     /// Queued messages about what has since been done: withdrawn, or written again without it.
     func settleDone(now: Int64) async throws -> (withdrawn: Int, rewritten: Int) {
         let s = scheduling()
-        return try await Scheduling.run(s) { s in try s.settleDone(now: now) }
+        return try await Scheduling.run(s) { s in try await s.settleDone(now: now) }
     }
 
     var lookback: Int { scheduling().lookback }

@@ -11,9 +11,9 @@ import Systemd
 extension Scheduling {
     /// Rows queued about things since done: withdrawn when nothing in them is open, else written again without
     /// what is done (the digest planned anew for its recipient and time, now that those are closed).
-    func settleDone(now: Int64) throws -> (withdrawn: Int, rewritten: Int) {
+    func settleDone(now: Int64) async throws -> (withdrawn: Int, rewritten: Int) {
         let db = store
-        let (withdrawn, partly) = try db.settleDone()
+        let (withdrawn, partly) = try await db.settleDone()
         guard !partly.isEmpty else { return (withdrawn.count, 0) }
         var rewritten = 0
         let links = try loaded.linkMaker()
@@ -36,7 +36,7 @@ extension Scheduling {
                     )
                     .rows.first { $0.idempotencyKey == row.idempotencyKey }
                 } ?? nil
-            try db.rewrite(row.id, payload: fresh?.payload, items: fresh?.items ?? [])
+            try await db.rewrite(row.id, payload: fresh?.payload, items: fresh?.items ?? [])
             rewritten += 1
         }
         return (withdrawn.count, rewritten)

@@ -40,15 +40,15 @@ struct Scheduling: Sendable {
     /// One scheduling step: every send time in (processed, now] becomes outbox rows, committed together with the
     /// new processed mark. Returns how many rows were added and when the next send time is. Plans only when
     /// something changed (the database, the day, the configuration) or a send time has come: an idle wake is cheap.
-    mutating func schedule(now: Int64) throws -> (added: Int, next: Int64?) {
+    mutating func schedule(now: Int64) async throws -> (added: Int, next: Int64?) {
         let db = store
-        let generation = try db.changeGeneration() * 1000 + Int64(loadGeneration)
-        let processed = try db.processedThrough()
+        let generation = try await db.changeGeneration() * 1000 + Int64(loadGeneration)
+        let processed = try await db.processedThrough()
         let today = Planner.today(at: now, zone: config.zone)
         // What changed since the last plan, when only the database did (the configuration is the same).
         var change = SchedulerStep.Change.everything
         if let last = lastPlan, last.generation != generation, last.generation % 1000 == generation % 1000 {
-            change = .of(try db.changes(since: last.generation / 1000))
+            change = .of(try await db.changes(since: last.generation / 1000))
         }
         let step = SchedulerStep.decide(
             now: now, today: today, processed: processed,
@@ -89,7 +89,7 @@ struct Scheduling: Sendable {
             return (0, n)
         case .firstRun(let from):
             next = try nextSendTime(from: from, after: now)
-            try db.enqueue([], processedThrough: now, now: now, noticed: [])
+            try await db.enqueue([], processedThrough: now, now: now, noticed: [])
             logger.notice("first run: reminders from now on", metadata: ["MESSAGE_ID": "\(MessageID.started)"])
         case .replan(let from):
             next = try nextSendTime(from: from, after: now)
@@ -113,7 +113,7 @@ struct Scheduling: Sendable {
                 next = try nextSendTime(from: from, after: after)
             }
         case .clockBehind(let mark, let from):
-            let moved = try db.clampPendingAttempts(notAfter: now + Int64(config.delivery.retryMaxSeconds))
+            let moved = try await db.clampPendingAttempts(notAfter: now + Int64(config.delivery.retryMaxSeconds))
             if clockBehind != mark {
                 clockBehind = mark
                 logger.notice(
@@ -133,7 +133,7 @@ struct Scheduling: Sendable {
             let router = loaded.router
             let digests = Digest.collect(occ, after: after, through: now)
             // Those sent an escalation about something since done learn it in their next digest.
-            let closed = try db.closedNotices(for: Set(digests.filter { !$0.isGreeting }.map(\.recipient)))
+            let closed = try await db.closedNotices(for: Set(digests.filter { !$0.isGreeting }.map(\.recipient)))
             var noticed: [ClosedNotice] = []
             var told = Set<PersonID>()
             for d in digests {
@@ -154,7 +154,7 @@ struct Scheduling: Sendable {
                     report, after: after, now: now, input: input, contacts: contacts,
                     personName: context.personName)
             }
-            added = try db.enqueue(messages, processedThrough: now, now: now, noticed: noticed)
+            added = try await db.enqueue(messages, processedThrough: now, now: now, noticed: noticed)
             next = nextAfterNow
         }
         lastPlan = SchedulerStep.LastPlan(generation: generation, day: today, next: next)
@@ -217,18 +217,18 @@ struct Scheduling: Sendable {
     }
 
     /// Runs `work` off the calling actor (a nonisolated async function runs on the global executor).
-    static func run<T: Sendable>(_ s: inout Scheduling, _ work: @Sendable (inout Scheduling) throws -> T) async throws -> T {
+    static func run<T: Sendable>(_ s: inout Scheduling, _ work: @Sendable (inout Scheduling) async throws -> T) async throws -> T {
         try await offActor(&s, work)
     }
 
-    static func run<T: Sendable>(_ s: Scheduling, _ work: @Sendable (Scheduling) throws -> T) async throws -> T {
+    static func run<T: Sendable>(_ s: Scheduling, _ work: @Sendable (Scheduling) async throws -> T) async throws -> T {
         var copy = s
-        return try await offActor(&copy) { s in try work(s) }
+        return try await offActor(&copy) { s in try await work(s) }
     }
 
-    private nonisolated static func offActor<T: Sendable>(_ s: inout Scheduling, _ work: @Sendable (inout Scheduling) throws -> T)
-        async throws -> T
-    {
-        try work(&s)
+    private nonisolated static func offActor<T: Sendable>(
+        _ s: inout Scheduling, _ work: @Sendable (inout Scheduling) async throws -> T
+    ) async throws -> T {
+        try await work(&s)
     }
 }

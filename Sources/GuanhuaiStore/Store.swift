@@ -4,66 +4,67 @@ public import GuanhuaiCore
 
 /// What the daemon's scheduler and dispatcher need of a store: operations on the outbox and its processed mark, not
 /// SQL. `AppDatabase` (GRDB's SQLite) is the first implementation; a second (PostgreSQL) implements the same, and the
-/// services do not change. Each operation is one transaction.
+/// services do not change. Each operation is one transaction. The requirements are `async` because a networked
+/// database's driver is (postgres-nio); SQLite's synchronous methods satisfy them as they are.
 public protocol OutboxStore: Sendable {
     // MARK: The scheduler's
 
     /// The last send time whose reminders are in the outbox.
-    func processedThrough() throws(StoreError) -> Int64?
+    func processedThrough() async throws(StoreError) -> Int64?
     /// Queues the messages and moves the processed mark in one transaction: a crash leaves both or neither. A key
     /// already queued is not queued again. Returns how many were added.
     @discardableResult
     func enqueue(_ messages: [NewOutboxMessage], processedThrough: Int64, now: Int64, noticed: [ClosedNotice])
-        throws(StoreError) -> Int
+        async throws(StoreError) -> Int
     /// Rows about things since done: withdrawn when nothing in them is open; the rest, partly done, to be rewritten.
-    func settleDone() throws(StoreError) -> (withdrawn: [Int64], partly: [OutboxRow])
+    func settleDone() async throws(StoreError) -> (withdrawn: [Int64], partly: [OutboxRow])
     /// A pending row written again (nil: withdrawn).
-    func rewrite(_ id: Int64, payload: Data?, items: [NewOutboxMessage.Item]) throws(StoreError)
+    func rewrite(_ id: Int64, payload: Data?, items: [NewOutboxMessage.Item]) async throws(StoreError)
     /// The 「已办结」 lines waiting for each recipient's next reminder.
-    func closedNotices(for recipients: Set<String>) throws(StoreError) -> [String: [ClosedNotice]]
+    func closedNotices(for recipients: Set<String>) async throws(StoreError) -> [String: [ClosedNotice]]
     /// After the clock went back: no pending row waits past `notAfter`. Returns how many moved.
-    func clampPendingAttempts(notAfter: Int64) throws(StoreError) -> Int
+    func clampPendingAttempts(notAfter: Int64) async throws(StoreError) -> Int
     /// Raised by every change to the records the plan is made from.
-    func changeGeneration() throws(StoreError) -> Int64
+    func changeGeneration() async throws(StoreError) -> Int64
     /// What changed since a generation: the audited action and the member it was about.
-    func changes(since: Int64) throws(StoreError) -> [(action: AuditAction?, member: String?)]
+    func changes(since: Int64) async throws(StoreError) -> [(action: AuditAction?, member: String?)]
 
     // MARK: The dispatcher's
 
     /// The rows due by `now` whose item is still open, oldest first, at most `limit`.
-    func dueOutbox(now: Int64, limit: Int) throws(StoreError) -> [OutboxRow]
+    func dueOutbox(now: Int64, limit: Int) async throws(StoreError) -> [OutboxRow]
     /// When the next pending row is due.
-    func nextOutboxAttempt() throws(StoreError) -> Int64?
-    func markSent(_ id: Int64, at: Int64) throws(StoreError)
-    func markRetry(_ id: Int64, at next: Int64, error: String) throws(StoreError)
-    func markFailed(_ id: Int64, error: String) throws(StoreError)
+    func nextOutboxAttempt() async throws(StoreError) -> Int64?
+    func markSent(_ id: Int64, at: Int64) async throws(StoreError)
+    func markRetry(_ id: Int64, at next: Int64, error: String) async throws(StoreError)
+    func markFailed(_ id: Int64, error: String) async throws(StoreError)
     /// Rows not offered wait until `until`, uncharged.
-    func deferOutbox(_ ids: [Int64], until: Int64) throws(StoreError)
-    func disableEndpoint(channel: String, endpoint: String, at: Int64, reason: String) throws(StoreError)
-    func disabledEndpoints() throws(StoreError) -> [DisabledEndpoint]
+    func deferOutbox(_ ids: [Int64], until: Int64) async throws(StoreError)
+    func disableEndpoint(channel: String, endpoint: String, at: Int64, reason: String) async throws(StoreError)
+    func disabledEndpoints() async throws(StoreError) -> [DisabledEndpoint]
     @discardableResult
-    func enableEndpoint(channel: String) throws(StoreError) -> Bool
-    func outboxCounts() throws(StoreError) -> (pending: Int, sent: Int, failed: Int)
-    func outboxByChannel() throws(StoreError) -> (counts: [(channel: String, state: String, count: Int)], lastSent: Int64?)
+    func enableEndpoint(channel: String) async throws(StoreError) -> Bool
+    func outboxCounts() async throws(StoreError) -> (pending: Int, sent: Int, failed: Int)
+    func outboxByChannel() async throws(StoreError) -> (counts: [(channel: String, state: String, count: Int)], lastSent: Int64?)
 }
 
 /// What recording needs of a store (`Workspace.recordDone` and the rest, for the CLI and the web alike).
 public protocol RecordStore: Sendable {
     /// One completion and its audit line; false when the occurrence was already recorded.
     @discardableResult
-    func record(_ c: Completion, actor: Actor) throws(StoreError) -> Bool
+    func record(_ c: Completion, actor: Actor) async throws(StoreError) -> Bool
     /// Several completions as one audited action; returns how many were new.
     @discardableResult
-    func recordAll(_ cs: [Completion], actor: Actor, action: AuditAction, target: String) throws(StoreError) -> Int
+    func recordAll(_ cs: [Completion], actor: Actor, action: AuditAction, target: String) async throws(StoreError) -> Int
     /// A life event, checked against the member's record, and audited.
     func addEvent(
         member: PersonID, kind: EventKind, date: CivilDate, ends: CivilDate?, target: PersonID?, note: String?,
         today: CivilDate, knownMembers: Set<PersonID>, knownPeople: Set<PersonID>, actor: Actor
-    ) throws(StoreError) -> Event
+    ) async throws(StoreError) -> Event
 }
 
 extension OutboxStore {
-    public func dueOutbox(now: Int64) throws(StoreError) -> [OutboxRow] { try dueOutbox(now: now, limit: 500) }
+    public func dueOutbox(now: Int64) async throws(StoreError) -> [OutboxRow] { try await dueOutbox(now: now, limit: 500) }
 }
 
 extension AppDatabase: OutboxStore, RecordStore {}

@@ -131,10 +131,10 @@ extension Handlers {
         }
         let actor = Actor(name: g.token.person, now: g.now, via: "the web from \(client(req, ctx, g.state))")
         guard
-            try recording(
+            try await recording(
                 v,
-                { () throws(RecordingProblem) in
-                    try g.state.workspace.recordDone(o, date: d, by: g.token.person, today: v.today, actor: actor)
+                { () async throws(RecordingProblem) in
+                    try await g.state.workspace.recordDone(o, date: d, by: g.token.person, today: v.today, actor: actor)
                 })
         else {
             return page(
@@ -167,8 +167,8 @@ extension Handlers {
         let known = try input(g.state, person: t.person)
         let actor = Actor(name: t.person, now: now, via: "the web from \(client(req, ctx, g.state))")
         let note = Handlers.text(f.note, limit: 500)
-        let event = try recording(v) { () throws(RecordingProblem) in
-            try g.state.workspace.recordEvent(
+        let event = try await recording(v) { () async throws(RecordingProblem) in
+            try await g.state.workspace.recordEvent(
                 member: member, kind: kind, date: d, note: note, input: known, today: v.today,
                 actor: actor)
         }

@@ -145,9 +145,9 @@ struct Handlers: Sendable {
 
     /// Runs one of the workspace's recordings (`Workspace.recordDone` and the rest, which decide what may be
     /// recorded), and says a refusal as a page.
-    func recording<T>(_ v: View, _ body: () throws(RecordingProblem) -> T) throws(Refusal) -> T {
+    func recording<T>(_ v: View, _ body: () async throws(RecordingProblem) -> T) async throws(Refusal) -> T {
         do {
-            return try body()
+            return try await body()
         } catch {
             let words = error.message(chinese: true, name: v.name) + "。"
             switch error {

@@ -138,10 +138,10 @@ extension Handlers {
                 let amount = try Handlers.amount(f.amount)
                 let note = Handlers.text(f.note, limit: 500)
                 guard
-                    try recording(
+                    try await recording(
                         v,
-                        { () throws(RecordingProblem) in
-                            try ws.recordDone(o, date: d, by: person, note: note, amountFen: amount, today: v.today, actor: actor)
+                        { () async throws(RecordingProblem) in
+                            try await ws.recordDone(o, date: d, by: person, note: note, amountFen: amount, today: v.today, actor: actor)
                         })
                 else { return try already() }
                 message = "已登记：\(o.title)（\(v.subject(o))）于 \(d) 办结。相关提醒不再发送。"
@@ -150,10 +150,10 @@ extension Handlers {
                     throw Refusal(status: .badRequest, title: "请填写原因", message: "登记不适用时，请写明原因。")
                 }
                 guard
-                    try recording(
+                    try await recording(
                         v,
-                        { () throws(RecordingProblem) in
-                            try ws.recordWaiver(o, reason: reason, by: person, today: v.today, actor: actor)
+                        { () async throws(RecordingProblem) in
+                            try await ws.recordWaiver(o, reason: reason, by: person, today: v.today, actor: actor)
                         })
                 else { return try already() }
                 message = "已登记：\(o.title)（\(v.subject(o))）本次不适用。相关提醒不再发送。"

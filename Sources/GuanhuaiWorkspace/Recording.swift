@@ -40,23 +40,23 @@ extension Workspace {
     public func recordDone(
         _ o: Occurrence, date: CivilDate, by: PersonID?, note: String? = nil, amountFen: Int? = nil,
         today: CivilDate, actor: Actor
-    ) throws(RecordingProblem) -> Bool {
+    ) async throws(RecordingProblem) -> Bool {
         try check(o, by: by)
         if let problem = CompletionDateProblem.check(date, today: today, windowStart: o.windowStart) {
             throw .date(problem, date)
         }
-        return try write { db throws(StoreError) in
-            try db.record(Completion(occurrence: o.id, date: date, by: by, note: note, amountFen: amountFen), actor: actor)
+        return try await write { db throws(StoreError) in
+            try await db.record(Completion(occurrence: o.id, date: date, by: by, note: note, amountFen: amountFen), actor: actor)
         }
     }
 
     /// `o` does not apply this time, and why.
     public func recordWaiver(_ o: Occurrence, reason: String, by: PersonID?, today: CivilDate, actor: Actor)
-        throws(RecordingProblem) -> Bool
+        async throws(RecordingProblem) -> Bool
     {
         try check(o, by: by)
-        return try write { db throws(StoreError) in
-            try db.record(Completion(occurrence: o.id, date: today, by: by, outcome: .waived(reason: reason)), actor: actor)
+        return try await write { db throws(StoreError) in
+            try await db.record(Completion(occurrence: o.id, date: today, by: by, outcome: .waived(reason: reason)), actor: actor)
         }
     }
 
@@ -66,7 +66,7 @@ extension Workspace {
         member: Member, kind: EventKind, date: CivilDate, ends: CivilDate? = nil,
         target: PersonID? = nil, note: String?, input: PlanInput, today: CivilDate, actor: Actor
     )
-        throws(RecordingProblem) -> Event
+        async throws(RecordingProblem) -> Event
     {
         if let problem = EventDateProblem.check(
             date, kind: kind, member: member, events: input.events, today: today,
@@ -75,8 +75,8 @@ extension Workspace {
             throw .eventDate(problem, date, member: member.name)
         }
         let known = Set(input.members.map(\.id))
-        return try write { db throws(StoreError) in
-            try db.addEvent(
+        return try await write { db throws(StoreError) in
+            try await db.addEvent(
                 member: member.id, kind: kind, date: date, ends: ends, target: target, note: note, today: today,
                 knownMembers: known, knownPeople: known.union(input.organization.people.keys), actor: actor)
         }
@@ -88,7 +88,7 @@ extension Workspace {
         _ items: [Occurrence], _ outcome: Completion.Outcome, date: CivilDate, by: PersonID?,
         note: String? = nil, amountFen: Int? = nil, today: CivilDate, actor: Actor, target: String
     )
-        throws(RecordingProblem) -> Int
+        async throws(RecordingProblem) -> Int
     {
         for o in items {
             try check(o, by: by)
@@ -97,8 +97,8 @@ extension Workspace {
             }
         }
         let action: AuditAction = if case .done = outcome { .doneBulk } else { .waiveBulk }
-        return try write { db throws(StoreError) in
-            try db.recordAll(
+        return try await write { db throws(StoreError) in
+            try await db.recordAll(
                 items.map {
                     Completion(
                         occurrence: $0.id, date: date, by: by, note: note, outcome: outcome,
@@ -112,7 +112,7 @@ extension Workspace {
         if let by, !organization.mayRecord(o, by: by) { throw .notAllowed(by: by, responsible: o.responsible) }
     }
 
-    private func write<T>(_ body: (any RecordStore) throws(StoreError) -> T) throws(RecordingProblem) -> T {
-        do { return try body(try store()) } catch { throw .store(error) }
+    private func write<T>(_ body: (any RecordStore) async throws(StoreError) -> T) async throws(RecordingProblem) -> T {
+        do { return try await body(try store()) } catch { throw .store(error) }
     }
 }

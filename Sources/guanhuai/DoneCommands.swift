@@ -35,9 +35,11 @@ func findOccurrence(_ id: String, in input: PlanInput, around date: CivilDate, n
 /// Runs one of the workspace's recordings (`Workspace.recordDone` and the rest, which decide), and says a refusal
 /// as the command line does: the option it is about, the item's id, and exit 2.
 @discardableResult
-func recording<T>(option: String, names: Names, id o: Occurrence? = nil, _ body: () throws(RecordingProblem) -> T) throws -> T {
+func recording<T>(option: String, names: Names, id o: Occurrence? = nil, _ body: () async throws(RecordingProblem) -> T)
+    async throws -> T
+{
     do {
-        return try body()
+        return try await body()
     } catch {
         let about = o.map { "\($0.id): " } ?? ""
         switch error {
@@ -94,15 +96,15 @@ struct DoneCommand: AsyncParsableCommand {
         switch try bulk.choose(occurrence, verb: L("done on \(d)", "于 \(d) 办结"), input: input, names: names, around: d, now: actor.now) {
         case .declined: return
         case .many(let items):
-            let n = try recording(option: "--date", names: names) { () throws(RecordingProblem) in
-                try ws.recordAll(
+            let n = try await recording(option: "--date", names: names) { () async throws(RecordingProblem) in
+                try await ws.recordAll(
                     items, .done, date: d, by: by, note: note, amountFen: fen, today: today, actor: actor,
                     target: bulk.auditTarget)
             }
             say(L("Recorded \(n) items as done on \(d). Their reminders stop.", "已登记 \(n) 项于 \(d) 办结，不再提醒。"))
         case .one(let o, let id):
-            try recording(option: "--date", names: names, id: o) { () throws(RecordingProblem) in
-                _ = try ws.recordDone(o, date: d, by: by, note: note, amountFen: fen, today: today, actor: actor)
+            try await recording(option: "--date", names: names, id: o) { () async throws(RecordingProblem) in
+                _ = try await ws.recordDone(o, date: d, by: by, note: note, amountFen: fen, today: today, actor: actor)
             }
             let amount = fen.map { Report.Figures.yuan($0) }
             say(
@@ -137,14 +139,14 @@ struct WaiveCommand: AsyncParsableCommand {
         switch try bulk.choose(occurrence, verb: L("waived (\(reason))", "免办（\(reason)）"), input: input, names: names, around: today, now: actor.now) {
         case .declined: return
         case .many(let items):
-            let n = try recording(option: "--reason", names: names) { () throws(RecordingProblem) in
-                try ws.recordAll(
+            let n = try await recording(option: "--reason", names: names) { () async throws(RecordingProblem) in
+                try await ws.recordAll(
                     items, .waived(reason: reason), date: today, by: nil, today: today, actor: actor, target: bulk.auditTarget)
             }
             say(L("Recorded \(n) items as waived. Their reminders stop.", "已登记 \(n) 项免办，不再提醒。"))
         case .one(let o, let id):
-            try recording(option: "--reason", names: names, id: o) { () throws(RecordingProblem) in
-                _ = try ws.recordWaiver(o, reason: reason, by: nil, today: today, actor: actor)
+            try await recording(option: "--reason", names: names, id: o) { () async throws(RecordingProblem) in
+                _ = try await ws.recordWaiver(o, reason: reason, by: nil, today: today, actor: actor)
             }
             say(L("Recorded: \(o.title) — \(id) waived. Its reminders stop.", "已登记：\(o.title) — \(id) 免办，不再提醒。"))
         }

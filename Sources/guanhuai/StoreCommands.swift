@@ -233,8 +233,8 @@ struct EventAdd: AsyncParsableCommand {
         guard let m = input.members.first(where: { $0.id == member }) else {
             throw UsageError(message: L("unknown member \"\(member)\"", "没有党员「\(member)」"))
         }
-        let event = try recording(option: "--date", names: Names(input)) { () throws(RecordingProblem) in
-            try ws.recordEvent(
+        let event = try await recording(option: "--date", names: Names(input)) { () async throws(RecordingProblem) in
+            try await ws.recordEvent(
                 member: m, kind: k, date: d, ends: e, target: target, note: note, input: input, today: today,
                 actor: actor)
         }

@@ -45,21 +45,21 @@ import Testing
         try db.record(Completion(occurrence: items[0], date: day, by: "M001"), actor: actor)
         // Until the scheduler's step has settled it, the dispatcher does not get it: it never plans, and never
         // sends what is done (the row waits to be written again).
-        #expect(try !db.dueOutbox(now: t + 3600).contains { $0.id == row.id })
+        #expect(try await !db.dueOutbox(now: t + 3600).contains { $0.id == row.id })
 
         var settled = try await runtime.settleDone(now: t + 6)
         #expect(settled.withdrawn == 0 && settled.rewritten == 1)
         let rewritten = try #require(try db.outbox().first { $0.id == row.id })
         #expect(rewritten.state == .pending && rewritten.payload != row.payload)
         #expect(try db.outboxItems(of: row.id) == Array(items.dropFirst()))
-        #expect(try db.dueOutbox(now: t + 3600).contains { $0.id == row.id }, "written again, it goes")
+        #expect(try await db.dueOutbox(now: t + 3600).contains { $0.id == row.id }, "written again, it goes")
 
         for o in items.dropFirst() { try db.record(Completion(occurrence: o, date: day, by: "M001"), actor: actor) }
         settled = try await runtime.settleDone(now: t + 7)
         #expect(settled.withdrawn >= 1)
         #expect(try db.outbox().first { $0.id == row.id }?.state == .withdrawn)
         // Withdrawn rows are not due, and not counted as queued or failed.
-        #expect(try !db.dueOutbox(now: t + 3600).contains { $0.id == row.id })
+        #expect(try await !db.dueOutbox(now: t + 3600).contains { $0.id == row.id })
     }
 
     @Test func whoWasSentAnEscalationLearnsItWasDoneInTheirNextDigest() async throws {
