@@ -128,18 +128,17 @@ import Testing
     @Test func anSMTPUserWithoutTLSIsRefusedAtLoad() throws {
         let dir = try Scratch()
         let config = try dir.exampleCopy()
-        try Data(
-            (try String(contentsOfFile: config, encoding: .utf8) + """
+        try appendTOML(
+            """
 
-                [channels.mail]
-                type = "smtp"
-                host = "127.0.0.1"
-                security = "none"
-                user = "u"
-                password_credential = "p"
-                from = "a@example.edu.cn"
-                """).utf8
-        ).write(to: URL(fileURLWithPath: config))
+            [channels.mail]
+            type = "smtp"
+            host = "127.0.0.1"
+            security = "none"
+            user = "u"
+            password_credential = "p"
+            from = "a@example.edu.cn"
+            """, to: config)
         #expect { try Configuration.loadSettings(path: config) } throws: { "\($0)".contains("in clear") }
     }
 

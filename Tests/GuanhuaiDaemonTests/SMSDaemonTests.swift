@@ -56,26 +56,25 @@ final class CapturedLog: Sendable {
         ])
         _ = try dir.write("sms-id", "LTAItest-id")
         _ = try dir.write("sms-secret", "aliyun-test-secret")
-        try Data(
-            (try String(contentsOfFile: config, encoding: .utf8) + """
+        try appendTOML(
+            """
 
-                [channels.sms]
-                type = "sms"
-                provider = "aliyun"
-                url = "http://127.0.0.1:\(server.port)/"
-                access_key_id_credential = "sms-id"
-                access_key_secret_credential = "sms-secret"
-                sign_name = "示范大学党委"
-                templates.greeting = { id = "SMS_G", params = { name = "recipient", years = "years" } }
-                templates.due = { id = "SMS_D", params = { who = "recipient", what = "title", day = "due" } }
-                templates.overdue = { id = "SMS_O", params = { who = "recipient", what = "title", day = "due" } }
+            [channels.sms]
+            type = "sms"
+            provider = "aliyun"
+            url = "http://127.0.0.1:\(server.port)/"
+            access_key_id_credential = "sms-id"
+            access_key_secret_credential = "sms-secret"
+            sign_name = "示范大学党委"
+            templates.greeting = { id = "SMS_G", params = { name = "recipient", years = "years" } }
+            templates.due = { id = "SMS_D", params = { who = "recipient", what = "title", day = "due" } }
+            templates.overdue = { id = "SMS_O", params = { who = "recipient", what = "title", day = "due" } }
 
-                [routing]
-                greeting_sms = "sms"
-                sms_fallback = "sms"
+            [routing]
+            greeting_sms = "sms"
+            sms_fallback = "sms"
 
-                """).utf8
-        ).write(to: URL(fileURLWithPath: config))
+            """, to: config)
         let env = ["CREDENTIALS_DIRECTORY": dir.url.path]
         let clock = ManualClock(0)
         let daemon = try await builtDaemon(config: config, environment: env, wall: clock, logger: logger)
@@ -136,23 +135,22 @@ final class CapturedLog: Sendable {
         let config = try dir.exampleCopy()
         _ = try dir.write("sms-id", "LTAItest-id")
         _ = try dir.write("sms-secret", "aliyun-test-secret")
-        try Data(
-            (try String(contentsOfFile: config, encoding: .utf8) + """
+        try appendTOML(
+            """
 
-                [channels.sms]
-                type = "sms"
-                provider = "tencent"
-                secret_id_credential = "sms-id"
-                secret_key_credential = "sms-secret"
-                sdk_app_id = "1400000001"
-                sign_name = "示范大学党委"
-                templates.due = { id = "1", params = ["recipient", "title"] }
+            [channels.sms]
+            type = "sms"
+            provider = "tencent"
+            secret_id_credential = "sms-id"
+            secret_key_credential = "sms-secret"
+            sdk_app_id = "1400000001"
+            sign_name = "示范大学党委"
+            templates.due = { id = "1", params = ["recipient", "title"] }
 
-                [routing]
-                greeting_sms = "sms"
+            [routing]
+            greeting_sms = "sms"
 
-                """).utf8
-        ).write(to: URL(fileURLWithPath: config))
+            """, to: config)
         var env = ProcessInfo.processInfo.environment
         env["CREDENTIALS_DIRECTORY"] = dir.url.path
         env["LANG"] = "C.UTF-8"

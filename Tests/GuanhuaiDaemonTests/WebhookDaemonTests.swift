@@ -32,22 +32,21 @@ func requests(_ log: URL) -> [[String: Any]] { loggedRequests(log) }
         let server = try webhookServer(log: log)
         _ = try dir.write("wecom-key", "wecom-key-1")
         _ = try dir.write("whsec", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-        try Data(
-            (try String(contentsOfFile: config, encoding: .utf8) + """
+        try appendTOML(
+            """
 
-                [channels.robot]
-                type = "wecom"
-                url = "http://127.0.0.1:\(server.port)/cgi-bin/webhook/send"
-                key_credential = "wecom-key"
-                rate_per_minute = 5
+            [channels.robot]
+            type = "wecom"
+            url = "http://127.0.0.1:\(server.port)/cgi-bin/webhook/send"
+            key_credential = "wecom-key"
+            rate_per_minute = 5
 
-                [channels.hook]
-                type = "webhook"
-                url = "http://127.0.0.1:\(server.port)/gone"
-                secret_credential = "whsec"
+            [channels.hook]
+            type = "webhook"
+            url = "http://127.0.0.1:\(server.port)/gone"
+            secret_credential = "whsec"
 
-                """).utf8
-        ).write(to: URL(fileURLWithPath: config))
+            """, to: config)
         let env = ["CREDENTIALS_DIRECTORY": dir.url.path]
         let t0: Int64 = 1_800_000_000
         let clock = ManualClock(t0)

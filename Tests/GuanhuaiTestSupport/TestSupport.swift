@@ -157,3 +157,8 @@ public struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// Adds TOML (channels, routing, a table) at the end of a test's copy of the example configuration.
+public func appendTOML(_ toml: String, to config: String) throws {
+    try Data((try String(contentsOfFile: config, encoding: .utf8) + toml).utf8).write(to: URL(fileURLWithPath: config))
+}
