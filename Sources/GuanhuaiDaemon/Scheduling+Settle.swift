@@ -17,6 +17,7 @@ extension Scheduling {
         guard !partly.isEmpty else { return (withdrawn.count, 0) }
         var rewritten = 0
         let links = try loaded.linkMaker()
+        let router = loaded.router
         for row in partly {
             guard let key = DigestKey(row.idempotencyKey) else { continue }
             let (recipient, at) = (key.recipient, key.at)
@@ -30,7 +31,7 @@ extension Scheduling {
             let fresh =
                 digest.map {
                     // Routed as it was when queued (`createdAt`: late or not), so only the closed items differ.
-                    loaded.router.route(
+                    router.route(
                         $0, context: c, contact: DigestRouter.contacts(input)[recipient], journal: true,
                         now: row.createdAt
                     )
