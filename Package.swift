@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.19"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
     ],
     targets: [
         // Dates and time: civil dates, the Chinese calendar, zone rules, working days, systemd calendar expressions
@@ -56,6 +57,19 @@ let package = Package(
         .target(
             name: "GuanhuaiStore",
             dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // The same store on PostgreSQL (postgres-nio): for a committee on its IT department's replicated database, and
+        // several guanhuaid on one database. The host list (libpq's multi-host URL) and following the primary are ours.
+        .target(
+            name: "GuanhuaiPostgres",
+            dependencies: [
+                "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The configuration together with the store: which of them is authoritative, and the plan input from both.
@@ -236,6 +250,7 @@ let package = Package(
             name: "GuanhuaiStoreTests",
             dependencies: [
                 "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiTestSupport",
+                "GuanhuaiPostgres",
             ],
             exclude: ["check_xlsx.py", "Fixtures"],
             swiftSettings: swiftSettings

@@ -89,7 +89,8 @@ struct Scheduling: Sendable {
             return (0, n)
         case .firstRun(let from):
             next = try nextSendTime(from: from, after: now)
-            try await db.enqueue([], processedThrough: now, now: now, noticed: [])
+            // nil: another instance on the same database started first; its mark stands.
+            try await db.enqueue([], after: nil, through: now, now: now, noticed: [])
             logger.notice("first run: reminders from now on", metadata: ["MESSAGE_ID": "\(MessageID.started)"])
         case .replan(let from):
             next = try nextSendTime(from: from, after: now)
@@ -154,7 +155,8 @@ struct Scheduling: Sendable {
                     report, after: after, now: now, input: input, contacts: contacts,
                     personName: context.personName)
             }
-            added = try await db.enqueue(messages, processedThrough: now, now: now, noticed: noticed)
+            // nil: another instance on the same database queued these send times first, and nothing is left to do.
+            added = try await db.enqueue(messages, after: after, through: now, now: now, noticed: noticed) ?? 0
             next = nextAfterNow
         }
         lastPlan = SchedulerStep.LastPlan(generation: generation, day: today, next: next)

@@ -310,20 +310,12 @@ extension AppDatabase {
         member: PersonID, kind: EventKind, date: CivilDate, ends: CivilDate?, target: PersonID?, note: String?,
         today: CivilDate, knownMembers: Set<PersonID>, knownPeople: Set<PersonID>, actor: Actor
     ) throws(StoreError) -> Event {
-        if date > today, [.death, .deathOnDuty, .terminal, .transferOut].contains(kind) {
-            throw .rejected("a \(kind.chinese) cannot be dated in the future (\(date) is after today, \(today))")
-        }
-        if let ends, ends < date { throw .rejected("--ends \(ends) is before the event's date \(date)") }
-        if kind == .talkRequest, target == nil {
-            throw .rejected("a talk request (约谈) names the person asked: add --with PERSON")
-        }
-        if let target, !knownPeople.contains(target), !knownMembers.contains(target) {
-            throw .rejected("--with \"\(target)\" is neither a member nor a person in the organisation")
-        }
+        try StoreRules.checkEvent(
+            kind: kind, date: date, ends: ends, target: target, today: today, knownMembers: knownMembers, knownPeople: knownPeople)
         return try write { db in
             let onDatabase = try MemberRecord.filter(key: member).fetchCount(db) > 0
             guard onDatabase || knownMembers.contains(member) else {
-                throw StoreError.rejected("unknown member \"\(member)\"; `guanhuai import roster` first, or check the id")
+                throw StoreRules.unknownMember(member)
             }
             var r = EventRecord(
                 seq: nil, id: "pending-\(actor.now)-\(member)", member: member, kind: kind.rawValue,
@@ -332,7 +324,7 @@ extension AppDatabase {
             try r.insert(db)
             r.id = "E\(r.seq!)"
             try db.execute(sql: "UPDATE event SET id = ? WHERE seq = ?", arguments: [r.id, r.seq])
-            try AppDatabase.audit(db, actor, .eventAdd, r.id, "\(kind.rawValue) for \(member) on \(date)")
+            try AppDatabase.audit(db, actor, .eventAdd, r.id, StoreRules.eventSummary(kind: kind, member: member, date: date))
             return r.event!
         }
     }
@@ -360,11 +352,7 @@ extension AppDatabase {
     /// Inserts one completion unless one is on record already; returns what to audit it as, or nil.
     static func insertCompletion(_ db: Database, _ c: Completion, _ actor: Actor) throws -> AuditAction? {
         if try CompletionRecord.fetchOne(db, key: c.occurrence) != nil { return nil }
-        let (outcome, reason): (AuditAction, String?) =
-            switch c.outcome {
-            case .done: (.done, nil)
-            case .waived(let r): (.waived, r)
-            }
+        let (outcome, reason) = StoreRules.outcome(c)
         try CompletionRecord(
             occurrence: c.occurrence, date: c.date.description, byPerson: c.by, note: c.note, outcome: outcome.rawValue,
             reason: reason, recordedAt: actor.now, recordedBy: actor.name, amountFen: c.amountFen
@@ -379,8 +367,7 @@ extension AppDatabase {
         try write { db in
             var n = 0
             for c in cs where try AppDatabase.insertCompletion(db, c, actor) != nil { n += 1 }
-            let by = Set(cs.map(\.by))
-            try AppDatabase.audit(db, actor, action, target, "\(n) items" + (by.count == 1 ? by.first!.map { " by \($0)" } ?? "" : ""))
+            try AppDatabase.audit(db, actor, action, target, StoreRules.bulkSummary(cs, recorded: n))
             return n
         }
     }
@@ -390,10 +377,7 @@ extension AppDatabase {
     public func record(_ c: Completion, actor: Actor) throws(StoreError) -> Bool {
         try write { db in
             guard let outcome = try AppDatabase.insertCompletion(db, c, actor) else { return false }
-            try AppDatabase.audit(
-                db, actor, outcome, c.occurrence,
-                "dated \(c.date)" + (c.by.map { " by \($0)" } ?? "")
-                    + (actor.via.map { " via \($0)" } ?? ""))
+            try AppDatabase.audit(db, actor, outcome, c.occurrence, StoreRules.completionSummary(c, actor: actor))
             return true
         }
     }

@@ -20,28 +20,43 @@ extension AppDatabase {
         _ messages: [NewOutboxMessage], processedThrough through: Int64, now: Int64,
         noticed: [ClosedNotice] = []
     ) throws(StoreError) -> Int {
+        try write { db in try AppDatabase.enqueue(db, messages, through: through, now: now, noticed: noticed) }
+    }
+
+    /// The same, only if the mark is still `after` (`OutboxStore`'s compare-and-set); nil when it moved.
+    @discardableResult
+    public func enqueue(
+        _ messages: [NewOutboxMessage], after: Int64?, through: Int64, now: Int64, noticed: [ClosedNotice]
+    ) throws(StoreError) -> Int? {
         try write { db in
-            var added = 0
-            let statement = try db.makeStatement(
-                sql: """
-                    INSERT OR IGNORE INTO outbox (idempotencyKey, recipient, channel, payload, state, attempts, nextAttemptAt, createdAt)
-                    VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)
-                    """)
-            let item = try db.makeStatement(sql: "INSERT OR IGNORE INTO outboxItem (outbox, occurrence, kind, label) VALUES (?, ?, ?, ?)")
-            for m in messages {
-                try statement.execute(arguments: [m.idempotencyKey, m.recipient, m.channel.name, m.payload, now, now])
-                guard db.changesCount > 0 else { continue }
-                added += 1
-                let id = db.lastInsertedRowID
-                for i in m.items { try item.execute(arguments: [id, i.occurrence, i.kind, i.label]) }
-            }
-            let notice = try db.makeStatement(sql: "INSERT OR IGNORE INTO closedNotice (recipient, occurrence, at) VALUES (?, ?, ?)")
-            for n in noticed { try notice.execute(arguments: [n.recipient, n.occurrence, now]) }
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)",
-                arguments: [AppDatabase.processedKey, String(through)])
-            return added
+            let mark = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [AppDatabase.processedKey])
+                .flatMap { Int64($0) }
+            guard mark == after else { return nil }
+            return try AppDatabase.enqueue(db, messages, through: through, now: now, noticed: noticed)
         }
+    }
+
+    static func enqueue(_ db: Database, _ messages: [NewOutboxMessage], through: Int64, now: Int64, noticed: [ClosedNotice]) throws -> Int {
+        var added = 0
+        let statement = try db.makeStatement(
+            sql: """
+                INSERT OR IGNORE INTO outbox (idempotencyKey, recipient, channel, payload, state, attempts, nextAttemptAt, createdAt)
+                VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)
+                """)
+        let item = try db.makeStatement(sql: "INSERT OR IGNORE INTO outboxItem (outbox, occurrence, kind, label) VALUES (?, ?, ?, ?)")
+        for m in messages {
+            try statement.execute(arguments: [m.idempotencyKey, m.recipient, m.channel.name, m.payload, now, now])
+            guard db.changesCount > 0 else { continue }
+            added += 1
+            let id = db.lastInsertedRowID
+            for i in m.items { try item.execute(arguments: [id, i.occurrence, i.kind, i.label]) }
+        }
+        let notice = try db.makeStatement(sql: "INSERT OR IGNORE INTO closedNotice (recipient, occurrence, at) VALUES (?, ?, ?)")
+        for n in noticed { try notice.execute(arguments: [n.recipient, n.occurrence, now]) }
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)",
+            arguments: [AppDatabase.processedKey, String(through)])
+        return added
     }
 
     /// Pending rows whose time has come, oldest first.

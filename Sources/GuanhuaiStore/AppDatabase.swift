@@ -249,6 +249,15 @@ public struct AppDatabase: Sendable {
         m.registerMigration("v4") { db in
             try db.alter(table: "member") { t in t.add(column: "smsOptOut", .boolean).notNull().defaults(to: false) }
         }
+        // v5: several instances on one PostgreSQL claim the rows they send (`claimToken`, by whom, until when);
+        // SQLite has the same columns so that the two schemas stay one, and a committee moves between them.
+        m.registerMigration("v5") { db in
+            try db.alter(table: "outbox") { t in
+                t.add(column: "claimToken", .text)
+                t.add(column: "claimedBy", .text)
+                t.add(column: "claimedUntil", .integer)
+            }
+        }
         return m
     }
 }

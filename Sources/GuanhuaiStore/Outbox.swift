@@ -48,6 +48,23 @@ public struct OutboxRow: Sendable, Equatable {
     public var lastError: String?
     public var sentAt: Int64?
     public var createdAt: Int64
+
+    public init(
+        id: Int64, idempotencyKey: String, recipient: String, channel: OutboxChannel, payload: Data, state: OutboxState, attempts: Int,
+        nextAttemptAt: Int64?, lastError: String?, sentAt: Int64?, createdAt: Int64
+    ) {
+        self.id = id
+        self.idempotencyKey = idempotencyKey
+        self.recipient = recipient
+        self.channel = channel
+        self.payload = payload
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+        self.sentAt = sentAt
+        self.createdAt = createdAt
+    }
 }
 
 /// A message to put in the outbox.

@@ -11,11 +11,14 @@ public protocol OutboxStore: Sendable {
 
     /// The last send time whose reminders are in the outbox.
     func processedThrough() async throws(StoreError) -> Int64?
-    /// Queues the messages and moves the processed mark in one transaction: a crash leaves both or neither. A key
-    /// already queued is not queued again. Returns how many were added.
+    /// Queues the messages of the send times in (`after`, `through`] and moves the processed mark from `after` to
+    /// `through`, in one transaction: a crash leaves both or neither. The mark moves only from where the caller read
+    /// it (compare-and-set): when another scheduler moved it first, nothing is written and the answer is nil, so two
+    /// schedulers on one database never queue one send time twice. A key already queued is not queued again.
+    /// Returns how many were added.
     @discardableResult
-    func enqueue(_ messages: [NewOutboxMessage], processedThrough: Int64, now: Int64, noticed: [ClosedNotice])
-        async throws(StoreError) -> Int
+    func enqueue(_ messages: [NewOutboxMessage], after: Int64?, through: Int64, now: Int64, noticed: [ClosedNotice])
+        async throws(StoreError) -> Int?
     /// Rows about things since done: withdrawn when nothing in them is open; the rest, partly done, to be rewritten.
     func settleDone() async throws(StoreError) -> (withdrawn: [Int64], partly: [OutboxRow])
     /// A pending row written again (nil: withdrawn).

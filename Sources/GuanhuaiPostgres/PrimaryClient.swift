@@ -1,0 +1,315 @@
+public import Foundation
+public import GuanhuaiConfig
+public import GuanhuaiStore
+public import Logging
+import NIOSSL
+public import PostgresNIO
+import Synchronization
+
+/// The connection to whichever host of `[database] url` is the writable primary, followed when it moves.
+///
+/// postgres-nio's client takes one host, so the host list is ours (libpq's `target_session_attrs=read-write`): every
+/// host is probed, and a host counts only when `pg_is_in_recovery()` is false. When two say so (an old primary
+/// resumed after its standby was promoted: split brain), the one on the later WAL timeline wins, because the
+/// promotion started it. A transaction that fails as a lost connection, a read-only transaction (25006), an
+/// administrator's shutdown (57P01–03) or an unsupported feature of a demoted node (0A000), or that does not answer
+/// within `transactionTimeout`, drops the client and runs again on the primary found by probing anew, with backoff,
+/// until `retryFor` has passed (River #1225 and Laravel #48486 stayed on a demoted primary because they did not).
+/// Every operation of the store is written to be run twice safely.
+public actor PrimaryClient {
+    public nonisolated let url: DatabaseURL
+    let password: String?
+    let logger: Logger
+    /// How long one transaction may take before the server is presumed gone (a stopped process keeps its sockets
+    /// open: only a timeout notices).
+    public let transactionTimeout: Duration
+    /// How long a transaction keeps being retried across a failover before its caller is told.
+    public let retryFor: Duration
+    let poolSize: Int
+
+    struct Current {
+        var client: PostgresClient
+        var task: Task<Void, Never>
+        var host: DatabaseURL.Host
+    }
+    private var current: Current?
+    /// Hosts in use, oldest first, and when each was chosen: `status` and /metrics show the last move.
+    public private(set) var moves: [Move] = []
+
+    public struct Move: Sendable {
+        public var host: String
+        public var at: Date
+    }
+
+    public init(
+        url: DatabaseURL, password: String?, logger: Logger, poolSize: Int = 8,
+        transactionTimeout: Duration = .seconds(20), retryFor: Duration = .seconds(90)
+    ) {
+        self.url = url
+        self.password = password
+        self.logger = logger
+        self.poolSize = poolSize
+        self.transactionTimeout = transactionTimeout
+        self.retryFor = retryFor
+    }
+
+    /// The host in use now, if connected.
+    public var host: String? { current?.host.description }
+
+    /// Closes the client: its connections end.
+    public func close() {
+        current?.task.cancel()
+        current = nil
+    }
+
+    // MARK: Running a transaction
+
+    /// Runs `body` in one transaction on the primary, again after a failover if it was interrupted.
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
+        try await run { client, logger in try await client.withTransaction(logger: logger) { conn in try await body(conn) } }
+    }
+
+    /// Runs `body` on one connection of the primary outside a transaction (each statement commits by itself).
+    public func connection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
+        try await run { client, _ in try await client.withConnection { conn in try await body(conn) } }
+    }
+
+    private func run<T: Sendable>(_ body: @escaping @Sendable (PostgresClient, Logger) async throws -> T) async throws(StoreError) -> T {
+        let started = ContinuousClock.now
+        var backoff = Duration.milliseconds(100)
+        while true {
+            let client: PostgresClient
+            do { client = try await primary() } catch {
+                if ContinuousClock.now - started > retryFor { throw error }
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(1))
+                continue
+            }
+            let logger = self.logger
+            let outcome = await Deadline.run(within: transactionTimeout) { try await body(client, logger) }
+            switch outcome {
+            case .value(let v): return v
+            case .timedOut:
+                logger.warning("the database did not answer within \(transactionTimeout); finding the primary again", metadata: ["host": "\(host ?? "-")"])
+                drop(client)
+            case .failed(let error):
+                guard PrimaryClient.meansMove(error) else {
+                    logger.debug("database error", metadata: ["error": "\(String(reflecting: error))"])
+                    throw PrimaryClient.storeError(error, url: url)
+                }
+                logger.warning(
+                    "the database connection was lost or is read-only; finding the primary again",
+                    metadata: ["host": "\(host ?? "-")", "sqlstate": "\(PrimaryClient.sqlState(error) ?? "-")"])
+                drop(client)
+            }
+            if Task.isCancelled { throw .failed(path: url.description, reason: "cancelled") }
+            if ContinuousClock.now - started > retryFor {
+                throw .failed(path: url.description, reason: "no writable primary answered for \(retryFor); nothing was written")
+            }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(1))
+        }
+    }
+
+    private func drop(_ client: PostgresClient) {
+        guard let c = current, c.client === client else { return }
+        c.task.cancel()
+        current = nil
+    }
+
+    // MARK: Finding the primary
+
+    /// The client of the primary, probing every host when there is none.
+    func primary() async throws(StoreError) -> PostgresClient {
+        if let c = current { return c.client }
+        var answers: [(host: DatabaseURL.Host, timeline: Int64, client: PostgresClient, task: Task<Void, Never>)] = []
+        var seen: [String] = []
+        await withTaskGroup(of: (DatabaseURL.Host, Result<(Bool, Int64), any Error>, PostgresClient, Task<Void, Never>)?.self) { group in
+            for h in url.hosts {
+                let configuration = makeConfiguration(h)
+                let logger = self.logger
+                let timeout = Duration.seconds(url.connectTimeoutSeconds)
+                group.addTask {
+                    let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+                    let task = Task { await client.run() }
+                    let outcome = await Deadline.run(within: timeout) { () async throws -> (Bool, Int64) in
+                        let rows = try await client.query(PrimaryClient.probe, logger: logger)
+                        for try await (recovery, timeline) in rows.decode((Bool, Int64).self) { return (recovery, timeline) }
+                        return (true, 0)
+                    }
+                    switch outcome {
+                    case .value(let v): return (h, .success(v), client, task)
+                    case .failed(let e): return (h, .failure(e), client, task)
+                    case .timedOut: return (h, .failure(ProbeTimeout()), client, task)
+                    }
+                }
+            }
+            for await answer in group {
+                guard let (h, result, client, task) = answer else { continue }
+                switch result {
+                case .success((false, let timeline)): answers.append((h, timeline, client, task))
+                case .success:
+                    seen.append("\(h): a standby (in recovery)")
+                    task.cancel()
+                case .failure(let e):
+                    seen.append("\(h): \(PrimaryClient.describe(e))")
+                    task.cancel()
+                }
+            }
+        }
+        // The latest timeline: a standby promoted after the old primary stopped.
+        answers.sort { $0.timeline > $1.timeline }
+        guard let best = answers.first else {
+            throw .cannotOpen(path: url.description, reason: "no host is a writable primary — " + seen.joined(separator: "; "))
+        }
+        for other in answers.dropFirst() {
+            logger.error(
+                "two hosts say they are the primary; using the one on the later timeline",
+                metadata: ["chosen": "\(best.host)", "timeline": "\(best.timeline)", "other": "\(other.host)", "other_timeline": "\(other.timeline)"])
+            other.task.cancel()
+        }
+        current = Current(client: best.client, task: best.task, host: best.host)
+        if moves.last?.host != best.host.description {
+            if !moves.isEmpty { logger.notice("the database primary moved", metadata: ["host": "\(best.host)"]) }
+            moves.append(Move(host: best.host.description, at: Date()))
+            if moves.count > 20 { moves.removeFirst() }
+        }
+        return best.client
+    }
+
+    /// Whether the host is a primary, and the timeline it writes on (0 for a standby).
+    static let probe: PostgresQuery = """
+        SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN 0::bigint
+            ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint END
+        """
+
+    struct ProbeTimeout: Error {}
+
+    func makeConfiguration(_ host: DatabaseURL.Host) -> PostgresClient.Configuration {
+        var c: PostgresClient.Configuration
+        switch host {
+        case .socket:
+            c = .init(unixSocketPath: host.socketPath!, username: url.user, password: password, database: url.database)
+        case .tcp(let name, let port):
+            c = .init(host: name, port: port, username: url.user, password: password, database: url.database, tls: tls())
+        }
+        c.options.maximumConnections = poolSize
+        c.options.connectTimeout = .seconds(url.connectTimeoutSeconds)
+        c.options.connectionIdleTimeout = .seconds(60)
+        // No session state is kept (PgBouncer in transaction mode shares server connections), and a statement that
+        // runs away is stopped by the server itself.
+        c.options.additionalStartupParameters = [("application_name", url.applicationName), ("statement_timeout", "15s")]
+        return c
+    }
+
+    func tls() -> PostgresClient.Configuration.TLS {
+        var t = TLSConfiguration.makeClientConfiguration()
+        t.certificateVerification = url.sslMode == .verifyCA ? .noHostnameVerification : .fullVerification
+        if let root = url.sslRootCert { t.trustRoots = .file(root) }
+        switch url.sslMode {
+        case .disable: return .disable
+        case .allow, .prefer: return .prefer(t)
+        case .require, .verifyCA, .verifyFull: return .require(t)
+        }
+    }
+
+    // MARK: Errors
+
+    /// The error that counts: a transaction's failure carries the one from BEGIN, the body or COMMIT inside.
+    static func cause(_ error: any Error) -> any Error {
+        guard let t = error as? PostgresTransactionError else { return error }
+        return (t.beginError ?? t.closureError ?? t.commitError ?? t.rollbackError).map(cause) ?? error
+    }
+
+    static func sqlState(_ error: any Error) -> String? {
+        (cause(error) as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// Whether the error means "this host is no longer the primary, or no longer there": find the primary again.
+    static func meansMove(_ error: any Error) -> Bool {
+        let error = cause(error)
+        guard let e = error as? PSQLError else { return error is ProbeTimeout }
+        if let state = e.serverInfo?[.sqlState] {
+            return state.hasPrefix("08") || ["25006", "57P01", "57P02", "57P03", "0A000", "40001", "40P01"].contains(state)
+        }
+        return [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed].contains(e.code)
+    }
+
+    /// An error in an operator's words: the server's message and its SQLSTATE, never a driver's type name.
+    static func describe(_ error: any Error) -> String {
+        let error = cause(error)
+        if let e = error as? PSQLError {
+            if let message = e.serverInfo?[.message] {
+                return message + (e.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
+            }
+            switch e.code {
+            case .connectionError: return "cannot connect" + (e.underlying.map { ": \($0)" } ?? "")
+            case .serverClosedConnection, .uncleanShutdown: return "the server closed the connection"
+            case .sslUnsupported: return "the server does not offer TLS, and sslmode asks for it"
+            case .failedToAddSSLHandler: return "TLS could not be set up (check sslrootcert)"
+            case .authMechanismRequiresPassword: return "the server asks for a password: set [database] password_credential"
+            default: return "\(e.code)"
+            }
+        }
+        if error is ProbeTimeout { return "no answer in time" }
+        if let e = error as? StoreError { return e.description }
+        // A driver's own error (a value it could not decode): its text names Swift types, which reach no one.
+        return "an unexpected answer from the database (guanhuai and the schema may disagree: is a newer guanhuai writing to it?)"
+    }
+
+    static func storeError(_ error: any Error, url: DatabaseURL) -> StoreError {
+        if let e = cause(error) as? StoreError { return e }
+        if sqlState(error) == "23505" { return .rejected("already recorded: " + describe(error)) }
+        return .failed(path: url.description, reason: describe(error))
+    }
+}
+
+/// Runs an operation with a time limit that holds even when the operation does not notice cancellation (a query to a
+/// stopped server waits on its socket): the caller is answered at the deadline, and the operation is cancelled and
+/// left to end when its connection is closed.
+enum Deadline {
+    enum Outcome<T: Sendable>: Sendable {
+        case value(T)
+        case failed(any Error)
+        case timedOut
+    }
+
+    /// Who answers first: the operation or the timer. The other is cancelled.
+    final class Race<T: Sendable>: Sendable {
+        let state = Mutex<(k: CheckedContinuation<Outcome<T>, Never>?, work: Task<Void, Never>?, timer: Task<Void, Never>?)>((nil, nil, nil))
+
+        func finish(_ outcome: Outcome<T>) {
+            let (k, other) = state.withLock { s in
+                defer { s = (nil, nil, nil) }
+                return (s.k, outcome.isTimeout ? s.work : s.timer)
+            }
+            other?.cancel()
+            k?.resume(returning: outcome)
+        }
+    }
+
+    static func run<T: Sendable>(within limit: Duration, _ body: @escaping @Sendable () async throws -> T) async -> Outcome<T> {
+        let race = Race<T>()
+        return await withCheckedContinuation { (k: CheckedContinuation<Outcome<T>, Never>) in
+            race.state.withLock { $0.k = k }
+            let work = Task {
+                do { race.finish(.value(try await body())) } catch { race.finish(.failed(error)) }
+            }
+            let timer = Task {
+                guard (try? await Task.sleep(for: limit)) != nil else { return }
+                race.finish(.timedOut)
+            }
+            let finished = race.state.withLock { s in
+                guard s.k != nil else { return true }
+                s.work = work
+                s.timer = timer
+                return false
+            }
+            if finished { timer.cancel() }
+        }
+    }
+}
+
+extension Deadline.Outcome {
+    var isTimeout: Bool { if case .timedOut = self { true } else { false } }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import GuanhuaiCalendar
+import GuanhuaiConfig
+import GuanhuaiCore
+import GuanhuaiPostgres
+import GuanhuaiStore
+import GuanhuaiTestSupport
+import Logging
+import Synchronization
+import Testing
+
+/// The store follows the primary: a primary and a synchronous standby in temporary directories, the URL listing
+/// both, writes going on while the primary dies (SIGKILL) or hangs (SIGSTOP) and the standby is promoted, as the
+/// notes' harness does with `pg_ctl promote`. No acknowledged write is lost, and writing resumes on the new primary.
+@Suite(.serialized, .enabled(if: PostgresServer.enabled, "PostgreSQL 15 is not installed here (Debian postgresql-15)"))
+struct PostgresFailoverTests {
+    struct Pair {
+        var primary: PostgresServer
+        var standby: PostgresServer
+        var url: String
+
+        init() throws {
+            let base = Int.random(in: 40000...48000)
+            // Synchronous replication for real: a commit returns only once the standby has it.
+            primary = try PostgresServer(port: base, extraConfig: "synchronous_commit = on")
+            try primary.psql("CREATE DATABASE guanhuai")
+            standby = try PostgresServer(standbyOf: primary, port: base + 1)
+            try primary.psql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+            try primary.psql("SELECT pg_reload_conf()")
+            let dir = primary.directory.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            url = "postgresql://postgres@\(dir):\(primary.port),\(dir):\(standby.port)/guanhuai?connect_timeout=2"
+        }
+    }
+
+    /// Records completions one after another until told to stop; returns those acknowledged, and when each was.
+    static func writer(_ store: PostgresStore, stop: StopFlag) async -> [(String, ContinuousClock.Instant)] {
+        var acknowledged: [(String, ContinuousClock.Instant)] = []
+        var i = 0
+        while !stop.value.load(ordering: .relaxed) {
+            i += 1
+            let occurrence = "o\(i)"
+            let c = Completion(occurrence: occurrence, date: CivilDate(2026, 12, 6)!, by: "P001")
+            do {
+                try await store.record(c, actor: Actor(name: "test", now: 1_800_000_000))
+                acknowledged.append((occurrence, .now))
+            } catch { print("write failed visibly: \(error)") }
+        }
+        return acknowledged
+    }
+
+    static func recorded(on server: PostgresServer) throws -> Set<String> {
+        Set(try server.psql("SELECT occurrence FROM completion", database: "guanhuai").split(separator: "\n").map(String.init))
+    }
+
+    @Test func theStoreFollowsAPromotedStandbyAndLosesNoAcknowledgedWrite() async throws {
+        let pair = try Pair()
+        defer {
+            pair.primary.stop()
+            pair.standby.stop()
+        }
+        let store = try await PostgresStore(
+            url: try DatabaseURL(parsing: pair.url), password: nil, logger: Logger(label: "failover"),
+            transactionTimeout: .seconds(3), retryFor: .seconds(60))
+        #expect(await store.client.host?.hasSuffix(String(pair.primary.port)) == true)
+        let stop = StopFlag()
+        async let written = Self.writer(store, stop: stop)
+        try await Task.sleep(for: .milliseconds(700))
+        let killed = ContinuousClock.now
+        pair.primary.signal(SIGKILL)
+        try await pair.standby.promoted()
+        try await Task.sleep(for: .milliseconds(1500))
+        stop.value.store(true, ordering: .relaxed)
+        let acknowledged = await written
+        let before = acknowledged.filter { $0.1 < killed }.count
+        let after = acknowledged.filter { $0.1 > killed }
+        #expect(before > 0)
+        #expect(!after.isEmpty, "no write succeeded on the promoted standby")
+        let onStandby = try Self.recorded(on: pair.standby)
+        let lost = acknowledged.map(\.0).filter { !onStandby.contains($0) }
+        #expect(lost.isEmpty, "acknowledged but lost: \(lost.prefix(10))")
+        #expect(await store.client.host?.hasSuffix(String(pair.standby.port)) == true)
+        if let first = after.first { print("kill → first write on the new primary: \(first.1 - killed); \(acknowledged.count) writes") }
+        await store.close()
+    }
+
+    @Test func aHungPrimaryIsLeftForThePromotedStandbyAndNotChosenAgain() async throws {
+        let pair = try Pair()
+        defer {
+            pair.primary.signal(SIGCONT)
+            pair.primary.stop()
+            pair.standby.stop()
+        }
+        let store = try await PostgresStore(
+            url: try DatabaseURL(parsing: pair.url), password: nil, logger: Logger(label: "split"),
+            transactionTimeout: .seconds(2), retryFor: .seconds(60))
+        #expect(try await store.record(Completion(occurrence: "before", date: CivilDate(2026, 12, 6)!), actor: Actor(name: "t", now: 0)))
+        // The primary hangs with its sockets open: only a timeout notices.
+        pair.primary.signal(SIGSTOP)
+        try await pair.standby.promoted()
+        let started = ContinuousClock.now
+        #expect(try await store.record(Completion(occurrence: "during", date: CivilDate(2026, 12, 6)!), actor: Actor(name: "t", now: 0)))
+        let took = ContinuousClock.now - started
+        #expect(took < .seconds(30))
+        #expect(await store.client.host?.hasSuffix(String(pair.standby.port)) == true)
+        // The old primary resumes, still believing it is the primary (split brain). A new instance asks both and
+        // takes the promoted one: its timeline is the later.
+        pair.primary.signal(SIGCONT)
+        #expect(try pair.primary.psql("SELECT pg_is_in_recovery()") == "f")
+        let fresh = try await PostgresStore(
+            url: try DatabaseURL(parsing: pair.url), password: nil, logger: Logger(label: "split"), transactionTimeout: .seconds(2))
+        #expect(await fresh.client.host?.hasSuffix(String(pair.standby.port)) == true)
+        #expect(try await fresh.record(Completion(occurrence: "after", date: CivilDate(2026, 12, 6)!), actor: Actor(name: "t", now: 0)))
+        #expect(try Self.recorded(on: pair.standby) == ["before", "during", "after"])
+        await store.close()
+        await fresh.close()
+    }
+}
+
+final class StopFlag: Sendable {
+    let value = Atomic<Bool>(false)
+}

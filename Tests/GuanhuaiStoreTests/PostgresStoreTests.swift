@@ -1,0 +1,105 @@
+import Foundation
+import GuanhuaiConfig
+import GuanhuaiCore
+import GuanhuaiPostgres
+import GuanhuaiStore
+import GuanhuaiTestSupport
+import Logging
+import Testing
+
+/// What only several instances on one PostgreSQL need: the processed mark moved by one scheduler of two, rows claimed
+/// by one sender of two, a dead sender's claim taken over and its late result refused, migrations run once.
+@Suite(.enabled(if: PostgresServer.enabled, "PostgreSQL 15 is not installed here (Debian postgresql-15); Tools/install-deps installs it"))
+struct PostgresStoreTests {
+    static let t0: Int64 = 1_800_000_000
+
+    static func messages(_ n: Int) -> [NewOutboxMessage] {
+        (1...n).map { NewOutboxMessage(idempotencyKey: "k\($0)", recipient: "M\($0)", channel: "mail", payload: Data("m\($0)".utf8)) }
+    }
+
+    @Test func theServerStarts() throws {
+        let server = try #require(PostgresServer.shared, "\(PostgresServer.unavailable ?? "the test PostgreSQL server did not start")")
+        #expect(try server.psql("SELECT 1") == "1")
+    }
+
+    @Test func twoInstancesStartingTogetherMigrateOnce() async throws {
+        let url = try #require(PostgresServer.shared).createDatabase()
+        async let a = PostgresStore.forTest(url: url, instance: "a")
+        async let b = PostgresStore.forTest(url: url, instance: "b")
+        let (sa, sb) = try await (a, b)
+        let applied = try PostgresServer.shared!.psql(
+            "SELECT string_agg(identifier, ',' ORDER BY identifier) FROM guanhuai_migrations", database: String(url.split(separator: "/").last!))
+        #expect(applied == "v1,v2,v3,v4,v5")
+        await sa.close()
+        await sb.close()
+    }
+
+    @Test func aDatabaseANewerVersionMigratedIsRefused() async throws {
+        let url = try #require(PostgresServer.shared).createDatabase()
+        let store = try await PostgresStore.forTest(url: url)
+        await store.close()
+        try PostgresServer.shared!.psql("INSERT INTO guanhuai_migrations (identifier) VALUES ('v99')", database: String(url.split(separator: "/").last!))
+        await #expect(throws: StoreError.newerVersion(path: try DatabaseURL(parsing: url).description)) {
+            _ = try await PostgresStore.forTest(url: url)
+        }
+    }
+
+    @Test func ofTwoSchedulersThatReadTheSameMarkOneQueues() async throws {
+        let url = try #require(PostgresServer.shared).createDatabase()
+        let a = try await PostgresStore.forTest(url: url, instance: "a")
+        let b = try await PostgresStore.forTest(url: url, instance: "b")
+        try await a.enqueue([], after: nil, through: Self.t0, now: Self.t0, noticed: [])
+        for round in 0..<20 {
+            let mark = Self.t0 + Int64(round) * 60
+            async let x = a.enqueue(Self.messages(50), after: mark, through: mark + 60, now: mark, noticed: [])
+            async let y = b.enqueue(Self.messages(50), after: mark, through: mark + 60, now: mark, noticed: [])
+            let (ra, rb) = try await (x, y)
+            // Exactly one moved the mark; the loser wrote nothing.
+            #expect([ra, rb].filter { $0 == nil }.count == 1, "round \(round): \(String(describing: ra)) \(String(describing: rb))")
+        }
+        #expect(try await a.processedThrough() == Self.t0 + 20 * 60)
+        #expect(try await a.outboxCounts().pending == 50)
+    }
+
+    @Test func twoSendersClaimDisjointRows() async throws {
+        let url = try #require(PostgresServer.shared).createDatabase()
+        let a = try await PostgresStore.forTest(url: url, instance: "a")
+        let b = try await PostgresStore.forTest(url: url, instance: "b")
+        try await a.enqueue(Self.messages(200), after: nil, through: Self.t0, now: Self.t0, noticed: [])
+        async let x = a.dueOutbox(now: Self.t0, limit: 120)
+        async let y = b.dueOutbox(now: Self.t0, limit: 120)
+        let (ra, rb) = try await (x, y)
+        #expect(Set(ra.map(\.id)).isDisjoint(with: rb.map(\.id)))
+        #expect(ra.count + rb.count == 200)
+        let claims = try await a.claimsByInstance()
+        #expect(claims.map(\.instance) == ["a", "b"])
+        #expect(claims.map(\.rows).reduce(0, +) == 200)
+        for r in ra { try await a.markSent(r.id, at: Self.t0) }
+        for r in rb { try await b.markSent(r.id, at: Self.t0) }
+        #expect(try await a.outboxCounts() == (pending: 0, sent: 200, failed: 0))
+    }
+
+    @Test func aDeadSendersClaimIsTakenOverAndItsLateResultIgnored() async throws {
+        let url = try #require(PostgresServer.shared).createDatabase()
+        // "a" claims for no time at all: its claim has expired by the time "b" looks, as a dead instance's would.
+        let a = try await PostgresStore.forTest(url: url, instance: "a", claimSeconds: -1)
+        let b = try await PostgresStore.forTest(url: url, instance: "b")
+        try await a.enqueue(Self.messages(3), after: nil, through: Self.t0, now: Self.t0, noticed: [])
+        let first = try await a.dueOutbox(now: Self.t0, limit: 10)
+        #expect(first.count == 3)
+        let taken = try await b.dueOutbox(now: Self.t0, limit: 10)
+        #expect(taken.map(\.id) == first.map(\.id))
+        // "a" comes back and reports a failure: not recorded, the row is "b"'s now.
+        try await a.markFailed(first[0].id, error: "550 late")
+        try await b.markSent(taken[0].id, at: Self.t0 + 5)
+        try await b.markRetry(taken[1].id, at: Self.t0 + 60, error: "451 later")
+        try await a.markSent(first[1].id, at: Self.t0 + 6)
+        let counts = try await b.outboxCounts()
+        #expect(counts == (pending: 2, sent: 1, failed: 0))
+        // A row not offered goes back to the pool, unclaimed, with no attempt charged.
+        try await b.deferOutbox([taken[2].id], until: Self.t0)
+        let again = try await a.dueOutbox(now: Self.t0, limit: 10)
+        #expect(again.map(\.id) == [taken[2].id])
+        #expect(again.first?.attempts == 0)
+    }
+}
