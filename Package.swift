@@ -162,6 +162,7 @@ let package = Package(
                 "GuanhuaiWorkspace",
                 "GuanhuaiDelivery",
                 "GuanhuaiReport",
+                "GuanhuaiPostgres",
                 "Systemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -135,7 +135,6 @@ public final class PostgresServer: Sendable {
         try psql("SELECT pg_reload_conf()")
     }
 
-
     /// A new, empty database; returns its URL (user postgres, over the socket).
     public func createDatabase(_ given: String? = nil) throws -> String {
         let name = given ?? "t" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
