@@ -27,6 +27,19 @@ public struct StoreSnapshot: Sendable {
     public var completions: [Completion]
     /// When the roster was first imported (UTC seconds): without `[guanhuai] since`, the day reminders start.
     public var rosterFirstImported: Int64? = nil
+
+    public init(
+        organization: Organization?, members: [Member], relations: [Relation], dependants: [Dependant], events: [Event],
+        completions: [Completion], rosterFirstImported: Int64?
+    ) {
+        self.organization = organization
+        self.members = members
+        self.relations = relations
+        self.dependants = dependants
+        self.events = events
+        self.completions = completions
+        self.rosterFirstImported = rosterFirstImported
+    }
 }
 
 public struct RecordedCompletion: Sendable {
@@ -161,11 +174,8 @@ extension AppDatabase {
         guard let committeeID = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'committee'"),
             let orgDept = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'organization_department'")
         else { return nil }
-        let units = try UnitRecord.fetchAll(db).compactMap(\.unit)
-        guard let committee = units.first(where: { $0.id == committeeID }) else { return nil }
-        return Organization(
-            committee: committee, units: units.filter { $0.id != committeeID }, organizationDepartment: orgDept,
-            people: try PersonRecord.fetchAll(db).map(\.person))
+        return StoreRules.organization(
+            committee: committeeID, organizationDepartment: orgDept, units: try UnitRecord.fetchAll(db), people: try PersonRecord.fetchAll(db))
     }
 
     public func auditLog(limit: Int = 100) throws(StoreError) -> [(at: Int64, actor: String, action: String, target: String, summary: String)] {

@@ -1,15 +1,16 @@
-import GRDB
+public import GRDB
 import GuanhuaiCalendar
-import GuanhuaiCore
+public import GuanhuaiCore
 
 // Rows of the schema. Dates are stored as `YYYY-MM-DD` text, instants as UTC seconds. The records read in bulk
 // (units, people, members) decode by column index, in the order their `databaseSelection` names, and are only
-// Encodable; the others decode with Codable.
+// Encodable; the others decode with Codable. They are public so that the PostgreSQL store builds the same records
+// from its rows and turns them into domain values by the same conversions (`unit`, `person`, `member`, …).
 
-struct UnitRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
-    static let databaseTableName = "unit"
+public struct UnitRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
+    public static let databaseTableName = "unit"
     /// The column order `init(row:)` reads by index.
-    static var databaseSelection: [any SQLSelectable] {
+    public static var databaseSelection: [any SQLSelectable] {
         ["id", "name", "kind", "parent", "secretary", "committee"].map { Column($0) }
     }
     var id: String
@@ -19,8 +20,12 @@ struct UnitRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
     var secretary: String?
     var committee: String
 
+    public init(id: String, name: String, kind: String, parent: String?, secretary: String?, committee: String) {
+        (self.id, self.name, self.kind, self.parent, self.secretary, self.committee) = (id, name, kind, parent, secretary, committee)
+    }
+
     /// Decoding by column index: much faster than Codable for the thousands of rows a large committee has.
-    init(row: Row) {
+    public init(row: Row) {
         id = row[0]
         name = row[1]
         kind = row[2]
@@ -38,7 +43,7 @@ struct UnitRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
         committee = u.committeeMembers.joined(separator: ",")
     }
 
-    var unit: OrgUnit? {
+    public var unit: OrgUnit? {
         guard let k = UnitKind(rawValue: kind) else { return nil }
         return OrgUnit(
             id: id, name: name, kind: k, parent: parent, secretary: secretary,
@@ -46,9 +51,9 @@ struct UnitRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
     }
 }
 
-struct PersonRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
-    static let databaseTableName = "person"
-    static var databaseSelection: [any SQLSelectable] {
+public struct PersonRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
+    public static let databaseTableName = "person"
+    public static var databaseSelection: [any SQLSelectable] {
         ["id", "name", "email", "mobile", "wecomUserID", "dingtalkUserID", "roles"].map { Column($0) }
     }
     var id: String
@@ -59,7 +64,12 @@ struct PersonRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
     var dingtalkUserID: String?
     var roles: String
 
-    init(row: Row) {
+    public init(id: String, name: String, email: String?, mobile: String?, wecomUserID: String?, dingtalkUserID: String?, roles: String) {
+        (self.id, self.name, self.email, self.mobile) = (id, name, email, mobile)
+        (self.wecomUserID, self.dingtalkUserID, self.roles) = (wecomUserID, dingtalkUserID, roles)
+    }
+
+    public init(row: Row) {
         id = row[0]
         name = row[1]
         email = row[2]
@@ -79,16 +89,16 @@ struct PersonRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
         roles = p.roles.map(\.rawValue).sorted().joined(separator: ",")
     }
 
-    var person: Person {
+    public var person: Person {
         Person(
             id: id, name: name, email: email, mobile: mobile, wecomUserID: wecomUserID,
             dingtalkUserID: dingtalkUserID, roles: Set(roles.split(separator: ",").compactMap { PersonRole(rawValue: String($0)) }))
     }
 }
 
-struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
-    static let databaseTableName = "member"
-    static var databaseSelection: [any SQLSelectable] {
+public struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
+    public static let databaseTableName = "member"
+    public static var databaseSelection: [any SQLSelectable] {
         [
             "id", "name", "gender", "birthDate", "joined", "fullMemberSince", "branch", "email", "mobile", "tags", "status",
             "statusDate", "smsOptOut",
@@ -108,12 +118,21 @@ struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
     var statusDate: String?
     var smsOptOut: Bool
 
-    enum Columns {
-        static let id = Column(CodingKeys.id)
-        static let branch = Column(CodingKeys.branch)
+    public enum Columns {
+        static let id = Column("id")
+        static let branch = Column("branch")
     }
 
-    init(row: Row) {
+    public init(
+        id: String, name: String, gender: String?, birthDate: String?, joined: String, fullMemberSince: String?, branch: String,
+        email: String?, mobile: String?, tags: String, status: String, statusDate: String?, smsOptOut: Bool
+    ) {
+        (self.id, self.name, self.gender, self.birthDate, self.joined, self.fullMemberSince) = (id, name, gender, birthDate, joined, fullMemberSince)
+        (self.branch, self.email, self.mobile, self.tags, self.status, self.statusDate) = (branch, email, mobile, tags, status, statusDate)
+        self.smsOptOut = smsOptOut
+    }
+
+    public init(row: Row) {
         id = row[0]
         name = row[1]
         gender = row[2]
@@ -154,7 +173,7 @@ struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
         }
     }
 
-    var member: Member? {
+    public var member: Member? {
         guard let j = CivilDate(parsing: joined) else { return nil }
         let d = statusDate.flatMap { CivilDate(parsing: $0) }
         let s: MemberStatus =
@@ -171,11 +190,15 @@ struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
     }
 }
 
-struct RelationRecord: Codable, FetchableRecord, PersistableRecord, Hashable {
-    static let databaseTableName = "relation"
+public struct RelationRecord: Codable, FetchableRecord, PersistableRecord, Hashable {
+    public static let databaseTableName = "relation"
     var kind: String
     var fromPerson: String
     var toID: String
+
+    public init(kind: String, fromPerson: String, toID: String) {
+        (self.kind, self.fromPerson, self.toID) = (kind, fromPerson, toID)
+    }
 
     init(_ r: Relation) {
         kind = r.kind.rawValue
@@ -183,15 +206,19 @@ struct RelationRecord: Codable, FetchableRecord, PersistableRecord, Hashable {
         toID = r.to
     }
 
-    var relation: Relation? { RelationKind(rawValue: kind).map { Relation(kind: $0, from: fromPerson, to: toID) } }
+    public var relation: Relation? { RelationKind(rawValue: kind).map { Relation(kind: $0, from: fromPerson, to: toID) } }
 }
 
-struct DependantRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
-    static let databaseTableName = "dependant"
+public struct DependantRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
+    public static let databaseTableName = "dependant"
     var id: String
     var member: String
     var name: String
     var birthDate: String
+
+    public init(id: String, member: String, name: String, birthDate: String) {
+        (self.id, self.member, self.name, self.birthDate) = (id, member, name, birthDate)
+    }
 
     init(_ d: Dependant) {
         id = d.id
@@ -200,13 +227,13 @@ struct DependantRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
         birthDate = d.birthDate.description
     }
 
-    var dependant: Dependant? {
+    public var dependant: Dependant? {
         CivilDate(parsing: birthDate).map { Dependant(id: id, member: member, name: name, birthDate: $0) }
     }
 }
 
-struct EventRecord: Codable, FetchableRecord, MutablePersistableRecord {
-    static let databaseTableName = "event"
+public struct EventRecord: Codable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "event"
     var seq: Int64?
     var id: String
     var member: String
@@ -218,9 +245,17 @@ struct EventRecord: Codable, FetchableRecord, MutablePersistableRecord {
     var recordedAt: Int64
     var recordedBy: String
 
-    mutating func didInsert(_ inserted: InsertionSuccess) { seq = inserted.rowID }
+    public init(
+        seq: Int64?, id: String, member: String, kind: String, date: String, ends: String?, target: String?, note: String?, recordedAt: Int64,
+        recordedBy: String
+    ) {
+        (self.seq, self.id, self.member, self.kind, self.date, self.ends) = (seq, id, member, kind, date, ends)
+        (self.target, self.note, self.recordedAt, self.recordedBy) = (target, note, recordedAt, recordedBy)
+    }
 
-    var event: Event? {
+    public mutating func didInsert(_ inserted: InsertionSuccess) { seq = inserted.rowID }
+
+    public var event: Event? {
         guard let k = EventKind(rawValue: kind), let d = CivilDate(parsing: date) else { return nil }
         return Event(
             id: id, member: member, kind: k, date: d, ends: ends.flatMap { CivilDate(parsing: $0) },
@@ -228,8 +263,8 @@ struct EventRecord: Codable, FetchableRecord, MutablePersistableRecord {
     }
 }
 
-struct CompletionRecord: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "completion"
+public struct CompletionRecord: Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "completion"
     var occurrence: String
     var date: String
     var byPerson: String?
@@ -240,7 +275,15 @@ struct CompletionRecord: Codable, FetchableRecord, PersistableRecord {
     var recordedBy: String
     var amountFen: Int?
 
-    var completion: Completion? {
+    public init(
+        occurrence: String, date: String, byPerson: String?, note: String?, outcome: String, reason: String?, recordedAt: Int64,
+        recordedBy: String, amountFen: Int?
+    ) {
+        (self.occurrence, self.date, self.byPerson, self.note, self.outcome) = (occurrence, date, byPerson, note, outcome)
+        (self.reason, self.recordedAt, self.recordedBy, self.amountFen) = (reason, recordedAt, recordedBy, amountFen)
+    }
+
+    public var completion: Completion? {
         guard let d = CivilDate(parsing: date) else { return nil }
         let o: Completion.Outcome = outcome == "waived" ? .waived(reason: reason ?? "") : .done
         return Completion(occurrence: occurrence, date: d, by: byPerson, note: note, outcome: o, amountFen: amountFen)
@@ -248,7 +291,7 @@ struct CompletionRecord: Codable, FetchableRecord, PersistableRecord {
 }
 
 struct AuditRecord: Codable, FetchableRecord, MutablePersistableRecord {
-    static let databaseTableName = "audit"
+    public static let databaseTableName = "audit"
     var id: Int64?
     var at: Int64
     var actor: String
@@ -256,5 +299,5 @@ struct AuditRecord: Codable, FetchableRecord, MutablePersistableRecord {
     var target: String
     var summary: String
 
-    mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

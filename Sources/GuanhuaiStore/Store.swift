@@ -66,8 +66,25 @@ public protocol RecordStore: Sendable {
     ) async throws(StoreError) -> Event
 }
 
+/// What planning reads of a store: the organisation, the roster and what happened to its members, as domain values.
+/// The Workspace plans from these, on either engine.
+public protocol PlanStore: Sendable {
+    /// Whether the store holds an organisation, and a roster.
+    func holdings() async throws(StoreError) -> (organization: Bool, roster: Bool)
+    /// The organisation once imported, else nil.
+    func storedOrganization() async throws(StoreError) -> Organization?
+    /// Everything planning needs, read at one instant.
+    func snapshot(includingOrganization: Bool) async throws(StoreError) -> StoreSnapshot
+    /// The relations and events alone: what decides whose obligations can reach one person.
+    func relationsAndEvents() async throws(StoreError) -> (relations: [Relation], events: [Event])
+    /// Members of some branches, or with some ids, in id order.
+    func members(inBranches: Set<UnitID>, orIDs: Set<PersonID>) async throws(StoreError) -> [Member]
+    /// A snapshot of some members only, with the relations and events already read.
+    func snapshot(members: [Member], relations: [Relation], events: [Event]) async throws(StoreError) -> StoreSnapshot
+}
+
 extension OutboxStore {
     public func dueOutbox(now: Int64) async throws(StoreError) -> [OutboxRow] { try await dueOutbox(now: now, limit: 500) }
 }
 
-extension AppDatabase: OutboxStore, RecordStore {}
+extension AppDatabase: OutboxStore, RecordStore, PlanStore {}

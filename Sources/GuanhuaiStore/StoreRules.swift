@@ -50,4 +50,12 @@ public enum StoreRules {
         case .waived(let r): (.waived, r)
         }
     }
+
+    /// The organisation as stored: the committee's unit, the units below it, 组织部 and the people.
+    public static func organization(committee: String, organizationDepartment: String, units: [UnitRecord], people: [PersonRecord]) -> Organization? {
+        let units = units.compactMap(\.unit)
+        guard let c = units.first(where: { $0.id == committee }) else { return nil }
+        return Organization(
+            committee: c, units: units.filter { $0.id != committee }, organizationDepartment: organizationDepartment, people: people.map(\.person))
+    }
 }

@@ -68,3 +68,63 @@ struct DatabaseCopyTests {
         #expect(p.status == 2)
     }
 }
+
+/// Planning reads the same committee from either engine: the example imported into SQLite, copied to PostgreSQL,
+/// and every read of `PlanStore` answered alike.
+@Suite(.enabled(if: PostgresServer.enabled, "PostgreSQL 15 is not installed here (Debian postgresql-15)"))
+struct PlanStoreContractTests {
+    @Test func bothEnginesReadTheExampleAlike() async throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        for what in ["orgs", "roster", "relations"] { #expect(try runCLI(["import", what, "--config", config]).status == 0) }
+        #expect(try runCLI(["event", "add", "M014", "患病住院", "--date", "2026-11-20", "--note", "胃出血住院", "--config", config]).status == 0)
+        let sqlite = try AppDatabase(path: dir.databasePath)
+        try sqlite.record(
+            Completion(occurrence: "o-done", date: CivilDate(2026, 11, 30)!, by: "P001", note: "看望", amountFen: 50_000),
+            actor: Actor(name: "t", now: 1_800_000_000))
+        let pg = try await PostgresStore.forTest()
+        try await pg.copyIn(try sqlite.copyOut())
+        let stores: [any PlanStore] = [sqlite, pg]
+        var answers: [(StoreSnapshot, [Member], Bool, Bool)] = []
+        let snapBranch = try await sqlite.snapshot(includingOrganization: false).members[0].branch
+        for store in stores {
+            let snap = try await store.snapshot(includingOrganization: true)
+            let some = try await store.members(inBranches: [snapBranch], orIDs: ["M014"])
+            let h = try await store.holdings()
+            answers.append((snap, some, h.organization, h.roster))
+        }
+        let (a, b) = (answers[0], answers[1])
+        #expect(a.0.organization.map(OrganizationImage.init) == b.0.organization.map(OrganizationImage.init))
+        #expect(a.0.organization != nil)
+        #expect(a.0.members == b.0.members)
+        #expect(a.0.members.count > 10)
+        #expect(Set(a.0.relations) == Set(b.0.relations))
+        #expect(Set(a.0.dependants) == Set(b.0.dependants))
+        #expect(a.0.events == b.0.events)
+        #expect(Set(a.0.completions) == Set(b.0.completions))
+        #expect(a.0.rosterFirstImported == b.0.rosterFirstImported)
+        #expect(a.1 == b.1)
+        #expect(!a.1.isEmpty)
+        #expect(a.2 && b.2 && a.3 && b.3)
+        let re = (try await sqlite.relationsAndEvents(), try await pg.relationsAndEvents())
+        #expect(Set(re.0.relations) == Set(re.1.relations))
+        #expect(re.0.events == re.1.events)
+        #expect(try await sqlite.storedOrganization().map(OrganizationImage.init) == pg.storedOrganization().map(OrganizationImage.init))
+        await pg.close()
+    }
+}
+
+/// What an organisation holds, comparable.
+struct OrganizationImage: Equatable {
+    var committee: OrgUnit
+    var units: [UnitID: OrgUnit]
+    var department: String
+    var people: [PersonID: Person]
+
+    init(_ o: Organization) {
+        committee = o.committee
+        units = o.units
+        department = o.organizationDepartment
+        people = o.people
+    }
+}
