@@ -22,7 +22,7 @@ struct PostgresFailoverTests {
         init() throws {
             let base = Int.random(in: 40000...48000)
             // Synchronous replication for real: a commit returns only once the standby has it.
-            primary = try PostgresServer(port: base, extraConfig: "synchronous_commit = on")
+            primary = try PostgresServer(port: base, extraConfig: "synchronous_commit = on\nfull_page_writes = on")
             try primary.psql("CREATE DATABASE guanhuai")
             standby = try PostgresServer(standbyOf: primary, port: base + 1)
             try primary.psql("ALTER SYSTEM SET synchronous_standby_names = '*'")
@@ -36,7 +36,7 @@ struct PostgresFailoverTests {
     static func writer(_ store: PostgresStore, stop: StopFlag) async -> [(String, ContinuousClock.Instant)] {
         var acknowledged: [(String, ContinuousClock.Instant)] = []
         var i = 0
-        while !stop.value.load(ordering: .relaxed) {
+        while !stop.value.load(ordering: .relaxed), !Task.isCancelled {
             i += 1
             let occurrence = "o\(i)"
             let c = Completion(occurrence: occurrence, date: CivilDate(2026, 12, 6)!, by: "P001")
@@ -118,4 +118,100 @@ struct PostgresFailoverTests {
 
 final class StopFlag: Sendable {
     let value = Atomic<Bool>(false)
+}
+
+/// The notes' outbox run against our store: two senders claiming from one outbox while the primary is killed and
+/// its standby promoted, again and again (the old primary rejoins with pg_rewind each time, and the roles swap).
+/// `GUANHUAI_PG_FAILOVERS` sets how many (3 in `make test`; Benchmarks/pg-failover.sh runs 100).
+@Suite(.serialized, .enabled(if: PostgresServer.enabled, "PostgreSQL 15 is not installed here (Debian postgresql-15)"))
+struct PostgresOutboxFailoverTests {
+    actor Ledger {
+        var sent: [String] = []
+        var marked: [ContinuousClock.Instant] = []
+        func send(_ key: String) { sent.append(key) }
+        func mark() { marked.append(.now) }
+    }
+
+    static func sender(_ store: PostgresStore, ledger: Ledger, stop: StopFlag) async {
+        while !stop.value.load(ordering: .relaxed), !Task.isCancelled {
+            guard let rows = try? await store.dueOutbox(now: 1_800_000_000, limit: 10), !rows.isEmpty else {
+                try? await Task.sleep(for: .milliseconds(50))
+                continue
+            }
+            for r in rows {
+                try? await Task.sleep(for: .milliseconds(20))  // the SMTP exchange
+                await ledger.send(r.idempotencyKey)
+                if (try? await store.markSent(r.id, at: 1_800_000_000)) != nil { await ledger.mark() }
+            }
+        }
+    }
+
+    @Test func twoSendersAcrossFailoversLoseNothingAndDuplicateLittle() async throws {
+        let failovers = Int(ProcessInfo.processInfo.environment["GUANHUAI_PG_FAILOVERS"] ?? "") ?? 3
+        let pair = try PostgresFailoverTests.Pair()
+        var (primary, standby) = (pair.primary, pair.standby)
+        defer {
+            pair.primary.stop()
+            pair.standby.stop()
+        }
+        let url = try DatabaseURL(parsing: pair.url)
+        let logger = Logger(label: "outbox-failover")
+        let a = try await PostgresStore(url: url, password: nil, logger: logger, instance: "a", claimSeconds: 10, transactionTimeout: .seconds(3))
+        let b = try await PostgresStore(url: url, password: nil, logger: logger, instance: "b", claimSeconds: 10, transactionTimeout: .seconds(3))
+        let total = 500 * failovers
+        let messages = (1...total).map {
+            NewOutboxMessage(idempotencyKey: "k\($0)", recipient: "M\($0)", channel: "mail", payload: Data("m\($0)".utf8))
+        }
+        try await a.enqueue(messages, after: nil, through: 1_800_000_000, now: 1_800_000_000, noticed: [])
+        let ledger = Ledger()
+        let stop = StopFlag()
+        async let sa: Void = Self.sender(a, ledger: ledger, stop: stop)
+        async let sb: Void = Self.sender(b, ledger: ledger, stop: stop)
+        var recoveries: [Duration] = []
+        for _ in 0..<failovers {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 300...800)))
+            let old = primary.pid
+            let before = await ledger.marked.count
+            let killed = ContinuousClock.now
+            primary.signal(SIGKILL)
+            try await standby.promoted()
+            let (p, s) = (primary, standby)
+            try await withCheckedThrowingContinuation { (k: CheckedContinuation<Void, any Error>) in
+                DispatchQueue.global().async {
+                    do {
+                        try p.rejoin(standbyOf: s, oldPID: old)
+                        k.resume()
+                    } catch { k.resume(throwing: error) }
+                }
+            }
+            (primary, standby) = (standby, primary)
+            // When the first result after the kill was recorded on the new primary (waited for, so that every kill
+            // comes while messages are going).
+            let waitUntil = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < waitUntil {
+                if let first = await ledger.marked.dropFirst(before).first(where: { $0 > killed }) {
+                    recoveries.append(first - killed)
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline, (try? await a.outboxCounts().pending) != 0 { try await Task.sleep(for: .milliseconds(200)) }
+        stop.value.store(true, ordering: .relaxed)
+        _ = await (sa, sb)
+        let sent = await ledger.sent
+        let distinct = Set(sent)
+        let duplicates = sent.count - distinct.count
+        #expect(distinct.count == total, "never sent: \(total - distinct.count)")
+        #expect(try await a.outboxCounts() == (pending: 0, sent: total, failed: 0))
+        #expect(duplicates <= failovers * 2, "\(duplicates) duplicates in \(failovers) failovers")
+        #expect(recoveries.count == failovers, "a failover came after the last message, or sending never resumed")
+        let sorted = recoveries.sorted()
+        print(
+            "outbox failovers: \(failovers), messages \(total), duplicates \(duplicates), kill → first result recorded: median \(sorted.isEmpty ? .zero : sorted[sorted.count / 2]), max \(sorted.last ?? .zero)"
+        )
+        await a.close()
+        await b.close()
+    }
 }

@@ -128,6 +128,34 @@ public final class PostgresServer: Sendable {
         }
     }
 
+    /// The timeline this server writes or replays on.
+    public func timeline() throws -> Int {
+        Int(try psql("SELECT timeline_id FROM pg_control_checkpoint()")) ?? 0
+    }
+
+    /// Brings a dead former primary back as a synchronous standby of `primary` (the notes' harness): a CHECKPOINT
+    /// on the new primary first (pg_rewind reads the timeline from it), wait until the old postmaster is gone,
+    /// pg_rewind, start, and wait until it streams on the new primary's timeline (`received_tli`, not only the
+    /// state: a diverged standby also reports 'streaming').
+    public func rejoin(standbyOf primary: PostgresServer, oldPID: pid_t?) throws {
+
+        try primary.psql("CHECKPOINT")
+        if let oldPID { while kill(oldPID, 0) == 0 { usleep(10_000) } }
+        try? FileManager.default.removeItem(atPath: dataDirectory + "/postmaster.pid")
+        try Self.run(
+            "pg_rewind", ["-D", dataDirectory, "--source-server=host=\(primary.directory) port=\(primary.port) user=postgres", "-R"])
+        try start()
+        let target = try primary.timeline()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let tli = (try? psql("SELECT received_tli FROM pg_stat_wal_receiver WHERE status = 'streaming'")) ?? ""
+            if Int(tli) == target { break }
+            usleep(50_000)
+        }
+        try primary.psql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        try primary.psql("SELECT pg_reload_conf()")
+    }
+
     /// Promotes a standby and waits until it takes writes; replication to others becomes asynchronous.
     public func promote() throws {
         try Self.run("pg_ctl", ["-D", dataDirectory, "-w", "-t", "60", "promote"])
