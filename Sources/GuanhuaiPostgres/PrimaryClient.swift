@@ -196,9 +196,10 @@ public actor PrimaryClient {
         c.options.maximumConnections = poolSize
         c.options.connectTimeout = .seconds(url.connectTimeoutSeconds)
         c.options.connectionIdleTimeout = .seconds(60)
-        // No session state is kept (PgBouncer in transaction mode shares server connections), and a statement that
-        // runs away is stopped by the server itself.
-        c.options.additionalStartupParameters = [("application_name", url.applicationName), ("statement_timeout", "15s")]
+        // No session state is kept: PgBouncer in transaction mode shares server connections (and refuses startup
+        // parameters it does not know, so a server-side statement_timeout belongs on the role: docs/postgresql.md).
+        // A transaction that does not answer is cut off here instead (`transactionTimeout`).
+        c.options.additionalStartupParameters = [("application_name", url.applicationName)]
         return c
     }
 

@@ -17,10 +17,16 @@ struct StoreMaker: Sendable, CustomTestStringConvertible {
     /// Every implementation of the store protocol: SQLite, and PostgreSQL on a server the test process starts itself
     /// (`PostgresServer`), a new database for each test. Where PostgreSQL 15 is not installed, its cases are left
     /// out and `PostgresStoreTests.theServerStarts` says so as a skipped test; under CI=true that test fails instead.
-    static let all: [StoreMaker] = [sqlite] + (PostgresServer.enabled ? [postgres] : [])
+    static let all: [StoreMaker] = [sqlite] + (PostgresServer.enabled ? [postgres, pgbouncer] : [])
 
     static let sqlite = StoreMaker(name: "SQLite") { dir in try AppDatabase(path: dir.databasePath) }
     static let postgres = StoreMaker(name: "PostgreSQL") { _ in try await PostgresStore.forTest() }
+    /// The same server through PgBouncer in transaction mode: nothing may depend on a session.
+    static let pgbouncer = StoreMaker(name: "PostgreSQL through PgBouncer") { _ in
+        guard let bouncer = PgBouncer.shared else { throw PostgresServerError(message: "PgBouncer did not start (Debian: pgbouncer)") }
+        let url = try bouncer.server.createDatabase()
+        return try await PostgresStore.forTest(url: bouncer.url(database: String(url.split(separator: "/").last!)))
+    }
 }
 
 extension PostgresStore {

@@ -185,10 +185,15 @@ public final class PostgresServer: Sendable {
     /// never ended.
     @discardableResult
     static func run(_ tool: String, _ arguments: [String]) throws -> String {
+        try run(path: binDirectory + "/" + tool, arguments)
+    }
+
+    @discardableResult
+    static func run(path tool: String, _ arguments: [String]) throws -> String {
         // From / (the postgres user may not enter the test's directory), through a shell that changes there.
         let argv =
             ["/bin/sh", "-c", "cd / && exec \"$@\"", "sh"] + (getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : [])
-            + [binDirectory + "/" + tool] + arguments
+            + [tool] + arguments
         let outPath = FileManager.default.temporaryDirectory.appendingPathComponent("pg-out-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: outPath) }
         var actions = posix_spawn_file_actions_t()
@@ -236,5 +241,68 @@ final class LockedFlag: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return body(&value)
+    }
+}
+
+/// PgBouncer in transaction mode in front of a test server, on a Unix socket beside it: server connections are
+/// shared between clients transaction by transaction, so a client that kept session state would break.
+public final class PgBouncer: Sendable {
+    public let server: PostgresServer
+    public let port: Int
+
+    public static let path = "/usr/sbin/pgbouncer"
+
+    /// One for the whole test process, in front of `PostgresServer.shared`.
+    public static let shared: PgBouncer? = {
+        guard let server = PostgresServer.shared, FileManager.default.isExecutableFile(atPath: path) else { return nil }
+        return try? PgBouncer(server: server)
+    }()
+
+    public init(server: PostgresServer, port: Int = Int.random(in: 49001...49999)) throws {
+        self.server = server
+        self.port = port
+        let dir = server.directory
+        let ini = """
+            [databases]
+            * = host=\(dir) port=\(server.port)
+            [pgbouncer]
+            listen_addr =
+            unix_socket_dir = \(dir)
+            listen_port = \(port)
+            auth_type = trust
+            auth_file = \(dir)/userlist.txt
+            pool_mode = transaction
+            max_client_conn = 500
+            default_pool_size = 10
+            logfile = \(dir)/pgbouncer.log
+            pidfile = \(dir)/pgbouncer.pid
+
+            """
+        try Data(ini.utf8).write(to: URL(fileURLWithPath: dir + "/pgbouncer.ini"))
+        try Data("\"postgres\" \"\"\n".utf8).write(to: URL(fileURLWithPath: dir + "/userlist.txt"))
+        if getuid() == 0, let pw = getpwnam("postgres")?.pointee {
+            for f in ["pgbouncer.ini", "userlist.txt"] { chown(dir + "/" + f, pw.pw_uid, pw.pw_gid) }
+        }
+        try PostgresServer.run(path: Self.path, ["-d", dir + "/pgbouncer.ini"])
+        let socket = "\(dir)/.s.PGSQL.\(port)"
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: socket) || !FileManager.default.fileExists(atPath: dir + "/pgbouncer.pid") {
+            usleep(20_000)
+        }
+        if let text = try? String(contentsOfFile: dir + "/pgbouncer.pid", encoding: .utf8) {
+            let pid = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if Self.running.withLock({ list in
+                defer { list.append(pid) }
+                return list.isEmpty
+            }) {
+                atexit { for p in PgBouncer.running.withLock({ $0 }) { pid_t(p).map { _ = kill($0, SIGTERM) } } }
+            }
+        }
+    }
+
+    static let running = LockedList()
+
+    /// The URL of a database on the server, through PgBouncer.
+    public func url(database: String) -> String {
+        "postgresql://postgres@\(server.directory.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!):\(port)/\(database)"
     }
 }
