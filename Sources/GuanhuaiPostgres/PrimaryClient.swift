@@ -2,9 +2,14 @@ public import Foundation
 public import GuanhuaiConfig
 public import GuanhuaiStore
 public import Logging
+import NIOCore
 import NIOSSL
 public import PostgresNIO
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The connection to whichever host of `[database] url` is the writable primary, followed when it moves.
 ///
@@ -122,59 +127,62 @@ public actor PrimaryClient {
     /// The client of the primary, probing every host when there is none.
     func primary() async throws(StoreError) -> PostgresClient {
         if let c = current { return c.client }
-        var answers: [(host: DatabaseURL.Host, timeline: Int64, client: PostgresClient, task: Task<Void, Never>)] = []
+        var answers: [(host: DatabaseURL.Host, timeline: Int64)] = []
         var seen: [String] = []
-        await withTaskGroup(of: (DatabaseURL.Host, Result<(Bool, Int64), any Error>, PostgresClient, Task<Void, Never>)?.self) { group in
+        // Each host is asked on a connection of its own (not the pool's, which would retry a refused connection
+        // and hide why): a certificate, a password or a refusal is then said as it is.
+        await withTaskGroup(of: (DatabaseURL.Host, Result<(Bool, Int64), any Error>).self) { group in
             for h in url.hosts {
-                let configuration = makeConfiguration(h)
+                let configuration: PostgresConnection.Configuration
+                do { configuration = try connectionConfiguration(h) } catch {
+                    seen.append("\(h): \(PrimaryClient.describe(error))")
+                    continue
+                }
                 let logger = self.logger
                 let timeout = Duration.seconds(url.connectTimeoutSeconds)
                 group.addTask {
-                    let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-                    let task = Task { await client.run() }
                     let outcome = await Deadline.run(within: timeout) { () async throws -> (Bool, Int64) in
-                        let rows = try await client.query(PrimaryClient.probe, logger: logger)
-                        for try await (recovery, timeline) in rows.decode((Bool, Int64).self) { return (recovery, timeline) }
+                        let conn = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+                        defer { Task { try? await conn.close() } }
+                        for try await (recovery, timeline) in try await conn.query(PrimaryClient.probe, logger: logger).decode((Bool, Int64).self) {
+                            return (recovery, timeline)
+                        }
                         return (true, 0)
                     }
                     switch outcome {
-                    case .value(let v): return (h, .success(v), client, task)
-                    case .failed(let e): return (h, .failure(e), client, task)
-                    case .timedOut: return (h, .failure(ProbeTimeout()), client, task)
+                    case .value(let v): return (h, .success(v))
+                    case .failed(let e): return (h, .failure(e))
+                    case .timedOut: return (h, .failure(ProbeTimeout()))
                     }
                 }
             }
-            for await answer in group {
-                guard let (h, result, client, task) = answer else { continue }
+            for await (h, result) in group {
                 switch result {
-                case .success((false, let timeline)): answers.append((h, timeline, client, task))
-                case .success:
-                    seen.append("\(h): a standby (in recovery)")
-                    task.cancel()
-                case .failure(let e):
-                    seen.append("\(h): \(PrimaryClient.describe(e))")
-                    task.cancel()
+                case .success((false, let timeline)): answers.append((h, timeline))
+                case .success: seen.append("\(h): a standby (in recovery)")
+                case .failure(let e): seen.append("\(h): \(PrimaryClient.describe(e))")
                 }
             }
         }
         // The latest timeline: a standby promoted after the old primary stopped.
         answers.sort { $0.timeline > $1.timeline }
         guard let best = answers.first else {
-            throw .cannotOpen(path: url.description, reason: "no host is a writable primary — " + seen.joined(separator: "; "))
+            throw .cannotOpen(path: url.description, reason: "no host is a writable primary — " + seen.sorted().joined(separator: "; "))
         }
         for other in answers.dropFirst() {
             logger.error(
                 "two hosts say they are the primary; using the one on the later timeline",
                 metadata: ["chosen": "\(best.host)", "timeline": "\(best.timeline)", "other": "\(other.host)", "other_timeline": "\(other.timeline)"])
-            other.task.cancel()
         }
-        current = Current(client: best.client, task: best.task, host: best.host)
+        let client = PostgresClient(configuration: makeConfiguration(best.host), backgroundLogger: logger)
+        let task = Task { await client.run() }
+        current = Current(client: client, task: task, host: best.host)
         if moves.last?.host != best.host.description {
             if !moves.isEmpty { logger.notice("the database primary moved", metadata: ["host": "\(best.host)"]) }
             moves.append(Move(host: best.host.description, at: Date()))
             if moves.count > 20 { moves.removeFirst() }
         }
-        return best.client
+        return client
     }
 
     /// Whether the host is a primary, and the timeline it writes on (0 for a standby).
@@ -203,10 +211,35 @@ public actor PrimaryClient {
         return c
     }
 
-    func tls() -> PostgresClient.Configuration.TLS {
+    /// The same settings for one connection of its own (the probe).
+    func connectionConfiguration(_ host: DatabaseURL.Host) throws -> PostgresConnection.Configuration {
+        var c: PostgresConnection.Configuration
+        switch host {
+        case .socket:
+            c = .init(unixSocketPath: host.socketPath!, username: url.user, password: password, database: url.database)
+        case .tcp(let name, let port):
+            let t: PostgresConnection.Configuration.TLS
+            switch url.sslMode {
+            case .disable: t = .disable
+            case .allow, .prefer: t = .prefer(try NIOSSLContext(configuration: tlsConfiguration()))
+            case .require, .verifyCA, .verifyFull: t = .require(try NIOSSLContext(configuration: tlsConfiguration()))
+            }
+            c = .init(host: name, port: port, username: url.user, password: password, database: url.database, tls: t)
+        }
+        c.options.connectTimeout = .seconds(Int64(url.connectTimeoutSeconds))
+        c.options.additionalStartupParameters = [("application_name", url.applicationName)]
+        return c
+    }
+
+    func tlsConfiguration() -> TLSConfiguration {
         var t = TLSConfiguration.makeClientConfiguration()
         t.certificateVerification = url.sslMode == .verifyCA ? .noHostnameVerification : .fullVerification
         if let root = url.sslRootCert { t.trustRoots = .file(root) }
+        return t
+    }
+
+    func tls() -> PostgresClient.Configuration.TLS {
+        let t = tlsConfiguration()
         switch url.sslMode {
         case .disable: return .disable
         case .allow, .prefer: return .prefer(t)
@@ -244,7 +277,7 @@ public actor PrimaryClient {
                 return message + (e.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
             }
             switch e.code {
-            case .connectionError: return "cannot connect" + (e.underlying.map { ": \($0)" } ?? "")
+            case .connectionError: return "cannot connect" + (e.underlying.map { ": " + connectionFailure($0) } ?? "")
             case .serverClosedConnection, .uncleanShutdown: return "the server closed the connection"
             case .sslUnsupported: return "the server does not offer TLS, and sslmode asks for it"
             case .failedToAddSSLHandler: return "TLS could not be set up (check sslrootcert)"
@@ -256,6 +289,22 @@ public actor PrimaryClient {
         if let e = error as? StoreError { return e.description }
         // A driver's own error (a value it could not decode): its text names Swift types, which reach no one.
         return "an unexpected answer from the database (guanhuai and the schema may disagree: is a newer guanhuai writing to it?)"
+    }
+
+    /// Why a connection could not be made, without the types of the libraries underneath.
+    static func connectionFailure(_ error: any Error) -> String {
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        if error is NIOSSLExtraError {
+            return "the server's certificate is not for this host name (verify-full checks it; use the name the certificate gives)"
+        }
+        if let tls = error as? NIOSSLError {
+            if "\(tls)".contains("CERTIFICATE_VERIFY_FAILED") {
+                return "the server's certificate could not be verified: set sslrootcert to the CA certificate that signed it"
+            }
+            return "TLS could not be established with the server"
+        }
+        if error is ChannelError { return "the connection failed or timed out" }
+        return "the connection failed"
     }
 
     static func storeError(_ error: any Error, url: DatabaseURL) -> StoreError {
