@@ -196,7 +196,7 @@ struct PostgresOutboxFailoverTests {
                 try await Task.sleep(for: .milliseconds(20))
             }
         }
-        let deadline = ContinuousClock.now + .seconds(120)
+        let deadline = ContinuousClock.now + .seconds(60 + 15 * failovers)
         while ContinuousClock.now < deadline, (try? await a.outboxCounts().pending) != 0 { try await Task.sleep(for: .milliseconds(200)) }
         stop.value.store(true, ordering: .relaxed)
         _ = await (sa, sb)
