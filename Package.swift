@@ -183,6 +183,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "StoreEngineBenchmark",
+            dependencies: [
+                "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiPostgres", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/StoreEngineBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "CalendarBenchmark",
             dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem"],
             path: "Benchmarks/CalendarBenchmark",

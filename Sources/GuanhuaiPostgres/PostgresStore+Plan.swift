@@ -8,7 +8,7 @@ import PostgresNIO
 /// transaction: one instant, as SQLite's read transaction gives.
 extension PostgresStore: PlanStore {
     public func holdings() async throws(StoreError) -> (organization: Bool, roster: Bool) {
-        try await read { conn, logger in
+        try await statement { conn, logger in
             for try await (o, r) in try await conn.query(
                 "SELECT EXISTS (SELECT 1 FROM setting WHERE key = 'committee'), EXISTS (SELECT 1 FROM member)", logger: logger
             ).decode((Bool, Bool).self) { return (o, r) }
@@ -40,7 +40,7 @@ extension PostgresStore: PlanStore {
     public func members(inBranches branches: Set<UnitID>, orIDs ids: Set<PersonID>) async throws(StoreError) -> [Member] {
         let b = branches.sorted()
         let i = ids.sorted()
-        return try await read { conn, logger in
+        return try await statement { conn, logger in
             try await Self.members(PostgresQuery(stringLiteral: "WHERE branch = ANY($1) OR id = ANY($2)"), binds: [b, i], conn, logger)
         }
     }

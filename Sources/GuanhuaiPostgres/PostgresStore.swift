@@ -54,7 +54,9 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
         return try await client.transaction { conn in try await body(conn, logger) }
     }
 
-    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) async throws(StoreError) -> T {
+    /// Runs on one connection outside a transaction: each statement commits by itself (a read, or one update that
+    /// needs no BEGIN and COMMIT round trips around it).
+    func statement<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) async throws(StoreError) -> T {
         let logger = self.logger
         return try await client.connection { conn in try await body(conn, logger) }
     }
@@ -64,7 +66,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
     // MARK: The scheduler's
 
     public func processedThrough() async throws(StoreError) -> Int64? {
-        try await read { conn, logger in
+        try await statement { conn, logger in
             for try await v in try await conn.query("SELECT value FROM setting WHERE key = \(Self.processedKey)", logger: logger).decode(String.self) {
                 return Int64(v)
             }
@@ -155,7 +157,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
 
     public func settleDone() async throws(StoreError) -> (withdrawn: [Int64], partly: [OutboxRow]) {
         // Read first: most passes have nothing to settle, and then lock nothing.
-        let any = try await read { conn, logger in
+        let any = try await statement { conn, logger in
             for try await _ in try await conn.query(Self.settleQuery, logger: logger) { return true }
             return false
         }
@@ -197,7 +199,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
     public func closedNotices(for recipients: Set<String>) async throws(StoreError) -> [String: [ClosedNotice]] {
         guard !recipients.isEmpty else { return [:] }
         let wanted = recipients.sorted()
-        return try await read { conn, logger in
+        return try await statement { conn, logger in
             let rows = try await conn.query(
                 """
                 SELECT DISTINCT o.recipient, i.occurrence, i.label, c.date, c.byPerson
@@ -229,7 +231,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
     }
 
     public func changeGeneration() async throws(StoreError) -> Int64 {
-        try await read { conn, logger in
+        try await statement { conn, logger in
             for try await v in try await conn.query("SELECT COALESCE(MAX(id), 0)::bigint FROM audit", logger: logger).decode(Int64.self) {
                 return v
             }
@@ -238,7 +240,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
     }
 
     public func changes(since: Int64) async throws(StoreError) -> [(action: AuditAction?, member: String?)] {
-        try await read { conn, logger in
+        try await statement { conn, logger in
             var out: [(action: AuditAction?, member: String?)] = []
             let rows = try await conn.query(
                 """
@@ -310,7 +312,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
     }
 
     public func nextOutboxAttempt() async throws(StoreError) -> Int64? {
-        try await read { conn, logger in
+        try await statement { conn, logger in
             for try await v in try await conn.query("SELECT MIN(nextAttemptAt) FROM outbox WHERE state = 'pending'", logger: logger).decode(
                 Int64?.self)
             { return v }
@@ -320,7 +322,8 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
 
     /// Runs a result's update on the row only while this instance's claim token is still the row's.
     func settle(_ id: Int64, _ update: String, _ values: any PostgresThrowingDynamicTypeEncodable...) async throws(StoreError) {
-        let token = token(id)
+        // The token is forgotten only once the result is written: a result the store refused now is offered again.
+        let token = token(id, release: false)
         var binds = PostgresBindings()
         do {
             for v in values { try binds.append(v) }
@@ -331,10 +334,12 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
         let query = PostgresQuery(
             unsafeSQL: "UPDATE outbox SET \(update), claimToken = NULL, claimedUntil = NULL WHERE id = $\(n + 1) AND claimToken = $\(n + 2) RETURNING id",
             binds: binds)
-        let matched = try await write { conn, logger in
+        // One statement, atomic by itself: no BEGIN and COMMIT round trips around it.
+        let matched = try await statement { conn, logger in
             for try await _ in try await conn.query(query, logger: logger) { return true }
             return false
         }
+        _ = self.token(id)
         if !matched {
             logger.warning(
                 "a result was not recorded: another instance took the row over after this one's claim expired (it will send it again)",
@@ -356,7 +361,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
 
     public func deferOutbox(_ ids: [Int64], until: Int64) async throws(StoreError) {
         guard !ids.isEmpty else { return }
-        let tokens = ids.map { token($0) }
+        let tokens = ids.map { token($0, release: false) }
         _ = try await write { conn, logger in
             try await conn.query(
                 """
@@ -365,6 +370,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
                 WHERE o.id = d.id AND o.state = 'pending' AND o.claimToken = d.token
                 """, logger: logger)
         }
+        for id in ids { _ = token(id) }
     }
 
     public func disableEndpoint(channel: String, endpoint: String, at: Int64, reason: String) async throws(StoreError) {
@@ -378,7 +384,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
     }
 
     public func disabledEndpoints() async throws(StoreError) -> [DisabledEndpoint] {
-        try await read { conn, logger in
+        try await statement { conn, logger in
             var out: [DisabledEndpoint] = []
             for try await (c, e, s, r) in try await conn.query(
                 "SELECT channel, endpoint, since, reason FROM disabledEndpoint ORDER BY channel", logger: logger
@@ -398,7 +404,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
     }
 
     public func outboxCounts() async throws(StoreError) -> (pending: Int, sent: Int, failed: Int) {
-        try await read { conn, logger in
+        try await statement { conn, logger in
             var c = (pending: 0, sent: 0, failed: 0)
             for try await (state, n) in try await conn.query("SELECT state, COUNT(*) FROM outbox GROUP BY state", logger: logger).decode(
                 (String, Int64).self)
@@ -415,7 +421,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
     }
 
     public func outboxByChannel() async throws(StoreError) -> (counts: [(channel: String, state: String, count: Int)], lastSent: Int64?) {
-        try await read { conn, logger in
+        try await statement { conn, logger in
             var counts: [(channel: String, state: String, count: Int)] = []
             for try await (c, s, n) in try await conn.query(
                 "SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state ORDER BY channel, state", logger: logger
@@ -430,7 +436,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
 
     /// Who holds claims now, by instance, judged on the database's clock (`status`, /metrics).
     public func claimsByInstance() async throws(StoreError) -> [(instance: String, rows: Int)] {
-        try await read { conn, logger in
+        try await statement { conn, logger in
             var out: [(instance: String, rows: Int)] = []
             for try await (who, n) in try await conn.query(
                 """

@@ -21,8 +21,8 @@ struct DatabaseCopyCommand: AsyncParsableCommand {
             "Copy everything (organisation, roster, relations, events, completions, outbox, audit log, links, settings) into an empty database, in one transaction.",
             "把全部数据（组织、名册、关系、事件、办结记录、发送队列、审计日志、链接、设置）在一个事务内复制到一个空数据库。"),
         discussion: L(
-            "Each side is sqlite:PATH or a PostgreSQL URL (postgresql://USER@HOST:PORT,HOST2:PORT/DATABASE). Stop guanhuaid first, or copy from a backup: what is written after the copy starts is not in it. The target must be empty; the source is only read.",
-            "两端各为 sqlite:路径 或 PostgreSQL 地址（postgresql://用户@主机:端口,主机2:端口/数据库）。请先停止 guanhuaid，或从备份复制：复制开始后写入的内容不会包含在内。目标库必须为空；源库只读不写。"))
+            "Each side is sqlite:PATH or a PostgreSQL URL (postgresql://USER@HOST:PORT,HOST2:PORT/DATABASE). Stop guanhuaid first, or copy from a backup: what is written after the copy starts is not in it. The target must be empty. The source is read, after being brought to this version's schema if it is older.",
+            "两端各为 sqlite:路径 或 PostgreSQL 地址（postgresql://用户@主机:端口,主机2:端口/数据库）。请先停止 guanhuaid，或从备份复制：复制开始后写入的内容不会包含在内。目标库必须为空。源库只被读取（若其结构版本较旧，会先升级到本版本的结构）。"))
 
     @Option(name: .long, help: ArgumentHelp(L("Where to copy from: sqlite:PATH or postgresql://…", "复制来源：sqlite:路径 或 postgresql://…")))
     var from: String

@@ -31,8 +31,7 @@ struct DatabaseCopyTests {
         let original = try db.copyOut()
         for t in original { #expect(!t.rows.isEmpty, "table \(t.table) is empty in the example: the round trip would not test it") }
 
-        let server = try #require(PostgresServer.shared)
-        let pg = try server.createDatabase()
+        let pg = try await PostgresServer.sharedServer().newDatabase()
         let there = try runCLI(["db", "copy", "--from", "sqlite:" + dir.databasePath, "--to", pg])
         #expect(there.status == 0, "\(there.stderr)")
         #expect(there.stdout.contains("copied"))
@@ -55,7 +54,9 @@ struct DatabaseCopyTests {
         let event = try await store.addEvent(
             member: "M014", kind: .illness, date: CivilDate(2026, 12, 1)!, ends: nil, target: nil, note: nil, today: CivilDate(2026, 12, 5)!,
             knownMembers: [], knownPeople: [], actor: actor)
-        let lastSeq = original.first { $0.table == "event" }!.rows.count
+        let events = try #require(original.first { $0.table == "event" })
+        let seqColumn = try #require(events.columns.firstIndex(of: "seq"))
+        let lastSeq = events.rows.compactMap { (r: [CopyValue]) -> Int64? in if case .integer(let i) = r[seqColumn] { i } else { nil } }.max() ?? 0
         #expect(event.id == "E\(lastSeq + 1)")
         await store.close()
     }

@@ -23,8 +23,10 @@ struct StoreMaker: Sendable, CustomTestStringConvertible {
     static let postgres = StoreMaker(name: "PostgreSQL") { _ in try await PostgresStore.forTest() }
     /// The same server through PgBouncer in transaction mode: nothing may depend on a session.
     static let pgbouncer = StoreMaker(name: "PostgreSQL through PgBouncer") { _ in
-        guard let bouncer = PgBouncer.shared else { throw PostgresServerError(message: "PgBouncer did not start (Debian: pgbouncer)") }
-        let url = try bouncer.server.createDatabase()
+        guard let bouncer = try await offThePool({ PgBouncer.shared }) else {
+            throw PostgresServerError(message: "PgBouncer did not start (Debian: pgbouncer)")
+        }
+        let url = try await bouncer.server.newDatabase()
         return try await PostgresStore.forTest(url: bouncer.url(database: String(url.split(separator: "/").last!)))
     }
 }
@@ -32,10 +34,9 @@ struct StoreMaker: Sendable, CustomTestStringConvertible {
 extension PostgresStore {
     /// A store on a new database of the test process's server.
     static func forTest(url: String? = nil, instance: String? = nil, claimSeconds: Int64 = 300) async throws -> PostgresStore {
-        guard let server = PostgresServer.shared else {
-            throw PostgresServerError(message: PostgresServer.unavailable ?? "the test PostgreSQL server did not start")
-        }
-        let u = try url ?? server.createDatabase()
+        let server = try await PostgresServer.sharedServer()
+        var u = url ?? ""
+        if url == nil { u = try await server.newDatabase() }
         return try await PostgresStore(
             url: try DatabaseURL(parsing: u), password: nil, logger: Logger(label: "test"), instance: instance, claimSeconds: claimSeconds)
     }

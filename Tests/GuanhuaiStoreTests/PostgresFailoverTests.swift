@@ -53,7 +53,7 @@ struct PostgresFailoverTests {
     }
 
     @Test func theStoreFollowsAPromotedStandbyAndLosesNoAcknowledgedWrite() async throws {
-        let pair = try Pair()
+        let pair = try await offThePool { try Pair() }
         defer {
             pair.primary.stop()
             pair.standby.stop()
@@ -75,7 +75,7 @@ struct PostgresFailoverTests {
         let after = acknowledged.filter { $0.1 > killed }
         #expect(before > 0)
         #expect(!after.isEmpty, "no write succeeded on the promoted standby")
-        let onStandby = try Self.recorded(on: pair.standby)
+        let onStandby = try await offThePool { try Self.recorded(on: pair.standby) }
         let lost = acknowledged.map(\.0).filter { !onStandby.contains($0) }
         #expect(lost.isEmpty, "acknowledged but lost: \(lost.prefix(10))")
         #expect(await store.client.host?.hasSuffix(String(pair.standby.port)) == true)
@@ -84,7 +84,7 @@ struct PostgresFailoverTests {
     }
 
     @Test func aHungPrimaryIsLeftForThePromotedStandbyAndNotChosenAgain() async throws {
-        let pair = try Pair()
+        let pair = try await offThePool { try Pair() }
         defer {
             pair.primary.signal(SIGCONT)
             pair.primary.stop()
@@ -105,12 +105,12 @@ struct PostgresFailoverTests {
         // The old primary resumes, still believing it is the primary (split brain). A new instance asks both and
         // takes the promoted one: its timeline is the later.
         pair.primary.signal(SIGCONT)
-        #expect(try pair.primary.psql("SELECT pg_is_in_recovery()") == "f")
+        #expect(try await offThePool { try pair.primary.psql("SELECT pg_is_in_recovery()") } == "f")
         let fresh = try await PostgresStore(
             url: try DatabaseURL(parsing: pair.url), password: nil, logger: Logger(label: "split"), transactionTimeout: .seconds(2))
         #expect(await fresh.client.host?.hasSuffix(String(pair.standby.port)) == true)
         #expect(try await fresh.record(Completion(occurrence: "after", date: CivilDate(2026, 12, 6)!), actor: Actor(name: "t", now: 0)))
-        #expect(try Self.recorded(on: pair.standby) == ["before", "during", "after"])
+        #expect(try await offThePool { try Self.recorded(on: pair.standby) } == ["before", "during", "after"])
         await store.close()
         await fresh.close()
     }
@@ -148,7 +148,7 @@ struct PostgresOutboxFailoverTests {
 
     @Test func twoSendersAcrossFailoversLoseNothingAndDuplicateLittle() async throws {
         let failovers = Int(ProcessInfo.processInfo.environment["GUANHUAI_PG_FAILOVERS"] ?? "") ?? 3
-        let pair = try PostgresFailoverTests.Pair()
+        let pair = try await offThePool { try PostgresFailoverTests.Pair() }
         var (primary, standby) = (pair.primary, pair.standby)
         defer {
             pair.primary.stop()
@@ -176,14 +176,7 @@ struct PostgresOutboxFailoverTests {
             primary.signal(SIGKILL)
             try await standby.promoted()
             let (p, s) = (primary, standby)
-            try await withCheckedThrowingContinuation { (k: CheckedContinuation<Void, any Error>) in
-                DispatchQueue.global().async {
-                    do {
-                        try p.rejoin(standbyOf: s, oldPID: old)
-                        k.resume()
-                    } catch { k.resume(throwing: error) }
-                }
-            }
+            try await offThePool { try p.rejoin(standbyOf: s, oldPID: old) }
             (primary, standby) = (standby, primary)
             // When the first result after the kill was recorded on the new primary (waited for, so that every kill
             // comes while messages are going).

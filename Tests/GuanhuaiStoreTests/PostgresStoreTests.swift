@@ -17,35 +17,39 @@ struct PostgresStoreTests {
         (1...n).map { NewOutboxMessage(idempotencyKey: "k\($0)", recipient: "M\($0)", channel: "mail", payload: Data("m\($0)".utf8)) }
     }
 
-    @Test func theServerStarts() throws {
-        let server = try #require(PostgresServer.shared, "\(PostgresServer.unavailable ?? "the test PostgreSQL server did not start")")
-        #expect(try server.psql("SELECT 1") == "1")
+    @Test func theServerStarts() async throws {
+        let server = try await PostgresServer.sharedServer()
+        #expect(try await offThePool { try server.psql("SELECT 1") } == "1")
     }
 
     @Test func twoInstancesStartingTogetherMigrateOnce() async throws {
-        let url = try #require(PostgresServer.shared).createDatabase()
+        let url = try await PostgresServer.sharedServer().newDatabase()
         async let a = PostgresStore.forTest(url: url, instance: "a")
         async let b = PostgresStore.forTest(url: url, instance: "b")
         let (sa, sb) = try await (a, b)
-        let applied = try PostgresServer.shared!.psql(
-            "SELECT string_agg(identifier, ',' ORDER BY identifier) FROM guanhuai_migrations", database: String(url.split(separator: "/").last!))
+        let applied = try await offThePool {
+            try PostgresServer.shared!.psql(
+                "SELECT string_agg(identifier, ',' ORDER BY identifier) FROM guanhuai_migrations", database: String(url.split(separator: "/").last!))
+        }
         #expect(applied == "v1,v2,v3,v4,v5")
         await sa.close()
         await sb.close()
     }
 
     @Test func aDatabaseANewerVersionMigratedIsRefused() async throws {
-        let url = try #require(PostgresServer.shared).createDatabase()
+        let url = try await PostgresServer.sharedServer().newDatabase()
         let store = try await PostgresStore.forTest(url: url)
         await store.close()
-        try PostgresServer.shared!.psql("INSERT INTO guanhuai_migrations (identifier) VALUES ('v99')", database: String(url.split(separator: "/").last!))
+        _ = try await offThePool {
+            try PostgresServer.shared!.psql("INSERT INTO guanhuai_migrations (identifier) VALUES ('v99')", database: String(url.split(separator: "/").last!))
+        }
         await #expect(throws: StoreError.newerVersion(path: try DatabaseURL(parsing: url).description)) {
             _ = try await PostgresStore.forTest(url: url)
         }
     }
 
     @Test func ofTwoSchedulersThatReadTheSameMarkOneQueues() async throws {
-        let url = try #require(PostgresServer.shared).createDatabase()
+        let url = try await PostgresServer.sharedServer().newDatabase()
         let a = try await PostgresStore.forTest(url: url, instance: "a")
         let b = try await PostgresStore.forTest(url: url, instance: "b")
         try await a.enqueue([], after: nil, through: Self.t0, now: Self.t0, noticed: [])
@@ -62,7 +66,7 @@ struct PostgresStoreTests {
     }
 
     @Test func twoSendersClaimDisjointRows() async throws {
-        let url = try #require(PostgresServer.shared).createDatabase()
+        let url = try await PostgresServer.sharedServer().newDatabase()
         let a = try await PostgresStore.forTest(url: url, instance: "a")
         let b = try await PostgresStore.forTest(url: url, instance: "b")
         try await a.enqueue(Self.messages(200), after: nil, through: Self.t0, now: Self.t0, noticed: [])
@@ -80,7 +84,7 @@ struct PostgresStoreTests {
     }
 
     @Test func aDeadSendersClaimIsTakenOverAndItsLateResultIgnored() async throws {
-        let url = try #require(PostgresServer.shared).createDatabase()
+        let url = try await PostgresServer.sharedServer().newDatabase()
         // "a" claims for no time at all: its claim has expired by the time "b" looks, as a dead instance's would.
         let a = try await PostgresStore.forTest(url: url, instance: "a", claimSeconds: -1)
         let b = try await PostgresStore.forTest(url: url, instance: "b")

@@ -19,15 +19,16 @@ struct PostgresTLSTests {
         }
         chmod(key, 0o600)
         let port = Int.random(in: 30000...39000)
-        let server = try PostgresServer(
-            port: port, extraConfig: "listen_addresses = '127.0.0.1'\nssl = on\nssl_cert_file = '\(cert)'\nssl_key_file = '\(key)'")
+        let server = try await offThePool {
+            try PostgresServer(port: port, extraConfig: "listen_addresses = '127.0.0.1'\nssl = on\nssl_cert_file = '\(cert)'\nssl_key_file = '\(key)'")
+        }
         defer { server.stop() }
-        try server.psql("CREATE DATABASE tls")
+        _ = try await offThePool { try server.psql("CREATE DATABASE tls") }
         let logger = Logger(label: "tls")
         let verified = try DatabaseURL(parsing: "postgresql://postgres@localhost:\(port)/tls?sslmode=verify-full&sslrootcert=\(cert)")
-        let store = try await PostgresStore(url: verified, password: nil, logger: logger, retryFor: .seconds(2))
+        let store = try await PostgresStore(url: verified, password: nil, logger: logger)
         #expect(try await store.outboxCounts() == (pending: 0, sent: 0, failed: 0))
-        #expect(try server.psql("SELECT count(*) FROM pg_stat_ssl WHERE ssl", database: "tls") != "0")
+        #expect(try await offThePool { try server.psql("SELECT count(*) FROM pg_stat_ssl WHERE ssl", database: "tls") } != "0")
         await store.close()
 
         let unknownCA = try DatabaseURL(parsing: "postgresql://postgres@localhost:\(port)/tls?sslmode=require&connect_timeout=2")

@@ -306,3 +306,28 @@ public final class PgBouncer: Sendable {
         "postgresql://postgres@\(server.directory.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!):\(port)/\(database)"
     }
 }
+
+/// Runs blocking work (a server tool, `psql`) on a Dispatch thread rather than one of Swift's cooperative threads
+/// (two on this machine): a test that blocks them for seconds starves every other test's timers and tasks.
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, any Error>) in
+        DispatchQueue.global().async {
+            do { k.resume(returning: try body()) } catch { k.resume(throwing: error) }
+        }
+    }
+}
+
+extension PostgresServer {
+    /// `shared`, started off the cooperative threads.
+    public static func sharedServer() async throws -> PostgresServer {
+        guard let s = try await offThePool({ PostgresServer.shared }) else {
+            throw PostgresServerError(message: unavailable ?? "the test PostgreSQL server did not start")
+        }
+        return s
+    }
+
+    /// A new database, made off the cooperative threads; returns its URL.
+    public func newDatabase() async throws -> String {
+        try await offThePool { try self.createDatabase() }
+    }
+}
