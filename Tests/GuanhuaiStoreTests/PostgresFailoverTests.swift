@@ -43,6 +43,7 @@ struct PostgresFailoverTests {
             do {
                 try await store.record(c, actor: Actor(name: "test", now: 1_800_000_000))
                 acknowledged.append((occurrence, .now))
+                stop.acknowledged.add(1, ordering: .relaxed)
             } catch { print("write failed visibly: \(error)") }
         }
         return acknowledged
@@ -64,7 +65,11 @@ struct PostgresFailoverTests {
         #expect(await store.client.host?.hasSuffix(String(pair.primary.port)) == true)
         let stop = StopFlag()
         async let written = Self.writer(store, stop: stop)
-        try await Task.sleep(for: .milliseconds(700))
+        // The kill comes while writes are going (a loaded machine may take a while to start them).
+        let started = ContinuousClock.now
+        while stop.acknowledged.load(ordering: .relaxed) < 20, ContinuousClock.now - started < .seconds(60) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         let killed = ContinuousClock.now
         pair.primary.signal(SIGKILL)
         try await pair.standby.promoted()
@@ -118,6 +123,8 @@ struct PostgresFailoverTests {
 
 final class StopFlag: Sendable {
     let value = Atomic<Bool>(false)
+    /// Writes acknowledged so far.
+    let acknowledged = Atomic<Int>(0)
 }
 
 /// The notes' outbox run against our store: two senders claiming from one outbox while the primary is killed and
