@@ -98,10 +98,8 @@ public actor PrimaryClient {
                 logger.warning("the database did not answer within \(transactionTimeout); finding the primary again", metadata: ["host": "\(host ?? "-")"])
                 drop(client)
             case .failed(let error):
-                guard PrimaryClient.meansMove(error) else {
-                    logger.debug("database error", metadata: ["error": "\(String(reflecting: error))"])
-                    throw PrimaryClient.storeError(error, url: url)
-                }
+                // The error's own text can hold the query's values (a note): only the server's words are kept.
+                guard PrimaryClient.meansMove(error) else { throw PrimaryClient.storeError(error, url: url) }
                 logger.warning(
                     "the database connection was lost or is read-only; finding the primary again",
                     metadata: ["host": "\(host ?? "-")", "sqlstate": "\(PrimaryClient.sqlState(error) ?? "-")"])
@@ -109,7 +107,9 @@ public actor PrimaryClient {
             }
             if Task.isCancelled { throw .failed(path: url.description, reason: "cancelled") }
             if ContinuousClock.now - started > retryFor {
-                throw .failed(path: url.description, reason: "no writable primary answered for \(retryFor); nothing was written")
+                throw .failed(
+                    path: url.description,
+                    reason: "no writable primary answered for \(retryFor); try again once the database is back (repeating is safe)")
             }
             try? await Task.sleep(for: backoff)
             backoff = min(backoff * 2, .seconds(1))
@@ -124,9 +124,31 @@ public actor PrimaryClient {
 
     // MARK: Finding the primary
 
+    /// A probe under way: callers arriving meanwhile wait for it rather than probe (and connect) again.
+    private var probing: Task<PostgresClient, any Error>?
+
     /// The client of the primary, probing every host when there is none.
     func primary() async throws(StoreError) -> PostgresClient {
         if let c = current { return c.client }
+        let probe: Task<PostgresClient, any Error>
+        if let p = probing {
+            probe = p
+        } else {
+            probe = Task { try await self.probe() }
+            probing = probe
+        }
+        do {
+            let client = try await probe.value
+            if probing == probe { probing = nil }
+            return client
+        } catch {
+            if probing == probe { probing = nil }
+            throw error as? StoreError ?? .failed(path: url.description, reason: PrimaryClient.describe(error))
+        }
+    }
+
+    /// Probes every host and connects to the primary.
+    private func probe() async throws(StoreError) -> PostgresClient {
         var answers: [(host: DatabaseURL.Host, timeline: Int64)] = []
         var seen: [String] = []
         // Each host is asked on a connection of its own (not the pool's, which would retry a refused connection

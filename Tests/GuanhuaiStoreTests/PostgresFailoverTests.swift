@@ -134,9 +134,10 @@ final class StopFlag: Sendable {
 struct PostgresOutboxFailoverTests {
     actor Ledger {
         var sent: [String] = []
-        var marked: [ContinuousClock.Instant] = []
+        /// Each result recorded: when its write began, and when it was done.
+        var marked: [(begun: ContinuousClock.Instant, done: ContinuousClock.Instant)] = []
         func send(_ key: String) { sent.append(key) }
-        func mark() { marked.append(.now) }
+        func mark(begun: ContinuousClock.Instant) { marked.append((begun, .now)) }
     }
 
     static func sender(_ store: PostgresStore, ledger: Ledger, stop: StopFlag) async {
@@ -148,7 +149,8 @@ struct PostgresOutboxFailoverTests {
             for r in rows {
                 try? await Task.sleep(for: .milliseconds(20))  // the SMTP exchange
                 await ledger.send(r.idempotencyKey)
-                if (try? await store.markSent(r.id, at: 1_800_000_000)) != nil { await ledger.mark() }
+                let begun = ContinuousClock.now
+                if (try? await store.markSent(r.id, at: 1_800_000_000)) != nil { await ledger.mark(begun: begun) }
             }
         }
     }
@@ -185,12 +187,12 @@ struct PostgresOutboxFailoverTests {
             let (p, s) = (primary, standby)
             try await offThePool { try p.rejoin(standbyOf: s, oldPID: old) }
             (primary, standby) = (standby, primary)
-            // When the first result after the kill was recorded on the new primary (waited for, so that every kill
-            // comes while messages are going).
+            // When the first result begun after the kill was recorded on the new primary (waited for, so that every
+            // kill comes while messages are going; a result already on its way when the kill came does not count).
             let waitUntil = ContinuousClock.now + .seconds(60)
             while ContinuousClock.now < waitUntil {
-                if let first = await ledger.marked.dropFirst(before).first(where: { $0 > killed }) {
-                    recoveries.append(first - killed)
+                if let first = await ledger.marked.dropFirst(before).first(where: { $0.begun > killed }) {
+                    recoveries.append(first.done - killed)
                     break
                 }
                 try await Task.sleep(for: .milliseconds(20))
