@@ -63,9 +63,14 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         text.hasPrefix("postgresql://") || text.hasPrefix("postgres://")
     }
 
-    /// Parses the URL; the error says what is wrong in it and how libpq would want it written.
-    public init(parsing text: String) throws(InputError) {
-        func fail(_ why: String) -> InputError { InputError(file: "[database] url", message: why) }
+    /// Parses the URL; the error says what is wrong in it and how libpq would want it written. `source` names
+    /// where it came from: `[database] url`, or a command's option (`--to`), whose password goes in a file instead.
+    public init(parsing text: String, source: String = "[database] url") throws(InputError) {
+        func fail(_ why: String) -> InputError { InputError(file: source, message: why) }
+        let noPassword =
+            source == "[database] url"
+            ? "the URL holds a password; remove it and name a systemd credential instead: [database] password_credential = \"database-password\""
+            : "the URL holds a password; remove it and give the password in a file: --password-file FILE"
         let rest: Substring
         if text.hasPrefix("postgresql://") {
             rest = text.dropFirst("postgresql://".count)
@@ -89,10 +94,7 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         if let at = authority.lastIndex(of: "@") {
             let userinfo = authority[..<at]
             authority = authority[authority.index(after: at)...]
-            if userinfo.contains(":") {
-                throw fail(
-                    "the URL holds a password; remove it and name a systemd credential instead: [database] password_credential = \"database-password\"")
-            }
+            if userinfo.contains(":") { throw fail(noPassword) }
             guard let u = String(userinfo).removingPercentEncoding, !u.isEmpty else { throw fail("the user name in the URL is empty or badly encoded") }
             user = u
         }
@@ -110,7 +112,7 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         if let unknown = params.keys.sorted().first(where: { !known.contains($0) }) {
             let why =
                 unknown == "password"
-                ? "the URL holds a password; remove it and name a systemd credential instead: [database] password_credential = \"database-password\""
+                ? noPassword
                 : "guanhuai does not use \"\(unknown)\" in the URL; it understands \(known.sorted().joined(separator: ", "))"
             throw fail(why)
         }

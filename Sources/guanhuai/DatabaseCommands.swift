@@ -72,7 +72,7 @@ struct DatabaseCopyCommand: AsyncParsableCommand {
                 message: L(
                     "--\(option) \"\(spec)\" is neither sqlite:PATH nor postgresql://…", "--\(option) \"\(spec)\" 既不是 sqlite:路径，也不是 postgresql://…"))
         }
-        let url = try DatabaseURL(parsing: spec)
+        let url = try DatabaseURL(parsing: spec, source: "--\(option)")
         let password = try passwordFile.map { try SecretRef.file($0).read(environment: [:]) }
         var logger = Logger(label: "guanhuai")
         logger.logLevel = .error

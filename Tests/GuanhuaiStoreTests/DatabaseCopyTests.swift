@@ -67,6 +67,12 @@ struct DatabaseCopyTests {
         #expect(r.stderr.contains("neither sqlite:PATH nor postgresql://"))
         let p = try runCLI(["db", "copy", "--from", "sqlite:/nonexistent/guanhuai.sqlite", "--to", "postgresql://u:pw@h/d"])
         #expect(p.status == 2)
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        #expect(try runCLI(["import", "orgs", "--config", config]).status == 0)
+        let pw = try runCLI(["db", "copy", "--from", "sqlite:" + dir.databasePath, "--to", "postgresql://u:pw@h/d"])
+        #expect(pw.status == 2)
+        #expect(pw.stderr.contains("--to") && pw.stderr.contains("--password-file") && !pw.stderr.contains("pw@"), "\(pw.stderr)")
     }
 }
 
