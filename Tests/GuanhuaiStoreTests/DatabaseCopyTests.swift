@@ -8,18 +8,27 @@ import GuanhuaiTestSupport
 import Logging
 import Testing
 
+/// The example committee imported with the CLI into SQLite, with an event (and its note) and a completion (with
+/// 慰问金) recorded.
+func exampleWithACompletion(in dir: borrowing Scratch) throws -> AppDatabase {
+    let config = try dir.exampleCopy()
+    for what in ["orgs", "roster", "relations"] { #expect(try runCLI(["import", what, "--config", config]).status == 0) }
+    #expect(try runCLI(["event", "add", "M014", "患病住院", "--date", "2026-11-20", "--note", "胃出血住院", "--config", config]).status == 0)
+    let db = try AppDatabase(path: dir.databasePath)
+    try db.record(
+        Completion(occurrence: "o-done", date: CivilDate(2026, 11, 30)!, by: "P001", note: "看望", amountFen: 50_000),
+        actor: Actor(name: "test", now: 1_800_000_000))
+    return db
+}
+
 /// `guanhuai db copy`: the example committee, with something in every table, goes from SQLite to PostgreSQL and
 /// back, and every table compares equal.
 @Suite(.enabled(if: PostgresServer.enabled, "PostgreSQL 15 is not installed here (Debian postgresql-15)"))
 struct DatabaseCopyTests {
     @Test func theExampleRoundTripsThroughPostgreSQLAndEveryTableComparesEqual() async throws {
         let dir = try Scratch()
-        let config = try dir.exampleCopy()
-        for what in ["orgs", "roster", "relations"] { #expect(try runCLI(["import", what, "--config", config]).status == 0) }
-        #expect(try runCLI(["event", "add", "M014", "患病住院", "--date", "2026-11-20", "--note", "胃出血住院", "--config", config]).status == 0)
-        let db = try AppDatabase(path: dir.databasePath)
+        let db = try exampleWithACompletion(in: dir)
         let actor = Actor(name: "test", now: 1_800_000_000)
-        try db.record(Completion(occurrence: "o-done", date: CivilDate(2026, 11, 30)!, by: "P001", note: "看望", amountFen: 50_000), actor: actor)
         var m = NewOutboxMessage(idempotencyKey: "k1", recipient: "P001", channel: "mail", payload: Data([0, 1, 2, 255]))
         m.items = [NewOutboxMessage.Item(occurrence: "o-done", kind: "escalation", label: "走访")]
         try db.enqueue(
@@ -82,13 +91,7 @@ struct DatabaseCopyTests {
 struct PlanStoreContractTests {
     @Test func bothEnginesReadTheExampleAlike() async throws {
         let dir = try Scratch()
-        let config = try dir.exampleCopy()
-        for what in ["orgs", "roster", "relations"] { #expect(try runCLI(["import", what, "--config", config]).status == 0) }
-        #expect(try runCLI(["event", "add", "M014", "患病住院", "--date", "2026-11-20", "--note", "胃出血住院", "--config", config]).status == 0)
-        let sqlite = try AppDatabase(path: dir.databasePath)
-        try sqlite.record(
-            Completion(occurrence: "o-done", date: CivilDate(2026, 11, 30)!, by: "P001", note: "看望", amountFen: 50_000),
-            actor: Actor(name: "t", now: 1_800_000_000))
+        let sqlite = try exampleWithACompletion(in: dir)
         let pg = try await PostgresStore.forTest()
         try await pg.copyIn(try sqlite.copyOut())
         let stores: [any PlanStore] = [sqlite, pg]
