@@ -103,17 +103,17 @@ enum PostgresSchema {
             for try await name in try await conn.query("SELECT identifier FROM guanhuai_migrations", logger: logger).decode(String.self) {
                 done.insert(name)
             }
-            let known = Set(migrations.map(\.name))
-            if !done.isSubset(of: known) { return [String]() }
+            // A migration this version does not know: a newer guanhuai wrote the database.
+            if !done.isSubset(of: Set(migrations.map(\.name))) { return nil as [String]? }
             var ran: [String] = []
             for m in migrations where !done.contains(m.name) {
                 for statement in m.sql { try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
                 try await conn.query("INSERT INTO guanhuai_migrations (identifier) VALUES (\(m.name))", logger: logger)
                 ran.append(m.name)
             }
-            return ran + ["ok"]
+            return ran
         }
-        guard applied.last == "ok" else { throw .newerVersion(path: url.description) }
-        if applied.count > 1 { logger.notice("database schema migrated", metadata: ["migrations": "\(applied.dropLast().joined(separator: ","))"]) }
+        guard let applied else { throw .newerVersion(path: url.description) }
+        if !applied.isEmpty { logger.notice("database schema migrated", metadata: ["migrations": "\(applied.joined(separator: ","))"]) }
     }
 }

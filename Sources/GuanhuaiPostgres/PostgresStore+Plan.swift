@@ -41,7 +41,7 @@ extension PostgresStore: PlanStore {
         let b = branches.sorted()
         let i = ids.sorted()
         return try await statement { conn, logger in
-            try await Self.members(PostgresQuery(stringLiteral: "WHERE branch = ANY($1) OR id = ANY($2)"), binds: [b, i], conn, logger)
+            try await Self.members("WHERE branch = ANY($1) OR id = ANY($2)", binds: [b, i], conn, logger)
         }
     }
 
@@ -82,13 +82,14 @@ extension PostgresStore: PlanStore {
         return StoreRules.organization(committee: committee, organizationDepartment: department, units: units, people: people)
     }
 
-    static func members(_ filter: PostgresQuery, binds values: [[String]] = [], _ conn: PostgresConnection, _ logger: Logger) async throws -> [Member] {
+    /// Members in id order; `filter` is a WHERE clause over `values` ($1, $2, …), or empty.
+    static func members(_ filter: String, binds values: [[String]] = [], _ conn: PostgresConnection, _ logger: Logger) async throws -> [Member] {
         var binds = PostgresBindings()
         for v in values { binds.append(v) }
         let query = PostgresQuery(
             unsafeSQL: """
                 SELECT id, name, gender, birthDate, joined, fullMemberSince, branch, email, mobile, tags, status, statusDate, smsOptOut
-                FROM member \(filter.sql) ORDER BY id
+                FROM member \(filter) ORDER BY id
                 """, binds: binds)
         var out: [Member] = []
         for try await row in try await conn.query(query, logger: logger) {
@@ -100,10 +101,6 @@ extension PostgresStore: PlanStore {
             if let m = r.member { out.append(m) }
         }
         return out
-    }
-
-    static func members(_ filter: String, _ conn: PostgresConnection, _ logger: Logger) async throws -> [Member] {
-        try await members(PostgresQuery(unsafeSQL: filter), conn, logger)
     }
 
     static func relations(_ conn: PostgresConnection, _ logger: Logger) async throws -> [Relation] {

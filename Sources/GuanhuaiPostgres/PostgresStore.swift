@@ -254,7 +254,10 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
 
     // MARK: The dispatcher's
 
-    static let columns = "id, idempotencyKey, recipient, channel, payload, state, attempts, nextAttemptAt, lastError, sentAt, createdAt"
+    static let columnNames = [
+        "id", "idempotencyKey", "recipient", "channel", "payload", "state", "attempts", "nextAttemptAt", "lastError", "sentAt", "createdAt",
+    ]
+    static let columns = columnNames.joined(separator: ", ")
 
     static func rows(_ tail: PostgresQuery, _ conn: PostgresConnection, _ logger: Logger) async throws -> [OutboxRow] {
         try await decodeRows(try await conn.query(PostgresQuery(unsafeSQL: "SELECT \(columns) FROM outbox " + tail.sql, binds: tail.binds), logger: logger))
@@ -292,7 +295,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
                                 ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP LOCKED)
                             UPDATE outbox o SET claimToken = $3, claimedBy = $4, claimedUntil = extract(epoch FROM now())::bigint + $5
                             FROM due WHERE o.id = due.id
-                            RETURNING \(Self.columns.split(separator: ",").map { "o." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+                            RETURNING \(Self.columnNames.map { "o." + $0 }.joined(separator: ", "))
                             """,
                         binds: try Self.binds(now, Int64(limit), token, instance, seconds)), logger: logger))
         }
