@@ -75,7 +75,10 @@ let package = Package(
         // The configuration together with the store: which of them is authoritative, and the plan input from both.
         .target(
             name: "GuanhuaiWorkspace",
-            dependencies: ["GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore"],
+            dependencies: [
+                "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiPostgres",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // libsystemd (pkg-config libsystemd; Debian: libsystemd-dev).
@@ -134,7 +137,7 @@ let package = Package(
             name: "GuanhuaiDaemon",
             dependencies: [
                 "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiStore", "GuanhuaiWorkspace", "GuanhuaiDelivery", "Systemd",
-                "GuanhuaiWeb", "GuanhuaiReport",
+                "GuanhuaiWeb", "GuanhuaiReport", "GuanhuaiPostgres",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -18,6 +18,8 @@ public struct Configuration: Sendable {
     /// The SQLite database: `$STATE_DIRECTORY/guanhuai.sqlite` under systemd, else `[database] path`, else
     /// /var/lib/guanhuai/guanhuai.sqlite.
     public var databasePath: String
+    /// `[database] url`: the committee's store is this PostgreSQL database instead of the SQLite file.
+    public var postgres: PostgresSettings? = nil
     /// How long a writer waits for another process's write before giving up, in seconds.
     public var busyTimeout: Double
     /// The Mustache templates for messages (default: `templates/` beside the config file).
@@ -167,7 +169,7 @@ public struct Configuration: Sendable {
             var busy = 5.0
             if let d = try r.table(r.root, "database", top) {
                 let dp = TOMLReader.Place(header: "database", index: 0, name: "[database]")
-                try r.checkKeys(d, allowed: ["path", "busy_timeout_ms"], dp)
+                try r.checkKeys(d, allowed: ["path", "busy_timeout_ms", "url", "password_credential", "claim_seconds"], dp)
                 if let p = try r.string(d, "path", dp) { dbPath = resolve(p) }
                 if let ms = try r.int(d, "busy_timeout_ms", dp, range: 1...600_000) { busy = Double(ms) / 1000 }
             }
@@ -253,6 +255,7 @@ public struct Configuration: Sendable {
             return (zone, send, old, files, dbPath, busy, templates, channels, routing, delivery, web)
         }
         let (zone, send, old, files, databasePath, busyTimeout, templatesDirectory, channels, routing, delivery, web) = header
+        let postgres = try one { () throws(InputError) in try PostgresSettings.parse(r) }
         let (report, metrics, since) = try one { () throws(InputError) -> (ReportSettings?, MetricsSettings?, CivilDate?) in
             let report = try r.table(r.root, "report", top).map { t throws(InputError) in try ReportSettings.parse(t, r) }
             let metrics = try r.table(r.root, "metrics", top).map { t throws(InputError) in try MetricsSettings.parse(t, r) }
@@ -282,6 +285,7 @@ public struct Configuration: Sendable {
             organization: Organization.empty, members: [], relations: [], dependants: [],
             events: [], rules: rules)
         c.since = since
+        c.postgres = postgres
         if let h = files.holidays {
             do {
                 c.workCalendar = try HolidaysFile.load(path: h)

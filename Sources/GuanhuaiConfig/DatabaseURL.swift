@@ -177,3 +177,42 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
             applicationName: params["application_name"] ?? "guanhuai", connectTimeoutSeconds: timeout)
     }
 }
+
+/// `[database] url` and what goes with it: the store on PostgreSQL.
+public struct PostgresSettings: Sendable, Equatable {
+    public var url: DatabaseURL
+    /// `password_credential`: the systemd credential holding the password; nil for peer or certificate login.
+    public var password: SecretRef?
+    /// `claim_seconds`: how long a claimed message is this instance's before another may take it over. Longer than
+    /// the slowest send (a mail server's timeouts), shorter than anyone would wait for a message a dead instance held.
+    public var claimSeconds: Int64 = 300
+
+    public init(url: DatabaseURL, password: SecretRef? = nil, claimSeconds: Int64 = 300) {
+        self.url = url
+        self.password = password
+        self.claimSeconds = claimSeconds
+    }
+
+    /// The `[database]` table's PostgreSQL keys; nil without `url`.
+    static func parse(_ r: TOMLReader) throws(InputError) -> PostgresSettings? {
+        let top = TOMLReader.Place(header: nil, index: 0, name: "")
+        guard let d = try r.table(r.root, "database", top) else { return nil }
+        let dp = TOMLReader.Place(header: "database", index: 0, name: "[database]")
+        guard let text = try r.string(d, "url", dp) else {
+            for key in ["password_credential", "claim_seconds"] where d.contains(key: key) {
+                throw r.error(dp, key, "\(key) is for PostgreSQL: it needs url = \"postgresql://USER@HOST:PORT/DATABASE\" beside it")
+            }
+            return nil
+        }
+        if d.contains(key: "path") {
+            throw r.error(
+                dp, "path", "path is the SQLite file and url a PostgreSQL database: the store is one or the other; remove one of them")
+        }
+        let url: DatabaseURL
+        do { url = try DatabaseURL(parsing: text) } catch { throw r.error(dp, "url", error.message) }
+        var settings = PostgresSettings(url: url)
+        settings.password = try r.string(d, "password_credential", dp).map(SecretRef.credential)
+        settings.claimSeconds = Int64(try r.int(d, "claim_seconds", dp, range: 30...86400) ?? 300)
+        return settings
+    }
+}

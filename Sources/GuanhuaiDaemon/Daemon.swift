@@ -35,7 +35,7 @@ public func buildDaemon(
     _ options: DaemonOptions, clock: some DaemonClock = SystemDaemonClock(), notifier: Notifier = Notifier(),
     logger: Logger
 ) async throws -> Daemon {
-    let loaded = try await Loaded.load(configPath: options.configPath, environment: options.environment)
+    let loaded = try await Loaded.load(configPath: options.configPath, environment: options.environment, logger: logger)
     let runtime = Runtime(
         loaded: loaded, configPath: options.configPath, environment: options.environment, notifier: notifier,
         logger: logger)

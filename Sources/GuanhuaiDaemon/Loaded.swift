@@ -3,6 +3,7 @@ import GuanhuaiConfig
 import GuanhuaiDelivery
 import GuanhuaiStore
 import GuanhuaiWorkspace
+import Logging
 
 /// Everything loaded from the configuration, swapped as a whole on reload: either all of the new one or none.
 struct Loaded: Sendable {
@@ -15,13 +16,13 @@ struct Loaded: Sendable {
 
     var config: Configuration { workspace.config }
     /// The daemon opens its workspace with `create: true`: the database is always there.
-    let database: AppDatabase
+    let database: any CommitteeStore
     /// The links mail carries, with each person's current link generation.
-    func linkMaker() throws -> LinkMaker? {
+    func linkMaker() async throws -> LinkMaker? {
         guard let web = config.web, let signer else { return nil }
         return LinkMaker(
             publicURL: web.publicURL, signer: signer, actionDays: web.actionLinkDays,
-            agendaDays: web.agendaLinkDays, generations: try database.linkGenerations())
+            agendaDays: web.agendaLinkDays, generations: try await database.linkGenerations())
     }
 
     // What routing needs of each kind: the sender's address, a robot's format, an SMS template.
@@ -35,10 +36,15 @@ struct Loaded: Sendable {
             smsChannels: smsChannels)
     }
 
-    static func load(configPath: String, environment: [String: String]) async throws -> Loaded {
+    /// `previous`: the configuration running now, whose PostgreSQL connections a reload keeps when `[database]` is
+    /// the same.
+    static func load(configPath: String, environment: [String: String], previous: Loaded? = nil, logger: Logger? = nil)
+        async throws -> Loaded
+    {
         let workspace: Workspace
         do {
-            workspace = try Workspace.open(configPath: configPath, environment: environment, create: true)
+            workspace = try await Workspace.open(
+                configPath: configPath, environment: environment, create: true, reusing: previous?.workspace, logger: logger)
         } catch {
             switch error {
             case .input(let e): throw e

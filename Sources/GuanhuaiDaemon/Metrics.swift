@@ -92,8 +92,8 @@ struct MetricsSnapshot: Sendable {
 extension Runtime {
     /// What a scrape needs from the runtime; the plan is made outside the actor, so a scrape never holds up the
     /// scheduler.
-    func metricsInputs() throws -> (workspace: Workspace, database: AppDatabase, zone: ZoneRules, generation: Int, key: Int64) {
-        let key = try database.changeGeneration() * 1000 + Int64(loadGeneration)
+    func metricsInputs() async throws -> (workspace: Workspace, database: any CommitteeStore, zone: ZoneRules, generation: Int, key: Int64) {
+        let key = try await database.changeGeneration() * 1000 + Int64(loadGeneration)
         return (loaded.workspace, database, config.zone, loadGeneration, key)
     }
 }
@@ -102,11 +102,11 @@ extension Runtime {
 final class ObligationCache: Sendable {
     private let cached = NIOLockedValueBox<(key: Int64, day: CivilDate, value: [String: [String: MetricsSnapshot.Obligations]])?>(nil)
 
-    func value(key: Int64, day: CivilDate, compute: () throws -> [String: [String: MetricsSnapshot.Obligations]]) rethrows
+    func value(key: Int64, day: CivilDate, compute: () async throws -> [String: [String: MetricsSnapshot.Obligations]]) async rethrows
         -> [String: [String: MetricsSnapshot.Obligations]]
     {
         if let c = cached.withLockedValue({ $0 }), c.key == key, c.day == day { return c.value }
-        let v = try compute()
+        let v = try await compute()
         cached.withLockedValue { $0 = (key, day, v) }
         return v
     }
@@ -125,13 +125,13 @@ enum MetricsServer {
             let now = clock.now()
             let inputs = try await runtime.metricsInputs()
             let today = Planner.today(at: now, zone: inputs.zone)
-            let obligations = try cache.value(key: inputs.key, day: today) {
-                let input = try inputs.workspace.planInput()
+            let obligations = try await cache.value(key: inputs.key, day: today) {
+                let input = try await inputs.workspace.planInput()
                 let from = CivilDate(today.year, 1, 1)!
                 let to = CivilDate(today.year, 12, 31)!
                 return MetricsSnapshot.obligations(Planner(input).plan(.outcomes(from: from, to: to, now: now)), year: today.year)
             }
-            let (outbox, lastSent) = try inputs.database.outboxByChannel()
+            let (outbox, lastSent) = try await inputs.database.outboxByChannel()
             let snapshot = MetricsSnapshot(
                 generation: inputs.generation, outbox: outbox, lastSent: lastSent,
                 obligations: obligations)

@@ -3,6 +3,7 @@ import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiDelivery
 public import GuanhuaiStore
+import GuanhuaiPostgres
 import GuanhuaiWorkspace
 import Logging
 import Systemd
@@ -42,13 +43,19 @@ public actor Runtime {
         self.logger = logger
     }
 
-    public var database: AppDatabase { loaded.database }
+    public var database: any CommitteeStore { loaded.database }
     var config: Configuration { loaded.config }
 
     /// Validates the configuration on disk and swaps it in; on any error the running one stays.
     func reload() async throws {
-        let new = try await Loaded.load(configPath: configPath, environment: environment)
+        let new = try await Loaded.load(configPath: configPath, environment: environment, previous: loaded, logger: logger)
+        let old = loaded
         loaded = new
+        // A PostgreSQL store the new configuration no longer uses is closed once nothing takes it up again; the
+        // one kept (the same [database]) is the same object, and stays open.
+        if let was = old.database as? PostgresStore, (new.database as? PostgresStore) !== was {
+            Task { try? await Task.sleep(for: .seconds(30)); await was.close() }
+        }
         loadGeneration += 1
         lastPlan = nil
     }

@@ -16,12 +16,12 @@ extension Scheduling {
         let (withdrawn, partly) = try await db.settleDone()
         guard !partly.isEmpty else { return (withdrawn.count, 0) }
         var rewritten = 0
-        let links = try loaded.linkMaker()
+        let links = try await loaded.linkMaker()
         let router = loaded.router
         for row in partly {
             guard let key = DigestKey(row.idempotencyKey) else { continue }
             let (recipient, at) = (key.recipient, key.at)
-            let input = try loaded.workspace.planInput(forPerson: recipient)
+            let input = try await loaded.workspace.planInput(forPerson: recipient)
             let today = Planner.today(at: at, zone: config.zone)
             let occ = Planner(input).plan(PlanQuery(from: today.adding(days: -lookback), to: today.adding(days: 1), now: now))
             let digest = Digest.collect(occ, after: at - 1, through: at).first { $0.recipient == recipient }

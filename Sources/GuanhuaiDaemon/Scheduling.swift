@@ -58,9 +58,9 @@ struct Scheduling: Sendable {
         /// What has a reminder in (after, now], in plan order, and the next send time after now: from the plan as it
         /// is handed out, keeping only those (a catch-up after a change held the whole plan with every reminder, 329
         /// MB at 100,000 members).
-        func plan(from: CivilDate, after: Int64) throws -> (PlanInput, [Occurrence], Int64?) {
+        func plan(from: CivilDate, after: Int64) async throws -> (PlanInput, [Occurrence], Int64?) {
             let started = ContinuousClock.now
-            let input = try loaded.workspace.planInput()
+            let input = try await loaded.workspace.planInput()
             var due: [Occurrence] = []
             var next = firstSendTime(after: now)
             Planner(input).forEach(PlanQuery(from: from, to: today.adding(days: Scheduling.horizonDays), now: now)) { o in
@@ -72,9 +72,9 @@ struct Scheduling: Sendable {
         }
         /// The next send time after `t`, from a plan made and dropped one occurrence at a time: a replan holds no
         /// reminders and sorts nothing (it was 404 MB at 100,000 members when it kept the whole plan).
-        func nextSendTime(from: CivilDate, after t: Int64) throws -> Int64? {
+        func nextSendTime(from: CivilDate, after t: Int64) async throws -> Int64? {
             let started = ContinuousClock.now
-            let input = try loaded.workspace.planInput()
+            let input = try await loaded.workspace.planInput()
             var query = PlanQuery(from: from, to: today.adding(days: Scheduling.horizonDays), now: now)
             query.sorted = false
             var next = firstSendTime(after: t)
@@ -88,16 +88,16 @@ struct Scheduling: Sendable {
         case .idle(let n):
             return (0, n)
         case .firstRun(let from):
-            next = try nextSendTime(from: from, after: now)
+            next = try await nextSendTime(from: from, after: now)
             // nil: another instance on the same database started first; its mark stands.
             try await db.enqueue([], after: nil, through: now, now: now, noticed: [])
             logger.notice("first run: reminders from now on", metadata: ["MESSAGE_ID": "\(MessageID.started)"])
         case .replan(let from):
-            next = try nextSendTime(from: from, after: now)
+            next = try await nextSendTime(from: from, after: now)
         case .patch(let members, let after, let from):
             if members.isEmpty {
                 next = lastPlan?.next
-            } else if let input = try loaded.workspace.planInput(forMembers: members) {
+            } else if let input = try await loaded.workspace.planInput(forMembers: members) {
                 // The members' own occurrences (the reduced input plans units' too, and a quota short of everyone).
                 let started = ContinuousClock.now
                 var query = PlanQuery(from: from, to: today.adding(days: Scheduling.horizonDays), now: now)
@@ -111,7 +111,7 @@ struct Scheduling: Sendable {
                 // up with everything at once.
                 next = first.best
             } else {
-                next = try nextSendTime(from: from, after: after)
+                next = try await nextSendTime(from: from, after: after)
             }
         case .clockBehind(let mark, let from):
             let moved = try await db.clampPendingAttempts(notAfter: now + Int64(config.delivery.retryMaxSeconds))
@@ -121,14 +121,14 @@ struct Scheduling: Sendable {
                     "the clock went back \(mark - now) s: send times up to \(config.zone.minute(atUTC: mark)) stay processed, so nothing is sent twice; \(moved) waiting messages are tried within \(config.delivery.retryMaxSeconds) s",
                     metadata: ["MESSAGE_ID": "\(MessageID.clockWentBack)"])
             }
-            next = try nextSendTime(from: from, after: mark)
+            next = try await nextSendTime(from: from, after: mark)
         case .catchUp(let after, let from):
-            let (input, occ, nextAfterNow) = try plan(from: from, after: after)
+            let (input, occ, nextAfterNow) = try await plan(from: from, after: after)
             var messages: [NewOutboxMessage] = []
             // Names, notes and contacts are looked up once per step, not once per digest.
             var context = RenderContext(input: input)
             context.zone = config.zone
-            context.links = try loaded.linkMaker()
+            context.links = try await loaded.linkMaker()
             let contacts = DigestRouter.contacts(input)
             let journal = journalAvailable()
             let router = loaded.router

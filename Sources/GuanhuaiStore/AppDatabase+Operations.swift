@@ -47,6 +47,12 @@ public struct RecordedCompletion: Sendable {
     public var recordedAt: Int64
     /// The actor's name: a login name from a shell, a person id from the web.
     public var recordedBy: String
+
+    public init(completion: Completion, recordedAt: Int64, recordedBy: String) {
+        self.completion = completion
+        self.recordedAt = recordedAt
+        self.recordedBy = recordedBy
+    }
 }
 
 /// Who did it and when, for the audit log. Time is injected like everywhere else.

@@ -2,6 +2,21 @@ import GRDB
 public import GuanhuaiCalendar
 public import GuanhuaiCore
 
+/// A 登记情况 line: what a person noted on an item still open.
+public struct ProgressNote: Sendable, Equatable {
+    public var person: PersonID
+    public var date: CivilDate
+    public var note: String
+    public var recordedAt: Int64
+
+    public init(person: PersonID, date: CivilDate, note: String, recordedAt: Int64) {
+        self.person = person
+        self.date = date
+        self.note = note
+        self.recordedAt = recordedAt
+    }
+}
+
 /// What the web pages keep: link revocations and progress notes (登记情况).
 extension AppDatabase {
     /// The generation a person's links carry; `revokeLinks` raises it, so every older link stops working.
@@ -31,13 +46,6 @@ extension AppDatabase {
             try AppDatabase.audit(db, actor, .webRevoke, person, "every link sent to \(person) revoked")
             return g
         }
-    }
-
-    public struct ProgressNote: Sendable, Equatable {
-        public var person: PersonID
-        public var date: CivilDate
-        public var note: String
-        public var recordedAt: Int64
     }
 
     /// Records a progress note once per form (`nonce`); false when that form was already sent.

@@ -83,8 +83,33 @@ public protocol PlanStore: Sendable {
     func snapshot(members: [Member], relations: [Relation], events: [Event]) async throws(StoreError) -> StoreSnapshot
 }
 
+/// What the pages and the operator's commands read and keep besides records: link generations, progress notes, a
+/// member found by id or name, and the outbox's recent problems.
+public protocol WebStore: Sendable {
+    /// The generation a person's links carry (0 until revoked).
+    func linkGeneration(of person: PersonID) async throws(StoreError) -> Int
+    /// Every person ever revoked, with their generation.
+    func linkGenerations() async throws(StoreError) -> [PersonID: Int]
+    /// Revokes every link a person has been sent; returns the new generation.
+    @discardableResult
+    func revokeLinks(of person: PersonID, actor: Actor) async throws(StoreError) -> Int
+    /// A progress note, once per form (`nonce`); false when that form was sent already.
+    func addProgressNote(occurrence: String, person: PersonID, date: CivilDate, note: String, nonce: String, actor: Actor)
+        async throws(StoreError) -> Bool
+    func progressNotes(occurrence: String) async throws(StoreError) -> [ProgressNote]
+    /// The completion on record for an occurrence, with who recorded it and when.
+    func recordedCompletion(for occurrence: String) async throws(StoreError) -> RecordedCompletion?
+    /// Members whose id or name is `given`, in id order.
+    func members(idOrName given: String) async throws(StoreError) -> [(id: String, name: String)]
+    /// Rows with an error, created since `since`.
+    func outboxProblems(since: Int64) async throws(StoreError) -> [OutboxRow]
+}
+
+/// Everything the daemon, the pages and the commands other than import need: what either engine implements.
+public typealias CommitteeStore = OutboxStore & RecordStore & PlanStore & WebStore
+
 extension OutboxStore {
     public func dueOutbox(now: Int64) async throws(StoreError) -> [OutboxRow] { try await dueOutbox(now: now, limit: 500) }
 }
 
-extension AppDatabase: OutboxStore, RecordStore, PlanStore {}
+extension AppDatabase: OutboxStore, RecordStore, PlanStore, WebStore {}

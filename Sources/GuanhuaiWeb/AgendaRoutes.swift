@@ -140,7 +140,7 @@ extension Handlers {
             return page(
                 "result",
                 Result(
-                    title: "已登记", message: try recordedLine(g.state, v, o.id) ?? "已登记。",
+                    title: "已登记", message: try await recordedLine(g.state, v, o.id) ?? "已登记。",
                     agenda: agenda), status: .conflict)
         }
         await backend.didRecord()
@@ -164,7 +164,7 @@ extension Handlers {
             throw Refusal(status: .badRequest, title: "情况有误", message: "请从列表中选择情况。")
         }
         let d = try Handlers.parsedDate(f.date, today: v.today)
-        let known = try input(g.state, person: t.person)
+        let known = try await input(g.state, person: t.person)
         let actor = Actor(name: t.person, now: now, via: "the web from \(client(req, ctx, g.state))")
         let note = Handlers.text(f.note, limit: 500)
         let event = try await recording(v) { () async throws(RecordingProblem) in
@@ -174,7 +174,7 @@ extension Handlers {
         }
         await backend.didRecord()
         // What the event opens, as `guanhuai event add` says.
-        let opened = Planner(try input(g.state, person: t.person))
+        let opened = Planner(try await input(g.state, person: t.person))
             .plan(PlanQuery(from: d.adding(days: -1), to: d.adding(days: 400), now: now)).filter { $0.event == event.id }
         let list = opened.map { "\($0.title)（期限 \($0.due)，责任人 \(v.name($0.responsible))）" }.joined(separator: "；")
         return page(

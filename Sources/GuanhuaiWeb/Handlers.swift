@@ -63,7 +63,7 @@ struct LinkGrant: RouterMiddleware {
                 guard file.hasSuffix(".ics") else { throw Refusal(status: .notFound, title: "链接无效", message: "这个链接不完整。") }
                 raw = String(file.dropLast(4))
             }
-            ctx.grant = Grant(state: s, token: try handlers.authorize(Substring(raw), purpose, s, now: now), raw: raw, now: now)
+            ctx.grant = Grant(state: s, token: try await handlers.authorize(Substring(raw), purpose, s, now: now), raw: raw, now: now)
             return try await next(request, ctx)
         } catch let r as Refusal {
             return r.page(contact: state?.settings.contact)
@@ -86,7 +86,7 @@ struct Handlers: Sendable {
     let cache = ViewCache()
 
     /// The daemon's database (always open in the daemon; said as a page, never a crash, were it not).
-    func store(_ s: WebState) throws(Refusal) -> AppDatabase {
+    func store(_ s: WebState) throws(Refusal) -> any CommitteeStore {
         do { return try s.workspace.store() } catch { throw Refusal.unreadable }
     }
 
@@ -96,7 +96,7 @@ struct Handlers: Sendable {
     }
 
     /// The token's grant, if this key signed it for this purpose and it still works.
-    func authorize(_ token: Substring, _ purpose: LinkToken.Purpose, _ s: WebState, now: Int64) throws(Refusal) -> LinkToken {
+    func authorize(_ token: Substring, _ purpose: LinkToken.Purpose, _ s: WebState, now: Int64) async throws(Refusal) -> LinkToken {
         let t: LinkToken
         switch s.signer.verify(token) {
         case .failure(.malformed):
@@ -112,7 +112,7 @@ struct Handlers: Sendable {
             throw Refusal(status: .gone, title: "链接已过期", message: "这个链接已超过有效期。请使用最近一封提醒邮件中的链接。")
         }
         let current: Int
-        do { current = try store(s).linkGeneration(of: t.person) } catch { throw Refusal.unreadable }
+        do { current = try await store(s).linkGeneration(of: t.person) } catch { throw Refusal.unreadable }
         guard t.generation == current else {
             throw Refusal(status: .gone, title: "链接已收回", message: "发给您的链接已被管理员收回。请使用此后收到的提醒邮件中的链接。")
         }

@@ -81,7 +81,7 @@ extension Handlers {
             throw Refusal(status: .notFound, title: "页面不存在", message: "请使用提醒邮件中的链接。")
         }
         let v = try await view(g.state, person: g.token.person, now: g.now)
-        guard let o = try occurrence(g.token.occurrence, due: g.token.due, v, g.state, now: g.now) else {
+        guard let o = try await occurrence(g.token.occurrence, due: g.token.due, v, g.state, now: g.now) else {
             throw Refusal(status: .notFound, title: "事项已不存在", message: "这项工作已不在计划中（相关情况可能已更正）。")
         }
         guard g.state.workspace.organization.mayRecord(o, by: g.token.person) else {
@@ -101,8 +101,8 @@ extension Handlers {
 
     @Sendable func itemPage(_ req: Request, _ ctx: WebContext) async throws -> Response {
         let (g, action, v, o) = try await item(ctx)
-        let recorded = try recordedLine(g.state, v, o.id)
-        let notes = action == .note ? ((try? store(g.state).progressNotes(occurrence: o.id)) ?? []) : []
+        let recorded = try await recordedLine(g.state, v, o.id)
+        let notes = action == .note ? ((try? await store(g.state).progressNotes(occurrence: o.id)) ?? []) : []
         var nonce = [UInt8](repeating: 0, count: 16)
         for i in nonce.indices { nonce[i] = UInt8.random(in: 0...255) }
         let open = recorded == nil && o.status.isOpen
@@ -120,12 +120,12 @@ extension Handlers {
     @Sendable func itemPost(_ req: Request, _ ctx: WebContext) async throws -> Response {
         let (g, action, v, o) = try await item(ctx)
         let agenda = agendaLink(g)
-        let already = { () throws(Refusal) -> Response in
+        let already = { () async throws(Refusal) -> Response in
             page(
-                "result", Result(title: "已登记", message: try self.recordedLine(g.state, v, o.id) ?? "已登记。", agenda: agenda),
+                "result", Result(title: "已登记", message: try await self.recordedLine(g.state, v, o.id) ?? "已登记。", agenda: agenda),
                 status: .conflict)
         }
-        if action != .note, try recordedLine(g.state, v, o.id) != nil { return try already() }
+        if action != .note, try await recordedLine(g.state, v, o.id) != nil { return try await already() }
         let f = try await form(req, ctx, as: ItemForm.self)
         let actor = Actor(name: g.token.person, now: g.now, via: "the web from \(client(req, ctx, g.state))")
         let ws = g.state.workspace
@@ -143,7 +143,7 @@ extension Handlers {
                         { () async throws(RecordingProblem) in
                             try await ws.recordDone(o, date: d, by: person, note: note, amountFen: amount, today: v.today, actor: actor)
                         })
-                else { return try already() }
+                else { return try await already() }
                 message = "已登记：\(o.title)（\(v.subject(o))）于 \(d) 办结。相关提醒不再发送。"
             case .waive:
                 guard let reason = Handlers.text(f.reason, limit: 500) else {
@@ -155,7 +155,7 @@ extension Handlers {
                         { () async throws(RecordingProblem) in
                             try await ws.recordWaiver(o, reason: reason, by: person, today: v.today, actor: actor)
                         })
-                else { return try already() }
+                else { return try await already() }
                 message = "已登记：\(o.title)（\(v.subject(o))）本次不适用。相关提醒不再发送。"
             case .note:
                 let d = try Handlers.date(f.date, today: v.today, notBefore: nil)
@@ -166,7 +166,7 @@ extension Handlers {
                     throw Refusal(status: .badRequest, title: "提交的内容有误", message: "请从链接重新打开页面后再提交。")
                 }
                 guard
-                    try store(g.state).addProgressNote(
+                    try await store(g.state).addProgressNote(
                         occurrence: o.id, person: person, date: d, note: note, nonce: nonce,
                         actor: actor)
                 else {

@@ -37,10 +37,10 @@ extension Handlers {
         let year = q.get("year").flatMap { Int($0) }.flatMap { (today.year - 10...today.year + 1).contains($0) ? $0 : nil } ?? today.year
         let by = q.get("by").flatMap { Report.Grouping(rawValue: String($0)) } ?? .unit
         let cacheToken = "report:\(token):\(year):\(by.rawValue)"
-        let key = try viewKey(st, person: t.person, now: now)
+        let key = try await viewKey(st, person: t.person, now: now)
         if let html = cache.page(key, token: cacheToken) { return Response.html(html) }
         let input: PlanInput
-        do { input = try st.workspace.planInput() } catch {
+        do { input = try await st.workspace.planInput() } catch {
             throw Refusal.unreadable
         }
         guard let from = CivilDate(year, 1, 1), let to = CivilDate(year, 12, 31) else { throw Refusal.unreadable }

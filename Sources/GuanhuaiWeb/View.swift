@@ -90,18 +90,18 @@ extension Handlers {
         }
     }
 
-    func input(_ s: WebState, person: PersonID) throws(Refusal) -> PlanInput {
+    func input(_ s: WebState, person: PersonID) async throws(Refusal) -> PlanInput {
         do {
-            return try s.workspace.planInput(forPerson: person)
+            return try await s.workspace.planInput(forPerson: person)
         } catch {
             throw Refusal.unreadable
         }
     }
 
     /// The key a person's view is kept under now: one read of the database's change counter.
-    func viewKey(_ s: WebState, person: PersonID, now: Int64) throws(Refusal) -> ViewCache.Key {
+    func viewKey(_ s: WebState, person: PersonID, now: Int64) async throws(Refusal) -> ViewCache.Key {
         let generation: Int64
-        do { generation = try store(s).changeGeneration() } catch { throw Refusal.unreadable }
+        do { generation = try await store(s).changeGeneration() } catch { throw Refusal.unreadable }
         return ViewCache.Key(
             person: person, database: generation, configuration: s.loadGeneration,
             day: Planner.today(at: now, zone: s.workspace.config.zone))
@@ -111,13 +111,13 @@ extension Handlers {
     /// or 200 connections at once, wait for the one being made rather than each plan the committee (at 100,000
     /// members 组织部's view is a second of planning and a few hundred megabytes).
     func view(_ s: WebState, person: PersonID, now: Int64) async throws(Refusal) -> View {
-        let key = try viewKey(s, person: person, now: now)
+        let key = try await viewKey(s, person: person, now: now)
         if let v = cache.get(key) { return v }
-        let making = cache.making(key) { () throws(Refusal) -> View in
-            var v = View(try input(s, person: person), person: person, now: now, key: key)
+        let making = cache.making(key) { () async throws(Refusal) -> View in
+            var v = View(try await input(s, person: person), person: person, now: now, key: key)
             if !v.unnamed.isEmpty, let db = s.workspace.database {
                 do {
-                    for m in try db.members(inBranches: [], orIDs: v.unnamed) { v.names[m.id] = m.name }
+                    for m in try await db.members(inBranches: [], orIDs: v.unnamed) { v.names[m.id] = m.name }
                 } catch { throw Refusal.unreadable }
             }
             return v
@@ -127,16 +127,16 @@ extension Handlers {
     }
 
     /// The occurrence a link names: among the person's open items, else found near its due date (wider if it moved).
-    func occurrence(_ id: String, due: CivilDate?, _ v: View, _ s: WebState, now: Int64) throws(Refusal) -> Occurrence? {
+    func occurrence(_ id: String, due: CivilDate?, _ v: View, _ s: WebState, now: Int64) async throws(Refusal) -> Occurrence? {
         if let o = v.open.first(where: { $0.id == id }) { return o }
         guard let parsed = OccurrenceID(id) else { return nil }
-        return Planner(try input(s, person: v.person)).occurrence(parsed, around: due ?? v.today, now: now)
+        return Planner(try await input(s, person: v.person)).occurrence(parsed, around: due ?? v.today, now: now)
     }
 
     /// 「已由 X 于 Y 登记」 when the item is on record already.
-    func recordedLine(_ s: WebState, _ v: View, _ id: String) throws(Refusal) -> String? {
+    func recordedLine(_ s: WebState, _ v: View, _ id: String) async throws(Refusal) -> String? {
         let r: RecordedCompletion?
-        do { r = try store(s).recordedCompletion(for: id) } catch {
+        do { r = try await store(s).recordedCompletion(for: id) } catch {
             throw Refusal.unreadable
         }
         guard let r else { return nil }
@@ -150,7 +150,7 @@ extension Handlers {
         let who = (r.completion.by ?? r.recordedBy)
         var name = v.names[who] ?? s.workspace.organization.people[who]?.name
         if name == nil, let db = s.workspace.database {
-            name = (try? db.members(inBranches: [], orIDs: [who]))?.first?.name
+            name = (try? await db.members(inBranches: [], orIDs: [who]))?.first?.name
         }
         return "已由 \(name ?? "管理员") 于 \(v.zone.minute(atUTC: r.recordedAt)) 登记为\(what)。无需再次登记。"
     }
@@ -189,13 +189,14 @@ final class ViewCache: Sendable {
 
     /// The task making the view for `key`: the one already running, or a new one running `make`, which puts its
     /// view in the cache when done.
-    func making(_ key: Key, _ make: @escaping @Sendable () throws(Refusal) -> Handlers.View)
+    func making(_ key: Key, _ make: @escaping @Sendable () async throws(Refusal) -> Handlers.View)
         -> Task<Result<Handlers.View, Refusal>, Never>
     {
         inflight.withLock { inflight in
             if let running = inflight[key] { return running }
             let task = Task { () -> Result<Handlers.View, Refusal> in
-                let result = Result { () throws(Refusal) in try make() }
+                let result: Result<Handlers.View, Refusal>
+                do throws(Refusal) { result = .success(try await make()) } catch { result = .failure(error) }
                 if case .success(let v) = result { self.put(key, v) }
                 _ = self.inflight.withLock { $0.removeValue(forKey: key) }
                 return result

@@ -1,5 +1,7 @@
 import Foundation
 public import GuanhuaiConfig
+import GuanhuaiPostgres
+public import Logging
 public import GuanhuaiCore
 public import GuanhuaiStore
 
@@ -9,38 +11,42 @@ public import GuanhuaiStore
 /// until then the files the configuration names are. Events come from both; completions only from the store.
 public struct Workspace: Sendable {
     public let config: Configuration
-    public let database: AppDatabase?
+    /// The store: SQLite (`AppDatabase`) or PostgreSQL (`PostgresStore`); nil when the SQLite file does not exist yet.
+    public let database: (any CommitteeStore)?
 
     public enum OpenError: Error {
         case input(InputErrors)
         case store(StoreError)
     }
 
-    /// Loads the configuration and opens the store; `create: false` leaves a missing database missing (reading
-    /// commands on a fresh install). The roster file is read only while the database holds no roster.
+    /// Loads the configuration and opens the store: the SQLite file, or the PostgreSQL database `[database] url`
+    /// names. `create: false` leaves a missing SQLite file missing (reading commands on a fresh install). The roster
+    /// file is read only while the database holds no roster. `reusing` a workspace whose PostgreSQL settings are the
+    /// same keeps its connections (a reload); `logger` is where the PostgreSQL store says what it does.
     public static func open(
         configPath: String, environment: [String: String], create: Bool, organizationOnly: Bool = false,
-        now: Int64? = nil
-    ) throws(OpenError) -> Workspace {
+        now: Int64? = nil, reusing previous: Workspace? = nil, logger: Logger? = nil
+    ) async throws(OpenError) -> Workspace {
         do {
             let settings = try Configuration.loadSettings(path: configPath, environment: environment)
-            var database: AppDatabase?
-            if create || FileManager.default.fileExists(atPath: settings.databasePath) {
-                do {
-                    database = try AppDatabase(path: settings.databasePath, busyTimeout: settings.busyTimeout)
-                } catch {
-                    throw OpenError.store(error)
+            var database: (any CommitteeStore)?
+            if let pg = settings.postgres {
+                if let previous, previous.config.postgres == pg, let kept = previous.database as? PostgresStore {
+                    database = kept
+                } else {
+                    let password: String?
+                    do { password = try pg.password?.read(environment: environment) } catch { throw InputErrors([error]) }
+                    database = try await PostgresStore(
+                        url: pg.url, password: password, logger: logger ?? Workspace.quietLogger, claimSeconds: pg.claimSeconds)
                 }
+            } else if create || FileManager.default.fileExists(atPath: settings.databasePath) {
+                database = try AppDatabase(path: settings.databasePath, busyTimeout: settings.busyTimeout)
             }
             var rosterInStore = false
             var storeOrganization: Organization?
             if let database {
-                do {
-                    rosterInStore = try database.holdings().roster
-                    storeOrganization = try database.storedOrganization()
-                } catch {
-                    throw OpenError.store(error)
-                }
+                rosterInStore = try await database.holdings().roster
+                storeOrganization = try await database.storedOrganization()
             }
             let config = try settings.loadingFiles(
                 storeOrganization: storeOrganization, rosterInStore: rosterInStore, organizationOnly: organizationOnly,
@@ -48,21 +54,34 @@ public struct Workspace: Sendable {
             return Workspace(config: config, database: database)
         } catch let e as InputErrors {
             throw .input(e)
-        } catch let e as OpenError {
-            throw e
+        } catch let e as StoreError {
+            throw .store(e)
         } catch {
             throw .store(.failed(path: configPath, reason: "\(error)"))
         }
     }
 
-    public init(config: Configuration, database: AppDatabase?) {
+    /// What the command line's PostgreSQL store logs: nothing below an error (what fails is thrown and said).
+    static let quietLogger: Logger = {
+        var l = Logger(label: "guanhuai")
+        l.logLevel = .error
+        return l
+    }()
+
+    public init(config: Configuration, database: (any CommitteeStore)?) {
         self.config = config
         self.database = database
     }
 
+    /// The SQLite database, for what only it does yet (the imports); nil on PostgreSQL or before one exists.
+    public var sqlite: AppDatabase? { database as? AppDatabase }
+
+    /// Where the store is, for people: the SQLite file's path or the PostgreSQL URL (which holds no password).
+    public var storeDescription: String { config.postgres.map { $0.url.description } ?? config.databasePath }
+
     /// The database, for what writes: a workspace opened with `create: true` always has one. Without one (opened
     /// to read, before anything was imported) this says so rather than crashing.
-    public func store() throws(StoreError) -> AppDatabase {
+    public func store() throws(StoreError) -> any CommitteeStore {
         guard let database else {
             throw .cannotOpen(path: config.databasePath, reason: "there is no database yet (nothing was imported, guanhuaid has not run)")
         }
@@ -73,41 +92,41 @@ public struct Workspace: Sendable {
     public var organization: Organization { config.organization }
 
     /// Everything, for planning all obligations.
-    public func planInput() throws(StoreError) -> PlanInput {
+    public func planInput() async throws(StoreError) -> PlanInput {
         guard let database else { return config.planInput() }
-        let snap = try database.snapshot(includingOrganization: false)
+        let snap = try await database.snapshot(includingOrganization: false)
         return merge(snap, members: snap.members)
     }
 
     /// Only the members whose obligations can reach `person` (as responsible, escalation target or subject), so one
     /// person's agenda on a large roster does not plan everyone's.
-    public func planInput(forPerson person: PersonID) throws(StoreError) -> PlanInput {
-        guard let database, try database.holdings().roster else { return try planInput() }
+    public func planInput(forPerson person: PersonID) async throws(StoreError) -> PlanInput {
+        guard let database, try await database.holdings().roster else { return try await planInput() }
         let org = organization
-        if person == org.organizationDepartment || person == org.committeeSecretary { return try planInput() }
+        if person == org.organizationDepartment || person == org.committeeSecretary { return try await planInput() }
         let units = org.unitsLed(by: person)
-        let (relations, events) = try database.relationsAndEvents()
+        let (relations, events) = try await database.relationsAndEvents()
         var ids: Set<PersonID> = [person]
         for r in relations where r.from == person { ids.insert(r.to) }
         for e in events + config.events where e.target == person { ids.insert(e.member) }
-        return try stored(database, branches: units, ids: ids, relations: relations, events: events)
+        return try await stored(database, branches: units, ids: ids, relations: relations, events: events)
     }
 
     /// These members alone, with the organisation, relations, events and completions: what plans their own
     /// obligations (the scheduler's step after an event is recorded for one of them). Nil without an imported roster.
-    public func planInput(forMembers ids: Set<PersonID>) throws(StoreError) -> PlanInput? {
-        guard let database, try database.holdings().roster else { return nil }
-        let (relations, events) = try database.relationsAndEvents()
-        return try stored(database, branches: [], ids: ids, relations: relations, events: events)
+    public func planInput(forMembers ids: Set<PersonID>) async throws(StoreError) -> PlanInput? {
+        guard let database, try await database.holdings().roster else { return nil }
+        let (relations, events) = try await database.relationsAndEvents()
+        return try await stored(database, branches: [], ids: ids, relations: relations, events: events)
     }
 
     /// The stored input with only the members of `branches` and those in `ids`.
     private func stored(
-        _ database: AppDatabase, branches: Set<UnitID>, ids: Set<PersonID>, relations: [Relation],
+        _ database: any CommitteeStore, branches: Set<UnitID>, ids: Set<PersonID>, relations: [Relation],
         events: [Event]
-    ) throws(StoreError) -> PlanInput {
-        let members = try database.members(inBranches: branches, orIDs: ids)
-        let snap = try database.snapshot(members: members, relations: relations, events: events)
+    ) async throws(StoreError) -> PlanInput {
+        let members = try await database.members(inBranches: branches, orIDs: ids)
+        let snap = try await database.snapshot(members: members, relations: relations, events: events)
         return merge(snap, members: members, rosterImported: true)
     }
 

@@ -83,15 +83,16 @@ struct DoneCommand: AsyncParsableCommand {
             }
             return f
         }
-        let ws = try options.workspace(create: true)
+        let ws = try await options.workspace(create: true)
         let actor = currentActor()
-        let input = try ws.planInput()
+        let input = try await ws.planInput()
         let today = Planner.today(at: actor.now, zone: input.settings.zone)
         let d = try date.map { try ArgumentDates.date($0, option: "--date") } ?? today
         if let problem = CompletionDateProblem.check(d, today: today, windowStart: nil) {
             throw UsageError(message: "--date " + problem.message(d, chinese: Lang.chinese))
         }
-        let by = try self.by.map { try resolvePerson($0, in: ws, option: "--by") }
+        var by: PersonID?
+        if let given = self.by { by = try await resolvePerson(given, in: ws, option: "--by") }
         let names = Names(input)
         switch try bulk.choose(occurrence, verb: L("done on \(d)", "于 \(d) 办结"), input: input, names: names, around: d, now: actor.now) {
         case .declined: return
@@ -131,9 +132,9 @@ struct WaiveCommand: AsyncParsableCommand {
                     "--reason must say why",
                     "--reason 须写明原因"))
         }
-        let ws = try options.workspace(create: true)
+        let ws = try await options.workspace(create: true)
         let actor = currentActor()
-        let input = try ws.planInput()
+        let input = try await ws.planInput()
         let today = Planner.today(at: actor.now, zone: input.settings.zone)
         let names = Names(input)
         switch try bulk.choose(occurrence, verb: L("waived (\(reason))", "免办（\(reason)）"), input: input, names: names, around: today, now: actor.now) {

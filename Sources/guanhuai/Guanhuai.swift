@@ -77,23 +77,23 @@ struct ConfigOption: ParsableArguments {
 
     /// The configuration and the store; `create` makes the database when it does not exist yet.
     /// `organizationOnly` for commands that read the roster or relations file themselves.
-    func workspace(create: Bool, organizationOnly: Bool = false) throws -> Workspace {
-        try workspace(create: create, organizationOnly: organizationOnly, at: Self.realNow)
+    func workspace(create: Bool, organizationOnly: Bool = false) async throws -> Workspace {
+        try await workspace(create: create, organizationOnly: organizationOnly, at: Self.realNow)
     }
 
     /// The workspace and the present for a command that takes `--now T` (in the configured zone). The files' "not in
     /// the future" is judged against the later of T and the wall clock: a scenario dated in 2027 plans as it would
     /// then, and a plan of last July still reads the files as they are today.
-    func workspace(create: Bool, now: String?) throws -> (Workspace, now: Int64) {
-        guard let now else { return (try workspace(create: create), Self.realNow) }
+    func workspace(create: Bool, now: String?) async throws -> (Workspace, now: Int64) {
+        guard let now else { return (try await workspace(create: create), Self.realNow) }
         let zone = try Configuration.loadSettings(path: path, environment: ProcessInfo.processInfo.environment).zone
         let instant = try ArgumentDates.instant(now, zone: zone, option: "--now")
-        return (try workspace(create: create, organizationOnly: false, at: max(instant, Self.realNow)), instant)
+        return (try await workspace(create: create, organizationOnly: false, at: max(instant, Self.realNow)), instant)
     }
 
-    private func workspace(create: Bool, organizationOnly: Bool, at now: Int64) throws -> Workspace {
+    private func workspace(create: Bool, organizationOnly: Bool, at now: Int64) async throws -> Workspace {
         do {
-            return try Workspace.open(
+            return try await Workspace.open(
                 configPath: path, environment: ProcessInfo.processInfo.environment, create: create,
                 organizationOnly: organizationOnly, now: now)
         } catch {

@@ -16,7 +16,7 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: "The present (YYYY-MM-DD or YYYY-MM-DDTHH:MM). Default: now.") var now: String?
 
     func run() async throws {
-        let (ws, nowInstant) = try options.workspace(create: false, now: now)
+        let (ws, nowInstant) = try await options.workspace(create: false, now: now)
         guard let db = ws.database else {
             say(
                 L(
@@ -24,7 +24,7 @@ struct StatusCommand: AsyncParsableCommand {
                     "尚无数据库（\(ws.config.databasePath)）：guanhuaid 还没有运行过，也没有导入过数据。"))
             return
         }
-        let input = try ws.planInput()
+        let input = try await ws.planInput()
         let planner = Planner(input)
         let today = planner.today(at: nowInstant)
         let occ = planner.plan(PlanQuery(from: today.adding(days: -20), to: today.adding(days: 45), now: nowInstant))
@@ -36,15 +36,15 @@ struct StatusCommand: AsyncParsableCommand {
             let items = digests.reduce(0) { $0 + $1.items.count }
             say("  \(format(at, ws.config.zone))  " + L("\(digests.count) messages, \(items) items", "\(digests.count) 封提醒，\(items) 项"))
         }
-        let counts = try db.outboxCounts()
+        let counts = try await db.outboxCounts()
         say(
             L(
                 "Outbox: \(counts.pending) queued, \(counts.sent) sent, \(counts.failed) failed.",
                 "发件箱：待发 \(counts.pending)，已发 \(counts.sent)，失败 \(counts.failed)。"))
-        if let through = try db.processedThrough() {
+        if let through = try await db.processedThrough() {
             say(L("Send times processed through \(format(through, ws.config.zone)).", "已处理到 \(format(through, ws.config.zone)) 的发送时间。"))
         }
-        for d in try db.disabledEndpoints() {
+        for d in try await db.disabledEndpoints() {
             say(
                 L(
                     "Channel \(d.channel) is DISABLED since \(format(d.since, ws.config.zone)): \(d.reason)",
@@ -54,7 +54,7 @@ struct StatusCommand: AsyncParsableCommand {
                     "  Fix the receiver or its url, then: guanhuai enable-channel \(d.channel)",
                     "  修好接收方或其地址后运行：guanhuai enable-channel \(d.channel)"))
         }
-        let problems = try db.outboxProblems(since: nowInstant - 7 * 86400)
+        let problems = try await db.outboxProblems(since: nowInstant - 7 * 86400)
         say(
             L(
                 "Delivery problems in the last 7 days: \(problems.isEmpty ? "none" : String(problems.count))",
@@ -88,7 +88,7 @@ struct CheckCommand: AsyncParsableCommand {
         let env = ProcessInfo.processInfo.environment
         let ws: Workspace
         do {
-            ws = try options.workspace(create: false)
+            ws = try await options.workspace(create: false)
         } catch {
             say("error  \(error)")
             throw ExitCode(2)
@@ -132,7 +132,7 @@ struct CheckCommand: AsyncParsableCommand {
                 bad(L("web: ", "网页：") + "\(error)")
             }
         }
-        let input = try ws.planInput()
+        let input = try await ws.planInput()
         if let since = input.settings.since {
             let source = config.since != nil ? "[guanhuai] since" : "the day the roster was first imported"
             ok(
@@ -283,12 +283,12 @@ struct EnableChannelCommand: AsyncParsableCommand {
     @Argument(help: "The channel's name ([channels.NAME]).") var name: String
 
     func run() async throws {
-        let ws = try options.workspace(create: false)
+        let ws = try await options.workspace(create: false)
         guard let db = ws.database else { throw UsageError(message: "no database yet at \(ws.config.databasePath)") }
-        if try db.enableEndpoint(channel: name) {
+        if try await db.enableEndpoint(channel: name) {
             say("Channel \(name) is enabled again.")
         } else {
-            let disabled = try db.disabledEndpoints().map(\.channel)
+            let disabled = try await db.disabledEndpoints().map(\.channel)
             throw UsageError(message: "channel \"\(name)\" is not disabled; disabled: \(disabled.isEmpty ? "none" : disabled.joined(separator: ", "))")
         }
     }

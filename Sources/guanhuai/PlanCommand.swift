@@ -43,11 +43,12 @@ struct PlanCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (workspace, nowInstant) = try options.workspace(create: false, now: now)
+        let (workspace, nowInstant) = try await options.workspace(create: false, now: now)
         let config = workspace.config
-        let person = try self.person.map { try resolvePerson($0, in: workspace, option: "--person") }
+        var person: PersonID?
+        if let given = self.person { person = try await resolvePerson(given, in: workspace, option: "--person") }
         let within = try unitFilter(unit, workspace.organization)
-        let input = try person.map { try workspace.planInput(forPerson: $0) } ?? workspace.planInput()
+        let input = try await (person != nil ? workspace.planInput(forPerson: person!) : workspace.planInput())
         let planner = Planner(input)
         let today = planner.today(at: nowInstant)
         let fromDate = try from.map { try ArgumentDates.date($0, option: "--from") } ?? CivilDate(today.year, 1, 1)!

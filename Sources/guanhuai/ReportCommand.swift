@@ -33,11 +33,11 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "The present, for what is overdue (YYYY-MM-DD or YYYY-MM-DDTHH:MM). Default: now.") var now: String?
 
     func run() async throws {
-        let (ws, nowInstant) = try options.workspace(create: false, now: now)
+        let (ws, nowInstant) = try await options.workspace(create: false, now: now)
         let zone = ws.config.zone
         let today = Planner.today(at: nowInstant, zone: zone)
         let (start, end) = try period(today: today)
-        let input = try ws.planInput()
+        let input = try await ws.planInput()
         let org = input.organization
         let scope = unit ?? org.committee.id
         guard org.units[scope] != nil else {

@@ -27,8 +27,19 @@ struct ImportOptions: ParsableArguments {
     @Flag(help: "Report what would change; write nothing.") var dryRun = false
 
     /// The workspace to import into (a dry run creates no database).
-    func workspace(organizationOnly: Bool = false) throws -> Workspace {
-        try options.workspace(create: !dryRun, organizationOnly: organizationOnly)
+    func workspace(organizationOnly: Bool = false) async throws -> Workspace {
+        try await options.workspace(create: !dryRun, organizationOnly: organizationOnly)
+    }
+
+    /// The SQLite store the import writes (an empty one in memory for a dry run before the file exists).
+    func store(_ ws: Workspace) throws -> AppDatabase {
+        if let pg = ws.config.postgres {
+            throw UsageError(
+                message: L(
+                    "importing into PostgreSQL (\(pg.url)) is not built yet: import into a SQLite file, then move it with guanhuai db copy --from sqlite:PATH --to \(pg.url)",
+                    "尚不能直接导入 PostgreSQL（\(pg.url)）：请先导入到 SQLite 文件，再用 guanhuai db copy --from sqlite:路径 --to \(pg.url) 迁移"))
+        }
+        return try ws.sqlite ?? AppDatabase()
     }
 
     /// The end of every import: what changed, and for a dry run that nothing was written.
@@ -56,13 +67,13 @@ struct ImportRoster: AsyncParsableCommand {
     @Flag(help: "Mark members missing from the file as 转出 today.") var prune = false
 
     func run() async throws {
-        let ws = try args.workspace(organizationOnly: true)
+        let ws = try await args.workspace(organizationOnly: true)
         let path = args.file ?? ws.config.files.roster
         let org = ws.organization
         let actor = currentActor()
         let today = Planner.today(at: actor.now, zone: ws.config.zone)
         let members = try RosterFile.load(path: path, organization: org, today: today, maxMembers: ws.config.files.maxMembers)
-        let db = try ws.database ?? AppDatabase()
+        let db = try args.store(ws)
         let first = try db.rosterFirstImported() == nil
         let report = try db.importRoster(members, dryRun: args.dryRun, prune: prune, today: today, actor: actor)
         say(
@@ -98,10 +109,10 @@ struct ImportOrgs: AsyncParsableCommand {
     @OptionGroup var args: ImportOptions
 
     func run() async throws {
-        let ws = try args.workspace(organizationOnly: true)
+        let ws = try await args.workspace(organizationOnly: true)
         let path = args.file ?? ws.config.files.organization
         let org = try OrganizationFile.load(path: path)
-        let db = try ws.database ?? AppDatabase()
+        let db = try args.store(ws)
         let report = try db.importOrganization(org, dryRun: args.dryRun, actor: currentActor())
         var known = Set(org.people.keys).union(try db.snapshot().members.map(\.id)).union(ws.config.members.map(\.id))
         if try !db.holdings().roster {
@@ -139,9 +150,9 @@ struct ImportCompletions: AsyncParsableCommand {
     @Flag(help: "Check the file and report what would be recorded; write nothing.") var dryRun = false
 
     func run() async throws {
-        let ws = try options.workspace(create: !dryRun)
+        let ws = try await options.workspace(create: !dryRun)
         let actor = currentActor()
-        let input = try ws.planInput()
+        let input = try await ws.planInput()
         let today = Planner.today(at: actor.now, zone: ws.config.zone)
         let completions = try CompletionsFile.load(path: file, input: input, today: today)
         if dryRun {
@@ -154,7 +165,7 @@ struct ImportCompletions: AsyncParsableCommand {
             say(L("Dry run: nothing was written.", "试运行：没有写入任何内容。"))
             return
         }
-        let n = try ws.store().recordAll(completions, actor: actor, action: .importCompletions, target: file)
+        let n = try await ws.store().recordAll(completions, actor: actor, action: .importCompletions, target: file)
         say(
             L(
                 "\(file): \(completions.count) rows — \(n) recorded, \(completions.count - n) on record already.",
@@ -170,18 +181,18 @@ struct ImportRelations: AsyncParsableCommand {
     @OptionGroup var args: ImportOptions
 
     func run() async throws {
-        let ws = try args.workspace()
+        let ws = try await args.workspace()
         guard let path = args.file ?? ws.config.files.relations else {
             throw UsageError(
                 message: L(
                     "name the relations file, or set [files] relations in the configuration",
                     "请给出关系文件，或在配置中设置 [files] relations"))
         }
-        let input = try ws.planInput()
+        let input = try await ws.planInput()
         let (relations, dependants) = try RelationsFile.load(
             path: path, organization: input.organization, members: input.members,
             today: Planner.today(at: ConfigOption.realNow, zone: ws.config.zone))
-        let db = try ws.database ?? AppDatabase()
+        let db = try args.store(ws)
         let report = try db.importRelations(relations, dependants: dependants, dryRun: args.dryRun, actor: currentActor())
         args.finish(path, report)
     }
@@ -220,9 +231,9 @@ struct EventAdd: AsyncParsableCommand {
         }
         let d = try ArgumentDates.date(date, option: "--date")
         let e = try ends.map { try ArgumentDates.date($0, option: "--ends") }
-        let ws = try options.workspace(create: true)
+        let ws = try await options.workspace(create: true)
         let actor = currentActor()
-        let input = try ws.planInput()
+        let input = try await ws.planInput()
         let today = Planner.today(at: actor.now, zone: input.settings.zone)
         guard input.members.contains(where: { $0.id == member }) else {
             throw UsageError(
@@ -250,8 +261,8 @@ struct EventList: AsyncParsableCommand {
     @Flag(help: "Show the notes as well (they may be sensitive).") var notes = false
 
     func run() async throws {
-        let ws = try options.workspace(create: false)
-        let input = try ws.planInput()
+        let ws = try await options.workspace(create: false)
+        let input = try await ws.planInput()
         let names = Names(input)
         let events = input.events.filter { member == nil || $0.member == member }.sorted { ($0.date, $0.id) < ($1.date, $1.id) }
         if events.isEmpty {
@@ -311,10 +322,11 @@ struct AgendaCommand: AsyncParsableCommand {
                     "--days must be 0 to 3660",
                     "--days 须在 0 到 3660 之间"))
         }
-        let (ws, nowInstant) = try options.workspace(create: false, now: now)
-        let person = try self.person.map { try resolvePerson($0, in: ws, option: "--person") }
+        let (ws, nowInstant) = try await options.workspace(create: false, now: now)
+        var person: PersonID?
+        if let given = self.person { person = try await resolvePerson(given, in: ws, option: "--person") }
         let within = try unitFilter(unit, ws.organization)
-        let input = try person.map { try ws.planInput(forPerson: $0) } ?? ws.planInput()
+        let input = try await (person != nil ? ws.planInput(forPerson: person!) : ws.planInput())
         let planner = Planner(input)
         let today = planner.today(at: nowInstant)
         let horizon = today.adding(days: days)

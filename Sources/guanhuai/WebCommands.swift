@@ -14,12 +14,12 @@ struct WebCommand: AsyncParsableCommand {
 }
 
 /// A person id, or a unique name (a member's or an organisation person's).
-func resolvePerson(_ given: String, in ws: Workspace, option: String) throws -> PersonID {
+func resolvePerson(_ given: String, in ws: Workspace, option: String) async throws -> PersonID {
     let org = ws.organization
     if org.people[given] != nil { return given }
     let members: [(id: PersonID, name: String)]
-    if let db = ws.database, try db.holdings().roster {
-        members = try db.members(idOrName: given)
+    if let db = ws.database, try await db.holdings().roster {
+        members = try await db.members(idOrName: given)
     } else {
         members = ws.config.members.filter { $0.id == given || $0.name == given }.map { ($0.id, $0.name) }
     }
@@ -43,9 +43,9 @@ struct WebRevokeCommand: AsyncParsableCommand {
     @Argument(help: "The person: an id, or a unique name.") var person: String
 
     func run() async throws {
-        let ws = try options.workspace(create: true)
-        let id = try resolvePerson(person, in: ws, option: "PERSON")
-        let generation = try ws.store().revokeLinks(of: id, actor: currentActor())
+        let ws = try await options.workspace(create: true)
+        let id = try await resolvePerson(person, in: ws, option: "PERSON")
+        let generation = try await ws.store().revokeLinks(of: id, actor: currentActor())
         say("Revoked: every link sent to \(id) so far no longer works (generation \(generation)). Their next reminder carries new ones.")
     }
 }
@@ -60,18 +60,18 @@ struct WebLinkCommand: AsyncParsableCommand {
     @Flag(help: "The link to their report instead (组织部: every unit; a secretary: their own units).") var report = false
 
     func run() async throws {
-        let ws = try options.workspace(create: true)
+        let ws = try await options.workspace(create: true)
         guard let web = ws.config.web else {
             throw UsageError(message: "config.toml has no [web] table: links need public_url and web_key_credential")
         }
-        let id = try resolvePerson(person, in: ws, option: "PERSON")
+        let id = try await resolvePerson(person, in: ws, option: "PERSON")
         let key: [UInt8]
         do { key = try web.keyBytes(environment: ProcessInfo.processInfo.environment) } catch {
             throw InputErrors([error])
         }
         let maker = LinkMaker(
             publicURL: web.publicURL, signer: LinkSigner(key: key), actionDays: web.actionLinkDays,
-            agendaDays: web.agendaLinkDays, generations: [id: try ws.store().linkGeneration(of: id)])
+            agendaDays: web.agendaLinkDays, generations: [id: try await ws.store().linkGeneration(of: id)])
         say(report ? maker.report(id, now: wallClockSeconds()) : maker.agenda(id, sentAt: wallClockSeconds()))
     }
 }

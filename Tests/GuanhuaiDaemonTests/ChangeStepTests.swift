@@ -54,7 +54,7 @@ import Testing
             t = max(next, t + 1)
         }
         _ = try await runtime.schedule(now: end)
-        return try OutageTests.digests(await runtime.database)
+        return try OutageTests.digests(await runtime.sqlite)
     }
 
     @Test func anEventBetweenSendTimesPlansItsMemberAloneAndSendsWhatAFullPlanSends() async throws {

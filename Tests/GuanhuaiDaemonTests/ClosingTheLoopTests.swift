@@ -20,7 +20,7 @@ import Testing
             config: rig.config, environment: rig.environment,
             notifier: Notifier(sink: { _ in }, watchdogInterval: nil)
         ).runtime
-        return (runtime, await runtime.database, rig.config)
+        return (runtime, try await runtime.sqlite, rig.config)
     }
 
     @Test func aQueuedReminderIsRewrittenWithoutWhatIsDoneAndWithdrawnWhenNothingIsLeft() async throws {

@@ -27,7 +27,7 @@ import Testing
         let daemon = try await buildDaemon(
             DaemonOptions(configPath: config, environment: env), clock: clock,
             notifier: notifier, logger: Logger(label: "t"))
-        let database = await daemon.runtime.database
+        let database = try await daemon.runtime.sqlite
         let expected = expectedRecipients(after: start, through: EndToEndTests.sendTime).values.reduce(0, +)
         #expect(expected >= 8)
         let received = { rig.received }

@@ -58,7 +58,7 @@ import Testing
         }
         _ = try await running.schedule(now: end)
         // A greeting more than late_greeting_days (7) late is not sent at all: the restarted daemon drops those.
-        let expected = try OutageTests.digests(await running.database).filter { key, items in
+        let expected = try OutageTests.digests(await running.sqlite).filter { key, items in
             let at = Int64(key.split(separator: ":")[2])!
             return !(items.allSatisfy { $0.hasSuffix("|greeting") } && end - at > 7 * 86400)
         }
@@ -68,7 +68,7 @@ import Testing
         let down = try await OutageTests.runtime(dir)
         _ = try await down.schedule(now: OutageTests.start)
         _ = try await down.schedule(now: end)
-        let got = try OutageTests.digests(await down.database)
+        let got = try OutageTests.digests(await down.sqlite)
 
         #expect(expected.count > 0)
         #expect(Set(got.keys) == Set(expected.keys), "missing: \(Set(expected.keys).subtracting(got.keys).sorted().prefix(5))")
@@ -88,7 +88,7 @@ import Testing
         let later = OutageTests.start + 3 * 86400
         _ = try await runtime.schedule(now: OutageTests.start)
         _ = try await runtime.schedule(now: later)
-        let db = await runtime.database
+        let db = try await runtime.sqlite
         let pending = try db.outbox().filter { $0.state == .pending }
         #expect(!pending.isEmpty)
         try db.deferOutbox(pending.map(\.id), until: later + 3600)  // the first attempts failed on the later clock

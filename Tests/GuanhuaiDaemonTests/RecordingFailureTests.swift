@@ -18,7 +18,7 @@ import Testing
         let (config, env, maildir) = (rig.config, rig.environment, rig.maildir)
         let t0: Int64 = 1_800_000_000
         let daemon = try await builtDaemon(config: config, environment: env, wall: ManualClock(t0))
-        let db = await daemon.runtime.loaded.database
+        let db = try await daemon.runtime.sqlite
         let rows = (1...5).map { i in
             NewOutboxMessage(
                 idempotencyKey: "k\(i)", recipient: "M00\(i)", channel: "mail",

@@ -87,7 +87,7 @@ final class CapturedLog: Sendable {
         let dir = try Scratch()
         let captured = CapturedLog()
         let s = try await Self.setUp(dir, logger: captured.logger)
-        let input = try s.loaded.workspace.planInput()
+        let input = try await s.loaded.workspace.planInput()
         let occ = Planner(input).plan(
             PlanQuery(
                 from: CivilDate(2027, 2, 1)!, to: CivilDate(2027, 2, 28)!,
@@ -100,7 +100,7 @@ final class CapturedLog: Sendable {
         context.note = { _ in "不应出现的备注" }
         let routed = s.loaded.router.route(d, context: context, contact: DigestRouter.contacts(input)["M001"], journal: false, now: r.at)
         #expect(routed.rows.count == 1, "the SMS replaces the mail: \(routed.rows.map(\.channel))")
-        let db = s.loaded.database
+        let db = try s.loaded.sqlite
         _ = try db.enqueue(routed.rows, processedThrough: r.at, now: r.at)
         _ = try db.enqueue(routed.rows, processedThrough: r.at, now: r.at)  // once: the same key is not queued twice
         let clock = s.clock
@@ -163,7 +163,7 @@ final class CapturedLog: Sendable {
     @Test func theNumberLimitHoldsInTheOutbox() async throws {
         let dir = try Scratch()
         let s = try await Self.setUp(dir)
-        let db = s.loaded.database
+        let db = try s.loaded.sqlite
         let t0: Int64 = 1_800_000_000
         let rows = (1...3).map {
             NewOutboxMessage(
@@ -192,7 +192,7 @@ final class CapturedLog: Sendable {
     @Test func smsFallsBackOnlyWithoutMailAndRespectsTheOptOut() async throws {
         let dir = try Scratch()
         let s = try await Self.setUp(dir)
-        var input = try s.loaded.workspace.planInput()
+        var input = try await s.loaded.workspace.planInput()
         let occ = Planner(input).plan(
             PlanQuery(
                 from: CivilDate(2027, 1, 1)!, to: CivilDate(2027, 12, 31)!,

@@ -53,7 +53,7 @@ func requests(_ log: URL) -> [[String: Any]] { loggedRequests(log) }
         let daemon = try await builtDaemon(config: config, environment: env, wall: clock)
         let runtime = daemon.runtime
         let loaded = await runtime.loaded
-        let db = loaded.database
+        let db = try loaded.sqlite
         let robot = WebhookMessages.robot(try #require(loaded.webhookChannels["robot"]).spec, text: "【关怀提醒】测试", mention: nil)[0]
         var rows = (1...8).map {
             NewOutboxMessage(idempotencyKey: "k\($0)", recipient: "M001", channel: "robot", payload: OutboxPayload.webhook(body: Data(robot)).encoded())

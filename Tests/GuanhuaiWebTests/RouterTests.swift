@@ -37,16 +37,16 @@ final class WebFixture: @unchecked Sendable {
     let dir: Scratch
     let backend: TestBackend
     let signer = LinkSigner(key: Array(WebFixture.key.utf8))
-    var database: AppDatabase { get throws { try backend.state.workspace.store() } }
+    var database: AppDatabase { get throws { try #require(backend.state.workspace.sqlite) } }
 
-    init(now: Int64) throws {
+    init(now: Int64) async throws {
         dir = try Scratch()
         let config = try dir.exampleCopy()
         let text = try String(contentsOfFile: config, encoding: .utf8)
         try Data((text + "\n[web]\npublic_url = \"https://guanhuai.example.edu.cn\"\nweb_key_credential = \"web-key\"\n").utf8)
             .write(to: URL(fileURLWithPath: config))
         let ws: Workspace
-        do { ws = try Workspace.open(configPath: config, environment: [:], create: true) } catch {
+        do { ws = try await Workspace.open(configPath: config, environment: [:], create: true) } catch {
             throw Issue.Failure("the example does not open: \(error)")
         }
         let web = try #require(ws.config.web)
@@ -92,7 +92,7 @@ let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"
     }
 
     @Test func aLinkIsCheckedBeforeAnyPage() async throws {
-        let f = try WebFixture(now: Self.now)
+        let f = try await WebFixture(now: Self.now)
         let o = try Self.birthday()
         try await Application(router: f.router()).test(.router) { client in
             // Cut short, another purpose, expired, someone else's item.
@@ -123,7 +123,7 @@ let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"
     }
 
     @Test func theResponsiblePersonRecordsOnceAndTheAgendaAsksFirst() async throws {
-        let f = try WebFixture(now: Self.now)
+        let f = try await WebFixture(now: Self.now)
         let o = try Self.birthday()
         try await Application(router: f.router()).test(.router) { client in
             let agenda = "/me/" + f.token(.agenda, "M011")
@@ -159,7 +159,7 @@ let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"
 
     /// Every id outside the list gets the same answer, whatever it is.
     @Test func anAgendaAnswersEveryForeignItemAlike() async throws {
-        let f = try WebFixture(now: Self.now)
+        let f = try await WebFixture(now: Self.now)
         let o = try Self.birthday()
         _ = try f.database.record(
             Completion(occurrence: "branch-annual-talk:2027:M003", date: CivilDate(2027, 5, 1)!, by: "M001"),
@@ -184,7 +184,7 @@ let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"
     /// 组织部's feed: what is ahead (90 days) and the latest overdue, bounded, whatever the committee's size; and
     /// fifty calendars asking at once get the same feed, made once.
     @Test func aFeedIsBoundedAndMadeOnceForManyAtOnce() async throws {
-        let f = try WebFixture(now: Self.now)
+        let f = try await WebFixture(now: Self.now)
         let today = CivilDate(2027, 6, 1)!
         let uri = "/ics/" + f.token(.feed, "ZZB") + ".ics"
         let bodies = try await Application(router: f.router()).test(.router) { client in
@@ -212,7 +212,7 @@ let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"
     }
 
     @Test func everyResponseCarriesTheSecurityHeaders() async throws {
-        let f = try WebFixture(now: Self.now)
+        let f = try await WebFixture(now: Self.now)
         try await Application(router: f.router()).test(.router) { client in
             for uri in ["/", "/me/" + f.token(.agenda, "M001"), "/nowhere", "/i/abc/done"] {
                 try await client.execute(uri: uri, method: .get) { r in
