@@ -2,8 +2,8 @@ import Foundation
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiDelivery
-public import GuanhuaiStore
 import GuanhuaiPostgres
+public import GuanhuaiStore
 import GuanhuaiWorkspace
 import Logging
 import Systemd
@@ -54,7 +54,10 @@ public actor Runtime {
         // A PostgreSQL store the new configuration no longer uses is closed once nothing takes it up again; the
         // one kept (the same [database]) is the same object, and stays open.
         if let was = old.database as? PostgresStore, (new.database as? PostgresStore) !== was {
-            Task { try? await Task.sleep(for: .seconds(30)); await was.close() }
+            Task {
+                try? await Task.sleep(for: .seconds(30))
+                await was.close()
+            }
         }
         loadGeneration += 1
         lastPlan = nil

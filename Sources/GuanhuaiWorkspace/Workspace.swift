@@ -1,9 +1,9 @@
 import Foundation
 public import GuanhuaiConfig
-import GuanhuaiPostgres
-public import Logging
 public import GuanhuaiCore
+import GuanhuaiPostgres
 public import GuanhuaiStore
+public import Logging
 
 /// The configuration together with the store: what the CLI and the daemon plan from.
 ///
