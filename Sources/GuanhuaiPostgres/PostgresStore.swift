@@ -28,18 +28,22 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
     public let instance: String
     /// How long a claim holds before another instance may take the row over.
     public let claimSeconds: Int64
+    /// At most this many rows are claimed at a time: the instances share a send time's messages, and one that dies
+    /// holds back no more than these until its claims expire.
+    public let claimBatch: Int
     /// The token each row this instance holds was claimed with.
     let claims = Mutex<[Int64: String]>([:])
 
     /// Connects (finding the primary) and migrates.
     public init(
         url: DatabaseURL, password: String?, logger: Logger, instance: String? = nil, claimSeconds: Int64 = 300,
-        transactionTimeout: Duration = .seconds(20), retryFor: Duration = .seconds(90)
+        claimBatch: Int = 50, transactionTimeout: Duration = .seconds(20), retryFor: Duration = .seconds(90)
     ) async throws(StoreError) {
         client = PrimaryClient(url: url, password: password, logger: logger, transactionTimeout: transactionTimeout, retryFor: retryFor)
         self.logger = logger
         self.instance = instance ?? PostgresStore.defaultInstanceName()
         self.claimSeconds = claimSeconds
+        self.claimBatch = claimBatch
         try await PostgresSchema.migrate(client, logger: logger)
     }
 
@@ -282,6 +286,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
         let token = UUID().uuidString
         let instance = self.instance
         let seconds = claimSeconds
+        let batch = claimBatch
         let rows = try await write { conn, logger in
             try await Self.decodeRows(
                 try await conn.query(
@@ -297,7 +302,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
                             FROM due WHERE o.id = due.id
                             RETURNING \(Self.columnNames.map { "o." + $0 }.joined(separator: ", "))
                             """,
-                        binds: try Self.binds(now, Int64(limit), token, instance, seconds)), logger: logger))
+                        binds: try Self.binds(now, Int64(min(limit, batch)), token, instance, seconds)), logger: logger))
         }
         claims.withLock { held in for r in rows { held[r.id] = token } }
         return rows.sorted { $0.id < $1.id }

@@ -23,14 +23,7 @@ struct Rig: ~Copyable {
         try FileManager.default.createDirectory(at: maildir, withIntermediateDirectories: true)
         let cert = try makeCertificate(name: "localhost", in: dir.url)
         _ = try dir.write("smtp-password", "pa:ss w0rd!\n")
-        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in(
-            sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
-        let port = Int(UInt16(bigEndian: addr.sin_port))
-        close(s)
+        let port = freePort()
         var text =
             try String(contentsOfFile: config, encoding: .utf8) + """
 
