@@ -2,6 +2,7 @@ import Foundation
 import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
+import GuanhuaiPostgres
 import GuanhuaiStore
 import GuanhuaiWorkspace
 import Hummingbird
@@ -47,6 +48,8 @@ struct MetricsSnapshot: Sendable {
     var lastSent: Int64?
     /// This calendar year's obligations per (unit, rule): open and not yet due, and overdue (as `report --year`).
     var obligations: [String: [String: Obligations]]
+    /// On PostgreSQL: the primary, the claims, the failovers this instance saw.
+    var database: DatabaseState? = nil
 
     static func obligations(_ occ: [Occurrence], year: Int) -> [String: [String: Obligations]] {
         var out: [String: [String: Obligations]] = [:]
@@ -69,6 +72,29 @@ struct MetricsSnapshot: Sendable {
                 descriptor: metric("guanhuai_outbox_messages", "Outbox rows by channel and state (pending: queued or waiting for a retry)."),
                 labels: [("channel", c.channel), ("state", c.state)]
             ).set(Double(c.count))
+        }
+        if let d = database {
+            if let host = d.host {
+                r.makeGauge(descriptor: metric("guanhuai_database_primary_info", "The PostgreSQL host in use as the primary (1)."), labels: [("host", host)])
+                    .set(Double(1))
+            }
+            if let t = d.timeline {
+                r.makeGauge(descriptor: metric("guanhuai_database_timeline", "The primary's WAL timeline: raised by every promotion.")).set(Double(t))
+            }
+            r.makeGauge(descriptor: metric("guanhuai_database_failovers_seen", "Moves of the primary this instance followed since it started."))
+                .set(Double(d.failoversSeen))
+            if let at = d.lastFailover {
+                r.makeGauge(
+                    descriptor: metric(
+                        "guanhuai_database_last_failover_timestamp_seconds", "When this instance last followed the primary to another host (UTC seconds).")
+                ).set(at.timeIntervalSince1970.rounded())
+            }
+            for c in d.claims {
+                r.makeGauge(
+                    descriptor: metric("guanhuai_outbox_claimed_messages", "Messages claimed for sending, by the instance (host:pid) holding them."),
+                    labels: [("instance", c.instance)]
+                ).set(Double(c.rows))
+            }
         }
         if let lastSent {
             r.makeGauge(descriptor: metric("guanhuai_last_successful_send_timestamp_seconds", "When a message was last delivered (UTC seconds).")).set(
@@ -134,7 +160,7 @@ enum MetricsServer {
             let (outbox, lastSent) = try await inputs.database.outboxByChannel()
             let snapshot = MetricsSnapshot(
                 generation: inputs.generation, outbox: outbox, lastSent: lastSent,
-                obligations: obligations)
+                obligations: obligations, database: try await (inputs.database as? PostgresStore)?.state())
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: snapshot.text(runtime.metrics.registry))))

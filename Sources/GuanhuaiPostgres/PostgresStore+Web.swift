@@ -1,3 +1,4 @@
+public import Foundation
 public import GuanhuaiCalendar
 public import GuanhuaiCore
 public import GuanhuaiStore
@@ -104,5 +105,32 @@ extension PostgresStore: WebStore {
         try await statement { conn, logger in
             try await Self.rows("WHERE lastError IS NOT NULL AND createdAt >= \(since) ORDER BY id", conn, logger)
         }
+    }
+}
+
+/// What `guanhuai status` and /metrics say about the database: the primary in use and its timeline (raised by every
+/// promotion), which instance holds claims on how many messages, and the moves of the primary this process saw.
+public struct DatabaseState: Sendable {
+    public var host: String?
+    public var timeline: Int?
+    public var claims: [(instance: String, rows: Int)]
+    /// Moves of the primary seen by this process (its first connection is not one), and when the last was.
+    public var failoversSeen: Int
+    public var lastFailover: Date?
+}
+
+extension PostgresStore {
+    public func state() async throws(StoreError) -> DatabaseState {
+        let claims = try await claimsByInstance()
+        let timeline = try await statement { conn, logger in
+            for try await t in try await conn.query("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)", logger: logger)
+                .decode(String.self)
+            { return Int(t, radix: 16) }
+            return nil
+        }
+        let moves = await client.moves
+        return DatabaseState(
+            host: await client.host, timeline: timeline, claims: claims, failoversSeen: max(0, moves.count - 1),
+            lastFailover: moves.count > 1 ? moves.last?.at : nil)
     }
 }

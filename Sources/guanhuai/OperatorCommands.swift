@@ -4,6 +4,7 @@ import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiDelivery
+import GuanhuaiPostgres
 import GuanhuaiStore
 import GuanhuaiSystem
 import GuanhuaiWorkspace
@@ -41,6 +42,18 @@ struct StatusCommand: AsyncParsableCommand {
             L(
                 "Outbox: \(counts.pending) queued, \(counts.sent) sent, \(counts.failed) failed.",
                 "发件箱：待发 \(counts.pending)，已发 \(counts.sent)，失败 \(counts.failed)。"))
+        if let pg = db as? PostgresStore {
+            let d = try await pg.state()
+            say(
+                L(
+                    "Database: \(pg.client.url) — primary \(d.host ?? "?"), timeline \(d.timeline.map(String.init) ?? "?").",
+                    "数据库：\(pg.client.url)——主库 \(d.host ?? "?")，时间线 \(d.timeline.map(String.init) ?? "?")。"))
+            say(
+                d.claims.isEmpty
+                    ? L("No message is claimed for sending now.", "目前没有正在发送（已认领）的消息。")
+                    : L("Claimed for sending:", "正在发送（已认领）：") + " "
+                        + d.claims.map { "\($0.instance) \($0.rows)" }.joined(separator: ", "))
+        }
         if let through = try await db.processedThrough() {
             say(L("Send times processed through \(format(through, ws.config.zone)).", "已处理到 \(format(through, ws.config.zone)) 的发送时间。"))
         }

@@ -18,14 +18,14 @@ struct TwoDaemonTests {
         let clock: String
         let cert: (cert: String, key: String)
         let port: Int
-        let server: PostgresServer
-        let database: String
+        /// Runs SQL on the database (psql), wherever its primary is now.
+        let sql: @Sendable (String) throws -> String
 
-        init(members: Int, claimSeconds: Int = 30) async throws {
+        /// `url` is what guanhuaid connects to (the server, PgBouncer, or a primary and standby); `sql` reads the
+        /// database directly.
+        init(members: Int, url: String, claimSeconds: Int = 30, sql: @escaping @Sendable (String) throws -> String) throws {
             dir = try Scratch()
-            server = try await PostgresServer.sharedServer()
-            let url = try await server.newDatabase()
-            database = String(url.split(separator: "/").last!)
+            self.sql = sql
             _ = try runTool("/usr/bin/python3", [Example.root.appendingPathComponent("Benchmarks/make_committee.py").path, dir.url.path, "\(members)"])
             for f in ["rules.toml", "templates"] {
                 try FileManager.default.copyItem(at: Example.root.appendingPathComponent("Config/\(f)"), to: dir.url.appendingPathComponent(f))
@@ -79,9 +79,38 @@ struct TwoDaemonTests {
                 in: dir.url, name: name)
         }
 
-        func count(_ sql: String) async throws -> Int {
-            let (server, database) = (self.server, self.database)
-            return Int(try await offThePool { try server.psql(sql, database: database) }.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        func count(_ query: String) async throws -> Int {
+            let sql = self.sql
+            return Int(try await offThePool { try sql(query) }.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        }
+
+        /// Every mail row sent (its result recorded), after at most `timeout` seconds.
+        func allSent(within timeout: TimeInterval) async throws -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if (try? await count("SELECT count(*) FROM outbox WHERE channel = 'mail' AND state <> 'sent'")) == 0,
+                    (try? await count("SELECT count(*) FROM outbox WHERE channel = 'mail'")) ?? 0 > 0
+                {
+                    return true
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            return false
+        }
+
+        /// Rows sent, by the daemon slot that held the last claim on each (`slotOf` maps a process id to its slot).
+        func shares(_ slotOf: [Int32: Int], slots: Int = 2) async throws -> [Int] {
+            let sql = self.sql
+            let by = try await offThePool { try sql("SELECT claimedBy, count(*) FROM outbox WHERE channel = 'mail' GROUP BY claimedBy") }
+            var share = Array(repeating: 0, count: slots)
+            for line in by.split(separator: "\n") {
+                let parts = line.split(separator: "|")
+                guard parts.count == 2, let pid = parts[0].split(separator: ":").last.flatMap({ Int32($0) }), let slot = slotOf[pid],
+                    let n = Int(parts[1])
+                else { continue }
+                share[slot] += n
+            }
+            return share
         }
 
         /// The Message-ID of every message received, one entry per message (a duplicate appears twice).
@@ -99,9 +128,18 @@ struct TwoDaemonTests {
         }
     }
 
-    @Test func twoInstancesShareASendTimeAndFiftyKillsLoseNothing() async throws {
-        let kills = Int(ProcessInfo.processInfo.environment["GUANHUAI_DAEMON_KILLS"] ?? "") ?? 50
-        let c = try await Committee(members: 2000)
+    /// Direct to the server, and through PgBouncer in transaction mode (nothing changes; fewer kills, for time).
+    @Test(arguments: [false, true]) func twoInstancesShareASendTimeAndKillsLoseNothing(viaPgBouncer: Bool) async throws {
+        let kills = viaPgBouncer ? 10 : Int(ProcessInfo.processInfo.environment["GUANHUAI_DAEMON_KILLS"] ?? "") ?? 50
+        let server = try await PostgresServer.sharedServer()
+        let url = try await server.newDatabase()
+        let database = String(url.split(separator: "/").last!)
+        var through = url
+        if viaPgBouncer {
+            let bouncer = try #require(try await offThePool { PgBouncer.shared }, "PgBouncer (Debian pgbouncer) is not installed")
+            through = bouncer.url(database: database)
+        }
+        let c = try Committee(members: 2000, url: through) { try server.psql($0, database: database) }
         let smtp = try c.smtp(delay: 0.01)
         try setClock(c.clock, Self.start)
         var slots = [try c.daemon("a"), try c.daemon("b")]
@@ -110,6 +148,10 @@ struct TwoDaemonTests {
         #expect(
             try await eventually(60) { (try? FileManager.default.contentsOfDirectory(atPath: c.maildir.path).count) ?? 0 > 20 },
             "no mail arrived: \(slots[0].stderr) \(slots[1].stderr)")
+        // The operator's view while they send: the database, its primary, and who holds claims.
+        let status = try runCLI(["status", "--config", c.config, "--now", "2027-06-01T08:31"])
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("Database: postgresql://postgres@") && status.stdout.contains("timeline"), "\(status.stdout)")
         var killed = 0
         while killed < kills {
             guard try await c.count("SELECT count(*) FROM outbox WHERE channel = 'mail' AND state = 'pending'") > 0 else { break }
@@ -124,33 +166,16 @@ struct TwoDaemonTests {
         }
         #expect(killed == kills, "the send time was over after \(killed) kills: deliver more slowly")
         // The claims of the killed instances expire (claim_seconds = 30), and the rows they held are sent.
-        #expect(
-            try await eventually(180) {
-                (try? FileManager.default.contentsOfDirectory(atPath: c.maildir.path).count) ?? 0 > 0
-                    && (try? c.server.psql("SELECT count(*) FROM outbox WHERE channel = 'mail' AND state <> 'sent'", database: c.database))?
-                        .trimmingCharacters(in: .whitespacesAndNewlines) == "0"
-            })
+        #expect(try await c.allSent(within: 180))
         let rows = try await c.count("SELECT count(*) FROM outbox WHERE channel = 'mail'")
         #expect(rows >= 3000)
         let got = c.received()
         let unique = Set(got)
         #expect(unique.count == rows, "lost: \(rows - unique.count)")
         #expect(got.count - unique.count <= killed, "\(got.count - unique.count) duplicates after \(killed) kills")
-        // Who sent what: the instance that held the last claim on each row, by slot.
-        let (server, database) = (c.server, c.database)
-        let by = try await offThePool {
-            try server.psql("SELECT claimedBy, count(*) FROM outbox WHERE channel = 'mail' GROUP BY claimedBy", database: database)
-        }
-        var share = [0, 0]
-        for line in by.split(separator: "\n") {
-            let parts = line.split(separator: "|")
-            guard parts.count == 2, let pid = parts[0].split(separator: ":").last.flatMap({ Int32($0) }), let slot = slotOf[pid],
-                let n = Int(parts[1])
-            else { continue }
-            share[slot] += n
-        }
+        let share = try await c.shares(slotOf)
         #expect(share[0] > rows / 10 && share[1] > rows / 10, "shares \(share) of \(rows)")
-        print("two instances: \(rows) digests, \(killed) kills, \(got.count - unique.count) duplicates, shares \(share)")
+        print("two instances\(viaPgBouncer ? " via PgBouncer" : ""): \(rows) digests, \(killed) kills, \(got.count - unique.count) duplicates, shares \(share)")
         for d in slots { d.signal(SIGTERM) }
         for d in slots { _ = await d.waitExit(timeout: 30) }
         _ = (smtp, all)
