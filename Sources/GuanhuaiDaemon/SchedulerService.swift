@@ -25,6 +25,7 @@ struct SchedulerService<Sleep: Clock>: Service where Sleep.Duration == Duration 
 
     func run() async throws {
         await startGate.wait()
+        var lastNext: Int64?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             notifier.watchdog()
             let now = clock.now()
@@ -41,7 +42,10 @@ struct SchedulerService<Sleep: Clock>: Service where Sleep.Duration == Duration 
                 if added > 0 {
                     logger.info("\(added) messages queued", metadata: ["GUANHUAI_QUEUED": "\(added)"])
                 }
-                if added + settled.rewritten > 0 { dispatcherBell.ring() }
+                // A send time passed (the next one moved on): its messages are queued, by this instance or by
+                // another on the same database that won the race to, and this instance's dispatcher sends its share.
+                if added + settled.rewritten > 0 || n != lastNext { dispatcherBell.ring() }
+                lastNext = n
             } catch {
                 logger.error("scheduling failed: \(error)")
             }

@@ -196,7 +196,11 @@ public actor PrimaryClient {
                 "two hosts say they are the primary; using the one on the later timeline",
                 metadata: ["chosen": "\(best.host)", "timeline": "\(best.timeline)", "other": "\(other.host)", "other_timeline": "\(other.timeline)"])
         }
-        let client = PostgresClient(configuration: makeConfiguration(best.host), backgroundLogger: logger)
+        // The pool's own log lines carry the driver's type names (PSQLError …) into the journal: it gets a logger that
+        // says only what is critical, and what matters (a lost connection, a move) is said above in our words.
+        var poolLogger = logger
+        poolLogger.logLevel = .critical
+        let client = PostgresClient(configuration: makeConfiguration(best.host), backgroundLogger: poolLogger)
         let task = Task { await client.run() }
         current = Current(client: client, task: task, host: best.host)
         if moves.last?.host != best.host.description {

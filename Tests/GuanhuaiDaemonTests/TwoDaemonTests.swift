@@ -181,3 +181,77 @@ struct TwoDaemonTests {
         _ = (smtp, all)
     }
 }
+
+/// The database's primary dies (SIGKILL) while two guanhuaid send, and the synchronous standby is promoted
+/// (`pg_ctl promote`, as the notes' harness does; pg_auto_failover does it in the benchmark). Both instances follow
+/// the new primary through the multi-host URL; nothing is lost, and the time from the kill to the first result
+/// recorded on the new primary is measured.
+@Suite(.serialized, .enabled(if: PostgresServer.enabled, "PostgreSQL 15 is not installed here (Debian postgresql-15)"))
+struct DaemonFailoverTests {
+    final class Primary: @unchecked Sendable {
+        let lock = NSLock()
+        var server: PostgresServer
+        init(_ s: PostgresServer) { server = s }
+        var now: PostgresServer { lock.withLock { server } }
+        func set(_ s: PostgresServer) { lock.withLock { server = s } }
+    }
+
+    @Test func twoInstancesFollowThePrimaryThroughFailoversAndLoseNothing() async throws {
+        let failovers = Int(ProcessInfo.processInfo.environment["GUANHUAI_DAEMON_FAILOVERS"] ?? "") ?? 2
+        let pair = try await offThePool { try PostgresPair() }
+        defer {
+            pair.primary.stop()
+            pair.standby.stop()
+        }
+        let primary = Primary(pair.primary)
+        var standby = pair.standby
+        let c = try TwoDaemonTests.Committee(members: 2000, url: pair.url) { try primary.now.psql($0, database: "guanhuai") }
+        let smtp = try c.smtp(delay: 0.01)
+        try setClock(c.clock, TwoDaemonTests.start)
+        let slots = [try c.daemon("a"), try c.daemon("b")]
+        let slotOf: [Int32: Int] = [slots[0].pid: 0, slots[1].pid: 1]
+        #expect(
+            try await eventually(60) { (try? FileManager.default.contentsOfDirectory(atPath: c.maildir.path).count) ?? 0 > 20 },
+            "no mail arrived: \(slots[0].stderr) \(slots[1].stderr)")
+        var recoveries: [Duration] = []
+        for _ in 0..<failovers {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 1000...2000)))
+            let old = primary.now
+            let sentBefore = try await c.count("SELECT count(*) FROM outbox WHERE state = 'sent'")
+            let oldPID = old.pid
+            let killed = ContinuousClock.now
+            old.signal(SIGKILL)
+            try await standby.promoted()
+            primary.set(standby)
+            // The first result recorded on the new primary after the kill.
+            while ContinuousClock.now < killed + .seconds(120) {
+                if let n = try? await c.count("SELECT count(*) FROM outbox WHERE state = 'sent'"), n > sentBefore {
+                    recoveries.append(ContinuousClock.now - killed)
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let (p, s) = (standby, old)
+            try await offThePool { try s.rejoin(standbyOf: p, oldPID: oldPID) }
+            standby = old
+        }
+        #expect(recoveries.count == failovers, "sending did not resume on the new primary")
+        #expect(try await c.allSent(within: 180), "\(slots[0].stderr.suffix(2000))")
+        let rows = try await c.count("SELECT count(*) FROM outbox WHERE channel = 'mail'")
+        #expect(rows >= 3000)
+        let got = c.received()
+        let unique = Set(got)
+        #expect(unique.count == rows, "lost: \(rows - unique.count)")
+        #expect(got.count - unique.count <= failovers * 2, "\(got.count - unique.count) duplicates in \(failovers) failovers")
+        let share = try await c.shares(slotOf)
+        #expect(share[0] > 0 && share[1] > 0, "shares \(share)")
+        if ProcessInfo.processInfo.environment["GUANHUAI_SHOW_LOGS"] != nil { for d in slots { print(d.stderr) } }
+        let sorted = recoveries.sorted()
+        print(
+            "daemon failovers: \(failovers), \(rows) digests, \(got.count - unique.count) duplicates, kill → first result on the new primary: median \(sorted.isEmpty ? .zero : sorted[sorted.count / 2]), max \(sorted.last ?? .zero)"
+        )
+        for d in slots { d.signal(SIGTERM) }
+        for d in slots { _ = await d.waitExit(timeout: 30) }
+        _ = smtp
+    }
+}

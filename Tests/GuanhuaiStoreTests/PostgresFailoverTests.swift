@@ -14,23 +14,7 @@ import Testing
 /// notes' harness does with `pg_ctl promote`. No acknowledged write is lost, and writing resumes on the new primary.
 @Suite(.serialized, .enabled(if: PostgresServer.enabled, "PostgreSQL 15 is not installed here (Debian postgresql-15)"))
 struct PostgresFailoverTests {
-    struct Pair {
-        var primary: PostgresServer
-        var standby: PostgresServer
-        var url: String
-
-        init() throws {
-            let base = Int.random(in: 40000...48000)
-            // Synchronous replication for real: a commit returns only once the standby has it.
-            primary = try PostgresServer(port: base, extraConfig: "synchronous_commit = on\nfull_page_writes = on")
-            try primary.psql("CREATE DATABASE guanhuai")
-            standby = try PostgresServer(standbyOf: primary, port: base + 1)
-            try primary.psql("ALTER SYSTEM SET synchronous_standby_names = '*'")
-            try primary.psql("SELECT pg_reload_conf()")
-            let dir = primary.directory.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-            url = "postgresql://postgres@\(dir):\(primary.port),\(dir):\(standby.port)/guanhuai?connect_timeout=2"
-        }
-    }
+    typealias Pair = PostgresPair
 
     /// Records completions one after another until told to stop; returns those acknowledged, and when each was.
     static func writer(_ store: PostgresStore, stop: StopFlag) async -> [(String, ContinuousClock.Instant)] {

@@ -244,6 +244,25 @@ final class LockedFlag: @unchecked Sendable {
     }
 }
 
+/// A primary and a synchronous standby in temporary directories, and the URL listing both (the failover tests').
+public struct PostgresPair: Sendable {
+    public var primary: PostgresServer
+    public var standby: PostgresServer
+    public var url: String
+
+    public init() throws {
+        let base = Int.random(in: 40000...48000)
+        // Synchronous replication for real: a commit returns only once the standby has it.
+        primary = try PostgresServer(port: base, extraConfig: "synchronous_commit = on\nfull_page_writes = on")
+        try primary.psql("CREATE DATABASE guanhuai")
+        standby = try PostgresServer(standbyOf: primary, port: base + 1)
+        try primary.psql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        try primary.psql("SELECT pg_reload_conf()")
+        let dir = primary.directory.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        url = "postgresql://postgres@\(dir):\(primary.port),\(dir):\(standby.port)/guanhuai?connect_timeout=2"
+    }
+}
+
 /// PgBouncer in transaction mode in front of a test server, on a Unix socket beside it: server connections are
 /// shared between clients transaction by transaction, so a client that kept session state would break.
 public final class PgBouncer: Sendable {
