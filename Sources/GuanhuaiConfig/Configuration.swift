@@ -58,6 +58,9 @@ public struct Configuration: Sendable {
         public var retryMaxSeconds: Int = 3600
         /// A message still failing temporarily after this long is given up and reported.
         public var maxAgeHours: Int = 72
+        /// How many guanhuaid share the endpoints (`[database] instances`): each keeps its share of a robot's rate
+        /// window, so together they stay within it.
+        public var instances: Int = 1
     }
     public var organization: Organization
     public var members: [Member]
@@ -169,7 +172,7 @@ public struct Configuration: Sendable {
             var busy = 5.0
             if let d = try r.table(r.root, "database", top) {
                 let dp = TOMLReader.Place(header: "database", index: 0, name: "[database]")
-                try r.checkKeys(d, allowed: ["path", "busy_timeout_ms", "url", "password_credential", "claim_seconds"], dp)
+                try r.checkKeys(d, allowed: ["path", "busy_timeout_ms", "url", "password_credential", "claim_seconds", "instances"], dp)
                 if let p = try r.string(d, "path", dp) { dbPath = resolve(p) }
                 if let ms = try r.int(d, "busy_timeout_ms", dp, range: 1...600_000) { busy = Double(ms) / 1000 }
             }
@@ -286,6 +289,7 @@ public struct Configuration: Sendable {
             events: [], rules: rules)
         c.since = since
         c.postgres = postgres
+        c.delivery.instances = postgres?.instances ?? 1
         if let h = files.holidays {
             do {
                 c.workCalendar = try HolidaysFile.load(path: h)

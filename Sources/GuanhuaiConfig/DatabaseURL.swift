@@ -186,6 +186,9 @@ public struct PostgresSettings: Sendable, Equatable {
     /// `claim_seconds`: how long a claimed message is this instance's before another may take it over. Longer than
     /// the slowest send (a mail server's timeouts), shorter than anyone would wait for a message a dead instance held.
     public var claimSeconds: Int64 = 300
+    /// `instances`: how many guanhuaid run on this database. Each sends within its share of a robot's rate window
+    /// (`rate_per_minute / instances`), so together they stay within the endpoint's limit.
+    public var instances: Int = 1
 
     public init(url: DatabaseURL, password: SecretRef? = nil, claimSeconds: Int64 = 300) {
         self.url = url
@@ -199,7 +202,7 @@ public struct PostgresSettings: Sendable, Equatable {
         guard let d = try r.table(r.root, "database", top) else { return nil }
         let dp = TOMLReader.Place(header: "database", index: 0, name: "[database]")
         guard let text = try r.string(d, "url", dp) else {
-            for key in ["password_credential", "claim_seconds"] where d.contains(key: key) {
+            for key in ["password_credential", "claim_seconds", "instances"] where d.contains(key: key) {
                 throw r.error(dp, key, "\(key) is for PostgreSQL: it needs url = \"postgresql://USER@HOST:PORT/DATABASE\" beside it")
             }
             return nil
@@ -213,6 +216,7 @@ public struct PostgresSettings: Sendable, Equatable {
         var settings = PostgresSettings(url: url)
         settings.password = try r.string(d, "password_credential", dp).map(SecretRef.credential)
         settings.claimSeconds = Int64(try r.int(d, "claim_seconds", dp, range: 30...86400) ?? 300)
+        settings.instances = try r.int(d, "instances", dp, range: 1...16) ?? 1
         return settings
     }
 }

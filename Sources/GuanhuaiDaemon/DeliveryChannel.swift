@@ -112,7 +112,7 @@ struct WebhookSender: OneAtATime {
 
     func wait(_ m: [UInt8], row: OutboxRow, now: Int64, limits: DeliveryLimits) -> Wait? {
         limits.reserve(hook, now: now).map {
-            .rest(until: $0, why: "\(hook.name)'s rate limit (\(hook.spec.ratePerMinute ?? 0)/min)")
+            .rest(until: $0, why: "\(hook.name)'s rate limit (\(limits.share(of: hook.spec.ratePerMinute ?? 0))/min for this instance)")
         }
     }
 

@@ -56,10 +56,16 @@ final class PassState: Sendable {
 final class DeliveryLimits: Sendable {
     private let windows = Mutex<[String: RateWindow]>([:])
     private let numbers = Mutex<[String: SMSNumberLimit]>([:])
+    /// How many instances share each endpoint (`[database] instances`), set at each dispatcher pass.
+    let instances = Mutex(1)
+
+    /// This instance's share of a robot's window: `rate_per_minute / instances`, at least 1.
+    func share(of rate: Int) -> Int { max(1, rate / instances.withLock { $0 }) }
 
     /// nil: send now. Otherwise the time the endpoint takes the next message.
     func reserve(_ channel: WebhookChannel, now: Int64) -> Int64? {
-        guard let limit = channel.spec.ratePerMinute else { return nil }
+        guard let rate = channel.spec.ratePerMinute else { return nil }
+        let limit = share(of: rate)
         return windows.withLock { windows in
             var w = windows[channel.endpoint] ?? RateWindow(limit: limit)
             if w.limit != limit { w = RateWindow(limit: limit) }

@@ -49,6 +49,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         let snapshot = await runtime.deliverySnapshot()
         let db = snapshot.database
         let policy = snapshot.policy
+        limits.instances.withLock { $0 = policy.instances }
         var failure: String?
         try await flushUnrecorded(db: db, policy: policy)
         while !Task.isCancelled {

@@ -1,4 +1,6 @@
+import Foundation
 import GuanhuaiConfig
+import GuanhuaiTestSupport
 import Testing
 
 /// `[database] url` in libpq's multi-host form, and what it refuses.
@@ -42,6 +44,34 @@ import Testing
         } throws: { error in
             let message = (error as? InputError)?.message ?? ""
             return message.contains(says) && !message.contains("secret")
+        }
+    }
+
+    /// `[database]` in config.toml: the PostgreSQL keys read, and mistakes said where they are.
+    @Test(arguments: [
+        ("url = \"postgresql://guanhuai@db1,db2/guanhuai\"\npassword_credential = \"database-password\"\ninstances = 2\n", nil),
+        ("url = \"postgresql://guanhuai:secret@db1/guanhuai\"\n", "line 22, [database], url: the URL holds a password"),
+        ("path = \"x.sqlite\"\nurl = \"postgresql://guanhuai@db1/guanhuai\"\n", "the store is one or the other"),
+        ("instances = 2\n", "instances is for PostgreSQL: it needs url"),
+        ("url = \"postgresql://guanhuai@db1/guanhuai\"\ninstances = 40\n", "instances"),
+    ])
+    func theDatabaseTableOfTheConfiguration(_ table: String, _ says: String?) throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        let start = try #require(text.range(of: "[database]"))
+        let end = try #require(text.range(of: "\n\n", range: start.upperBound..<text.endIndex))
+        try Data((text[..<start.upperBound] + "\n" + table + text[end.lowerBound...]).utf8).write(to: URL(fileURLWithPath: config))
+        do {
+            let c = try Configuration.loadSettings(path: config)
+            #expect(says == nil, "accepted: \(table)")
+            #expect(c.postgres?.url.hosts.count == 2)
+            #expect(c.postgres?.password == .credential("database-password"))
+            #expect(c.delivery.instances == 2)
+        } catch {
+            let message = error.description
+            #expect(says.map { message.contains($0) } == true, "\(message)")
+            #expect(!message.contains("secret"), "the password is not repeated: \(message)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import GuanhuaiConfig
 import GuanhuaiDelivery
 import GuanhuaiTestSupport
 import Testing
@@ -89,5 +90,25 @@ import Testing
             let base = Double(min(3600, 60 << attempts))
             #expect(Double(at) >= (base * 0.8).rounded(.down) && Double(at) <= (base * 1.2).rounded(.up))
         }
+    }
+}
+
+/// Two instances on one database share a robot's window: each sends within half of it.
+@Suite struct SharedRateWindowTests {
+    @Test func twoInstancesEachTakeHalfOfARobotsWindow() throws {
+        let dir = try Scratch()
+        let secret = try dir.write("secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n")
+        let whole = try ChannelSpec(url: "webhook+https://robot.example.edu.cn/hook?secret_file=\(secret)&rate_per_minute=20")
+        guard case .webhook(let spec) = whole else { throw TestSetupError("not a webhook") }
+        let hook = WebhookChannel(name: "robot", spec: spec, secrets: try whole.secrets(name: "robot", environment: [:]))
+        let limits = DeliveryLimits()
+        limits.instances.withLock { $0 = 2 }
+        let now: Int64 = 1_800_000_000
+        for _ in 0..<10 { #expect(limits.reserve(hook, now: now) == nil) }
+        let next = try #require(limits.reserve(hook, now: now), "the 11th message in the minute waits")
+        #expect(next > now && next <= now + 60)
+        let alone = DeliveryLimits()
+        for _ in 0..<20 { #expect(alone.reserve(hook, now: now) == nil) }
+        #expect(alone.reserve(hook, now: now) != nil)
     }
 }
