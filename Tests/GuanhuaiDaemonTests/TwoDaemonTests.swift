@@ -213,6 +213,27 @@ struct DaemonFailoverTests {
         #expect(
             try await eventually(60) { (try? FileManager.default.contentsOfDirectory(atPath: c.maildir.path).count) ?? 0 > 20 },
             "no mail arrived: \(slots[0].stderr) \(slots[1].stderr)")
+        // Completions recorded while the primary dies, through `guanhuai done` (Workspace.recordDone, the one the
+        // pages' POST calls): each either fails saying why, or is on the new primary afterwards.
+        let plan = try await offThePool {
+            try runCLI(["plan", "--config", c.config, "--from", "2026-11-01", "--to", "2026-12-05", "--format", "json"])
+        }
+        let overdue = plan.stdout.split(separator: "\n").compactMap { line -> String? in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], o["status"] as? String == "overdue"
+            else { return nil }
+            return o["occurrence"] as? String
+        }.prefix(6 * failovers)
+        #expect(overdue.count == 6 * failovers, "\(plan.stderr)")
+        let config = c.config
+        let recording = Task {
+            var answers: [(id: String, status: Int32, stderr: String)] = []
+            for id in overdue {
+                let r = try await offThePool { try runCLI(["done", id, "--date", "2026-12-05", "--config", config]) }
+                answers.append((id, r.status, r.stderr))
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            return answers
+        }
         var recoveries: [Duration] = []
         for _ in 0..<failovers {
             try await Task.sleep(for: .milliseconds(Int.random(in: 1000...2000)))
@@ -236,6 +257,17 @@ struct DaemonFailoverTests {
             standby = old
         }
         #expect(recoveries.count == failovers, "sending did not resume on the new primary")
+        let answers = try await recording.value
+        let recorded = Set(
+            try await offThePool { try primary.now.psql("SELECT occurrence FROM completion", database: "guanhuai") }.split(separator: "\n").map(String.init))
+        for a in answers {
+            if a.status == 0 {
+                #expect(recorded.contains(a.id), "\(a.id) was said to be recorded, and is not on the primary")
+            } else {
+                #expect(!a.stderr.isEmpty && !recorded.contains(a.id), "\(a.id): exit \(a.status) without a word: \(a.stderr)")
+            }
+        }
+        #expect(answers.filter { $0.status == 0 }.count >= answers.count / 2, "\(answers.map { "\($0.id) \($0.status) \($0.stderr)" })")
         #expect(try await c.allSent(within: 180), "\(slots[0].stderr.suffix(2000))")
         let rows = try await c.count("SELECT count(*) FROM outbox WHERE channel = 'mail'")
         #expect(rows >= 3000)
@@ -248,7 +280,7 @@ struct DaemonFailoverTests {
         if ProcessInfo.processInfo.environment["GUANHUAI_SHOW_LOGS"] != nil { for d in slots { print(d.stderr) } }
         let sorted = recoveries.sorted()
         print(
-            "daemon failovers: \(failovers), \(rows) digests, \(got.count - unique.count) duplicates, kill → first result on the new primary: median \(sorted.isEmpty ? .zero : sorted[sorted.count / 2]), max \(sorted.last ?? .zero)"
+            "daemon failovers: \(failovers), \(rows) digests, \(got.count - unique.count) duplicates, kill → first result on the new primary: \(sorted), completions \(answers.filter { $0.status == 0 }.count) of \(answers.count) recorded"
         )
         for d in slots { d.signal(SIGTERM) }
         for d in slots { _ = await d.waitExit(timeout: 30) }
