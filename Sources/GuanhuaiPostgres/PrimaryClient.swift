@@ -28,6 +28,8 @@ public actor PrimaryClient {
     /// How long one transaction may take before the server is presumed gone (a stopped process keeps its sockets
     /// open: only a timeout notices).
     public let transactionTimeout: Duration
+    /// How long a call waits before the host is asked directly whether it is still the primary (`stillPrimary`).
+    let liveCheck = Duration.seconds(2)
     /// How long a transaction keeps being retried across a failover before its caller is told.
     public let retryFor: Duration
     let poolSize: Int
@@ -91,11 +93,19 @@ public actor PrimaryClient {
                 continue
             }
             let logger = self.logger
-            let outcome = await Deadline.run(within: transactionTimeout) { try await body(client, logger) }
+            // A call not answered within `liveCheck` asks the host directly, and again every `liveCheck`: one that no
+            // longer answers as the primary ends the call now rather than at the timeout. After a SIGKILL the pool
+            // kept trying to connect to the dead host and a call waited the whole 20 s for a connection; a stopped
+            // host (SIGSTOP) keeps its sockets open and answers nothing.
+            let outcome = await Deadline.run(within: transactionTimeout, check: (every: liveCheck, { await self.stillPrimary() })) {
+                try await body(client, logger)
+            }
             switch outcome {
             case .value(let v): return v
             case .timedOut:
-                logger.warning("the database did not answer within \(transactionTimeout); finding the primary again", metadata: ["host": "\(host ?? "-")"])
+                logger.warning(
+                    "the database did not answer (within \(transactionTimeout), or it no longer answers as the primary); finding the primary again",
+                    metadata: ["host": "\(host ?? "-")"])
                 drop(client)
             case .failed(let error):
                 // The error's own text can hold the query's values (a note): only the server's words are kept.
@@ -147,6 +157,34 @@ public actor PrimaryClient {
         }
     }
 
+    /// Asks one host, on a connection of its own, whether it is in recovery and on which timeline.
+    static func ask(_ configuration: PostgresConnection.Configuration, within timeout: Duration, logger: Logger) async
+        -> Result<(Bool, Int64), any Error>
+    {
+        let outcome = await Deadline.run(within: timeout) { () async throws -> (Bool, Int64) in
+            let conn = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            defer { Task { try? await conn.close() } }
+            for try await (recovery, timeline) in try await conn.query(PrimaryClient.probe, logger: logger).decode((Bool, Int64).self) {
+                return (recovery, timeline)
+            }
+            return (true, 0)
+        }
+        switch outcome {
+        case .value(let v): return .success(v)
+        case .failed(let e): return .failure(e)
+        case .timedOut: return .failure(ProbeTimeout())
+        }
+    }
+
+    /// Whether the host in use still answers as the primary, asked beside the pool: a pool whose host died keeps
+    /// trying to connect, and what waits for one of its connections would wait for the whole timeout.
+    func stillPrimary() async -> Bool {
+        guard let host = current?.host, let configuration = try? connectionConfiguration(host) else { return false }
+        let answer = await PrimaryClient.ask(configuration, within: .seconds(url.connectTimeoutSeconds), logger: logger)
+        if case .success((false, _)) = answer { return true }
+        return false
+    }
+
     /// Probes every host and connects to the primary.
     private func probe() async throws(StoreError) -> PostgresClient {
         var answers: [(host: DatabaseURL.Host, timeline: Int64)] = []
@@ -160,23 +198,8 @@ public actor PrimaryClient {
                     seen.append("\(h): \(PrimaryClient.describe(error))")
                     continue
                 }
-                let logger = self.logger
-                let timeout = Duration.seconds(url.connectTimeoutSeconds)
-                group.addTask {
-                    let outcome = await Deadline.run(within: timeout) { () async throws -> (Bool, Int64) in
-                        let conn = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
-                        defer { Task { try? await conn.close() } }
-                        for try await (recovery, timeline) in try await conn.query(PrimaryClient.probe, logger: logger).decode((Bool, Int64).self) {
-                            return (recovery, timeline)
-                        }
-                        return (true, 0)
-                    }
-                    switch outcome {
-                    case .value(let v): return (h, .success(v))
-                    case .failed(let e): return (h, .failure(e))
-                    case .timedOut: return (h, .failure(ProbeTimeout()))
-                    }
-                }
+                let (logger, timeout) = (self.logger, Duration.seconds(url.connectTimeoutSeconds))
+                group.addTask { (h, await PrimaryClient.ask(configuration, within: timeout, logger: logger)) }
             }
             for await (h, result) in group {
                 switch result {
@@ -364,7 +387,11 @@ enum Deadline {
         }
     }
 
-    static func run<T: Sendable>(within limit: Duration, _ body: @escaping @Sendable () async throws -> T) async -> Outcome<T> {
+    /// `check`: asked every so often whether to go on waiting; false ends the wait as a timeout now.
+    static func run<T: Sendable>(
+        within limit: Duration, check: (every: Duration, goOn: @Sendable () async -> Bool)? = nil,
+        _ body: @escaping @Sendable () async throws -> T
+    ) async -> Outcome<T> {
         let race = Race<T>()
         return await withCheckedContinuation { (k: CheckedContinuation<Outcome<T>, Never>) in
             race.state.withLock { $0.k = k }
@@ -372,7 +399,17 @@ enum Deadline {
                 do { race.finish(.value(try await body())) } catch { race.finish(.failed(error)) }
             }
             let timer = Task {
-                guard (try? await Task.sleep(for: limit)) != nil else { return }
+                let end = ContinuousClock.now + limit
+                if let check {
+                    while ContinuousClock.now + check.every < end {
+                        guard (try? await Task.sleep(for: check.every)) != nil else { return }
+                        if await !check.goOn() {
+                            race.finish(.timedOut)
+                            return
+                        }
+                    }
+                }
+                guard (try? await Task.sleep(until: end, clock: .continuous)) != nil else { return }
                 race.finish(.timedOut)
             }
             let finished = race.state.withLock { s in

@@ -196,8 +196,11 @@ struct DaemonFailoverTests {
         func set(_ s: PostgresServer) { lock.withLock { server = s } }
     }
 
-    @Test func twoInstancesFollowThePrimaryThroughFailoversAndLoseNothing() async throws {
-        let failovers = Int(ProcessInfo.processInfo.environment["GUANHUAI_DAEMON_FAILOVERS"] ?? "") ?? 2
+    /// `hang`: the split brain. The primary is stopped (SIGSTOP: its connections stay open, half answered), the
+    /// standby promoted, and the old primary resumed (SIGCONT) a few seconds later, saying primary too, before it is
+    /// killed and rejoined: the instances stay on the new primary (the later timeline).
+    @Test(arguments: [false, true]) func twoInstancesFollowThePrimaryThroughFailoversAndLoseNothing(hang: Bool) async throws {
+        let failovers = hang ? 1 : Int(ProcessInfo.processInfo.environment["GUANHUAI_DAEMON_FAILOVERS"] ?? "") ?? 2
         let pair = try await offThePool { try PostgresPair() }
         defer {
             pair.primary.stop()
@@ -238,19 +241,25 @@ struct DaemonFailoverTests {
         for _ in 0..<failovers {
             try await Task.sleep(for: .milliseconds(Int.random(in: 1000...2000)))
             let old = primary.now
-            let sentBefore = try await c.count("SELECT count(*) FROM outbox WHERE state = 'sent'")
             let oldPID = old.pid
             let killed = ContinuousClock.now
-            old.signal(SIGKILL)
+            old.signal(hang ? SIGSTOP : SIGKILL)
             try await standby.promoted()
             primary.set(standby)
-            // The first result recorded on the new primary after the kill.
+            // The first result recorded on the new primary once it is promoted (what it had then came from the old).
+            let sentBefore = try await c.count("SELECT count(*) FROM outbox WHERE state = 'sent'")
             while ContinuousClock.now < killed + .seconds(120) {
                 if let n = try? await c.count("SELECT count(*) FROM outbox WHERE state = 'sent'"), n > sentBefore {
                     recoveries.append(ContinuousClock.now - killed)
                     break
                 }
                 try await Task.sleep(for: .milliseconds(50))
+            }
+            if hang {
+                // Two primaries for a while: the old one answers again, on the old timeline.
+                old.signal(SIGCONT)
+                try await Task.sleep(for: .seconds(3))
+                old.signal(SIGKILL)
             }
             let (p, s) = (standby, old)
             try await offThePool { try s.rejoin(standbyOf: p, oldPID: oldPID) }
@@ -280,7 +289,7 @@ struct DaemonFailoverTests {
         if ProcessInfo.processInfo.environment["GUANHUAI_SHOW_LOGS"] != nil { for d in slots { print(d.stderr) } }
         let sorted = recoveries.sorted()
         print(
-            "daemon failovers: \(failovers), \(rows) digests, \(got.count - unique.count) duplicates, kill → first result on the new primary: \(sorted), completions \(answers.filter { $0.status == 0 }.count) of \(answers.count) recorded"
+            "daemon \(hang ? "split brains" : "failovers"): \(failovers), \(rows) digests, \(got.count - unique.count) duplicates, kill → first result on the new primary: \(sorted), completions \(answers.filter { $0.status == 0 }.count) of \(answers.count) recorded"
         )
         for d in slots { d.signal(SIGTERM) }
         for d in slots { _ = await d.waitExit(timeout: 30) }
