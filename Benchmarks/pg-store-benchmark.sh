@@ -2,7 +2,8 @@
 # SQLite beside PostgreSQL in one run (release build), on a generated committee of N members (default 100,000):
 #   - guanhuai db copy, SQLite → PostgreSQL and back, the whole command (median of 3, each into a new database);
 #   - the store's operations on both engines (StoreEngineBenchmark): planning's read of the whole committee,
-#     queueing 10,000 messages, claiming and recording 2,000.
+#     queueing 10,000 messages, claiming and recording 2,000;
+#   - the whole commands on either store: plan --format json, 组织部's and a branch secretary's agenda, report --year.
 # PostgreSQL 15 runs in a temporary directory with its default durability (fsync, synchronous_commit on), reached
 # over its Unix socket, as the `postgres` user when run as root.
 #     bash Benchmarks/pg-store-benchmark.sh [MEMBERS]
@@ -38,3 +39,15 @@ print(f"db copy SQLite → PostgreSQL: median {statistics.median(there):.2f} s o
 print(f"db copy PostgreSQL → SQLite: median {statistics.median(back):.2f} s of 3 (min {min(back):.2f}, max {max(back):.2f})")
 PY
 .build/release/StoreEngineBenchmark "$work/state/guanhuai.sqlite" "$(url copy1)" 5
+# The whole commands on either store, side by side in this run (median of 3 each): the same committee, the
+# configuration differing only in [database] (the SQLite file, or `url` of the copy on PostgreSQL).
+sed "s|^path = \"state/guanhuai.sqlite\"|url = \"$(url copy1)\"|" "$work/config.toml" > "$work/config-pg.toml"
+year=(--from 2027-01-01 --to 2027-12-31 --now 2027-12-31)
+for engine in sqlite postgresql; do
+    cfg=(--config "$work/config.toml")
+    [ "$engine" = sqlite ] || cfg=(--config "$work/config-pg.toml")
+    measure 3 "$engine: plan --format json, one year" $bin plan "${year[@]}" --format json "${cfg[@]}"
+    measure 3 "$engine: agenda --person ZZB (组织部)" $bin agenda --person ZZB --now 2027-03-01 "${cfg[@]}"
+    measure 3 "$engine: agenda --person S7-3 (a branch secretary)" $bin agenda --person S7-3 --now 2027-03-01 "${cfg[@]}"
+    measure 3 "$engine: report --year 2027" $bin report --year 2027 --now 2027-12-31 "${cfg[@]}"
+done

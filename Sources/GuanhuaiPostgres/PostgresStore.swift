@@ -37,7 +37,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
     /// Connects (finding the primary) and migrates.
     public init(
         url: DatabaseURL, password: String?, logger: Logger, instance: String? = nil, claimSeconds: Int64 = 300,
-        claimBatch: Int = 50, transactionTimeout: Duration = .seconds(20), retryFor: Duration = .seconds(90)
+        claimBatch: Int = 50, transactionTimeout: Duration = .seconds(20), retryFor: Duration = .seconds(45)
     ) async throws(StoreError) {
         client = PrimaryClient(url: url, password: password, logger: logger, transactionTimeout: transactionTimeout, retryFor: retryFor)
         self.logger = logger

@@ -50,7 +50,7 @@ public actor PrimaryClient {
 
     public init(
         url: DatabaseURL, password: String?, logger: Logger, poolSize: Int = 8,
-        transactionTimeout: Duration = .seconds(20), retryFor: Duration = .seconds(90)
+        transactionTimeout: Duration = .seconds(20), retryFor: Duration = .seconds(45)
     ) {
         self.url = url
         self.password = password
