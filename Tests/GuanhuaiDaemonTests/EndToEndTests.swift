@@ -25,25 +25,7 @@ struct Rig: ~Copyable {
         _ = try dir.write("smtp-password", "pa:ss w0rd!\n")
         let port = freePort()
         var text =
-            try String(contentsOfFile: config, encoding: .utf8) + """
-
-                [channels.mail]
-                type = "smtp"
-                host = "localhost"
-                port = \(port)
-                security = "starttls"
-                user = "guanhuai"
-                password_credential = "smtp-password"
-                ca_file = "\(cert.cert)"
-                from = "guanhuai@example.edu.cn"
-                from_name = "党委组织部 关怀提醒"
-                timeout_seconds = 30
-
-                [delivery]
-                retry_initial_seconds = \(retryInitialSeconds)
-                retry_max_seconds = 2
-
-                """
+            try String(contentsOfFile: config, encoding: .utf8) + "\n" + mailChannelTOML(port: port, ca: cert.cert, retryInitialSeconds: retryInitialSeconds)
         text = edit(text)
         try Data(text.utf8).write(to: URL(fileURLWithPath: config))
         self.clock = dir.url.appendingPathComponent("clock").path
@@ -87,6 +69,29 @@ struct Rig: ~Copyable {
     var mailSettled: Bool {
         ((try? database.outbox().filter { $0.channel == "mail" }) ?? []).allSatisfy { $0.state != .pending }
     }
+}
+
+/// The `[channels.mail]` and `[delivery]` the daemon tests send through: aiosmtpd on `port` with STARTTLS and AUTH
+/// (the password in the credential `smtp-password`), its certificate's CA trusted, retries quick.
+func mailChannelTOML(port: Int, ca: String, retryInitialSeconds: Int = 1) -> String {
+    """
+    [channels.mail]
+    type = "smtp"
+    host = "localhost"
+    port = \(port)
+    security = "starttls"
+    user = "guanhuai"
+    password_credential = "smtp-password"
+    ca_file = "\(ca)"
+    from = "guanhuai@example.edu.cn"
+    from_name = "党委组织部 关怀提醒"
+    timeout_seconds = 30
+
+    [delivery]
+    retry_initial_seconds = \(retryInitialSeconds)
+    retry_max_seconds = 2
+
+    """
 }
 
 /// The e-mail recipients of the digests the planner gives for the send times in (after, through].

@@ -47,21 +47,8 @@ struct TwoDaemonTests {
                 [database]
                 url = "\(url)"
                 claim_seconds = \(claimSeconds)
-                [channels.mail]
-                type = "smtp"
-                host = "localhost"
-                port = \(port)
-                security = "starttls"
-                user = "guanhuai"
-                password_credential = "smtp-password"
-                ca_file = "\(cert.cert)"
-                from = "guanhuai@example.edu.cn"
-                timeout_seconds = 30
-                [delivery]
-                retry_initial_seconds = 1
-                retry_max_seconds = 2
 
-                """)
+                """ + mailChannelTOML(port: port, ca: cert.cert))
             clock = dir.url.appendingPathComponent("clock").path
         }
 
