@@ -77,7 +77,9 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         } else if text.hasPrefix("postgres://") {
             rest = text.dropFirst("postgres://".count)
         } else {
-            throw fail("\"\(text)\" is not a PostgreSQL URL: it starts postgresql://USER@HOST:PORT/DATABASE")
+            // Only the scheme is repeated: the rest of a mistyped URL may hold a password.
+            let scheme = text.firstRange(of: "://").map { String(text[..<$0.lowerBound]) + "://…" } ?? "the value"
+            throw fail("\(scheme) is not a PostgreSQL URL: it starts postgresql://USER@HOST:PORT/DATABASE")
         }
         var authority = rest
         var path = Substring("")

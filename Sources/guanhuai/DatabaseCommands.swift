@@ -68,9 +68,12 @@ struct DatabaseCopyCommand: AsyncParsableCommand {
             return .sqlite(try AppDatabase(path: path))
         }
         guard DatabaseURL.isPostgres(spec) else {
+            // What was given, unless it may hold a password (USER:PASSWORD@HOST): then only its scheme.
+            let shown =
+                spec.contains("@") ? (spec.firstRange(of: "://").map { String(spec[..<$0.lowerBound]) + "://…" } ?? "(the value)") : "\"\(spec)\""
             throw UsageError(
                 message: L(
-                    "--\(option) \"\(spec)\" is neither sqlite:PATH nor postgresql://…", "--\(option) \"\(spec)\" 既不是 sqlite:路径，也不是 postgresql://…"))
+                    "--\(option) \(shown) is neither sqlite:PATH nor postgresql://…", "--\(option) \(shown) 既不是 sqlite:路径，也不是 postgresql://…"))
         }
         let url = try DatabaseURL(parsing: spec, source: "--\(option)")
         let password = try passwordFile.map { try SecretRef.file($0).read(environment: [:]) }

@@ -31,7 +31,7 @@ import Testing
     @Test(arguments: [
         ("postgresql://u:secret@db/x", "password_credential"),
         ("postgresql://u@db/x?password=secret", "password_credential"),
-        ("mysql://u@db/x", "not a PostgreSQL URL"),
+        ("mysql://u:secret@db/x", "mysql://… is not a PostgreSQL URL"),
         ("postgresql://u@db:99999/x", "not a port number"),
         ("postgresql://u@db1,,db2/x", "empty host"),
         ("postgresql://u@db/x?sslmode=maybe", "sslmode \"maybe\""),
