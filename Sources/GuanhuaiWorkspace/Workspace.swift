@@ -76,9 +76,6 @@ public struct Workspace: Sendable {
     /// The SQLite database, for what only it does yet (the imports); nil on PostgreSQL or before one exists.
     public var sqlite: AppDatabase? { database as? AppDatabase }
 
-    /// Where the store is, for people: the SQLite file's path or the PostgreSQL URL (which holds no password).
-    public var storeDescription: String { config.postgres.map { $0.url.description } ?? config.databasePath }
-
     /// The database, for what writes: a workspace opened with `create: true` always has one. Without one (opened
     /// to read, before anything was imported) this says so rather than crashing.
     public func store() throws(StoreError) -> any CommitteeStore {
