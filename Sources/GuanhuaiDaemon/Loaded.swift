@@ -51,6 +51,8 @@ struct Loaded: Sendable {
             case .store(let e): throw e
             }
         }
+        // One guanhuaid per SQLite file; `guanhuai restore` reads this hold to know the service runs.
+        if let path = workspace.sqlite?.path { try AppDatabase.holdServiceLock(path: path) }
         let renderer = try await DigestRenderer.load(directory: workspace.config.templatesDirectory)
         var channels: [String: any DeliveryChannel] = [:]
         for (name, spec) in workspace.config.channels {

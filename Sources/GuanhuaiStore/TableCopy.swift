@@ -40,23 +40,7 @@ extension AppDatabase {
     /// Every committee table, read in one transaction (a consistent copy while others write).
     public func copyOut() throws(StoreError) -> [TableCopy] {
         try read { db in
-            try TableCopy.tables.map { t in
-                let columns = try db.columns(in: t.name).map(\.name)
-                let rows = try Row.fetchAll(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(t.name) ORDER BY \(t.orderBy)")
-                return TableCopy(
-                    table: t.name, columns: columns,
-                    rows: rows.map { row in
-                        row.databaseValues.map { v in
-                            switch v.storage {
-                            case .null: .null
-                            case .int64(let i): .integer(i)
-                            case .double(let d): .real(d)
-                            case .string(let s): .text(s)
-                            case .blob(let b): .blob(b)
-                            }
-                        }
-                    })
-            }
+            try TableCopy.tables.map { t in try TableCopy.read(db, t.name, where: nil) }
         }
     }
 
@@ -77,17 +61,7 @@ extension AppDatabase {
                 let statement = try db.makeStatement(
                     sql: "INSERT INTO \(t.table) (\(t.columns.joined(separator: ", "))) VALUES (\(t.columns.map { _ in "?" }.joined(separator: ", ")))")
                 for row in t.rows {
-                    try statement.execute(
-                        arguments: StatementArguments(
-                            row.map { v -> (any DatabaseValueConvertible)? in
-                                switch v {
-                                case .null: nil
-                                case .integer(let i): i
-                                case .real(let d): d
-                                case .text(let s): s
-                                case .blob(let b): b
-                                }
-                            }))
+                    try statement.execute(arguments: StatementArguments(row.map(\.databaseValue)))
                 }
             }
         }

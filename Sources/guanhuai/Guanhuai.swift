@@ -19,7 +19,8 @@ struct Guanhuai: AsyncParsableCommand {
         subcommands: [
             PlanCommand.self, AgendaCommand.self, ImportCommand.self, EventCommand.self, DoneCommand.self,
             WaiveCommand.self, StatusCommand.self, CheckCommand.self, SendTestCommand.self, CalendarCommand.self,
-            LunarCommand.self, EnableChannelCommand.self, WebCommand.self, ReportCommand.self, DatabaseCommand.self,
+            LunarCommand.self, EnableChannelCommand.self, WebCommand.self, ReportCommand.self, DatabaseCommand.self, BackupCommand.self,
+            RestoreCommand.self,
         ]
     )
 
