@@ -7,12 +7,17 @@ DESTDIR ?=
 SYSCONFDIR ?= /etc
 UNITDIR ?= /etc/systemd/system
 
-.PHONY: system-test run test lint format bench deps build lunar-fixture calendar-table release install order-file
+.PHONY: system-test run test lint format bench deps build lunar-fixture calendar-table release install order-file \
+	man install-files deb run-deps
 
+# What the tests need (everything); run-deps only what building and running need (`make run` stays light).
 deps:
-	@Tools/install-deps
+	@Tools/install-deps test
 
-build: deps
+run-deps:
+	@Tools/install-deps run
+
+build: run-deps
 	$(SWIFT) build --product guanhuai
 
 # The main job on the embedded default: the example loaded into SQLite (.state/, idempotent), then its plan.
@@ -79,29 +84,90 @@ order-file: release
 # Release binaries as installed, in a build directory of their own (.build/install): the Swift runtime linked in,
 # so they run on a Debian 12 without a Swift toolchain; linked by lld with every function in a section of its own
 # and the daemon's start and idle code side by side (Packaging/guanhuaid.order, written by Tools/make-order-file),
-# relative relocations packed (DT_RELR, glibc 2.36) and no symbol table exported. Together they take the daemon's
+# relative relocations packed (DT_RELR, glibc 2.36), no symbol table exported, and hardened as Debian's binaries
+# are (PIE, full RELRO: BIND_NOW). Together they take the daemon's
 # resident pages of its own binary from 27 MB to about 16, its code among them from 17 to 12 (docs/performance.md).
 RELEASE_FLAGS = -c release --static-swift-stdlib --scratch-path .build/install \
 	-Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xcxx -ffunction-sections \
 	-Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic \
+	-Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now \
 	-Xlinker --symbol-ordering-file=$(CURDIR)/Packaging/guanhuaid.order -Xlinker --no-warn-symbol-ordering
-release: deps
+release: run-deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product guanhuaid
 	$(SWIFT) build $(RELEASE_FLAGS) --product guanhuai
 
-# Binaries, the unit, the example configuration and templates where the unit expects them. An existing
-# configuration is never overwritten; the example then goes beside it as config.toml.example.
-install: release
-	install -D -s -m 0755 .build/install/release/guanhuaid $(DESTDIR)$(PREFIX)/bin/guanhuaid
-	install -D -s -m 0755 .build/install/release/guanhuai $(DESTDIR)$(PREFIX)/bin/guanhuai
+# Where `make install` and the Debian package (debian/rules: PREFIX=/usr, UNITDIR=/lib/systemd/system) put things.
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec/guanhuai
+DATADIR ?= $(PREFIX)/share/guanhuai
+DOCDIR ?= $(PREFIX)/share/doc/guanhuai
+MANDIR ?= $(PREFIX)/share/man
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+BACKTRACER ?= $(dir $(shell command -v $(SWIFT)))../libexec/swift/linux/swift-backtrace-static
+BUILT = .build/install/release
+
+# The manual pages: guanhuai(1) by swift-argument-parser's generator from the built tool, guanhuaid(8) written.
+man: release
+	$(SWIFT) build --product generate-manual
+	rm -rf .build/man && mkdir -p .build/man
+	$$($(SWIFT) build --show-bin-path)/generate-manual $(BUILT)/guanhuai --section 1 \
+		--date $$(date -u -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s) +%F) -o .build/man
+	cp Packaging/guanhuaid.8 .build/man/
+
+# Everything but building: the binaries, the backtracer, the unit, the package data, the skeleton configuration
+# (an existing one is never overwritten), the example committee, manual pages, completions and documentation.
+install-files:
+	install -D -s -m 0755 $(BUILT)/guanhuaid $(DESTDIR)$(SBINDIR)/guanhuaid
+	install -D -s -m 0755 $(BUILT)/guanhuai $(DESTDIR)$(BINDIR)/guanhuai
+	install -D -m 0755 $(BACKTRACER) $(DESTDIR)$(LIBEXECDIR)/swift-backtrace-static
 	install -d -m 0755 $(DESTDIR)$(UNITDIR)
-	sed 's#@PREFIX@#$(PREFIX)#g' Units/guanhuaid.service > $(DESTDIR)$(UNITDIR)/guanhuaid.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/guanhuaid.service
-	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/guanhuai/templates
-	install -m 0644 Config/templates/*.mustache $(DESTDIR)$(SYSCONFDIR)/guanhuai/templates/
-	for f in rules.toml organization.toml roster.csv relations.csv events.csv holidays.toml; do \
-		[ -e $(DESTDIR)$(SYSCONFDIR)/guanhuai/$$f ] || install -m 0644 Config/$$f $(DESTDIR)$(SYSCONFDIR)/guanhuai/$$f; done
-	sed 's#^path = "../.state/guanhuai.sqlite"#path = "/var/lib/guanhuai/guanhuai.sqlite"#' Config/config.toml > $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml.example
-	[ -e $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml ] || cp $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml.example $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml
-	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/guanhuai/README.md
-	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/guanhuai/
+	sed -e 's#@SBINDIR@#$(SBINDIR)#g' -e 's#@LIBEXECDIR@#$(LIBEXECDIR)#g' -e 's#@SYSCONFDIR@#$(SYSCONFDIR)#g' \
+		Units/guanhuaid.service > $(DESTDIR)$(UNITDIR)/guanhuaid.service
+	for u in guanhuai-backup.service guanhuai-backup.timer; do \
+		sed -e 's#@BINDIR@#$(BINDIR)#g' -e 's#@SYSCONFDIR@#$(SYSCONFDIR)#g' Units/$$u > $(DESTDIR)$(UNITDIR)/$$u; done
+	chmod 0644 $(DESTDIR)$(UNITDIR)/guanhuaid.service $(DESTDIR)$(UNITDIR)/guanhuai-backup.*
+	install -d -m 0755 $(DESTDIR)$(DATADIR)/templates
+	install -m 0644 Config/rules.toml Config/holidays.toml $(DESTDIR)$(DATADIR)/
+	install -m 0644 Config/templates/*.mustache $(DESTDIR)$(DATADIR)/templates/
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/guanhuai
+	sed -e 's#/usr/share/guanhuai#$(DATADIR)#g' -e 's#/usr/share/doc/guanhuai#$(DOCDIR)#g' Packaging/config.toml \
+		> $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml.dist
+	[ -e $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml ] \
+		&& rm $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml.dist \
+		|| mv $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml.dist $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/guanhuai/config.toml
+	install -d -m 0755 $(DESTDIR)$(DOCDIR)/examples/templates
+	install -m 0644 Config/rules.toml Config/organization.toml Config/roster.csv Config/relations.csv \
+		Config/events.csv Config/holidays.toml $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 Config/templates/*.mustache $(DESTDIR)$(DOCDIR)/examples/templates/
+	sed 's#^path = "../.state/guanhuai.sqlite"#path = "/var/lib/guanhuai/guanhuai.sqlite"#' Config/config.toml \
+		> $(DESTDIR)$(DOCDIR)/examples/config.toml
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -D -m 0644 .build/man/guanhuai.1 $(DESTDIR)$(MANDIR)/man1/guanhuai.1
+	install -D -m 0644 .build/man/guanhuaid.8 $(DESTDIR)$(MANDIR)/man8/guanhuaid.8
+	install -d -m 0755 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	$(BUILT)/guanhuai --generate-completion-script bash | sed '1{/^#!/d}' > $(DESTDIR)$(BASHCOMPDIR)/guanhuai
+	$(BUILT)/guanhuai --generate-completion-script zsh > $(DESTDIR)$(ZSHCOMPDIR)/_guanhuai
+	chmod 0644 $(DESTDIR)$(BASHCOMPDIR)/guanhuai $(DESTDIR)$(ZSHCOMPDIR)/_guanhuai
+
+# From source onto this machine, as the package would: also the system user (systemd-sysusers).
+install: release man install-files
+	install -D -m 0644 Packaging/guanhuai.sysusers $(DESTDIR)$(SYSUSERSDIR)/guanhuai.conf
+	install -D -m 0644 Packaging/guanhuai.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/guanhuai.conf
+	[ -n "$(DESTDIR)" ] || { systemd-sysusers guanhuai.conf && systemd-tmpfiles --create guanhuai.conf; }
+
+# The Debian package (debian/, debhelper): dist/guanhuai_VERSION_amd64.deb. DEB_VERSION overrides the version, for
+# a second build to upgrade to (the booted system test). lintian must pass: 0 errors,
+# 0 warnings (debian/guanhuai.lintian-overrides says why for each one overridden).
+DEB_VERSION ?=
+deb: release man
+	@Tools/install-deps deb
+	dpkg-checkbuilddeps
+	mkdir -p dist
+	rm -f dist/guanhuai_$(or $(DEB_VERSION),$(shell dpkg-parsechangelog -S Version))_amd64.deb
+	GUANHUAI_DEB_VERSION=$(DEB_VERSION) debian/rules binary
+	debian/rules clean
+	lintian --fail-on error,warning --info dist/guanhuai_$(or $(DEB_VERSION),$(shell dpkg-parsechangelog -S Version))_amd64.deb

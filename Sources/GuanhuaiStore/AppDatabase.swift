@@ -71,18 +71,27 @@ public struct AppDatabase: Sendable {
     }
 
     /// Files this process created belong to whoever owns the state directory: the CLI run as root must not lock
-    /// out guanhuaid running as its own (dynamic) user. And they stay 0600.
+    /// out guanhuaid running as its own user. They are 0600, or 0660 where the directory gives its group full access
+    /// (the packaged service's 2770 /var/lib/guanhuai: the operators in the group guanhuai run the CLI on it).
     static func handOver(path: String, directory: String) {
         var dir = stat()
-        let isRoot = getuid() == 0 && stat(directory, &dir) == 0
-        for suffix in ["", "-wal", "-shm", ".lock"] {
+        guard stat(directory, &dir) == 0 else { return }
+        let isRoot = getuid() == 0
+        let mode = Self.fileMode(directoryMode: dir.st_mode)
+        for suffix in ["", "-wal", "-shm", ".lock", ".service"] {
             var st = stat()
             guard stat(path + suffix, &st) == 0 else { continue }
             if isRoot && (st.st_uid != dir.st_uid || st.st_gid != dir.st_gid) {
                 _ = chown(path + suffix, dir.st_uid, dir.st_gid)
             }
-            if st.st_uid == geteuid() { chmod(path + suffix, 0o600) }
+            if st.st_uid == geteuid() || isRoot { chmod(path + suffix, mode) }
         }
+    }
+
+    /// The database files' mode in a directory of this mode: the group's access only where the directory gives
+    /// its group all of read, write and search.
+    static func fileMode(directoryMode: mode_t) -> mode_t {
+        directoryMode & 0o070 == 0o070 ? 0o660 : 0o600
     }
 
     /// An in-memory database, for tests and benchmarks.

@@ -5,12 +5,15 @@ import Testing
 /// Units/guanhuaid.service, checked by systemd's own tools (../shared/systemd.md, "Hardening").
 @Suite struct UnitFileTests {
     func installedUnit(_ dir: borrowing Scratch) throws -> String {
-        // PREFIX points at a tree whose bin/guanhuaid is the binary under test, as `make install` would place it.
-        let bin = dir.url.appendingPathComponent("prefix/bin")
-        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent("guanhuaid").path, withDestinationPath: daemonPath)
+        // SBINDIR points at a tree whose sbin/guanhuaid is the binary under test, as `make install` would place it.
+        let sbin = dir.url.appendingPathComponent("prefix/sbin")
+        try FileManager.default.createDirectory(at: sbin, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: sbin.appendingPathComponent("guanhuaid").path, withDestinationPath: daemonPath)
         let text = try String(contentsOf: Example.root.appendingPathComponent("Units/guanhuaid.service"), encoding: .utf8)
-            .replacingOccurrences(of: "@PREFIX@", with: dir.url.appendingPathComponent("prefix").path)
+            .replacingOccurrences(of: "@SBINDIR@", with: sbin.path)
+            .replacingOccurrences(of: "@LIBEXECDIR@", with: dir.url.appendingPathComponent("prefix/libexec/guanhuai").path)
+            .replacingOccurrences(of: "@SYSCONFDIR@", with: "/etc")
+        #expect(!text.contains(/@[A-Z]+@/), "every placeholder the Makefile fills is filled here too")
         return try dir.write("guanhuaid.service", text)
     }
 
