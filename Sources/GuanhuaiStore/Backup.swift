@@ -137,7 +137,12 @@ extension AppDatabase {
         var replaced: (outbox: TableCopy, items: TableCopy, notices: TableCopy, mark: Int64?, completions: Set<String>, events: Set<String>)?
         if FileManager.default.fileExists(atPath: path) {
             let live = try AppDatabase(path: path)
-            let kept = "\(path).replaced-\(stamp)"
+            var kept = "\(path).replaced-\(stamp)"
+            var n = 2
+            while FileManager.default.fileExists(atPath: kept) {  // two restores in one second
+                kept = "\(path).replaced-\(stamp)-\(n)"
+                n += 1
+            }
             _ = try live.backup(to: kept, now: now)
             report.keptAt = kept
             replaced = try live.read { db in
@@ -362,6 +367,21 @@ extension CopyValue {
         case .real(let d): d.databaseValue
         case .text(let s): s.databaseValue
         case .blob(let b): b.databaseValue
+        }
+    }
+}
+
+extension AppDatabase {
+    /// An empty database with the schema as migration `version` left it: for the fixtures of each schema the upgrade
+    /// tests keep (Tests/GuanhuaiStoreTests/Fixtures/schema).
+    public static func emptySchema(at path: String, through version: String) throws(StoreError) {
+        guard schemaVersions.contains(version) else { throw .rejected("no schema version \(version)") }
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try migrator.migrate(queue, upTo: version)
+            try queue.close()
+        } catch {
+            throw StoreError(error, path: path)
         }
     }
 }
