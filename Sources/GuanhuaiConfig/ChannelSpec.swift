@@ -10,20 +10,28 @@ public enum SecretRef: Sendable, Equatable {
     /// Given in a `--via` URL itself (a 企业微信 key, a 钉钉 access token), typed by the operator at a shell.
     case value(String)
 
+    /// Where the documented units keep credential `id` (LoadCredential=id:/etc/credstore/guanhuaid.id).
+    public static func credstore(_ id: String) -> String { "/etc/credstore/guanhuaid.\(id)" }
+
     /// Reads the secret; a trailing newline is not part of it.
     public func read(environment: [String: String]) throws(InputError) -> String {
         let path: String
         switch self {
         case .value(let v): return v
         case .credential(let id):
-            guard let dir = environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty else {
+            if let dir = environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty {
+                path = dir + "/" + id
+            } else if FileManager.default.isReadableFile(atPath: Self.credstore(id)) {
+                // Outside the service (an operator's `guanhuai check` or `send-test` as root): where the unit's
+                // LoadCredential= takes it from, by the convention the documentation gives.
+                path = Self.credstore(id)
+            } else {
                 throw InputError(
                     file: "credential \(id)",
                     message:
-                        "$CREDENTIALS_DIRECTORY is not set: run under systemd with LoadCredential=\(id):/etc/credstore/guanhuaid.\(id), or set it to a directory holding a file named \(id)"
+                        "$CREDENTIALS_DIRECTORY is not set and \(Self.credstore(id)) cannot be read: run under systemd with LoadCredential=\(id):\(Self.credstore(id)), run this as root, or set $CREDENTIALS_DIRECTORY to a directory holding a file named \(id)"
                 )
             }
-            path = dir + "/" + id
         case .file(let p): path = p
         }
         let text: String
