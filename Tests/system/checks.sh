@@ -29,6 +29,31 @@ prop() { local v; v=$(systemctl show -P "$1" guanhuaid); echo "${v:-0}"; }
 mails() { ls /var/lib/test-mail/*.eml 2>/dev/null | wc -l; }
 since=$(date '+%Y-%m-%d %H:%M:%S')
 
+export DEBIAN_FRONTEND=noninteractive
+read -r version next </root/debs/versions
+
+# 0. Installed as README says: apt install the .deb, put the committee in /etc/guanhuai, check, start.
+check "apt installs the package (no Swift toolchain here)" apt-get install -y -q "/root/debs/guanhuai_${version}_amd64.deb"
+check "the system user guanhuai exists (systemd-sysusers), home /var/lib/guanhuai, no login shell" bash -c \
+    'getent passwd guanhuai | grep -q ":/var/lib/guanhuai:/usr/sbin/nologin$" && getent group guanhuai'
+check "guanhuaid.service is enabled, and waits for the committee's files without failing" bash -c \
+    '[ "$(systemctl is-enabled guanhuaid)" = enabled ] && [ "$(systemctl show -P ActiveState guanhuaid)" = inactive ] && [ "$(systemctl show -P ConditionResult guanhuaid)" = no ]'
+check "the backup timer ships disabled" bash -c '[ "$(systemctl is-enabled guanhuai-backup.timer)" = disabled ]'
+check "the state directory is the group's (2770 guanhuai:guanhuai), the backups' 0750" bash -c \
+    '[ "$(stat -c %a:%U:%G /var/lib/guanhuai)" = 2770:guanhuai:guanhuai ] && [ "$(stat -c %a:%U:%G /var/backups/guanhuai)" = 750:guanhuai:guanhuai ]'
+check "manual pages and completions are installed" test -s /usr/share/man/man1/guanhuai.1.gz -a -s /usr/share/man/man8/guanhuaid.8.gz \
+    -a -s /usr/share/bash-completion/completions/guanhuai -a -s /usr/share/zsh/vendor-completions/_guanhuai
+check "the installed units verify (systemd-analyze verify)" bash -c \
+    'systemd-analyze verify /lib/systemd/system/guanhuaid.service /lib/systemd/system/guanhuai-backup.service /lib/systemd/system/guanhuai-backup.timer 2>&1 | grep -v "man\|Command" | { ! grep .; }'
+# The example committee as the operator's own (its config.toml replaces the skeleton: the conffile, edited), and
+# the channels the test adds. The credentials are where the drop-in's LoadCredential= takes them from.
+cp -r /usr/share/doc/guanhuai/examples/. /etc/guanhuai/
+cat /root/test-channels.toml >>/etc/guanhuai/config.toml
+check "guanhuai check as root finds the credentials in /etc/credstore and reports nothing that would fail" bash -c \
+    'guanhuai check >/tmp/check.txt 2>&1 || { grep "^error" /tmp/check.txt; exit 1; }' 
+check "guanhuai import as root writes the database the service will use, owned by guanhuai" bash -c \
+    'guanhuai import orgs && guanhuai import roster && guanhuai import relations && [ "$(stat -c %U:%G:%a /var/lib/guanhuai/guanhuai.sqlite)" = guanhuai:guanhuai:660 ]'
+
 systemctl start guanhuai-test-smtp guanhuai-test-webhooks
 wait_for 20 bash -c 'exec 3<>/dev/tcp/127.0.0.1/2525' || fail "the test SMTP server did not start"
 wait_for 20 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080' || fail "the test webhook receiver did not start"
@@ -197,3 +222,61 @@ check "it came through LoadCredential= (the unit says so, the config names only 
     "systemctl cat guanhuaid | grep -q '^LoadCredential=smtp-password:' && grep -q 'password_credential = \"smtp-password\"' /etc/guanhuai/config.toml && ! grep -qF -- '$password' /etc/guanhuai/config.toml"
 check "and it reached the daemon: the SMTP server, which requires it, accepted the mail" bash -c '[ "$(ls /var/lib/test-mail/*.eml 2>/dev/null | wc -l)" -gt 0 ]' 
 systemctl stop guanhuaid
+
+# 9. The operator's CLI on the running service's database: as root and as a member of the group guanhuai, without
+# changing whose the files are.
+systemctl start guanhuaid
+useradd -m -G guanhuai clerk
+cmds=$(guanhuai agenda --days 400 2>/dev/null | grep -o 'guanhuai done [^ ]*' | head -2)
+first=$(echo "$cmds" | sed -n 1p)
+second=$(echo "$cmds" | sed -n 2p)
+check "guanhuai done as a member of the group guanhuai records it" bash -c "[ -n '$first' ] && runuser -u clerk -- $first"
+check "guanhuai done as root records it" bash -c "[ -n '$second' ] && $second"
+check "the database files are still guanhuai's, and the group's (0660)" bash -c \
+    'for f in /var/lib/guanhuai/guanhuai.sqlite*; do [ "$(stat -c %G:%a "$f")" = guanhuai:660 ] || { stat -c "%n %U:%G %a" "$f"; exit 1; }; done'
+check "guanhuai status as the group member reads the service's outbox" bash -c 'runuser -u clerk -- guanhuai status | grep -q "Outbox:"'
+check "a second guanhuaid on the same database is refused and says why" bash -c \
+    '! runuser -u guanhuai -- /usr/sbin/guanhuaid --config /etc/guanhuai/config.toml 2>/tmp/second.err; grep -q "another guanhuaid is running" /tmp/second.err || journalctl --no-pager -o cat -n 50 | grep -q "another guanhuaid is running"'
+check "guanhuai restore refuses while guanhuaid runs" bash -c \
+    'guanhuai backup /root/now.sqlite && ! guanhuai restore /root/now.sqlite 2>/tmp/restore.err && grep -q "guanhuaid is running" /tmp/restore.err'
+check "the backup service writes a checked copy into /var/backups/guanhuai" bash -c \
+    'systemctl start guanhuai-backup.service && ls /var/backups/guanhuai/guanhuai-*.sqlite && [ "$(stat -c %a /var/backups/guanhuai/guanhuai-*.sqlite | head -1)" = 600 ]'
+
+# 10. A crash gives a readable backtrace in the journal (the runtime is linked in; the unit names its backtracer).
+systemctl kill -s SIGSEGV guanhuaid
+check "a fault signal gives a symbolicated backtrace in the journal, and systemd restarts the daemon" wait_for 60 bash -c \
+    'journalctl -u guanhuaid --no-pager -o cat | grep -q "crashed" && journalctl -u guanhuaid --no-pager -o cat | grep -qE " in guanhuaid| at /" && [ "$(systemctl show -P SubState guanhuaid)" = running ]'
+
+# 11. An upgrade while messages wait: the mail server down, a send time passed, rows queued; the second build
+# installed with apt restarts the service; the server back, each waiting message arrives once.
+systemctl stop guanhuai-test-smtp
+before=$(mails)
+setclock "2027-06-25 08:29:58"
+check "with the mail server down, messages wait in the outbox" wait_for 60 bash -c \
+    'guanhuai status | grep -qE "Outbox: [1-9][0-9]* queued"'
+pid=$(prop MainPID)
+check "apt upgrades to the second build while it runs" apt-get install -y -q "/root/debs/guanhuai_${next}_amd64.deb"
+check "the upgrade restarted guanhuaid on the new version" bash -c \
+    "[ \"\$(dpkg-query -W -f '\${Version}' guanhuai)\" = '$next' ] && [ \"\$(systemctl show -P SubState guanhuaid)\" = running ] && [ \"\$(systemctl show -P MainPID guanhuaid)\" != $pid ]"
+check "the operator's configuration (a conffile) was kept" grep -q '^\[channels.mail\]' /etc/guanhuai/config.toml
+systemctl start guanhuai-test-smtp
+check "after the upgrade every waiting message is delivered" wait_for 90 bash -c \
+    'guanhuai status | grep -qE "Outbox: 0 queued"'
+cat >/tmp/once.py <<'PY'
+import sys, glob, email, collections
+from email import policy
+files = sorted(glob.glob("/var/lib/test-mail/*.eml"))
+ids = collections.Counter(email.message_from_binary_file(open(f, "rb"), policy=policy.default)["Message-ID"] for f in files)
+twice = [i for i, n in ids.items() if n > 1]
+assert not twice, f"sent twice: {twice}"
+assert len(files) > int(sys.argv[1]), f"no new mail after the upgrade ({len(files)})"
+PY
+check "and none twice: every Message-ID arrived once" python3 /tmp/once.py "$before"
+systemctl stop guanhuaid
+
+# 12. Removed, then purged.
+check "apt remove stops and removes the service, and keeps the database" bash -c \
+    'apt-get remove -y -q guanhuai && ! [ -e /usr/sbin/guanhuaid ] && [ -e /var/lib/guanhuai/guanhuai.sqlite ] && ! systemctl is-active -q guanhuaid'
+check "apt purge says it removes /var/lib/guanhuai, and does" bash -c \
+    'apt-get purge -y -q guanhuai 2>&1 | grep -q "removing /var/lib/guanhuai" && ! [ -e /var/lib/guanhuai ] && ! [ -e /etc/guanhuai/config.toml ] && ! [ -e /etc/systemd/system/multi-user.target.wants/guanhuaid.service ]'
+check "the backups stay after the purge" bash -c 'ls /var/backups/guanhuai/guanhuai-*.sqlite'
