@@ -8,7 +8,7 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= /etc/systemd/system
 
 .PHONY: system-test run test lint format bench deps build lunar-fixture calendar-table release install order-file \
-	man install-files deb run-deps
+	man install-files deb run-deps serve
 
 # What the tests need (everything); run-deps only what building and running need (`make run` stays light).
 deps:
@@ -26,6 +26,12 @@ run: build
 	.build/debug/guanhuai import roster --config $(CONFIG)
 	.build/debug/guanhuai import relations --config $(CONFIG)
 	.build/debug/guanhuai plan --config $(CONFIG)
+
+# The service at work on the same example: guanhuaid in the foreground, its pages on 127.0.0.1:8470 (PORT=…), two
+# people's 「我的待办」 links printed, the journal channel's reminders on the terminal. Ctrl-C stops it.
+serve: build
+	$(SWIFT) build --product guanhuaid
+	Tools/serve
 
 # What starts its own pairs of PostgreSQL servers runs after the rest, by itself: the store's failover suites, then
 # the two-guanhuaid tests (two daemons, a mail server and the servers for a minute or two each). Beside the rest on

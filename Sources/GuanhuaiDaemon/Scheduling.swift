@@ -194,15 +194,16 @@ struct Scheduling: Sendable {
         return queued.rows
     }
 
-    /// Whether the journal channel is on: configured, and a journald to take it (sd_journal_sendv would report
-    /// success into the void without one). Said once when it is missing.
+    /// Whether the journal channel is on: configured, and a journald to take it, or a terminal to show it on
+    /// (`JournalChannel.target`). Said once when there is neither.
     mutating func journalAvailable() -> Bool {
         guard config.routing.journal else { return false }
-        if !Journal.isAvailable && !warnedNoJournal {
+        let target = JournalChannel.target
+        if target == .none && !warnedNoJournal {
             warnedNoJournal = true
             logger.warning("there is no systemd journal on this system (/run/systemd/journal/socket): reminders are not written to it")
         }
-        return Journal.isAvailable
+        return target != .none
     }
 
     func log(_ w: DigestRouter.Warning) {

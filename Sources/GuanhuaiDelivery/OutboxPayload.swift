@@ -64,7 +64,23 @@ public enum JournalChannel {
         }
     }
 
+    /// Where the journal channel writes: journald when there is one; else, for a guanhuaid run by hand in a
+    /// terminal (`make serve`), that terminal, one line per reminder; else nowhere (sd_journal_sendv would report
+    /// success into the void), and the channel is off.
+    public enum Target: Sendable, Equatable { case journald, terminal, none }
+
+    public static var target: Target {
+        Journal.isAvailable ? .journald : isatty(STDERR_FILENO) == 1 ? .terminal : .none
+    }
+
     public static func send(_ entries: [[OutboxPayload.JournalField]]) -> Result<String, DeliveryError> {
+        if target == .terminal {
+            for e in entries {
+                let message = e.first { $0.name == "MESSAGE" }?.value ?? ""
+                FileHandle.standardError.write(Data("[journal] \(message)\n".utf8))
+            }
+            return .success("\(entries.count) reminders on the terminal (no journald)")
+        }
         for e in entries {
             do {
                 try Journal.send(e.map { ($0.name, $0.value) })

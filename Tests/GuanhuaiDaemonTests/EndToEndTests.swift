@@ -45,10 +45,10 @@ struct Rig: ~Copyable {
             ] + hold)
     }
 
-    func daemon(_ name: String = "daemon", watchdog: Bool = true, environment: [String: String] = [:]) throws -> DaemonProcess {
+    func daemon(_ name: String = "daemon", watchdog: Bool = true, environment: [String: String] = [:], terminal: Bool = false) throws -> DaemonProcess {
         var env = ["GUANHUAI_TEST_CLOCK_FILE": clock, "CREDENTIALS_DIRECTORY": dir.url.path].merging(environment) { $1 }
         if watchdog { env["WATCHDOG_USEC"] = "2000000" }  // the scheduler then looks every second
-        return try DaemonProcess(config: config, environment: env, in: dir.url, name: name)
+        return try DaemonProcess(config: config, environment: env, in: dir.url, name: name, terminal: terminal)
     }
 
     var messages: [URL] {
@@ -140,6 +140,27 @@ func recipient(_ rig: borrowing Rig, _ url: URL) -> String {
         let outbox = try rig.database.outbox()
         #expect(outbox.allSatisfy { $0.state == .sent })
         #expect(outbox.filter { $0.channel == "journal" }.count == (Journal.isAvailable ? expected.count : 0))
+        _ = server
+    }
+
+    /// `make serve`: guanhuaid by hand in a terminal, no journald: the journal channel's reminders are shown there.
+    @Test(
+        .enabled(if: !Journal.isAvailable, "a journald is running here: the channel writes to it"),
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "util-linux's script is not installed"))
+    func withoutAJournaldInATerminalTheJournalChannelShowsEachReminderThere() async throws {
+        let rig = try Rig()
+        let server = try rig.smtp()
+        try setClock(rig.clock, Self.start)
+        let daemon = try rig.daemon(terminal: true)
+        let expected = expectedRecipients(after: Self.start, through: Self.sendTime)
+        #expect(try await eventually(25) { rig.mailSettled && rig.messages.count >= expected.values.reduce(0, +) }, "\(daemon.stderr)")
+        #expect(try await eventually(5) { daemon.stderr.contains("[journal] ") }, "\(daemon.stderr)")
+        let lines = daemon.stderr.split(whereSeparator: \.isNewline).filter { $0.contains("[journal] ") }
+        #expect(lines.allSatisfy { $0.contains("期限") }, "\(lines.prefix(3))")
+        #expect(try rig.database.outbox().filter { $0.channel == "journal" }.allSatisfy { $0.state == .sent })
+        #expect(!daemon.stderr.contains("there is no systemd journal"))
+        daemon.signal(SIGINT)  // Ctrl-C
+        #expect(await daemon.waitExit(timeout: 15) == 0, "Ctrl-C stops it cleanly")
         _ = server
     }
 

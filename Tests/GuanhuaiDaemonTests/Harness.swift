@@ -22,20 +22,33 @@ final class DaemonProcess: @unchecked Sendable {
     let process = Process()
     let stderrPath: String
 
-    init(config: String, environment extra: [String: String], in dir: URL, name: String = "daemon") throws {
+    /// `terminal`: run on a pseudo-terminal (util-linux `script`), as by hand in a shell; its output is then what
+    /// the terminal showed.
+    init(config: String, environment extra: [String: String], in dir: URL, name: String = "daemon", terminal: Bool = false) throws {
         stderrPath = dir.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(6)).log").path
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: daemonPath)
-        process.arguments = ["--config", config]
+        if terminal {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+            process.arguments = ["-qefc", "exec '\(daemonPath)' --config '\(config)'", stderrPath]
+        } else {
+            process.executableURL = URL(fileURLWithPath: daemonPath)
+            process.arguments = ["--config", config]
+        }
         var env = ["PATH": "/usr/bin:/bin", "HOME": dir.path]
         env.merge(extra) { _, new in new }
         process.environment = env
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        process.standardError = terminal ? FileHandle.nullDevice : try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         process.standardOutput = FileHandle.nullDevice
         try process.run()
     }
 
-    var pid: Int32 { process.processIdentifier }
+    /// guanhuaid's pid: on a terminal, the child of `script` (a hang-up there would be taken for a reload).
+    var pid: Int32 {
+        let own = process.processIdentifier
+        guard process.executableURL?.lastPathComponent == "script" else { return own }
+        let children = (try? String(contentsOfFile: "/proc/\(own)/task/\(own)/children", encoding: .utf8)) ?? ""
+        return children.split(separator: " ").first.flatMap { Int32($0) } ?? own
+    }
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
     func signal(_ s: Int32) { kill(pid, s) }
 
@@ -49,6 +62,7 @@ final class DaemonProcess: @unchecked Sendable {
     deinit {
         if process.isRunning {
             kill(pid, SIGKILL)
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         // Everything guanhuaid said in any test: no Swift, NIO or library type name reaches the journal.
