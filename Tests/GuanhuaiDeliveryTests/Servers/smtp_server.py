@@ -33,7 +33,8 @@ class Handler:
         self.delay = delay
         self.hold_after = hold_after
         self.hold_file = hold_file
-        self.count = 0
+        # A restarted server goes on numbering after what is there (the booted test stops and starts it).
+        self.count = max([int(f[:-4]) for f in os.listdir(maildir) if f.endswith(".eml") and f[:-4].isdigit()] or [0])
         self.close_after = close_after
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
