@@ -126,7 +126,8 @@ man: release
 # Everything but building: the binaries, the backtracer, the unit, the package data, the skeleton configuration
 # (an existing one is never overwritten), the example committee, manual pages, completions and documentation.
 install-files:
-	install -D -s -m 0755 $(BUILT)/guanhuaid $(DESTDIR)$(SBINDIR)/guanhuaid
+	install -D -m 0755 $(BUILT)/guanhuaid $(DESTDIR)$(SBINDIR)/guanhuaid
+	strip --strip-debug $(DESTDIR)$(SBINDIR)/guanhuaid  # its symbol table stays: a crash's backtrace names functions
 	install -D -s -m 0755 $(BUILT)/guanhuai $(DESTDIR)$(BINDIR)/guanhuai
 	install -D -m 0755 $(BACKTRACER) $(DESTDIR)$(LIBEXECDIR)/swift-backtrace-static
 	install -d -m 0755 $(DESTDIR)$(UNITDIR)

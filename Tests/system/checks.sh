@@ -33,7 +33,9 @@ export DEBIAN_FRONTEND=noninteractive
 read -r version next </root/debs/versions
 
 # 0. Installed as README says: apt install the .deb, put the committee in /etc/guanhuai, check, start.
+t0=$(date +%s%N)
 check "apt installs the package (no Swift toolchain here)" apt-get install -y -q "/root/debs/guanhuai_${version}_amd64.deb"
+echo "info - apt install took $((($(date +%s%N) - t0) / 1000000)) ms; the package is $(stat -c %s "/root/debs/guanhuai_${version}_amd64.deb") bytes, installed $(dpkg-query -W -f '${Installed-Size}' guanhuai) KiB" >>"$out"
 check "the system user guanhuai exists (systemd-sysusers), home /var/lib/guanhuai, no login shell" bash -c \
     'getent passwd guanhuai | grep -q ":/var/lib/guanhuai:/usr/sbin/nologin$" && getent group guanhuai'
 check "guanhuaid.service is enabled, and waits for the committee's files without failing" bash -c \
@@ -243,10 +245,12 @@ check "the backup service writes a checked copy into /var/backups/guanhuai" bash
     'systemctl start guanhuai-backup.service && ls /var/backups/guanhuai/guanhuai-*.sqlite && [ "$(stat -c %a /var/backups/guanhuai/guanhuai-*.sqlite | head -1)" = 600 ]'
 
 # 10. A crash gives a readable backtrace in the journal (the runtime is linked in; the unit names its backtracer).
-restarts=$(prop NRestarts)
+# (The runtime's handler reports and returns: a fault signal sent by kill does not end the process, a real fault does.)
+crash_since=$(date '+%Y-%m-%d %H:%M:%S')
 systemctl kill -s SIGSEGV guanhuaid
-check "a fault signal gives a symbolicated backtrace in the journal, and systemd restarts the daemon" wait_for 60 bash -c \
-    "[ \"\$(systemctl show -P NRestarts guanhuaid)\" -gt $restarts ] && [ \"\$(systemctl show -P SubState guanhuaid)\" = running ] && journalctl -u guanhuaid --no-pager -o cat | grep -q 'crashed' && journalctl -u guanhuaid --no-pager -o cat | grep -qE ' in guanhuaid| at /'"
+check "a fault signal gives a backtrace in the journal that names guanhuaid's own functions" wait_for 30 bash -c \
+    "journalctl -u guanhuaid --since '$crash_since' --no-pager -o cat | grep -q 'Program crashed' && journalctl -u guanhuaid --since '$crash_since' --no-pager -o cat | grep -qE '\\[ra\\] +0x[0-9a-f]+ [^<].* in guanhuaid'"
+systemctl restart guanhuaid
 
 # 11. An upgrade while messages wait: the mail server down, a send time passed, rows queued; the second build
 # installed with apt restarts the service; the server back, each waiting message arrives once.
@@ -256,7 +260,9 @@ setclock "2027-06-25 08:29:58"
 check "with the mail server down, mail waits in the outbox, retrying" wait_for 60 bash -c \
     'guanhuai status | grep -qE " mail .*retrying"'
 pid=$(prop MainPID)
+t0=$(date +%s%N)
 check "apt upgrades to the second build while it runs" apt-get install -y -q "/root/debs/guanhuai_${next}_amd64.deb"
+echo "info - the upgrade (apt install, the service restarted) took $((($(date +%s%N) - t0) / 1000000)) ms" >>"$out"
 check "the upgrade restarted guanhuaid on the new version" bash -c \
     "[ \"\$(dpkg-query -W -f '\${Version}' guanhuai)\" = '$next' ] && [ \"\$(systemctl show -P SubState guanhuaid)\" = running ] && [ \"\$(systemctl show -P MainPID guanhuaid)\" != $pid ]"
 check "the operator's configuration (a conffile) was kept" grep -q '^\[channels.mail\]' /etc/guanhuai/config.toml
