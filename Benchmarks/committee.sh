@@ -3,7 +3,7 @@
 # times a whole command.
 #
 #     committee WORK N [EXTRA-CONFIG]   writes WORK/{organization.toml,roster.csv,rules.toml,templates,config.toml}
-#     scratch_committee N               the same in a new scratch folder, with the release `guanhuai` built: sets work,
+#     scratch_committee N               the same in a new scratch folder, with the release `guanhuai` built (or $GUANHUAI): sets work,
 #                                       bin and c (the --config arguments); the folder goes on exit unless KEEP is set
 #     imported_committee N              scratch_committee, with the organisation and the roster imported
 #     measure RUNS LABEL COMMAND…       runs it RUNS times, stdout to /dev/null: median, min, max, largest peak RSS
@@ -33,8 +33,8 @@ scratch_committee() {
     work=$(mktemp -d)
     trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
     echo "work: $work" >&2
-    swift build -c release --product guanhuai >/dev/null
-    bin=.build/release/guanhuai
+    # GUANHUAI names a built binary (the packaged one, .build/install/release/guanhuai); else the release build.
+    if [ -n "${GUANHUAI:-}" ]; then bin=$GUANHUAI; else swift build -c release --product guanhuai >/dev/null; bin=.build/release/guanhuai; fi
     committee "$work" "$1"
     c=(--config "$work/config.toml")
 }
