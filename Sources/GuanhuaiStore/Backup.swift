@@ -122,7 +122,7 @@ extension AppDatabase {
     }
 
     /// Replaces the database at `path` with the backup `file`; guanhuaid must be stopped (the caller checks
-    /// `serviceHolds`). The database replaced is first copied, whole and checked, to `path.replaced-STAMP`.
+    /// `serviceHolder`). The database replaced is first copied, whole and checked, to `path.replaced-STAMP`.
     ///
     /// The messages the replaced database queued after the backup was taken are carried over by their outbox key,
     /// with the scheduler's mark, so that none is sent again to someone who already got it and none queued is lost: a
@@ -159,6 +159,7 @@ extension AppDatabase {
         }
         let part = path + ".restoring"
         removeDatabaseFiles(part)
+        defer { unlink(part + ".lock") }  // AppDatabase's setup lock for the file being restored
         do {
             do {
                 var config = Configuration()
@@ -200,13 +201,11 @@ extension AppDatabase {
                 unlink(part + suffix)
             }
             guard rename(part, path) == 0 else { throw StoreError.failed(path: path, reason: String(cString: strerror(errno))) }
-            unlink(part + ".lock")
             try syncFile(directory)
             handOver(path: path, directory: directory)
             return report
         } catch {
             removeDatabaseFiles(part)
-            unlink(part + ".lock")
             throw StoreError(error, path: path)
         }
     }

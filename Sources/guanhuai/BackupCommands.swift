@@ -10,7 +10,7 @@ import GuanhuaiSystem
 #endif
 
 /// The SQLite database a backup or restore works on, or the reason it cannot (PostgreSQL has its own tools).
-private func sqlitePath(_ options: ConfigOption, command: String) throws -> String {
+private func sqliteSettings(_ options: ConfigOption, command: String) throws -> Configuration {
     let settings = try Configuration.loadSettings(path: options.path, environment: ProcessInfo.processInfo.environment)
     if settings.postgres != nil {
         throw UsageError(
@@ -23,7 +23,7 @@ private func sqlitePath(_ options: ConfigOption, command: String) throws -> Stri
                     "this committee is on PostgreSQL ([database] url): restore with pg_restore --clean --if-exists --single-transaction into the stopped service's database (docs/operations.md)",
                     "该党委的数据在 PostgreSQL 上（[database] url）：请在停止服务后用 pg_restore --clean --if-exists --single-transaction 恢复（见 docs/operations.md）"))
     }
-    return settings.databasePath
+    return settings
 }
 
 struct BackupCommand: AsyncParsableCommand {
@@ -45,7 +45,7 @@ struct BackupCommand: AsyncParsableCommand {
     var keep: Int?
 
     func run() async throws {
-        let path = try sqlitePath(options, command: "backup")
+        let path = try sqliteSettings(options, command: "backup").databasePath
         guard FileManager.default.fileExists(atPath: path) else {
             throw UsageError(message: L("there is no database at \(path) yet: nothing to back up", "\(path) 处还没有数据库，无可备份"))
         }
@@ -119,7 +119,8 @@ struct RestoreCommand: AsyncParsableCommand {
     var restart = false
 
     func run() async throws {
-        let path = try sqlitePath(options, command: "restore")
+        let settings = try sqliteSettings(options, command: "restore")
+        let path = settings.databasePath
         let info = try AppDatabase.inspectBackup(file)
         var stopped = false
         if let pid = AppDatabase.serviceHolder(path) {
@@ -153,8 +154,8 @@ struct RestoreCommand: AsyncParsableCommand {
         }
         say(
             L(
-                "Restored \(path) from \(file) (taken \(Self.format(info.takenAt)) by guanhuai \(info.version), schema \(info.schema)).",
-                "已用 \(file) 恢复 \(path)（备份于 \(Self.format(info.takenAt))，guanhuai \(info.version)，结构版本 \(info.schema)）。"))
+                "Restored \(path) from \(file) (taken \(settings.zone.minute(atUTC: info.takenAt)) by guanhuai \(info.version), schema \(info.schema)).",
+                "已用 \(file) 恢复 \(path)（备份于 \(settings.zone.minute(atUTC: info.takenAt))，guanhuai \(info.version)，结构版本 \(info.schema)）。"))
         if let kept = report.keptAt {
             say(L("The database it replaced is kept as \(kept).", "被替换的数据库保留为 \(kept)。"))
             say(
@@ -172,11 +173,6 @@ struct RestoreCommand: AsyncParsableCommand {
             try Self.systemctl("start")
             say(L("guanhuaid started again.", "guanhuaid 已重新启动。"))
         }
-    }
-
-    static func format(_ t: Int64) -> String {
-        let s = BackupCommand.stamp(t)
-        return "\(s.prefix(4))-\(s.dropFirst(4).prefix(2))-\(s.dropFirst(6).prefix(2)) \(s.dropFirst(9).prefix(2)):\(s.dropFirst(11).prefix(2)) UTC"
     }
 
     static func systemctl(_ verb: String) throws {
