@@ -51,3 +51,29 @@ for engine in sqlite postgresql; do
     measure 3 "$engine: agenda --person S7-3 (a branch secretary)" $bin agenda --person S7-3 --now 2027-03-01 "${cfg[@]}"
     measure 3 "$engine: report --year 2027" $bin report --year 2027 --now 2027-12-31 "${cfg[@]}"
 done
+# guanhuai import roster on either store, the whole command: into an empty store (every member added), then the
+# same file again (every member compared, none written). Median of 3, each into a new database.
+for i in 1 2 3; do as_pg $PG/psql -h "$pgdir" -p "$port" -U postgres -qc "CREATE DATABASE import$i"; done
+python3 - "$bin" "$work" "$(url import)" <<'PY'
+import re, statistics, subprocess, sys, time
+bin, work, url = sys.argv[1:4]
+base = open(f"{work}/config.toml").read()
+def config(i, engine):
+    path = f"{work}/config-import-{engine}{i}.toml"
+    store = f'path = "import-{i}/guanhuai.sqlite"' if engine == "sqlite" else f'url = "{url}{i}"'
+    open(path, "w").write(re.sub(r'^path = .*$', store, base, flags=re.M))
+    return path
+def timed(args):
+    t = time.perf_counter()
+    subprocess.run([bin, *args], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+for engine in ("sqlite", "postgresql"):
+    first, again = [], []
+    for i in (1, 2, 3):
+        cfg = config(i, engine)
+        subprocess.run([bin, "import", "orgs", "--config", cfg], check=True, stdout=subprocess.DEVNULL)
+        first.append(timed(["import", "roster", "--config", cfg]))
+        again.append(timed(["import", "roster", "--config", cfg]))
+    for label, t in (("into an empty store", first), ("again, nothing changed", again)):
+        print(f"{engine}: import roster {label}: median {statistics.median(t):.2f} s of 3 (min {min(t):.2f}, max {max(t):.2f})")
+PY

@@ -14,6 +14,8 @@ enum PostgresSchema {
     /// Serialises audited writes so that audit ids commit in order: `changeGeneration` (the highest id) never skips
     /// a change a slower transaction commits later.
     static let auditLockKey: Int64 = 0x6775_616e_6175_6474
+    /// Serialises imports: each reads what is stored, decides, and writes, and a second must read the first's result.
+    static let importLockKey: Int64 = 0x6775_616e_696d_7074
 
     static let migrations: [(name: String, sql: [String])] = [
         (

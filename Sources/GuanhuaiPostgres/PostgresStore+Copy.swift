@@ -61,36 +61,7 @@ extension PostgresStore {
                     throw StoreError.rejected("the target database is not empty (table \(t.name) has rows); copy into a new, empty database")
                 }
             }
-            for t in tables {
-                let types = Dictionary(uniqueKeysWithValues: try await Self.columns(of: t.table, conn, logger).map { ($0.name, $0.type) })
-                let columnTypes = try t.columns.map { c in
-                    guard let type = types[c.lowercased()] else {
-                        throw StoreError.rejected("table \(t.table) has no column \(c) here: is the target an older guanhuai's?")
-                    }
-                    return type
-                }
-                // Batches under PostgreSQL's 65,535 parameters per statement.
-                let perBatch = max(1, 30_000 / max(1, t.columns.count))
-                var start = 0
-                while start < t.rows.count {
-                    let batch = t.rows[start..<min(start + perBatch, t.rows.count)]
-                    var binds = PostgresBindings(capacity: batch.count * t.columns.count)
-                    var tuples: [String] = []
-                    for row in batch {
-                        var marks: [String] = []
-                        for (value, type) in zip(row, columnTypes) {
-                            try Self.bind(value, as: type, into: &binds)
-                            marks.append("$\(binds.count)")
-                        }
-                        tuples.append("(" + marks.joined(separator: ", ") + ")")
-                    }
-                    try await conn.query(
-                        PostgresQuery(
-                            unsafeSQL: "INSERT INTO \(t.table) (\(t.columns.joined(separator: ", "))) VALUES " + tuples.joined(separator: ", "), binds: binds),
-                        logger: logger)
-                    start += batch.count
-                }
-            }
+            for t in tables { try await Self.insert(t, conn, logger) }
             for (table, column) in TableCopy.identities {
                 try await conn.query(
                     PostgresQuery(
@@ -98,6 +69,45 @@ extension PostgresStore {
                             "SELECT setval(pg_get_serial_sequence('\(table.lowercased())', '\(column.lowercased())'), COALESCE(MAX(\(column)), 0) + 1, false) FROM \(table)"
                     ), logger: logger)
             }
+        }
+    }
+
+    /// Inserts a table's rows in batches under PostgreSQL's 65,535 parameters per statement, each value bound as its
+    /// column's type. `onConflict` names the key whose existing rows are updated instead (an upsert).
+    static func insert(_ t: TableCopy, onConflict key: [String] = [], _ conn: PostgresConnection, _ logger: Logger) async throws {
+        guard !t.rows.isEmpty else { return }
+        let types = Dictionary(uniqueKeysWithValues: try await Self.columns(of: t.table, conn, logger).map { ($0.name, $0.type) })
+        let columnTypes = try t.columns.map { c in
+            guard let type = types[c.lowercased()] else {
+                throw StoreError.rejected("table \(t.table) has no column \(c) here: is the target an older guanhuai's?")
+            }
+            return type
+        }
+        var conflict = ""
+        if !key.isEmpty {
+            let set = t.columns.filter { !key.contains($0) }.map { "\($0) = EXCLUDED.\($0)" }
+            conflict = " ON CONFLICT (\(key.joined(separator: ", "))) DO " + (set.isEmpty ? "NOTHING" : "UPDATE SET " + set.joined(separator: ", "))
+        }
+        let perBatch = max(1, 30_000 / max(1, t.columns.count))
+        var start = 0
+        while start < t.rows.count {
+            let batch = t.rows[start..<min(start + perBatch, t.rows.count)]
+            var binds = PostgresBindings(capacity: batch.count * t.columns.count)
+            var tuples: [String] = []
+            for row in batch {
+                var marks: [String] = []
+                for (value, type) in zip(row, columnTypes) {
+                    try Self.bind(value, as: type, into: &binds)
+                    marks.append("$\(binds.count)")
+                }
+                tuples.append("(" + marks.joined(separator: ", ") + ")")
+            }
+            try await conn.query(
+                PostgresQuery(
+                    unsafeSQL: "INSERT INTO \(t.table) (\(t.columns.joined(separator: ", "))) VALUES " + tuples.joined(separator: ", ") + conflict,
+                    binds: binds),
+                logger: logger)
+            start += batch.count
         }
     }
 

@@ -67,23 +67,49 @@ extension PostgresStore: PlanStore {
             "SELECT key, value FROM setting WHERE key IN ('committee', 'organization_department')", logger: logger
         ).decode((String, String).self) { settings[k] = v }
         guard let committee = settings["committee"], let department = settings["organization_department"] else { return nil }
+        return StoreRules.organization(
+            committee: committee, organizationDepartment: department, units: try await unitRecords(conn, logger),
+            people: try await personRecords(conn, logger))
+    }
+
+    static func unitRecords(_ conn: PostgresConnection, _ logger: Logger) async throws -> [UnitRecord] {
         var units: [UnitRecord] = []
         for try await (id, name, kind, parent, secretary, members) in try await conn.query(
             "SELECT id, name, kind, parent, secretary, committee FROM unit ORDER BY id", logger: logger
         ).decode((String, String, String, String?, String?, String).self) {
             units.append(UnitRecord(id: id, name: name, kind: kind, parent: parent, secretary: secretary, committee: members))
         }
+        return units
+    }
+
+    static func personRecords(_ conn: PostgresConnection, _ logger: Logger) async throws -> [PersonRecord] {
         var people: [PersonRecord] = []
         for try await (id, name, email, mobile, wecom, dingtalk, roles) in try await conn.query(
             "SELECT id, name, email, mobile, wecomUserID, dingtalkUserID, roles FROM person ORDER BY id", logger: logger
         ).decode((String, String, String?, String?, String?, String?, String).self) {
             people.append(PersonRecord(id: id, name: name, email: email, mobile: mobile, wecomUserID: wecom, dingtalkUserID: dingtalk, roles: roles))
         }
-        return StoreRules.organization(committee: committee, organizationDepartment: department, units: units, people: people)
+        return people
     }
 
-    /// Members in id order; `filter` is a WHERE clause over `values` ($1, $2, …), or empty.
+    /// Members in id order; `filter` is a WHERE clause over `values` ($1, $2, …), or empty. Each row becomes a
+    /// member as it is read: a million rows are never held twice.
     static func members(_ filter: String, binds values: [[String]] = [], _ conn: PostgresConnection, _ logger: Logger) async throws -> [Member] {
+        var out: [Member] = []
+        try await forEachMember(filter, binds: values, conn, logger) { if let m = $0.member { out.append(m) } }
+        return out
+    }
+
+    /// The stored members' rows, as SQLite's store reads them (what an import compares a roster with).
+    static func memberRecords(_ conn: PostgresConnection, _ logger: Logger) async throws -> [MemberRecord] {
+        var out: [MemberRecord] = []
+        try await forEachMember("", conn, logger) { out.append($0) }
+        return out
+    }
+
+    static func forEachMember(
+        _ filter: String, binds values: [[String]] = [], _ conn: PostgresConnection, _ logger: Logger, _ body: (MemberRecord) -> Void
+    ) async throws {
         var binds = PostgresBindings()
         for v in values { binds.append(v) }
         let query = PostgresQuery(
@@ -91,35 +117,37 @@ extension PostgresStore: PlanStore {
                 SELECT id, name, gender, birthDate, joined, fullMemberSince, branch, email, mobile, tags, status, statusDate, smsOptOut
                 FROM member \(filter) ORDER BY id
                 """, binds: binds)
-        var out: [Member] = []
         for try await row in try await conn.query(query, logger: logger) {
             let (id, name, gender, birth, joined, full, branch, email, mobile, tags, status, statusDate, optOut) = try row.decode(
                 (String, String, String?, String?, String, String?, String, String?, String?, String, String, String?, Bool).self)
-            let r = MemberRecord(
-                id: id, name: name, gender: gender, birthDate: birth, joined: joined, fullMemberSince: full, branch: branch, email: email,
-                mobile: mobile, tags: tags, status: status, statusDate: statusDate, smsOptOut: optOut)
-            if let m = r.member { out.append(m) }
+            body(
+                MemberRecord(
+                    id: id, name: name, gender: gender, birthDate: birth, joined: joined, fullMemberSince: full, branch: branch, email: email,
+                    mobile: mobile, tags: tags, status: status, statusDate: statusDate, smsOptOut: optOut))
         }
-        return out
     }
 
     static func relations(_ conn: PostgresConnection, _ logger: Logger) async throws -> [Relation] {
-        var out: [Relation] = []
+        try await relationRecords(conn, logger).compactMap(\.relation)
+    }
+
+    static func relationRecords(_ conn: PostgresConnection, _ logger: Logger) async throws -> [RelationRecord] {
+        var out: [RelationRecord] = []
         for try await (kind, from, to) in try await conn.query(
             "SELECT kind, fromPerson, toID FROM relation ORDER BY kind, fromPerson, toID", logger: logger
-        ).decode((String, String, String).self) {
-            if let r = RelationRecord(kind: kind, fromPerson: from, toID: to).relation { out.append(r) }
-        }
+        ).decode((String, String, String).self) { out.append(RelationRecord(kind: kind, fromPerson: from, toID: to)) }
         return out
     }
 
     static func dependants(_ conn: PostgresConnection, _ logger: Logger) async throws -> [Dependant] {
-        var out: [Dependant] = []
+        try await dependantRecords(conn, logger).compactMap(\.dependant)
+    }
+
+    static func dependantRecords(_ conn: PostgresConnection, _ logger: Logger) async throws -> [DependantRecord] {
+        var out: [DependantRecord] = []
         for try await (id, member, name, birth) in try await conn.query(
             "SELECT id, member, name, birthDate FROM dependant ORDER BY id", logger: logger
-        ).decode((String, String, String, String).self) {
-            if let d = DependantRecord(id: id, member: member, name: name, birthDate: birth).dependant { out.append(d) }
-        }
+        ).decode((String, String, String, String).self) { out.append(DependantRecord(id: id, member: member, name: name, birthDate: birth)) }
         return out
     }
 

@@ -196,50 +196,23 @@ extension AppDatabase {
 
     public func importOrganization(_ org: Organization, dryRun: Bool, actor: Actor) throws(StoreError) -> ImportReport {
         try write { db in
-            var report = ImportReport()
-            report.dryRun = dryRun
-            let oldUnits = Dictionary(try UnitRecord.fetchAll(db).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            let oldPeople = Dictionary(try PersonRecord.fetchAll(db).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            let newUnits = org.units.values.sorted { $0.id < $1.id }.map(UnitRecord.init)
-            let newPeople = org.people.values.sorted { $0.id < $1.id }.map(PersonRecord.init)
-            for u in newUnits {
-                if let old = oldUnits[u.id] {
-                    if old == u { report.unchanged += 1 } else { report.changed.append("unit \(u.id)") }
-                } else {
-                    report.added.append("unit \(u.id)")
-                }
-            }
-            for p in newPeople {
-                if let old = oldPeople[p.id] {
-                    if old == p { report.unchanged += 1 } else { report.changed.append("person \(p.id)") }
-                } else {
-                    report.added.append("person \(p.id)")
-                }
-            }
-            let keptUnits = Set(newUnits.map(\.id))
-            report.removed =
-                oldUnits.keys.filter { !keptUnits.contains($0) }.sorted().map { "unit \($0)" }
-                + oldPeople.keys.filter { id in !newPeople.contains { $0.id == id } }.sorted().map { "person \($0)" }
+            let plan = StoreRules.importOrganization(
+                org, oldUnits: try UnitRecord.fetchAll(db), oldPeople: try PersonRecord.fetchAll(db), dryRun: dryRun)
             let stranded =
                 try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM member WHERE branch NOT IN (\(keptUnits.map { _ in "?" }.joined(separator: ",")))",
-                    arguments: StatementArguments(Array(keptUnits))) ?? 0
-            if stranded > 0 {
-                throw StoreError.rejected(
-                    "\(stranded) members on the database belong to branches this file removes; move them in the roster first")
-            }
-            if dryRun { return report }
+                    db, sql: "SELECT COUNT(*) FROM member WHERE branch NOT IN (\(plan.keptUnits.map { _ in "?" }.joined(separator: ",")))",
+                    arguments: StatementArguments(plan.keptUnits)) ?? 0
+            if stranded > 0 { throw StoreRules.stranded(stranded) }
+            if dryRun { return plan.report }
             try db.execute(sql: "DELETE FROM unit")
             try db.execute(sql: "DELETE FROM person")
-            for u in newUnits { try u.insert(db) }
-            for p in newPeople { try p.insert(db) }
+            for u in plan.units { try u.insert(db) }
+            for p in plan.people { try p.insert(db) }
             try db.execute(
                 sql: "INSERT OR REPLACE INTO setting (key, value) VALUES ('committee', ?), ('organization_department', ?)",
                 arguments: [org.committee.id, org.organizationDepartment])
-            try AppDatabase.audit(
-                db, actor, .importOrgs, org.committee.id,
-                "added \(report.added.count), changed \(report.changed.count), removed \(report.removed.count)")
-            return report
+            try AppDatabase.audit(db, actor, .importOrgs, org.committee.id, StoreRules.organizationSummary(plan.report))
+            return plan.report
         }
     }
 
@@ -247,43 +220,18 @@ extension AppDatabase {
         throws(StoreError) -> ImportReport
     {
         try write { db in
-            var report = ImportReport()
-            report.dryRun = dryRun
-            var old: [String: MemberRecord] = [:]
-            for r in try MemberRecord.fetchAll(db) { old[r.id] = r }
-            var seen = Set<String>()
-            var toInsert: [MemberRecord] = []
-            var toUpdate: [MemberRecord] = []
-            for m in members {
-                let r = MemberRecord(m)
-                seen.insert(r.id)
-                if let o = old[r.id] {
-                    if o == r {
-                        report.unchanged += 1
-                    } else {
-                        report.changed.append(r.id)
-                        toUpdate.append(r)
-                    }
-                } else {
-                    report.added.append(r.id)
-                    toInsert.append(r)
-                }
-            }
-            report.missing = old.keys.filter { !seen.contains($0) && old[$0]?.status == "active" }.sorted()
-            if prune { report.pruned = report.missing }
-            if dryRun { return report }
-            for r in toInsert { try r.insert(db) }
-            for r in toUpdate { try r.update(db) }
-            for id in report.pruned {
+            let plan = StoreRules.importRoster(members, old: try MemberRecord.fetchAll(db), prune: prune, dryRun: dryRun)
+            if dryRun { return plan.report }
+            for r in plan.inserts { try r.insert(db) }
+            for r in plan.updates { try r.update(db) }
+            for id in plan.report.pruned {
                 try db.execute(
-                    sql: "UPDATE member SET status = 'transferred-out', statusDate = ? WHERE id = ?",
-                    arguments: [today.description, id])
+                    sql: "UPDATE member SET status = ?, statusDate = ? WHERE id = ?",
+                    arguments: [StoreRules.prunedStatus, today.description, id])
             }
-            try AppDatabase.audit(
-                db, actor, .importRoster, "\(members.count) rows",
-                "added \(report.added.count), changed \(report.changed.count), unchanged \(report.unchanged), missing \(report.missing.count), pruned \(report.pruned.count)"
-            )
-            return report
+            let (target, summary) = StoreRules.rosterSummary(rows: members.count, plan.report)
+            try AppDatabase.audit(db, actor, .importRoster, target, summary)
+            return plan.report
         }
     }
 
@@ -291,31 +239,17 @@ extension AppDatabase {
         throws(StoreError) -> ImportReport
     {
         try write { db in
-            var report = ImportReport()
-            report.dryRun = dryRun
-            let old = Set(try RelationRecord.fetchAll(db))
-            let new = Set(relations.map(RelationRecord.init))
-            for r in new.sorted(by: { ($0.kind, $0.fromPerson, $0.toID) < ($1.kind, $1.fromPerson, $1.toID) }) {
-                if old.contains(r) { report.unchanged += 1 } else { report.added.append("\(r.kind) \(r.fromPerson) → \(r.toID)") }
-            }
-            report.removed = old.subtracting(new).map { "\($0.kind) \($0.fromPerson) → \($0.toID)" }.sorted()
-            let oldDeps = Dictionary(try DependantRecord.fetchAll(db).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            for d in dependants.map(DependantRecord.init) {
-                if let o = oldDeps[d.id] {
-                    if o == d { report.unchanged += 1 } else { report.changed.append("dependant \(d.id)") }
-                } else {
-                    report.added.append("dependant \(d.id)")
-                }
-            }
-            if dryRun { return report }
+            let plan = StoreRules.importRelations(
+                relations, dependants: dependants, oldRelations: try RelationRecord.fetchAll(db),
+                oldDependants: try DependantRecord.fetchAll(db), dryRun: dryRun)
+            if dryRun { return plan.report }
             try db.execute(sql: "DELETE FROM relation")
             try db.execute(sql: "DELETE FROM dependant")
-            for r in new { try r.insert(db) }
-            for d in dependants { try DependantRecord(d).insert(db) }
-            try AppDatabase.audit(
-                db, actor, .importRelations, "\(relations.count) relations",
-                "added \(report.added.count), removed \(report.removed.count), unchanged \(report.unchanged)")
-            return report
+            for r in plan.relations { try r.insert(db) }
+            for d in plan.dependants { try d.insert(db) }
+            let (target, summary) = StoreRules.relationsSummary(count: relations.count, plan.report)
+            try AppDatabase.audit(db, actor, .importRelations, target, summary)
+            return plan.report
         }
     }
 

@@ -7,7 +7,7 @@ public import GuanhuaiCore
 // Encodable; the others decode with Codable. They are public so that the PostgreSQL store builds the same records
 // from its rows and turns them into domain values by the same conversions (`unit`, `person`, `member`, …).
 
-public struct UnitRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
+public struct UnitRecord: Encodable, FetchableRecord, PersistableRecord, Equatable, Sendable {
     public static let databaseTableName = "unit"
     /// The column order `init(row:)` reads by index.
     public static var databaseSelection: [any SQLSelectable] {
@@ -51,7 +51,7 @@ public struct UnitRecord: Encodable, FetchableRecord, PersistableRecord, Equatab
     }
 }
 
-public struct PersonRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
+public struct PersonRecord: Encodable, FetchableRecord, PersistableRecord, Equatable, Sendable {
     public static let databaseTableName = "person"
     public static var databaseSelection: [any SQLSelectable] {
         ["id", "name", "email", "mobile", "wecomUserID", "dingtalkUserID", "roles"].map { Column($0) }
@@ -96,7 +96,7 @@ public struct PersonRecord: Encodable, FetchableRecord, PersistableRecord, Equat
     }
 }
 
-public struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equatable {
+public struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equatable, Sendable {
     public static let databaseTableName = "member"
     public static var databaseSelection: [any SQLSelectable] {
         [
@@ -190,7 +190,7 @@ public struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equat
     }
 }
 
-public struct RelationRecord: Codable, FetchableRecord, PersistableRecord, Hashable {
+public struct RelationRecord: Codable, FetchableRecord, PersistableRecord, Hashable, Sendable {
     public static let databaseTableName = "relation"
     var kind: String
     var fromPerson: String
@@ -209,7 +209,7 @@ public struct RelationRecord: Codable, FetchableRecord, PersistableRecord, Hasha
     public var relation: Relation? { RelationKind(rawValue: kind).map { Relation(kind: $0, from: fromPerson, to: toID) } }
 }
 
-public struct DependantRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
+public struct DependantRecord: Codable, FetchableRecord, PersistableRecord, Equatable, Sendable {
     public static let databaseTableName = "dependant"
     var id: String
     var member: String

@@ -105,11 +105,11 @@ public protocol WebStore: Sendable {
     func outboxProblems(since: Int64) async throws(StoreError) -> [OutboxRow]
 }
 
-/// Everything the daemon, the pages and the commands other than import need: what either engine implements.
-public typealias CommitteeStore = OutboxStore & RecordStore & PlanStore & WebStore
+/// Everything the daemon, the pages and the commands need: what either engine implements.
+public typealias CommitteeStore = OutboxStore & RecordStore & PlanStore & WebStore & ImportStore
 
 extension OutboxStore {
     public func dueOutbox(now: Int64) async throws(StoreError) -> [OutboxRow] { try await dueOutbox(now: now, limit: 500) }
 }
 
-extension AppDatabase: OutboxStore, RecordStore, PlanStore, WebStore {}
+extension AppDatabase: OutboxStore, RecordStore, PlanStore, WebStore, ImportStore {}

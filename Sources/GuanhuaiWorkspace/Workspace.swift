@@ -73,7 +73,7 @@ public struct Workspace: Sendable {
         self.database = database
     }
 
-    /// The SQLite database, for what only it does yet (the imports); nil on PostgreSQL or before one exists.
+    /// The SQLite database, for what only it does (backup, restore, the service lock); nil on PostgreSQL or before one exists.
     public var sqlite: AppDatabase? { database as? AppDatabase }
 
     /// The database, for what writes: a workspace opened with `create: true` always has one. Without one (opened

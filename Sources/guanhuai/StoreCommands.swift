@@ -31,15 +31,10 @@ struct ImportOptions: ParsableArguments {
         try await options.workspace(create: !dryRun, organizationOnly: organizationOnly)
     }
 
-    /// The SQLite store the import writes (an empty one in memory for a dry run before the file exists).
-    func store(_ ws: Workspace) throws -> AppDatabase {
-        if let pg = ws.config.postgres {
-            throw UsageError(
-                message: L(
-                    "importing into PostgreSQL (\(pg.url)) is not built yet: import into a SQLite file, then move it with guanhuai db copy --from sqlite:PATH --to \(pg.url)",
-                    "尚不能直接导入 PostgreSQL（\(pg.url)）：请先导入到 SQLite 文件，再用 guanhuai db copy --from sqlite:路径 --to \(pg.url) 迁移"))
-        }
-        return try ws.sqlite ?? AppDatabase()
+    /// The store the import writes: SQLite or PostgreSQL, as the configuration says (for a dry run before the
+    /// SQLite file exists, an empty one in memory).
+    func store(_ ws: Workspace) throws -> any CommitteeStore {
+        try ws.database ?? AppDatabase()
     }
 
     /// The end of every import: what changed, and for a dry run that nothing was written.
@@ -74,14 +69,14 @@ struct ImportRoster: AsyncParsableCommand {
         let today = Planner.today(at: actor.now, zone: ws.config.zone)
         let members = try RosterFile.load(path: path, organization: org, today: today, maxMembers: ws.config.files.maxMembers)
         let db = try args.store(ws)
-        let first = try db.rosterFirstImported() == nil
-        let report = try db.importRoster(members, dryRun: args.dryRun, prune: prune, today: today, actor: actor)
+        let first = try await db.rosterFirstImported() == nil
+        let report = try await db.importRoster(members, dryRun: args.dryRun, prune: prune, today: today, actor: actor)
         say(
             L(
                 "\(path): \(members.count) members — \(report.added.count) added, \(report.changed.count) changed, \(report.unchanged) unchanged.",
                 "\(path)：党员 \(members.count) 名——新增 \(report.added.count)，变更 \(report.changed.count)，未变 \(report.unchanged)。"))
         if !report.missing.isEmpty {
-            let names = try db.snapshot().members.filter { report.missing.contains($0.id) }.map { "\($0.id) \($0.name)" }
+            let names = try await db.members(inBranches: [], orIDs: Set(report.missing)).map { "\($0.id) \($0.name)" }
             if prune {
                 say("Marked 转出 \(today) (not in this roster): \(names.joined(separator: ", "))")
             } else {
@@ -113,9 +108,10 @@ struct ImportOrgs: AsyncParsableCommand {
         let path = args.file ?? ws.config.files.organization
         let org = try OrganizationFile.load(path: path)
         let db = try args.store(ws)
-        let report = try db.importOrganization(org, dryRun: args.dryRun, actor: currentActor())
-        var known = Set(org.people.keys).union(try db.snapshot().members.map(\.id)).union(ws.config.members.map(\.id))
-        if try !db.holdings().roster {
+        let report = try await db.importOrganization(org, dryRun: args.dryRun, actor: currentActor())
+        var known = Set(org.people.keys).union(try await db.snapshot(includingOrganization: false).members.map(\.id))
+            .union(ws.config.members.map(\.id))
+        if try await !db.holdings().roster {
             // The README's order imports the organisation first: people on the roster file about to be imported
             // are not "missing". A roster file that does not load yet is reported when it is imported.
             let today = Planner.today(at: currentActor().now, zone: ws.config.zone)
@@ -193,7 +189,7 @@ struct ImportRelations: AsyncParsableCommand {
             path: path, organization: input.organization, members: input.members,
             today: Planner.today(at: ConfigOption.realNow, zone: ws.config.zone))
         let db = try args.store(ws)
-        let report = try db.importRelations(relations, dependants: dependants, dryRun: args.dryRun, actor: currentActor())
+        let report = try await db.importRelations(relations, dependants: dependants, dryRun: args.dryRun, actor: currentActor())
         args.finish(path, report)
     }
 }

@@ -70,6 +70,51 @@ struct DatabaseCopyTests {
         await store.close()
     }
 
+    /// `guanhuai import` with `[database] url`: the example imported into PostgreSQL holds, table by table, what the
+    /// same commands write into SQLite. A second import changes nothing, and the committee plans from it.
+    @Test func theImportsWritePostgreSQLAsTheyWriteSQLite() async throws {
+        let dir = try Scratch()
+        let config = try dir.exampleCopy()
+        for what in ["orgs", "roster", "relations"] { #expect(try runCLI(["import", what, "--config", config]).status == 0) }
+        let expected = try AppDatabase(path: dir.databasePath).copyOut()
+
+        let pg = try await PostgresServer.sharedServer().newDatabase()
+        let other = try Scratch()
+        let pgConfig = try other.exampleCopy()
+        let text = try String(contentsOfFile: pgConfig, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("path = ") }.joined(separator: "\n")
+            .replacingOccurrences(of: "[database]", with: "[database]\nurl = \"\(pg)\"\n")
+        try Data(text.utf8).write(to: URL(fileURLWithPath: pgConfig))
+        let dry = try runCLI(["import", "roster", "--dry-run", "--config", pgConfig])
+        #expect(dry.status == 0 && dry.stdout.contains("40 added"), "\(dry.stdout)\(dry.stderr)")
+        for what in ["orgs", "roster", "relations"] {
+            let r = try runCLI(["import", what, "--config", pgConfig])
+            #expect(r.status == 0, "import \(what): \(r.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: other.databasePath), "no SQLite file beside the PostgreSQL database")
+        let store = try await PostgresStore.forTest(url: pg)
+        let written = try await store.copyOut()
+        for (a, b) in zip(expected, written) where ["setting", "unit", "person", "member", "relation", "dependant"].contains(a.table) {
+            #expect(a.rows == b.rows, "rows of \(a.table)")
+        }
+        // The audit lines say the same (their time and actor are the run's).
+        func lines(_ t: [TableCopy]) -> [[CopyValue]] {
+            let audit = t.first { $0.table == "audit" }!
+            let keep = ["action", "target", "summary"].compactMap { c in audit.columns.firstIndex { $0.lowercased() == c } }
+            return audit.rows.map { row in keep.map { row[$0] } }
+        }
+        #expect(lines(expected) == lines(written))
+        #expect(lines(written).count == 3)
+
+        let again = try runCLI(["import", "roster", "--config", pgConfig])
+        #expect(again.stdout.contains("0 added, 0 changed, 40 unchanged"), "\(again.stdout)")
+        let plan = try runCLI(["plan", "--config", pgConfig, "--now", "2026-11-22", "--format", "json"])
+        let planSQLite = try runCLI(["plan", "--config", config, "--now", "2026-11-22", "--format", "json"])
+        #expect(plan.status == 0 && !plan.stdout.isEmpty, "\(plan.stderr)")
+        #expect(plan.stdout == planSQLite.stdout, "the same plan from either engine")
+        await store.close()
+    }
+
     @Test func aMistypedSideIsAUsageError() throws {
         let r = try runCLI(["db", "copy", "--from", "mysql://x@y/z", "--to", "sqlite:/tmp/x.sqlite"])
         #expect(r.status == 2)

@@ -11,7 +11,7 @@ import Testing
 /// A store the contract runs against: made fresh, in a scratch directory, by each test.
 struct StoreMaker: Sendable, CustomTestStringConvertible {
     var name: String
-    var make: @Sendable (borrowing Scratch) async throws -> any OutboxStore & RecordStore
+    var make: @Sendable (borrowing Scratch) async throws -> any CommitteeStore
     var testDescription: String { name }
 
     /// Every implementation of the store protocol: SQLite, and PostgreSQL on a server the test process starts itself
