@@ -67,3 +67,29 @@ print(f"{label}: median {statistics.median(times):.3f} s of {runs} (min {min(tim
       f"peak RSS {max(rss):.0f} MB")
 PY
 }
+
+# PostgreSQL 15 for a benchmark, in a temporary directory with its default durability (fsync, synchronous_commit on),
+# reached over its Unix socket only, run as the postgres user when the benchmark runs as root.
+#     start_postgres          starts it: sets pgdir and pgport
+#     pg_database NAME        creates database NAME and prints its URL
+#     stop_postgres           stops it and removes it (a no-op when none was started)
+PG=/usr/lib/postgresql/15/bin
+as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
+start_postgres() {
+    pgdir=$(mktemp -d)
+    [ "$(id -u)" != 0 ] || chown postgres: "$pgdir"
+    pgport=$((40000 + RANDOM % 9000))
+    as_pg $PG/initdb -D "$pgdir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    printf "listen_addresses = ''\nunix_socket_directories = '%s'\nport = %d\n" "$pgdir" "$pgport" >> "$pgdir/data/postgresql.conf"
+    as_pg $PG/pg_ctl -D "$pgdir/data" -l "$pgdir/log" -w start >/dev/null
+}
+pg_database() {
+    as_pg $PG/psql -h "$pgdir" -p "$pgport" -U postgres -qc "CREATE DATABASE $1"
+    echo "postgresql://postgres@$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$pgdir"):$pgport/$1"
+}
+stop_postgres() {
+    [ -n "${pgdir:-}" ] || return 0
+    as_pg $PG/pg_ctl -D "$pgdir/data" -m fast -w stop >/dev/null || true
+    rm -rf "$pgdir"
+    pgdir=
+}

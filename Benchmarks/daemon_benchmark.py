@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Daemon benchmark (release build): start to READY=1, idle RSS, and wake-ups while idle.
 
-    [GUANHUAID=PATH] python3 Benchmarks/daemon_benchmark.py [--members N] [--idle SECONDS] [--watchdog-usec U]
+    [GUANHUAID=PATH] python3 Benchmarks/daemon_benchmark.py [--members N] [--idle SECONDS] [--watchdog-usec U] [--postgresql]
 
 Generates a committee of N members (60 党总支 × 50 党支部), imports it with the release `guanhuai`, then starts the
 release `guanhuaid` with a fake service manager (NOTIFY_SOCKET) and a test clock set to an hour with no send time.
@@ -15,6 +15,7 @@ a = argparse.ArgumentParser()
 a.add_argument("--members", type=int, default=100000)
 a.add_argument("--idle", type=int, default=120)
 a.add_argument("--watchdog-usec", type=int, default=60000000)
+a.add_argument("--postgresql", action="store_true", help="the store on a temporary PostgreSQL 15, not SQLite")
 args = a.parse_args()
 
 work = tempfile.mkdtemp(prefix="guanhuai-bench-")
@@ -23,16 +24,26 @@ import make_committee
 make_committee.write(work, args.members)
 shutil.copy(os.path.join(root, "Config/rules.toml"), work)
 shutil.copytree(os.path.join(root, "Config/templates"), os.path.join(work, "templates"))
+pg = None
+if args.postgresql:
+    import pg_temp
+    pg = pg_temp.Server()
+    store = 'url = "%s"\n' % pg.url(pg.create_database("bench"))
+else:
+    store = 'path = "state/guanhuai.sqlite"\n'
+limit = "max_members = %d\n" % args.members if args.members > 200000 else ""
 with open(os.path.join(work, "config.toml"), "w") as f:
     f.write('[guanhuai]\ntime_zone = "Asia/Shanghai"\n[files]\nrules = "rules.toml"\norganization = "organization.toml"\n'
-            'roster = "roster.csv"\n[database]\npath = "state/guanhuai.sqlite"\n')
+            'roster = "roster.csv"\n' + limit + '[database]\n' + store)
 # The daemon to measure: GUANHUAID= names one (the installed build: .build/install/release/guanhuaid after
 # `make release`); the CLI beside it imports the committee.
 daemon = os.path.abspath(os.environ.get("GUANHUAID") or os.path.join(root, ".build/release/guanhuaid"))
 cli = os.path.join(os.path.dirname(daemon), "guanhuai")
 cfg = os.path.join(work, "config.toml")
 subprocess.run([cli, "import", "orgs", "--config", cfg], check=True, stdout=subprocess.DEVNULL)
+t_import = time.monotonic()
 subprocess.run([cli, "import", "roster", "--config", cfg], check=True, stdout=subprocess.DEVNULL)
+print("store: %s; import roster: %.1f s" % ("PostgreSQL " + pg.version if pg else "SQLite", time.monotonic() - t_import))
 
 sock_path = os.path.join(work, "notify.sock")
 sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -142,4 +153,6 @@ print("the step after one change (an event recorded): %.2f s CPU, RSS up to %.1f
       % (cpu1 - cpu0, max(peak, status(p.pid)["VmRSS"]) / 1024, status(p.pid)["VmRSS"] / 1024))
 p.terminate()
 p.wait(10)
+if pg:
+    pg.stop()
 shutil.rmtree(work) if not os.environ.get("KEEP") else print("work: " + work)

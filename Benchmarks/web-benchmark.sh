@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Web benchmark (release build, wrk from Debian): a branch secretary's 「我的待办」 and an item's confirmation page,
 # served by guanhuaid on a 100,000-member database, each for 20 s over 16 keep-alive connections, three times;
-# the medians of p50, p99 and requests/s are printed.
+# the medians of p50, p99 and requests/s are printed. ENGINES names the stores to measure side by side in one run:
+# `sqlite` (the default), `postgresql` (PostgreSQL 15 in a temporary directory, the committee imported into it), or
+# both ("sqlite postgresql"): the same committee and configuration, differing only in [database].
 #
-#     bash Benchmarks/web-benchmark.sh [MEMBERS] [SECONDS]
+#     [ENGINES="sqlite postgresql"] bash Benchmarks/web-benchmark.sh [MEMBERS] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
 secs=${2:-20}
 work=$(mktemp -d)
-trap 'kill $daemon 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+trap 'kill $daemon 2>/dev/null || true; stop_postgres; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 daemon=
 echo "work: $work" >&2
 swift build -c release --product guanhuai >/dev/null
@@ -25,9 +27,17 @@ listen = \"127.0.0.1:$port\"
 public_url = \"http://127.0.0.1:$port\"
 web_key_credential = \"web-key\""
 export CREDENTIALS_DIRECTORY=$work
+for engine in ${ENGINES:-sqlite}; do
+echo "== $engine"
 c=(--config "$work/config.toml")
+if [ "$engine" = postgresql ]; then
+    [ -n "${pgdir:-}" ] || start_postgres
+    sed "s|^path = \"state/guanhuai.sqlite\"|url = \"$(pg_database web)\"|" "$work/config.toml" > "$work/config-pg.toml"
+    c=(--config "$work/config-pg.toml")
+fi
 $bin/guanhuai import orgs "${c[@]}" >/dev/null
 $bin/guanhuai import roster "${c[@]}" >/dev/null
+: > "$work/daemon.log"
 $bin/guanhuaid "${c[@]}" 2>"$work/daemon.log" &
 daemon=$!
 for _ in $(seq 600); do grep -q "web pages listening" "$work/daemon.log" && break; sleep 0.1; done
@@ -79,3 +89,7 @@ feed_run() {  # feed_run PERSON
 }
 feed_run S7-3
 feed_run ZZB
+kill $daemon
+wait $daemon 2>/dev/null || true
+daemon=
+done

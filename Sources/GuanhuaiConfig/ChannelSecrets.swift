@@ -44,6 +44,13 @@ extension ChannelSpec {
                 throw InputError(file: "channel \(name)", message: "the SMS key id or secret is empty or contains spaces")
             }
             return ChannelSecrets(token: id, secret: secret)
+        case .workApp(let spec):
+            try ChannelSpec.checkReadable(spec.caFile, channel: name)
+            let secret = try spec.secret.read(environment: environment)
+            if secret.isEmpty || secret.contains(where: \.isWhitespace) {
+                throw InputError(file: "channel \(name)", message: "the application's secret is empty or contains spaces")
+            }
+            return ChannelSecrets(secret: secret)
         case .webhook(let spec):
             try ChannelSpec.checkReadable(spec.caFile, channel: name)
             var out = ChannelSecrets(

@@ -54,6 +54,8 @@ public enum ChannelSpec: Sendable, Equatable {
     case journal
     /// SMS through 阿里云 or 腾讯云.
     case sms(SMSSpec)
+    /// A work app's message to one person (企业微信 应用消息), with that person's links.
+    case workApp(WorkAppSpec)
 
     public struct SMTPSpec: Sendable, Equatable {
         /// How the connection is secured.
@@ -86,6 +88,7 @@ public enum ChannelSpec: Sendable, Equatable {
         case .webhook(let w): w.kind.rawValue
         case .journal: "journal"
         case .sms: "sms"
+        case .workApp(let a): a.app.rawValue
         }
     }
 
@@ -93,7 +96,7 @@ public enum ChannelSpec: Sendable, Equatable {
     public var isMail: Bool {
         switch self {
         case .smtp, .sendmail: true
-        case .webhook, .journal, .sms: false
+        case .webhook, .journal, .sms, .workApp: false
         }
     }
 
@@ -149,11 +152,13 @@ public enum ChannelSpec: Sendable, Equatable {
         default:
             if let s = try SMSSpec(url: url, query: q, text: text) {
                 self = .sms(s)
+            } else if let a = try WorkAppSpec(url: url, query: q, text: text) {
+                self = .workApp(a)
             } else if let w = try WebhookSpec(url: url, query: q, text: text) {
                 self = .webhook(w)
             } else {
                 throw bad(
-                    "unknown scheme \"\(scheme)\"; use smtp://, sendmail:, journal:, webhook+https://, wecom+https://, dingtalk+https://, feishu+https://, aliyun-sms+https://, tencent-sms+https://"
+                    "unknown scheme \"\(scheme)\"; use smtp://, sendmail:, journal:, webhook+https://, wecom+https://, dingtalk+https://, feishu+https://, wecom-app+https://, aliyun-sms+https://, tencent-sms+https://"
                 )
             }
         }
@@ -207,11 +212,13 @@ public enum ChannelSpec: Sendable, Equatable {
             return .journal
         case "sms":
             return .sms(try SMSSpec.parse(t, r, place))
+        case let app where WorkAppSpec.App(rawValue: app) != nil:
+            return .workApp(try WorkAppSpec.parse(t, app: WorkAppSpec.App(rawValue: app)!, r, place))
         default:
             guard let kind = WebhookSpec.Kind(rawValue: type) else {
                 throw r.error(
                     place, "type",
-                    "unknown channel type \"\(type)\"; use smtp, sendmail, webhook, wecom, dingtalk, feishu, sms or journal")
+                    "unknown channel type \"\(type)\"; use smtp, sendmail, webhook, wecom, dingtalk, feishu, wecom-app, sms or journal")
             }
             return .webhook(try WebhookSpec.parse(t, kind: kind, r, place))
         }

@@ -50,6 +50,12 @@ public struct Configuration: Sendable {
         public var greetingSMS: String?
         /// The SMS channel for due-day and overdue reminders to responsible people without an e-mail address.
         public var smsFallback: String?
+        /// The work-app channel (`work_app`, a `wecom-app`) that reaches each person with a userid in it, with
+        /// their links.
+        public var workApp: String?
+        /// `work_app_mode`: "also" (the default) sends the app message and the mail; "instead" sends the app message
+        /// in place of the mail to whoever the app reaches (the others still get mail).
+        public var workAppInsteadOfMail = false
     }
 
     /// How the dispatcher retries (docs/operations.md).
@@ -197,7 +203,27 @@ public struct Configuration: Sendable {
             var routing = Routing(email: mailChannels.count == 1 ? mailChannels.keys.first : nil, journal: true)
             if let rt = try r.table(r.root, "routing", top) {
                 let rp = TOMLReader.Place(header: "routing", index: 0, name: "[routing]")
-                try r.checkKeys(rt, allowed: ["email", "journal", "webhooks", "units", "greeting_sms", "sms_fallback"], rp)
+                try r.checkKeys(
+                    rt, allowed: ["email", "journal", "webhooks", "units", "greeting_sms", "sms_fallback", "work_app", "work_app_mode"], rp)
+                if let name = try r.string(rt, "work_app", rp) {
+                    let apps = channels.filter { if case .workApp = $0.value { true } else { false } }
+                    guard apps[name] != nil else {
+                        throw r.error(
+                            rp, "work_app", "\"\(name)\" is not a wecom-app channel; configured: \(apps.keys.sorted().joined(separator: ", "))")
+                    }
+                    guard r.root.contains(key: "web") else {
+                        throw r.error(
+                            rp, "work_app",
+                            "a work-app message carries the person's links to 「我的待办」 and each item: configure [web] (public_url and web_key_credential) first")
+                    }
+                    routing.workApp = name
+                }
+                switch try r.string(rt, "work_app_mode", rp) {
+                case nil, "also": break
+                case "instead": routing.workAppInsteadOfMail = true
+                case let other?:
+                    throw r.error(rp, "work_app_mode", "work_app_mode is \"also\" (app and mail) or \"instead\" (the app in place of mail), not \"\(other)\"")
+                }
                 let smsChannels = channels.filter { if case .sms = $0.value { true } else { false } }
                 for key in ["greeting_sms", "sms_fallback"] {
                     guard let name = try r.string(rt, key, rp) else { continue }

@@ -69,11 +69,13 @@ extension OneAtATime {
 
 /// The registry: the channel a configured spec becomes. The journal is always there (`OutboxChannel.journal`).
 enum DeliveryChannels {
-    static func make(name: String, spec: ChannelSpec, secrets: ChannelSecrets) -> (any DeliveryChannel)? {
+    static func make(name: String, spec: ChannelSpec, secrets: ChannelSecrets, tokens: AccessTokenCaches) -> (any DeliveryChannel)? {
         switch spec {
         case .smtp, .sendmail: MailChannel(name: name, spec: spec, secrets: secrets).map(MailSender.init)
         case .webhook(let w): WebhookSender(hook: WebhookChannel(name: name, spec: w, secrets: secrets))
         case .sms(let s): SMSSender(sms: SMSChannel(name: name, spec: s, secrets: secrets))
+        case .workApp(let a):
+            WorkAppSender(app: WorkAppChannel(name: name, spec: a, secrets: secrets, tokens: tokens.cache(for: a, secret: secrets.secret ?? "")))
         case .journal: nil
         }
     }
@@ -139,6 +141,24 @@ struct SMSSender: OneAtATime {
 
     func send(_ m: Message, row: OutboxRow, now: Int64) async -> DeliveryOutcome {
         DeliveryOutcome(await sms.send(phone: m.phone, template: m.template, params: m.params, now: now))
+    }
+}
+
+/// 企业微信 应用消息, one person at a time. A rate limit (45009) holds back the rest of the batch; an unknown user
+/// is that message's alone.
+struct WorkAppSender: OneAtATime {
+    typealias Message = (user: String, message: Data)
+    let app: WorkAppChannel
+    var name: String { app.name }
+    var endpoint: String? { app.spec.base + "#" + app.spec.corpID + "/" + String(app.spec.agentID) }
+
+    func message(_ payload: OutboxPayload?) -> Message? {
+        guard case .workApp(let user, let message) = payload else { return nil }
+        return (user, message)
+    }
+
+    func send(_ m: Message, row: OutboxRow, now: Int64) async -> DeliveryOutcome {
+        DeliveryOutcome(await app.send(user: m.user, message: m.message, now: now))
     }
 }
 

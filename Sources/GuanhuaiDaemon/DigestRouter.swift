@@ -13,6 +13,7 @@ struct DigestRouter: Sendable {
     var mailChannels: [String: MailChannel]
     var webhookChannels: [String: WebhookChannel]
     var smsChannels: [String: SMSChannel] = [:]
+    var workAppChannels: [String: WorkAppChannel] = [:]
 
     /// How a person is reached.
     struct Contact: Sendable, Equatable {
@@ -20,6 +21,8 @@ struct DigestRouter: Sendable {
         var chat: ChatContact
         /// The number SMS may go to: a mainland mobile of someone who has not opted out (短信 = 否).
         var sms: String? = nil
+        /// Their userid in the work app (企业微信 userid).
+        var workApp: String? = nil
     }
 
     enum Warning: Sendable, Equatable {
@@ -49,7 +52,8 @@ struct DigestRouter: Sendable {
                 chat: ChatContact(
                     mobile: p.mobile ?? roster?.chat.mobile, wecomUserID: p.wecomUserID),
                 // A member's own choice (短信 = 否) holds; someone only in the organisation file has their mobile.
-                sms: roster != nil ? roster?.sms : p.mobile.flatMap(MobileNumber.mainland))
+                sms: roster != nil ? roster?.sms : p.mobile.flatMap(MobileNumber.mainland),
+                workApp: p.wecomUserID)
         }
         return contacts
     }
@@ -68,9 +72,20 @@ struct DigestRouter: Sendable {
         }
         var context = base
         context.lateSince = late ? d.localDate : nil
+        // The work app, to whoever has a userid in it: the digest as a card with their links.
+        var reachedByApp = false
+        if let name = config.routing.workApp, workAppChannels[name] != nil, let user = contact?.workApp {
+            routed.rows.append(
+                NewOutboxMessage(
+                    idempotencyKey: d.idempotencyKey(channel: name), recipient: d.recipient, channel: .named(name),
+                    payload: OutboxPayload.workApp(user: user, message: WorkAppMessages.card(d, renderer: renderer, context: context)).encoded(),
+                    items: DigestRouter.items(d.items, context)))
+            reachedByApp = true
+        }
         // SMS: the member's greeting when greeting_sms is set (instead of mail), and the due-day and overdue
-        // reminders of someone without an e-mail address when sms_fallback is set.
-        let smsName = d.isGreeting ? config.routing.greetingSMS : (contact?.email == nil ? config.routing.smsFallback : nil)
+        // reminders of someone without an e-mail address (nor the work app) when sms_fallback is set.
+        let smsName =
+            d.isGreeting ? config.routing.greetingSMS : (contact?.email == nil && !reachedByApp ? config.routing.smsFallback : nil)
         if let name = smsName, let channel = smsChannels[name], let phone = contact?.sms, let kind = SMSMessage.kind(of: d),
             let template = channel.spec.templates[kind]
         {
@@ -81,8 +96,9 @@ struct DigestRouter: Sendable {
                     payload: OutboxPayload.sms(phone: phone, template: template.id, params: params).encoded(),
                     items: DigestRouter.items(d.items, context)))
         }
-        let texted = !routed.rows.isEmpty && d.isGreeting
-        if !texted, let name = config.routing.email, let channel = mailChannels[name], let address = contact?.email {
+        let texted = routed.rows.contains { $0.channel == .named(config.routing.greetingSMS ?? "") } && d.isGreeting
+        let mailInstead = reachedByApp && config.routing.workAppInsteadOfMail
+        if !texted, !mailInstead, let name = config.routing.email, let channel = mailChannels[name], let address = contact?.email {
             let mail = renderer.mail(d, context: context)
             let key = d.idempotencyKey(channel: name)
             // A 补发 mail is dated when it goes (its body says when it should have gone), not days in the past,

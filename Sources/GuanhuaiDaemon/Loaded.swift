@@ -13,6 +13,8 @@ struct Loaded: Sendable {
     var channels: [String: any DeliveryChannel]
     /// The link key from `[web] web_key_credential`; nil without `[web]`.
     var signer: LinkSigner?
+    /// The work apps' access tokens, kept across reloads.
+    var tokens: AccessTokenCaches
 
     var config: Configuration { workspace.config }
     /// The daemon opens its workspace with `create: true`: the database is always there.
@@ -29,11 +31,12 @@ struct Loaded: Sendable {
     var mailChannels: [String: MailChannel] { channels.compactMapValues { ($0 as? MailSender)?.mail } }
     var webhookChannels: [String: WebhookChannel] { channels.compactMapValues { ($0 as? WebhookSender)?.hook } }
     var smsChannels: [String: SMSChannel] { channels.compactMapValues { ($0 as? SMSSender)?.sms } }
+    var workAppChannels: [String: WorkAppChannel] { channels.compactMapValues { ($0 as? WorkAppSender)?.app } }
 
     var router: DigestRouter {
         DigestRouter(
             config: config, renderer: renderer, mailChannels: mailChannels, webhookChannels: webhookChannels,
-            smsChannels: smsChannels)
+            smsChannels: smsChannels, workAppChannels: workAppChannels)
     }
 
     /// `previous`: the configuration running now, whose PostgreSQL connections a reload keeps when `[database]` is
@@ -55,14 +58,15 @@ struct Loaded: Sendable {
         if let path = workspace.sqlite?.path { try AppDatabase.holdServiceLock(path: path) }
         let renderer = try await DigestRenderer.load(directory: workspace.config.templatesDirectory)
         var channels: [String: any DeliveryChannel] = [:]
+        let tokens = previous?.tokens ?? AccessTokenCaches()
         for (name, spec) in workspace.config.channels {
             channels[name] = DeliveryChannels.make(
                 name: name, spec: spec,
-                secrets: try spec.secrets(name: name, environment: environment))
+                secrets: try spec.secrets(name: name, environment: environment), tokens: tokens)
         }
         let signer = try workspace.config.web.map { w throws(InputError) in LinkSigner(key: try w.keyBytes(environment: environment)) }
         return Loaded(
-            workspace: workspace, renderer: renderer, channels: channels, signer: signer,
+            workspace: workspace, renderer: renderer, channels: channels, signer: signer, tokens: tokens,
             database: try workspace.store())
     }
 }

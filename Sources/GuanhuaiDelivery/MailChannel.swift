@@ -24,7 +24,7 @@ public struct MailChannel: Sendable {
         case .sendmail(let path, let address, let fromName):
             transport = SendmailTransport(path: path)
             from = Mailbox(name: fromName, address: address)
-        case .webhook, .journal, .sms:
+        case .webhook, .journal, .sms, .workApp:
             return nil
         }
     }

@@ -12,6 +12,9 @@ public enum OutboxPayload: Codable, Sendable, Equatable {
     /// An SMS: the number, the provider's template and its parameters (name or position, value); the request is
     /// signed when it is sent.
     case sms(phone: String, template: String, params: [JournalField])
+    /// A work-app message to one person: their userid in the app, and the message object (the channel adds the
+    /// application and its token when it is sent).
+    case workApp(user: String, message: Data)
 
     public struct JournalField: Codable, Sendable, Equatable {
         public var name: String

@@ -43,6 +43,8 @@ public struct WebhookRequest: Sendable {
     public var url: String
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// POST, or GET for a token endpoint that takes only GET (企业微信 gettoken).
+    var get = false
 }
 
 /// A webhook or robot channel ready to send: its spec with the secrets read.
@@ -216,8 +218,8 @@ enum WebhookHTTP {
             var headers = HTTPHeaders()
             for (k, v) in r.headers { headers.add(name: k, value: v) }
             let request = try HTTPClient.Request(
-                url: r.url, method: .POST, headers: headers,
-                body: .byteBuffer(ByteBuffer(bytes: r.body)), tlsConfiguration: tls)
+                url: r.url, method: r.get ? .GET : .POST, headers: headers,
+                body: r.get ? nil : .byteBuffer(ByteBuffer(bytes: r.body)), tlsConfiguration: tls)
             // The client's future-based `execute`, not its async one: the async one starts a task and an actor hop
             // for every request (async-http-client 1.37), each a wake of Swift's worker pool; this one, called on
             // the loop that owns the connection, stays on that loop's thread until the answer is in. `.delegate(on:)`,

@@ -126,12 +126,29 @@ struct CheckCommand: AsyncParsableCommand {
         for (name, spec) in config.channels.sorted(by: { $0.key < $1.key }) {
             do {
                 switch spec {
-                case .smtp, .sendmail, .webhook, .sms: _ = try spec.secrets(name: name, environment: env)
+                case .smtp, .sendmail, .webhook, .sms, .workApp: _ = try spec.secrets(name: name, environment: env)
                 case .journal: break
                 }
                 ok(L("channel \(name) (\(spec.kind)): credentials readable", "通道 \(name)（\(spec.kind)）：凭据可读"))
             } catch {
                 bad(L("channel \(name): ", "通道 \(name)：") + "\(error)")
+            }
+        }
+        if let app = config.routing.workApp {
+            // Who receives reminders (the organisation's people and every unit's secretary) and which of them the
+            // work app reaches: the others get mail only.
+            let org = ws.organization
+            let people = Set(org.people.keys).union(org.units.values.compactMap(\.secretary)).sorted()
+            let missing = people.filter { org.people[$0]?.wecomUserID == nil }
+            let names = missing.prefix(12).map { "\(org.people[$0]?.name ?? $0)（\($0)）" }.joined(separator: "、") + (missing.count > 12 ? "…" : "")
+            let mode = config.routing.workAppInsteadOfMail ? L("instead of mail", "代替邮件") : L("and mail", "并发邮件")
+            if missing.isEmpty {
+                ok(L("work app \(app) (\(mode)) reaches all \(people.count) people reminded", "工作应用 \(app)（\(mode)）可达全部 \(people.count) 名被提醒人"))
+            } else {
+                warn(
+                    L(
+                        "work app \(app) (\(mode)) reaches \(people.count - missing.count) of \(people.count) people reminded; no wecom_userid: \(names)",
+                        "工作应用 \(app)（\(mode)）可达 \(people.count - missing.count)/\(people.count) 名被提醒人；缺 wecom_userid：\(names)"))
             }
         }
         if let web = config.web {

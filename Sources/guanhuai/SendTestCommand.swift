@@ -23,9 +23,11 @@ struct SendTestCommand: AsyncParsableCommand {
               feishu+https://open.feishu.cn/open-apis/bot/v2/hook/TOKEN?secret_file=F
               aliyun-sms+https://dysmsapi.aliyuncs.com/?access_key_id_file=F&access_key_secret_file=F&sign_name=S&template=SMS_1[&params=name:recipient]
               tencent-sms+https://sms.tencentcloudapi.com/?secret_id_file=F&secret_key_file=F&sdk_app_id=1400…&sign_name=S&template=1[&params=recipient]
+              wecom-app+https://qyapi.weixin.qq.com/?corpid=ww…&agentid=1000002&secret_file=F   (企业微信 应用消息)
               journal:
             Every URL also takes timeout=SECONDS and ca_file=FILE (a private CA).
-            --to is an e-mail address for mail, a mobile number to mention for a robot or to text by SMS, and unused otherwise.
+            --to is an e-mail address for mail, a mobile number to mention for a robot or to text by SMS, the person's
+            userid for a work app (企业微信 userid), and unused otherwise.
             An SMS test sends the channel's greeting template (else its due or overdue one), its parameters filled with
             the words 测试.
             """
@@ -98,6 +100,27 @@ struct SendTestCommand: AsyncParsableCommand {
                     L(
                         "Delivered to \(phone) through \(spec.provider.rawValue). The provider answered: \(answer)",
                         "已发送到 \(phone)（\(spec.provider == .aliyun ? "阿里云" : "腾讯云")）。服务商应答：\(answer)"))
+            case .failure(let e):
+                FileHandle.standardError.write(Data("guanhuai: not delivered — \(e)\n".utf8))
+                throw ExitCode(1)
+            }
+            return
+        case .workApp(let spec):
+            guard let to, !to.isEmpty, !to.contains(where: { $0.isWhitespace || $0 == "|" }) else {
+                throw UsageError(message: "--to \"\(to ?? "")\" is not a userid; a work app needs --to USERID (the person's \(spec.app.chinese) userid)")
+            }
+            let app = WorkAppChannel(
+                name: channel ?? "via", spec: spec, secrets: try ChannelSpec.workApp(spec).secrets(name: channel ?? "via", environment: env),
+                tokens: AccessTokenCache())
+            let message = try JSONSerialization.data(
+                withJSONObject: ["msgtype": "text", "text": ["content": "【关怀提醒】测试消息：关怀（guanhuai）能经由此应用给您本人发送提醒。"]],
+                options: [.sortedKeys])
+            switch await app.send(user: to, message: message, now: now) {
+            case .success(let answer):
+                say(
+                    L(
+                        "Delivered to \(to) through \(spec.app.chinese) (agentid \(spec.agentID)). The API answered: \(answer)",
+                        "已发送给 \(to)（\(spec.app.chinese)，应用 \(spec.agentID)）。接口应答：\(answer)"))
             case .failure(let e):
                 FileHandle.standardError.write(Data("guanhuai: not delivered — \(e)\n".utf8))
                 throw ExitCode(1)
