@@ -238,8 +238,9 @@ public enum WorkAppMessages {
                     "value": cut("\(item.title)（\(item.subject)）\(item.due.dropFirst(5))", characters: 26),
                 ]
                 if let link = item.link {
+                    // The 已办结 page, as the mail's 「已办结」 link; it offers 不适用 and 登记情况 too.
                     line["type"] = 1
-                    line["url"] = link
+                    line["url"] = link + "/done"
                 }
                 lines.append(line)
             }

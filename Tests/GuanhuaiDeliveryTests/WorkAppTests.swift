@@ -159,7 +159,7 @@ func wecomAppServer(log: URL, extra: [String] = []) throws -> ServerProcess {
         #expect(agenda.hasPrefix("https://guanhuai.example.edu.cn/me/"), "\(agenda)")
         let lines = try #require(card["horizontal_content_list"] as? [[String: Any]])
         #expect(lines.count == min(6, d.items.count))
-        let itemLinks = lines.compactMap { $0["url"] as? String }.filter { $0.contains("/i/") }
+        let itemLinks = lines.compactMap { $0["url"] as? String }.filter { $0.contains("/i/") && $0.hasSuffix("/done") }
         #expect(itemLinks.count == min(d.items.count, d.items.count > 6 ? 5 : 6))
         #expect((card["jump_list"] as? [[String: Any]])?.first?["url"] as? String == agenda)
 
