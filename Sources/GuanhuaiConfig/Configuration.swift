@@ -53,9 +53,10 @@ public struct Configuration: Sendable {
         /// The work-app channel (`work_app`, a `wecom-app`) that reaches each person with a userid in it, with
         /// their links.
         public var workApp: String?
-        /// `work_app_mode`: "also" (the default) sends the app message and the mail; "instead" sends the app message
-        /// in place of the mail to whoever the app reaches (the others still get mail).
-        public var workAppInsteadOfMail = false
+        /// `work_app_reach`: the committee's default for how people are reached when the work app is configured —
+        /// "app+mail" (the default), "app" (the app message in place of the mail, to whoever the app reaches), or
+        /// "mail". A person's own 提醒方式 (roster) or `reach` (organisation file) overrides it.
+        public var workAppReach: Reach = .appAndMail
     }
 
     /// How the dispatcher retries (docs/operations.md).
@@ -204,7 +205,7 @@ public struct Configuration: Sendable {
             if let rt = try r.table(r.root, "routing", top) {
                 let rp = TOMLReader.Place(header: "routing", index: 0, name: "[routing]")
                 try r.checkKeys(
-                    rt, allowed: ["email", "journal", "webhooks", "units", "greeting_sms", "sms_fallback", "work_app", "work_app_mode"], rp)
+                    rt, allowed: ["email", "journal", "webhooks", "units", "greeting_sms", "sms_fallback", "work_app", "work_app_reach"], rp)
                 if let name = try r.string(rt, "work_app", rp) {
                     let apps = channels.filter { if case .workApp = $0.value { true } else { false } }
                     guard apps[name] != nil else {
@@ -218,11 +219,13 @@ public struct Configuration: Sendable {
                     }
                     routing.workApp = name
                 }
-                switch try r.string(rt, "work_app_mode", rp) {
-                case nil, "also": break
-                case "instead": routing.workAppInsteadOfMail = true
-                case let other?:
-                    throw r.error(rp, "work_app_mode", "work_app_mode is \"also\" (app and mail) or \"instead\" (the app in place of mail), not \"\(other)\"")
+                if let text = try r.string(rt, "work_app_reach", rp) {
+                    guard let reach = Reach(name: text) else {
+                        throw r.error(
+                            rp, "work_app_reach",
+                            "work_app_reach is \"app+mail\" (app and mail), \"app\" (the app in place of mail) or \"mail\", not \"\(text)\"")
+                    }
+                    routing.workAppReach = reach
                 }
                 let smsChannels = channels.filter { if case .sms = $0.value { true } else { false } }
                 for key in ["greeting_sms", "sms_fallback"] {

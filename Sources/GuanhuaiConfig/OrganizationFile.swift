@@ -59,9 +59,12 @@ public enum OrganizationFile {
 
         var people: [Person] = []
         var seen = Set<PersonID>()
+        // A userid given to two people would send one person's links to the other.
+        var appOwners: [String: PersonID] = [:]
         for (i, t) in try r.tables(r.root, "person").enumerated() {
             var p = TOMLReader.Place(header: "person", index: i, name: "person #\(i + 1)")
-            try r.checkKeys(t, allowed: ["id", "name", "email", "mobile", "wecom_userid", "dingtalk_userid", "roles"], p)
+            try r.checkKeys(
+                t, allowed: ["id", "name", "email", "mobile", "wecom_userid", "dingtalk_userid", "feishu_user_id", "reach", "roles"], p)
             let id = try r.string(t, "id", p, required: true)!
             p.name = "person #\(i + 1) (\(id))"
             guard seen.insert(id).inserted else { throw r.error(p, "id", "person id \"\(id)\" is used twice") }
@@ -74,11 +77,30 @@ public enum OrganizationFile {
             }
             let email = try r.string(t, "email", p)
             if let email, !email.contains("@") { throw r.error(p, "email", "\"\(email)\" is not an e-mail address") }
+            var apps: [String: String] = [:]
+            for key in ["wecom_userid", "dingtalk_userid", "feishu_user_id"] {
+                guard let v = try r.string(t, key, p) else { continue }
+                guard AppUserIDs.isValid(v) else {
+                    throw r.error(p, key, "\"\(v)\" is not a userid: up to 64 characters, without spaces or | , ;")
+                }
+                if let other = appOwners[key + "\u{1F}" + v] {
+                    throw r.error(p, key, "\(key) \"\(v)\" is also person \(other)'s: each person's messages would reach the other")
+                }
+                appOwners[key + "\u{1F}" + v] = id
+                apps[key] = v
+            }
+            var reach: Reach?
+            if let text = try r.string(t, "reach", p) {
+                guard let value = Reach(name: text) else {
+                    throw r.error(p, "reach", "reach is \"app+mail\", \"app\" or \"mail\" (应用和邮件, 仅应用, 仅邮件)")
+                }
+                reach = value
+            }
             people.append(
                 Person(
                     id: id, name: try r.string(t, "name", p, required: true)!, email: email,
-                    mobile: try r.string(t, "mobile", p), wecomUserID: try r.string(t, "wecom_userid", p),
-                    dingtalkUserID: try r.string(t, "dingtalk_userid", p), roles: roles))
+                    mobile: try r.string(t, "mobile", p), wecomUserID: apps["wecom_userid"], dingtalkUserID: apps["dingtalk_userid"],
+                    feishuUserID: apps["feishu_user_id"], roles: roles, reach: reach))
         }
         return Organization(committee: committee, units: units, organizationDepartment: orgDept, people: people)
     }

@@ -6,7 +6,7 @@ import GuanhuaiSystem
 /// The roster CSV (docs/configuration.md, "The roster file"): one member a row, Chinese headers.
 public enum RosterFile {
     public static let required = ["编号", "姓名", "入党日期", "所在支部"]
-    public static let optional = ["性别", "出生日期", "转正日期", "邮箱", "手机", "短信", "标签", "状态"]
+    public static let optional = ["性别", "出生日期", "转正日期", "邮箱", "手机", "短信", "标签", "状态", "企业微信", "钉钉", "飞书", "提醒方式"]
 
     /// `[files] max_members` when config.toml does not set it.
     public static let defaultMaxMembers = 200_000
@@ -53,6 +53,8 @@ public enum RosterFile {
         var errors: [InputError] = []
         var members: [Member] = []
         var firstRow: [PersonID: Int] = [:]
+        /// Each work-app userid and the row that has it (column, id → row).
+        var appRows: [String: Int] = [:]
         // Branches may be named by id or by name, as a spreadsheet kept by people usually has them.
         var branches: [String: UnitID] = [:]
         for u in organization.units.values where u.kind == .branch {
@@ -144,6 +146,33 @@ public enum RosterFile {
                 default: fail("短信", L("\"\(s)\" is neither 是 nor 否", "「\(s)」应为「是」或「否」"))
                 }
             }
+            var apps = AppUserIDs()
+            for (column, key) in [("企业微信", \AppUserIDs.wecom), ("钉钉", \AppUserIDs.dingtalk), ("飞书", \AppUserIDs.feishu)] {
+                guard let v = table.value(row, column) else { continue }
+                if !AppUserIDs.isValid(v) {
+                    fail(
+                        column,
+                        L(
+                            "\"\(v)\" is not a \(column) userid: up to 64 characters, without spaces or | , ;",
+                            "「\(v)」不是\(column)账号（userid）：不超过 64 个字符，不含空格和 | , ;"))
+                } else if let other = appRows[column + "\u{1F}" + v] {
+                    fail(
+                        column,
+                        L(
+                            "\(column) userid \"\(v)\" is also row \(other)'s: each member's messages would reach the other",
+                            "\(column)账号「\(v)」与第 \(other) 行重复：两人会收到对方的消息"))
+                } else {
+                    appRows[column + "\u{1F}" + v] = number
+                    apps[keyPath: key] = v
+                }
+            }
+            var reach: Reach?
+            if let text = table.value(row, "提醒方式") {
+                reach = Reach(name: text)
+                if reach == nil {
+                    fail("提醒方式", L("\"\(text)\" is not 应用和邮件, 仅应用 or 仅邮件", "「\(text)」应为「应用和邮件」「仅应用」或「仅邮件」"))
+                }
+            }
             if case .some(.some(let j)) = joined, case .some(.some(let f)) = full, f < j {
                 fail("转正日期", L("\(f) is before the date of joining \(j)", "\(f) 早于入党日期 \(j)"))
             }
@@ -164,7 +193,7 @@ public enum RosterFile {
                 Member(
                     id: id, name: name, gender: table.value(row, "性别"), birthDate: birth ?? nil, joined: j,
                     fullMemberSince: full ?? nil, branch: branch, email: email, mobile: mobile,
-                    tags: tags, status: status, smsOptOut: smsOptOut))
+                    tags: tags, status: status, smsOptOut: smsOptOut, apps: apps, reach: reach))
         }
         if !errors.isEmpty { throw InputErrors(errors) }
         return members

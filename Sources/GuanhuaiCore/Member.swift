@@ -17,12 +17,19 @@ public struct Member: Hashable, Sendable {
     public var smsOptOut: Bool
     public var tags: Set<Tag>
     public var status: MemberStatus
+    /// Their ids in the work apps (企业微信 userid, 钉钉 userid, 飞书 user_id): the roster's 企业微信, 钉钉 and 飞书.
+    public var apps = AppUserIDs()
+    /// 提醒方式: how they want reminders (nil: the committee's default).
+    public var reach: Reach?
 
     public init(
         id: PersonID, name: String, gender: String? = nil, birthDate: CivilDate? = nil, joined: CivilDate,
         fullMemberSince: CivilDate? = nil, branch: UnitID, email: String? = nil, mobile: String? = nil,
-        tags: Set<Tag> = [], status: MemberStatus = .active, smsOptOut: Bool = false
+        tags: Set<Tag> = [], status: MemberStatus = .active, smsOptOut: Bool = false, apps: AppUserIDs = AppUserIDs(),
+        reach: Reach? = nil
     ) {
+        self.apps = apps
+        self.reach = reach
         self.id = id
         self.name = name
         self.gender = gender

@@ -1,6 +1,55 @@
 public typealias PersonID = String
 public typealias UnitID = String
 
+/// Someone's ids in the work apps, as each app names its users.
+public struct AppUserIDs: Hashable, Sendable {
+    /// 企业微信 userid.
+    public var wecom: String?
+    /// 钉钉 userid.
+    public var dingtalk: String?
+    /// 飞书 user_id.
+    public var feishu: String?
+
+    public init(wecom: String? = nil, dingtalk: String? = nil, feishu: String? = nil) {
+        self.wecom = wecom
+        self.dingtalk = dingtalk
+        self.feishu = feishu
+    }
+
+    public var isEmpty: Bool { wecom == nil && dingtalk == nil && feishu == nil }
+
+    /// A userid as the apps allow one: up to 64 characters, no spaces, and none of | , ; (the separators their
+    /// APIs put between recipients, which would send one person's links to others).
+    public static func isValid(_ id: String) -> Bool {
+        !id.isEmpty && id.count <= 64 && !id.contains { $0.isWhitespace || "|,;，；、".contains($0) }
+    }
+}
+
+/// How a person wants their reminders (提醒方式), where the committee has a work app.
+public enum Reach: String, Hashable, Sendable, CaseIterable {
+    /// 应用和邮件: the work-app message and the mail.
+    case appAndMail = "app+mail"
+    /// 仅应用: the work-app message in place of the mail (mail still when the app cannot reach them).
+    case app
+    /// 仅邮件: mail only.
+    case mail
+
+    public var chinese: String {
+        switch self {
+        case .appAndMail: "应用和邮件"
+        case .app: "仅应用"
+        case .mail: "仅邮件"
+        }
+    }
+
+    /// 应用和邮件 / 仅应用 / 仅邮件, or app+mail / app / mail.
+    public init?(name: String) {
+        let t = name.trimmingCharacters(in: .whitespaces)
+        guard let r = Reach(rawValue: t.lowercased()) ?? Reach.allCases.first(where: { $0.chinese == t }) else { return nil }
+        self = r
+    }
+}
+
 /// Someone who can be responsible for an obligation or receive a reminder: a member, a leader, an office.
 public struct Person: Hashable, Sendable {
     public var id: PersonID
@@ -9,12 +58,18 @@ public struct Person: Hashable, Sendable {
     public var mobile: String?
     public var wecomUserID: String?
     public var dingtalkUserID: String?
+    /// 飞书 user_id.
+    public var feishuUserID: String?
     public var roles: Set<PersonRole>
+    /// How they want reminders (nil: the committee's default).
+    public var reach: Reach?
 
     public init(
         id: PersonID, name: String, email: String? = nil, mobile: String? = nil, wecomUserID: String? = nil,
-        dingtalkUserID: String? = nil, roles: Set<PersonRole> = []
+        dingtalkUserID: String? = nil, feishuUserID: String? = nil, roles: Set<PersonRole> = [], reach: Reach? = nil
     ) {
+        self.feishuUserID = feishuUserID
+        self.reach = reach
         self.id = id
         self.name = name
         self.email = email

@@ -23,6 +23,8 @@ struct DigestRouter: Sendable {
         var sms: String? = nil
         /// Their userid in the work app (企业微信 userid).
         var workApp: String? = nil
+        /// How they want reminders (their own 提醒方式; nil: the committee's default).
+        var reach: Reach? = nil
     }
 
     enum Warning: Sendable, Equatable {
@@ -42,18 +44,18 @@ struct DigestRouter: Sendable {
         var contacts: [PersonID: Contact] = [:]
         for m in input.members {
             contacts[m.id] = Contact(
-                email: m.email, chat: ChatContact(mobile: m.mobile),
-                sms: m.smsOptOut ? nil : m.mobile.flatMap(MobileNumber.mainland))
+                email: m.email, chat: ChatContact(mobile: m.mobile, wecomUserID: m.apps.wecom),
+                sms: m.smsOptOut ? nil : m.mobile.flatMap(MobileNumber.mainland), workApp: m.apps.wecom, reach: m.reach)
         }
         for p in input.organization.people.values {
             let roster = contacts[p.id]
             contacts[p.id] = Contact(
                 email: p.email ?? roster?.email,
                 chat: ChatContact(
-                    mobile: p.mobile ?? roster?.chat.mobile, wecomUserID: p.wecomUserID),
+                    mobile: p.mobile ?? roster?.chat.mobile, wecomUserID: p.wecomUserID ?? roster?.workApp),
                 // A member's own choice (短信 = 否) holds; someone only in the organisation file has their mobile.
                 sms: roster != nil ? roster?.sms : p.mobile.flatMap(MobileNumber.mainland),
-                workApp: p.wecomUserID)
+                workApp: p.wecomUserID ?? roster?.workApp, reach: p.reach ?? roster?.reach)
         }
         return contacts
     }
@@ -74,7 +76,8 @@ struct DigestRouter: Sendable {
         context.lateSince = late ? d.localDate : nil
         // The work app, to whoever has a userid in it: the digest as a card with their links.
         var reachedByApp = false
-        if let name = config.routing.workApp, workAppChannels[name] != nil, let user = contact?.workApp {
+        let reach = contact?.reach ?? config.routing.workAppReach
+        if let name = config.routing.workApp, workAppChannels[name] != nil, reach != .mail, let user = contact?.workApp {
             routed.rows.append(
                 NewOutboxMessage(
                     idempotencyKey: d.idempotencyKey(channel: name), recipient: d.recipient, channel: .named(name),
@@ -97,7 +100,8 @@ struct DigestRouter: Sendable {
                     items: DigestRouter.items(d.items, context)))
         }
         let texted = routed.rows.contains { $0.channel == .named(config.routing.greetingSMS ?? "") } && d.isGreeting
-        let mailInstead = reachedByApp && config.routing.workAppInsteadOfMail
+        // 仅应用: the app message in place of the mail, where the app reaches them (else the mail still goes).
+        let mailInstead = reachedByApp && reach == .app
         if !texted, !mailInstead, let name = config.routing.email, let channel = mailChannels[name], let address = contact?.email {
             let mail = renderer.mail(d, context: context)
             let key = d.idempotencyKey(channel: name)

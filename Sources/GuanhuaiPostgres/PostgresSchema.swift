@@ -92,6 +92,14 @@ enum PostgresSchema {
                 "ALTER TABLE outbox ADD COLUMN claimedUntil bigint",
             ]
         ),
+        (
+            "v6",
+            [
+                "ALTER TABLE member ADD COLUMN wecomUserID text", "ALTER TABLE member ADD COLUMN dingtalkUserID text",
+                "ALTER TABLE member ADD COLUMN feishuUserID text", "ALTER TABLE member ADD COLUMN reach text",
+                "ALTER TABLE person ADD COLUMN feishuUserID text", "ALTER TABLE person ADD COLUMN reach text",
+            ]
+        ),
     ]
 
     /// Applies what is missing; refuses a database a newer guanhuai has migrated.

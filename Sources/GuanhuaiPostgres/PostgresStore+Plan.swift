@@ -84,10 +84,13 @@ extension PostgresStore: PlanStore {
 
     static func personRecords(_ conn: PostgresConnection, _ logger: Logger) async throws -> [PersonRecord] {
         var people: [PersonRecord] = []
-        for try await (id, name, email, mobile, wecom, dingtalk, roles) in try await conn.query(
-            "SELECT id, name, email, mobile, wecomUserID, dingtalkUserID, roles FROM person ORDER BY id", logger: logger
-        ).decode((String, String, String?, String?, String?, String?, String).self) {
-            people.append(PersonRecord(id: id, name: name, email: email, mobile: mobile, wecomUserID: wecom, dingtalkUserID: dingtalk, roles: roles))
+        for try await (id, name, email, mobile, wecom, dingtalk, roles, feishu, reach) in try await conn.query(
+            "SELECT id, name, email, mobile, wecomUserID, dingtalkUserID, roles, feishuUserID, reach FROM person ORDER BY id", logger: logger
+        ).decode((String, String, String?, String?, String?, String?, String, String?, String?).self) {
+            people.append(
+                PersonRecord(
+                    id: id, name: name, email: email, mobile: mobile, wecomUserID: wecom, dingtalkUserID: dingtalk, roles: roles,
+                    feishuUserID: feishu, reach: reach))
         }
         return people
     }
@@ -114,16 +117,31 @@ extension PostgresStore: PlanStore {
         for v in values { binds.append(v) }
         let query = PostgresQuery(
             unsafeSQL: """
-                SELECT id, name, gender, birthDate, joined, fullMemberSince, branch, email, mobile, tags, status, statusDate, smsOptOut
+                SELECT id, name, gender, birthDate, joined, fullMemberSince, branch, email, mobile, tags, status, statusDate, smsOptOut,
+                    wecomUserID, dingtalkUserID, feishuUserID, reach
                 FROM member \(filter) ORDER BY id
                 """, binds: binds)
         for try await row in try await conn.query(query, logger: logger) {
-            let (id, name, gender, birth, joined, full, branch, email, mobile, tags, status, statusDate, optOut) = try row.decode(
-                (String, String, String?, String?, String, String?, String, String?, String?, String, String, String?, Bool).self)
+            // Read cell by cell: seventeen columns are more than postgres-nio's tuple decoding takes.
+            let c = row.makeRandomAccess()
+            let (id, name, gender, birth) = (
+                try c[0].decode(String.self), try c[1].decode(String.self), try c[2].decode(String?.self), try c[3].decode(String?.self)
+            )
+            let (joined, full, branch, email) = (
+                try c[4].decode(String.self), try c[5].decode(String?.self), try c[6].decode(String.self), try c[7].decode(String?.self)
+            )
+            let (mobile, tags, status, statusDate) = (
+                try c[8].decode(String?.self), try c[9].decode(String.self), try c[10].decode(String.self), try c[11].decode(String?.self)
+            )
+            let optOut = try c[12].decode(Bool.self)
+            let (wecom, dingtalk, feishu, reach) = (
+                try c[13].decode(String?.self), try c[14].decode(String?.self), try c[15].decode(String?.self), try c[16].decode(String?.self)
+            )
             body(
                 MemberRecord(
                     id: id, name: name, gender: gender, birthDate: birth, joined: joined, fullMemberSince: full, branch: branch, email: email,
-                    mobile: mobile, tags: tags, status: status, statusDate: statusDate, smsOptOut: optOut))
+                    mobile: mobile, tags: tags, status: status, statusDate: statusDate, smsOptOut: optOut, wecomUserID: wecom,
+                    dingtalkUserID: dingtalk, feishuUserID: feishu, reach: reach))
         }
     }
 

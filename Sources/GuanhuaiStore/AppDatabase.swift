@@ -267,6 +267,19 @@ public struct AppDatabase: Sendable {
                 t.add(column: "claimedUntil", .integer)
             }
         }
+        // v6: reaching each person in their work app (企业微信, 钉钉, 飞书 userids) and how they want reminders.
+        m.registerMigration("v6") { db in
+            try db.alter(table: "member") { t in
+                t.add(column: "wecomUserID", .text)
+                t.add(column: "dingtalkUserID", .text)
+                t.add(column: "feishuUserID", .text)
+                t.add(column: "reach", .text)
+            }
+            try db.alter(table: "person") { t in
+                t.add(column: "feishuUserID", .text)
+                t.add(column: "reach", .text)
+            }
+        }
         return m
     }
 }

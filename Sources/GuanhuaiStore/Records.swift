@@ -54,7 +54,7 @@ public struct UnitRecord: Encodable, FetchableRecord, PersistableRecord, Equatab
 public struct PersonRecord: Encodable, FetchableRecord, PersistableRecord, Equatable, Sendable {
     public static let databaseTableName = "person"
     public static var databaseSelection: [any SQLSelectable] {
-        ["id", "name", "email", "mobile", "wecomUserID", "dingtalkUserID", "roles"].map { Column($0) }
+        ["id", "name", "email", "mobile", "wecomUserID", "dingtalkUserID", "roles", "feishuUserID", "reach"].map { Column($0) }
     }
     var id: String
     var name: String
@@ -63,10 +63,16 @@ public struct PersonRecord: Encodable, FetchableRecord, PersistableRecord, Equat
     var wecomUserID: String?
     var dingtalkUserID: String?
     var roles: String
+    var feishuUserID: String?
+    var reach: String?
 
-    public init(id: String, name: String, email: String?, mobile: String?, wecomUserID: String?, dingtalkUserID: String?, roles: String) {
+    public init(
+        id: String, name: String, email: String?, mobile: String?, wecomUserID: String?, dingtalkUserID: String?, roles: String,
+        feishuUserID: String?, reach: String?
+    ) {
         (self.id, self.name, self.email, self.mobile) = (id, name, email, mobile)
         (self.wecomUserID, self.dingtalkUserID, self.roles) = (wecomUserID, dingtalkUserID, roles)
+        (self.feishuUserID, self.reach) = (feishuUserID, reach)
     }
 
     public init(row: Row) {
@@ -77,6 +83,8 @@ public struct PersonRecord: Encodable, FetchableRecord, PersistableRecord, Equat
         wecomUserID = row[4]
         dingtalkUserID = row[5]
         roles = row[6]
+        feishuUserID = row[7]
+        reach = row[8]
     }
 
     init(_ p: Person) {
@@ -87,12 +95,15 @@ public struct PersonRecord: Encodable, FetchableRecord, PersistableRecord, Equat
         wecomUserID = p.wecomUserID
         dingtalkUserID = p.dingtalkUserID
         roles = p.roles.map(\.rawValue).sorted().joined(separator: ",")
+        feishuUserID = p.feishuUserID
+        reach = p.reach?.rawValue
     }
 
     public var person: Person {
         Person(
             id: id, name: name, email: email, mobile: mobile, wecomUserID: wecomUserID,
-            dingtalkUserID: dingtalkUserID, roles: Set(roles.split(separator: ",").compactMap { PersonRole(rawValue: String($0)) }))
+            dingtalkUserID: dingtalkUserID, feishuUserID: feishuUserID,
+            roles: Set(roles.split(separator: ",").compactMap { PersonRole(rawValue: String($0)) }), reach: reach.flatMap(Reach.init(rawValue:)))
     }
 }
 
@@ -101,7 +112,7 @@ public struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equat
     public static var databaseSelection: [any SQLSelectable] {
         [
             "id", "name", "gender", "birthDate", "joined", "fullMemberSince", "branch", "email", "mobile", "tags", "status",
-            "statusDate", "smsOptOut",
+            "statusDate", "smsOptOut", "wecomUserID", "dingtalkUserID", "feishuUserID", "reach",
         ].map { Column($0) }
     }
     var id: String
@@ -117,6 +128,10 @@ public struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equat
     var status: String
     var statusDate: String?
     var smsOptOut: Bool
+    var wecomUserID: String?
+    var dingtalkUserID: String?
+    var feishuUserID: String?
+    var reach: String?
 
     public enum Columns {
         static let id = Column("id")
@@ -125,11 +140,13 @@ public struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equat
 
     public init(
         id: String, name: String, gender: String?, birthDate: String?, joined: String, fullMemberSince: String?, branch: String,
-        email: String?, mobile: String?, tags: String, status: String, statusDate: String?, smsOptOut: Bool
+        email: String?, mobile: String?, tags: String, status: String, statusDate: String?, smsOptOut: Bool, wecomUserID: String?,
+        dingtalkUserID: String?, feishuUserID: String?, reach: String?
     ) {
         (self.id, self.name, self.gender, self.birthDate, self.joined, self.fullMemberSince) = (id, name, gender, birthDate, joined, fullMemberSince)
         (self.branch, self.email, self.mobile, self.tags, self.status, self.statusDate) = (branch, email, mobile, tags, status, statusDate)
         self.smsOptOut = smsOptOut
+        (self.wecomUserID, self.dingtalkUserID, self.feishuUserID, self.reach) = (wecomUserID, dingtalkUserID, feishuUserID, reach)
     }
 
     public init(row: Row) {
@@ -146,6 +163,10 @@ public struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equat
         status = row[10]
         statusDate = row[11]
         smsOptOut = row[12]
+        wecomUserID = row[13]
+        dingtalkUserID = row[14]
+        feishuUserID = row[15]
+        reach = row[16]
     }
 
     init(_ m: Member) {
@@ -159,6 +180,10 @@ public struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equat
         email = m.email
         mobile = m.mobile
         smsOptOut = m.smsOptOut
+        wecomUserID = m.apps.wecom
+        dingtalkUserID = m.apps.dingtalk
+        feishuUserID = m.apps.feishu
+        reach = m.reach?.rawValue
         tags = m.tags.map(\.slug).sorted().joined(separator: ",")
         switch m.status {
         case .active:
@@ -186,7 +211,8 @@ public struct MemberRecord: Encodable, FetchableRecord, PersistableRecord, Equat
             id: id, name: name, gender: gender, birthDate: birthDate.flatMap { CivilDate(parsing: $0) }, joined: j,
             fullMemberSince: fullMemberSince.flatMap { CivilDate(parsing: $0) }, branch: branch, email: email,
             mobile: mobile, tags: Set(tags.split(separator: ",").compactMap { Tag(name: String($0)) }), status: s,
-            smsOptOut: smsOptOut)
+            smsOptOut: smsOptOut, apps: AppUserIDs(wecom: wecomUserID, dingtalk: dingtalkUserID, feishu: feishuUserID),
+            reach: reach.flatMap(Reach.init(rawValue:)))
     }
 }
 

@@ -135,20 +135,32 @@ struct CheckCommand: AsyncParsableCommand {
             }
         }
         if let app = config.routing.workApp {
-            // Who receives reminders (the organisation's people and every unit's secretary) and which of them the
-            // work app reaches: the others get mail only.
-            let org = ws.organization
+            // Who receives reminders (the organisation's people and every unit's secretary), and how each is reached
+            // by their own 提醒方式 or the committee's default: the app, mail, or neither.
+            let input = try await ws.planInput()
+            let org = input.organization
+            let members = Dictionary(input.members.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             let people = Set(org.people.keys).union(org.units.values.compactMap(\.secretary)).sorted()
-            let missing = people.filter { org.people[$0]?.wecomUserID == nil }
-            let names = missing.prefix(12).map { "\(org.people[$0]?.name ?? $0)（\($0)）" }.joined(separator: "、") + (missing.count > 12 ? "…" : "")
-            let mode = config.routing.workAppInsteadOfMail ? L("instead of mail", "代替邮件") : L("and mail", "并发邮件")
-            if missing.isEmpty {
-                ok(L("work app \(app) (\(mode)) reaches all \(people.count) people reminded", "工作应用 \(app)（\(mode)）可达全部 \(people.count) 名被提醒人"))
+            var byApp = 0
+            var byMail = 0
+            var unreachable: [String] = []
+            for id in people {
+                let user = org.people[id]?.wecomUserID ?? members[id]?.apps.wecom
+                let reach = org.people[id]?.reach ?? members[id]?.reach ?? config.routing.workAppReach
+                let app = user != nil && reach != .mail
+                let mail = (org.people[id]?.email ?? members[id]?.email) != nil && (!app || reach != .app)
+                if app { byApp += 1 }
+                if mail { byMail += 1 }
+                if !app && !mail { unreachable.append("\(org.people[id]?.name ?? members[id]?.name ?? id)（\(id)）") }
+            }
+            let line = L(
+                "work app \(app) (default \(config.routing.workAppReach.rawValue)): of \(people.count) people reminded, \(byApp) by the app, \(byMail) by mail",
+                "工作应用 \(app)（默认\(config.routing.workAppReach.chinese)）：被提醒的 \(people.count) 人中，\(byApp) 人经应用，\(byMail) 人经邮件")
+            if unreachable.isEmpty {
+                ok(line)
             } else {
-                warn(
-                    L(
-                        "work app \(app) (\(mode)) reaches \(people.count - missing.count) of \(people.count) people reminded; no wecom_userid: \(names)",
-                        "工作应用 \(app)（\(mode)）可达 \(people.count - missing.count)/\(people.count) 名被提醒人；缺 wecom_userid：\(names)"))
+                let names = unreachable.prefix(12).joined(separator: "、") + (unreachable.count > 12 ? "…" : "")
+                warn(line + L("; reached by neither: ", "；两者都无法送达：") + names)
             }
         }
         if let web = config.web {

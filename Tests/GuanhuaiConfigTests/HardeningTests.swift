@@ -220,3 +220,58 @@ import Testing
         #expect { try Configuration.load(path: config) } throws: { "\($0)".contains("max_members = 10") }
     }
 }
+
+/// The roster's work-app columns (企业微信, 钉钉, 飞书) and 提醒方式: read, checked, and a userid never shared.
+@Suite struct WorkAppColumnTests {
+    @Test func theColumnsAreReadAndCheckedAndAUseridIsNeverShared() throws {
+        let org = Example.config.organization
+        let branch = try #require(org.units(of: .branch).first).name
+        let header = "编号,姓名,入党日期,所在支部,企业微信,钉钉,飞书,提醒方式\n"
+        let good = try RosterFile.parse(
+            text: header + "X1,甲,2015-01-01,\(branch),zhangsan,ding-1,ou_7d8a,仅应用\r\nX2,乙,2015-01-01,\(branch),,,,\r\n", file: "roster.csv",
+            organization: org)
+        #expect(good[0].apps == AppUserIDs(wecom: "zhangsan", dingtalk: "ding-1", feishu: "ou_7d8a") && good[0].reach == .app)
+        #expect(good[1].apps.isEmpty && good[1].reach == nil)
+        let rows = [
+            "X1,甲,2015-01-01,\(branch),zhang san,,,",  // a space
+            "X2,乙,2015-01-01,\(branch),lisi|wangwu,,,",  // two recipients in one
+            "X3,丙,2015-01-01,\(branch),lisi,,,",
+            "X4,丁,2015-01-01,\(branch),lisi,,,",  // lisi again
+            "X5,戊,2015-01-01,\(branch),,,,短信",
+        ]
+        #expect { try RosterFile.parse(text: header + rows.joined(separator: "\n"), file: "roster.csv", organization: org) } throws: { e in
+            let text = "\(e)"
+            return text.contains("row 2, 企业微信") && text.contains("row 3, 企业微信") && text.contains("row 5, 企业微信")
+                && text.contains("row 4") && text.contains("row 6, 提醒方式")
+        }
+    }
+
+    @Test func theOrganisationFileTakesUseridsAndReachAndRefusesASharedOne() throws {
+        let dir = try Scratch()
+        let base = """
+            [committee]
+            id = "dw"
+            name = "党委"
+            secretary = "L01"
+            organization_department = "ZZB"
+
+            [[person]]
+            id = "ZZB"
+            name = "组织部"
+            wecom_userid = "zzb"
+            feishu_user_id = "ou_zzb"
+            reach = "仅应用"
+
+            [[person]]
+            id = "L01"
+            name = "书记"
+            wecom_userid = "WECOM"
+
+            """
+        let ok = try dir.write("organization.toml", base.replacingOccurrences(of: "WECOM", with: "shuji"))
+        let org = try OrganizationFile.load(path: ok)
+        #expect(org.people["ZZB"]?.feishuUserID == "ou_zzb" && org.people["ZZB"]?.reach == .app)
+        let shared = try dir.write("shared.toml", base.replacingOccurrences(of: "WECOM", with: "zzb"))
+        #expect { try OrganizationFile.load(path: shared) } throws: { "\($0)".contains("wecom_userid") && "\($0)".contains("also person ZZB") }
+    }
+}

@@ -123,3 +123,85 @@ import Testing
         #expect(routed.rows.allSatisfy { $0.recipient == c.digest.recipient })
     }
 }
+
+/// The work app beside mail, decided per person: their own 提醒方式 over the committee's `work_app_reach`.
+@Suite struct WorkAppRoutingTests {
+    static func load(_ dir: borrowing Scratch, reach: String? = nil) async throws -> Loaded {
+        let (config, env) = try dir.exampleCopy(
+            routing: """
+                email = "mail"
+                work_app = "wecom-app"
+                """ + (reach.map { "\nwork_app_reach = \"\($0)\"" } ?? ""),
+            channels: """
+                [channels.mail]
+                type = "smtp"
+                host = "127.0.0.1"
+                security = "none"
+                from = "guanhuai@example.edu.cn"
+
+                [channels.wecom-app]
+                type = "wecom-app"
+                url = "http://127.0.0.1:9"
+                corpid = "ww-test-corp"
+                agentid = 1000002
+                secret_credential = "wecom-secret"
+
+                [web]
+                listen = "127.0.0.1:9"
+                public_url = "http://127.0.0.1:9"
+                web_key_credential = "web-key"
+                """,
+            credentials: ["wecom-secret": "s", "web-key": webKey])
+        return try await Loaded.load(configPath: config, environment: env)
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        var committee: String?
+        var contact: DigestRouter.Contact
+        var channels: [String]
+        var testDescription: String { name }
+    }
+
+    static func contact(email: Bool = true, app: Bool = true, reach: Reach? = nil) -> DigestRouter.Contact {
+        DigestRouter.Contact(
+            email: email ? "m@example.edu.cn" : nil, chat: ChatContact(), workApp: app ? "zhouhaiyan" : nil, reach: reach)
+    }
+
+    static let cases: [Case] = [
+        Case(name: "the default: the app and mail", contact: contact(), channels: ["wecom-app", "mail", "journal"]),
+        Case(name: "仅应用: the app in place of mail", contact: contact(reach: .app), channels: ["wecom-app", "journal"]),
+        Case(name: "仅邮件: mail only", contact: contact(reach: .mail), channels: ["mail", "journal"]),
+        Case(name: "仅应用 without a userid: mail still", contact: contact(app: false, reach: .app), channels: ["mail", "journal"]),
+        Case(name: "no address, a userid: the app", contact: contact(email: false), channels: ["wecom-app", "journal"]),
+        Case(name: "the committee's app default", committee: "app", contact: contact(), channels: ["wecom-app", "journal"]),
+        Case(name: "the committee's mail default", committee: "mail", contact: contact(), channels: ["mail", "journal"]),
+        Case(
+            name: "a person's own choice over the committee's", committee: "mail", contact: contact(reach: .appAndMail),
+            channels: ["wecom-app", "mail", "journal"]),
+    ]
+
+    @Test(arguments: cases)
+    func routes(_ c: Case) async throws {
+        let dir = try Scratch()
+        let loaded = try await Self.load(dir, reach: c.committee)
+        let routed = loaded.router.route(
+            DigestRouterTests.digest(.due), context: RenderContext(input: loaded.config.planInput()), contact: c.contact, journal: true,
+            now: DigestRouterTests.at)
+        #expect(routed.rows.map(\.channel.name) == c.channels)
+        #expect(routed.warnings.isEmpty)
+    }
+
+    /// The roster's 企业微信 and 提醒方式 reach the router's contacts; the organisation file's entry overrides them.
+    @Test func theRosterAndTheOrganisationFileSayHowEachIsReached() async throws {
+        var input = Example.config.planInput()
+        input.members[0].apps.wecom = "zhouhaiyan"
+        input.members[0].reach = .app
+        let id = input.members[0].id
+        var contacts = DigestRouter.contacts(input)
+        #expect(contacts[id]?.workApp == "zhouhaiyan" && contacts[id]?.reach == .app)
+        input.organization.people[id] = Person(id: id, name: "周海燕", wecomUserID: "zhy", reach: .mail)
+        contacts = DigestRouter.contacts(input)
+        #expect(contacts[id]?.workApp == "zhy" && contacts[id]?.reach == .mail)
+    }
+}

@@ -73,7 +73,7 @@ import Testing
         // Every card goes to a userid from the organisation file, once per recipient and send time.
         let users = cards.compactMap { $0["touser"] as? String }
         #expect(users.allSatisfy { $0.hasPrefix("wx-") } && Set(users).count == users.count, "\(users)")
-        // Mail goes too (work_app_mode = "also").
+        // Mail goes too (work_app_reach defaults to "app+mail").
         #expect(!rig.messages.isEmpty)
 
         // The first item line of a card: its signed 已办结 page, followed in the browser.

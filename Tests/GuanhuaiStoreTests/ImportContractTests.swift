@@ -34,12 +34,15 @@ import Testing
         var edited = members.filter { $0.id != "M040" }
         edited[0].email = "new@example.edu.cn"
         edited[1].smsOptOut = true
+        edited[2].apps = AppUserIDs(wecom: "zhangsan", dingtalk: "ding-3", feishu: "ou_3")
+        edited[2].reach = .app
         let third = try await db.importRoster(edited, dryRun: false, prune: false, today: Self.today, actor: Self.actor)
-        #expect(third.changed == [edited[0].id, edited[1].id] && third.missing == ["M040"] && third.pruned.isEmpty)
-        let stored = try await db.members(inBranches: [], orIDs: ["M040", edited[0].id, edited[1].id])
+        #expect(third.changed == [edited[0].id, edited[1].id, edited[2].id] && third.missing == ["M040"] && third.pruned.isEmpty)
+        let stored = try await db.members(inBranches: [], orIDs: ["M040", edited[0].id, edited[1].id, edited[2].id])
         #expect(stored.first { $0.id == "M040" }?.status == .active, "never deleted silently")
         #expect(stored.first { $0.id == edited[0].id }?.email == "new@example.edu.cn")
         #expect(stored.first { $0.id == edited[1].id }?.smsOptOut == true)
+        #expect(stored.first { $0.id == edited[2].id } == edited[2], "the work-app ids and 提醒方式 read back as written")
 
         let pruned = try await db.importRoster(edited, dryRun: false, prune: true, today: Self.today, actor: Self.actor)
         #expect(pruned.pruned == ["M040"])
@@ -69,7 +72,13 @@ import Testing
         await #expect(throws: StoreError.self) { try await db.importOrganization(smaller, dryRun: false, actor: Self.actor) }
         #expect(try await db.storedOrganization()?.units[branch] != nil, "nothing written")
         // A changed unit is reported as changed, and read back as written.
-        var renamed = org
+        // The organisation file's work-app ids and reach read back as written.
+        var withApps = org
+        withApps.people["ZZB"]?.feishuUserID = "ou_zzb"
+        withApps.people["ZZB"]?.reach = .app
+        _ = try await db.importOrganization(withApps, dryRun: false, actor: Self.actor)
+        #expect(try await db.storedOrganization()?.people["ZZB"] == withApps.people["ZZB"])
+        var renamed = withApps
         renamed.units[branch]?.name = "改名后的支部"
         let changed = try await db.importOrganization(renamed, dryRun: false, actor: Self.actor)
         #expect(changed.changed == ["unit \(branch)"])
