@@ -202,7 +202,8 @@ let package = Package(
         .executableTarget(
             name: "MailBenchmark",
             dependencies: [
-                "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiDelivery", .product(name: "Logging", package: "swift-log"),
+                "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "GuanhuaiDelivery", "GuanhuaiStore", "GuanhuaiPostgres",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/MailBenchmark",
             swiftSettings: swiftSettings

@@ -3,19 +3,27 @@
 // postfix's smtp-source against it for comparison.
 //
 //     MailBenchmark PORT [COUNT]
+//
+// `MailBenchmark fill STORE COUNT` instead queues COUNT such mails in a committee's outbox (STORE: sqlite:PATH or a
+// postgresql:// URL), as the scheduler queues them for the channel "mail", due at 03:00 on 2027-06-01 (Beijing), and
+// moves the processed mark to 04:00: Benchmarks/dispatch-benchmark.sh then times guanhuaid sending them.
 import Foundation
 import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiDelivery
+import GuanhuaiPostgres
+import GuanhuaiStore
 import Logging
 
 let args = CommandLine.arguments
-guard args.count >= 2, let port = Int(args[1]) else {
-    FileHandle.standardError.write(Data("usage: MailBenchmark PORT [COUNT]\n".utf8))
+let fill = args.count >= 4 && args[1] == "fill"
+guard fill || (args.count >= 2 && Int(args[1]) != nil) else {
+    FileHandle.standardError.write(Data("usage: MailBenchmark PORT [COUNT] | MailBenchmark fill STORE COUNT\n".utf8))
     exit(2)
 }
-let count = args.count > 2 ? Int(args[2]) ?? 10_000 : 10_000
+let port = fill ? 25 : Int(args[1])!
+let count = fill ? Int(args[3]) ?? 10_000 : args.count > 2 ? Int(args[2]) ?? 10_000 : 10_000
 let config = try Configuration.load(path: "Config/config.toml")
 let input = config.planInput()
 let now = Int64(CivilDate(2027, 6, 10)!.dayNumber) * 86400
@@ -43,6 +51,24 @@ for i in 0..<count {
             idempotencyKey: d.idempotencyKey(channel: "bench")))
 }
 let t1 = clock.now
+if fill {
+    let due: Int64 = 1_811_818_800  // 2027-06-01 03:00 Beijing
+    let messages = batch.enumerated().map { i, env in
+        NewOutboxMessage(
+            idempotencyKey: "dispatch-bench-\(i)", recipient: "B\(i)", channel: "mail",
+            payload: OutboxPayload.mail(from: env.from, to: env.recipients, data: Data(env.data)).encoded(),
+            items: [.init(occurrence: "dispatch-bench-\(i)", kind: "due", label: "走访慰问")])
+    }
+    var logger = Logger(label: "bench")
+    logger.logLevel = .error
+    let store: any OutboxStore =
+        args[2].hasPrefix("sqlite:")
+        ? try AppDatabase(path: String(args[2].dropFirst(7)))
+        : try await PostgresStore(url: try DatabaseURL(parsing: args[2]), password: nil, logger: logger)
+    let added = try await store.enqueue(messages, after: try await store.processedThrough(), through: due + 3600, now: due, noticed: [])
+    print("queued \(added ?? 0) mails of \(batch.map(\.data.count).reduce(0, +) / max(1, batch.count)) bytes")
+    exit(0)
+}
 let results = await channel.transport.send(batch, logger: Logger(label: "bench"))
 let t2 = clock.now
 let failed = results.filter { if case .failure = $0 { true } else { false } }.count
