@@ -210,7 +210,8 @@ public struct Configuration: Sendable {
                     let apps = channels.filter { if case .workApp = $0.value { true } else { false } }
                     guard apps[name] != nil else {
                         throw r.error(
-                            rp, "work_app", "\"\(name)\" is not a wecom-app channel; configured: \(apps.keys.sorted().joined(separator: ", "))")
+                            rp, "work_app",
+                            "\"\(name)\" is not a wecom-app, dingtalk-app or feishu-app channel; configured: \(apps.keys.sorted().joined(separator: ", "))")
                     }
                     guard r.root.contains(key: "web") else {
                         throw r.error(

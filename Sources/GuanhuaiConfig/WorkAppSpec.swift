@@ -1,9 +1,21 @@
 import Foundation
+public import GuanhuaiCore
 import TOMLKit
 
-/// A work app's message to one person, sent as the organisation's own application: 企业微信 应用消息 (`wecom-app`).
-/// Unlike a group robot it reaches one person, so it carries that person's signed links. 钉钉 工作通知
-/// (`dingtalk-app`) and 飞书 bot messages (`feishu-app`) are named here and refused until they are built.
+extension AppUserIDs {
+    /// Their id in one app.
+    public func id(in app: WorkAppSpec.App) -> String? {
+        switch app {
+        case .wecom: wecom
+        case .dingtalk: dingtalk
+        case .feishu: feishu
+        }
+    }
+}
+
+/// A work app's message to one person, sent as the organisation's own application: 企业微信 应用消息 (`wecom-app`),
+/// 钉钉 工作通知 (`dingtalk-app`) or a 飞书 application bot's message (`feishu-app`). Unlike a group robot it reaches
+/// one person, so it carries that person's signed links.
 public struct WorkAppSpec: Sendable, Equatable {
     public enum App: String, Sendable, CaseIterable {
         case wecom = "wecom-app"
@@ -27,54 +39,88 @@ public struct WorkAppSpec: Sendable, Equatable {
             }
         }
 
-        /// Built so far; the others are refused with a clear word.
-        public var isBuilt: Bool { self == .wecom }
+        /// The configuration's keys: the application's id, its agent (none for 飞书), and the secret's credential.
+        var keys: (id: String, agent: String?, secret: String) {
+            switch self {
+            case .wecom: ("corpid", "agentid", "secret_credential")
+            case .dingtalk: ("app_key", "agent_id", "app_secret_credential")
+            case .feishu: ("app_id", nil, "app_secret_credential")
+            }
+        }
+
+        /// The `--via` URL's parameters for the same.
+        var urlKeys: (id: String, agent: String?, secret: String) {
+            switch self {
+            case .wecom: ("corpid", "agentid", "secret_file")
+            case .dingtalk: ("app_key", "agent_id", "app_secret_file")
+            case .feishu: ("app_id", nil, "app_secret_file")
+            }
+        }
+
+        /// What the app's console calls each.
+        var idHelp: String {
+            switch self {
+            case .wecom: "the 企业ID (我的企业 → 企业信息, ww…)"
+            case .dingtalk: "the application's AppKey (应用开发 → the application → 凭证与基础信息)"
+            case .feishu: "the application's App ID (开发者后台 → 凭证与基础信息, cli_…)"
+            }
+        }
+
+        /// The roster's column and the organisation file's key for a person's id in this app.
+        public var userColumn: (roster: String, key: String) {
+            switch self {
+            case .wecom: ("企业微信", "wecom_userid")
+            case .dingtalk: ("钉钉", "dingtalk_userid")
+            case .feishu: ("飞书", "feishu_user_id")
+            }
+        }
     }
 
     public var app: App
     /// The API's base URL (scheme, host and port); a local stand-in in tests.
     public var base: String
-    /// 企业微信 corpid.
-    public var corpID: String
-    /// 企业微信 agentid: the application that sends.
-    public var agentID: Int
-    /// The application's secret (企业微信 应用 Secret).
+    /// The application: 企业微信 corpid, 钉钉 AppKey, 飞书 App ID.
+    public var appID: String
+    /// The sending agent: 企业微信 agentid, 钉钉 agent_id; nil for 飞书.
+    public var agentID: Int?
+    /// The application's secret.
     public var secret: SecretRef
     public var caFile: String?
     public var timeoutSeconds: Int
 
     public init(
-        app: App, base: String? = nil, corpID: String, agentID: Int, secret: SecretRef, caFile: String? = nil, timeoutSeconds: Int = 15
+        app: App, base: String? = nil, appID: String, agentID: Int?, secret: SecretRef, caFile: String? = nil, timeoutSeconds: Int = 15
     ) {
         self.app = app
         self.base = base ?? app.defaultBase
-        self.corpID = corpID
+        self.appID = appID
         self.agentID = agentID
         self.secret = secret
         self.caFile = caFile
         self.timeoutSeconds = timeoutSeconds
     }
 
-    static func notBuilt(_ app: App) -> String {
-        "type \"\(app.rawValue)\" (\(app.chinese)) is not built yet; \"wecom-app\" (企业微信 应用消息) is, and a \(app.chinese) group robot is type \"\(app == .dingtalk ? "dingtalk" : "feishu")\""
-    }
-
-    /// `[channels.NAME] type = "wecom-app"`, `corpid`, `agentid`, `secret_credential`, and optionally `url` (the
-    /// API's base), `ca_file`, `timeout_seconds`.
+    /// `[channels.NAME] type = "wecom-app"` (`corpid`, `agentid`, `secret_credential`), `"dingtalk-app"` (`app_key`,
+    /// `agent_id`, `app_secret_credential`) or `"feishu-app"` (`app_id`, `app_secret_credential`); and optionally
+    /// `url` (the API's base), `ca_file`, `timeout_seconds`.
     static func parse(_ t: TOMLTable, app: App, _ r: TOMLReader, _ place: TOMLReader.Place) throws(InputError) -> WorkAppSpec {
-        guard app.isBuilt else { throw r.error(place, "type", notBuilt(app)) }
-        try r.checkKeys(t, allowed: ["type", "corpid", "agentid", "secret_credential", "url", "ca_file", "timeout_seconds"], place)
-        let corp = try r.string(t, "corpid", place, required: true)!
-        guard !corp.isEmpty, !corp.contains(where: { $0.isWhitespace }) else {
-            throw r.error(place, "corpid", "corpid is the 企业ID from 我的企业 → 企业信息 (ww…), without spaces")
+        let k = app.keys
+        try r.checkKeys(t, allowed: Set(["type", k.id, k.secret, "url", "ca_file", "timeout_seconds"] + (k.agent.map { [$0] } ?? [])), place)
+        let id = try r.string(t, k.id, place, required: true)!
+        guard !id.isEmpty, !id.contains(where: { $0.isWhitespace }) else {
+            throw r.error(place, k.id, "\(k.id) is \(app.idHelp), without spaces")
         }
-        guard let agent = try r.int(t, "agentid", place, range: 1...Int(Int32.max)) else {
-            throw r.error(place, "agentid", "agentid is the application's AgentId (应用管理 → the application), a number")
+        var agent: Int?
+        if let key = k.agent {
+            guard let a = try r.int(t, key, place, range: 1...Int(Int64(Int32.max) * 1000)) else {
+                throw r.error(place, key, "\(key) is the application's AgentId (应用管理 → the application), a number")
+            }
+            agent = a
         }
-        guard let secret = try r.string(t, "secret_credential", place) else {
+        guard let secret = try r.string(t, k.secret, place) else {
             throw r.error(
-                place, "secret_credential",
-                "a wecom-app channel needs secret_credential = \"ID\": the id of a systemd credential holding the application's Secret (LoadCredential=ID:…), never the secret itself"
+                place, k.secret,
+                "a \(app.rawValue) channel needs \(k.secret) = \"ID\": the id of a systemd credential holding the application's secret (LoadCredential=ID:…), never the secret itself"
             )
         }
         let base = try r.string(t, "url", place)
@@ -82,34 +128,39 @@ public struct WorkAppSpec: Sendable, Equatable {
             throw r.error(place, "url", "url is the API's base, e.g. \"\(app.defaultBase)\" (or a proxy the campus network allows)")
         }
         return WorkAppSpec(
-            app: app, base: base, corpID: corp, agentID: agent, secret: .credential(secret), caFile: try r.string(t, "ca_file", place),
+            app: app, base: base, appID: id, agentID: agent, secret: .credential(secret), caFile: try r.string(t, "ca_file", place),
             timeoutSeconds: try r.int(t, "timeout_seconds", place, range: 1...120) ?? 15)
     }
 
-    /// `wecom-app+https://HOST/?corpid=ww…&agentid=1000002&secret_file=F[&timeout=S&ca_file=F]`: HOST is the API's
-    /// base, so a local stand-in can take its place. The secret comes from a file, never from the URL.
+    /// `wecom-app+https://HOST/?corpid=ww…&agentid=1000002&secret_file=F`,
+    /// `dingtalk-app+https://HOST/?app_key=…&agent_id=…&app_secret_file=F`,
+    /// `feishu-app+https://HOST/?app_id=cli_…&app_secret_file=F`, each also with `timeout=S` and `ca_file=F`. HOST is
+    /// the API's base, so a local stand-in can take its place. The secret comes from a file, never from the URL.
     init?(url: URLComponents, query q: [String: String], text: String) throws(InputError) {
         func bad(_ why: String) -> InputError { InputError(file: "--via", field: SMSSpec.redacted(text), message: why) }
         guard let scheme = url.scheme?.lowercased(), let plus = scheme.firstIndex(of: "+"),
             let app = App(rawValue: String(scheme[..<plus]))
         else { return nil }
-        guard app.isBuilt else { throw bad(WorkAppSpec.notBuilt(app)) }
         let inner = String(scheme[scheme.index(after: plus)...])
         guard inner == "https" || inner == "http" else { throw bad("write \(app.rawValue)+https://HOST/…") }
         guard let host = url.host, !host.isEmpty else { throw bad("names no host") }
-        let known: Set<String> = ["corpid", "agentid", "secret_file", "timeout", "ca_file"]
+        let k = app.urlKeys
+        let known = Set([k.id, k.secret, "timeout", "ca_file"] + (k.agent.map { [$0] } ?? []))
         if let unknown = q.keys.sorted().first(where: { !known.contains($0) }) {
             throw bad("unknown parameter \"\(unknown)\"; known: \(known.sorted().joined(separator: ", ")) (the secret comes from a file, never the URL)")
         }
-        guard let corp = q["corpid"], !corp.isEmpty else { throw bad("needs corpid=, the 企业ID") }
-        guard let agent = q["agentid"].flatMap({ Int($0) }), agent > 0 else { throw bad("needs agentid=, the application's AgentId (a number)") }
-        guard let file = q["secret_file"] else { throw bad("needs secret_file=, a file holding the application's Secret") }
+        guard let id = q[k.id], !id.isEmpty else { throw bad("needs \(k.id)=, \(app.idHelp)") }
+        var agent: Int?
+        if let key = k.agent {
+            guard let a = q[key].flatMap({ Int($0) }), a > 0 else { throw bad("needs \(key)=, the application's AgentId (a number)") }
+            agent = a
+        }
+        guard let file = q[k.secret] else { throw bad("needs \(k.secret)=, a file holding the application's secret") }
         guard let timeout = Int(q["timeout"] ?? "15"), (1...120).contains(timeout) else { throw bad("timeout must be 1 to 120 seconds") }
         var base = URLComponents()
         base.scheme = inner
         base.host = host
         base.port = url.port
-        self.init(
-            app: app, base: base.string, corpID: corp, agentID: agent, secret: .file(file), caFile: q["ca_file"], timeoutSeconds: timeout)
+        self.init(app: app, base: base.string, appID: id, agentID: agent, secret: .file(file), caFile: q["ca_file"], timeoutSeconds: timeout)
     }
 }

@@ -144,13 +144,13 @@ struct SMSSender: OneAtATime {
     }
 }
 
-/// 企业微信 应用消息, one person at a time. A rate limit (45009) holds back the rest of the batch; an unknown user
-/// is that message's alone.
+/// A work app's message to one person (企业微信, 钉钉, 飞书), one at a time. A rate limit holds back the rest of the
+/// batch; an unknown user is that message's alone.
 struct WorkAppSender: OneAtATime {
     typealias Message = (user: String, message: Data)
     let app: WorkAppChannel
     var name: String { app.name }
-    var endpoint: String? { app.spec.base + "#" + app.spec.corpID + "/" + String(app.spec.agentID) }
+    var endpoint: String? { app.spec.base + "#" + app.spec.appID + (app.spec.agentID.map { "/\($0)" } ?? "") }
 
     func message(_ payload: OutboxPayload?) -> Message? {
         guard case .workApp(let user, let message) = payload else { return nil }
@@ -158,7 +158,7 @@ struct WorkAppSender: OneAtATime {
     }
 
     func send(_ m: Message, row: OutboxRow, now: Int64) async -> DeliveryOutcome {
-        DeliveryOutcome(await app.send(user: m.user, message: m.message, now: now))
+        DeliveryOutcome(await app.send(user: m.user, message: m.message, id: row.idempotencyKey, now: now))
     }
 }
 

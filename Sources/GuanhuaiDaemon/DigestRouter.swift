@@ -21,8 +21,8 @@ struct DigestRouter: Sendable {
         var chat: ChatContact
         /// The number SMS may go to: a mainland mobile of someone who has not opted out (短信 = 否).
         var sms: String? = nil
-        /// Their userid in the work app (企业微信 userid).
-        var workApp: String? = nil
+        /// Their ids in the work apps.
+        var apps = AppUserIDs()
         /// How they want reminders (their own 提醒方式; nil: the committee's default).
         var reach: Reach? = nil
     }
@@ -45,17 +45,20 @@ struct DigestRouter: Sendable {
         for m in input.members {
             contacts[m.id] = Contact(
                 email: m.email, chat: ChatContact(mobile: m.mobile, wecomUserID: m.apps.wecom),
-                sms: m.smsOptOut ? nil : m.mobile.flatMap(MobileNumber.mainland), workApp: m.apps.wecom, reach: m.reach)
+                sms: m.smsOptOut ? nil : m.mobile.flatMap(MobileNumber.mainland), apps: m.apps, reach: m.reach)
         }
         for p in input.organization.people.values {
             let roster = contacts[p.id]
             contacts[p.id] = Contact(
                 email: p.email ?? roster?.email,
                 chat: ChatContact(
-                    mobile: p.mobile ?? roster?.chat.mobile, wecomUserID: p.wecomUserID ?? roster?.workApp),
+                    mobile: p.mobile ?? roster?.chat.mobile, wecomUserID: p.wecomUserID ?? roster?.apps.wecom),
                 // A member's own choice (短信 = 否) holds; someone only in the organisation file has their mobile.
                 sms: roster != nil ? roster?.sms : p.mobile.flatMap(MobileNumber.mainland),
-                workApp: p.wecomUserID ?? roster?.workApp, reach: p.reach ?? roster?.reach)
+                apps: AppUserIDs(
+                    wecom: p.wecomUserID ?? roster?.apps.wecom, dingtalk: p.dingtalkUserID ?? roster?.apps.dingtalk,
+                    feishu: p.feishuUserID ?? roster?.apps.feishu),
+                reach: p.reach ?? roster?.reach)
         }
         return contacts
     }
@@ -77,11 +80,14 @@ struct DigestRouter: Sendable {
         // The work app, to whoever has a userid in it: the digest as a card with their links.
         var reachedByApp = false
         let reach = contact?.reach ?? config.routing.workAppReach
-        if let name = config.routing.workApp, workAppChannels[name] != nil, reach != .mail, let user = contact?.workApp {
+        if let name = config.routing.workApp, let app = workAppChannels[name]?.spec.app, reach != .mail,
+            let user = contact?.apps.id(in: app)
+        {
             routed.rows.append(
                 NewOutboxMessage(
                     idempotencyKey: d.idempotencyKey(channel: name), recipient: d.recipient, channel: .named(name),
-                    payload: OutboxPayload.workApp(user: user, message: WorkAppMessages.card(d, renderer: renderer, context: context)).encoded(),
+                    payload: OutboxPayload.workApp(user: user, message: WorkAppMessages.card(d, app: app, renderer: renderer, context: context))
+                        .encoded(),
                     items: DigestRouter.items(d.items, context)))
             reachedByApp = true
         }

@@ -71,7 +71,7 @@ public final class AccessTokenCaches: Sendable {
     public init() {}
 
     public func cache(for spec: WorkAppSpec, secret: String) -> AccessTokenCache {
-        let key = [spec.app.rawValue, spec.base, spec.corpID, String(spec.agentID), SMSSigning.sha256Hex(Array(secret.utf8))]
+        let key = [spec.app.rawValue, spec.base, spec.appID, String(spec.agentID ?? 0), SMSSigning.sha256Hex(Array(secret.utf8))]
             .joined(separator: "\u{1F}")
         return caches.withLock { c in
             if let existing = c[key] { return existing }
@@ -82,7 +82,8 @@ public final class AccessTokenCaches: Sendable {
     }
 }
 
-/// A work-app channel ready to send: 企业微信 应用消息 to one person by their userid.
+/// A work-app channel ready to send to one person by their id in the app: 企业微信 应用消息 (message/send), 钉钉
+/// 工作通知 (asyncsend_v2, then getsendresult for that person's fate), 飞书 (im/v1/messages as the application's bot).
 public struct WorkAppChannel: Sendable {
     public let name: String
     public let spec: WorkAppSpec
@@ -99,57 +100,84 @@ public struct WorkAppChannel: Sendable {
     }
 
     var base: String { spec.base.hasSuffix("/") ? String(spec.base.dropLast()) : spec.base }
+    var app: String { spec.app.chinese }
 
-    /// `GET /cgi-bin/gettoken?corpid=ID&corpsecret=SECRET` → `{"errcode":0,"access_token":…,"expires_in":7200}`.
-    func fetchToken() async -> Result<AccessTokenCache.Fetched, DeliveryError> {
-        let url = "\(base)/cgi-bin/gettoken?corpid=\(SMSSigning.percentEncode(spec.corpID))&corpsecret=\(SMSSigning.percentEncode(secret))"
-        let answer = await WebhookHTTP.post(WebhookRequest(url: url, headers: [], body: [], get: true), tls: tls, timeoutSeconds: spec.timeoutSeconds)
-        switch answer {
+    static func json(_ object: [String: Any]) -> [UInt8] {
+        Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
+    }
+
+    /// One call to the API; its answer as a JSON object (or the failure said in the operator's words).
+    func call(_ url: String, body: [String: Any]? = nil, bearer: String? = nil) async -> Result<(status: Int, object: [String: Any]), DeliveryError> {
+        var headers: [(String, String)] = body == nil ? [] : [("Content-Type", "application/json; charset=utf-8")]
+        if let bearer { headers.append(("Authorization", "Bearer " + bearer)) }
+        let request = WebhookRequest(url: url, headers: headers, body: body.map(Self.json) ?? [], get: body == nil)
+        switch await WebhookHTTP.post(request, tls: tls, timeoutSeconds: spec.timeoutSeconds) {
         case .failure(let e): return .failure(e)
         case .success(let a):
             guard let object = try? JSONSerialization.jsonObject(with: Data(a.body)) as? [String: Any] else {
-                return .failure(WorkAppChannel.notJSON(a.status, a.body, spec: spec))
+                if a.status == 429 || a.status >= 500 { return .failure(.temporary("\(app): HTTP \(a.status)")) }
+                return .failure(
+                    .permanent("HTTP \(a.status): the answer is not \(app)'s JSON\(WebhookChannel.snippet(a.body)); is url (\(spec.base)) the API's base?"))
             }
-            let code = (object["errcode"] as? NSNumber)?.intValue ?? -1
-            if code == 0, let token = object["access_token"] as? String, !token.isEmpty {
-                return .success((token, Int64((object["expires_in"] as? NSNumber)?.intValue ?? 7200)))
-            }
-            return .failure(WorkAppChannel.tokenFailure(code: code, message: object["errmsg"] as? String ?? ""))
+            return .success((a.status, object))
         }
     }
 
-    /// 企业微信's answers to gettoken: a wrong corpid or secret, or a revoked application, is the channel's and
+    static func code(_ object: [String: Any], _ key: String) -> Int { (object[key] as? NSNumber)?.intValue ?? -1 }
+
+    /// The application's token: 企业微信 and 钉钉 `gettoken` (GET), 飞书 `tenant_access_token/internal` (POST).
+    func fetchToken() async -> Result<AccessTokenCache.Fetched, DeliveryError> {
+        let e = SMSSigning.percentEncode
+        let answer: Result<(status: Int, object: [String: Any]), DeliveryError>
+        switch spec.app {
+        case .wecom: answer = await call("\(base)/cgi-bin/gettoken?corpid=\(e(spec.appID))&corpsecret=\(e(secret))")
+        case .dingtalk: answer = await call("\(base)/gettoken?appkey=\(e(spec.appID))&appsecret=\(e(secret))")
+        case .feishu:
+            answer = await call("\(base)/open-apis/auth/v3/tenant_access_token/internal", body: ["app_id": spec.appID, "app_secret": secret])
+        }
+        switch answer {
+        case .failure(let e): return .failure(e)
+        case .success(let (_, object)):
+            let feishu = spec.app == .feishu
+            let code = Self.code(object, feishu ? "code" : "errcode")
+            let token = object[feishu ? "tenant_access_token" : "access_token"] as? String ?? ""
+            if code == 0, !token.isEmpty {
+                return .success((token, Int64((object[feishu ? "expire" : "expires_in"] as? NSNumber)?.intValue ?? 7200)))
+            }
+            let message = String((object[feishu ? "msg" : "errmsg"] as? String ?? "").prefix(120))
+            return .failure(tokenFailure(code: code, message: message))
+        }
+    }
+
+    /// A wrong application id or secret, or a server the application does not accept, is the channel's and
     /// permanent (disabled until an operator acts); anything else is temporary.
-    static func tokenFailure(code: Int, message: String) -> DeliveryError {
-        let what = "企业微信 gettoken \(code): \(message.prefix(120))"
-        switch code {
-        case 40001, 40013, 40091, 41002, 41004, 40056, 301002, 60020:
+    func tokenFailure(code: Int, message: String) -> DeliveryError {
+        let what = "\(app) token \(code): \(message)"
+        let wrong: Set<Int> =
+            switch spec.app {
             // 40001/40091 bad secret, 40013 bad corpid, 41002/41004 missing, 60020 this server's IP not on the
             // application's 企业可信IP list.
+            case .wecom: [40001, 40013, 40091, 41002, 41004, 40056, 301002, 60020]
+            // 40089 bad AppKey or AppSecret, 40001/40013 as 企业微信's, 43001… the application disabled.
+            case .dingtalk: [40089, 40001, 40013, 40078, 43001]
+            // 10003 bad app_id, 10014 bad app_secret, 10015 the application disabled.
+            case .feishu: [10003, 10014, 10015]
+            }
+        if wrong.contains(code) {
             return .gone(
                 what
-                    + " — the corpid, the application's Secret or the server's IP (企业可信IP) is not accepted; fix the configuration and run guanhuai channel enable"
+                    + " — the application's id, its secret or the server's IP is not accepted; fix the configuration and run guanhuai enable-channel \(name)"
             )
-        default:
-            return .temporary(what)
         }
+        return .temporary(what)
     }
 
-    static func notJSON(_ status: Int, _ body: [UInt8], spec: WorkAppSpec) -> DeliveryError {
-        if status == 429 || status >= 500 { return .temporary("HTTP \(status)") }
-        return .permanent("HTTP \(status): the answer is not \(spec.app.chinese)'s JSON\(WebhookChannel.snippet(body)); is url (\(spec.base)) the API's base?")
-    }
-
-    /// Sends `message` (a message object without `touser` and `agentid`) to `user`. A token the provider calls
-    /// invalid or expired (40014, 42001, 40082) is fetched again, and the message sent once more.
-    public func send(user: String, message: Data, now: Int64) async -> Result<String, DeliveryError> {
-        guard var object = try? JSONSerialization.jsonObject(with: message) as? [String: Any] else {
+    /// Sends `message` (the app's message object, without the recipient and the agent, which are added here) to
+    /// `user`; `id` is the outbox key (飞书 drops a second message with the same `uuid` within an hour). A token the
+    /// provider calls invalid or expired is fetched again, and the message sent once more.
+    public func send(user: String, message: Data, id: String, now: Int64) async -> Result<String, DeliveryError> {
+        guard let object = try? JSONSerialization.jsonObject(with: message) as? [String: Any] else {
             return .failure(.permanent("the stored message is not JSON"))
-        }
-        object["touser"] = user
-        object["agentid"] = spec.agentID
-        guard let body = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            return .failure(.permanent("the message cannot be encoded"))
         }
         for attempt in 0..<2 {
             let token: String
@@ -157,33 +185,53 @@ public struct WorkAppChannel: Sendable {
             case .failure(let e): return .failure(e)
             case .success(let t): token = t
             }
-            let answer = await WebhookHTTP.post(
-                WebhookRequest(
-                    url: "\(base)/cgi-bin/message/send?access_token=\(SMSSigning.percentEncode(token))",
-                    headers: [("Content-Type", "application/json; charset=utf-8")], body: Array(body)),
-                tls: tls, timeoutSeconds: spec.timeoutSeconds)
-            switch answer {
-            case .failure(let e): return .failure(e)
-            case .success(let a):
-                let outcome = classify(status: a.status, body: a.body, user: user)
-                if case .failure(let e) = outcome, e.message.hasPrefix(WorkAppChannel.tokenRejected), attempt == 0 {
-                    tokens.invalidate(token)
-                    continue
-                }
-                return outcome
+            let outcome = await deliver(object, to: user, id: id, token: token)
+            if case .failure(let e) = outcome, e.message.hasPrefix(WorkAppChannel.tokenRejected), attempt == 0 {
+                tokens.invalidate(token)
+                continue
             }
+            return outcome
         }
-        return .failure(.temporary("企业微信 refused a fresh access token too; trying again later"))
+        return .failure(.temporary("\(app) refused a fresh access token too; trying again later"))
     }
 
-    static let tokenRejected = "企业微信 access token rejected"
+    static let tokenRejected = "access token rejected"
+
+    func deliver(_ message: [String: Any], to user: String, id: String, token: String) async -> Result<String, DeliveryError> {
+        let t = SMSSigning.percentEncode(token)
+        switch spec.app {
+        case .wecom:
+            var body = message
+            body["touser"] = user
+            body["agentid"] = spec.agentID ?? 0
+            return await call("\(base)/cgi-bin/message/send?access_token=\(t)", body: body).flatMap { classifyWecom($0.status, $0.object, user: user) }
+        case .dingtalk:
+            let body: [String: Any] = ["agent_id": spec.agentID ?? 0, "userid_list": user, "msg": message]
+            let sent = await call("\(base)/topapi/message/corpconversation/asyncsend_v2?access_token=\(t)", body: body)
+            guard case .success(let (status, object)) = sent else { return sent.map { _ in "" } }
+            let first = classifyDingtalk(status, object, user: user)
+            guard case .success = first, let task = object["task_id"] else { return first }
+            // 工作通知 is asynchronous: what became of this one person is in the task's send result.
+            let result = await call(
+                "\(base)/topapi/message/corpconversation/getsendresult?access_token=\(t)", body: ["agent_id": spec.agentID ?? 0, "task_id": task])
+            guard case .success(let (rs, ro)) = result else { return first }
+            return classifyDingtalkResult(rs, ro, user: user, task: "\(task)")
+        case .feishu:
+            var body = message
+            body["receive_id"] = user
+            body["uuid"] = String(SMSSigning.sha256Hex(Array(id.utf8)).prefix(40))
+            return await call("\(base)/open-apis/im/v1/messages?receive_id_type=user_id", body: body, bearer: token)
+                .flatMap { classifyFeishu($0.status, $0.object, user: user) }
+        }
+    }
+
+    func gone(_ what: String) -> DeliveryError {
+        .gone("\(what) — the application cannot send; check it is enabled and allowed to send, then guanhuai enable-channel \(name)")
+    }
 
     /// 企业微信's answer to message/send, for one recipient.
-    func classify(status: Int, body: [UInt8], user: String) -> Result<String, DeliveryError> {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
-            return .failure(WorkAppChannel.notJSON(status, body, spec: spec))
-        }
-        let code = (object["errcode"] as? NSNumber)?.intValue ?? -1
+    func classifyWecom(_ status: Int, _ object: [String: Any], user: String) -> Result<String, DeliveryError> {
+        let code = Self.code(object, "errcode")
         let message = String((object["errmsg"] as? String ?? "").prefix(120))
         // A partly accepted send names the recipients it could not reach; ours is the only one.
         func listed(_ key: String) -> Bool {
@@ -191,81 +239,172 @@ public struct WorkAppChannel: Sendable {
         }
         switch code {
         case 0 where listed("invaliduser"):
-            return .failure(
-                .permanent("企业微信 does not reach userid \(user): no such member, or outside the application's 可见范围 (visible range)"))
+            return .failure(.permanent("企业微信 does not reach userid \(user): no such member, or outside the application's 可见范围 (visible range)"))
         case 0 where listed("unlicenseduser"):
             return .failure(.permanent("企业微信: userid \(user) has no 接口许可 (licence) for this application"))
         case 0:
             return .success("企业微信 ok \(object["msgid"] as? String ?? "")")
         case 40014, 42001, 40082:
-            return .failure(.temporary("\(WorkAppChannel.tokenRejected) (\(code) \(message))"))
+            return .failure(.temporary("\(WorkAppChannel.tokenRejected) by 企业微信 (\(code) \(message))"))
         case 81013, 60111, 60103:
-            return .failure(
-                .permanent("企业微信 \(code): userid \(user) is unknown or outside the application's 可见范围 (visible range) — \(message)"))
+            return .failure(.permanent("企业微信 \(code): userid \(user) is unknown or outside the application's 可见范围 (visible range) — \(message)"))
         case 45009, 45033, 45047, -1, 44004:
             // 45009 the API's frequency limit, 45033 concurrency, -1 system busy: the rest of the batch waits.
             return .failure(.temporary("企业微信 \(code): \(message)"))
         case 40056, 301002, 48002, 60020, 40001, 40013, 82001:
-            return .failure(
-                .gone(
-                    "企业微信 \(code): \(message) — the application (agentid \(spec.agentID)) cannot send; check it is enabled and allowed to send, then guanhuai channel enable"
-                ))
+            return .failure(gone("企业微信 \(code): \(message) (agentid \(spec.agentID ?? 0))"))
         default:
             return .failure(.permanent("企业微信 \(code): \(message)"))
         }
     }
+
+    /// 钉钉's answer to asyncsend_v2: accepted (the task id), or refused for the whole call.
+    func classifyDingtalk(_ status: Int, _ object: [String: Any], user: String) -> Result<String, DeliveryError> {
+        let code = Self.code(object, "errcode")
+        let message = String((object["errmsg"] as? String ?? "").prefix(120))
+        switch code {
+        case 0: return .success("钉钉 task \(object["task_id"].map { "\($0)" } ?? "")")
+        case 40014, 42001, 40082:
+            return .failure(.temporary("\(WorkAppChannel.tokenRejected) by 钉钉 (\(code) \(message))"))
+        case 143103, 143104, 90018, 90002, -1:
+            // The application's or the organisation's per-minute limit, or a busy server: the rest of the batch waits.
+            return .failure(.temporary("钉钉 \(code): \(message)"))
+        case 60011, 40089, 43001, 88, 400002:
+            return .failure(gone("钉钉 \(code): \(message) (agent_id \(spec.agentID ?? 0))"))
+        case 33012, 60121:
+            return .failure(.permanent("钉钉 \(code): userid \(user) is unknown — \(message)"))
+        default:
+            return .failure(.permanent("钉钉 \(code): \(message)"))
+        }
+    }
+
+    /// 钉钉's getsendresult for the task: the person is invalid, forbidden (a limit 钉钉 keeps per person, e.g. the same
+    /// text twice a day), failed, or the message reached them.
+    func classifyDingtalkResult(_ status: Int, _ object: [String: Any], user: String, task: String) -> Result<String, DeliveryError> {
+        let result = object["send_result"] as? [String: Any] ?? [:]
+        func listed(_ key: String) -> Bool { (result[key] as? [Any] ?? []).contains { "\($0)" == user } }
+        if listed("invalid_user_id_list") {
+            return .failure(.permanent("钉钉 does not reach userid \(user): no such member, or outside the application's 可使用范围 (visible range)"))
+        }
+        if listed("forbidden_user_id_list") {
+            let why = (result["forbidden_list"] as? [[String: Any]] ?? []).first { "\($0["userid"] ?? "")" == user }?["code"].map { " (\($0))" } ?? ""
+            return .failure(.permanent("钉钉 refused userid \(user)\(why): a per-person limit of 工作通知 (the same message twice a day, or too many)"))
+        }
+        if listed("failed_user_id_list") { return .failure(.temporary("钉钉 could not deliver task \(task) to \(user)")) }
+        return .success("钉钉 task \(task)")
+    }
+
+    /// 飞书's answer to im/v1/messages.
+    func classifyFeishu(_ status: Int, _ object: [String: Any], user: String) -> Result<String, DeliveryError> {
+        let code = Self.code(object, "code")
+        let message = String((object["msg"] as? String ?? "").prefix(120))
+        switch code {
+        case 0:
+            let id = (object["data"] as? [String: Any])?["message_id"] as? String ?? ""
+            return .success("飞书 ok \(id)")
+        case 99_991_663, 99_991_664, 99_991_671, 99_991_661:
+            return .failure(.temporary("\(WorkAppChannel.tokenRejected) by 飞书 (\(code) \(message))"))
+        case 230013:
+            return .failure(.permanent("飞书: user_id \(user) is outside the application's 可用范围 (availability) — \(message)"))
+        case 230001, 230099:
+            return .failure(.permanent("飞书 \(code): user_id \(user) or the message was refused — \(message)"))
+        case 99_991_400, 230020, 11232, -1:
+            return .failure(.temporary("飞书 \(code): \(message)"))
+        case 230006, 99_991_672, 10003, 10014, 10015:
+            return .failure(gone("飞书 \(code): \(message)"))
+        default:
+            if status == 429 || status >= 500 { return .failure(.temporary("飞书 \(code): \(message)")) }
+            return .failure(.permanent("飞书 \(code): \(message)"))
+        }
+    }
 }
 
-/// What a work-app message to one person says: the digest as 企业微信's 模板卡片 (text_notice), each item a line
-/// that opens its own 已办结 page and the card opening 「我的待办」. The rules are e-mail's, because it goes to that
-/// one person; notes are left out (a card has no room for them, and the page shows them to whom it may).
+/// What a work-app message to one person says: the digest in the app's card, each item with its own 已办结 page and
+/// one 「我的待办」 link — 企业微信's 模板卡片 (text_notice), 钉钉's action_card, 飞书's interactive card. The rules are
+/// e-mail's, because it goes to that one person; notes are left out (a card has no room for them, and the page shows
+/// them to whom it may). A greeting is a text, as the mail's.
 public enum WorkAppMessages {
-    /// The message object (without `touser` and `agentid`, which the channel adds when it sends).
-    public static func card(_ d: Digest, renderer: DigestRenderer, context c: RenderContext) -> Data {
+    /// The message object (without the recipient and the agent, which the channel adds when it sends).
+    public static func card(_ d: Digest, app: WorkAppSpec.App = .wecom, renderer: DigestRenderer, context c: RenderContext) -> Data {
         let v = renderer.values(d, c, withNotes: false)
-        let object: [String: Any]
-        if d.isGreeting || v.agendaURL == nil {
-            // A greeting is the member's own, with nothing to record: a text, as the mail's greeting says it.
+        guard !d.isGreeting, let agenda = v.agendaURL else {
             let text = renderer.mail(d, context: c).text.trimmingCharacters(in: .whitespacesAndNewlines)
-            object = ["msgtype": "text", "text": ["content": cut(text, bytes: 2000)]]
-        } else {
-            let agenda = v.agendaURL!
+            let object: [String: Any] =
+                switch app {
+                case .wecom: ["msgtype": "text", "text": ["content": cut(text, bytes: 2000)]]
+                case .dingtalk: ["msgtype": "text", "text": ["content": cut(text, bytes: 2000)]]
+                case .feishu: ["msg_type": "text", "content": string(["text": text])]
+                }
+            return Data(WorkAppChannel.json(object))
+        }
+        let overdue = v.items.filter(\.overdue).count
+        let title = v.count == 1 ? cut(v.firstTitle, characters: 26) : "\(v.count) 项关怀事项待办理"
+        let who = "\(v.recipientName)同志 · \(v.date)" + (c.lateSince != nil ? "（补发）" : "")
+        let hint = overdue > 0 ? "其中 \(overdue) 项已逾期。" : ""
+        func label(_ item: DigestValues.Item) -> String { String(item.kindLabel.prefix { $0 != "（" }.prefix(5)) }
+        func line(_ item: DigestValues.Item) -> String { "\(item.title)（\(item.subject)）\(item.due.dropFirst(5))" }
+        let object: [String: Any]
+        switch app {
+        case .wecom:
             var lines: [[String: Any]] = []
             let shown = v.items.count > 6 ? 5 : v.items.count
             for item in v.items.prefix(shown) {
-                var line: [String: Any] = [
-                    "keyname": String(item.kindLabel.prefix { $0 != "（" }.prefix(5)),
-                    "value": cut("\(item.title)（\(item.subject)）\(item.due.dropFirst(5))", characters: 26),
-                ]
+                var entry: [String: Any] = ["keyname": label(item), "value": cut(line(item), characters: 26)]
                 if let link = item.link {
                     // The 已办结 page, as the mail's 「已办结」 link; it offers 不适用 and 登记情况 too.
-                    line["type"] = 1
-                    line["url"] = link + "/done"
+                    entry["type"] = 1
+                    entry["url"] = link + "/done"
                 }
-                lines.append(line)
+                lines.append(entry)
             }
             if v.items.count > shown {
                 lines.append(["keyname": "其余", "value": "另有 \(v.items.count - shown) 项，见我的待办", "type": 1, "url": agenda])
             }
-            let overdue = v.items.filter(\.overdue).count
             object = [
                 "msgtype": "template_card",
                 "template_card": [
-                    "card_type": "text_notice",
-                    "source": ["desc": "关怀提醒"],
-                    "main_title": [
-                        "title": v.count == 1 ? cut(v.firstTitle, characters: 26) : "\(v.count) 项关怀事项待办理",
-                        "desc": cut("\(v.recipientName)同志 · \(v.date)" + (c.lateSince != nil ? "（补发）" : ""), characters: 30),
-                    ],
-                    "sub_title_text": overdue > 0 ? "其中 \(overdue) 项已逾期。点事项登记办结，点卡片看全部待办。" : "点事项登记办结，点卡片看全部待办。",
-                    "horizontal_content_list": lines,
-                    "jump_list": [["type": 1, "title": "我的待办", "url": agenda]],
-                    "card_action": ["type": 1, "url": agenda],
+                    "card_type": "text_notice", "source": ["desc": "关怀提醒"],
+                    "main_title": ["title": title, "desc": cut(who, characters: 30)],
+                    "sub_title_text": hint + "点事项登记办结，点卡片看全部待办。", "horizontal_content_list": lines,
+                    "jump_list": [["type": 1, "title": "我的待办", "url": agenda]], "card_action": ["type": 1, "url": agenda],
                 ],
             ]
+        case .dingtalk:
+            var md = "### \(title)\n\n\(who)\n\n"
+            for item in v.items.prefix(10) {
+                md += "- **\(label(item))** \(line(item))" + (item.link.map { " [登记办结](\($0)/done)" } ?? "") + "\n"
+            }
+            if v.items.count > 10 { md += "- 另有 \(v.items.count - 10) 项，见我的待办\n" }
+            md += "\n" + hint + "点「登记办结」记录已办，点下方看全部待办。"
+            object = [
+                "msgtype": "action_card",
+                "action_card": ["title": title, "markdown": md, "single_title": "我的待办", "single_url": agenda],
+            ]
+        case .feishu:
+            var elements: [[String: Any]] = [["tag": "div", "text": ["tag": "plain_text", "content": who]]]
+            for item in v.items.prefix(10) {
+                let text = "**\(label(item))** \(line(item))" + (item.link.map { "　[登记办结](\($0)/done)" } ?? "")
+                elements.append(["tag": "div", "text": ["tag": "lark_md", "content": text]])
+            }
+            if v.items.count > 10 {
+                elements.append(["tag": "div", "text": ["tag": "plain_text", "content": "另有 \(v.items.count - 10) 项，见我的待办"]])
+            }
+            elements.append([
+                "tag": "action",
+                "actions": [["tag": "button", "text": ["tag": "plain_text", "content": "我的待办"], "type": "primary", "url": agenda]],
+            ])
+            let card: [String: Any] = [
+                "config": ["wide_screen_mode": true],
+                "header": ["title": ["tag": "plain_text", "content": title], "template": overdue > 0 ? "red" : "blue"],
+                "elements": elements,
+            ]
+            object = ["msg_type": "interactive", "content": string(card)]
         }
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Data(WorkAppChannel.json(object))
     }
+
+    /// 飞书's `content` is a JSON object written as a string.
+    static func string(_ object: [String: Any]) -> String { String(decoding: WorkAppChannel.json(object), as: UTF8.self) }
 
     static func cut(_ s: String, characters: Int) -> String { s.count > characters ? String(s.prefix(characters - 1)) + "…" : s }
 

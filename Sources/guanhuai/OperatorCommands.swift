@@ -145,7 +145,9 @@ struct CheckCommand: AsyncParsableCommand {
             var byMail = 0
             var unreachable: [String] = []
             for id in people {
-                let user = org.people[id]?.wecomUserID ?? members[id]?.apps.wecom
+                let kind: WorkAppSpec.App = if case .workApp(let spec) = config.channels[app] { spec.app } else { .wecom }
+                let person = org.people[id].map { AppUserIDs(wecom: $0.wecomUserID, dingtalk: $0.dingtalkUserID, feishu: $0.feishuUserID) }
+                let user = person?.id(in: kind) ?? members[id]?.apps.id(in: kind)
                 let reach = org.people[id]?.reach ?? members[id]?.reach ?? config.routing.workAppReach
                 let app = user != nil && reach != .mail
                 let mail = (org.people[id]?.email ?? members[id]?.email) != nil && (!app || reach != .app)

@@ -24,6 +24,8 @@ struct SendTestCommand: AsyncParsableCommand {
               aliyun-sms+https://dysmsapi.aliyuncs.com/?access_key_id_file=F&access_key_secret_file=F&sign_name=S&template=SMS_1[&params=name:recipient]
               tencent-sms+https://sms.tencentcloudapi.com/?secret_id_file=F&secret_key_file=F&sdk_app_id=1400…&sign_name=S&template=1[&params=recipient]
               wecom-app+https://qyapi.weixin.qq.com/?corpid=ww…&agentid=1000002&secret_file=F   (企业微信 应用消息)
+              dingtalk-app+https://oapi.dingtalk.com/?app_key=K&agent_id=N&app_secret_file=F  (钉钉 工作通知)
+              feishu-app+https://open.feishu.cn/?app_id=cli_…&app_secret_file=F                 (飞书 application bot)
               journal:
             Every URL also takes timeout=SECONDS and ca_file=FILE (a private CA).
             --to is an e-mail address for mail, a mobile number to mention for a robot or to text by SMS, the person's
@@ -112,15 +114,17 @@ struct SendTestCommand: AsyncParsableCommand {
             let app = WorkAppChannel(
                 name: channel ?? "via", spec: spec, secrets: try ChannelSpec.workApp(spec).secrets(name: channel ?? "via", environment: env),
                 tokens: AccessTokenCache())
+            let text = "【关怀提醒】测试消息：关怀（guanhuai）能经由此应用给您本人发送提醒。"
             let message = try JSONSerialization.data(
-                withJSONObject: ["msgtype": "text", "text": ["content": "【关怀提醒】测试消息：关怀（guanhuai）能经由此应用给您本人发送提醒。"]],
+                withJSONObject: spec.app == .feishu
+                    ? ["msg_type": "text", "content": "{\"text\":\"\(text)\"}"] : ["msgtype": "text", "text": ["content": text]],
                 options: [.sortedKeys])
-            switch await app.send(user: to, message: message, now: now) {
+            switch await app.send(user: to, message: message, id: "send-test:\(now)", now: now) {
             case .success(let answer):
                 say(
                     L(
-                        "Delivered to \(to) through \(spec.app.chinese) (agentid \(spec.agentID)). The API answered: \(answer)",
-                        "已发送给 \(to)（\(spec.app.chinese)，应用 \(spec.agentID)）。接口应答：\(answer)"))
+                        "Delivered to \(to) through \(spec.app.chinese) (application \(spec.appID)). The API answered: \(answer)",
+                        "已发送给 \(to)（\(spec.app.chinese)，应用 \(spec.appID)）。接口应答：\(answer)"))
             case .failure(let e):
                 FileHandle.standardError.write(Data("guanhuai: not delivered — \(e)\n".utf8))
                 throw ExitCode(1)

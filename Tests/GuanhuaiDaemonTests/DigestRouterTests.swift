@@ -165,7 +165,7 @@ import Testing
 
     static func contact(email: Bool = true, app: Bool = true, reach: Reach? = nil) -> DigestRouter.Contact {
         DigestRouter.Contact(
-            email: email ? "m@example.edu.cn" : nil, chat: ChatContact(), workApp: app ? "zhouhaiyan" : nil, reach: reach)
+            email: email ? "m@example.edu.cn" : nil, chat: ChatContact(), apps: AppUserIDs(wecom: app ? "zhouhaiyan" : nil), reach: reach)
     }
 
     static let cases: [Case] = [
@@ -199,9 +199,9 @@ import Testing
         input.members[0].reach = .app
         let id = input.members[0].id
         var contacts = DigestRouter.contacts(input)
-        #expect(contacts[id]?.workApp == "zhouhaiyan" && contacts[id]?.reach == .app)
+        #expect(contacts[id]?.apps.wecom == "zhouhaiyan" && contacts[id]?.reach == .app)
         input.organization.people[id] = Person(id: id, name: "周海燕", wecomUserID: "zhy", reach: .mail)
         contacts = DigestRouter.contacts(input)
-        #expect(contacts[id]?.workApp == "zhy" && contacts[id]?.reach == .mail)
+        #expect(contacts[id]?.apps.wecom == "zhy" && contacts[id]?.reach == .mail)
     }
 }
