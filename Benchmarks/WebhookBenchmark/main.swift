@@ -2,11 +2,37 @@
 // over keep-alive (as the dispatcher sends to one endpoint), through the same WebhookChannel the daemon uses.
 //
 //     WebhookBenchmark PORT COUNT BODYFILE SECRETFILE
+//
+// `WebhookBenchmark workapp PORT COUNT BODYFILE SECRETFILE` instead sends COUNT 企业微信 应用消息 (the message object in
+// BODYFILE) to one person each through WorkAppChannel, as the dispatcher does, and says how many tokens it fetched.
 import Foundation
 import GuanhuaiConfig
 import GuanhuaiDelivery
 
-let args = CommandLine.arguments
+var args = CommandLine.arguments
+if args.count == 6, args[1] == "workapp", let port = Int(args[2]), let count = Int(args[3]) {
+    let message = try Data(contentsOf: URL(fileURLWithPath: args[4]))
+    let whole = try ChannelSpec(url: "wecom-app+http://127.0.0.1:\(port)/?corpid=ww-bench&agentid=1000002&secret_file=\(args[5])")
+    guard case .workApp(let spec) = whole else { exit(1) }
+    let app = WorkAppChannel(name: "bench", spec: spec, secrets: try whole.secrets(name: "bench", environment: [:]), tokens: AccessTokenCache())
+    let now = Int64(Date().timeIntervalSince1970)
+    _ = await app.send(user: "warm", message: message, id: "warm", now: now)
+    let start = ContinuousClock.now
+    let failures = await Task.detached {
+        var failures = 0
+        for i in 0..<count {
+            if case .failure = await app.send(user: "u\(i)", message: message, id: "digest:u\(i):bench", now: now) { failures += 1 }
+        }
+        return failures
+    }.value
+    let d = ContinuousClock.now - start
+    let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    print(
+        String(
+            format: "guanhuai: %d 企业微信 应用消息 of %d bytes in %.2f s: %.0f/s (%d failed); %d token fetches", count, message.count, seconds,
+            Double(count) / seconds, failures, app.tokens.fetches))
+    exit(0)
+}
 guard args.count == 5, let port = Int(args[1]), let count = Int(args[2]) else {
     FileHandle.standardError.write(Data("usage: WebhookBenchmark PORT COUNT BODYFILE SECRETFILE\n".utf8))
     exit(2)
