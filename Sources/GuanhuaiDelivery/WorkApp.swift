@@ -6,9 +6,9 @@ import Synchronization
 
 /// One application's access token, shared by every message the process sends through it: fetched once, used
 /// until shortly before it expires, fetched again when the provider says it is invalid or expired, and never
-/// fetched twice at once (a second caller waits for the fetch in flight). The provider limits how often a token
-/// may be fetched (企业微信: gettoken is rate limited, and each fetch may invalidate the previous one), so this is
-/// the one place that asks. The token is never logged: only how many fetches there were.
+/// fetched twice at once (a second caller waits for the fetch in flight). The providers rate-limit the token call
+/// and ask that the token be cached (企业微信 and 钉钉 return the same token while it is valid), so this is the one
+/// place that asks. The token is never logged: only how many fetches there were.
 public final class AccessTokenCache: Sendable {
     public typealias Fetched = (token: String, expiresIn: Int64)
     private struct State {
@@ -26,9 +26,14 @@ public final class AccessTokenCache: Sendable {
 
     /// A usable token: the cached one, the one being fetched, or a new fetch.
     public func token(now: Int64, fetch: @escaping @Sendable () async -> Result<Fetched, DeliveryError>) async -> Result<String, DeliveryError> {
-        let task: Task<Result<String, DeliveryError>, Never> = state.withLock { s in
-            if let t = s.token, now < s.usableUntil { return Task { .success(t) } }
-            if let running = s.inFlight { return running }
+        enum Next {
+            case cached(String)
+            case wait(Task<Result<String, DeliveryError>, Never>)
+        }
+        let next: Next = state.withLock { s in
+            // The usual case, every message after the first: the cached token, without a task or a suspension.
+            if let t = s.token, now < s.usableUntil { return .cached(t) }
+            if let running = s.inFlight { return .wait(running) }
             s.fetches += 1
             let started = Task { [self] () -> Result<String, DeliveryError> in
                 let r = await fetch()
@@ -47,9 +52,12 @@ public final class AccessTokenCache: Sendable {
                 }
             }
             s.inFlight = started
-            return started
+            return .wait(started)
         }
-        return await task.value
+        switch next {
+        case .cached(let t): return .success(t)
+        case .wait(let task): return await task.value
+        }
     }
 
     /// The provider said this token is invalid or expired: the next caller fetches a new one. A token already
@@ -107,10 +115,13 @@ public struct WorkAppChannel: Sendable {
     }
 
     /// One call to the API; its answer as a JSON object (or the failure said in the operator's words).
-    func call(_ url: String, body: [String: Any]? = nil, bearer: String? = nil) async -> Result<(status: Int, object: [String: Any]), DeliveryError> {
-        var headers: [(String, String)] = body == nil ? [] : [("Content-Type", "application/json; charset=utf-8")]
+    func call(_ url: String, body: [String: Any]? = nil, raw: [UInt8]? = nil, bearer: String? = nil) async
+        -> Result<(status: Int, object: [String: Any]), DeliveryError>
+    {
+        let bytes = raw ?? body.map(Self.json)
+        var headers: [(String, String)] = bytes == nil ? [] : [("Content-Type", "application/json; charset=utf-8")]
         if let bearer { headers.append(("Authorization", "Bearer " + bearer)) }
-        let request = WebhookRequest(url: url, headers: headers, body: body.map(Self.json) ?? [], get: body == nil)
+        let request = WebhookRequest(url: url, headers: headers, body: bytes ?? [], get: bytes == nil)
         switch await WebhookHTTP.post(request, tls: tls, timeoutSeconds: spec.timeoutSeconds) {
         case .failure(let e): return .failure(e)
         case .success(let a):
@@ -121,6 +132,11 @@ public struct WorkAppChannel: Sendable {
             }
             return .success((a.status, object))
         }
+    }
+
+    /// A POST of a body already encoded.
+    func post(_ url: String, _ body: [UInt8], bearer: String? = nil) async -> Result<(status: Int, object: [String: Any]), DeliveryError> {
+        await call(url, raw: body, bearer: bearer)
     }
 
     static func code(_ object: [String: Any], _ key: String) -> Int { (object[key] as? NSNumber)?.intValue ?? -1 }
@@ -176,9 +192,10 @@ public struct WorkAppChannel: Sendable {
     /// `user`; `id` is the outbox key (飞书 drops a second message with the same `uuid` within an hour). A token the
     /// provider calls invalid or expired is fetched again, and the message sent once more.
     public func send(user: String, message: Data, id: String, now: Int64) async -> Result<String, DeliveryError> {
-        guard let object = try? JSONSerialization.jsonObject(with: message) as? [String: Any] else {
-            return .failure(.permanent("the stored message is not JSON"))
+        guard message.first == UInt8(ascii: "{"), message.last == UInt8(ascii: "}") else {
+            return .failure(.permanent("the stored message is not a JSON object"))
         }
+        let object = Array(message)
         for attempt in 0..<2 {
             let token: String
             switch await tokens.token(now: now, fetch: { await self.fetchToken() }) {
@@ -197,17 +214,47 @@ public struct WorkAppChannel: Sendable {
 
     static let tokenRejected = "access token rejected"
 
-    func deliver(_ message: [String: Any], to user: String, id: String, token: String) async -> Result<String, DeliveryError> {
+    /// A JSON string literal: the few characters JSON escapes, escaped (hand-written: one small function where
+    /// encoding a whole object again for each message cost more than the request itself).
+    static func quoted(_ s: String) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), b]
+            case 0..<0x20: out += Array(String(format: "\\u%04x", b).utf8)
+            default: out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+        return out
+    }
+
+    /// The stored message object with `fields` (already JSON) put first: the request body, built without parsing and
+    /// encoding the message again for each person.
+    static func body(_ message: [UInt8], adding fields: [(String, [UInt8])]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        for (name, value) in fields {
+            out += quoted(name)
+            out.append(UInt8(ascii: ":"))
+            out += value
+            out.append(UInt8(ascii: ","))
+        }
+        let inner = message.dropFirst()
+        if inner.first == UInt8(ascii: "}") { out.removeLast() }
+        out += inner
+        return out
+    }
+
+    func deliver(_ message: [UInt8], to user: String, id: String, token: String) async -> Result<String, DeliveryError> {
         let t = SMSSigning.percentEncode(token)
+        let agent = Array(String(spec.agentID ?? 0).utf8)
         switch spec.app {
         case .wecom:
-            var body = message
-            body["touser"] = user
-            body["agentid"] = spec.agentID ?? 0
-            return await call("\(base)/cgi-bin/message/send?access_token=\(t)", body: body).flatMap { classifyWecom($0.status, $0.object, user: user) }
+            let body = Self.body(message, adding: [("agentid", agent), ("touser", Self.quoted(user))])
+            return await post("\(base)/cgi-bin/message/send?access_token=\(t)", body).flatMap { classifyWecom($0.status, $0.object, user: user) }
         case .dingtalk:
-            let body: [String: Any] = ["agent_id": spec.agentID ?? 0, "userid_list": user, "msg": message]
-            let sent = await call("\(base)/topapi/message/corpconversation/asyncsend_v2?access_token=\(t)", body: body)
+            let body = Self.body(Array("{\"msg\":".utf8) + message + [UInt8(ascii: "}")], adding: [("agent_id", agent), ("userid_list", Self.quoted(user))])
+            let sent = await post("\(base)/topapi/message/corpconversation/asyncsend_v2?access_token=\(t)", body)
             guard case .success(let (status, object)) = sent else { return sent.map { _ in "" } }
             let first = classifyDingtalk(status, object, user: user)
             guard case .success = first, let task = object["task_id"] else { return first }
@@ -217,10 +264,9 @@ public struct WorkAppChannel: Sendable {
             guard case .success(let (rs, ro)) = result else { return first }
             return classifyDingtalkResult(rs, ro, user: user, task: "\(task)")
         case .feishu:
-            var body = message
-            body["receive_id"] = user
-            body["uuid"] = String(SMSSigning.sha256Hex(Array(id.utf8)).prefix(40))
-            return await call("\(base)/open-apis/im/v1/messages?receive_id_type=user_id", body: body, bearer: token)
+            let uuid = String(SMSSigning.sha256Hex(Array(id.utf8)).prefix(40))
+            let body = Self.body(message, adding: [("receive_id", Self.quoted(user)), ("uuid", Self.quoted(uuid))])
+            return await post("\(base)/open-apis/im/v1/messages?receive_id_type=user_id", body, bearer: token)
                 .flatMap { classifyFeishu($0.status, $0.object, user: user) }
         }
     }

@@ -7,7 +7,7 @@ import PostgresNIO
 extension PostgresStore {
     /// Every committee table, read in one repeatable-read transaction (a consistent copy while instances write).
     public func copyOut() async throws(StoreError) -> [TableCopy] {
-        try await write { conn, logger in
+        try await bulk { conn, logger in
             try await conn.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
             var out: [TableCopy] = []
             for t in TableCopy.tables {
@@ -54,7 +54,7 @@ extension PostgresStore {
     /// Writes the tables in one transaction, then moves each identity past the highest id copied; refuses (writing
     /// nothing) when the database is not empty.
     public func copyIn(_ tables: [TableCopy]) async throws(StoreError) {
-        try await write { conn, logger in
+        try await bulk { conn, logger in
             for t in TableCopy.tables {
                 for try await n in try await conn.query(PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM \(t.name)"), logger: logger).decode(Int64.self)
                 where n > 0 {

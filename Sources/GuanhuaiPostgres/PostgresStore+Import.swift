@@ -10,7 +10,7 @@ import PostgresNIO
 /// instance's host or a second terminal, waits and then compares with what the first wrote.
 extension PostgresStore: ImportStore {
     public func importOrganization(_ org: Organization, dryRun: Bool, actor: Actor) async throws(StoreError) -> ImportReport {
-        try await write { conn, logger in
+        try await bulk { conn, logger in
             try await Self.lockImports(conn, logger)
             let plan = StoreRules.importOrganization(
                 org, oldUnits: try await Self.unitRecords(conn, logger), oldPeople: try await Self.personRecords(conn, logger), dryRun: dryRun)
@@ -38,7 +38,7 @@ extension PostgresStore: ImportStore {
     public func importRoster(_ members: [Member], dryRun: Bool, prune: Bool, today: CivilDate, actor: Actor) async throws(StoreError)
         -> ImportReport
     {
-        try await write { conn, logger in
+        try await bulk { conn, logger in
             try await Self.lockImports(conn, logger)
             let plan = StoreRules.importRoster(members, old: try await Self.memberRecords(conn, logger), prune: prune, dryRun: dryRun)
             if dryRun { return plan.report }
@@ -59,7 +59,7 @@ extension PostgresStore: ImportStore {
     public func importRelations(_ relations: [Relation], dependants: [Dependant], dryRun: Bool, actor: Actor) async throws(StoreError)
         -> ImportReport
     {
-        try await write { conn, logger in
+        try await bulk { conn, logger in
             try await Self.lockImports(conn, logger)
             let plan = StoreRules.importRelations(
                 relations, dependants: dependants, oldRelations: try await Self.relationRecords(conn, logger),

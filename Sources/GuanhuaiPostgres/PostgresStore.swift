@@ -58,6 +58,15 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
         return try await client.transaction { conn in try await body(conn, logger) }
     }
 
+    /// How long one bulk transaction (an import, a copy) may take: a million members' roster is one transaction.
+    static let bulkTimeout: Duration = .seconds(1800)
+
+    /// A transaction that writes in bulk, allowed `bulkTimeout`.
+    func bulk<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) async throws(StoreError) -> T {
+        let logger = self.logger
+        return try await client.transaction(timeout: Self.bulkTimeout) { conn in try await body(conn, logger) }
+    }
+
     /// Runs on one connection outside a transaction: each statement commits by itself (a read, or one update that
     /// needs no BEGIN and COMMIT round trips around it).
     func statement<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) async throws(StoreError) -> T {
@@ -493,7 +502,8 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
 
     @discardableResult
     public func recordAll(_ cs: [Completion], actor: Actor, action: AuditAction, target: String) async throws(StoreError) -> Int {
-        try await write { conn, logger in
+        // A 台账 imported whole can be many thousands of rows: one bulk transaction.
+        try await bulk { conn, logger in
             var n = 0
             for c in cs where try await Self.insertCompletion(conn, logger, c, actor) != nil { n += 1 }
             try await Self.audit(conn, logger, actor, action, target, StoreRules.bulkSummary(cs, recorded: n))

@@ -71,9 +71,13 @@ public actor PrimaryClient {
 
     // MARK: Running a transaction
 
-    /// Runs `body` in one transaction on the primary, again after a failover if it was interrupted.
-    public func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
-        try await run { client, logger in try await client.withTransaction(logger: logger) { conn in try await body(conn) } }
+    /// Runs `body` in one transaction on the primary, again after a failover if it was interrupted. `timeout`, when
+    /// given, replaces `transactionTimeout` for this one: an import or a copy of a million rows is one transaction
+    /// that rightly takes minutes (the host is still asked every `liveCheck` whether it is the primary).
+    public func transaction<T: Sendable>(timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T)
+        async throws(StoreError) -> T
+    {
+        try await run(timeout: timeout) { client, logger in try await client.withTransaction(logger: logger) { conn in try await body(conn) } }
     }
 
     /// Runs `body` on one connection of the primary outside a transaction (each statement commits by itself).
@@ -81,7 +85,10 @@ public actor PrimaryClient {
         try await run { client, _ in try await client.withConnection { conn in try await body(conn) } }
     }
 
-    private func run<T: Sendable>(_ body: @escaping @Sendable (PostgresClient, Logger) async throws -> T) async throws(StoreError) -> T {
+    private func run<T: Sendable>(timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresClient, Logger) async throws -> T)
+        async throws(StoreError) -> T
+    {
+        let transactionTimeout = timeout ?? self.transactionTimeout
         let started = ContinuousClock.now
         var backoff = Duration.milliseconds(100)
         while true {
