@@ -57,6 +57,15 @@ public struct Configuration: Sendable {
         /// "app+mail" (the default), "app" (the app message in place of the mail, to whoever the app reaches), or
         /// "mail". A person's own 提醒方式 (roster) or `reach` (organisation file) overrides it.
         public var workAppReach: Reach = .appAndMail
+
+        /// Whether someone gets the work-app message, and whether mail goes too (where they have an address), from
+        /// their id in the configured app and their own 提醒方式 (nil: `workAppReach`): the one decision the daemon's
+        /// router and `guanhuai check` both make. 仅应用 drops the mail only for someone the app reaches.
+        public func workAppRoute(user: String?, reach own: Reach?) -> (app: Bool, mail: Bool) {
+            let reach = own ?? workAppReach
+            let app = workApp != nil && user != nil && reach != .mail
+            return (app, !(app && reach == .app))
+        }
     }
 
     /// How the dispatcher retries (docs/operations.md).

@@ -18,6 +18,12 @@ public struct AppUserIDs: Hashable, Sendable {
 
     public var isEmpty: Bool { wecom == nil && dingtalk == nil && feishu == nil }
 
+    /// These ids (the organisation file's) over `roster`'s, one app at a time: a `[[person]]` entry wins where it
+    /// gives an id, the roster's column fills in the rest.
+    public func over(_ roster: AppUserIDs?) -> AppUserIDs {
+        AppUserIDs(wecom: wecom ?? roster?.wecom, dingtalk: dingtalk ?? roster?.dingtalk, feishu: feishu ?? roster?.feishu)
+    }
+
     /// A userid as the apps allow one: up to 64 characters, no spaces, and none of | , ; (the separators their
     /// APIs put between recipients, which would send one person's links to others).
     public static func isValid(_ id: String) -> Bool {
@@ -63,6 +69,9 @@ public struct Person: Hashable, Sendable {
     public var roles: Set<PersonRole>
     /// How they want reminders (nil: the committee's default).
     public var reach: Reach?
+
+    /// Their ids in the work apps, as the organisation file gives them.
+    public var apps: AppUserIDs { AppUserIDs(wecom: wecomUserID, dingtalk: dingtalkUserID, feishu: feishuUserID) }
 
     public init(
         id: PersonID, name: String, email: String? = nil, mobile: String? = nil, wecomUserID: String? = nil,

@@ -55,10 +55,7 @@ struct DigestRouter: Sendable {
                     mobile: p.mobile ?? roster?.chat.mobile, wecomUserID: p.wecomUserID ?? roster?.apps.wecom),
                 // A member's own choice (短信 = 否) holds; someone only in the organisation file has their mobile.
                 sms: roster != nil ? roster?.sms : p.mobile.flatMap(MobileNumber.mainland),
-                apps: AppUserIDs(
-                    wecom: p.wecomUserID ?? roster?.apps.wecom, dingtalk: p.dingtalkUserID ?? roster?.apps.dingtalk,
-                    feishu: p.feishuUserID ?? roster?.apps.feishu),
-                reach: p.reach ?? roster?.reach)
+                apps: p.apps.over(roster?.apps), reach: p.reach ?? roster?.reach)
         }
         return contacts
     }
@@ -77,27 +74,27 @@ struct DigestRouter: Sendable {
         }
         var context = base
         context.lateSince = late ? d.localDate : nil
-        // The work app, to whoever has a userid in it: the digest as a card with their links.
-        var reachedByApp = false
-        let reach = contact?.reach ?? config.routing.workAppReach
-        if let name = config.routing.workApp, let app = workAppChannels[name]?.spec.app, reach != .mail,
-            let user = contact?.apps.id(in: app)
-        {
+        // The work app, to whoever has an id in it: the digest as a card with their links.
+        let app = config.routing.workApp.flatMap { name in workAppChannels[name].map { (name, $0.spec.app) } }
+        let user = app.flatMap { contact?.apps.id(in: $0.1) }
+        let route = config.routing.workAppRoute(user: user, reach: contact?.reach)
+        if route.app, let (name, kind) = app, let user {
             routed.rows.append(
                 NewOutboxMessage(
                     idempotencyKey: d.idempotencyKey(channel: name), recipient: d.recipient, channel: .named(name),
-                    payload: OutboxPayload.workApp(user: user, message: WorkAppMessages.card(d, app: app, renderer: renderer, context: context))
+                    payload: OutboxPayload.workApp(user: user, message: WorkAppMessages.card(d, app: kind, renderer: renderer, context: context))
                         .encoded(),
                     items: DigestRouter.items(d.items, context)))
-            reachedByApp = true
         }
         // SMS: the member's greeting when greeting_sms is set (instead of mail), and the due-day and overdue
         // reminders of someone without an e-mail address (nor the work app) when sms_fallback is set.
+        var texted = false
         let smsName =
-            d.isGreeting ? config.routing.greetingSMS : (contact?.email == nil && !reachedByApp ? config.routing.smsFallback : nil)
+            d.isGreeting ? config.routing.greetingSMS : (contact?.email == nil && !route.app ? config.routing.smsFallback : nil)
         if let name = smsName, let channel = smsChannels[name], let phone = contact?.sms, let kind = SMSMessage.kind(of: d),
             let template = channel.spec.templates[kind]
         {
+            texted = d.isGreeting
             let params = SMSMessage.params(template, d, context: context, limit: channel.spec.paramMaxLength)
             routed.rows.append(
                 NewOutboxMessage(
@@ -105,10 +102,8 @@ struct DigestRouter: Sendable {
                     payload: OutboxPayload.sms(phone: phone, template: template.id, params: params).encoded(),
                     items: DigestRouter.items(d.items, context)))
         }
-        let texted = routed.rows.contains { $0.channel == .named(config.routing.greetingSMS ?? "") } && d.isGreeting
-        // 仅应用: the app message in place of the mail, where the app reaches them (else the mail still goes).
-        let mailInstead = reachedByApp && reach == .app
-        if !texted, !mailInstead, let name = config.routing.email, let channel = mailChannels[name], let address = contact?.email {
+        // A greeting texted goes by SMS instead of mail; 仅应用 drops the mail where the app reaches them.
+        if !texted, route.mail, let name = config.routing.email, let channel = mailChannels[name], let address = contact?.email {
             let mail = renderer.mail(d, context: context)
             let key = d.idempotencyKey(channel: name)
             // A 补发 mail is dated when it goes (its body says when it should have gone), not days in the past,

@@ -134,37 +134,6 @@ struct CheckCommand: AsyncParsableCommand {
                 bad(L("channel \(name): ", "通道 \(name)：") + "\(error)")
             }
         }
-        if let app = config.routing.workApp {
-            // Who receives reminders (the organisation's people and every unit's secretary), and how each is reached
-            // by their own 提醒方式 or the committee's default: the app, mail, or neither.
-            let input = try await ws.planInput()
-            let org = input.organization
-            let members = Dictionary(input.members.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            let people = Set(org.people.keys).union(org.units.values.compactMap(\.secretary)).sorted()
-            var byApp = 0
-            var byMail = 0
-            var unreachable: [String] = []
-            for id in people {
-                let kind: WorkAppSpec.App = if case .workApp(let spec) = config.channels[app] { spec.app } else { .wecom }
-                let person = org.people[id].map { AppUserIDs(wecom: $0.wecomUserID, dingtalk: $0.dingtalkUserID, feishu: $0.feishuUserID) }
-                let user = person?.id(in: kind) ?? members[id]?.apps.id(in: kind)
-                let reach = org.people[id]?.reach ?? members[id]?.reach ?? config.routing.workAppReach
-                let app = user != nil && reach != .mail
-                let mail = (org.people[id]?.email ?? members[id]?.email) != nil && (!app || reach != .app)
-                if app { byApp += 1 }
-                if mail { byMail += 1 }
-                if !app && !mail { unreachable.append("\(org.people[id]?.name ?? members[id]?.name ?? id)（\(id)）") }
-            }
-            let line = L(
-                "work app \(app) (default \(config.routing.workAppReach.rawValue)): of \(people.count) people reminded, \(byApp) by the app, \(byMail) by mail",
-                "工作应用 \(app)（默认\(config.routing.workAppReach.chinese)）：被提醒的 \(people.count) 人中，\(byApp) 人经应用，\(byMail) 人经邮件")
-            if unreachable.isEmpty {
-                ok(line)
-            } else {
-                let names = unreachable.prefix(12).joined(separator: "、") + (unreachable.count > 12 ? "…" : "")
-                warn(line + L("; reached by neither: ", "；两者都无法送达：") + names)
-            }
-        }
         if let web = config.web {
             do {
                 _ = try web.keyBytes(environment: env)
@@ -177,6 +146,35 @@ struct CheckCommand: AsyncParsableCommand {
             }
         }
         let input = try await ws.planInput()
+        if let app = config.routing.workApp {
+            // Who receives reminders (the organisation's people and every unit's secretary), and how each is reached
+            // (the router's own decision, `workAppRoute`): the app, mail, or neither.
+            let org = input.organization
+            let members = Dictionary(input.members.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let kind: WorkAppSpec.App = if case .workApp(let spec) = config.channels[app] { spec.app } else { .wecom }
+            let people = Set(org.people.keys).union(org.units.values.compactMap(\.secretary)).sorted()
+            var byApp = 0
+            var byMail = 0
+            var unreachable: [String] = []
+            for id in people {
+                let person = org.people[id]
+                let apps = person.map { $0.apps.over(members[id]?.apps) } ?? members[id]?.apps
+                let route = config.routing.workAppRoute(user: apps?.id(in: kind), reach: person?.reach ?? members[id]?.reach)
+                let mail = route.mail && (person?.email ?? members[id]?.email) != nil
+                if route.app { byApp += 1 }
+                if mail { byMail += 1 }
+                if !route.app && !mail { unreachable.append("\(person?.name ?? members[id]?.name ?? id)（\(id)）") }
+            }
+            let line = L(
+                "work app \(app) (default \(config.routing.workAppReach.rawValue)): of \(people.count) people reminded, \(byApp) by the app, \(byMail) by mail",
+                "工作应用 \(app)（默认\(config.routing.workAppReach.chinese)）：被提醒的 \(people.count) 人中，\(byApp) 人经应用，\(byMail) 人经邮件")
+            if unreachable.isEmpty {
+                ok(line)
+            } else {
+                let names = unreachable.prefix(12).joined(separator: "、") + (unreachable.count > 12 ? "…" : "")
+                warn(line + L("; reached by neither: ", "；两者都无法送达：") + names)
+            }
+        }
         if let since = input.settings.since {
             let source = config.since != nil ? "[guanhuai] since" : "the day the roster was first imported"
             ok(
