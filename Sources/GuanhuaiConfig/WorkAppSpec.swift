@@ -65,15 +65,6 @@ public struct WorkAppSpec: Sendable, Equatable {
             case .feishu: "the application's App ID (开发者后台 → 凭证与基础信息, cli_…)"
             }
         }
-
-        /// The roster's column and the organisation file's key for a person's id in this app.
-        public var userColumn: (roster: String, key: String) {
-            switch self {
-            case .wecom: ("企业微信", "wecom_userid")
-            case .dingtalk: ("钉钉", "dingtalk_userid")
-            case .feishu: ("飞书", "feishu_user_id")
-            }
-        }
     }
 
     public var app: App

@@ -134,11 +134,6 @@ public struct WorkAppChannel: Sendable {
         }
     }
 
-    /// A POST of a body already encoded.
-    func post(_ url: String, _ body: [UInt8], bearer: String? = nil) async -> Result<(status: Int, object: [String: Any]), DeliveryError> {
-        await call(url, raw: body, bearer: bearer)
-    }
-
     static func code(_ object: [String: Any], _ key: String) -> Int { (object[key] as? NSNumber)?.intValue ?? -1 }
 
     /// The application's token: 企业微信 and 钉钉 `gettoken` (GET), 飞书 `tenant_access_token/internal` (POST).
@@ -251,10 +246,10 @@ public struct WorkAppChannel: Sendable {
         switch spec.app {
         case .wecom:
             let body = Self.body(message, adding: [("agentid", agent), ("touser", Self.quoted(user))])
-            return await post("\(base)/cgi-bin/message/send?access_token=\(t)", body).flatMap { classifyWecom($0.status, $0.object, user: user) }
+            return await call("\(base)/cgi-bin/message/send?access_token=\(t)", raw: body).flatMap { classifyWecom($0.status, $0.object, user: user) }
         case .dingtalk:
             let body = Self.body(Array("{\"msg\":".utf8) + message + [UInt8(ascii: "}")], adding: [("agent_id", agent), ("userid_list", Self.quoted(user))])
-            let sent = await post("\(base)/topapi/message/corpconversation/asyncsend_v2?access_token=\(t)", body)
+            let sent = await call("\(base)/topapi/message/corpconversation/asyncsend_v2?access_token=\(t)", raw: body)
             guard case .success(let (status, object)) = sent else { return sent.map { _ in "" } }
             let first = classifyDingtalk(status, object, user: user)
             guard case .success = first, let task = object["task_id"] else { return first }
@@ -266,7 +261,7 @@ public struct WorkAppChannel: Sendable {
         case .feishu:
             let uuid = String(SMSSigning.sha256Hex(Array(id.utf8)).prefix(40))
             let body = Self.body(message, adding: [("receive_id", Self.quoted(user)), ("uuid", Self.quoted(uuid))])
-            return await post("\(base)/open-apis/im/v1/messages?receive_id_type=user_id", body, bearer: token)
+            return await call("\(base)/open-apis/im/v1/messages?receive_id_type=user_id", raw: body, bearer: token)
                 .flatMap { classifyFeishu($0.status, $0.object, user: user) }
         }
     }
