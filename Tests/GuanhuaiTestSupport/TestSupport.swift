@@ -86,16 +86,46 @@ public func runTool(_ path: String, _ args: [String], input: Data? = nil) throws
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = args
-    let out = Pipe()
-    let inPipe = Pipe()
-    p.standardOutput = out
-    p.standardInput = inPipe
+    let io = try ChildFiles(input: input ?? Data())
+    p.standardOutput = io.out
+    p.standardInput = io.input
+    defer { io.close() }
     try p.run()
-    if let input { inPipe.fileHandleForWriting.write(input) }
-    try inPipe.fileHandleForWriting.close()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return data
+    return io.read(io.outURL)
+}
+
+/// A child's standard input, output and error as files rather than pipes. Tests run side by side, and a server one
+/// of them starts (pgbouncer -d daemonizes) inherits whatever pipe ends this process has open at that moment: a pipe
+/// whose write end lives on in a daemon never reaches end-of-file, and a test hung on sqlite3 waiting for the end of
+/// its input. A file has no such end: the child reads it to its end and writes into it, and the test reads it after
+/// the child exits.
+struct ChildFiles {
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("guanhuai-io-\(UUID().uuidString)")
+    var inURL: URL { base.appendingPathExtension("in") }
+    var outURL: URL { base.appendingPathExtension("out") }
+    var errURL: URL { base.appendingPathExtension("err") }
+    let input: FileHandle
+    let out: FileHandle
+    let err: FileHandle
+
+    init(input data: Data) throws {
+        try data.write(to: base.appendingPathExtension("in"))
+        for e in ["out", "err"] { _ = FileManager.default.createFile(atPath: base.appendingPathExtension(e).path, contents: nil) }
+        input = try FileHandle(forReadingFrom: base.appendingPathExtension("in"))
+        out = try FileHandle(forWritingTo: base.appendingPathExtension("out"))
+        err = try FileHandle(forWritingTo: base.appendingPathExtension("err"))
+    }
+
+    /// What the child wrote (read after it exited).
+    func read(_ url: URL) -> Data { (try? Data(contentsOf: url)) ?? Data() }
+
+    func close() {
+        try? input.close()
+        try? out.close()
+        try? err.close()
+        for u in [inURL, outURL, errURL] { try? FileManager.default.removeItem(at: u) }
+    }
 }
 
 /// The `guanhuai` executable built beside the test bundle.
@@ -118,14 +148,15 @@ public func runCLI(_ args: [String], environment: [String: String]? = nil) throw
         env["LANG"] = "C.UTF-8"
     }
     p.environment = env
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
+    let io = try ChildFiles(input: Data())
+    defer { io.close() }
+    p.standardInput = io.input
+    p.standardOutput = io.out
+    p.standardError = io.err
     try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
+    let o = io.read(io.outURL)
+    let e = io.read(io.errURL)
     let result = ToolResult(
         status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
         stderr: String(decoding: e, as: UTF8.self))
