@@ -90,12 +90,15 @@ public struct SMSSpec: Sendable, Equatable {
     public var perDay: Int
     public var caFile: String?
     public var timeoutSeconds: Int
+    /// Delivery receipts: polled from the provider (阿里云 QuerySendDetails, 腾讯云 PullSmsSendStatus) every this
+    /// many seconds; nil (`receipts = "off"`) asks nothing, and "sent" means only accepted.
+    public var receiptPollSeconds: Int?
 
     public init(
         provider: Provider, url: String? = nil, keyID: SecretRef, keySecret: SecretRef, signName: String,
         sdkAppID: String? = nil, region: String = "ap-guangzhou", templates: [MessageKind: Template],
         paramMaxLength: Int? = nil, perMinute: Int = 1, perHour: Int = 5, perDay: Int = 10, caFile: String? = nil,
-        timeoutSeconds: Int = 15
+        timeoutSeconds: Int = 15, receiptPollSeconds: Int? = 300
     ) {
         self.provider = provider
         self.url = url ?? provider.defaultURL
@@ -111,6 +114,7 @@ public struct SMSSpec: Sendable, Equatable {
         self.perDay = perDay
         self.caFile = caFile
         self.timeoutSeconds = timeoutSeconds
+        self.receiptPollSeconds = receiptPollSeconds
     }
 
     static func parse(_ t: TOMLTable, _ r: TOMLReader, _ place: TOMLReader.Place) throws(InputError) -> SMSSpec {
@@ -120,6 +124,7 @@ public struct SMSSpec: Sendable, Equatable {
                 "type", "provider", "url", "access_key_id_credential", "access_key_secret_credential",
                 "secret_id_credential", "secret_key_credential", "sign_name", "sdk_app_id", "region", "templates",
                 "param_max_length", "limit_per_minute", "limit_per_hour", "limit_per_day", "ca_file", "timeout_seconds",
+                "receipts", "receipt_poll_seconds",
             ], place)
         let name = try r.string(t, "provider", place, required: true)!
         guard let provider = Provider(rawValue: name) else {
@@ -189,6 +194,11 @@ public struct SMSSpec: Sendable, Equatable {
             }
             templates[kind] = Template(id: tid, params: params)
         }
+        let receipts = try r.string(t, "receipts", place) ?? "poll"
+        guard receipts == "poll" || receipts == "off" else {
+            throw r.error(place, "receipts", "receipts is \"poll\" (ask the provider what became of each message, the default) or \"off\"")
+        }
+        let poll = try r.int(t, "receipt_poll_seconds", place, range: 10...3600) ?? 300
         return SMSSpec(
             provider: provider, url: try r.string(t, "url", place), keyID: .credential(id), keySecret: .credential(secret),
             signName: sign, sdkAppID: appID, region: try r.string(t, "region", place) ?? "ap-guangzhou", templates: templates,
@@ -196,7 +206,8 @@ public struct SMSSpec: Sendable, Equatable {
             perMinute: try r.int(t, "limit_per_minute", place, range: 1...100) ?? 1,
             perHour: try r.int(t, "limit_per_hour", place, range: 1...1000) ?? 5,
             perDay: try r.int(t, "limit_per_day", place, range: 1...10000) ?? 10,
-            caFile: try r.string(t, "ca_file", place), timeoutSeconds: try r.int(t, "timeout_seconds", place, range: 1...120) ?? 15)
+            caFile: try r.string(t, "ca_file", place), timeoutSeconds: try r.int(t, "timeout_seconds", place, range: 1...120) ?? 15,
+            receiptPollSeconds: receipts == "poll" ? poll : nil)
     }
 
     /// `aliyun-sms+https://HOST/?access_key_id_file=F&access_key_secret_file=F&sign_name=S&template=SMS_1&params=name:recipient,title:title`

@@ -50,6 +50,7 @@ public func buildDaemon(
             runtime: runtime, clock: clock.wall, sleeper: clock, bell: schedulerBell,
             dispatcherBell: dispatcherBell, notifier: notifier, logger: logger, startGate: gate),
         dispatcher,
+        SMSReceiptService(runtime: runtime, clock: clock.wall, sleeper: clock, dispatcherBell: dispatcherBell, logger: logger),
         ReloadService(runtime: runtime, schedulerBell: schedulerBell, notifier: notifier, logger: logger),
     ]
     // READY=1 waits for these to be bound.

@@ -140,7 +140,12 @@ struct SMSSender: OneAtATime {
     }
 
     func send(_ m: Message, row: OutboxRow, now: Int64) async -> DeliveryOutcome {
-        DeliveryOutcome(await sms.send(phone: m.phone, template: m.template, params: m.params, now: now))
+        switch await sms.send(phone: m.phone, template: m.template, params: m.params, now: now) {
+        case .success(let accepted):
+            // The receipt is awaited only where the channel polls for it.
+            return .sent(receipt: accepted.receipt, tracking: sms.spec.receiptPollSeconds == nil ? nil : accepted.messageID)
+        case .failure(let e): return DeliveryOutcome(.failure(e))
+        }
     }
 }
 

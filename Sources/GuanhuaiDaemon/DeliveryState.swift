@@ -58,6 +58,16 @@ final class DeliveryLimits: Sendable {
     private let numbers = Mutex<[String: SMSNumberLimit]>([:])
     /// How many instances share each endpoint (`[database] instances`), set at each dispatcher pass.
     let instances = Mutex(1)
+    /// Whether the SMS limits have been seeded from the store (once, at the first pass after start).
+    let seeded = Mutex(false)
+
+    /// True the first time only.
+    func firstPass() -> Bool {
+        seeded.withLock { s in
+            defer { s = true }
+            return !s
+        }
+    }
 
     /// This instance's share of a robot's window: `rate_per_minute / instances`, at least 1.
     func share(of rate: Int) -> Int { max(1, rate / instances.withLock { $0 }) }

@@ -89,12 +89,15 @@ struct DigestRouter: Sendable {
         // SMS: the member's greeting when greeting_sms is set (instead of mail), and the due-day and overdue
         // reminders of someone without an e-mail address (nor the work app) when sms_fallback is set.
         var texted = false
+        var heldFor: String?
         let smsName =
             d.isGreeting ? config.routing.greetingSMS : (contact?.email == nil && !route.app ? config.routing.smsFallback : nil)
         if let name = smsName, let channel = smsChannels[name], let phone = contact?.sms, let kind = SMSMessage.kind(of: d),
             let template = channel.spec.templates[kind]
         {
+            // Its mail is rendered now and held: it goes only if the receipt says the SMS was undelivered.
             texted = d.isGreeting
+            if texted, channel.spec.receiptPollSeconds != nil { heldFor = d.idempotencyKey(channel: name) }
             let params = SMSMessage.params(template, d, context: context, limit: channel.spec.paramMaxLength)
             routed.rows.append(
                 NewOutboxMessage(
@@ -102,8 +105,9 @@ struct DigestRouter: Sendable {
                     payload: OutboxPayload.sms(phone: phone, template: template.id, params: params).encoded(),
                     items: DigestRouter.items(d.items, context)))
         }
-        // A greeting texted goes by SMS instead of mail; 仅应用 drops the mail where the app reaches them.
-        if !texted, route.mail, let name = config.routing.email, let channel = mailChannels[name], let address = contact?.email {
+        // A greeting texted goes by SMS instead of mail (held as its fallback where receipts are polled); 仅应用 drops
+        // the mail where the app reaches them.
+        if !texted || heldFor != nil, route.mail, let name = config.routing.email, let channel = mailChannels[name], let address = contact?.email {
             let mail = renderer.mail(d, context: context)
             let key = d.idempotencyKey(channel: name)
             // A 补发 mail is dated when it goes (its body says when it should have gone), not days in the past,
@@ -115,7 +119,7 @@ struct DigestRouter: Sendable {
                 NewOutboxMessage(
                     idempotencyKey: key, recipient: d.recipient, channel: .named(name),
                     payload: OutboxPayload.mail(from: env.from, to: env.recipients, data: Data(env.data)).encoded(),
-                    items: DigestRouter.items(d.items, context)))
+                    items: DigestRouter.items(d.items, context), heldFor: heldFor))
         }
         let (hooks, robots) = webhookRows(d, context: context, mention: contact?.chat, late: late)
         if routed.rows.isEmpty && robots == 0 { routed.warnings.append(.unreachable(recipient: d.recipient)) }

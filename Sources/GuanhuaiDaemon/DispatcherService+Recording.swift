@@ -69,7 +69,9 @@ extension DispatcherService {
         var random = SystemRandomNumberGenerator()
         switch RetryPolicy(policy).decide(outcome, attempts: row.attempts, age: now - row.createdAt, now: now, using: &random) {
         case .sent:
-            try await db.markSent(row.id, at: now)
+            var tracking: String?
+            if case .sent(_, let id) = outcome { tracking = id }
+            try await db.markSent(row.id, at: now, tracking: tracking)
             runtime.metrics.delivered(channel: row.channel.name, result: "sent")
             logger.info("reminder sent", metadata: meta.merging(["MESSAGE_ID": "\(MessageID.reminderSent)"]) { $1 })
             return Recorded()

@@ -42,6 +42,21 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         }
     }
 
+    /// The SMS per-number limits count what was texted in the last day before this start (from the outbox), so a
+    /// restart does not let a number have its day's allowance again. Done at the first pass.
+    func seedSMSLimits(_ snapshot: DeliverySnapshot) async {
+        let sms = Dictionary(snapshot.channels.values.compactMap { ($0 as? SMSSender)?.sms }.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        guard !sms.isEmpty else { return }
+        do {
+            for (name, payload, at) in try await snapshot.database.sent(channels: Array(sms.keys).sorted(), since: clock.now() - 86400) {
+                guard let channel = sms[name], case .sms(let phone, _, _) = OutboxPayload.decode(payload) else { continue }
+                _ = limits.reserveSMS(channel, phone: phone, now: at)
+            }
+        } catch {
+            logger.warning("the SMS per-number limits start empty: the texts of the last day could not be read (\(error))")
+        }
+    }
+
     /// One pass over the due rows. A batch in flight is finished even during a graceful shutdown. Channels are sent
     /// to side by side, so a slow endpoint does not hold up the mail.
     func dispatchDue() async throws {
@@ -50,6 +65,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         let db = snapshot.database
         let policy = snapshot.policy
         limits.instances.withLock { $0 = policy.instances }
+        if limits.firstPass() { await seedSMSLimits(snapshot) }
         var failure: String?
         try await flushUnrecorded(db: db, policy: policy)
         while !Task.isCancelled {

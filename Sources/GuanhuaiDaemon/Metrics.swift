@@ -46,6 +46,8 @@ struct MetricsSnapshot: Sendable {
     var generation: Int
     var outbox: [(channel: String, state: String, count: Int)]
     var lastSent: Int64?
+    /// SMS delivery receipts by state.
+    var smsReceipts: [SMSReceiptState: Int] = [:]
     /// This calendar year's obligations per (unit, rule): open and not yet due, and overdue (as `report --year`).
     var obligations: [String: [String: Obligations]]
     /// On PostgreSQL: the primary, the claims, the failovers this instance saw.
@@ -72,6 +74,14 @@ struct MetricsSnapshot: Sendable {
                 descriptor: metric("guanhuai_outbox_messages", "Outbox rows by channel and state (pending: queued or waiting for a retry)."),
                 labels: [("channel", c.channel), ("state", c.state)]
             ).set(Double(c.count))
+        }
+        for (state, n) in smsReceipts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            r.makeGauge(
+                descriptor: metric(
+                    "guanhuai_sms_receipts",
+                    "SMS by what their delivery receipt said: accepted (no report yet), delivered, undelivered, unknown (none in 72 h)."),
+                labels: [("state", state.rawValue)]
+            ).set(Double(n))
         }
         if let d = database {
             if let host = d.host {
@@ -160,7 +170,8 @@ enum MetricsServer {
             let (outbox, lastSent) = try await inputs.database.outboxByChannel()
             let snapshot = MetricsSnapshot(
                 generation: inputs.generation, outbox: outbox, lastSent: lastSent,
-                obligations: obligations, database: try await (inputs.database as? PostgresStore)?.state())
+                smsReceipts: try await inputs.database.smsReceiptCounts(), obligations: obligations,
+                database: try await (inputs.database as? PostgresStore)?.state())
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: snapshot.text(runtime.metrics.registry))))

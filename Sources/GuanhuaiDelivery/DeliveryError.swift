@@ -41,7 +41,8 @@ public struct DeliveryError: Error, Sendable, Equatable, CustomStringConvertible
 /// a `DeliveryError`; this is that classification as the dispatcher acts on it.
 public enum DeliveryOutcome: Sendable, Equatable {
     /// Accepted; the receipt is the server's own words (an SMTP reply, an HTTP status, a provider's message id).
-    case sent(receipt: String)
+    /// `tracking`: an SMS provider's id for the message, whose delivery receipt is then awaited.
+    case sent(receipt: String, tracking: String? = nil)
     /// Try again later, not before `retryAfter` seconds when the endpoint said so.
     case temporary(String, retryAfter: Int64? = nil)
     /// The provider's limit for this one recipient: this message waits, the others go on.

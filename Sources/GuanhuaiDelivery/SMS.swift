@@ -165,18 +165,7 @@ public struct SMSChannel: Sendable {
                 .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
             var query = [("PhoneNumbers", phone), ("SignName", spec.signName), ("TemplateCode", template)]
             if !params.isEmpty { query.append(("TemplateParam", json)) }
-            let path = URLComponents(string: spec.url)?.path.nilIfEmpty ?? "/"
-            var headers = [
-                ("host", hostHeader), ("x-acs-action", "SendSms"), ("x-acs-version", "2017-05-25"),
-                ("x-acs-date", SMSSigning.iso8601(now)), ("x-acs-signature-nonce", nonce),
-                ("x-acs-content-sha256", SMSSigning.sha256Hex([UInt8]())),
-            ]
-            let (signature, signed) = SMSSigning.aliyunV3(
-                secret: keySecret, method: "POST", path: path, query: query,
-                headers: headers, body: [])
-            headers.append(("Authorization", "ACS3-HMAC-SHA256 Credential=\(keyID),SignedHeaders=\(signed),Signature=\(signature)"))
-            let q = query.map { "\(SMSSigning.percentEncode($0.0))=\(SMSSigning.percentEncode($0.1))" }.joined(separator: "&")
-            return WebhookRequest(url: spec.url + "?" + q, headers: headers, body: [])
+            return aliyun("SendSms", query: query, now: now, nonce: nonce)
         case .tencent:
             struct Body: Encodable {
                 var PhoneNumberSet: [String]
@@ -185,43 +174,68 @@ public struct SMSChannel: Sendable {
                 var TemplateId: String
                 var TemplateParamSet: [String]
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let body = Array(
-                (try? encoder.encode(
-                    Body(
-                        PhoneNumberSet: ["+86" + phone], SmsSdkAppId: spec.sdkAppID ?? "", SignName: spec.signName,
-                        TemplateId: template, TemplateParamSet: params.map(\.value)))) ?? Data())
-            let contentType = "application/json; charset=utf-8"
-            let signature = SMSSigning.tencentTC3(
-                secretKey: keySecret, service: "sms", host: hostHeader,
-                contentType: contentType, timestamp: now, body: body)
-            let auth =
-                "TC3-HMAC-SHA256 Credential=\(keyID)/\(SMSSigning.utcDate(now))/sms/tc3_request, "
-                + "SignedHeaders=content-type;host, Signature=\(signature)"
-            return WebhookRequest(
-                url: spec.url,
-                headers: [
-                    ("Authorization", auth), ("Content-Type", contentType), ("Host", hostHeader), ("X-TC-Action", "SendSms"),
-                    ("X-TC-Version", "2021-01-11"), ("X-TC-Timestamp", String(now)), ("X-TC-Region", spec.region),
-                ], body: body)
+            return tencent(
+                "SendSms",
+                body: Body(
+                    PhoneNumberSet: ["+86" + phone], SmsSdkAppId: spec.sdkAppID ?? "", SignName: spec.signName,
+                    TemplateId: template, TemplateParamSet: params.map(\.value)), now: now)
         }
+    }
+
+    /// A signed 阿里云 RPC call (API version 2017-05-25): its parameters in the query, the body empty.
+    func aliyun(_ action: String, query: [(String, String)], now: Int64, nonce: String) -> WebhookRequest {
+        let path = URLComponents(string: spec.url)?.path.nilIfEmpty ?? "/"
+        var headers = [
+            ("host", hostHeader), ("x-acs-action", action), ("x-acs-version", "2017-05-25"),
+            ("x-acs-date", SMSSigning.iso8601(now)), ("x-acs-signature-nonce", nonce),
+            ("x-acs-content-sha256", SMSSigning.sha256Hex([UInt8]())),
+        ]
+        let (signature, signed) = SMSSigning.aliyunV3(
+            secret: keySecret, method: "POST", path: path, query: query,
+            headers: headers, body: [])
+        headers.append(("Authorization", "ACS3-HMAC-SHA256 Credential=\(keyID),SignedHeaders=\(signed),Signature=\(signature)"))
+        let q = query.map { "\(SMSSigning.percentEncode($0.0))=\(SMSSigning.percentEncode($0.1))" }.joined(separator: "&")
+        return WebhookRequest(url: spec.url + "?" + q, headers: headers, body: [])
+    }
+
+    /// A signed 腾讯云 API 3.0 call (version 2021-01-11): a JSON body.
+    func tencent(_ action: String, body value: some Encodable, now: Int64) -> WebhookRequest {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = Array((try? encoder.encode(value)) ?? Data())
+        let contentType = "application/json; charset=utf-8"
+        let signature = SMSSigning.tencentTC3(
+            secretKey: keySecret, service: "sms", host: hostHeader,
+            contentType: contentType, timestamp: now, body: body)
+        let auth =
+            "TC3-HMAC-SHA256 Credential=\(keyID)/\(SMSSigning.utcDate(now))/sms/tc3_request, "
+            + "SignedHeaders=content-type;host, Signature=\(signature)"
+        return WebhookRequest(
+            url: spec.url,
+            headers: [
+                ("Authorization", auth), ("Content-Type", contentType), ("Host", hostHeader), ("X-TC-Action", action),
+                ("X-TC-Version", "2021-01-11"), ("X-TC-Timestamp", String(now)), ("X-TC-Region", spec.region),
+            ], body: body)
+    }
+
+    static func nonce() -> String {
+        var nonce = ""
+        for _ in 0..<16 { nonce += String(format: "%02x", UInt8.random(in: 0...255)) }
+        return nonce
     }
 
     /// Sends one message and classifies the provider's answer.
     public func send(phone: String, template: String, params: [OutboxPayload.JournalField], now: Int64) async
-        -> Result<String, DeliveryError>
+        -> Result<SMSAccepted, DeliveryError>
     {
-        var nonce = ""
-        for _ in 0..<16 { nonce += String(format: "%02x", UInt8.random(in: 0...255)) }
-        let r = request(phone: phone, template: template, params: params, now: now, nonce: nonce)
+        let r = request(phone: phone, template: template, params: params, now: now, nonce: SMSChannel.nonce())
         return await WebhookHTTP.post(r, tls: tls, timeoutSeconds: spec.timeoutSeconds)
             .flatMap { classify(status: $0.status, body: $0.body) }
     }
 
     /// 阿里云 throttling and 腾讯云 LimitExceeded are temporary; a bad template, sign name, number or key is
     /// permanent. Each answer is named by the provider's code and message (never the keys).
-    func classify(status: Int, body: [UInt8]) -> Result<String, DeliveryError> {
+    func classify(status: Int, body: [UInt8]) -> Result<SMSAccepted, DeliveryError> {
         let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
         if status == 429 || status >= 500, object == nil {
             return .failure(.temporary("HTTP \(status)"))
@@ -233,7 +247,10 @@ public struct SMSChannel: Sendable {
         case .aliyun:
             let code = object["Code"] as? String ?? "HTTP \(status)"
             let message = object["Message"] as? String ?? ""
-            if code == "OK" { return .success("阿里云 OK \(object["BizId"] as? String ?? "")") }
+            if code == "OK" {
+                let id = object["BizId"] as? String ?? ""
+                return .success(SMSAccepted(receipt: "阿里云 OK \(id)", messageID: id.isEmpty ? nil : id))
+            }
             return SMSChannel.outcome(
                 "阿里云 \(code): \(message)" + SMSChannel.requestID(object["RequestId"]),
                 temporary: SMSChannel.aliyunTemporary.contains(code)
@@ -250,7 +267,10 @@ public struct SMSChannel: Sendable {
             guard let first = (response["SendStatusSet"] as? [[String: Any]])?.first, let code = first["Code"] as? String else {
                 return .failure(.permanent("腾讯云: the answer has no SendStatusSet"))
             }
-            if code == "Ok" { return .success("腾讯云 Ok \(first["SerialNo"] as? String ?? "")") }
+            if code == "Ok" {
+                let id = first["SerialNo"] as? String ?? ""
+                return .success(SMSAccepted(receipt: "腾讯云 Ok \(id)", messageID: id.isEmpty ? nil : id))
+            }
             return SMSChannel.outcome(
                 "腾讯云 \(code): \(first["Message"] as? String ?? "")" + SMSChannel.requestID(response["RequestId"]),
                 temporary: SMSChannel.tencentTemporary(code), numberThrottled: code.hasPrefix("LimitExceeded.PhoneNumber"))
@@ -264,7 +284,7 @@ public struct SMSChannel: Sendable {
     }
 
     /// The provider's limit for one number, by its code: that message waits, the others can still be texted.
-    static func outcome(_ what: String, temporary: Bool, numberThrottled: Bool = false) -> Result<String, DeliveryError> {
+    static func outcome(_ what: String, temporary: Bool, numberThrottled: Bool = false) -> Result<SMSAccepted, DeliveryError> {
         if numberThrottled { return .failure(.throttled(what)) }
         return .failure(temporary ? .temporary(what) : .permanent(what))
     }

@@ -100,6 +100,18 @@ enum PostgresSchema {
                 "ALTER TABLE person ADD COLUMN feishuUserID text", "ALTER TABLE person ADD COLUMN reach text",
             ]
         ),
+        (
+            "v7",
+            [
+                "ALTER TABLE outbox ADD COLUMN heldFor text", "CREATE INDEX outbox_on_heldFor ON outbox (heldFor)",
+                """
+                CREATE TABLE smsReceipt (outbox bigint PRIMARY KEY REFERENCES outbox (id) ON DELETE CASCADE, channel text NOT NULL,
+                    messageID text NOT NULL, state text NOT NULL, code text, submittedAt bigint NOT NULL, reportedAt bigint)
+                """,
+                "CREATE INDEX smsReceipt_on_message ON smsReceipt (channel, messageID)",
+                "CREATE INDEX smsReceipt_on_state ON smsReceipt (state, submittedAt)",
+            ]
+        ),
     ]
 
     /// Applies what is missing; refuses a database a newer guanhuai has migrated.

@@ -125,12 +125,16 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
             let recipients = batch.map(\.recipient)
             let channels = batch.map(\.channel.name)
             let payloads = batch.map { ByteBuffer(bytes: $0.payload) }
+            // A held fallback names the SMS it waits for; '' (no array of optionals to bind) is an ordinary row.
+            let held = batch.map { $0.heldFor ?? "" }
             var ids: [String: Int64] = [:]
             let rows = try await conn.query(
                 """
-                INSERT INTO outbox (idempotencyKey, recipient, channel, payload, state, attempts, nextAttemptAt, createdAt)
-                SELECT k, r, c, p, 'pending', 0, \(now), \(now)
-                FROM unnest(\(keys)::text[], \(recipients)::text[], \(channels)::text[], \(payloads)::bytea[]) AS m(k, r, c, p)
+                INSERT INTO outbox (idempotencyKey, recipient, channel, payload, state, attempts, nextAttemptAt, createdAt, heldFor)
+                SELECT k, r, c, p, CASE WHEN h = '' THEN 'pending' ELSE 'held' END, 0, CASE WHEN h = '' THEN \(now) END, \(now),
+                    NULLIF(h, '')
+                FROM unnest(\(keys)::text[], \(recipients)::text[], \(channels)::text[], \(payloads)::bytea[], \(held)::text[])
+                    AS m(k, r, c, p, h)
                 ON CONFLICT (idempotencyKey) DO NOTHING
                 RETURNING id, idempotencyKey
                 """, logger: logger)
@@ -338,7 +342,9 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
     }
 
     /// Runs a result's update on the row only while this instance's claim token is still the row's.
-    func settle(_ id: Int64, _ update: String, _ values: any PostgresThrowingDynamicTypeEncodable...) async throws(StoreError) {
+    func settle(_ id: Int64, _ update: String, then: String? = nil, _ values: any PostgresThrowingDynamicTypeEncodable...)
+        async throws(StoreError)
+    {
         // The token is forgotten only once the result is written: a result the store refused now is offered again.
         let token = token(id, release: false)
         var binds = PostgresBindings()
@@ -348,9 +354,11 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
             binds.append(token)
         } catch { throw .failed(path: client.url.description, reason: "\(error)") }
         let n = values.count
+        // `then`: a statement on the settled row (`s`), in the same statement and so atomic with the result.
+        let settled =
+            "UPDATE outbox SET \(update), claimToken = NULL, claimedUntil = NULL WHERE id = $\(n + 1) AND claimToken = $\(n + 2) RETURNING id, idempotencyKey, channel"
         let query = PostgresQuery(
-            unsafeSQL: "UPDATE outbox SET \(update), claimToken = NULL, claimedUntil = NULL WHERE id = $\(n + 1) AND claimToken = $\(n + 2) RETURNING id",
-            binds: binds)
+            unsafeSQL: then.map { "WITH s AS (\(settled)), t AS (\($0)) SELECT id FROM s" } ?? settled, binds: binds)
         // One statement, atomic by itself: no BEGIN and COMMIT round trips around it.
         let matched = try await statement { conn, logger in
             for try await _ in try await conn.query(query, logger: logger) { return true }
@@ -364,8 +372,15 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
         }
     }
 
-    public func markSent(_ id: Int64, at: Int64) async throws(StoreError) {
-        try await settle(id, "state = 'sent', sentAt = $1, attempts = attempts + 1, lastError = NULL", at)
+    public func markSent(_ id: Int64, at: Int64, tracking: String? = nil) async throws(StoreError) {
+        guard let tracking else {
+            return try await settle(id, "state = 'sent', sentAt = $1, attempts = attempts + 1, lastError = NULL", at)
+        }
+        try await settle(
+            id, "state = 'sent', sentAt = $1, attempts = attempts + 1, lastError = NULL",
+            then:
+                "INSERT INTO smsReceipt (outbox, channel, messageID, state, submittedAt) SELECT id, channel, $2, 'accepted', $1 FROM s ON CONFLICT DO NOTHING",
+            at, tracking)
     }
 
     public func markRetry(_ id: Int64, at next: Int64, error: String) async throws(StoreError) {
@@ -373,7 +388,10 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
     }
 
     public func markFailed(_ id: Int64, error: String) async throws(StoreError) {
-        try await settle(id, "state = 'failed', attempts = attempts + 1, nextAttemptAt = NULL, lastError = $1", error)
+        try await settle(
+            id, "state = 'failed', attempts = attempts + 1, nextAttemptAt = NULL, lastError = $1",
+            then: "UPDATE outbox SET state = 'pending', nextAttemptAt = 0 FROM s WHERE outbox.heldFor = s.idempotencyKey AND outbox.state = 'held'",
+            error)
     }
 
     public func deferOutbox(_ ids: [Int64], until: Int64) async throws(StoreError) {
@@ -430,7 +448,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
                 case .pending: c.pending = Int(n)
                 case .sent: c.sent = Int(n)
                 case .failed, nil: c.failed += Int(n)
-                case .withdrawn: break
+                case .withdrawn, .held: break
                 }
             }
             return c

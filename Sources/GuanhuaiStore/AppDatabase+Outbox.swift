@@ -40,12 +40,15 @@ extension AppDatabase {
         var added = 0
         let statement = try db.makeStatement(
             sql: """
-                INSERT OR IGNORE INTO outbox (idempotencyKey, recipient, channel, payload, state, attempts, nextAttemptAt, createdAt)
-                VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)
+                INSERT OR IGNORE INTO outbox (idempotencyKey, recipient, channel, payload, state, attempts, nextAttemptAt, createdAt, heldFor)
+                VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)
                 """)
         let item = try db.makeStatement(sql: "INSERT OR IGNORE INTO outboxItem (outbox, occurrence, kind, label) VALUES (?, ?, ?, ?)")
         for m in messages {
-            try statement.execute(arguments: [m.idempotencyKey, m.recipient, m.channel.name, m.payload, now, now])
+            let held = m.heldFor != nil
+            try statement.execute(arguments: [
+                m.idempotencyKey, m.recipient, m.channel.name, m.payload, held ? "held" : "pending", held ? nil : now, now, m.heldFor,
+            ])
             guard db.changesCount > 0 else { continue }
             added += 1
             let id = db.lastInsertedRowID
@@ -185,11 +188,18 @@ extension AppDatabase {
         try read { db in try Int64.fetchOne(db, sql: "SELECT MIN(nextAttemptAt) FROM outbox WHERE state = 'pending'") }
     }
 
-    public func markSent(_ id: Int64, at: Int64) throws(StoreError) {
+    public func markSent(_ id: Int64, at: Int64, tracking: String? = nil) throws(StoreError) {
         try write { db in
             try db.execute(
                 sql: "UPDATE outbox SET state = 'sent', sentAt = ?, attempts = attempts + 1, lastError = NULL WHERE id = ?",
                 arguments: [at, id])
+            if let tracking {
+                try db.execute(
+                    sql: """
+                        INSERT OR IGNORE INTO smsReceipt (outbox, channel, messageID, state, submittedAt)
+                        SELECT id, channel, ?, 'accepted', ? FROM outbox WHERE id = ?
+                        """, arguments: [tracking, at, id])
+            }
         }
     }
 
@@ -206,6 +216,7 @@ extension AppDatabase {
             try db.execute(
                 sql: "UPDATE outbox SET state = 'failed', attempts = attempts + 1, nextAttemptAt = NULL, lastError = ? WHERE id = ?",
                 arguments: [error, id])
+            _ = try AppDatabase.releaseFallback(db, of: id, now: nil)
         }
     }
 
@@ -260,7 +271,7 @@ extension AppDatabase {
                 case .pending: c.pending = n
                 case .sent: c.sent = n
                 case .failed, nil: c.failed += n
-                case .withdrawn: break
+                case .withdrawn, .held: break
                 }
             }
             return c

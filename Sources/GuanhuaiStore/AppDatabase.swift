@@ -280,6 +280,23 @@ public struct AppDatabase: Sendable {
                 t.add(column: "reach", .text)
             }
         }
+        // v7: SMS delivery receipts (the provider's id, what became of the message) and the fallback mail held for
+        // an SMS until its receipt says it was undelivered.
+        m.registerMigration("v7") { db in
+            try db.alter(table: "outbox") { t in t.add(column: "heldFor", .text) }
+            try db.create(index: "outbox_on_heldFor", on: "outbox", columns: ["heldFor"])
+            try db.create(table: "smsReceipt") { t in
+                t.primaryKey("outbox", .integer).references("outbox", onDelete: .cascade)
+                t.column("channel", .text).notNull()
+                t.column("messageID", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("code", .text)
+                t.column("submittedAt", .integer).notNull()
+                t.column("reportedAt", .integer)
+            }
+            try db.create(index: "smsReceipt_on_message", on: "smsReceipt", columns: ["channel", "messageID"])
+            try db.create(index: "smsReceipt_on_state", on: "smsReceipt", columns: ["state", "submittedAt"])
+        }
         return m
     }
 }

@@ -31,8 +31,12 @@ public enum OutboxState: String, Sendable, Equatable {
     case sent
     /// Refused for good, or given up after `max_age_hours`.
     case failed
-    /// Not sent: everything it was about had been done before its turn came.
+    /// Not sent: everything it was about had been done before its turn came, or (a held fallback) its SMS was
+    /// delivered or is no longer reported on.
     case withdrawn
+    /// A fallback mail rendered at routing, waiting on its SMS's receipt: it goes (becomes pending) only when the
+    /// provider reports the SMS undelivered.
+    case held
 }
 
 /// One message waiting in, or gone through, the outbox.
@@ -75,6 +79,8 @@ public struct NewOutboxMessage: Sendable {
     public var payload: Data
     /// What the message is about: so that it is withdrawn, or rewritten, when they are done before it goes.
     public var items: [Item]
+    /// A fallback: the key of the SMS row whose undelivered receipt releases it. Until then it is held, not sent.
+    public var heldFor: String?
 
     public struct Item: Sendable, Hashable {
         public var occurrence: String
@@ -89,12 +95,15 @@ public struct NewOutboxMessage: Sendable {
         }
     }
 
-    public init(idempotencyKey: String, recipient: String, channel: OutboxChannel, payload: Data, items: [Item] = []) {
+    public init(
+        idempotencyKey: String, recipient: String, channel: OutboxChannel, payload: Data, items: [Item] = [], heldFor: String? = nil
+    ) {
         self.idempotencyKey = idempotencyKey
         self.recipient = recipient
         self.channel = channel
         self.payload = payload
         self.items = items
+        self.heldFor = heldFor
     }
 }
 

@@ -6,7 +6,7 @@ public import GuanhuaiCore
 /// SQL. `AppDatabase` (GRDB's SQLite) is the first implementation; a second (PostgreSQL) implements the same, and the
 /// services do not change. Each operation is one transaction. The requirements are `async` because a networked
 /// database's driver is (postgres-nio); SQLite's synchronous methods satisfy them as they are.
-public protocol OutboxStore: Sendable {
+public protocol OutboxStore: SMSReceiptStore {
     // MARK: The scheduler's
 
     /// The last send time whose reminders are in the outbox.
@@ -38,8 +38,10 @@ public protocol OutboxStore: Sendable {
     func dueOutbox(now: Int64, limit: Int) async throws(StoreError) -> [OutboxRow]
     /// When the next pending row is due.
     func nextOutboxAttempt() async throws(StoreError) -> Int64?
-    func markSent(_ id: Int64, at: Int64) async throws(StoreError)
+    /// Accepted. `tracking`: the provider's id of an SMS, whose delivery receipt is then awaited (`smsReceipt`).
+    func markSent(_ id: Int64, at: Int64, tracking: String?) async throws(StoreError)
     func markRetry(_ id: Int64, at next: Int64, error: String) async throws(StoreError)
+    /// Refused for good; a fallback held for this row is released (its SMS will never arrive).
     func markFailed(_ id: Int64, error: String) async throws(StoreError)
     /// Rows not offered wait until `until`, uncharged.
     func deferOutbox(_ ids: [Int64], until: Int64) async throws(StoreError)
@@ -110,6 +112,7 @@ public typealias CommitteeStore = OutboxStore & RecordStore & PlanStore & WebSto
 
 extension OutboxStore {
     public func dueOutbox(now: Int64) async throws(StoreError) -> [OutboxRow] { try await dueOutbox(now: now, limit: 500) }
+    public func markSent(_ id: Int64, at: Int64) async throws(StoreError) { try await markSent(id, at: at, tracking: nil) }
 }
 
 extension AppDatabase: OutboxStore, RecordStore, PlanStore, WebStore, ImportStore {}

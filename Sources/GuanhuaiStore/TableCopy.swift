@@ -29,7 +29,7 @@ public struct TableCopy: Sendable, Equatable {
         ("setting", "key"), ("unit", "id"), ("person", "id"), ("member", "id"), ("relation", "kind, fromPerson, toID"),
         ("dependant", "id"), ("event", "seq"), ("completion", "occurrence"), ("outbox", "id"), ("outboxItem", "outbox, occurrence"),
         ("closedNotice", "recipient, occurrence"), ("audit", "id"), ("disabledEndpoint", "channel"), ("linkGeneration", "person"),
-        ("progressNote", "id"),
+        ("progressNote", "id"), ("smsReceipt", "outbox"),
     ]
 
     /// The columns whose values count from a sequence (PostgreSQL's identity columns, SQLite's rowid aliases).

@@ -42,6 +42,14 @@ struct StatusCommand: AsyncParsableCommand {
             L(
                 "Outbox: \(counts.pending) queued, \(counts.sent) sent, \(counts.failed) failed.",
                 "发件箱：待发 \(counts.pending)，已发 \(counts.sent)，失败 \(counts.failed)。"))
+        let receipts = try await db.smsReceiptCounts()
+        if !receipts.isEmpty {
+            let n = { (s: SMSReceiptState) in receipts[s] ?? 0 }
+            say(
+                L(
+                    "SMS receipts: \(n(.delivered)) delivered, \(n(.undelivered)) undelivered, \(n(.accepted)) awaiting a report, \(n(.unknown)) never reported.",
+                    "短信回执：已送达 \(n(.delivered))，未送达 \(n(.undelivered))，等待回执 \(n(.accepted))，无回执 \(n(.unknown))。"))
+        }
         if let pg = db as? PostgresStore {
             let d = try await pg.state()
             say(

@@ -100,8 +100,8 @@ struct SendTestCommand: AsyncParsableCommand {
             case .success(let answer):
                 say(
                     L(
-                        "Delivered to \(phone) through \(spec.provider.rawValue). The provider answered: \(answer)",
-                        "已发送到 \(phone)（\(spec.provider == .aliyun ? "阿里云" : "腾讯云")）。服务商应答：\(answer)"))
+                        "Delivered to \(phone) through \(spec.provider.rawValue). The provider answered: \(answer.receipt)",
+                        "已发送到 \(phone)（\(spec.provider == .aliyun ? "阿里云" : "腾讯云")）。服务商应答：\(answer.receipt)"))
             case .failure(let e):
                 FileHandle.standardError.write(Data("guanhuai: not delivered — \(e)\n".utf8))
                 throw ExitCode(1)

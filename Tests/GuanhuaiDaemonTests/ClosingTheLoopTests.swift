@@ -76,7 +76,7 @@ import Testing
         try db.enqueue([], processedThrough: t - 60, now: t - 60)
         _ = try await runtime.schedule(now: t)
         // Every mail goes out; an escalation among them is then done.
-        for row in try db.outbox() { try db.markSent(row.id, at: t + 1) }
+        for row in try db.outbox() { try db.markSent(row.id, at: t + 1, tracking: nil) }
         let escalated = try db.outbox().filter { $0.channel == "mail" }.flatMap { row in
             try db.outboxItemKinds(of: row.id).filter { $0.kind == "escalation" }.map { (row.recipient, $0.occurrence) }
         }

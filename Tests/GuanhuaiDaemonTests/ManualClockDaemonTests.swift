@@ -33,14 +33,15 @@ import Testing
         let received = { rig.received }
 
         let services = Task { try? await daemon.group.run() }
-        // Both loops have gone round once and sleep: the scheduler for a minute, the dispatcher for five. (The waits
-        // are long because other tests share the two cooperative threads; each ends as soon as its condition holds.)
-        #expect(try await eventually(60) { clock.sleeping == 2 })
+        // The loops have gone round once and sleep: the scheduler for a minute, the dispatcher for five, the SMS
+        // receipt poller (no SMS channel here) for an hour. (The waits are long because other tests share the two
+        // cooperative threads; each ends as soon as its condition holds.)
+        #expect(try await eventually(60) { clock.sleeping == 3 })
         clock.advance(by: .seconds(60))  // 08:28:30: the scheduler wakes, nothing is due
-        #expect(try await eventually(60) { clock.sleeping == 2 })
+        #expect(try await eventually(60) { clock.sleeping == 3 })
         #expect(received() == 0)
         clock.advance(by: .seconds(60))  // 08:29:30
-        #expect(try await eventually(60) { clock.sleeping == 2 })
+        #expect(try await eventually(60) { clock.sleeping == 3 })
         #expect(received() == 0, "nothing before the send time")
         clock.advance(by: .seconds(31))  // 08:30:01: the send time has come
         #expect(try await eventually(60) { received() == expected }, "\(received()) of \(expected)")

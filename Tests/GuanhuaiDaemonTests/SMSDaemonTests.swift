@@ -187,6 +187,36 @@ final class CapturedLog: Sendable {
         withExtendedLifetime(s.server) {}
     }
 
+    /// The number's limits survive a restart: a new daemon on the same database counts what the last one texted in
+    /// the last day, so the second message still waits its minute.
+    @Test func theNumberLimitSurvivesARestart() async throws {
+        let dir = try Scratch()
+        let s = try await Self.setUp(dir)
+        let db = try s.loaded.sqlite
+        let t0: Int64 = 1_800_000_000
+        let rows = (1...2).map {
+            NewOutboxMessage(
+                idempotencyKey: "r\($0)", recipient: "M005", channel: "sms",
+                payload: OutboxPayload.sms(phone: "13800138000", template: "SMS_D", params: [.init("who", "某某")]).encoded())
+        }
+        _ = try db.enqueue([rows[0]], processedThrough: t0, now: t0)
+        s.clock.set(t0)
+        try await s.daemon.dispatchOnce()
+        #expect(loggedRequests(s.log).count == 1)
+        // guanhuaid restarts ten seconds later with the second message queued.
+        _ = try db.enqueue([rows[1]], processedThrough: t0 + 10, now: t0 + 10)
+        let clock = ManualClock(t0 + 10)
+        let again = try await builtDaemon(config: s.config, environment: ["CREDENTIALS_DIRECTORY": dir.url.path], wall: clock)
+        try await again.dispatchOnce()
+        #expect(loggedRequests(s.log).count == 1, "the restart did not give the number its minute again")
+        let waiting = try #require(try db.outbox().first { $0.idempotencyKey == "r2" })
+        #expect(waiting.state == .pending && waiting.attempts == 0 && waiting.nextAttemptAt == t0 + 60, "\(waiting)")
+        clock.set(t0 + 60)
+        try await again.dispatchOnce()
+        #expect(loggedRequests(s.log).count == 2)
+        withExtendedLifetime(s.server) {}
+    }
+
     /// The due-day reminder goes by SMS only to someone without an e-mail address; a member who opted out
     /// (短信 = 否) is greeted by mail.
     @Test func smsFallsBackOnlyWithoutMailAndRespectsTheOptOut() async throws {

@@ -108,7 +108,7 @@ func smsServer(log: URL) throws -> ServerProcess {
         func json(_ s: String) -> [UInt8] { Array(s.utf8) }
         let a = channel(.aliyun)
         let t = channel(.tencent)
-        #expect(try a.classify(status: 200, body: json(#"{"Code":"OK","BizId":"1"}"#)).get().contains("OK"))
+        #expect(try a.classify(status: 200, body: json(#"{"Code":"OK","BizId":"1"}"#)).get().receipt.contains("OK"))
         for (code, temporary) in [
             ("isv.BUSINESS_LIMIT_CONTROL", true), ("isv.DAY_LIMIT_CONTROL", true), ("Throttling.User", true),
             ("isv.SMS_TEMPLATE_ILLEGAL", false), ("isv.SMS_SIGNATURE_ILLEGAL", false), ("isv.MOBILE_NUMBER_ILLEGAL", false),

@@ -31,9 +31,13 @@ struct DatabaseCopyTests {
         let actor = Actor(name: "test", now: 1_800_000_000)
         var m = NewOutboxMessage(idempotencyKey: "k1", recipient: "P001", channel: "mail", payload: Data([0, 1, 2, 255]))
         m.items = [NewOutboxMessage.Item(occurrence: "o-done", kind: "escalation", label: "走访")]
+        // A greeting texted, its receipt awaited, and its mail held as the fallback.
+        let texted = NewOutboxMessage(idempotencyKey: "k2", recipient: "M001", channel: "sms", payload: Data("{}".utf8))
+        let held = NewOutboxMessage(idempotencyKey: "k3", recipient: "M001", channel: "mail", payload: Data([9]), heldFor: "k2")
         try db.enqueue(
-            [m], processedThrough: 1_800_000_000, now: 1_800_000_000,
+            [m, texted, held], processedThrough: 1_800_000_000, now: 1_800_000_000,
             noticed: [ClosedNotice(recipient: "P002", occurrence: "o-x", label: "x", date: "2026-11-30", by: nil)])
+        try db.markSent(try #require(try db.outbox().first { $0.idempotencyKey == "k2" }).id, at: 1_800_000_001, tracking: "B^0")
         try db.disableEndpoint(channel: "hook", endpoint: "https://example.org/h", at: 1_800_000_000, reason: "HTTP 410 Gone")
         _ = try db.revokeLinks(of: "P001", actor: actor)
         _ = try db.addProgressNote(occurrence: "o-open", person: "P001", date: CivilDate(2026, 12, 1)!, note: "已电话联系", nonce: "n1", actor: actor)

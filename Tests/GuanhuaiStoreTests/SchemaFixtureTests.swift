@@ -94,6 +94,17 @@ import Testing
         try store.markSent(rows[0].id, at: now + 1)
         try store.markFailed(rows[1].id, error: "550 mailbox unavailable")
         try store.markRetry(rows[2].id, at: now + 600, error: "421 try later")
+        // From v7: a greeting texted (its receipt awaited) and its mail held as the fallback.
+        try store.enqueue(
+            [
+                NewOutboxMessage(idempotencyKey: "digest:2026-12-05:M001:sms", recipient: "M001", channel: "sms", payload: Data("{\"s\":1}".utf8)),
+                NewOutboxMessage(
+                    idempotencyKey: "digest:2026-12-05:M001:mail", recipient: "M001", channel: "mail", payload: Data("{\"m\":1}".utf8),
+                    heldFor: "digest:2026-12-05:M001:sms"),
+            ], processedThrough: now, now: now)
+        if let texted = try store.outbox().first(where: { $0.channel == "sms" }) {
+            try store.markSent(texted.id, at: now + 2, tracking: "900619746936498441^0")
+        }
         try store.disableEndpoint(channel: "oa", endpoint: "https://oa.example.edu.cn/hook", at: now, reason: "410 Gone")
         _ = try store.revokeLinks(of: "P001", actor: Actor(name: "uid 0", now: now))
         _ = try store.addProgressNote(

@@ -15,6 +15,12 @@ What it answers, by the number texted (last four digits):
         腾讯云 LimitExceeded.PhoneNumberThirtySecondLimit), then success
   0002  a template that is not approved (阿里云 isv.SMS_TEMPLATE_ILLEGAL, 腾讯云 FailedOperation.TemplateIncorrectOrUnapproved)
   else  success
+Each accepted message gets its own BizId / SerialNo. Its delivery receipt, by the number's last four digits:
+  0003  undelivered (空号: 阿里云 SendStatus 2, ErrCode MK:0001; 腾讯云 ReportStatus FAIL)
+  else  delivered (阿里云 SendStatus 3, ErrCode DELIVERED; 腾讯云 SUCCESS)
+阿里云 QuerySendDetails (by number, day and BizId) answers SendStatus 1 (等待回执) the first time it is asked about a
+message, then the report. 腾讯云 PullSmsSendStatus hands each report out once, as its queue does; the first pull also
+carries a report for a SerialNo never sent and the first report twice (both vendors say receipts may repeat).
 A request whose signature does not verify gets the provider's signature error (阿里云 SignatureDoesNotMatch with HTTP
 400, 腾讯云 AuthFailure.SignatureFailure).
 """
@@ -40,6 +46,25 @@ args = parser.parse_args()
 lock = threading.Lock()
 log = open(args.log, "a", buffering=1)
 throttled = {}
+sent = {}          # message id -> (provider, phone)
+asked = set()      # 阿里云 BizIds asked about once already
+queue = []         # 腾讯云 reports not yet pulled
+pulls = [0]
+counter = [0]
+
+
+def new_id(provider, phone):
+    with lock:
+        counter[0] += 1
+        mid = f"{900619746936498440 + counter[0]}^0" if provider == "aliyun" else f"5000:{1045710669157053657849499619 + counter[0]}"
+        sent[mid] = (provider, phone)
+        if provider == "tencent":
+            queue.append(mid)
+    return mid
+
+
+def undelivered(phone):
+    return phone[-4:] == "0003"
 
 
 def sha256_hex(b: bytes) -> str:
@@ -141,7 +166,10 @@ class Handler(BaseHTTPRequestHandler):
         ok = (required <= set(names)
               and auth == f"ACS3-HMAC-SHA256 Credential={args.aliyun_id},SignedHeaders={signed},Signature={expected}"
               and self.headers.get("x-acs-content-sha256") == sha256_hex(body)
-              and self.headers.get("x-acs-action") == "SendSms" and self.headers.get("x-acs-version") == "2017-05-25")
+              and self.headers.get("x-acs-action") in ("SendSms", "QuerySendDetails")
+              and self.headers.get("x-acs-version") == "2017-05-25")
+        if ok and self.headers.get("x-acs-action") == "QuerySendDetails":
+            return self.aliyun_query(q, auth)
         phone = q.get("PhoneNumbers", "")
         entry = {"provider": "aliyun", "verified": ok, "phone": phone, "sign_name": q.get("SignName"),
                  "template": q.get("TemplateCode"), "params": json.loads(q.get("TemplateParam") or "{}"),
@@ -158,7 +186,24 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, {"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发号码天级流控Permits:10", "RequestId": "r-1"})
         if outcome == "template":
             return self.answer(200, {"Code": "isv.SMS_TEMPLATE_ILLEGAL", "Message": "该账号下找不到对应模板", "RequestId": "r-2"})
-        self.answer(200, {"Code": "OK", "Message": "OK", "BizId": "900619746936498440^0", "RequestId": "r-ok"})
+        self.answer(200, {"Code": "OK", "Message": "OK", "BizId": new_id("aliyun", phone), "RequestId": "r-ok"})
+
+    def aliyun_query(self, q, auth):
+        biz, phone = q.get("BizId", ""), q.get("PhoneNumber", "")
+        self.record({"provider": "aliyun", "action": "QuerySendDetails", "verified": True, "phone": phone, "biz_id": biz,
+                     "send_date": q.get("SendDate"), "authorization": auth})
+        known = sent.get(biz)
+        if not known or known[1] != phone:
+            return self.answer(200, {"Code": "OK", "Message": "OK", "TotalCount": 0, "RequestId": "r-q",
+                                     "SmsSendDetailDTOs": {"SmsSendDetailDTO": []}})
+        with lock:
+            first = biz not in asked
+            asked.add(biz)
+        status, code = (1, "") if first else ((2, "MK:0001") if undelivered(phone) else (3, "DELIVERED"))
+        detail = {"PhoneNum": phone, "SendStatus": status, "ErrCode": code, "TemplateCode": "SMS_G", "Content": "…",
+                  "SendDate": "2027-02-14 09:00:00", "ReceiveDate": "2027-02-14 09:00:05" if status != 1 else "", "OutId": ""}
+        self.answer(200, {"Code": "OK", "Message": "OK", "TotalCount": 1, "RequestId": "r-q",
+                          "SmsSendDetailDTOs": {"SmsSendDetailDTO": [detail]}})
 
     def tencent(self, body):
         auth = self.headers.get("Authorization", "")
@@ -169,7 +214,10 @@ class Handler(BaseHTTPRequestHandler):
         date = datetime.fromtimestamp(int(ts), timezone.utc).strftime("%Y-%m-%d")
         ok = (auth == f"TC3-HMAC-SHA256 Credential={args.tencent_id}/{date}/sms/tc3_request, "
                       f"SignedHeaders=content-type;host, Signature={expected}"
-              and self.headers.get("X-TC-Action") == "SendSms" and self.headers.get("X-TC-Version") == "2021-01-11")
+              and self.headers.get("X-TC-Action") in ("SendSms", "PullSmsSendStatus")
+              and self.headers.get("X-TC-Version") == "2021-01-11")
+        if ok and self.headers.get("X-TC-Action") == "PullSmsSendStatus":
+            return self.tencent_pull(body, auth)
         try:
             req = json.loads(body)
         except ValueError:
@@ -190,9 +238,32 @@ class Handler(BaseHTTPRequestHandler):
         code, message = {"ok": ("Ok", "send success"),
                          "throttled": ("LimitExceeded.PhoneNumberThirtySecondLimit", "单个手机号30秒内下发短信条数超过设定的上限"),
                          "template": ("FailedOperation.TemplateIncorrectOrUnapproved", "模版未审批或请求的内容与审核通过的模版内容不匹配")}[outcome]
-        self.answer(200, {"Response": {"SendStatusSet": [{"SerialNo": "5000:1045710669157053657849499619", "PhoneNumber": phone,
+        serial = new_id("tencent", phone) if outcome == "ok" else "5000:0"
+        self.answer(200, {"Response": {"SendStatusSet": [{"SerialNo": serial, "PhoneNumber": phone,
                                                           "Fee": 1, "SessionContext": "", "Code": code, "Message": message,
                                                           "IsoCode": "CN"}], "RequestId": "r-ok"}})
+
+
+    def tencent_pull(self, body, auth):
+        req = json.loads(body or b"{}")
+        limit = int(req.get("Limit") or 100)
+        with lock:
+            pulls[0] += 1
+            taken, queue[:] = queue[:limit], queue[limit:]
+            first = pulls[0] == 1
+
+        def report(mid):
+            phone = sent.get(mid, ("tencent", "+8613900009999"))[1]
+            bad = undelivered(phone)
+            return {"UserReceiveTime": 1802570405, "CountryCode": "86", "SubscriberNumber": phone.removeprefix("+86"),
+                    "PhoneNumber": phone, "SerialNo": mid, "ReportStatus": "FAIL" if bad else "SUCCESS",
+                    "Description": "UNDELIV 空号" if bad else "用户接收成功", "SessionContext": ""}
+        reports = [report(m) for m in taken]
+        if first and reports:
+            reports = reports + [reports[0], report("5000:never-sent")]
+        self.record({"provider": "tencent", "action": "PullSmsSendStatus", "verified": True, "limit": limit,
+                     "app": req.get("SmsSdkAppId"), "returned": len(reports), "authorization": auth})
+        self.answer(200, {"Response": {"PullSmsSendStatusSet": reports, "RequestId": "r-pull"}})
 
 
 server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)

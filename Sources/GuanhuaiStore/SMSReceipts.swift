@@ -1,0 +1,89 @@
+public import Foundation
+public import GuanhuaiCore
+
+/// What became of one SMS after its provider accepted it, as its delivery receipt says.
+public enum SMSReceiptState: String, Sendable, CaseIterable {
+    /// Accepted by the provider; no report yet.
+    case accepted
+    /// The phone got it (阿里云 SendStatus 3, 腾讯云 SUCCESS).
+    case delivered
+    /// The carrier could not deliver it (空号, 停机, …), with the provider's code.
+    case undelivered
+    /// No report 72 hours after sending.
+    case unknown
+
+    /// How 组织部's staff call it (status, metrics help).
+    public var words: String {
+        switch self {
+        case .accepted: "等待回执"
+        case .delivered: "已送达"
+        case .undelivered: "未送达"
+        case .unknown: "无回执"
+        }
+    }
+}
+
+/// One SMS the provider accepted and has not reported on yet: what a poll asks about.
+public struct AcceptedSMS: Sendable, Equatable {
+    public var outbox: Int64
+    public var channel: String
+    /// The provider's id for the message (阿里云 BizId, 腾讯云 SerialNo).
+    public var messageID: String
+    /// The outbox row's payload (the number is in it; a poll by number needs it).
+    public var payload: Data
+    public var submittedAt: Int64
+
+    public init(outbox: Int64, channel: String, messageID: String, payload: Data, submittedAt: Int64) {
+        self.outbox = outbox
+        self.channel = channel
+        self.messageID = messageID
+        self.payload = payload
+        self.submittedAt = submittedAt
+    }
+}
+
+/// What recording a set of reports did.
+public struct SMSReceiptOutcome: Sendable, Equatable {
+    /// Receipts that moved out of `accepted`.
+    public var delivered = 0
+    public var undelivered = 0
+    /// Reports that changed nothing: a duplicate, a later report for a settled message, an id never sent.
+    public var ignored = 0
+    /// Fallback mails released (now pending) because their SMS was undelivered.
+    public var released: [Int64] = []
+
+    public init() {}
+}
+
+/// The receipt rules, one place for both engines: a report moves only an `accepted` receipt, so a duplicate, an
+/// out-of-order second report or a report for an id guanhuai never sent changes nothing, and a receipt never creates
+/// a row. Undelivered releases the fallback mail held for that SMS (once: it is released only from `held`);
+/// delivered withdraws it. 72 hours without a report is `unknown`, and the fallback is withdrawn.
+public enum SMSReceiptRules {
+    /// A message with no report this long after sending is `unknown`.
+    public static let reportWindow: Int64 = 72 * 3600
+    /// Polls ask about messages accepted this recently (the providers keep reports for a day or more).
+    public static let pollWindow: Int64 = 86400
+
+    /// The state a report moves a receipt in `current` to; nil: the report changes nothing.
+    public static func next(_ current: SMSReceiptState, _ report: SMSReport) -> SMSReceiptState? {
+        guard current == .accepted else { return nil }
+        return report.delivered ? .delivered : .undelivered
+    }
+}
+
+/// What the receipt poller and `status` need of a store.
+public protocol SMSReceiptStore: Sendable {
+    /// Receipts still `accepted` on one channel, submitted at or after `since`, oldest first.
+    func acceptedSMS(channel: String, since: Int64) async throws(StoreError) -> [AcceptedSMS]
+    /// Applies reports by `SMSReceiptRules`, each receipt and its fallback in one transaction.
+    func recordSMSReports(channel: String, _ reports: [SMSReport], now: Int64) async throws(StoreError) -> SMSReceiptOutcome
+    /// Receipts accepted before `before` become `unknown`, and every fallback still held from before then is withdrawn.
+    @discardableResult
+    func expireSMSReceipts(before: Int64) async throws(StoreError) -> Int
+    /// Receipts by state.
+    func smsReceiptCounts() async throws(StoreError) -> [SMSReceiptState: Int]
+    /// Rows of these channels sent since `since`, oldest first (the SMS per-number limits are seeded from them at
+    /// start, so a restart does not reset them).
+    func sent(channels: [String], since: Int64) async throws(StoreError) -> [(channel: String, payload: Data, at: Int64)]
+}

@@ -1,0 +1,66 @@
+import Foundation
+import GuanhuaiCore
+import GuanhuaiStore
+import GuanhuaiTestSupport
+import Testing
+
+/// SMS delivery receipts, asked of each store (SQLite, PostgreSQL, PgBouncer) through the protocol alone: a report
+/// moves only an accepted receipt, never creates one, releases the held fallback once, and 72 hours of silence is
+/// `unknown`.
+@Suite struct SMSReceiptContractTests {
+    static let t0: Int64 = 1_800_000_000
+
+    @Test(arguments: StoreMaker.all)
+    func receiptsAreIdempotentAndReleaseTheFallbackOnce(_ maker: StoreMaker) async throws {
+        let dir = try Scratch()
+        let store = try await maker.make(dir)
+        func sms(_ key: String) -> NewOutboxMessage {
+            NewOutboxMessage(idempotencyKey: key, recipient: "M001", channel: "sms", payload: Data(key.utf8))
+        }
+        func mail(_ key: String, for sms: String) -> NewOutboxMessage {
+            NewOutboxMessage(idempotencyKey: key, recipient: "M001", channel: "mail", payload: Data(key.utf8), heldFor: sms)
+        }
+        try await store.enqueue(
+            [
+                sms("a/sms"), mail("a/mail", for: "a/sms"), sms("b/sms"), mail("b/mail", for: "b/sms"), sms("c/sms"), sms("d/sms"),
+                mail("d/mail", for: "d/sms"),
+            ],
+            after: nil, through: Self.t0, now: Self.t0, noticed: [])
+        // Held rows are not due, and not counted as queued.
+        let due = try await store.dueOutbox(now: Self.t0)
+        #expect(due.map(\.idempotencyKey) == ["a/sms", "b/sms", "c/sms", "d/sms"])
+        #expect(try await store.outboxCounts() == (pending: 4, sent: 0, failed: 0))
+        let id = Dictionary(uniqueKeysWithValues: due.map { ($0.idempotencyKey, $0.id) })
+        try await store.markSent(id["a/sms"]!, at: Self.t0 + 1, tracking: "A^0")
+        try await store.markSent(id["b/sms"]!, at: Self.t0 + 1, tracking: "B^0")
+        try await store.markSent(id["c/sms"]!, at: Self.t0 + 1, tracking: "C^0")
+        // Refused by the provider at sending: the fallback is due at once (below, with B's).
+        try await store.markFailed(id["d/sms"]!, error: "isv.MOBILE_NUMBER_ILLEGAL")
+        #expect(try await store.outboxCounts() == (pending: 1, sent: 3, failed: 1))
+        #expect(try await store.acceptedSMS(channel: "sms", since: Self.t0).map(\.messageID) == ["A^0", "B^0", "C^0"])
+
+        let reports = [
+            SMSReport(messageID: "A^0", delivered: true, code: "DELIVERED", at: Self.t0 + 5),
+            SMSReport(messageID: "B^0", delivered: false, code: "MK:0001", at: Self.t0 + 6),
+            SMSReport(messageID: "B^0", delivered: false, code: "MK:0001", at: Self.t0 + 6),  // twice
+            SMSReport(messageID: "never-sent", delivered: true, code: "DELIVERED", at: nil),  // a stranger
+        ]
+        let first = try await store.recordSMSReports(channel: "sms", reports, now: Self.t0 + 10)
+        #expect(first.delivered == 1 && first.undelivered == 1 && first.ignored == 2 && first.released.count == 1, "\(first)")
+        // The same reports again, and a contrary late one: nothing moves, nothing is released twice.
+        let again = try await store.recordSMSReports(
+            channel: "sms", reports + [SMSReport(messageID: "A^0", delivered: false, code: "UNDELIV", at: nil)], now: Self.t0 + 20)
+        #expect(again.delivered == 0 && again.undelivered == 0 && again.ignored == 5 && again.released.isEmpty, "\(again)")
+        // B's fallback is due; A's was withdrawn; C waits.
+        #expect(try await store.dueOutbox(now: Self.t0 + 20).map(\.idempotencyKey) == ["b/mail", "d/mail"])
+        #expect(try await store.smsReceiptCounts() == [.delivered: 1, .undelivered: 1, .accepted: 1])
+        #expect(try await store.acceptedSMS(channel: "sms", since: Self.t0).map(\.messageID) == ["C^0"])
+        // No report in time (72 hours in the daemon, `before` = now − SMSReceiptRules.reportWindow): unknown.
+        #expect(try await store.expireSMSReceipts(before: Self.t0) == 0)
+        #expect(try await store.expireSMSReceipts(before: Self.t0 + 2) == 1)
+        #expect(try await store.smsReceiptCounts() == [.delivered: 1, .undelivered: 1, .unknown: 1])
+        // What was texted, for the per-number limits after a restart.
+        #expect(try await store.sent(channels: ["sms"], since: Self.t0).count == 3)
+        #expect(try await store.sent(channels: ["mail"], since: Self.t0).isEmpty)
+    }
+}
