@@ -15,6 +15,14 @@ public enum Amount {
         }
         return fen
     }
+
+    /// Fen as yuan the way people write it: "500", "500.50".
+    public static func yuan(_ fen: Int64) -> String {
+        let sign = fen < 0 ? "-" : ""
+        let f = fen.magnitude
+        let cents = f % 100
+        return sign + String(f / 100) + (cents == 0 ? "" : "." + (cents < 10 ? "0" : "") + String(cents))
+    }
 }
 
 /// Without the spaces and tabs around it.

@@ -1,0 +1,323 @@
+public import GuanhuaiCalendar
+
+/// 关怀帮扶专项资金 (X九): how one application goes through 个人申请 → 所在党组织审核 → 组织部集体研究决定 → 公开公示 →
+/// 发放, as pure decisions. Who may take which step, what each step needs and what it refuses are decided here once;
+/// the CLI and the pages call `FundProcedure.next` and record what it returns.
+public enum FundStage: String, Sendable, CaseIterable, Codable {
+    /// 党支部审核: the member's branch secretary reviews.
+    case branchReview
+    /// 党总支审核, where the member's branch is under a 党总支.
+    case generalReview
+    /// 组织部集体研究: a decision recorded with the meeting.
+    case decision
+    /// 公示前保密审查: 组织部 confirms the 公示 text (党务公开条例 Art. 15) before the period starts.
+    case noticeCheck
+    /// 公示: the grant is shown to those configured, for the period.
+    case notice
+    /// An objection was recorded during 公示: held for 组织部.
+    case held
+    /// 发放: the grant is to be paid.
+    case payment
+    /// Returned to the applicant's branch secretary for more.
+    case returned
+    /// 已发放，办结.
+    case closed
+    /// 不予资助.
+    case rejected
+    /// 已撤回.
+    case withdrawn
+
+    public var isFinal: Bool { self == .closed || self == .rejected || self == .withdrawn }
+
+    public var words: String {
+        switch self {
+        case .branchReview: "党支部审核"
+        case .generalReview: "党总支审核"
+        case .decision: "组织部集体研究"
+        case .noticeCheck: "公示前保密审查"
+        case .notice: "公示中"
+        case .held: "公示异议待处理"
+        case .payment: "待发放"
+        case .returned: "退回补充"
+        case .closed: "已发放办结"
+        case .rejected: "不予资助"
+        case .withdrawn: "已撤回"
+        }
+    }
+}
+
+/// X九's four sources of the fund.
+public enum FundSource: String, Sendable, CaseIterable, Codable {
+    case retainedDues = "本级留存党费"
+    case partyBuilding = "党建工作专项经费"
+    case fiscal = "财政划拨"
+    case donation = "捐赠"
+}
+
+/// In what capacity someone acts on an application.
+public enum FundRole: String, Sendable, CaseIterable {
+    /// The member the application is for (or who applied).
+    case applicant
+    /// The secretary of the member's 党支部.
+    case branchSecretary
+    /// The secretary of the 党总支 above that branch.
+    case generalSecretary
+    /// 组织部 (the CLI, and its staff on the pages).
+    case organizationDepartment
+    /// guanhuaid itself: the 公示 period ending.
+    case system
+}
+
+/// What the decisions need to know about one application.
+public struct FundCase: Sendable, Equatable {
+    public var stage: FundStage
+    /// The member it is for.
+    public var member: PersonID
+    /// The member's branch secretary, and the 党总支 secretary where the tree has one.
+    public var branchSecretary: PersonID?
+    public var generalSecretary: PersonID?
+    /// The member's family on record (relations): they act on no step either.
+    public var family: Set<PersonID>
+    /// Who reviewed it (the branch and the 党总支): none of them takes part in the decision.
+    public var reviewers: Set<PersonID>
+    /// What 组织部 granted, from which source (set by the decision).
+    public var granted: (amountFen: Int64, source: FundSource)?
+
+    public init(
+        stage: FundStage, member: PersonID, branchSecretary: PersonID?, generalSecretary: PersonID?, family: Set<PersonID> = [],
+        reviewers: Set<PersonID> = [], granted: (amountFen: Int64, source: FundSource)? = nil
+    ) {
+        self.stage = stage
+        self.member = member
+        self.branchSecretary = branchSecretary
+        self.generalSecretary = generalSecretary
+        self.family = family
+        self.reviewers = reviewers
+        self.granted = granted
+    }
+
+    public static func == (a: FundCase, b: FundCase) -> Bool {
+        a.stage == b.stage && a.member == b.member && a.branchSecretary == b.branchSecretary && a.generalSecretary == b.generalSecretary
+            && a.family == b.family && a.reviewers == b.reviewers && a.granted?.amountFen == b.granted?.amountFen
+            && a.granted?.source == b.granted?.source
+    }
+}
+
+/// One step someone asks to take.
+public enum FundAction: Sendable, Equatable {
+    /// A reviewer approves, with their opinion.
+    case approve(opinion: String)
+    /// A reviewer returns it to the applicant's branch secretary, saying what is missing.
+    case returnForMore(words: String)
+    /// A reviewer, or 组织部 at its decision or on an objection, refuses it.
+    case reject(words: String)
+    /// The branch secretary (or the member) sends a returned application in again.
+    case resubmit
+    /// 组织部's collective decision: the meeting, who attended, the amount granted and its source.
+    case decide(meeting: CivilDate, attendees: [PersonID], amountFen: Int64, source: FundSource)
+    /// 组织部 has checked the 公示 text (保密审查): the period starts.
+    case confirmNotice
+    /// An objection received during 公示 (recorded by 组织部).
+    case object(words: String)
+    /// 组织部 dismisses the objection: the grant goes on to payment.
+    case dismissObjection(words: String)
+    /// The 公示 period ended with no objection (guanhuaid, on the day after its last working day).
+    case noticeEnded
+    /// Paid: the date, the amount and the source.
+    case pay(date: CivilDate, amountFen: Int64, source: FundSource)
+    /// Withdrawn, until it is paid.
+    case withdraw(words: String)
+
+    /// How the audit log names the step.
+    public var name: String {
+        switch self {
+        case .approve: "approve"
+        case .returnForMore: "return"
+        case .reject: "reject"
+        case .resubmit: "resubmit"
+        case .decide: "decide"
+        case .confirmNotice: "confirm-notice"
+        case .object: "object"
+        case .dismissObjection: "dismiss-objection"
+        case .noticeEnded: "notice-ended"
+        case .pay: "pay"
+        case .withdraw: "withdraw"
+        }
+    }
+}
+
+/// Why a step is not allowed, for the person who asked: in Chinese for staff, in English for an operator's locale.
+public struct FundRefusal: Error, Sendable, Equatable {
+    public var chinese: String
+    public var english: String
+
+    init(_ chinese: String, _ english: String) {
+        self.chinese = chinese
+        self.english = english
+    }
+}
+
+/// The procedure's rules. Each stage has one actor; nobody acts on their own or their family's case; a reviewer does
+/// not take part in the decision; nothing skips 公示; a grant above its source's balance is refused at the decision,
+/// with the figures.
+public enum FundProcedure {
+    /// The stage `action` leads to when `person`, acting as `role`, takes it now; or why not. `balance`: what each
+    /// source holds (income less what was granted and not withdrawn).
+    public static func next(
+        _ c: FundCase, _ action: FundAction, by person: PersonID, as role: FundRole, balance: [FundSource: Int64] = [:]
+    ) -> Result<FundStage, FundRefusal> {
+        if c.stage.isFinal {
+            return .failure(FundRefusal("这件申请\(c.stage.words)，不能再办理。", "this application is \(c.stage.rawValue); nothing more can be done"))
+        }
+        // Withdrawal: the member, their branch secretary or 组织部, until paid.
+        if case .withdraw = action {
+            guard
+                role == .applicant && person == c.member || role == .branchSecretary && person == c.branchSecretary
+                    || role == .organizationDepartment
+            else { return .failure(refusedRole(action, role)) }
+            return .success(.withdrawn)
+        }
+        if role != .system && role != .applicant && (person == c.member || c.family.contains(person)) {
+            return .failure(FundRefusal("本人或其亲属的申请，不能由本人审核或决定。", "no one reviews or decides their own or their family's case"))
+        }
+        switch (c.stage, action) {
+        case (.branchReview, .approve), (.branchReview, .returnForMore), (.branchReview, .reject):
+            guard role == .branchSecretary, person == c.branchSecretary else { return .failure(refusedRole(action, role, expected: .branchSecretary)) }
+            return .success(review(action, after: c.generalSecretary == nil ? .decision : .generalReview))
+        case (.generalReview, .approve), (.generalReview, .returnForMore), (.generalReview, .reject):
+            guard role == .generalSecretary, person == c.generalSecretary else { return .failure(refusedRole(action, role, expected: .generalSecretary)) }
+            return .success(review(action, after: .decision))
+        case (.returned, .resubmit):
+            guard role == .branchSecretary && person == c.branchSecretary || role == .applicant && person == c.member else {
+                return .failure(refusedRole(action, role, expected: .branchSecretary))
+            }
+            return .success(.branchReview)
+        case (.decision, .decide(_, let attendees, let amount, let source)):
+            guard role == .organizationDepartment else { return .failure(refusedRole(action, role, expected: .organizationDepartment)) }
+            if c.reviewers.contains(person) || !c.reviewers.isDisjoint(with: attendees) {
+                return .failure(FundRefusal("审核人不能参与决定：请由未参与审核的同志集体研究。", "a reviewer of this application cannot take part in its decision"))
+            }
+            if attendees.contains(c.member) || !c.family.isDisjoint(with: attendees) {
+                return .failure(FundRefusal("本人或其亲属不能参与决定。", "the member and their family cannot take part in the decision"))
+            }
+            guard attendees.count >= 2 else {
+                return .failure(FundRefusal("集体研究须记录参会人员（至少两人）。", "a collective decision records who attended (at least two)"))
+            }
+            guard amount > 0 else { return .failure(FundRefusal("资助金额须大于零。", "the amount granted must be more than zero")) }
+            let left = balance[source] ?? 0
+            guard amount <= left else {
+                return .failure(
+                    FundRefusal(
+                        "\(source.rawValue)余额 \(Amount.yuan(left)) 元，不足以资助 \(Amount.yuan(amount)) 元。",
+                        "\(source.rawValue) holds \(Amount.yuan(left)) yuan, less than the \(Amount.yuan(amount)) yuan granted"))
+            }
+            return .success(.noticeCheck)
+        case (.decision, .reject):
+            guard role == .organizationDepartment else { return .failure(refusedRole(action, role, expected: .organizationDepartment)) }
+            return .success(.rejected)
+        case (.noticeCheck, .confirmNotice):
+            guard role == .organizationDepartment else { return .failure(refusedRole(action, role, expected: .organizationDepartment)) }
+            return .success(.notice)
+        case (.notice, .object):
+            guard role == .organizationDepartment else { return .failure(refusedRole(action, role, expected: .organizationDepartment)) }
+            return .success(.held)
+        case (.notice, .noticeEnded):
+            guard role == .system else { return .failure(refusedRole(action, role, expected: .system)) }
+            return .success(.payment)
+        case (.held, .dismissObjection), (.held, .reject):
+            guard role == .organizationDepartment else { return .failure(refusedRole(action, role, expected: .organizationDepartment)) }
+            if case .reject = action { return .success(.rejected) }
+            return .success(.payment)
+        case (.payment, .pay(_, let amount, let source)):
+            guard role == .organizationDepartment else { return .failure(refusedRole(action, role, expected: .organizationDepartment)) }
+            guard let granted = c.granted, source == granted.source, amount == granted.amountFen else {
+                return .failure(
+                    FundRefusal(
+                        "发放须与决定一致：\(c.granted.map { "\($0.source.rawValue) \(Amount.yuan($0.amountFen)) 元" } ?? "尚无决定")。",
+                        "the payment must be what was decided: \(c.granted.map { "\(Amount.yuan($0.amountFen)) yuan from \($0.source.rawValue)" } ?? "nothing was decided")"
+                    ))
+            }
+            return .success(.closed)
+        case (_, .pay):
+            return .failure(
+                FundRefusal(
+                    "现在是「\(c.stage.words)」，不能发放：须经集体研究决定并公示期满。",
+                    "it is at \(c.stage.rawValue); it can be paid only after the decision and the 公示 period"))
+        default:
+            return .failure(
+                FundRefusal("现在是「\(c.stage.words)」，这一步（\(action.name)）不能办理。", "\(action.name) is not a step at \(c.stage.rawValue)"))
+        }
+    }
+
+    static func review(_ action: FundAction, after next: FundStage) -> FundStage {
+        switch action {
+        case .returnForMore: .returned
+        case .reject: .rejected
+        default: next
+        }
+    }
+
+    static func refusedRole(_ action: FundAction, _ role: FundRole, expected: FundRole? = nil) -> FundRefusal {
+        let who: [FundRole: String] = [
+            .applicant: "申请人", .branchSecretary: "党支部书记", .generalSecretary: "党总支书记", .organizationDepartment: "组织部",
+            .system: "系统",
+        ]
+        guard let expected else {
+            return FundRefusal("\(who[role]!)不能办理这一步（\(action.name)）。", "\(role.rawValue) cannot take this step (\(action.name))")
+        }
+        if expected == role {
+            return FundRefusal(
+                "这一步（\(action.name)）只能由该党员所在组织的\(who[expected]!)办理。", "\(action.name) is for this member's own \(expected.rawValue)")
+        }
+        return FundRefusal(
+            "这一步（\(action.name)）由\(who[expected]!)办理，\(who[role]!)不能办理。", "\(action.name) is for \(expected.rawValue), not \(role.rawValue)")
+    }
+}
+
+/// How long each stage may take, in working days (the holiday table's), all configurable.
+public struct FundDeadlines: Sendable, Equatable {
+    public var branchReview = 5
+    public var generalReview = 5
+    public var decision = 15
+    public var noticeCheck = 3
+    /// The 公示 period.
+    public var notice = 5
+    public var held = 10
+    public var payment = 10
+    public var returned = 10
+
+    public init() {}
+
+    public func workdays(_ stage: FundStage) -> Int? {
+        switch stage {
+        case .branchReview: branchReview
+        case .generalReview: generalReview
+        case .decision: decision
+        case .noticeCheck: noticeCheck
+        case .notice: notice
+        case .held: held
+        case .payment: payment
+        case .returned: returned
+        case .closed, .rejected, .withdrawn: nil
+        }
+    }
+
+    /// The last working day of a stage entered on `entered`: that day does not count, the next `n` working days do.
+    public func due(_ stage: FundStage, entered: CivilDate, calendar: WorkCalendar) -> CivilDate? {
+        guard let n = workdays(stage) else { return nil }
+        return calendar.adding(workdays: n, to: entered)
+    }
+}
+
+extension WorkCalendar {
+    /// The `n`th working day after `d` (`d` itself not counted).
+    public func adding(workdays n: Int, to d: CivilDate) -> CivilDate {
+        var day = d
+        var left = n
+        while left > 0 {
+            day = day.adding(days: 1)
+            if isWorkday(day) { left -= 1 }
+        }
+        return day
+    }
+}
