@@ -1,0 +1,108 @@
+public import GuanhuaiCalendar
+
+/// One recorded step of an application: who took it, as what, when, and where it led. The audit keeps every one;
+/// the application's stage is where its log leads (`FundLog.replay`).
+public struct FundStep: Sendable, Equatable {
+    public var action: FundAction
+    public var person: PersonID
+    public var role: FundRole
+    public var on: CivilDate
+    public var to: FundStage
+
+    public init(action: FundAction, person: PersonID, role: FundRole, on: CivilDate, to: FundStage) {
+        self.action = action
+        self.person = person
+        self.role = role
+        self.on = on
+        self.to = to
+    }
+}
+
+/// The fund's money: what came in per source, and what the decisions have committed.
+public struct FundIncome: Sendable, Equatable {
+    public var source: FundSource
+    public var on: CivilDate
+    public var amountFen: Int64
+
+    public init(source: FundSource, on: CivilDate, amountFen: Int64) {
+        self.source = source
+        self.on = on
+        self.amountFen = amountFen
+    }
+}
+
+public enum FundLog {
+    /// Replays an application's steps from submission: each step must be allowed where the one before left it (the
+    /// rules of `FundProcedure`, with the balance it had then), and lead where it was recorded to lead. Returns the
+    /// case as it stands, or the first step that does not replay (a log written outside the rules).
+    public static func replay(
+        _ start: FundCase, _ steps: [FundStep], balance: (FundStep) -> [FundSource: Int64] = { _ in [:] }
+    ) -> Result<FundCase, FundRefusal> {
+        var c = start
+        for step in steps {
+            switch FundProcedure.next(c, step.action, by: step.person, as: step.role, balance: balance(step)) {
+            case .failure(let refusal): return .failure(refusal)
+            case .success(let to):
+                guard to == step.to else {
+                    return .failure(
+                        FundRefusal("记录与规则不符：\(step.action.name) 应到「\(to.words)」。", "\(step.action.name) leads to \(to.rawValue), not \(step.to.rawValue)"))
+                }
+                c = FundLog.apply(step, to: c)
+            }
+        }
+        return .success(c)
+    }
+
+    /// The case after an allowed step: its stage, who reviewed, what was granted.
+    public static func apply(_ step: FundStep, to c: FundCase) -> FundCase {
+        var c = c
+        c.stage = step.to
+        switch step.action {
+        case .approve, .returnForMore: c.reviewers.insert(step.person)
+        case .reject where step.role == .branchSecretary || step.role == .generalSecretary: c.reviewers.insert(step.person)
+        case .decide(_, _, let amount, let source): c.granted = (amount, source)
+        default: break
+        }
+        return c
+    }
+
+    /// What each source holds: its income, less every grant decided and not since withdrawn or refused (a grant is
+    /// committed from its decision, so two decisions cannot spend the same money).
+    public static func balance(income: [FundIncome], grants: [(stage: FundStage, amountFen: Int64, source: FundSource)]) -> [FundSource: Int64] {
+        var out: [FundSource: Int64] = [:]
+        for i in income { out[i.source, default: 0] += i.amountFen }
+        for g in grants where g.stage != .withdrawn && g.stage != .rejected { out[g.source, default: 0] -= g.amountFen }
+        return out
+    }
+
+    /// How many working days each stage took, over applications' logs (a stage still open counts until `today`):
+    /// what the report's "time each step took" is made of.
+    public static func workdaysPerStage(_ entered: CivilDate, _ steps: [FundStep], today: CivilDate, calendar: WorkCalendar)
+        -> [(stage: FundStage, workdays: Int, open: Bool)]
+    {
+        var out: [(stage: FundStage, workdays: Int, open: Bool)] = []
+        var stage = FundStage.branchReview
+        var since = entered
+        for step in steps {
+            out.append((stage, calendar.workdays(from: since, to: step.on), false))
+            stage = step.to
+            since = step.on
+        }
+        if !stage.isFinal { out.append((stage, calendar.workdays(from: since, to: today), true)) }
+        return out
+    }
+}
+
+extension WorkCalendar {
+    /// Working days after `from` up to and including `to` (0 when `to` is not after `from`).
+    public func workdays(from: CivilDate, to: CivilDate) -> Int {
+        guard from.days(until: to) > 0 else { return 0 }
+        var n = 0
+        var d = from
+        while d != to {
+            d = d.adding(days: 1)
+            if isWorkday(d) { n += 1 }
+        }
+        return n
+    }
+}
