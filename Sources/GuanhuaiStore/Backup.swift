@@ -134,7 +134,11 @@ extension AppDatabase {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var report = RestoreReport(
             info: info, keptAt: nil, messagesCarriedOver: 0, messagesSettled: 0, completionsOnlyInReplaced: 0, eventsOnlyInReplaced: 0)
-        var replaced: (outbox: TableCopy, items: TableCopy, notices: TableCopy, mark: Int64?, completions: Set<String>, events: Set<String>)?
+        var replaced:
+            (
+                outbox: TableCopy, items: TableCopy, notices: TableCopy, receipts: TableCopy, mark: Int64?, completions: Set<String>,
+                events: Set<String>
+            )?
         if FileManager.default.fileExists(atPath: path) {
             let live = try AppDatabase(path: path)
             var kept = "\(path).replaced-\(stamp)"
@@ -150,6 +154,7 @@ extension AppDatabase {
                     try TableCopy.read(db, "outbox", where: nil),
                     try TableCopy.read(db, "outboxItem", where: nil),
                     try TableCopy.read(db, "closedNotice", where: nil),
+                    try TableCopy.read(db, "smsReceipt", where: nil),
                     try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [processedKey]).flatMap { Int64($0) },
                     Set(try String.fetchAll(db, sql: "SELECT occurrence FROM completion")),
                     Set(try String.fetchAll(db, sql: "SELECT id FROM event"))
@@ -178,7 +183,9 @@ extension AppDatabase {
             let restored = try AppDatabase(path: part)
             if let r = replaced {
                 let (carried, settled, completions, events) = try restored.write { db in
-                    try reconcile(db, outbox: r.outbox, items: r.items, notices: r.notices, mark: r.mark, completions: r.completions, events: r.events)
+                    try reconcile(
+                        db, outbox: r.outbox, items: r.items, notices: r.notices, receipts: r.receipts, mark: r.mark, completions: r.completions,
+                        events: r.events)
                 }
                 report.messagesCarriedOver = carried
                 report.messagesSettled = settled
@@ -213,8 +220,11 @@ extension AppDatabase {
     /// Carries the replaced database's ended messages into the restored one (see `restore`). Returns the rows
     /// inserted or settled, the rows of those settled, and the completions and events only the replaced one has.
     static func reconcile(
-        _ db: Database, outbox: TableCopy, items: TableCopy, notices: TableCopy, mark: Int64?, completions: Set<String>, events: Set<String>
+        _ db: Database, outbox: TableCopy, items: TableCopy, notices: TableCopy, receipts: TableCopy, mark: Int64?, completions: Set<String>,
+        events: Set<String>
     ) throws -> (Int, Int, Int, Int) {
+        // Where each of the replaced database's rows is in the restored one (its SMS receipts follow it there).
+        var movedTo: [Int64: Int64] = [:]
         let key = outbox.columns.firstIndex(of: "idempotencyKey")!
         let id = outbox.columns.firstIndex(of: "id")!
         let itemOutbox = items.columns.firstIndex(of: "outbox")!
@@ -230,6 +240,7 @@ extension AppDatabase {
             if !ended { for c in claims { row[c] = .null } }
             let existing = try Row.fetchOne(db, sql: "SELECT id, state FROM outbox WHERE idempotencyKey = ?", arguments: [k])
             if let existing {
+                movedTo[oldID] = existing["id"]
                 let restoredState: String = existing["state"]
                 guard ended, restoredState != "sent" && restoredState != "failed" else { continue }
                 // The backup still had it waiting: it ends as it ended, and no claim survives.
@@ -247,6 +258,7 @@ extension AppDatabase {
                     "INSERT INTO outbox (\(columns.map { outbox.columns[$0] }.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))",
                 arguments: StatementArguments(columns.map { row[$0].databaseValue }))
             let newID = db.lastInsertedRowID
+            movedTo[oldID] = newID
             for item in itemsByOutbox[oldID] ?? [] {
                 var values = item.map(\.databaseValue)
                 values[itemOutbox] = newID.databaseValue
@@ -256,6 +268,29 @@ extension AppDatabase {
                     arguments: StatementArguments(values))
             }
             carried += 1
+        }
+        // An SMS's receipt: carried with its row; a report the replaced database had wins over a receipt the backup
+        // still had waiting (`SMSReceiptRules`: only an accepted receipt moves).
+        if let outboxColumn = receipts.columns.firstIndex(of: "outbox") {
+            let settable = ["state", "code", "reportedAt"].filter { receipts.columns.contains($0) }
+            for var row in receipts.rows {
+                guard case .integer(let old) = row[outboxColumn], let new = movedTo[old] else { continue }
+                row[outboxColumn] = .integer(new)
+                try db.execute(
+                    sql: """
+                        INSERT INTO smsReceipt (\(receipts.columns.joined(separator: ", "))) VALUES (\(receipts.columns.map { _ in "?" }.joined(separator: ", ")))
+                        ON CONFLICT(outbox) DO UPDATE SET \(settable.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+                        WHERE smsReceipt.state = 'accepted'
+                        """, arguments: StatementArguments(row.map(\.databaseValue)))
+            }
+            // A fallback the backup still holds follows its SMS's receipt as the replaced database had it.
+            try db.execute(
+                sql: """
+                    UPDATE outbox SET state = CASE r.state WHEN 'undelivered' THEN 'pending' ELSE 'withdrawn' END,
+                        nextAttemptAt = CASE r.state WHEN 'undelivered' THEN 0 END
+                    FROM smsReceipt r JOIN outbox s ON s.id = r.outbox
+                    WHERE outbox.state = 'held' AND outbox.heldFor = s.idempotencyKey AND r.state IN ('undelivered', 'delivered', 'unknown')
+                    """)
         }
         for row in notices.rows {
             try db.execute(

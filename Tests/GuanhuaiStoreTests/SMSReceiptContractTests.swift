@@ -64,3 +64,33 @@ import Testing
         #expect(try await store.sent(channels: ["mail"], since: Self.t0).isEmpty)
     }
 }
+
+/// `guanhuai restore` of a backup taken before an SMS's receipt came: the replaced database's receipt is carried
+/// over with its row, and the fallback the backup still held follows it (released once, for undelivered).
+@Suite struct SMSReceiptRestoreTests {
+    @Test func aRestoreCarriesTheReceiptsAndReleasesTheFallbackOnce() throws {
+        let dir = try Scratch()
+        let t0: Int64 = 1_800_000_000
+        try FileManager.default.createDirectory(at: dir.url.appendingPathComponent("state"), withIntermediateDirectories: true)
+        let db = try AppDatabase(path: dir.databasePath)
+        try db.enqueue(
+            [
+                NewOutboxMessage(idempotencyKey: "g/sms", recipient: "M001", channel: "sms", payload: Data("{}".utf8)),
+                NewOutboxMessage(idempotencyKey: "g/mail", recipient: "M001", channel: "mail", payload: Data("{}".utf8), heldFor: "g/sms"),
+            ], processedThrough: t0, now: t0)
+        let backup = dir.url.appendingPathComponent("before.sqlite").path
+        _ = try db.backup(to: backup, now: t0)
+        // After the backup: texted, then reported undelivered; the fallback released but not yet sent.
+        let sms = try #require(try db.outbox().first { $0.idempotencyKey == "g/sms" })
+        try db.markSent(sms.id, at: t0 + 1, tracking: "X^0")
+        _ = try db.recordSMSReports(channel: "sms", [SMSReport(messageID: "X^0", delivered: false, code: "MK:0001", at: t0 + 5)], now: t0 + 10)
+
+        _ = try AppDatabase.restore(from: backup, into: dir.databasePath, now: t0 + 20, stamp: "r")
+        let restored = try AppDatabase(path: dir.databasePath)
+        #expect(try restored.smsReceiptCounts() == [.undelivered: 1])
+        let rows = try restored.outbox()
+        #expect(rows.first { $0.idempotencyKey == "g/sms" }?.state == .sent)
+        #expect(rows.first { $0.idempotencyKey == "g/mail" }?.state == .pending, "\(rows)")
+        #expect(try restored.dueOutbox(now: t0 + 20).map(\.idempotencyKey) == ["g/mail"])
+    }
+}
