@@ -66,6 +66,27 @@ public enum FundRole: String, Sendable, CaseIterable {
     case organizationDepartment
     /// guanhuaid itself: the 公示 period ending.
     case system
+
+    public var words: String {
+        switch self {
+        case .applicant: "申请人"
+        case .branchSecretary: "党支部书记"
+        case .generalSecretary: "党总支书记"
+        case .organizationDepartment: "组织部"
+        case .system: "系统"
+        }
+    }
+}
+
+/// What 组织部 granted, and from which source.
+public struct Grant: Sendable, Equatable {
+    public var amountFen: Int64
+    public var source: FundSource
+
+    public init(amountFen: Int64, source: FundSource) {
+        self.amountFen = amountFen
+        self.source = source
+    }
 }
 
 /// What the decisions need to know about one application.
@@ -81,11 +102,11 @@ public struct FundCase: Sendable, Equatable {
     /// Who reviewed it (the branch and the 党总支): none of them takes part in the decision.
     public var reviewers: Set<PersonID>
     /// What 组织部 granted, from which source (set by the decision).
-    public var granted: (amountFen: Int64, source: FundSource)?
+    public var granted: Grant?
 
     public init(
         stage: FundStage, member: PersonID, branchSecretary: PersonID?, generalSecretary: PersonID?, family: Set<PersonID> = [],
-        reviewers: Set<PersonID> = [], granted: (amountFen: Int64, source: FundSource)? = nil
+        reviewers: Set<PersonID> = [], granted: Grant? = nil
     ) {
         self.stage = stage
         self.member = member
@@ -94,12 +115,6 @@ public struct FundCase: Sendable, Equatable {
         self.family = family
         self.reviewers = reviewers
         self.granted = granted
-    }
-
-    public static func == (a: FundCase, b: FundCase) -> Bool {
-        a.stage == b.stage && a.member == b.member && a.branchSecretary == b.branchSecretary && a.generalSecretary == b.generalSecretary
-            && a.family == b.family && a.reviewers == b.reviewers && a.granted?.amountFen == b.granted?.amountFen
-            && a.granted?.source == b.granted?.source
     }
 }
 
@@ -258,19 +273,51 @@ public enum FundProcedure {
     }
 
     static func refusedRole(_ action: FundAction, _ role: FundRole, expected: FundRole? = nil) -> FundRefusal {
-        let who: [FundRole: String] = [
-            .applicant: "申请人", .branchSecretary: "党支部书记", .generalSecretary: "党总支书记", .organizationDepartment: "组织部",
-            .system: "系统",
-        ]
         guard let expected else {
-            return FundRefusal("\(who[role]!)不能办理这一步（\(action.name)）。", "\(role.rawValue) cannot take this step (\(action.name))")
+            return FundRefusal("\(role.words)不能办理这一步（\(action.name)）。", "\(role.rawValue) cannot take this step (\(action.name))")
         }
         if expected == role {
             return FundRefusal(
-                "这一步（\(action.name)）只能由该党员所在组织的\(who[expected]!)办理。", "\(action.name) is for this member's own \(expected.rawValue)")
+                "这一步（\(action.name)）只能由该党员所在组织的\(expected.words)办理。", "\(action.name) is for this member's own \(expected.rawValue)")
         }
         return FundRefusal(
-            "这一步（\(action.name)）由\(who[expected]!)办理，\(who[role]!)不能办理。", "\(action.name) is for \(expected.rawValue), not \(role.rawValue)")
+            "这一步（\(action.name)）由\(expected.words)办理，\(role.words)不能办理。", "\(action.name) is for \(expected.rawValue), not \(role.rawValue)")
+    }
+
+    /// Whether `person`, acting as `role`, may submit an application for the case's member: the member themself,
+    /// their branch secretary on their behalf (the usual case), or 组织部 from the command line. The member's consent
+    /// to the 公示 is recorded at application: without it nothing can be granted, so it is asked first.
+    public static func apply(
+        _ c: FundCase, by person: PersonID, as role: FundRole, amountFen: Int64, reason: String, consent: Bool
+    ) -> Result<FundStage, FundRefusal> {
+        switch role {
+        case .applicant where person == c.member, .branchSecretary where person == c.branchSecretary, .organizationDepartment: break
+        default:
+            return .failure(
+                FundRefusal(
+                    "只能由党员本人、其所在党支部书记或组织部提出申请。", "an application is made by the member, their branch secretary or 组织部"))
+        }
+        guard amountFen > 0 else { return .failure(FundRefusal("申请金额须大于零。", "the amount asked must be more than zero")) }
+        guard !reason.allSatisfy(\.isWhitespace) else {
+            return .failure(FundRefusal("请写明申请事由。", "write the reason for the application"))
+        }
+        guard consent else {
+            return .failure(
+                FundRefusal(
+                    "须征得本人（或家属）同意公示后再申请：资助须经公示。", "the member's (or family's) consent to the 公示 is needed first: every grant is published"))
+        }
+        return .success(.branchReview)
+    }
+
+    /// In what capacity `person` acts on the case at its stage: the reviewer the stage waits for first, then what
+    /// else they are to it; nil when they are nothing to it (the step is then refused saying so).
+    public static func role(of person: PersonID, in c: FundCase, organizationDepartment: PersonID) -> FundRole? {
+        if c.stage == .generalReview, person == c.generalSecretary { return .generalSecretary }
+        if person == c.branchSecretary { return .branchSecretary }
+        if person == c.generalSecretary { return .generalSecretary }
+        if person == organizationDepartment { return .organizationDepartment }
+        if person == c.member { return .applicant }
+        return nil
     }
 }
 

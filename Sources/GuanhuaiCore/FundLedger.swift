@@ -60,7 +60,7 @@ public enum FundLog {
         switch step.action {
         case .approve, .returnForMore: c.reviewers.insert(step.person)
         case .reject where step.role == .branchSecretary || step.role == .generalSecretary: c.reviewers.insert(step.person)
-        case .decide(_, _, let amount, let source): c.granted = (amount, source)
+        case .decide(_, _, let amount, let source): c.granted = Grant(amountFen: amount, source: source)
         default: break
         }
         return c

@@ -9,7 +9,7 @@ import Testing
     static func fundCase(_ stage: FundStage, general: Bool = true, reviewers: Set<PersonID> = []) -> FundCase {
         FundCase(
             stage: stage, member: "M014", branchSecretary: "P003", generalSecretary: general ? "P002" : nil, family: ["M015"],
-            reviewers: reviewers, granted: (200_000, .retainedDues))
+            reviewers: reviewers, granted: Grant(amountFen: 200_000, source: .retainedDues))
     }
 
     static let balance: [FundSource: Int64] = [.retainedDues: 500_000, .donation: 10_000]
@@ -40,7 +40,7 @@ import Testing
         // 党总支审核.
         Row(stage: .generalReview, action: .approve(opinion: "同意"), person: "P002", role: .generalSecretary, expected: .decision),
         Row(stage: .generalReview, action: .returnForMore(words: "补充"), person: "P002", role: .generalSecretary, expected: .returned),
-        Row(stage: .generalReview, action: .approve(opinion: "同意"), person: "P003", role: .branchSecretary, expected: nil),
+        Row(stage: .generalReview, action: .approve(opinion: "同意"), person: "P003", role: .branchSecretary, expected: nil, says: "由党总支书记办理，党支部书记不能办理"),
         // A returned application goes back to the branch, and cannot be paid.
         Row(stage: .returned, action: .resubmit, person: "P003", role: .branchSecretary, expected: .branchReview),
         Row(stage: .returned, action: .resubmit, person: "M014", role: .applicant, expected: .branchReview),
@@ -64,25 +64,25 @@ import Testing
         Row(stage: .noticeCheck, action: pay, person: "P001", role: .organizationDepartment, expected: nil, says: "公示期满"),
         Row(stage: .notice, action: pay, person: "P001", role: .organizationDepartment, expected: nil, says: "公示期满"),
         Row(stage: .noticeCheck, action: .confirmNotice, person: "P001", role: .organizationDepartment, expected: .notice),
-        Row(stage: .noticeCheck, action: .noticeEnded, person: "guanhuaid", role: .system, expected: nil),
+        Row(stage: .noticeCheck, action: .noticeEnded, person: "guanhuaid", role: .system, expected: nil, says: "现在是「公示前保密审查」"),
         // 公示: it ends by itself, unless an objection holds it for 组织部.
         Row(stage: .notice, action: .noticeEnded, person: "guanhuaid", role: .system, expected: .payment),
-        Row(stage: .notice, action: .noticeEnded, person: "P001", role: .organizationDepartment, expected: nil),
+        Row(stage: .notice, action: .noticeEnded, person: "P001", role: .organizationDepartment, expected: nil, says: "由系统办理，组织部不能办理"),
         Row(stage: .notice, action: .object(words: "情况不实"), person: "P001", role: .organizationDepartment, expected: .held),
-        Row(stage: .held, action: .noticeEnded, person: "guanhuaid", role: .system, expected: nil),
+        Row(stage: .held, action: .noticeEnded, person: "guanhuaid", role: .system, expected: nil, says: "现在是「公示异议待处理」"),
         Row(stage: .held, action: .dismissObjection(words: "经核实，情况属实"), person: "P001", role: .organizationDepartment, expected: .payment),
         Row(stage: .held, action: .reject(words: "经核实不符合条件"), person: "P001", role: .organizationDepartment, expected: .rejected),
-        Row(stage: .held, action: pay, person: "P001", role: .organizationDepartment, expected: nil),
+        Row(stage: .held, action: pay, person: "P001", role: .organizationDepartment, expected: nil, says: "公示期满"),
         // 发放: as decided.
         Row(stage: .payment, action: pay, person: "P001", role: .organizationDepartment, expected: .closed),
         Row(
             stage: .payment, action: .pay(date: CivilDate(2027, 3, 20)!, amountFen: 300_000, source: .retainedDues), person: "P001",
             role: .organizationDepartment, expected: nil, says: "发放须与决定一致"),
-        Row(stage: .payment, action: pay, person: "P003", role: .branchSecretary, expected: nil),
+        Row(stage: .payment, action: pay, person: "P003", role: .branchSecretary, expected: nil, says: "由组织部办理"),
         // Withdrawn, until paid; nothing after the end.
         Row(stage: .notice, action: .withdraw(words: "本人撤回"), person: "M014", role: .applicant, expected: .withdrawn),
         Row(stage: .payment, action: .withdraw(words: ""), person: "P001", role: .organizationDepartment, expected: .withdrawn),
-        Row(stage: .branchReview, action: .withdraw(words: ""), person: "P009", role: .branchSecretary, expected: nil),
+        Row(stage: .branchReview, action: .withdraw(words: ""), person: "P009", role: .branchSecretary, expected: nil, says: "党支部书记不能办理这一步"),
         Row(stage: .closed, action: .withdraw(words: ""), person: "P001", role: .organizationDepartment, expected: nil, says: "已发放办结"),
         Row(stage: .rejected, action: .resubmit, person: "P003", role: .branchSecretary, expected: nil, says: "不能再办理"),
     ]
@@ -98,6 +98,31 @@ import Testing
             #expect(row.says.isEmpty || refusal.chinese.contains(row.says), "\(refusal.chinese)")
             #expect(!refusal.english.isEmpty && !refusal.chinese.isEmpty)
         }
+    }
+
+    /// Who may apply, and what an application needs.
+    @Test(arguments: [
+        ("M014", FundRole.applicant, true, nil as String?), ("P003", .branchSecretary, true, nil), ("P001", .organizationDepartment, true, nil),
+        ("P009", .branchSecretary, true, "只能由党员本人"), ("M015", .applicant, true, "只能由党员本人"), ("P002", .generalSecretary, true, "只能由党员本人"),
+        ("P003", .branchSecretary, false, "同意公示"),
+    ])
+    func whoMayApply(person: String, role: FundRole, consent: Bool, refused: String?) {
+        let c = Self.fundCase(.branchReview)
+        switch FundProcedure.apply(c, by: person, as: role, amountFen: 200_000, reason: "因病致困", consent: consent) {
+        case .success(let stage): #expect(refused == nil && stage == .branchReview)
+        case .failure(let r): #expect(refused.map { r.chinese.contains($0) } == true, "\(r.chinese)")
+        }
+        if case .success = FundProcedure.apply(c, by: "P003", as: .branchSecretary, amountFen: 0, reason: "因病", consent: true) { Issue.record("no amount") }
+        if case .success = FundProcedure.apply(c, by: "P003", as: .branchSecretary, amountFen: 1, reason: " ", consent: true) { Issue.record("no reason") }
+    }
+
+    /// The capacity someone acts in follows the case: the 党总支 secretary at the 党总支's review, else the nearest.
+    @Test func theRoleFollowsTheCase() {
+        #expect(FundProcedure.role(of: "P002", in: Self.fundCase(.generalReview), organizationDepartment: "P001") == .generalSecretary)
+        #expect(FundProcedure.role(of: "P003", in: Self.fundCase(.generalReview), organizationDepartment: "P001") == .branchSecretary)
+        #expect(FundProcedure.role(of: "P001", in: Self.fundCase(.decision), organizationDepartment: "P001") == .organizationDepartment)
+        #expect(FundProcedure.role(of: "M014", in: Self.fundCase(.returned), organizationDepartment: "P001") == .applicant)
+        #expect(FundProcedure.role(of: "P009", in: Self.fundCase(.decision), organizationDepartment: "P001") == nil)
     }
 
     /// Every (stage, step) pair the table does not allow is refused, by every role: nothing reaches 发放 or 办结
