@@ -34,6 +34,8 @@ public struct Configuration: Sendable {
     public var report: ReportSettings?
     /// `[metrics]`; nil: no /metrics listener.
     public var metrics: MetricsSettings?
+    /// `[fund]`: the 专项资金's categories, deadlines and 公示 (defaults without the table).
+    public var fund = FundSettings()
 
     /// Which channels reach people (docs/configuration.md, "Channels").
     public struct Routing: Sendable, Equatable {
@@ -142,7 +144,7 @@ public struct Configuration: Sendable {
                 ZoneRules, Int, OldMemberRule, Files, String, Double, String, [String: ChannelSpec], Routing, DeliveryPolicy, WebSettings?
             ) in
             try r.checkKeys(
-                r.root, allowed: ["guanhuai", "files", "old_member", "database", "channels", "routing", "delivery", "web", "report", "metrics"], top)
+                r.root, allowed: ["guanhuai", "files", "old_member", "database", "channels", "routing", "delivery", "web", "report", "metrics", "fund"], top)
             let gp = TOMLReader.Place(header: "guanhuai", index: 0, name: "[guanhuai]")
             let g = try r.table(r.root, "guanhuai", top)
             var zone = ZoneRules.named("Asia/Shanghai")!
@@ -298,6 +300,7 @@ public struct Configuration: Sendable {
         }
         let (zone, send, old, files, databasePath, busyTimeout, templatesDirectory, channels, routing, delivery, web) = header
         let postgres = try one { () throws(InputError) in try PostgresSettings.parse(r) }
+        let fund = try one { () throws(InputError) in try r.table(r.root, "fund", top).map { t throws(InputError) in try FundSettings.parse(t, r) } }
         let (report, metrics, since) = try one { () throws(InputError) -> (ReportSettings?, MetricsSettings?, CivilDate?) in
             let report = try r.table(r.root, "report", top).map { t throws(InputError) in try ReportSettings.parse(t, r) }
             let metrics = try r.table(r.root, "metrics", top).map { t throws(InputError) in try MetricsSettings.parse(t, r) }
@@ -328,6 +331,7 @@ public struct Configuration: Sendable {
             events: [], rules: rules)
         c.since = since
         c.postgres = postgres
+        if let fund { c.fund = fund }
         c.delivery.instances = postgres?.instances ?? 1
         if let h = files.holidays {
             do {

@@ -29,6 +29,23 @@ public enum FundStage: String, Sendable, CaseIterable, Codable {
 
     public var isFinal: Bool { self == .closed || self == .rejected || self == .withdrawn }
 
+    /// The stage in an operator's English.
+    public var english: String {
+        switch self {
+        case .branchReview: "the branch's review"
+        case .generalReview: "the 党总支's review"
+        case .decision: "组织部's decision"
+        case .noticeCheck: "the check of the 公示 text"
+        case .notice: "公示"
+        case .held: "an objection held for 组织部"
+        case .payment: "payment"
+        case .returned: "returned for more"
+        case .closed: "paid and closed"
+        case .rejected: "refused"
+        case .withdrawn: "withdrawn"
+        }
+    }
+
     public var words: String {
         switch self {
         case .branchReview: "党支部审核"
@@ -74,6 +91,17 @@ public enum FundRole: String, Sendable, CaseIterable {
         case .generalSecretary: "党总支书记"
         case .organizationDepartment: "组织部"
         case .system: "系统"
+        }
+    }
+
+    /// The role in an operator's English.
+    public var english: String {
+        switch self {
+        case .applicant: "the applicant"
+        case .branchSecretary: "the branch secretary"
+        case .generalSecretary: "the 党总支 secretary"
+        case .organizationDepartment: "组织部"
+        case .system: "guanhuaid"
         }
     }
 }
@@ -166,7 +194,7 @@ public struct FundRefusal: Error, Sendable, Equatable {
     public var chinese: String
     public var english: String
 
-    init(_ chinese: String, _ english: String) {
+    public init(_ chinese: String, _ english: String) {
         self.chinese = chinese
         self.english = english
     }
@@ -182,7 +210,7 @@ public enum FundProcedure {
         _ c: FundCase, _ action: FundAction, by person: PersonID, as role: FundRole, balance: [FundSource: Int64] = [:]
     ) -> Result<FundStage, FundRefusal> {
         if c.stage.isFinal {
-            return .failure(FundRefusal("这件申请\(c.stage.words)，不能再办理。", "this application is \(c.stage.rawValue); nothing more can be done"))
+            return .failure(FundRefusal("这件申请\(c.stage.words)，不能再办理。", "this application is \(c.stage.english); nothing more can be done"))
         }
         // Withdrawal: the member, their branch secretary or 组织部, until paid.
         if case .withdraw = action {
@@ -257,10 +285,10 @@ public enum FundProcedure {
             return .failure(
                 FundRefusal(
                     "现在是「\(c.stage.words)」，不能发放：须经集体研究决定并公示期满。",
-                    "it is at \(c.stage.rawValue); it can be paid only after the decision and the 公示 period"))
+                    "it is at \(c.stage.english); it can be paid only after the decision and the 公示 period"))
         default:
             return .failure(
-                FundRefusal("现在是「\(c.stage.words)」，这一步（\(action.name)）不能办理。", "\(action.name) is not a step at \(c.stage.rawValue)"))
+                FundRefusal("现在是「\(c.stage.words)」，这一步（\(action.name)）不能办理。", "\(action.name) is not a step at \(c.stage.english)"))
         }
     }
 
@@ -274,14 +302,14 @@ public enum FundProcedure {
 
     static func refusedRole(_ action: FundAction, _ role: FundRole, expected: FundRole? = nil) -> FundRefusal {
         guard let expected else {
-            return FundRefusal("\(role.words)不能办理这一步（\(action.name)）。", "\(role.rawValue) cannot take this step (\(action.name))")
+            return FundRefusal("\(role.words)不能办理这一步（\(action.name)）。", "\(role.english) cannot take this step (\(action.name))")
         }
         if expected == role {
             return FundRefusal(
-                "这一步（\(action.name)）只能由该党员所在组织的\(expected.words)办理。", "\(action.name) is for this member's own \(expected.rawValue)")
+                "这一步（\(action.name)）只能由该党员所在组织的\(expected.words)办理。", "\(action.name) is for this member's own \(expected.english)")
         }
         return FundRefusal(
-            "这一步（\(action.name)）由\(expected.words)办理，\(role.words)不能办理。", "\(action.name) is for \(expected.rawValue), not \(role.rawValue)")
+            "这一步（\(action.name)）由\(expected.words)办理，\(role.words)不能办理。", "\(action.name) is for \(expected.english), not \(role.english)")
     }
 
     /// Whether `person`, acting as `role`, may submit an application for the case's member: the member themself,

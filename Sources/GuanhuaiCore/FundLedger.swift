@@ -45,7 +45,7 @@ public enum FundLog {
             case .success(let to):
                 guard to == step.to else {
                     return .failure(
-                        FundRefusal("记录与规则不符：\(step.action.name) 应到「\(to.words)」。", "\(step.action.name) leads to \(to.rawValue), not \(step.to.rawValue)"))
+                        FundRefusal("记录与规则不符：\(step.action.name) 应到「\(to.words)」。", "\(step.action.name) leads to \(to.english), not \(step.to.english)"))
                 }
                 c = FundLog.apply(step, to: c)
             }

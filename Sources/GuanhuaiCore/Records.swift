@@ -201,11 +201,17 @@ public enum AuditAction: String, Sendable, CaseIterable {
     case importOrgs = "import-orgs"
     case importRoster = "import-roster"
     case importRelations = "import-relations"
+    /// The 专项资金: an application, a step of it, an income entry.
+    case fundApply = "fund-apply"
+    case fundStep = "fund-step"
+    case fundIncome = "fund-income"
 
     /// Closes or annotates what is planned (a completion, a waiver, a note, a revoked link): it adds no send time.
     public var onlyCloses: Bool {
         switch self {
         case .done, .waived, .progress, .doneBulk, .waiveBulk, .importCompletions, .webRevoke: true
+        // Nothing the planner reads: the fund's own deadlines are read from its tables.
+        case .fundApply, .fundStep, .fundIncome: true
         case .eventAdd, .importOrgs, .importRoster, .importRelations: false
         }
     }

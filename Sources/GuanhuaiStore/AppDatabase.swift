@@ -297,6 +297,58 @@ public struct AppDatabase: Sendable {
             try db.create(index: "smsReceipt_on_message", on: "smsReceipt", columns: ["channel", "messageID"])
             try db.create(index: "smsReceipt_on_state", on: "smsReceipt", columns: ["state", "submittedAt"])
         }
+        // v8: the 关怀帮扶专项资金 (X九): applications, their steps (append-only), and the fund's income.
+        m.registerMigration("v8") { db in
+            try db.create(table: "fundApplication") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("nonce", .text).notNull().unique()
+                t.column("member", .text).notNull()
+                t.column("category", .text).notNull()
+                t.column("reason", .text).notNull()
+                t.column("amountAskedFen", .integer).notNull()
+                t.column("attachments", .text).notNull()
+                t.column("family", .text).notNull()
+                t.column("consent", .boolean).notNull()
+                t.column("appliedBy", .text).notNull()
+                t.column("appliedOn", .text).notNull()
+                t.column("recordedAt", .integer).notNull()
+                t.column("stage", .text).notNull()
+                t.column("stageSince", .text).notNull()
+                t.column("steps", .integer).notNull().defaults(to: 0)
+                t.column("grantedFen", .integer)
+                t.column("source", .text)
+            }
+            try db.create(index: "fundApplication_on_stage", on: "fundApplication", columns: ["stage"])
+            try db.create(table: "fundStep") { t in
+                t.column("application", .integer).notNull().references("fundApplication")
+                t.column("seq", .integer).notNull()
+                t.column("nonce", .text).notNull().unique()
+                t.column("action", .text).notNull()
+                t.column("person", .text).notNull()
+                t.column("role", .text).notNull()
+                t.column("date", .text).notNull()
+                t.column("fromStage", .text).notNull()
+                t.column("toStage", .text).notNull()
+                t.column("words", .text)
+                t.column("meeting", .text)
+                t.column("attendees", .text)
+                t.column("amountFen", .integer)
+                t.column("source", .text)
+                t.column("paidOn", .text)
+                t.column("at", .integer).notNull()
+                t.column("via", .text)
+                t.primaryKey(["application", "seq"])
+            }
+            try db.create(table: "fundIncome") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("source", .text).notNull()
+                t.column("date", .text).notNull()
+                t.column("amountFen", .integer).notNull()
+                t.column("note", .text)
+                t.column("recordedAt", .integer).notNull()
+                t.column("recordedBy", .text).notNull()
+            }
+        }
         return m
     }
 }

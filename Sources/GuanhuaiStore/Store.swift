@@ -108,11 +108,11 @@ public protocol WebStore: Sendable {
 }
 
 /// Everything the daemon, the pages and the commands need: what either engine implements.
-public typealias CommitteeStore = OutboxStore & RecordStore & PlanStore & WebStore & ImportStore
+public typealias CommitteeStore = OutboxStore & RecordStore & PlanStore & WebStore & ImportStore & FundStore
 
 extension OutboxStore {
     public func dueOutbox(now: Int64) async throws(StoreError) -> [OutboxRow] { try await dueOutbox(now: now, limit: 500) }
     public func markSent(_ id: Int64, at: Int64) async throws(StoreError) { try await markSent(id, at: at, tracking: nil) }
 }
 
-extension AppDatabase: OutboxStore, RecordStore, PlanStore, WebStore, ImportStore {}
+extension AppDatabase: OutboxStore, RecordStore, PlanStore, WebStore, ImportStore, FundStore {}

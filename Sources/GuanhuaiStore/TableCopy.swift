@@ -29,11 +29,14 @@ public struct TableCopy: Sendable, Equatable {
         ("setting", "key"), ("unit", "id"), ("person", "id"), ("member", "id"), ("relation", "kind, fromPerson, toID"),
         ("dependant", "id"), ("event", "seq"), ("completion", "occurrence"), ("outbox", "id"), ("outboxItem", "outbox, occurrence"),
         ("closedNotice", "recipient, occurrence"), ("audit", "id"), ("disabledEndpoint", "channel"), ("linkGeneration", "person"),
-        ("progressNote", "id"), ("smsReceipt", "outbox"),
+        ("progressNote", "id"), ("smsReceipt", "outbox"), ("fundApplication", "id"), ("fundStep", "application, seq"),
+        ("fundIncome", "id"),
     ]
 
     /// The columns whose values count from a sequence (PostgreSQL's identity columns, SQLite's rowid aliases).
-    public static let identities: [(table: String, column: String)] = [("event", "seq"), ("outbox", "id"), ("audit", "id"), ("progressNote", "id")]
+    public static let identities: [(table: String, column: String)] = [
+        ("event", "seq"), ("outbox", "id"), ("audit", "id"), ("progressNote", "id"), ("fundApplication", "id"), ("fundIncome", "id"),
+    ]
 }
 
 extension AppDatabase {

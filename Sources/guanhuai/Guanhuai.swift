@@ -20,7 +20,7 @@ struct Guanhuai: AsyncParsableCommand {
             PlanCommand.self, AgendaCommand.self, ImportCommand.self, EventCommand.self, DoneCommand.self,
             WaiveCommand.self, StatusCommand.self, CheckCommand.self, SendTestCommand.self, CalendarCommand.self,
             LunarCommand.self, EnableChannelCommand.self, WebCommand.self, ReportCommand.self, DatabaseCommand.self, BackupCommand.self,
-            RestoreCommand.self,
+            RestoreCommand.self, FundCommand.self,
         ]
     )
 

@@ -41,6 +41,15 @@ struct DatabaseCopyTests {
         try db.disableEndpoint(channel: "hook", endpoint: "https://example.org/h", at: 1_800_000_000, reason: "HTTP 410 Gone")
         _ = try db.revokeLinks(of: "P001", actor: actor)
         _ = try db.addProgressNote(occurrence: "o-open", person: "P001", date: CivilDate(2026, 12, 1)!, note: "已电话联系", nonce: "n1", actor: actor)
+        // The 专项资金: income, an application, a step.
+        _ = try db.addFundIncome(FundIncome(source: .donation, on: CivilDate(2026, 12, 1)!, amountFen: 100_000), note: "凭证 1 号", actor: actor)
+        let application = try db.addFundApplication(
+            NewFundApplication(
+                member: "M014", category: "大病", reason: "胃出血住院", amountAskedFen: 50_050, attachments: ["诊断证明.pdf"], family: [],
+                consent: true, appliedBy: "M001", appliedOn: CivilDate(2026, 12, 1)!, nonce: "f1"), actor: actor)
+        _ = try db.takeFundStep(application, nonce: "f2", actor: actor) { _ in
+            .success(FundStep(action: .returnForMore(words: "补充费用清单"), person: "M001", role: .branchSecretary, on: CivilDate(2026, 12, 2)!, to: .returned))
+        }
         let original = try db.copyOut()
         for t in original { #expect(!t.rows.isEmpty, "table \(t.table) is empty in the example: the round trip would not test it") }
 

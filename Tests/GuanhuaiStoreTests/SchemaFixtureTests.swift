@@ -105,6 +105,17 @@ import Testing
         if let texted = try store.outbox().first(where: { $0.channel == "sms" }) {
             try store.markSent(texted.id, at: now + 2, tracking: "900619746936498441^0")
         }
+        // From v8: the 专项资金, an application reviewed and decided, and the fund's income.
+        for args in [
+            ["fund", "income", "--source", "本级留存党费", "--amount", "20000", "--date", "2026-12-01", "--note", "凭证12号"],
+            ["fund", "apply", "M014", "--category", "大病", "--reason", "胃出血住院", "--amount", "5000", "--attachment", "诊断证明.pdf", "--consent", "--by", "M001"],
+            ["fund", "review", "1", "--verdict", "approve", "--words", "情况属实", "--by", "M001"],
+            ["fund", "review", "1", "--verdict", "approve", "--by", "S01"],
+            ["fund", "decide", "1", "--meeting", "2026-12-07", "--attendee", "L01", "--attendee", "L02", "--amount", "3000", "--source", "本级留存党费"],
+        ] {
+            let r = try runCLI(args + ["--config", config])
+            #expect(r.status == 0, "\(args): \(r.stderr)")
+        }
         try store.disableEndpoint(channel: "oa", endpoint: "https://oa.example.edu.cn/hook", at: now, reason: "410 Gone")
         _ = try store.revokeLinks(of: "P001", actor: Actor(name: "uid 0", now: now))
         _ = try store.addProgressNote(
