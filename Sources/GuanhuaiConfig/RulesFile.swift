@@ -115,7 +115,7 @@ public enum RulesFile {
 
     static let triggerKinds = [
         "fixed-annual", "lunar-annual", "festivals", "anniversary", "periodic", "calendar", "event", "milestone",
-        "quota",
+        "quota", "fund",
     ]
 
     static func trigger(
@@ -209,6 +209,9 @@ public enum RulesFile {
             return .quota(
                 leaderContacts: try r.int(t, "leader_contacts", place, range: 0...100) ?? 2,
                 cadreHardshipContacts: try r.int(t, "cadre_hardship_contacts", place, range: 0...100) ?? 1)
+        case "fund":
+            try keys([])
+            return .fund
         default:
             throw r.error(place, "kind", "unknown trigger kind \"\(kind)\"; use one of \(triggerKinds.joined(separator: ", "))")
         }
@@ -236,6 +239,7 @@ public enum RulesFile {
             switch trigger {
             case .event, .eventEnd: select = "event-member"
             case .quota: select = "quota-holders"
+            case .fund: select = "fund-applicants"
             default: throw r.error(place, nil, "missing required key \"subjects\"")
             }
         }
@@ -247,6 +251,7 @@ public enum RulesFile {
         case "linked-committee-members": selector = .linkedCommitteeMembers
         case "minor-children": selector = .minorChildren
         case "quota-holders": selector = .quotaHolders
+        case "fund-applicants": selector = .fundApplicants
         default:
             if let k = RelationKind(rawValue: select) {
                 selector = .relation(k)
@@ -256,14 +261,16 @@ public enum RulesFile {
                 let all =
                     [
                         "members", "event-member", "general-branch-secretaries", "linked-committee-members",
-                        "minor-children", "quota-holders",
+                        "minor-children", "quota-holders", "fund-applicants",
                     ] + RelationKind.allCases.map(\.rawValue)
                     + UnitSelection.allCases.map(\.rawValue)
                 throw r.error(place, "subjects", "unknown subjects \"\(select)\"; use one of \(all.joined(separator: ", "))")
             }
         }
         switch (trigger, selector) {
-        case (.event, .eventMember), (.eventEnd, .eventMember), (.quota, .quotaHolders): break
+        case (.event, .eventMember), (.eventEnd, .eventMember), (.quota, .quotaHolders), (.fund, .fundApplicants): break
+        case (.fund, _), (_, .fundApplicants):
+            throw r.error(place, "subjects", "fund triggers and \"fund-applicants\" go together")
         case (.event, _), (.eventEnd, _):
             throw r.error(place, "subjects", "an event rule's subject is the event's member: subjects = \"event-member\"")
         case (_, .eventMember): throw r.error(place, "subjects", "\"event-member\" goes with event and event-end triggers")

@@ -396,3 +396,65 @@ extension WorkCalendar {
         return day
     }
 }
+
+/// One open stage of an application, as the planner reminds it: who answers for it and by when.
+public struct FundObligation: Sendable, Hashable {
+    public var application: Int64
+    /// The steps recorded before the stage was entered: with the application, what makes the stage's occurrence id.
+    public var seq: Int
+    public var stage: FundStage
+    public var member: PersonID
+    /// The member's branch: escalation goes to the unit above it.
+    public var unit: UnitID
+    public var responsible: PersonID
+    public var since: CivilDate
+    public var due: CivilDate
+
+    public init(
+        application: Int64, seq: Int, stage: FundStage, member: PersonID, unit: UnitID, responsible: PersonID, since: CivilDate,
+        due: CivilDate
+    ) {
+        self.application = application
+        self.seq = seq
+        self.stage = stage
+        self.member = member
+        self.unit = unit
+        self.responsible = responsible
+        self.since = since
+        self.due = due
+    }
+
+    /// The occurrence key after the rule's id: `<application>:<seq>`.
+    public var key: String { FundObligation.key(application: application, seq: seq) }
+    public static func key(application: Int64, seq: Int) -> String { "\(application):\(seq)" }
+}
+
+extension FundStage {
+    /// What the person responsible is asked to do at this stage (an occurrence's title).
+    public var task: String {
+        switch self {
+        case .branchReview: "党支部审核"
+        case .generalReview: "党总支审核"
+        case .decision: "组织部集体研究"
+        case .noticeCheck: "公示前保密审查"
+        case .notice: "公示期间受理异议"
+        case .held: "处理公示异议"
+        case .payment: "发放资助"
+        case .returned: "补充材料后重新提交"
+        case .closed, .rejected, .withdrawn: words
+        }
+    }
+}
+
+extension FundProcedure {
+    /// Who answers for a stage: the branch secretary for its review and a return, the 党总支 secretary for theirs,
+    /// 组织部 for the rest (the 公示 included: it receives objections); 组织部 where the tree names no secretary.
+    public static func responsible(for c: FundCase, organizationDepartment: PersonID) -> PersonID? {
+        switch c.stage {
+        case .branchReview, .returned: c.branchSecretary ?? organizationDepartment
+        case .generalReview: c.generalSecretary ?? organizationDepartment
+        case .decision, .noticeCheck, .notice, .held, .payment: organizationDepartment
+        case .closed, .rejected, .withdrawn: nil
+        }
+    }
+}

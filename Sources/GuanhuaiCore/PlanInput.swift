@@ -35,6 +35,8 @@ public struct PlanInput: Sendable {
     public var completions: [Completion]
     public var rules: [Rule]
     public var settings: PlanSettings
+    /// The open stages of 专项资金 applications (read from the store), for a `fund` rule to remind.
+    public var fund: [FundObligation] = []
 
     public init(
         organization: Organization, members: [Member], relations: [Relation] = [], dependants: [Dependant] = [],

@@ -83,6 +83,8 @@ extension Planner {
                 milestone(rule, years: years, reachedBy: reachedBy, start: startMD, due: dueMD)
             case .quota(let leaderMin, let cadreMin):
                 quota(rule, leaderMin: leaderMin, cadreMin: cadreMin)
+            case .fund:
+                fund(rule)
             }
         }
 
@@ -288,7 +290,7 @@ extension Planner {
                         key: d.id, subject: d.id, status: nil, org: org.committee.id, responsible: planner.orgDept,
                         extra: [])
                 }
-            case .eventMember, .quotaHolders:
+            case .eventMember, .quotaHolders, .fundApplicants:
                 return []
             }
         }

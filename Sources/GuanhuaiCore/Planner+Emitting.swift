@@ -79,6 +79,16 @@ extension Planner.Context {
         }
     }
 
+    /// Each open stage of a 专项资金 application, with the stage's responsible person and deadline; one past its
+    /// deadline stays open (overdue, escalated) until the step is taken, which records it done.
+    mutating func fund(_ rule: Rule) {
+        let prefix = "\(rule.id):"
+        for f in planner.input.fund where intersects(f.since, f.due) || (today > f.due && f.due <= query.to) {
+            let t = Target(key: f.key, subject: f.member, status: nil, org: f.unit, responsible: f.responsible, extra: [])
+            add(rule, prefix: prefix, key: f.key, title: "\(rule.title)：\(f.stage.task)（申请 \(f.application)）", target: t, start: f.since, due: f.due)
+        }
+    }
+
     mutating func add(
         _ rule: Rule, prefix: String, key: String, title: String, target t: Target, start: CivilDate,
         due: CivilDate, greeting: (CivilDate, PersonID)? = nil, event: String? = nil

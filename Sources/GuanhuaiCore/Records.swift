@@ -210,8 +210,9 @@ public enum AuditAction: String, Sendable, CaseIterable {
     public var onlyCloses: Bool {
         switch self {
         case .done, .waived, .progress, .doneBulk, .waiveBulk, .importCompletions, .webRevoke: true
-        // Nothing the planner reads: the fund's own deadlines are read from its tables.
-        case .fundApply, .fundStep, .fundIncome: true
+        // Money in changes no deadline; an application or a step opens a stage with its own.
+        case .fundIncome: true
+        case .fundApply, .fundStep: false
         case .eventAdd, .importOrgs, .importRoster, .importRelations: false
         }
     }

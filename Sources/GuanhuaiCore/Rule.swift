@@ -75,6 +75,8 @@ public enum Trigger: Hashable, Sendable {
     case eventEnd(kinds: Set<EventKind>, days: Int)
     /// A standing check of the relations, reported monthly to 组织部.
     case quota(leaderContacts: Int, cadreHardshipContacts: Int)
+    /// Each open stage of a 专项资金 application (X九): its responsible person and deadline are the stage's.
+    case fund
 }
 
 public struct MonthDay: Hashable, Sendable, CustomStringConvertible {
@@ -223,6 +225,8 @@ public enum SubjectSelector: Hashable, Sendable {
     case eventMember(tags: Set<Tag>)
     /// The leaders and cadres short of their contact quota (quota triggers).
     case quotaHolders
+    /// The member each open 专项资金 application is for (fund triggers).
+    case fundApplicants
 
     public var key: String {
         switch self {
@@ -234,6 +238,7 @@ public enum SubjectSelector: Hashable, Sendable {
         case .minorChildren: "minor-children"
         case .eventMember: "event-member"
         case .quotaHolders: "quota-holders"
+        case .fundApplicants: "fund-applicants"
         }
     }
 }

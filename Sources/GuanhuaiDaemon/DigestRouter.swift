@@ -165,7 +165,9 @@ struct DigestRouter: Sendable {
         let org = config.organization
         var byChannel: [String: [Digest.Item]] = [:]
         var order: [String] = []
-        for item in d.items where item.kind != .greeting {
+        // A group is not a person: a 专项资金 stage names someone's application, so it goes only to the person.
+        let fundRules = Set(config.rules.filter { $0.trigger == .fund }.map(\.id))
+        for item in d.items where item.kind != .greeting && !fundRules.contains(item.occurrence.rule) {
             let o = item.occurrence
             let lineage = org.lineage(of: o.org)
             let above = item.kind == .escalation && lineage.count > 1 ? lineage.dropFirst() : lineage[...]

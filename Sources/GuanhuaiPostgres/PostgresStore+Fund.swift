@@ -33,7 +33,8 @@ extension PostgresStore: FundStore {
     }
 
     public func takeFundStep(
-        _ id: Int64, nonce: String, actor: Actor, _ decide: @escaping @Sendable (FundBook) -> Result<FundStep, FundRefusal>
+        _ id: Int64, nonce: String, actor: Actor, closes rule: String?,
+        _ decide: @escaping @Sendable (FundBook) -> Result<FundStep, FundRefusal>
     ) async throws(StoreError) -> Result<FundStep, FundRefusal>? {
         try await write { conn, logger in
             try await conn.query("SELECT pg_advisory_xact_lock(\(Self.fundLockKey))", logger: logger)
@@ -61,6 +62,7 @@ extension PostgresStore: FundStore {
                     steps = \(Int64(next.steps)), grantedFen = \(next.granted?.amountFen), source = \(next.granted?.source.rawValue)
                 WHERE id = \(id) AND steps = \(Int64(application.steps))
                 """, logger: logger)
+            if let rule { _ = try await Self.insertCompletion(conn, logger, FundColumns.stageCompletion(rule: rule, application, step), actor) }
             try await Self.audit(
                 conn, logger, actor, .fundStep, FundColumns.target(id), FundColumns.stepSummary(step, from: application.stage, actor: actor))
             return decided

@@ -23,7 +23,8 @@ extension AppDatabase {
     }
 
     public func takeFundStep(
-        _ id: Int64, nonce: String, actor: Actor, _ decide: @escaping @Sendable (FundBook) -> Result<FundStep, FundRefusal>
+        _ id: Int64, nonce: String, actor: Actor, closes rule: String? = nil,
+        _ decide: @escaping @Sendable (FundBook) -> Result<FundStep, FundRefusal>
     ) throws(StoreError) -> Result<FundStep, FundRefusal>? {
         try write { db in
             // The same request again (a second tap, a retry): the step it recorded.
@@ -51,6 +52,7 @@ extension AppDatabase {
                     next.stage.rawValue, next.stageSince.description, next.steps, next.granted?.amountFen, next.granted?.source.rawValue, id,
                     application.steps,
                 ])
+            if let rule { _ = try AppDatabase.insertCompletion(db, FundColumns.stageCompletion(rule: rule, application, step), actor) }
             try AppDatabase.audit(db, actor, .fundStep, FundColumns.target(id), FundColumns.stepSummary(step, from: application.stage, actor: actor))
             return decided
         }

@@ -142,9 +142,11 @@ public protocol FundStore: Sendable {
     func addFundApplication(_ a: NewFundApplication, actor: Actor) async throws(StoreError) -> Int64
     /// Decides and records one step in one transaction: `decide` sees the application, its steps and the fund as they
     /// are inside it (fund steps are serialised), and returns the step or why not. The same `nonce` again returns
-    /// the step first recorded with it. Nil: there is no such application.
+    /// the step first recorded with it. Nil: there is no such application. `closes`: the fund rule's id, when there
+    /// is one: the stage left is recorded done as that rule's occurrence (`FundColumns.stageOccurrence`), in the same
+    /// transaction, so its queued reminders are taken back as any completion's are.
     func takeFundStep(
-        _ id: Int64, nonce: String, actor: Actor, _ decide: @escaping @Sendable (FundBook) -> Result<FundStep, FundRefusal>
+        _ id: Int64, nonce: String, actor: Actor, closes rule: String?, _ decide: @escaping @Sendable (FundBook) -> Result<FundStep, FundRefusal>
     ) async throws(StoreError) -> Result<FundStep, FundRefusal>?
     func addFundIncome(_ income: FundIncome, note: String?, actor: Actor) async throws(StoreError) -> Int64
     func fundApplications() async throws(StoreError) -> [FundApplication]
@@ -214,6 +216,16 @@ public enum FundColumns {
             return .pay(date: p, amountFen: a, source: s)
         default: return nil
         }
+    }
+
+    /// The occurrence a stage of an application is reminded as, under the fund rule `rule`: entered after `seq` steps.
+    public static func stageOccurrence(rule: String, application: Int64, seq: Int) -> String {
+        "\(rule):" + FundObligation.key(application: application, seq: seq)
+    }
+
+    /// The completion that closes the stage a step leaves.
+    public static func stageCompletion(rule: String, _ a: FundApplication, _ s: FundStep) -> Completion {
+        Completion(occurrence: stageOccurrence(rule: rule, application: a.id, seq: a.steps), date: s.on, by: s.person)
     }
 
     /// The audit target of an application.

@@ -154,6 +154,7 @@ struct Handlers: Sendable {
             case .date, .eventDate: throw Refusal(status: .badRequest, title: "日期有误", message: words)
             case .notAllowed: throw Refusal(status: .forbidden, title: "不是您的事项", message: words)
             case .closed: throw Refusal(status: .conflict, title: "已登记", message: words)
+            case .fundStage: throw Refusal(status: .conflict, title: "请办理申请", message: words)
             case .store(let e):
                 logger.error("a web action could not be recorded: \(e)")
                 throw Refusal.unwritable

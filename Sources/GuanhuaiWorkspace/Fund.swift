@@ -109,7 +109,7 @@ extension Workspace {
         let ws = self
         let outcome: Result<FundStep, FundRefusal>?
         do {
-            outcome = try await store.takeFundStep(id, nonce: nonce, actor: actor) { book in
+            outcome = try await store.takeFundStep(id, nonce: nonce, actor: actor, closes: fundRule) { book in
                 let c = ws.fundCase(book.application, branch: branch, steps: book.steps)
                 guard let as_ = role ?? FundProcedure.role(of: person, in: c, organizationDepartment: department) else {
                     return .failure(FundRefusal("\(person) 不是申请人本人、其党支部或党总支书记，也不是组织部，不能办理。", "\(person) takes no step on this application"))
@@ -124,6 +124,51 @@ extension Workspace {
         case .failure(let r)?: throw .refused(r)
         case .success(let step)?: return step.to
         }
+    }
+
+    /// The id of the rule that reminds the fund's stages (`trigger = { kind = "fund" }`), if the rules have one.
+    public var fundRule: String? { config.rules.first { $0.enabled && $0.trigger == .fund }?.id }
+
+    /// The open stages of the applications, each with its responsible person and deadline, for the planner. `known`:
+    /// members already read (their branches); the others are looked up.
+    func fundObligations(_ database: any CommitteeStore, known: [Member]) async throws(StoreError) -> [FundObligation] {
+        guard fundRule != nil else { return [] }
+        let open = try await database.fundApplications().filter { !$0.stage.isFinal }
+        guard !open.isEmpty else { return [] }
+        let wanted = Set(open.map(\.member))
+        var branch: [PersonID: UnitID] = [:]
+        for m in known where wanted.contains(m.id) { branch[m.id] = m.branch }
+        let missing = wanted.subtracting(branch.keys)
+        if !missing.isEmpty {
+            let found = try await database.holdings().roster ? try await database.members(inBranches: [], orIDs: missing) : config.members
+            for m in found where missing.contains(m.id) { branch[m.id] = m.branch }
+        }
+        let department = organization.organizationDepartment
+        return open.compactMap { a in
+            guard let unit = branch[a.member], let who = FundProcedure.responsible(for: fundCase(a, branch: unit, steps: []), organizationDepartment: department),
+                let due = config.fund.deadlines.due(a.stage, entered: a.stageSince, calendar: workCalendar)
+            else { return nil }
+            return FundObligation(
+                application: a.id, seq: a.steps, stage: a.stage, member: a.member, unit: unit, responsible: who, since: a.stageSince, due: due)
+        }
+    }
+
+    /// 公示 periods over with no objection: each grant moves on to 发放 by itself, as guanhuaid (`.system`), dated the
+    /// day after the period's last working day. The step's nonce is the application's and its count, so two
+    /// instances doing this at once record it once. Returns the applications moved.
+    public func fundNoticesEnded(today: CivilDate, now: Int64) async throws(FundProblem) -> [Int64] {
+        guard let database else { return [] }
+        let inNotice: [FundApplication]
+        do { inNotice = try await database.fundApplications().filter { $0.stage == .notice } } catch { throw .store(error) }
+        var moved: [Int64] = []
+        for a in inNotice {
+            guard let last = config.fund.deadlines.due(.notice, entered: a.stageSince, calendar: workCalendar), last < today else { continue }
+            _ = try await fundStep(
+                a.id, .noticeEnded, by: "guanhuaid", as: .system, today: last.adding(days: 1), actor: Actor(name: "guanhuaid", now: now),
+                nonce: "notice-ended:\(a.id):\(a.steps)")
+            moved.append(a.id)
+        }
+        return moved
     }
 
     /// Money into the fund from one source.

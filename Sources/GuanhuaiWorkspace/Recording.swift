@@ -14,6 +14,8 @@ public enum RecordingProblem: Error, Equatable, Sendable {
     case notAllowed(by: PersonID, responsible: PersonID)
     /// It is done, waived or no longer owed.
     case closed(Occurrence.Status)
+    /// It is a stage of a 专项资金 application: it closes when its step is taken, not by being marked done.
+    case fundStage(application: String)
     case store(StoreError)
 
     /// What a person reads: Chinese on the pages, the locale's language on the command line; `name` names people.
@@ -27,6 +29,10 @@ public enum RecordingProblem: Error, Equatable, Sendable {
                 "\(name(by)) may not record it: only the responsible person (\(name(responsible))) or a secretary above them may",
                 "\(name(by)) 不能登记：只有责任人（\(name(responsible))）或其上级党组织书记可以登记")
         case .closed(let status): L("it is \(status.chinese) already", "该事项已是「\(status.chinese)」")
+        case .fundStage(let a):
+            L(
+                "it is a stage of 专项资金 application #\(a): take its step instead (`guanhuai fund show \(a)` says which)",
+                "这是专项资金申请 \(a) 的一个环节：请办理该申请的这一步，而不是标记办结")
         case .store(let e): L("it could not be recorded: \(e)", "未能记录：\(e)")
         }
     }
@@ -108,6 +114,9 @@ extension Workspace {
     }
 
     private func check(_ o: Occurrence, by: PersonID?) throws(RecordingProblem) {
+        if let rule = fundRule, o.rule == rule {
+            throw .fundStage(application: String(o.id.dropFirst(rule.count + 1).prefix { $0 != ":" }))
+        }
         guard o.status.isRecordable else { throw .closed(o.status) }
         if let by, !organization.mayRecord(o, by: by) { throw .notAllowed(by: by, responsible: o.responsible) }
     }

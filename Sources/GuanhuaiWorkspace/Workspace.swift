@@ -92,7 +92,9 @@ public struct Workspace: Sendable {
     public func planInput() async throws(StoreError) -> PlanInput {
         guard let database else { return config.planInput() }
         let snap = try await database.snapshot(includingOrganization: false)
-        return merge(snap, members: snap.members)
+        var input = merge(snap, members: snap.members)
+        input.fund = try await fundObligations(database, known: input.members)
+        return input
     }
 
     /// Only the members whose obligations can reach `person` (as responsible, escalation target or subject), so one
@@ -124,7 +126,9 @@ public struct Workspace: Sendable {
     ) async throws(StoreError) -> PlanInput {
         let members = try await database.members(inBranches: branches, orIDs: ids)
         let snap = try await database.snapshot(members: members, relations: relations, events: events)
-        return merge(snap, members: members, rosterImported: true)
+        var input = merge(snap, members: members, rosterImported: true)
+        input.fund = try await fundObligations(database, known: members)
+        return input
     }
 
     func merge(_ snap: StoreSnapshot, members: [Member], rosterImported: Bool? = nil) -> PlanInput {

@@ -47,6 +47,8 @@ func recording<T>(option: String, names: Names, id o: Occurrence? = nil, _ body:
             throw UsageError(message: option + " " + error.message(name: names.person))
         case .closed:
             throw UsageError(message: about + error.message(name: names.person) + (o?.waivedReason.map { "（\($0)）" } ?? ""))
+        case .fundStage:
+            throw UsageError(message: about + error.message(name: names.person))
         case .notAllowed:
             throw UsageError(message: "--by: " + about + error.message(name: names.person))
         case .store(let e):

@@ -385,13 +385,20 @@ struct AgendaCommand: AsyncParsableCommand {
         for (i, h) in header.enumerated() { cell(h, displayWidth(h), i) }
         out.write("\n")
         var overdue = 0
+        // A 专项资金 stage is closed by taking its step (`guanhuai fund …`), not by `done`.
+        let fundPrefix = ws.fundRule.map { $0 + ":" }
         for (k, o) in open.enumerated() {
             let due = o.due.description
             cell(due, due.utf8.count, 0)
             for i in 0..<3 { cell(cells[k * 3 + i], Int(cellWidths[k * 3 + i]), i + 1) }
             cell(o.status.chinese, displayWidth(o.status.chinese), 4)
-            out.write("\n            guanhuai done ")
-            out.write(o.id)
+            if let p = fundPrefix, o.id.hasPrefix(p) {
+                out.write("\n            guanhuai fund show ")
+                out.write(String(o.id.dropFirst(p.count).prefix { $0 != ":" }))
+            } else {
+                out.write("\n            guanhuai done ")
+                out.write(o.id)
+            }
             out.write("\n")
             if o.status == .overdue { overdue += 1 }
         }
