@@ -145,7 +145,8 @@ extension Workspace {
         }
         let department = organization.organizationDepartment
         return open.compactMap { a in
-            guard let unit = branch[a.member], let who = FundProcedure.responsible(for: fundCase(a, branch: unit, steps: []), organizationDepartment: department),
+            guard let unit = branch[a.member],
+                let who = FundProcedure.responsible(for: fundCase(a, branch: unit, steps: []), organizationDepartment: department),
                 let due = config.fund.deadlines.due(a.stage, entered: a.stageSince, calendar: workCalendar)
             else { return nil }
             return FundObligation(

@@ -251,7 +251,7 @@ import Testing
             "talk-request", "end-of-life", "condolence", "honoree-death-report", "duty-death-family",
             "minor-child-allowance", "elderly-regular-visit", "glory-50", "hardship-register-review",
             "monthly-subsidy", "july-first-commendation", "evaluations", "theme-party-day", "discipline-expiry",
-            "leader-contact-quota",
+            "leader-contact-quota", "fund-step",
         ]
         #expect(ids == catalog)
         #expect(Example.config.rules.allSatisfy { !$0.source.isEmpty })
@@ -259,7 +259,7 @@ import Testing
         let occ = Example.plan(from: "2025-01-01", to: "2027-12-31", now: "2026-11-22")
         let seen = Set(occ.map(\.rule))
         #expect(
-            catalog.subtracting(seen).subtracting(["end-of-life", "honoree-death-report"]).isEmpty,
+            catalog.subtracting(seen).subtracting(["end-of-life", "honoree-death-report", "fund-step"]).isEmpty,
             "\(catalog.subtracting(seen))")
     }
 }

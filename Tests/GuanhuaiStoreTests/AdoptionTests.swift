@@ -290,7 +290,7 @@ import Testing
         let roster = try runCLI(["import", "roster", "--config", config], environment: zh)
         #expect(roster.stdout.contains("党员 40 名") && roster.stdout.contains("提醒自今天"), "\(roster.stdout)")
         let check = try runCLI(["check", "--config", config], environment: zh)
-        #expect(check.stdout.contains("正常   ") && check.stdout.contains("规则 25 条") && !check.stdout.contains("ok     "), "\(check.stdout)")
+        #expect(check.stdout.contains("正常   ") && check.stdout.contains("规则 26 条") && !check.stdout.contains("ok     "), "\(check.stdout)")
         let status = try runCLI(["status", "--config", config], environment: zh)
         #expect(status.stdout.contains("接下来的发送时间") && status.stdout.contains("发件箱"), "\(status.stdout)")
         let english = try runCLI(["status", "--config", config])

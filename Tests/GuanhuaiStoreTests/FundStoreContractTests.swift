@@ -43,7 +43,8 @@ import Testing
         #expect(stored.reason == "胃出血住院，自付较多" && stored.consent && stored.appliedOn == Self.day)
 
         // Refused: nothing is written.
-        let refused = try await store.takeFundStep(id, nonce: "s0", actor: actor, closes: "fund-step", Self.decider(.approve(opinion: "同意"), by: "S01", as: .generalSecretary))
+        let refused = try await store.takeFundStep(
+            id, nonce: "s0", actor: actor, closes: "fund-step", Self.decider(.approve(opinion: "同意"), by: "S01", as: .generalSecretary))
         guard case .failure = refused else {
             Issue.record("a 党总支 secretary approved at the branch's review")
             return
@@ -55,17 +56,21 @@ import Testing
         // The same request again (a second tap, a retry across a failover): the step it recorded, not a second one.
         #expect(try await store.takeFundStep(id, nonce: "s1", actor: actor, closes: "fund-step", approve).flatMap { try? $0.get().to } == .generalReview)
         #expect(try await store.fundSteps(of: id).count == 1)
-        _ = try await store.takeFundStep(id, nonce: "s2", actor: actor, closes: "fund-step", Self.decider(.approve(opinion: "同意"), by: "S01", as: .generalSecretary))
+        _ = try await store.takeFundStep(
+            id, nonce: "s2", actor: actor, closes: "fund-step", Self.decider(.approve(opinion: "同意"), by: "S01", as: .generalSecretary))
         // A decision above the balance is refused with the figures; after income it is recorded.
         let decide = FundAction.decide(meeting: Self.day, attendees: ["L01", "L02"], amountFen: 300_000, source: .retainedDues)
-        let short = try await store.takeFundStep(id, nonce: "s3", actor: actor, closes: "fund-step", Self.decider(decide, by: "ZZB", as: .organizationDepartment))
+        let short = try await store.takeFundStep(
+            id, nonce: "s3", actor: actor, closes: "fund-step", Self.decider(decide, by: "ZZB", as: .organizationDepartment))
         guard case .failure(let why)? = short else {
             Issue.record("granted from an empty fund")
             return
         }
         #expect(why.chinese.contains("本级留存党费余额 0 元，不足以资助 3000 元"))
         _ = try await store.addFundIncome(FundIncome(source: .retainedDues, on: Self.day, amountFen: 1_000_000), note: "凭证 12 号", actor: actor)
-        #expect(try await store.takeFundStep(id, nonce: "s4", actor: actor, closes: "fund-step", Self.decider(decide, by: "ZZB", as: .organizationDepartment)) != nil)
+        #expect(
+            try await store.takeFundStep(id, nonce: "s4", actor: actor, closes: "fund-step", Self.decider(decide, by: "ZZB", as: .organizationDepartment))
+                != nil)
         stored = try #require(try await store.fundApplications().first)
         #expect(stored.stage == .noticeCheck && stored.steps == 3 && stored.granted == Grant(amountFen: 300_000, source: .retainedDues))
         let steps = try await store.fundSteps(of: id)
@@ -99,14 +104,19 @@ import Testing
         var ids: [Int64] = []
         for (i, m) in ["M014", "M020"].enumerated() {
             let id = try await store.addFundApplication(Self.application(m, nonce: "a\(i)"), actor: actor)
-            _ = try await store.takeFundStep(id, nonce: "b\(i)", actor: actor, closes: "fund-step", Self.decider(.approve(opinion: ""), by: "M001", as: .branchSecretary))
-            _ = try await store.takeFundStep(id, nonce: "g\(i)", actor: actor, closes: "fund-step", Self.decider(.approve(opinion: ""), by: "S01", as: .generalSecretary))
+            _ = try await store.takeFundStep(
+                id, nonce: "b\(i)", actor: actor, closes: "fund-step", Self.decider(.approve(opinion: ""), by: "M001", as: .branchSecretary))
+            _ = try await store.takeFundStep(
+                id, nonce: "g\(i)", actor: actor, closes: "fund-step", Self.decider(.approve(opinion: ""), by: "S01", as: .generalSecretary))
             ids.append(id)
         }
         let decide = FundAction.decide(meeting: Self.day, attendees: ["L01", "L02"], amountFen: 60_000, source: .donation)
         let outcomes = try await withThrowingTaskGroup(of: Result<FundStep, FundRefusal>?.self) { group in
             for id in ids {
-                group.addTask { try await store.takeFundStep(id, nonce: "d\(id)", actor: actor, closes: "fund-step", Self.decider(decide, by: "ZZB", as: .organizationDepartment)) }
+                group.addTask {
+                    try await store.takeFundStep(
+                        id, nonce: "d\(id)", actor: actor, closes: "fund-step", Self.decider(decide, by: "ZZB", as: .organizationDepartment))
+                }
             }
             var out: [Result<FundStep, FundRefusal>?] = []
             for try await o in group { out.append(o) }
