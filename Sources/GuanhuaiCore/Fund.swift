@@ -458,3 +458,25 @@ extension FundProcedure {
         }
     }
 }
+
+/// Who sees a grant in 公示 (党务公开条例: within the organisation, never the open internet).
+public enum FundNotice {
+    /// The unit a grant is published to: the member's 党总支, or their branch where it has none.
+    public static func unit(ofBranch branch: UnitID, in org: Organization) -> UnitID {
+        if let parent = org.parent(of: branch), parent.kind == .generalBranch { return parent.id }
+        return branch
+    }
+
+    /// Whether `viewer` (a member of `viewerBranch`, or a person of the organisation) sees a grant to a member of
+    /// `grantBranch`: the whole committee when configured so; else 组织部, the members of the grantee's unit, and the
+    /// secretaries of that unit and of the grantee's branch.
+    public static func visible(
+        to viewer: PersonID, viewerBranch: UnitID?, grantBranch: UnitID, wholeCommittee: Bool, in org: Organization
+    ) -> Bool {
+        if wholeCommittee || viewer == org.organizationDepartment { return true }
+        let published = unit(ofBranch: grantBranch, in: org)
+        if let b = viewerBranch, unit(ofBranch: b, in: org) == published { return true }
+        let led = org.unitsLed(by: viewer)
+        return led.contains(published) || led.contains(grantBranch)
+    }
+}

@@ -18,6 +18,8 @@ extension Handlers {
         var page: String
         var today: String
         var windowStart: String
+        /// A 专项资金 stage: its application's page, where its step is taken (it has no 已办结).
+        var fund: String?
     }
 
     struct Option {
@@ -41,6 +43,10 @@ extension Handlers {
         var feed: String
         /// 组织部 and secretaries: their report.
         var report: String?
+        var fundAction: String
+        var fundNonce: String
+        var categories: [Option]
+        var notice: String
     }
 
     struct DoneForm: Decodable {
@@ -78,6 +84,10 @@ extension Handlers {
         routes.head(":token", use: agendaPage)
         routes.post(":token/done", use: agendaDone)
         routes.post(":token/event", use: agendaEvent)
+        routes.post(":token/fund", use: fundApply)
+        routes.get(":token/fund/:id", use: fundPage)
+        routes.post(":token/fund/:id", use: fundStep)
+        routes.get(":token/gongshi", use: noticePage)
         return routes
     }
 
@@ -89,11 +99,15 @@ extension Handlers {
         // then. Anything recorded changes the key.
         if let html = cache.page(v.key, token: g.raw) { return Response.html(html) }
         let links = links(g)
+        let fundPrefix = g.state.workspace.fundRule.map { $0 + ":" }
         let items = v.open(within: 30).enumerated().map { index, o in
             AgendaItem(
                 anchor: "o\(index)", item: itemValues(o, v, person: t.person), mine: o.responsible == t.person,
                 occurrence: o.id, doneAction: "/me/\(g.raw)/done", page: links.itemPath(t.person, o, zone: v.zone, now: now),
-                today: v.today.description, windowStart: o.windowStart.description)
+                today: v.today.description, windowStart: o.windowStart.description,
+                fund: fundPrefix.flatMap { p in
+                    o.id.hasPrefix(p) ? "/me/\(g.raw)/fund/" + o.id.dropFirst(p.count).prefix { $0 != ":" } : nil
+                })
         }
         let members = v.own.map { Option(id: $0.id, name: $0.name, unit: v.units[$0.branch]?.name ?? $0.branch) }
         let kinds = EventKind.allCases.filter { $0 != .talkRequest }.map { Option(id: $0.rawValue, name: $0.chinese) }
@@ -106,7 +120,9 @@ extension Handlers {
                     eventAction: "/me/\(g.raw)/event", feed: links.feed(t.person, now: now),
                     report: Handlers.reportScope(t.person, g.state.workspace.organization) == nil
                         ? nil
-                        : links.reportPath(t.person, now: now)),
+                        : links.reportPath(t.person, now: now),
+                    fundAction: "/me/\(g.raw)/fund", fundNonce: UUID().uuidString,
+                    categories: g.state.workspace.config.fund.categories.map { Option(id: $0, name: $0) }, notice: "/me/\(g.raw)/gongshi"),
                 withTemplate: "agenda") ?? ""
         cache.putPage(v.key, token: g.raw, html)
         return Response.html(html)
@@ -215,6 +231,7 @@ extension Handlers.AgendaItem: MustacheParent {
         case "page": page
         case "today": today
         case "windowStart": windowStart
+        case "fund": fund
         default: nil
         }
     }
@@ -247,6 +264,10 @@ extension Handlers.AgendaPage: MustacheParent {
         case "eventAction": eventAction
         case "feed": feed
         case "report": report
+        case "fundAction": fundAction
+        case "fundNonce": fundNonce
+        case "categories": categories
+        case "notice": notice
         default: nil
         }
     }

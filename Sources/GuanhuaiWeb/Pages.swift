@@ -104,12 +104,15 @@ enum Pages {
             <section class="card{{#item.overdue}} overdue{{/item.overdue}}" id="{{{anchor}}}">
             <h2>{{item.title}}</h2>
             <p>{{item.subject}} · 期限 {{item.due}}（{{item.weekday}}）{{#item.overdue}} · <span class="late">已逾期 {{item.daysOverdue}} 天</span>{{/item.overdue}}{{^mine}} · 责任人 {{item.responsible}}{{/mine}}</p>
+            {{#fund}}<p class="more"><a href="{{{fund}}}" class="fund">办理申请</a></p>{{/fund}}
+            {{^fund}}
             <form method="post" action="{{{doneAction}}}" class="inline">
             <input type="hidden" name="occurrence" value="{{occurrence}}">
             <label>办结日期 <input type="date" name="date" value="{{{today}}}" min="{{{windowStart}}}" max="{{{today}}}" required></label>
             <button type="submit" class="done">已办结…</button>
             </form>
             <p class="more"><a href="{{{page}}}/done">填写慰问金或备注</a> · <a href="{{{page}}}/waive">不适用</a> · <a href="{{{page}}}/note">登记情况</a></p>
+            {{/fund}}
             </section>
             {{/items}}
             {{#hasMembers}}
@@ -122,11 +125,59 @@ enum Pages {
             <label>备注（可不填，仅本人与组织可见）<textarea name="note" rows="2" maxlength="500"></textarea></label>
             <button type="submit" id="record-event">登记</button>
             </form>
+            <h2>申请关怀帮扶专项资金</h2>
+            <p>为本支部党员（或因公殉职党员的家庭）申请。事由仅审核、决定的同志可见；公示只列姓名、单位、类别和金额。</p>
+            <form method="post" action="{{fundAction}}" id="fund-apply">
+            <input type="hidden" name="nonce" value="{{fundNonce}}">
+            <label>党员 <select name="member" required><option value="">请选择党员</option>{{#members}}<option value="{{id}}">{{name}}（{{unit}}）</option>{{/members}}</select></label>
+            <label>类别 <select name="category" required><option value="">请选择类别</option>{{#categories}}<option value="{{id}}">{{name}}</option>{{/categories}}</select></label>
+            <label>申请金额（元）<input type="text" name="amount" inputmode="decimal" pattern="[0-9]+(\\.[0-9]{1,2})?" required placeholder="例如 3000"></label>
+            <label>事由（仅审核、决定的同志可见）<textarea name="reason" rows="3" maxlength="1000" required></textarea></label>
+            <label>附件名称（每行一个；文件请按规定另行报送）<textarea name="attachments" rows="2" maxlength="2000"></textarea></label>
+            <label class="check"><input type="checkbox" name="consent" value="yes" required> 本人（或家属）同意资助结果按规定公示</label>
+            <button type="submit" id="fund-submit">提交申请</button>
+            </form>
             {{/hasMembers}}
+            <p><a href="{{{notice}}}" id="notice">专项资金公示</a></p>
             {{#report}}<p><a href="{{{report}}}" id="report">本单位关怀工作统计</a></p>{{/report}}
             <h2>订阅日历</h2>
             <p>在手机或电脑日历中订阅此地址，待办事项会按期限显示（只含事项和对象，不含原因）：</p>
             <p class="feed"><input type="text" readonly value="{{feed}}" id="feed"></p>
+            """ + foot,
+        "fund": head + """
+            <h1>专项资金申请 {{id}}</h1>
+            <section class="card">
+            <dl>
+            <dt>党员</dt><dd id="member">{{member}}（{{unit}}）</dd>
+            <dt>类别</dt><dd>{{category}}</dd>
+            <dt>申请金额</dt><dd>{{amount}} 元</dd>
+            <dt>事由</dt><dd id="reason">{{reason}}</dd>
+            {{#attachments}}<dt>附件</dt><dd>{{attachments}}</dd>{{/attachments}}
+            <dt>申请日期</dt><dd>{{appliedOn}}</dd>
+            <dt>现状</dt><dd id="stage">{{stage}}{{#due}}，期限 {{due}}{{/due}}</dd>
+            {{#granted}}<dt>决定资助</dt><dd>{{granted}}</dd>{{/granted}}
+            </dl>
+            </section>
+            {{#hasSteps}}<h2>办理经过</h2><ol>{{#steps}}<li>{{text}}</li>{{/steps}}</ol>{{/hasSteps}}
+            {{#hasVerdicts}}
+            <form method="post" action="{{{action}}}" id="fund-step">
+            <input type="hidden" name="nonce" value="{{nonce}}">
+            <label>意见（退回或不同意时必填）<textarea name="words" rows="3" maxlength="500"></textarea></label>
+            {{#verdicts}}<button type="submit" name="verdict" value="{{id}}" id="verdict-{{id}}">{{name}}</button>{{/verdicts}}
+            </form>
+            {{/hasVerdicts}}
+            <p><a href="{{{agenda}}}">返回我的待办</a></p>
+            """ + foot,
+        "notice": head + """
+            <h1>{{heading}}</h1>
+            <p>根据《关怀帮扶专项资金使用办法》，经个人申请、所在党组织审核、党委组织部集体研究，拟对以下同志予以资助，现予公示。</p>
+            {{#empty}}<p class="notice" id="none">目前没有公示中的资助。</p>{{/empty}}
+            {{^empty}}
+            <table id="grants"><thead><tr><th>姓名</th><th>单位</th><th>类别</th><th>金额（元）</th><th>公示期</th></tr></thead>
+            <tbody>{{#rows}}<tr><td>{{name}}</td><td>{{unit}}</td><td>{{category}}</td><td>{{amount}}</td><td>{{period}}</td></tr>{{/rows}}</tbody></table>
+            {{/empty}}
+            <p id="objection">公示期间如有异议，请向{{contact}}反映。</p>
+            <p class="screen-only"><a href="{{{agenda}}}">返回我的待办</a></p>
             """ + foot,
     ]
 
@@ -154,5 +205,10 @@ enum Pages {
         .more a { display: inline-block; min-height: 44px; min-width: 44px; padding: .65rem .5rem; }
         a { color: #0d47a1; }
         footer { color: #888; font-size: .8rem; margin: 2rem 0 1rem; }
+        label.check input { width: auto; margin-right: .4rem; }
+        table { width: 100%; border-collapse: collapse; background: #fff; }
+        th, td { border: 1px solid #ccc; padding: .4rem; text-align: left; font-size: .95rem; }
+        #fund-step button { margin-top: .5rem; }
+        @media print { body { background: #fff; } main { max-width: none; } footer, .screen-only { display: none; } h1 { color: #000; } }
         """
 }

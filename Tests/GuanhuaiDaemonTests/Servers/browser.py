@@ -7,6 +7,8 @@ on the phone the reminder arrived on. Prints what the person saw as JSON.
   browser.py event URL --member ID --kind KIND --date YYYY-MM-DD
   browser.py agenda URL [--occurrence ID [--confirm]]   what the list offers; 已办结… on one item, then (--confirm) 确认
   browser.py event-empty URL                            submit the event form untouched: does the browser stop it?
+  browser.py fund-apply URL --member ID --category C --amount YUAN --reason TEXT [--attachments "A\nB"] [--no-consent]
+  browser.py fund-step URL --verdict approve|return|reject|resubmit|withdraw [--words TEXT]
 """
 import argparse, json, sys
 from selenium import webdriver
@@ -16,7 +18,13 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 p = argparse.ArgumentParser()
-p.add_argument("action", choices=["open", "done", "event", "agenda", "event-empty"])
+p.add_argument("action", choices=["open", "done", "event", "agenda", "event-empty", "fund-apply", "fund-step"])
+p.add_argument("--category")
+p.add_argument("--reason")
+p.add_argument("--attachments")
+p.add_argument("--no-consent", action="store_true")
+p.add_argument("--verdict")
+p.add_argument("--words")
 p.add_argument("--occurrence")
 p.add_argument("--confirm", action="store_true")
 p.add_argument("url")
@@ -89,6 +97,34 @@ try:
                 d.find_element(By.ID, "confirm").click()
                 WebDriverWait(d, 20).until(EC.presence_of_element_located((By.ID, "result")))
                 out["result"] = d.find_element(By.TAG_NAME, "body").text
+    elif a.action == "fund-apply":
+        f = d.find_element(By.ID, "fund-apply")
+        Select(f.find_element(By.NAME, "member")).select_by_value(a.member)
+        Select(f.find_element(By.NAME, "category")).select_by_value(a.category)
+        f.find_element(By.NAME, "amount").send_keys(a.amount)
+        f.find_element(By.NAME, "reason").send_keys(a.reason)
+        if a.attachments:
+            f.find_element(By.NAME, "attachments").send_keys(a.attachments.replace("\\n", "\n"))
+        if not a.no_consent:
+            f.find_element(By.NAME, "consent").click()
+        before = d.current_url
+        d.find_element(By.ID, "fund-submit").click()
+        if a.no_consent:
+            # The consent box is required: the browser refuses to submit and stays on the page.
+            out["consent_valid"] = d.execute_script("return document.querySelector('input[name=consent]').checkValidity()")
+            out["stayed"] = d.current_url == before and not d.find_elements(By.ID, "result")
+        else:
+            WebDriverWait(d, 20).until(EC.presence_of_element_located((By.ID, "result")))
+            out["result_title"] = d.title
+            out["result"] = d.find_element(By.TAG_NAME, "body").text
+    elif a.action == "fund-step":
+        out["buttons"] = [e.get_attribute("value") for e in d.find_elements(By.CSS_SELECTOR, "#fund-step button")]
+        if a.words:
+            d.find_element(By.NAME, "words").send_keys(a.words)
+        d.find_element(By.ID, "verdict-" + a.verdict).click()
+        WebDriverWait(d, 20).until(EC.presence_of_element_located((By.ID, "result")))
+        out["result_title"] = d.title
+        out["result"] = d.find_element(By.TAG_NAME, "body").text
     elif a.action == "event-empty":
         before = d.current_url
         d.find_element(By.ID, "record-event").click()

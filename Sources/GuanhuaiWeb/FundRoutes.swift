@@ -1,0 +1,270 @@
+import Foundation
+import GuanhuaiCalendar
+import GuanhuaiCore
+import GuanhuaiStore
+import GuanhuaiWorkspace
+import Hummingbird
+
+/// The 专项资金 on the pages, behind a person's 「我的待办」 link: a secretary applies for a member of their units,
+/// each person involved sees the application and takes their step, and the 公示 lists what is in its period. Every
+/// step goes through the Workspace's fund use cases, as `guanhuai fund` does.
+extension Handlers {
+    struct FundApplyForm: Decodable {
+        var member: String
+        var category: String
+        var amount: String
+        var reason: String
+        var attachments: String?
+        var consent: String?
+        var nonce: String
+    }
+
+    struct FundStepForm: Decodable {
+        var verdict: String
+        var words: String?
+        var nonce: String
+    }
+
+    struct FundPage {
+        var title = "专项资金申请"
+        var id: Int64
+        var member: String
+        var unit: String
+        var category: String
+        var amount: String
+        var reason: String
+        var attachments: String
+        var appliedOn: String
+        var stage: String
+        var due: String
+        var granted: String
+        var steps: [StepLine]
+        var hasSteps: Bool
+        /// The verdicts this person may give now, each a button.
+        var verdicts: [Option]
+        var hasVerdicts: Bool
+        var action: String
+        var nonce: String
+        var agenda: String
+    }
+
+    struct StepLine {
+        var text: String
+    }
+
+    struct NoticePage {
+        var title = "关怀帮扶专项资金公示"
+        var heading: String
+        var rows: [NoticeRow]
+        var empty: Bool
+        var contact: String
+        var agenda: String
+    }
+
+    struct NoticeRow {
+        var name: String
+        var unit: String
+        var category: String
+        var amount: String
+        var period: String
+    }
+
+    /// A fund use case's refusal, as a page.
+    func funding<T>(_ body: () async throws(FundProblem) -> T) async throws(Refusal) -> T {
+        do {
+            return try await body()
+        } catch {
+            switch error {
+            case .store(let e):
+                logger.error("a fund step could not be recorded: \(e)")
+                throw Refusal.unwritable
+            case .noSuchApplication: throw Refusal(status: .notFound, title: "没有这份申请", message: error.message(chinese: true) + "。")
+            case .refused, .notInvolved: throw Refusal(status: .forbidden, title: "不能办理", message: error.message(chinese: true))
+            case .unknownMember, .unknownCategory: throw Refusal(status: .badRequest, title: "填写有误", message: error.message(chinese: true))
+            }
+        }
+    }
+
+    /// A secretary's application for a member of their own units (or a member's own).
+    @Sendable func fundApply(_ req: Request, _ ctx: WebContext) async throws -> Response {
+        let g = try ctx.granted()
+        let (t, now) = (g.token, g.now)
+        let v = try await view(g.state, person: t.person, now: now)
+        let f = try await form(req, ctx, as: FundApplyForm.self)
+        guard v.own.contains(where: { $0.id == f.member }) || f.member == t.person else {
+            throw Refusal(status: .forbidden, title: "不能为这位党员申请", message: "只能为您担任书记的党组织的党员申请。")
+        }
+        guard let fen = Amount.fen(f.amount.trimmingCharacters(in: .whitespaces)), fen > 0 else {
+            throw Refusal(status: .badRequest, title: "金额有误", message: "申请金额请填写以元为单位的数字，例如 3000 或 3000.50。")
+        }
+        guard let reason = Handlers.text(f.reason, limit: 1000) else {
+            throw Refusal(status: .badRequest, title: "请写明事由", message: "请写明申请事由。")
+        }
+        let attachments = (f.attachments ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }.prefix(20).map { String($0.prefix(200)) }
+        let actor = Actor(name: t.person, now: now, via: "the web from \(client(req, ctx, g.state))")
+        let id = try await funding { () async throws(FundProblem) in
+            try await g.state.workspace.fundApply(
+                member: f.member, category: f.category, reason: reason, amountFen: Int64(fen), attachments: Array(attachments), family: [],
+                consent: f.consent == "yes", by: t.person, today: v.today, actor: actor,
+                // The list page (and its nonce) is kept until something changes: the member is part of the key, so
+                // a second member's application from the same page is a second application, and the same one sent
+                // twice is one.
+                nonce: String(f.nonce.prefix(64)) + ":" + f.member)
+        }
+        await backend.didRecord()
+        return page(
+            "result",
+            Result(
+                title: "已提交", message: "已提交申请（编号 \(id)）：\(v.name(f.member))，\(f.category)，\(Amount.yuan(Int64(fen))) 元。待党支部审核。",
+                agenda: "/me/\(g.raw)"), status: .ok)
+    }
+
+    /// One application, for those involved in it, with the step this person may take now.
+    @Sendable func fundPage(_ req: Request, _ ctx: WebContext) async throws -> Response {
+        let g = try ctx.granted()
+        let (ws, person) = (g.state.workspace, g.token.person)
+        let (a, c, steps) = try await application(ctx, g)
+        let org = ws.organization
+        guard FundProcedure.role(of: person, in: c, organizationDepartment: org.organizationDepartment) != nil else {
+            throw Refusal(status: .forbidden, title: "不是您的申请", message: "这份申请与您无关，不能查看。")
+        }
+        let today = Planner.today(at: g.now, zone: ws.config.zone)
+        let names = try await names(ws, Set([a.member] + steps.map(\.step.person)))
+        let verdicts = Self.verdicts(for: c, person: person, organizationDepartment: org.organizationDepartment)
+        let due = ws.config.fund.deadlines.due(a.stage, entered: a.stageSince, calendar: ws.workCalendar)
+        let branch = try await memberBranch(ws, a.member)
+        let values = FundPage(
+            id: a.id, member: names[a.member] ?? a.member, unit: branch.flatMap { org.unit($0)?.name } ?? "", category: a.category,
+            amount: Amount.yuan(a.amountAskedFen), reason: a.reason, attachments: a.attachments.joined(separator: "；"),
+            appliedOn: a.appliedOn.description, stage: a.stage.words,
+            due: due.map { $0 < today ? "\($0)（已逾期）" : $0.description } ?? "",
+            granted: a.granted.map { "\($0.source.rawValue) \(Amount.yuan($0.amountFen)) 元" } ?? "",
+            steps: steps.map { StepLine(text: Self.line($0, names)) }, hasSteps: !steps.isEmpty, verdicts: verdicts, hasVerdicts: !verdicts.isEmpty,
+            action: "/me/\(g.raw)/fund/\(a.id)", nonce: UUID().uuidString, agenda: "/me/\(g.raw)")
+        return page("fund", values, status: .ok)
+    }
+
+    /// A step from the application's page: the verdict is one the page offered, decided again by the use case.
+    @Sendable func fundStep(_ req: Request, _ ctx: WebContext) async throws -> Response {
+        let g = try ctx.granted()
+        let (ws, person) = (g.state.workspace, g.token.person)
+        let (a, _, _) = try await application(ctx, g)
+        let f = try await form(req, ctx, as: FundStepForm.self)
+        let words = Handlers.text(f.words, limit: 500) ?? ""
+        let action: FundAction
+        switch f.verdict {
+        case "approve": action = .approve(opinion: words)
+        case "return":
+            guard !words.isEmpty else { throw Refusal(status: .badRequest, title: "请写明原因", message: "退回时请写明需要补充什么。") }
+            action = .returnForMore(words: words)
+        case "reject":
+            guard !words.isEmpty else { throw Refusal(status: .badRequest, title: "请写明原因", message: "不予资助时请写明原因。") }
+            action = .reject(words: words)
+        case "resubmit": action = .resubmit
+        case "withdraw": action = .withdraw(words: words)
+        default: throw Refusal(status: .badRequest, title: "操作有误", message: "请从页面上的按钮中选择。")
+        }
+        let today = Planner.today(at: g.now, zone: ws.config.zone)
+        let actor = Actor(name: person, now: g.now, via: "the web from \(client(req, ctx, g.state))")
+        let stage = try await funding { () async throws(FundProblem) in
+            try await ws.fundStep(a.id, action, by: person, today: today, actor: actor, nonce: String(f.nonce.prefix(64)))
+        }
+        await backend.didRecord()
+        return page(
+            "result", Result(title: "已登记", message: "申请 \(a.id) 已登记，现为「\(stage.words)」。", agenda: "/me/\(g.raw)"), status: .ok)
+    }
+
+    /// The 公示: grants in their period that this person may see — name, unit, category, amount, the period and
+    /// where to object; never the reason. Printable for the notice board.
+    @Sendable func noticePage(_ req: Request, _ ctx: WebContext) async throws -> Response {
+        let g = try ctx.granted()
+        let (ws, person) = (g.state.workspace, g.token.person)
+        let org = ws.organization
+        let fund = ws.config.fund
+        let inNotice: [FundApplication]
+        do { inNotice = try await ws.store().fundApplications().filter { $0.stage == .notice } } catch { throw Refusal.unreadable }
+        let viewerBranch = try await memberBranch(ws, person)
+        var rows: [NoticeRow] = []
+        let names = try await names(ws, Set(inNotice.map(\.member)))
+        for a in inNotice {
+            guard let branch = try await memberBranch(ws, a.member),
+                FundNotice.visible(
+                    to: person, viewerBranch: viewerBranch, grantBranch: branch, wholeCommittee: fund.noticeScope == .committee, in: org),
+                let last = fund.deadlines.due(.notice, entered: a.stageSince, calendar: ws.workCalendar)
+            else { continue }
+            rows.append(
+                NoticeRow(
+                    name: names[a.member] ?? a.member, unit: org.unit(branch)?.name ?? branch, category: a.category,
+                    amount: a.granted.map { Amount.yuan($0.amountFen) } ?? "", period: "\(a.stageSince) 至 \(last)"))
+        }
+        return page(
+            "notice",
+            NoticePage(
+                heading: "关怀帮扶专项资金资助公示", rows: rows, empty: rows.isEmpty,
+                contact: fund.objectionContact ?? g.state.settings.contact, agenda: "/me/\(g.raw)"), status: .ok)
+    }
+
+    // MARK: Helpers
+
+    /// The application named in the path, its case as the procedure sees it, and its steps.
+    func application(_ ctx: WebContext, _ g: Grant) async throws(Refusal) -> (FundApplication, FundCase, [FundStepRecord]) {
+        let ws = g.state.workspace
+        guard let id = ctx.parameters.get("id").flatMap({ Int64($0) }) else { throw Refusal(status: .notFound, title: "没有这份申请", message: "请从待办中打开申请。") }
+        do {
+            let store = try ws.store()
+            guard let a = try await store.fundApplications().first(where: { $0.id == id }) else {
+                // The same words as one that is not theirs: a link must not tell which applications exist.
+                throw Refusal(status: .forbidden, title: "不是您的申请", message: "这份申请与您无关，不能查看。")
+            }
+            let steps = try await store.fundSteps(of: id)
+            let branch = try await ws.member(a.member)?.branch
+            return (a, ws.fundCase(a, branch: branch, steps: steps.map(\.step)), steps)
+        } catch let r as Refusal {
+            throw r
+        } catch {
+            throw Refusal.unreadable
+        }
+    }
+
+    func memberBranch(_ ws: Workspace, _ id: PersonID) async throws(Refusal) -> UnitID? {
+        do { return try await ws.member(id)?.branch } catch { throw Refusal.unreadable }
+    }
+
+    func names(_ ws: Workspace, _ ids: Set<PersonID>) async throws(Refusal) -> [PersonID: String] {
+        var out: [PersonID: String] = [:]
+        for id in ids {
+            if let p = ws.organization.people[id] {
+                out[id] = p.name
+            } else if let m = try await { () async throws(Refusal) -> Member? in
+                do { return try await ws.member(id) } catch { throw Refusal.unreadable }
+            }() {
+                out[id] = m.name
+            }
+        }
+        return out
+    }
+
+    /// The buttons a person gets at the case's stage: a reviewer's three verdicts at their review, resubmission at a
+    /// return, withdrawal for the member and their branch secretary until it is paid. What is offered is only a
+    /// convenience: the use case decides again when it is pressed.
+    static func verdicts(for c: FundCase, person: PersonID, organizationDepartment: PersonID) -> [Option] {
+        var out: [Option] = []
+        let reviewer = (c.stage == .branchReview && person == c.branchSecretary) || (c.stage == .generalReview && person == c.generalSecretary)
+        if reviewer && person != c.member && !c.family.contains(person) {
+            out += [Option(id: "approve", name: "同意"), Option(id: "return", name: "退回补充"), Option(id: "reject", name: "不同意")]
+        }
+        if c.stage == .returned && (person == c.branchSecretary || person == c.member) { out.append(Option(id: "resubmit", name: "补充后重新提交")) }
+        if !c.stage.isFinal && (person == c.member || person == c.branchSecretary) { out.append(Option(id: "withdraw", name: "撤回申请")) }
+        return out
+    }
+
+    static func line(_ r: FundStepRecord, _ names: [PersonID: String]) -> String {
+        let d = FundColumns.details(r.step.action)
+        var text = "\(r.step.on) \(names[r.step.person] ?? r.step.person)（\(r.step.role.words)）→ \(r.step.to.words)"
+        if let w = d.words, !w.isEmpty { text += "：\(w)" }
+        if let m = d.meeting { text += "（会议 \(m)）" }
+        if let f = d.amountFen, let s = d.source { text += " \(s) \(Amount.yuan(f)) 元" }
+        return text
+    }
+}

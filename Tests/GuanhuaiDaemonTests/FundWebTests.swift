@@ -1,0 +1,90 @@
+import Foundation
+import GuanhuaiCalendar
+import GuanhuaiCore
+import GuanhuaiDelivery
+import GuanhuaiStore
+import GuanhuaiTestSupport
+import GuanhuaiWorkspace
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// The 专项资金 on the pages, in chromium at phone width: a branch secretary applies for a member from 「我的待办」,
+/// the branch and the 党总支 review from their own lists, the reason is shown only to those who act on it, and the
+/// 公示 lists the grant — without the reason — to the members of the grantee's 党总支 and to no one else.
+@Suite(.serialized) struct FundWebTests {
+    static let start = beijing("2027-06-01 08:29:57")
+
+    @Test(
+        .enabled(if: browserAvailable, "needs Debian's chromium and chromium-driver (Tools/install-deps)"),
+        .timeLimit(.minutes(4)))
+    func aSecretaryAppliesFromTheirListTheReviewersActOnTheirsAndTheNoticeShowsOnlyWhatItMay() async throws {
+        try await withWebDaemon(at: Self.start) { rig, daemon, base in
+            let signer = LinkSigner(key: Array(webKey.utf8))
+            func agenda(_ person: String) -> String {
+                base + "/me/" + signer.token(LinkToken(purpose: .agenda, person: person, expires: Self.start + 45 * 86400, generation: 0))
+            }
+            // M001, secretary of 文学院教师党支部, applies for M014 from her list.
+            let applied = try browse([
+                "fund-apply", agenda("M001"), "--member", "M014", "--category", "大病", "--amount", "3000", "--reason", "胃出血住院，自付较多",
+                "--attachments", "诊断证明.pdf\\n费用清单.pdf", "--shot", screenshot("fund-apply.png", rig.dir), "--height", "2200",
+            ])
+            #expect((applied["result"] as? String)?.contains("已提交申请（编号 1）") == true, "\(applied) \(daemon.stderr)")
+            // Without the consent box the browser does not submit.
+            let unconsented = try browse([
+                "fund-apply", agenda("M001"), "--member", "M003", "--category", "大病", "--amount", "1000", "--reason", "x", "--no-consent",
+            ])
+            #expect(unconsented["stayed"] as? Bool == true && unconsented["consent_valid"] as? Bool == false, "\(unconsented)")
+
+            // Her list now has the review, with 办理申请 in place of 已办结; its page shows her the reason.
+            let list = try await http("GET", agenda("M001"))
+            #expect(list.body.contains("关怀帮扶专项资金：党支部审核（申请 1）") && list.body.contains("/fund/1\" class=\"fund\""), "\(list.body)")
+            let mine = try browse(["open", agenda("M001") + "/fund/1"])
+            #expect((mine["text"] as? String)?.contains("胃出血住院，自付较多") == true, "\(mine)")
+            // The 党总支 secretary cannot take the branch's step; the branch secretary approves.
+            let early = try await http("POST", agenda("S01") + "/fund/1", form: ["verdict": "approve", "nonce": "x1"])
+            #expect(early.status == 403 && early.body.contains("党总支书记"), "\(early.body)")
+            let approved = try browse(["fund-step", agenda("M001") + "/fund/1", "--verdict", "approve", "--words", "情况属实"])
+            #expect(approved["buttons"] as? [String] == ["approve", "return", "reject", "withdraw"], "\(approved)")
+            #expect((approved["result"] as? String)?.contains("现为「党总支审核」") == true, "\(approved)")
+            // Another branch's secretary sees nothing of it.
+            let stranger = try await http("GET", agenda("M026") + "/fund/1")
+            #expect(stranger.status == 403 && !stranger.body.contains("胃出血"))
+            // The 党总支 secretary returns it for more; the branch sends it in again; the 党总支 approves.
+            let returned = try browse(["fund-step", agenda("S01") + "/fund/1", "--verdict", "return", "--words", "请补充费用清单"])
+            #expect((returned["result"] as? String)?.contains("退回补充") == true, "\(returned)")
+            #expect(try browse(["fund-step", agenda("M001") + "/fund/1", "--verdict", "resubmit"])["result"] as? String != nil)
+            _ = try browse(["fund-step", agenda("M001") + "/fund/1", "--verdict", "approve"])
+            let second = try browse(["fund-step", agenda("S01") + "/fund/1", "--verdict", "approve"])
+            #expect((second["result"] as? String)?.contains("组织部集体研究") == true, "\(second)")
+
+            // 组织部 decides and confirms the 公示 text (as `guanhuai fund` does, through the same use cases).
+            let ws = try await Workspace.open(configPath: rig.config, environment: ["CREDENTIALS_DIRECTORY": rig.dir.url.path], create: true)
+            let actor = Actor(name: "ZZB", now: Self.start)
+            let day = CivilDate(2027, 6, 1)!
+            _ = try await ws.fundIncome(FundIncome(source: .retainedDues, on: day, amountFen: 1_000_000), note: nil, actor: actor)
+            _ = try await ws.fundStep(
+                1, .decide(meeting: day, attendees: ["L01", "L02"], amountFen: 300_000, source: .retainedDues), by: "ZZB", today: day, actor: actor,
+                nonce: "d")
+            _ = try await ws.fundStep(1, .confirmNotice, by: "ZZB", today: day, actor: actor, nonce: "c")
+
+            // The 公示: M003 (same 党总支) sees name, unit, category, amount and period, never the reason; M005 (理学院)
+            // sees nothing; the page prints.
+            let board = try browse(["open", agenda("M003") + "/gongshi", "--shot", screenshot("fund-notice.png", rig.dir)])
+            let text = board["text"] as? String ?? ""
+            for words in ["秦丽娟", "文学院教师党支部", "大病", "3000", "2027-06-01 至 2027-06-08", "公示期间如有异议"] {
+                #expect(text.contains(words), "\(words) not in \(text)")
+            }
+            #expect(!text.contains("胃出血") && !text.contains("费用清单"))
+            let other = try await http("GET", agenda("M005") + "/gongshi")
+            #expect(other.status == 200 && other.body.contains("目前没有公示中的资助") && !other.body.contains("秦丽娟"))
+            // Every step is in the audit log, from the web, with who took it.
+            let audit = try rig.database.auditLog(limit: 100).filter { $0.action == "fund-step" || $0.action == "fund-apply" }
+            #expect(audit.count == 8, "\(audit)")
+            #expect(audit.filter { $0.summary.contains("via the web from") }.count == 6)
+            #expect(!audit.contains { $0.summary.contains("胃出血") || $0.summary.contains("情况属实") })
+        }
+    }
+}
