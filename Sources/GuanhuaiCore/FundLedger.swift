@@ -106,3 +106,51 @@ extension WorkCalendar {
         return n
     }
 }
+
+/// One application to the 关怀帮扶专项资金 as stored: what was asked, by whom, and where it stands. Its steps are
+/// kept apart (`FundStepRecord`), append-only; nothing about an application is ever deleted.
+public struct FundApplication: Sendable, Equatable {
+    public var id: Int64
+    /// The member it is for (for 因公殉职家庭, the member who died; the family are the grantees).
+    public var member: PersonID
+    public var category: String
+    /// Sensitive personal information, under the rules of a note: shown only to those who act on it, never in
+    /// chat, SMS, the 公示 page or the audit log.
+    public var reason: String
+    public var amountAskedFen: Int64
+    /// The attachments' names; the files stay out of guanhuai.
+    public var attachments: [String]
+    /// Relatives of the member declared at application (回避): they act on no step.
+    public var family: [PersonID]
+    /// The member's (or family's) consent to the 公示.
+    public var consent: Bool
+    public var appliedBy: PersonID
+    public var appliedOn: CivilDate
+    public var stage: FundStage
+    /// The day the current stage was entered: its deadline counts from there.
+    public var stageSince: CivilDate
+    /// How many steps were recorded: a step is recorded only against the count it was decided on.
+    public var steps: Int
+    public var granted: Grant?
+
+    public init(
+        id: Int64, member: PersonID, category: String, reason: String, amountAskedFen: Int64, attachments: [String] = [],
+        family: [PersonID] = [], consent: Bool, appliedBy: PersonID, appliedOn: CivilDate, stage: FundStage = .branchReview,
+        stageSince: CivilDate? = nil, steps: Int = 0, granted: Grant? = nil
+    ) {
+        self.id = id
+        self.member = member
+        self.category = category
+        self.reason = reason
+        self.amountAskedFen = amountAskedFen
+        self.attachments = attachments
+        self.family = family
+        self.consent = consent
+        self.appliedBy = appliedBy
+        self.appliedOn = appliedOn
+        self.stage = stage
+        self.stageSince = stageSince ?? appliedOn
+        self.steps = steps
+        self.granted = granted
+    }
+}

@@ -36,6 +36,19 @@ extension ReportOutput {
         var stylesheet: String?
         var css: String
         var back: String?
+        /// The 专项资金's tables (the whole committee's report only).
+        var fund: [FundTable] = []
+        var hasFund = false
+    }
+
+    struct FundTable {
+        var title: String
+        var header: [String]
+        var rows: [FundRow]
+    }
+
+    struct FundRow {
+        var cells: [String]
     }
 
     /// The report's style: inline in a file or a mail (it travels alone), served at /static/report.css on the web.
@@ -53,6 +66,7 @@ extension ReportOutput {
         tr { page-break-inside: avoid; }
         tr.strong td { font-weight: bold; }
         h2 { font-size: 12pt; margin: 14pt 0 6pt; }
+        h3 { font-size: 10.5pt; margin: 10pt 0 4pt; }
         svg text { font-size: 9px; font-family: inherit; }
         .note { color: #555; font-size: 8.5pt; margin-top: 8pt; }
         .back a { display: inline-block; min-height: 44px; padding: .7rem 0; color: #0d47a1; }
@@ -86,6 +100,12 @@ extension ReportOutput {
         </svg>
         {{/hasBars}}
         <p class="note">{{note}}</p>
+        {{#hasFund}}<h2 id="fund">关怀帮扶专项资金</h2>
+        {{#fund}}<h3>{{title}}</h3><div class="scroll"><table>
+        <thead><tr>{{#header}}<th>{{.}}</th>{{/header}}</tr></thead>
+        <tbody>{{#rows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>
+        {{/rows}}</tbody></table></div>
+        {{/fund}}{{/hasFund}}
         </body></html>
         """
 
@@ -94,7 +114,7 @@ extension ReportOutput {
     /// carries its style inline.
     public static func html(
         _ r: Report, organization: String, scope: String, generated: String, stylesheet: String? = nil,
-        back: String? = nil
+        back: String? = nil, fund: [FundReport.Table] = []
     ) -> String {
         var rows = r.rows.map { row in
             HTMLRow(
@@ -117,7 +137,9 @@ extension ReportOutput {
             title: title, organization: organization, period: "\(r.from) 至 \(r.to)", scope: scope, generated: generated,
             header: header(r.grouping), rows: rows, bars: bars, chartHeight: 12 + bars.count * 18, hasBars: !bars.isEmpty,
             note: "覆盖率 = 已办结 ÷（应办 − 不适用）；逾期天数中位数只计逾期办结的事项；上级单位的数字包含其下各单位。",
-            stylesheet: stylesheet, css: css, back: back)
+            stylesheet: stylesheet, css: css, back: back,
+            fund: fund.map { FundTable(title: $0.title, header: $0.header, rows: $0.rows.map { FundRow(cells: $0.map(\.display)) }) },
+            hasFund: !fund.isEmpty)
         var library = MustacheLibrary()
         try? library.register(page, named: "report")
         return library.render(values, withTemplate: "report") ?? ""

@@ -116,7 +116,7 @@ extension ReportOutput {
     /// An Office Open XML workbook, one sheet per grouping: written by hand as SpreadsheetML (the few parts a valid
     /// workbook needs; no maintained Swift library writes XLSX), zipped with ZIPFoundation. Counts are numbers,
     /// coverage a percentage, amounts yuan with two decimals, the header row bold and frozen.
-    public static func xlsx(_ reports: [Report], title: String) throws -> Data {
+    public static func xlsx(_ reports: [Report], title: String, fund: [FundReport.Table] = []) throws -> Data {
         let archive: Archive
         do {
             archive = try Archive(data: Data(), accessMode: .create)
@@ -133,6 +133,8 @@ extension ReportOutput {
             }
         }
         let sheets = reports.enumerated().map { (i, r) in (i + 1, sheetName(r.grouping), r) }
+        // The 专项资金 as one more sheet after the groupings, its tables one under another.
+        let names = sheets.map { ($0.0, $0.1) } + (fund.isEmpty ? [] : [(sheets.count + 1, "专项资金")])
         try add(
             "[Content_Types].xml",
             """
@@ -142,7 +144,7 @@ extension ReportOutput {
             <Default Extension="xml" ContentType="application/xml"/>\
             <Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>\
             <Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>\
-            \(sheets.map { "<Override PartName=\"/xl/worksheets/sheet\($0.0).xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>" }.joined())\
+            \(names.map { "<Override PartName=\"/xl/worksheets/sheet\($0.0).xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>" }.joined())\
             </Types>
             """)
         try add(
@@ -158,7 +160,7 @@ extension ReportOutput {
             """
             <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
             <workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">\
-            <sheets>\(sheets.map { "<sheet name=\"\($0.1)\" sheetId=\"\($0.0)\" r:id=\"rId\($0.0)\"/>" }.joined())</sheets>\
+            <sheets>\(names.map { "<sheet name=\"\($0.1)\" sheetId=\"\($0.0)\" r:id=\"rId\($0.0)\"/>" }.joined())</sheets>\
             </workbook>
             """)
         try add(
@@ -166,8 +168,8 @@ extension ReportOutput {
             """
             <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
             <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\
-            \(sheets.map { "<Relationship Id=\"rId\($0.0)\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/sheet\($0.0).xml\"/>" }.joined())\
-            <Relationship Id="rId\(sheets.count + 1)" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>\
+            \(names.map { "<Relationship Id=\"rId\($0.0)\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/sheet\($0.0).xml\"/>" }.joined())\
+            <Relationship Id="rId\(names.count + 1)" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>\
             </Relationships>
             """)
         // Styles: 0 default, 1 bold header, 2 integer, 3 percent with one decimal, 4 yuan, 5 one decimal.
@@ -190,6 +192,7 @@ extension ReportOutput {
             </styleSheet>
             """)
         for (n, _, r) in sheets { try add("xl/worksheets/sheet\(n).xml", sheet(r, title: title)) }
+        if !fund.isEmpty { try add("xl/worksheets/sheet\(sheets.count + 1).xml", fundSheet(fund)) }
         guard let data = archive.data else { throw ReportError("cannot write the workbook") }
         return data
     }
@@ -246,6 +249,46 @@ extension ReportOutput {
             <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
             <sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>\
             <cols><col min="1" max="1" width="28" customWidth="1"/><col min="2" max="10" width="12" customWidth="1"/></cols>\
+            <sheetData>\(rows.joined())</sheetData>\
+            </worksheet>
+            """
+    }
+}
+
+extension ReportOutput {
+    /// The 专项资金's tables in one sheet: each table's title in bold, its header, its rows, a blank row between.
+    /// Counts and working days are numbers, amounts yuan with two decimals.
+    static func fundSheet(_ tables: [FundReport.Table]) -> String {
+        var rows: [String] = []
+        var n = 0
+        func text(_ ref: String, _ s: String, style: Int = 0) -> String {
+            "<c r=\"\(ref)\" t=\"inlineStr\"\(style > 0 ? " s=\"\(style)\"" : "")><is><t xml:space=\"preserve\">\(xml(s))</t></is></c>"
+        }
+        func number(_ ref: String, _ v: String, style: Int) -> String { "<c r=\"\(ref)\" s=\"\(style)\"><v>\(v)</v></c>" }
+        for t in tables {
+            n += 1
+            rows.append("<row r=\"\(n)\">" + text("A\(n)", t.title, style: 1) + "</row>")
+            n += 1
+            rows.append("<row r=\"\(n)\">" + t.header.enumerated().map { text("\(column($0))\(n)", $1, style: 1) }.joined() + "</row>")
+            for r in t.rows {
+                n += 1
+                let cells = r.enumerated().map { (j, c) -> String in
+                    let ref = "\(column(j))\(n)"
+                    switch c {
+                    case .text(let s): return text(ref, s)
+                    case .count(let v): return number(ref, String(v), style: 2)
+                    case .yuan(let f): return number(ref, Amount.yuan(f), style: 4)
+                    case .days(let d): return d.map { number(ref, String($0), style: 5) } ?? text(ref, "—")
+                    }
+                }
+                rows.append("<row r=\"\(n)\">" + cells.joined() + "</row>")
+            }
+            n += 1
+        }
+        return """
+            <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+            <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
+            <cols><col min="1" max="1" width="36" customWidth="1"/><col min="2" max="6" width="16" customWidth="1"/></cols>\
             <sheetData>\(rows.joined())</sheetData>\
             </worksheet>
             """

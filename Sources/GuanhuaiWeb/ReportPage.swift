@@ -51,10 +51,17 @@ extension Handlers {
         let report = Report(
             occurrences: occ, organization: org, rules: input.rules, from: from, to: to, scope: scope,
             grouping: by, personName: { names[$0] ?? $0 })
+        // The 专项资金 in the whole committee's report (组织部's), as `guanhuai report` has it.
+        var fund: [FundReport.Table] = []
+        if scope == org.committee.id {
+            do {
+                fund = try await st.workspace.fundReport(from: from, to: to, today: today, condolenceFen: report.total.amountFen)?.tables ?? []
+            } catch { throw Refusal.unreadable }
+        }
         let html = ReportOutput.html(
             report, organization: org.committee.name,
             scope: scope == org.committee.id ? "全部单位" : (org.units[scope]?.name ?? scope), generated: zone.minute(atUTC: now),
-            stylesheet: "/static/report.css", back: agendaLink(g))
+            stylesheet: "/static/report.css", back: agendaLink(g), fund: fund)
         cache.putPage(key, token: cacheToken, html)
         return Response.html(html)
     }

@@ -172,6 +172,21 @@ extension Workspace {
         return moved
     }
 
+    /// The fund's part of a report for `from…to` (`guanhuai report`, the workbook, the web report, the monthly mail).
+    /// `condolenceFen`: the 慰问金 recorded with completions in the same report, named apart.
+    public func fundReport(from: CivilDate, to: CivilDate, today: CivilDate, condolenceFen: Int) async throws(StoreError) -> FundReport? {
+        guard let database else { return nil }
+        let applications = try await database.fundApplications()
+        let income = try await database.fundIncome().map(\.income)
+        guard !applications.isEmpty || !income.isEmpty else { return nil }
+        let steps = Dictionary(grouping: try await database.fundSteps(of: nil), by: \.application).mapValues { $0.map(\.step) }
+        var branchOf: [PersonID: UnitID] = [:]
+        for id in Set(applications.map(\.member)) { branchOf[id] = try await member(id)?.branch }
+        return FundReport(
+            applications: applications, steps: steps, income: income, from: from, to: to, today: today, calendar: workCalendar,
+            organization: organization, branchOf: branchOf, condolenceFen: condolenceFen)
+    }
+
     /// Money into the fund from one source.
     public func fundIncome(_ income: FundIncome, note: String?, actor: Actor) async throws(FundProblem) -> Int64 {
         guard income.amountFen > 0 else { throw .refused(FundRefusal("金额须大于零。", "the amount must be more than zero")) }

@@ -58,25 +58,31 @@ struct ReportCommand: AsyncParsableCommand {
                 personName: { names.person($0) })
         }
         let r = report(by)
+        // The 专项资金, for the whole committee only (its grants are 组织部's).
+        let fund = scope == org.committee.id ? try await ws.fundReport(from: start, to: end, today: today, condolenceFen: r.total.amountFen) : nil
         let scopeName = scope == org.committee.id ? "全部单位" : (org.units[scope]?.name ?? scope)
         let data: Data
         switch format {
         case .table:
             var rows = [ReportOutput.header(by)] + r.rows.map { ReportOutput.cells($0, indent: true) }
             if by != .unit { rows.append(ReportOutput.cells(ReportOutput.totalRow(r), indent: false)) }
-            data = Data((table(rows) + "\n\(scopeName) · \(start) 至 \(end) · 覆盖率 = 已办结 ÷（应办 − 不适用）\n").utf8)
+            var text = table(rows) + "\n\(scopeName) · \(start) 至 \(end) · 覆盖率 = 已办结 ÷（应办 − 不适用）\n"
+            for t in fund?.tables ?? [] {
+                text += "\n关怀帮扶专项资金 · \(t.title)\n" + table([t.header] + t.rows.map { $0.map(\.display) })
+            }
+            data = Data(text.utf8)
         case .csv: data = try ReportOutput.csv(r)
         case .json: data = Data(ReportOutput.jsonLines(r).utf8)
         case .html:
             data = Data(
                 ReportOutput.html(
                     r, organization: org.committee.name, scope: scopeName,
-                    generated: zone.minute(atUTC: nowInstant)
+                    generated: zone.minute(atUTC: nowInstant), fund: fund?.tables ?? []
                 ).utf8)
         case .xlsx:
             // One sheet per grouping, the one asked for first.
             let order = [by] + Report.Grouping.allCases.filter { $0 != by }
-            data = try ReportOutput.xlsx(order.map(report), title: "党内关怀帮扶工作情况统计")
+            data = try ReportOutput.xlsx(order.map(report), title: "党内关怀帮扶工作情况统计", fund: fund?.tables ?? [])
         }
         if let output {
             guard FileManager.default.createFile(atPath: output, contents: data, attributes: [.posixPermissions: 0o600]) else {

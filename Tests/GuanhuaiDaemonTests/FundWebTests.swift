@@ -80,6 +80,14 @@ import Testing
             #expect(!text.contains("胃出血") && !text.contains("费用清单"))
             let other = try await http("GET", agenda("M005") + "/gongshi")
             #expect(other.status == 200 && other.body.contains("目前没有公示中的资助") && !other.body.contains("秦丽娟"))
+            // 组织部's web report has the fund's tables; a branch secretary's (their own unit) does not.
+            let report = { (p: String) in
+                base + "/report/" + signer.token(LinkToken(purpose: .report, person: p, expires: Self.start + 45 * 86400, generation: 0))
+            }
+            let zzb = try await http("GET", report("ZZB"))
+            #expect(zzb.status == 200 && zzb.body.contains("关怀帮扶专项资金") && zzb.body.contains("资金余额"), "\(zzb.body.prefix(300))")
+            let branch = try await http("GET", report("M001"))
+            #expect(branch.status == 200 && !branch.body.contains("关怀帮扶专项资金"))
             // Every step is in the audit log, from the web, with who took it.
             let audit = try rig.database.auditLog(limit: 100).filter { $0.action == "fund-step" || $0.action == "fund-apply" }
             #expect(audit.count == 8, "\(audit)")

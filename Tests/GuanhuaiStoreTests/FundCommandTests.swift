@@ -88,5 +88,35 @@ import Testing
             #expect(show.stdout.contains(words), "\(words) not in \(show.stdout)")
         }
         refused(try fund("show", "9"), "no application #9")
+
+        // The report has the fund: by stage, grants and payments, the balance per source, the time per step; the
+        // 慰问金 of completions named apart. The workbook has it as a sheet of numbers; the web report as tables.
+        let report = try runCLI(["report", "--config", config])
+        #expect(report.status == 0, "\(report.stderr)")
+        for words in ["关怀帮扶专项资金 · 资金余额", "关怀帮扶专项资金 · 各环节用时（工作日）", "已发放办结", "不属专项资金"] {
+            #expect(report.stdout.contains(words), "\(words) not in \(report.stdout)")
+        }
+        #expect(
+            report.stdout.split(separator: "\n").contains {
+                $0.hasPrefix("捐赠") && $0.split(separator: " ").map(String.init) == ["捐赠", "10000", "3000", "7000"]
+            })
+        let xlsx = dir.url.appendingPathComponent("r.xlsx").path
+        #expect(try runCLI(["report", "--config", config, "--format", "xlsx", "--output", xlsx]).status == 0)
+        let read = try runTool(
+            venvPython,
+            [
+                "-c",
+                """
+                import json, sys
+                from openpyxl import load_workbook
+                wb = load_workbook(sys.argv[1])
+                ws = wb["专项资金"]
+                print(json.dumps({"sheets": wb.sheetnames, "rows": [[c.value for c in r] for r in ws.iter_rows()]}, ensure_ascii=False))
+                """, xlsx,
+            ])
+        let book = try JSONSerialization.jsonObject(with: read) as! [String: Any]
+        #expect((book["sheets"] as? [String])?.last == "专项资金", "\(book)")
+        let cells = (book["rows"] as? [[Any]] ?? []).map { $0.map { "\($0)" } }
+        #expect(cells.contains { $0.prefix(4) == ["捐赠", "10000", "3000", "7000"] }, "\(cells)")
     }
 }
