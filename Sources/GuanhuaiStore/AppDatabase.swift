@@ -348,6 +348,20 @@ public struct AppDatabase: Sendable {
                 t.column("recordedAt", .integer).notNull()
                 t.column("recordedBy", .text).notNull()
             }
+            // Append-only: the audit log and the fund's steps are never changed or deleted, nor is an application
+            // (a withdrawal is a state). The database itself refuses, whatever writes to it.
+            for (table, what) in [("audit", "the audit log"), ("fundStep", "the steps of a fund application")] {
+                for verb in ["UPDATE", "DELETE"] {
+                    try db.execute(
+                        sql:
+                            "CREATE TRIGGER \(table)_no_\(verb.lowercased()) BEFORE \(verb) ON \(table) BEGIN SELECT RAISE(ABORT, '\(what) is append-only'); END"
+                    )
+                }
+            }
+            try db.execute(
+                sql:
+                    "CREATE TRIGGER fundApplication_no_delete BEFORE DELETE ON fundApplication BEGIN SELECT RAISE(ABORT, 'a fund application is never deleted; withdraw it'); END"
+            )
         }
         return m
     }

@@ -41,6 +41,9 @@ import Testing
             // Her list now has the review, with 办理申请 in place of 已办结; its page shows her the reason.
             let list = try await http("GET", agenda("M001"))
             #expect(list.body.contains("关怀帮扶专项资金：党支部审核（申请 1）") && list.body.contains("/fund/1\" class=\"fund\""), "\(list.body)")
+            // Her calendar feed has the review (who and what), never the reason.
+            let feed = try await http("GET", try #require(feedURL(in: list.body)))
+            #expect(feed.body.contains("专项资金") && !feed.body.contains("胃出血"), "\(feed.body.prefix(600))")
             let mine = try browse(["open", agenda("M001") + "/fund/1"])
             #expect((mine["text"] as? String)?.contains("胃出血住院，自付较多") == true, "\(mine)")
             // The 党总支 secretary cannot take the branch's step; the branch secretary approves.

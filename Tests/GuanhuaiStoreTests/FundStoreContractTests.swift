@@ -128,6 +128,54 @@ import Testing
         #expect(try await store.fundApplications().filter { $0.granted != nil }.count == 1)
     }
 
+    /// The audit log and the steps are append-only and an application is never deleted: each engine refuses, by a
+    /// trigger, whatever sends the statement. And the steps replay to the stage each application is at.
+    @Test(arguments: ["SQLite"] + (PostgresServer.enabled ? ["PostgreSQL"] : []))
+    func theLogIsAppendOnlyAndReplaysToEachApplicationsStage(_ engine: String) async throws {
+        let dir = try Scratch()
+        var sql: @Sendable (String) throws -> String
+        let store: any CommitteeStore
+        if engine == "SQLite" {
+            store = try AppDatabase(path: dir.databasePath)
+            let path = dir.databasePath
+            // sqlite3 stops at the first failing statement: the marker after it is printed only when it ran.
+            sql = { statement in
+                let out = String(decoding: try runTool("/usr/bin/sqlite3", [path, statement + ";\nSELECT 'ran-to-the-end';"]), as: UTF8.self)
+                guard out.contains("ran-to-the-end") else { throw StoreError.rejected("sqlite3 refused: \(statement)") }
+                return out.replacingOccurrences(of: "ran-to-the-end", with: "")
+            }
+        } else {
+            let server = try await PostgresServer.sharedServer()
+            let url = try await server.newDatabase()
+            store = try await PostgresStore.forTest(url: url)
+            let database = String(url.split(separator: "/").last!)
+            sql = { try server.psql($0, database: database) }
+        }
+        let actor = Actor(name: "uid 0", now: 1_800_000_000)
+        _ = try await store.addFundIncome(FundIncome(source: .donation, on: Self.day, amountFen: 1_000_000), note: nil, actor: actor)
+        let id = try await store.addFundApplication(Self.application("M014", nonce: "a"), actor: actor)
+        for (i, (action, by, role)) in [
+            (FundAction.approve(opinion: ""), "M001", FundRole.branchSecretary), (.returnForMore(words: "补充"), "S01", .generalSecretary),
+            (.resubmit, "M001", .branchSecretary), (.approve(opinion: ""), "M001", .branchSecretary), (.approve(opinion: ""), "S01", .generalSecretary),
+            (.decide(meeting: Self.day, attendees: ["L01", "L02"], amountFen: 100_000, source: .donation), "ZZB", .organizationDepartment),
+        ].enumerated() {
+            _ = try await store.takeFundStep(id, nonce: "s\(i)", actor: actor, closes: nil, Self.decider(action, by: by, as: role))
+        }
+        for statement in [
+            "UPDATE audit SET summary = 'x'", "DELETE FROM audit", "UPDATE fundStep SET words = 'x'", "DELETE FROM fundStep",
+            "DELETE FROM fundApplication",
+        ] {
+            #expect(throws: (any Error).self, "\(engine) allowed: \(statement)") { try sql(statement) }
+        }
+        #expect(try sql("SELECT count(*) FROM fundStep").trimmingCharacters(in: .whitespacesAndNewlines) == "6")
+        // Replaying the stored steps from submission reaches the stored stage and grant.
+        let stored = try #require(try await store.fundApplications().first)
+        let steps = try await store.fundSteps(of: id).map(\.step)
+        let start = FundCase(stage: .branchReview, member: "M014", branchSecretary: "M001", generalSecretary: "S01", family: ["M015"])
+        let replayed = try FundLog.replay(start, steps) { _ in [.donation: 1_000_000] }.get()
+        #expect(replayed.stage == stored.stage && replayed.stage == .noticeCheck && replayed.granted == stored.granted)
+    }
+
     static func tables(_ store: any CommitteeStore) async throws -> [TableCopy] {
         if let s = store as? AppDatabase { return try s.copyOut() }
         return try await (store as! PostgresStore).copyOut()
