@@ -50,7 +50,7 @@ public final class PostgresServer: Sendable {
             fsync = off
             synchronous_commit = off
             full_page_writes = off
-            max_connections = 200
+            max_connections = 400
             wal_level = replica
             max_wal_senders = 5
             wal_keep_size = 128MB
