@@ -23,6 +23,13 @@ extension Handlers {
         var verdict: String
         var words: String?
         var nonce: String
+        /// 组织部's decision: the meeting, who attended (ids or names, separated by spaces or commas), the amount and
+        /// its source; a payment: its date, amount and source.
+        var meeting: String?
+        var attendees: String?
+        var amount: String?
+        var source: String?
+        var date: String?
     }
 
     struct FundPage {
@@ -43,6 +50,13 @@ extension Handlers {
         /// The verdicts this person may give now, each a button.
         var verdicts: [Option]
         var hasVerdicts: Bool
+        /// 组织部 at the decision or at payment: the fields those steps need.
+        var decideForm: Bool
+        var payForm: Bool
+        var moneyForm: Bool
+        var sources: [Option]
+        var today: String
+        var asked: String
         var action: String
         var nonce: String
         var agenda: String
@@ -141,6 +155,10 @@ extension Handlers {
             due: due.map { $0 < today ? "\($0)（已逾期）" : $0.description } ?? "",
             granted: a.granted.map { "\($0.source.rawValue) \(Amount.yuan($0.amountFen)) 元" } ?? "",
             steps: steps.map { StepLine(text: Self.line($0, names)) }, hasSteps: !steps.isEmpty, verdicts: verdicts, hasVerdicts: !verdicts.isEmpty,
+            decideForm: verdicts.contains { $0.id == "decide" }, payForm: verdicts.contains { $0.id == "pay" },
+            moneyForm: verdicts.contains { $0.id == "decide" || $0.id == "pay" },
+            sources: FundSource.allCases.map { Option(id: $0.rawValue, name: $0.rawValue) }, today: today.description,
+            asked: a.granted.map { Amount.yuan($0.amountFen) } ?? Amount.yuan(a.amountAskedFen),
             action: "/me/\(g.raw)/fund/\(a.id)", nonce: UUID().uuidString, agenda: "/me/\(g.raw)")
         return page("fund", values, status: .ok)
     }
@@ -163,6 +181,28 @@ extension Handlers {
             action = .reject(words: words)
         case "resubmit": action = .resubmit
         case "withdraw": action = .withdraw(words: words)
+        case "confirm": action = .confirmNotice
+        case "object":
+            guard !words.isEmpty else { throw Refusal(status: .badRequest, title: "请写明异议", message: "请写明收到的异议。") }
+            action = .object(words: words)
+        case "dismiss":
+            guard !words.isEmpty else { throw Refusal(status: .badRequest, title: "请写明核实情况", message: "请写明异议的核实情况。") }
+            action = .dismissObjection(words: words)
+        case "decide", "pay":
+            guard let fen = f.amount.flatMap({ Amount.fen($0.trimmingCharacters(in: .whitespaces)) }), fen > 0 else {
+                throw Refusal(status: .badRequest, title: "金额有误", message: "金额请填写以元为单位的数字，例如 3000 或 3000.50。")
+            }
+            guard let source = f.source.flatMap(FundSource.init(rawValue:)) else {
+                throw Refusal(status: .badRequest, title: "请选择资金来源", message: "请从列表中选择资金来源。")
+            }
+            let today = Planner.today(at: g.now, zone: ws.config.zone)
+            if f.verdict == "pay" {
+                let d = try Handlers.parsedDate(f.date, today: today)
+                action = .pay(date: d, amountFen: Int64(fen), source: source)
+            } else {
+                let meeting = try Handlers.parsedDate(f.meeting, today: today)
+                action = .decide(meeting: meeting, attendees: try attendees(f.attendees, ws), amountFen: Int64(fen), source: source)
+            }
         default: throw Refusal(status: .badRequest, title: "操作有误", message: "请从页面上的按钮中选择。")
         }
         let today = Planner.today(at: g.now, zone: ws.config.zone)
@@ -227,6 +267,25 @@ extension Handlers {
         }
     }
 
+    /// Who attended a decision, as typed: ids or the names of people of the organisation, separated by spaces,
+    /// commas or 、. A name that is not one person's is refused, saying which.
+    func attendees(_ text: String?, _ ws: Workspace) throws(Refusal) -> [PersonID] {
+        let org = ws.organization
+        var out: [PersonID] = []
+        for word in (text ?? "").split(whereSeparator: { " ,，、;；\n".contains($0) }).map(String.init) {
+            if org.people[word] != nil {
+                out.append(word)
+            } else {
+                let named = org.people.values.filter { $0.name == word }.map(\.id)
+                guard named.count == 1 else {
+                    throw Refusal(status: .badRequest, title: "参会人员有误", message: "「\(word)」不是组织中唯一的一位同志，请写编号。")
+                }
+                out.append(named[0])
+            }
+        }
+        return out
+    }
+
     func memberBranch(_ ws: Workspace, _ id: PersonID) async throws(Refusal) -> UnitID? {
         do { return try await ws.member(id)?.branch } catch { throw Refusal.unreadable }
     }
@@ -255,7 +314,19 @@ extension Handlers {
             out += [Option(id: "approve", name: "同意"), Option(id: "return", name: "退回补充"), Option(id: "reject", name: "不同意")]
         }
         if c.stage == .returned && (person == c.branchSecretary || person == c.member) { out.append(Option(id: "resubmit", name: "补充后重新提交")) }
-        if !c.stage.isFinal && (person == c.member || person == c.branchSecretary) { out.append(Option(id: "withdraw", name: "撤回申请")) }
+        if person == organizationDepartment && person != c.member && !c.family.contains(person) {
+            switch c.stage {
+            case .decision: out += [Option(id: "decide", name: "登记集体研究决定"), Option(id: "reject", name: "不予资助")]
+            case .noticeCheck: out.append(Option(id: "confirm", name: "保密审查通过，开始公示"))
+            case .notice: out.append(Option(id: "object", name: "登记异议"))
+            case .held: out += [Option(id: "dismiss", name: "异议不成立，继续发放"), Option(id: "reject", name: "不予资助")]
+            case .payment: out.append(Option(id: "pay", name: "登记发放"))
+            default: break
+            }
+        }
+        if !c.stage.isFinal && (person == c.member || person == c.branchSecretary || person == organizationDepartment) {
+            out.append(Option(id: "withdraw", name: "撤回申请"))
+        }
         return out
     }
 

@@ -162,7 +162,16 @@ enum Pages {
             {{#hasVerdicts}}
             <form method="post" action="{{{action}}}" id="fund-step">
             <input type="hidden" name="nonce" value="{{nonce}}">
-            <label>意见（退回或不同意时必填）<textarea name="words" rows="3" maxlength="500"></textarea></label>
+            {{#decideForm}}
+            <label>会议日期 <input type="date" name="meeting" value="{{today}}" max="{{today}}"></label>
+            <label>参会人员（编号或姓名，以空格或逗号分隔；审核人不参加）<input type="text" name="attendees"></label>
+            {{/decideForm}}
+            {{#payForm}}<label>发放日期 <input type="date" name="date" value="{{today}}" max="{{today}}"></label>{{/payForm}}
+            {{#moneyForm}}
+            <label>金额（元）<input type="text" name="amount" inputmode="decimal" value="{{asked}}"></label>
+            <label>资金来源 <select name="source"><option value="">请选择</option>{{#sources}}<option value="{{id}}">{{name}}</option>{{/sources}}</select></label>
+            {{/moneyForm}}
+            <label>意见（退回、不同意、异议及其核实时必填）<textarea name="words" rows="3" maxlength="500"></textarea></label>
             {{#verdicts}}<button type="submit" name="verdict" value="{{id}}" id="verdict-{{id}}">{{name}}</button>{{/verdicts}}
             </form>
             {{/hasVerdicts}}

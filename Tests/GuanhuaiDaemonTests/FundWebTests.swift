@@ -74,15 +74,25 @@ func offBrowse(_ args: [String]) async throws -> [String: Any] {
             let second = try await step("S01", "approve")
             #expect(second.status == 200 && second.body.contains("组织部集体研究"), "\(second.body)")
 
-            // 组织部 decides and confirms the 公示 text (as `guanhuai fund` does, through the same use cases).
-            let ws = try await Workspace.open(configPath: rig.config, environment: ["CREDENTIALS_DIRECTORY": rig.dir.url.path], create: true)
-            let actor = Actor(name: "ZZB", now: Self.start)
-            let day = CivilDate(2027, 6, 1)!
-            _ = try await ws.fundIncome(FundIncome(source: .retainedDues, on: day, amountFen: 1_000_000), note: nil, actor: actor)
-            _ = try await ws.fundStep(
-                1, .decide(meeting: day, attendees: ["L01", "L02"], amountFen: 300_000, source: .retainedDues), by: "ZZB", today: day, actor: actor,
-                nonce: "d")
-            _ = try await ws.fundStep(1, .confirmNotice, by: "ZZB", today: day, actor: actor, nonce: "c")
+            // 组织部 decides on its own page (a reviewer among the attendees is refused; then the meeting as held), and
+            // confirms the 公示 text. The money comes in from the command line first.
+            let income = try await offThePool { [config = rig.config] in
+                try runCLI(["fund", "income", "--source", "本级留存党费", "--amount", "10000", "--date", "2027-06-01", "--config", config])
+            }
+            #expect(income.status == 0, "\(income.stderr)")
+            let page = try await http("GET", agenda("ZZB") + "/fund/1")
+            #expect(page.body.contains("登记集体研究决定") && page.body.contains("name=\"attendees\""), "\(page.body)")
+            let reviewer = try await http(
+                "POST", agenda("ZZB") + "/fund/1",
+                form: ["verdict": "decide", "meeting": "2027-06-01", "attendees": "L01 刘文华", "amount": "3000", "source": "本级留存党费", "nonce": "d0"])
+            #expect(reviewer.status == 403 && reviewer.body.contains("审核人不能参与决定"), "\(reviewer.body)")
+            let decided = try await offBrowse([
+                "fund-step", agenda("ZZB") + "/fund/1", "--verdict", "decide", "--meeting", "2027-06-01", "--attendees-text", "L01，李秀英",
+                "--amount", "3000", "--source", "本级留存党费",
+            ])
+            #expect((decided["result"] as? String)?.contains("公示前保密审查") == true, "\(decided)")
+            let confirmed = try await http("POST", agenda("ZZB") + "/fund/1", form: ["verdict": "confirm", "nonce": "c0"])
+            #expect(confirmed.status == 200 && confirmed.body.contains("公示中"), "\(confirmed.body)")
 
             // The 公示: M003 (same 党总支) sees name, unit, category, amount and period, never the reason; M005 (理学院)
             // sees nothing; the page prints.
@@ -105,7 +115,8 @@ func offBrowse(_ args: [String]) async throws -> [String: Any] {
             // Every step is in the audit log, from the web, with who took it.
             let audit = try rig.database.auditLog(limit: 100).filter { $0.action == "fund-step" || $0.action == "fund-apply" }
             #expect(audit.count == 8, "\(audit)")
-            #expect(audit.filter { $0.summary.contains("via the web from") }.count == 6)
+            #expect(audit.filter { $0.summary.contains("via the web from") }.count == 8)
+            #expect(audit.contains { $0.summary.contains("decide by ZZB as organizationDepartment") && $0.summary.contains("3000 yuan from 本级留存党费") })
             #expect(!audit.contains { $0.summary.contains("胃出血") || $0.summary.contains("情况属实") })
         }
     }

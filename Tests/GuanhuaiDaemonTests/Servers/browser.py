@@ -25,6 +25,9 @@ p.add_argument("--attachments")
 p.add_argument("--no-consent", action="store_true")
 p.add_argument("--verdict")
 p.add_argument("--words")
+p.add_argument("--meeting")
+p.add_argument("--attendees-text")
+p.add_argument("--source")
 p.add_argument("--occurrence")
 p.add_argument("--confirm", action="store_true")
 p.add_argument("url")
@@ -121,6 +124,16 @@ try:
         out["buttons"] = [e.get_attribute("value") for e in d.find_elements(By.CSS_SELECTOR, "#fund-step button")]
         if a.words:
             d.find_element(By.NAME, "words").send_keys(a.words)
+        if a.meeting:
+            d.execute_script("arguments[0].value = arguments[1]", d.find_element(By.NAME, "meeting"), a.meeting)
+        if a.attendees_text:
+            d.find_element(By.NAME, "attendees").send_keys(a.attendees_text)
+        if a.amount:
+            field = d.find_element(By.NAME, "amount")
+            field.clear()
+            field.send_keys(a.amount)
+        if a.source:
+            Select(d.find_element(By.NAME, "source")).select_by_value(a.source)
         d.find_element(By.ID, "verdict-" + a.verdict).click()
         WebDriverWait(d, 20).until(EC.presence_of_element_located((By.ID, "result")))
         out["result_title"] = d.title
