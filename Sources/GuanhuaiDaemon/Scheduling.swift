@@ -42,16 +42,22 @@ struct Scheduling: Sendable {
     /// something changed (the database, the day, the configuration) or a send time has come: an idle wake is cheap.
     mutating func schedule(now: Int64) async throws -> (added: Int, next: Int64?) {
         let db = store
-        // 公示 periods that ended move on to 发放 first, so this step plans the payment they open.
-        do {
-            let moved = try await loaded.workspace.fundNoticesEnded(today: Planner.today(at: now, zone: config.zone), now: now)
-            if !moved.isEmpty { logger.notice("公示期满，无异议，转入发放: \(moved.map { "#\($0)" }.joined(separator: ", "))") }
-        } catch {
-            logger.warning("the ended 公示 periods could not be moved on to payment; trying again at the next step: \(error.message(chinese: false))")
-        }
-        let generation = try await db.changeGeneration() * 1000 + Int64(loadGeneration)
-        let processed = try await db.processedThrough()
+        var generation = try await db.changeGeneration() * 1000 + Int64(loadGeneration)
         let today = Planner.today(at: now, zone: config.zone)
+        // 公示 periods that ended move on to 发放 first, so this step plans the payment they open. A period ends
+        // with a day, so an idle wake (same day, nothing changed since the last plan) does not look.
+        if lastPlan.map({ $0.day != today || $0.generation != generation }) ?? true {
+            var moved: [Int64] = []
+            do { moved = try await loaded.workspace.fundNoticesEnded(today: today, now: now) } catch {
+                logger.warning(
+                    "the ended 公示 periods could not be moved on to payment; trying again at the next step: \(error.message(chinese: false))")
+            }
+            if !moved.isEmpty {
+                logger.notice("公示期满，无异议，转入发放: \(moved.map { "#\($0)" }.joined(separator: ", "))")
+                generation = try await db.changeGeneration() * 1000 + Int64(loadGeneration)
+            }
+        }
+        let processed = try await db.processedThrough()
         // What changed since the last plan, when only the database did (the configuration is the same).
         var change = SchedulerStep.Change.everything
         if let last = lastPlan, last.generation != generation, last.generation % 1000 == generation % 1000 {
