@@ -424,9 +424,13 @@ public struct FundObligation: Sendable, Hashable {
         self.due = due
     }
 
-    /// The occurrence key after the rule's id: `<application>:<seq>`.
-    public var key: String { FundObligation.key(application: application, seq: seq) }
-    public static func key(application: Int64, seq: Int) -> String { "\(application):\(seq)" }
+    /// The occurrence key after the rule's id: `<application>:<seq>:<stage>` (the stage so that what routes a
+    /// reminder can tell a 公示 from a review without the store).
+    public var key: String { FundObligation.key(application: application, seq: seq, stage: stage) }
+    public static func key(application: Int64, seq: Int, stage: FundStage) -> String { "\(application):\(seq):\(stage.rawValue)" }
+
+    /// Whether an occurrence of the fund rule is a 公示 (its id ends with the stage).
+    public static func isNotice(_ occurrenceID: String) -> Bool { occurrenceID.hasSuffix(":" + FundStage.notice.rawValue) }
 }
 
 extension FundStage {

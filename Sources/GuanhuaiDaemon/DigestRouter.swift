@@ -147,6 +147,13 @@ struct DigestRouter: Sendable {
     /// Every digest to each `[routing] webhooks` channel, and each item to the robot of its unit (or the nearest
     /// unit above with one; an escalation belongs to the unit above). Greetings stay out of group chats: they are
     /// the member's own. Also says how many robot messages there are.
+    /// What a unit's group robot says when a 公示 of the 专项资金 begins: that it exists, until when, and where to see
+    /// it — never who, how much or why (the page behind each member's own link says who and how much).
+    static func announcement(_ notices: [Occurrence]) -> String {
+        let until = notices.map(\.due).max().map { "，公示期至 \($0)" } ?? ""
+        return "【关怀帮扶专项资金】本单位有\(notices.count)项资助正在公示\(until)。请通过本人「我的待办」链接中的「专项资金公示」查看；如有异议，请按公示页所列方式反映。"
+    }
+
     func webhookRows(_ d: Digest, context: RenderContext, mention: ChatContact?, late: Bool)
         -> (rows: [NewOutboxMessage], robots: Int)
     {
@@ -165,17 +172,32 @@ struct DigestRouter: Sendable {
         let org = config.organization
         var byChannel: [String: [Digest.Item]] = [:]
         var order: [String] = []
-        // A group is not a person: a 专项资金 stage names someone's application, so it goes only to the person.
+        // A group is not a person: a 专项资金 stage names someone's application, so it goes only to the person. The
+        // one thing a group hears of the fund is that a 公示 has begun in its unit: no name, no amount (`announce`).
         let fundRules = Set(config.rules.filter { $0.trigger == .fund }.map(\.id))
-        for item in d.items where item.kind != .greeting && !fundRules.contains(item.occurrence.rule) {
+        var notices: [String: [Digest.Item]] = [:]
+        for item in d.items where item.kind != .greeting {
             let o = item.occurrence
             let lineage = org.lineage(of: o.org)
             let above = item.kind == .escalation && lineage.count > 1 ? lineage.dropFirst() : lineage[...]
             guard let channel = above.lazy.compactMap({ units[$0.id] }).first, webhookChannels[channel] != nil else { continue }
+            if fundRules.contains(o.rule) {
+                if FundObligation.isNotice(o.id) && item.kind == .advance && d.localDate == o.windowStart {
+                    notices[channel, default: []].append(item)
+                }
+                continue
+            }
             if byChannel[channel] == nil { order.append(channel) }
             byChannel[channel, default: []].append(item)
         }
         var robots = 0
+        for (name, items) in notices.sorted(by: { $0.key < $1.key }) {
+            guard let channel = webhookChannels[name], channel.spec.kind != .webhook else { continue }
+            let bodies = WebhookMessages.robot(channel.spec, text: DigestRouter.announcement(items.map(\.occurrence)), mention: nil)
+            robots += bodies.count
+            // Parts after the digest's own (at most a few), so each has its own key.
+            out += bodies.enumerated().map { row(name, $1, part: 50 + $0, items: items) }
+        }
         for name in order {
             guard let channel = webhookChannels[name], let items = byChannel[name] else { continue }
             var part = d

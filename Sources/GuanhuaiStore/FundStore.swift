@@ -171,13 +171,13 @@ public enum FundColumns {
     }
 
     /// The occurrence a stage of an application is reminded as, under the fund rule `rule`: entered after `seq` steps.
-    public static func stageOccurrence(rule: String, application: Int64, seq: Int) -> String {
-        "\(rule):" + FundObligation.key(application: application, seq: seq)
+    public static func stageOccurrence(rule: String, application: Int64, seq: Int, stage: FundStage) -> String {
+        "\(rule):" + FundObligation.key(application: application, seq: seq, stage: stage)
     }
 
     /// The completion that closes the stage a step leaves.
     public static func stageCompletion(rule: String, _ a: FundApplication, _ s: FundStep) -> Completion {
-        Completion(occurrence: stageOccurrence(rule: rule, application: a.id, seq: a.steps), date: s.on, by: s.person)
+        Completion(occurrence: stageOccurrence(rule: rule, application: a.id, seq: a.steps, stage: a.stage), date: s.on, by: s.person)
     }
 
     /// The audit target of an application.

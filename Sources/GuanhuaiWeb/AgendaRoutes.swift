@@ -45,6 +45,8 @@ extension Handlers {
         var report: String?
         var fundAction: String
         var fundNonce: String
+        var canApply: Bool
+        var applicants: [Option]
         var categories: [Option]
         var notice: String
     }
@@ -110,6 +112,11 @@ extension Handlers {
                 })
         }
         let members = v.own.map { Option(id: $0.id, name: $0.name, unit: v.units[$0.branch]?.name ?? $0.branch) }
+        // Who may be applied for from this list: the secretary's own members, and a member themself.
+        var applicants = members
+        if !v.own.contains(where: { $0.id == t.person }), let me = try? await g.state.workspace.member(t.person), me.status == .active {
+            applicants.insert(Option(id: me.id, name: me.name + "（本人）", unit: v.units[me.branch]?.name ?? me.branch), at: 0)
+        }
         let kinds = EventKind.allCases.filter { $0 != .talkRequest }.map { Option(id: $0.rawValue, name: $0.chinese) }
         let overdue = items.filter(\.item.overdue).count
         let html =
@@ -121,7 +128,7 @@ extension Handlers {
                     report: Handlers.reportScope(t.person, g.state.workspace.organization) == nil
                         ? nil
                         : links.reportPath(t.person, now: now),
-                    fundAction: "/me/\(g.raw)/fund", fundNonce: UUID().uuidString,
+                    fundAction: "/me/\(g.raw)/fund", fundNonce: UUID().uuidString, canApply: !applicants.isEmpty, applicants: applicants,
                     categories: g.state.workspace.config.fund.categories.map { Option(id: $0, name: $0) }, notice: "/me/\(g.raw)/gongshi"),
                 withTemplate: "agenda") ?? ""
         cache.putPage(v.key, token: g.raw, html)
@@ -266,6 +273,8 @@ extension Handlers.AgendaPage: MustacheParent {
         case "report": report
         case "fundAction": fundAction
         case "fundNonce": fundNonce
+        case "canApply": canApply
+        case "applicants": applicants
         case "categories": categories
         case "notice": notice
         default: nil

@@ -15,6 +15,7 @@ extension Handlers {
         var amount: String
         var reason: String
         var attachments: String?
+        var family: String?
         var consent: String?
         var nonce: String
     }
@@ -116,10 +117,11 @@ extension Handlers {
         }
         let attachments = (f.attachments ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }.prefix(20).map { String($0.prefix(200)) }
+        let family = try await relatives(f.family, g.state.workspace)
         let actor = Actor(name: t.person, now: now, via: "the web from \(client(req, ctx, g.state))")
         let id = try await funding { () async throws(FundProblem) in
             try await g.state.workspace.fundApply(
-                member: f.member, category: f.category, reason: reason, amountFen: Int64(fen), attachments: Array(attachments), family: [],
+                member: f.member, category: f.category, reason: reason, amountFen: Int64(fen), attachments: Array(attachments), family: family,
                 consent: f.consent == "yes", by: t.person, today: v.today, actor: actor,
                 // The list page (and its nonce) is kept until something changes: the member is part of the key, so
                 // a second member's application from the same page is a second application, and the same one sent
@@ -282,6 +284,32 @@ extension Handlers {
                 }
                 out.append(named[0])
             }
+        }
+        return out
+    }
+
+    /// The relatives declared on an application, as typed: member or person ids, or names that name one of them.
+    func relatives(_ text: String?, _ ws: Workspace) async throws(Refusal) -> [PersonID] {
+        var out: [PersonID] = []
+        for word in (text ?? "").split(whereSeparator: { " ,，、;；\n".contains($0) }).map(String.init).prefix(20) {
+            if ws.organization.people[word] != nil {
+                out.append(word)
+                continue
+            }
+            if let m = try await { () async throws(Refusal) -> Member? in
+                do { return try await ws.member(word) } catch { throw Refusal.unreadable }
+            }() {
+                out.append(m.id)
+                continue
+            }
+            // A name: the stored roster's, or the roster file's before an import, and the organisation's people.
+            var found: [String] = ws.config.members.filter { $0.name == word }.map(\.id)
+            do { found += try await ws.store().members(idOrName: word).map(\.id) } catch { throw Refusal.unreadable }
+            let ids = Set(found + ws.organization.people.values.filter { $0.name == word }.map(\.id))
+            guard ids.count == 1, let id = ids.first else {
+                throw Refusal(status: .badRequest, title: "亲属有误", message: "「\(word)」不是名册或组织中唯一的一位同志，请写编号。")
+            }
+            out.append(id)
         }
         return out
     }

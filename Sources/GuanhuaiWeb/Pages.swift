@@ -125,19 +125,22 @@ enum Pages {
             <label>备注（可不填，仅本人与组织可见）<textarea name="note" rows="2" maxlength="500"></textarea></label>
             <button type="submit" id="record-event">登记</button>
             </form>
+            {{/hasMembers}}
+            {{#canApply}}
             <h2>申请关怀帮扶专项资金</h2>
             <p>为本支部党员（或因公殉职党员的家庭）申请。事由仅审核、决定的同志可见；公示只列姓名、单位、类别和金额。</p>
             <form method="post" action="{{fundAction}}" id="fund-apply">
             <input type="hidden" name="nonce" value="{{fundNonce}}">
-            <label>党员 <select name="member" required><option value="">请选择党员</option>{{#members}}<option value="{{id}}">{{name}}（{{unit}}）</option>{{/members}}</select></label>
+            <label>党员 <select name="member" required><option value="">请选择党员</option>{{#applicants}}<option value="{{id}}">{{name}}（{{unit}}）</option>{{/applicants}}</select></label>
             <label>类别 <select name="category" required><option value="">请选择类别</option>{{#categories}}<option value="{{id}}">{{name}}</option>{{/categories}}</select></label>
             <label>申请金额（元）<input type="text" name="amount" inputmode="decimal" pattern="[0-9]+(\\.[0-9]{1,2})?" required placeholder="例如 3000"></label>
             <label>事由（仅审核、决定的同志可见）<textarea name="reason" rows="3" maxlength="1000" required></textarea></label>
+            <label>亲属回避（本组织中该党员的亲属，写编号或姓名，以空格分隔；可不填）<input type="text" name="family"></label>
             <label>附件名称（每行一个；文件请按规定另行报送）<textarea name="attachments" rows="2" maxlength="2000"></textarea></label>
             <label class="check"><input type="checkbox" name="consent" value="yes" required> 本人（或家属）同意资助结果按规定公示</label>
             <button type="submit" id="fund-submit">提交申请</button>
             </form>
-            {{/hasMembers}}
+            {{/canApply}}
             <p><a href="{{{notice}}}" id="notice">专项资金公示</a></p>
             {{#report}}<p><a href="{{{report}}}" id="report">本单位关怀工作统计</a></p>{{/report}}
             <h2>订阅日历</h2>

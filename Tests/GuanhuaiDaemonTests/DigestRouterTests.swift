@@ -124,6 +124,41 @@ import Testing
     }
 }
 
+/// The 专项资金 in group chats: a stage names someone's application and never goes to a group; a 公示 beginning is
+/// announced to the unit's robot without a name, an amount or a reason.
+@Suite struct FundRoutingTests {
+    static func fund(_ stage: FundStage, _ kind: Reminder.Kind, start: CivilDate) -> Digest {
+        let o = Occurrence(
+            id: "fund-step:2:4:\(stage.rawValue)", rule: "fund-step", title: "关怀帮扶专项资金：\(stage.task)（申请 2）", subject: "M014", org: "wen-t",
+            responsible: "ZZB", windowStart: start, due: CivilDate(2026, 12, 10)!, status: .pending, waivedReason: nil, reminders: [])
+        return Digest(recipient: "ZZB", at: DigestRouterTests.at, localDate: CivilDate(2026, 12, 3)!, items: [.init(occurrence: o, kind: kind)])
+    }
+
+    @Test func aStageNeverGoesToAGroupAndANoticeIsAnnouncedWithoutAName() async throws {
+        let dir = try Scratch()
+        let loaded = try await DigestRouterTests.load(dir)
+        let context = RenderContext(input: loaded.config.planInput())
+        func route(_ d: Digest) -> [NewOutboxMessage] {
+            loaded.router.route(d, context: context, contact: DigestRouterTests.email, journal: true, now: DigestRouterTests.at).rows
+        }
+        let today = CivilDate(2026, 12, 3)!
+        #expect(route(Self.fund(.branchReview, .due, start: today)).map(\.channel.name) == ["mail", "hook", "journal"])
+        #expect(route(Self.fund(.branchReview, .escalation, start: today)).map(\.channel.name) == ["mail", "hook", "journal"])
+        // The 公示's first day: the branch's robot hears that it exists; later reminders of it stay with 组织部.
+        let announced = route(Self.fund(.notice, .advance, start: today))
+        #expect(announced.map(\.channel.name) == ["mail", "hook", "branch-robot", "journal"])
+        let robot = try #require(announced.first { $0.channel.name == "branch-robot" })
+        guard case .webhook(let body) = OutboxPayload.decode(robot.payload) else {
+            Issue.record("not a webhook payload")
+            return
+        }
+        let text = String(decoding: body, as: UTF8.self)
+        #expect(text.contains("正在公示") && text.contains("2026-12-10"), "\(text)")
+        for secret in ["秦丽娟", "M014", "申请 2", "元"] { #expect(!text.contains(secret), "\(secret) in \(text)") }
+        #expect(route(Self.fund(.notice, .advance, start: CivilDate(2026, 12, 1)!)).map(\.channel.name) == ["mail", "hook", "journal"])
+    }
+}
+
 /// The work app beside mail, decided per person: their own 提醒方式 over the committee's `work_app_reach`.
 @Suite struct WorkAppRoutingTests {
     static func load(_ dir: borrowing Scratch, reach: String? = nil) async throws -> Loaded {

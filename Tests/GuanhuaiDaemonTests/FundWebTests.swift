@@ -35,7 +35,7 @@ func offBrowse(_ args: [String]) async throws -> [String: Any] {
             // M001, secretary of 文学院教师党支部, applies for M014 from her list.
             let applied = try await offBrowse([
                 "fund-apply", agenda("M001"), "--member", "M014", "--category", "大病", "--amount", "3000", "--reason", "胃出血住院，自付较多",
-                "--attachments", "诊断证明.pdf\\n费用清单.pdf", "--shot", screenshot("fund-apply.png", rig.dir), "--height", "2200",
+                "--attachments", "诊断证明.pdf\\n费用清单.pdf", "--family", "M015", "--shot", screenshot("fund-apply.png", rig.dir), "--height", "2200",
             ])
             #expect((applied["result"] as? String)?.contains("已提交申请（编号 1）") == true, "\(applied) \(daemon.stderr)")
             // Without the consent box the browser does not submit.
@@ -44,6 +44,9 @@ func offBrowse(_ args: [String]) async throws -> [String: Any] {
             ])
             #expect(unconsented["stayed"] as? Bool == true && unconsented["consent_valid"] as? Bool == false, "\(unconsented)")
 
+            // A member's own list offers an application for themself alone.
+            let own = try await http("GET", agenda("M003"))
+            #expect(own.body.contains("id=\"fund-apply\"") && own.body.contains("value=\"M003\">") && !own.body.contains("value=\"M014\">"))
             // Her list now has the review, with 办理申请 in place of 已办结; its page shows her the reason.
             let list = try await http("GET", agenda("M001"))
             #expect(list.body.contains("关怀帮扶专项资金：党支部审核（申请 1）") && list.body.contains("/fund/1\" class=\"fund\""), "\(list.body)")
@@ -112,6 +115,9 @@ func offBrowse(_ args: [String]) async throws -> [String: Any] {
             #expect(zzb.status == 200 && zzb.body.contains("关怀帮扶专项资金") && zzb.body.contains("资金余额"), "\(zzb.body.prefix(300))")
             let branch = try await http("GET", report("M001"))
             #expect(branch.status == 200 && !branch.body.contains("关怀帮扶专项资金"))
+            // The relative declared on the form is on record.
+            let ws2 = try await Workspace.open(configPath: rig.config, environment: ["CREDENTIALS_DIRECTORY": rig.dir.url.path], create: true)
+            #expect(try await ws2.store().fundApplications().first?.family == ["M015"])
             // Every step is in the audit log, from the web, with who took it.
             let audit = try rig.database.auditLog(limit: 100).filter { $0.action == "fund-step" || $0.action == "fund-apply" }
             #expect(audit.count == 8, "\(audit)")

@@ -84,7 +84,7 @@ import Testing
         let completions = try await Self.tables(store).first { $0.table == "completion" }!.rows.compactMap { (r: [CopyValue]) -> String? in
             if case .text(let t) = r[0] { t } else { nil }
         }
-        #expect(completions == ["fund-step:1:0", "fund-step:1:1", "fund-step:1:2"], "\(completions)")
+        #expect(completions == ["fund-step:1:0:branchReview", "fund-step:1:1:generalReview", "fund-step:1:2:decision"], "\(completions)")
         // The audit: every write, with the amount; never the reason or a reviewer's words.
         let audit = try await Self.tables(store).first { $0.table == "audit" }!.rows.map { $0.map { "\($0)" }.joined(separator: "|") }
         let fund = audit.filter { $0.contains("fund") }

@@ -22,6 +22,7 @@ p.add_argument("action", choices=["open", "done", "event", "agenda", "event-empt
 p.add_argument("--category")
 p.add_argument("--reason")
 p.add_argument("--attachments")
+p.add_argument("--family")
 p.add_argument("--no-consent", action="store_true")
 p.add_argument("--verdict")
 p.add_argument("--words")
@@ -106,6 +107,8 @@ try:
         Select(f.find_element(By.NAME, "category")).select_by_value(a.category)
         f.find_element(By.NAME, "amount").send_keys(a.amount)
         f.find_element(By.NAME, "reason").send_keys(a.reason)
+        if a.family:
+            f.find_element(By.NAME, "family").send_keys(a.family)
         if a.attachments:
             f.find_element(By.NAME, "attachments").send_keys(a.attachments.replace("\\n", "\n"))
         if not a.no_consent:
