@@ -42,21 +42,15 @@ extension PostgresStore: SMSReceiptStore {
                     UPDATE smsReceipt SET state = \(next.rawValue), code = \(report.code), reportedAt = \(report.at ?? now)
                     WHERE outbox = \(outbox) AND state = 'accepted'
                     """, logger: logger)
-                if next == .delivered {
-                    out.delivered += 1
-                    try await conn.query(
-                        """
-                        UPDATE outbox SET state = 'withdrawn'
-                        WHERE heldFor = (SELECT idempotencyKey FROM outbox WHERE id = \(outbox)) AND state = 'held'
-                        """, logger: logger)
-                } else {
-                    out.undelivered += 1
-                    for try await id in try await conn.query(
-                        """
-                        UPDATE outbox SET state = 'pending', nextAttemptAt = \(now)
-                        WHERE heldFor = (SELECT idempotencyKey FROM outbox WHERE id = \(outbox)) AND state = 'held' RETURNING id
-                        """, logger: logger
-                    ).decode(Int64.self) { out.released.append(id) }
+                if next == .delivered { out.delivered += 1 } else { out.undelivered += 1 }
+                if let f = SMSReceiptRules.fallback(after: next) {
+                    var binds = PostgresBindings()
+                    binds.append(SMSReceiptRules.heldDue(f, now))
+                    binds.append(outbox)
+                    let query = PostgresQuery(unsafeSQL: SMSReceiptRules.heldUpdate(f, placeholder: { "$\($0)" }), binds: binds)
+                    for try await id in try await conn.query(query, logger: logger).decode(Int64.self) where f == .release {
+                        out.released.append(id)
+                    }
                 }
             }
             return out
@@ -70,6 +64,7 @@ extension PostgresStore: SMSReceiptStore {
             for try await _ in try await conn.query(
                 "UPDATE smsReceipt SET state = 'unknown' WHERE state = 'accepted' AND submittedAt < \(before) RETURNING outbox", logger: logger
             ) { n += 1 }
+            // `SMSReceiptRules.fallback(after: .unknown)`: withdrawn (a literal here: an interpolation would be a bind).
             try await conn.query("UPDATE outbox SET state = 'withdrawn' WHERE state = 'held' AND createdAt < \(before)", logger: logger)
             return n
         }

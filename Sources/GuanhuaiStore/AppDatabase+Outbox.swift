@@ -216,7 +216,8 @@ extension AppDatabase {
             try db.execute(
                 sql: "UPDATE outbox SET state = 'failed', attempts = attempts + 1, nextAttemptAt = NULL, lastError = ? WHERE id = ?",
                 arguments: [error, id])
-            _ = try AppDatabase.releaseFallback(db, of: id, now: nil)
+            // Refused at sending: it will never arrive, as if undelivered; the fallback is due at once.
+            _ = try AppDatabase.moveFallback(db, of: id, SMSReceiptRules.fallback(after: .undelivered)!, due: 0)
         }
     }
 

@@ -30,28 +30,21 @@ extension AppDatabase {
                 try db.execute(
                     sql: "UPDATE smsReceipt SET state = ?, code = ?, reportedAt = ? WHERE outbox = ? AND state = 'accepted'",
                     arguments: [next.rawValue, report.code, report.at ?? now, outbox])
-                if next == .delivered {
-                    out.delivered += 1
-                    try db.execute(
-                        sql: "UPDATE outbox SET state = 'withdrawn' WHERE heldFor = (SELECT idempotencyKey FROM outbox WHERE id = ?) AND state = 'held'",
-                        arguments: [outbox])
-                } else {
-                    out.undelivered += 1
-                    out.released += try AppDatabase.releaseFallback(db, of: outbox, now: now)
+                if next == .delivered { out.delivered += 1 } else { out.undelivered += 1 }
+                if let f = SMSReceiptRules.fallback(after: next) {
+                    let moved = try AppDatabase.moveFallback(db, of: outbox, f, due: now)
+                    if f == .release { out.released += moved }
                 }
             }
             return out
         }
     }
 
-    /// The fallback held for a row, made due (at `now`, or at once): returns its id when there was one still held.
-    static func releaseFallback(_ db: Database, of id: Int64, now: Int64?) throws -> [Int64] {
+    /// The fallback held for a row moved as `SMSReceiptRules.fallback` says (released rows due at `due`): returns its
+    /// id when there was one still held.
+    static func moveFallback(_ db: Database, of id: Int64, _ f: SMSReceiptRules.Fallback, due: Int64) throws -> [Int64] {
         try Int64.fetchAll(
-            db,
-            sql: """
-                UPDATE outbox SET state = 'pending', nextAttemptAt = ?
-                WHERE heldFor = (SELECT idempotencyKey FROM outbox WHERE id = ?) AND state = 'held' RETURNING id
-                """, arguments: [now ?? 0, id])
+            db, sql: SMSReceiptRules.heldUpdate(f, placeholder: { _ in "?" }), arguments: [SMSReceiptRules.heldDue(f, due), id])
     }
 
     @discardableResult
@@ -59,7 +52,9 @@ extension AppDatabase {
         try write { db in
             try db.execute(sql: "UPDATE smsReceipt SET state = 'unknown' WHERE state = 'accepted' AND submittedAt < ?", arguments: [before])
             let n = db.changesCount
-            try db.execute(sql: "UPDATE outbox SET state = 'withdrawn' WHERE state = 'held' AND createdAt < ?", arguments: [before])
+            try db.execute(
+                sql: "UPDATE outbox SET state = '\(SMSReceiptRules.fallback(after: .unknown)!.state)' WHERE state = 'held' AND createdAt < ?",
+                arguments: [before])
             return n
         }
     }

@@ -283,13 +283,16 @@ extension AppDatabase {
                         WHERE smsReceipt.state = 'accepted'
                         """, arguments: StatementArguments(row.map(\.databaseValue)))
             }
-            // A fallback the backup still holds follows its SMS's receipt as the replaced database had it.
+            // A fallback the backup still holds follows its SMS's receipt as the replaced database had it, by the rule
+            // the reports follow (`SMSReceiptRules.fallback`; a released one is due at once).
+            let moves = SMSReceiptState.allCases.compactMap { s in SMSReceiptRules.fallback(after: s).map { (s, $0) } }
             try db.execute(
                 sql: """
-                    UPDATE outbox SET state = CASE r.state WHEN 'undelivered' THEN 'pending' ELSE 'withdrawn' END,
-                        nextAttemptAt = CASE r.state WHEN 'undelivered' THEN 0 END
+                    UPDATE outbox SET state = CASE r.state \(moves.map { "WHEN '\($0.0.rawValue)' THEN '\($0.1.state)'" }.joined(separator: " ")) END,
+                        nextAttemptAt = CASE r.state \(moves.filter { $0.1 == .release }.map { "WHEN '\($0.0.rawValue)' THEN 0" }.joined(separator: " ")) END
                     FROM smsReceipt r JOIN outbox s ON s.id = r.outbox
-                    WHERE outbox.state = 'held' AND outbox.heldFor = s.idempotencyKey AND r.state IN ('undelivered', 'delivered', 'unknown')
+                    WHERE outbox.state = 'held' AND outbox.heldFor = s.idempotencyKey
+                        AND r.state IN (\(moves.map { "'\($0.0.rawValue)'" }.joined(separator: ", ")))
                     """)
         }
         for row in notices.rows {

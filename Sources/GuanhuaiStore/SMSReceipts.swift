@@ -70,6 +70,38 @@ public enum SMSReceiptRules {
         guard current == .accepted else { return nil }
         return report.delivered ? .delivered : .undelivered
     }
+
+    /// What becomes of the mail held as the fallback of an SMS whose receipt is now `state`: released (due) when the
+    /// SMS was not delivered, or was refused at sending; withdrawn when it was delivered, or when no report came in
+    /// time; nil while a report is awaited. The one rule the reports, the expiry, a refused send and a restore follow
+    /// on both engines; each turns it into its statement (`heldUpdate`).
+    public static func fallback(after state: SMSReceiptState) -> Fallback? {
+        switch state {
+        case .accepted: nil
+        case .undelivered: .release
+        case .delivered, .unknown: .withdraw
+        }
+    }
+
+    public enum Fallback: Sendable, Equatable {
+        case release, withdraw
+
+        /// The held row's new state.
+        public var state: String { self == .release ? "pending" : "withdrawn" }
+    }
+
+    /// The move as SQL: the row held for the SMS in outbox row (parameter 2) takes the fallback's state and attempt
+    /// time (parameter 1: when it is due, NULL for a withdrawal), only while it is still held, so it moves once; its
+    /// id is returned. `placeholder(n)` writes the engine's n-th parameter (`?` or `$n`).
+    public static func heldUpdate(_ fallback: Fallback, placeholder: (Int) -> String) -> String {
+        """
+        UPDATE outbox SET state = '\(fallback.state)', nextAttemptAt = \(placeholder(1))
+        WHERE heldFor = (SELECT idempotencyKey FROM outbox WHERE id = \(placeholder(2))) AND state = 'held' RETURNING id
+        """
+    }
+
+    /// Parameter 1 of `heldUpdate`: when a released fallback is due; none for a withdrawal.
+    public static func heldDue(_ fallback: Fallback, _ due: Int64) -> Int64? { fallback == .release ? due : nil }
 }
 
 /// What the receipt poller and `status` need of a store.
