@@ -128,6 +128,8 @@ import Testing
         for (_, p) in parsed {
             #expect(!p.parts.isEmpty && !p.parts.values.contains { $0.contains("胃出血") || $0.contains("情况属实") })
         }
+        // Nor does any line guanhuaid logged.
+        #expect(!daemon.stderr.contains("胃出血") && !daemon.stderr.contains("情况属实"))
         _ = smtp
     }
 }

@@ -124,6 +124,8 @@ func offBrowse(_ args: [String]) async throws -> [String: Any] {
             #expect(audit.filter { $0.summary.contains("via the web from") }.count == 8)
             #expect(audit.contains { $0.summary.contains("decide by ZZB as organizationDepartment") && $0.summary.contains("3000 yuan from 本级留存党费") })
             #expect(!audit.contains { $0.summary.contains("胃出血") || $0.summary.contains("情况属实") })
+            // Nor any line the daemon logged while the pages were used.
+            #expect(!daemon.stderr.contains("胃出血") && !daemon.stderr.contains("情况属实") && !daemon.stderr.contains("请补充费用清单"))
         }
     }
 }
