@@ -45,13 +45,14 @@ public func buildDaemon(
     let dispatcher = DispatcherService(runtime: runtime, clock: clock.wall, sleeper: clock, bell: dispatcherBell, logger: logger)
     // ServiceGroup stops services in reverse order, each finishing before the next: STOPPING=1 goes first, then the
     // reload listener, then the dispatcher finishes the message in flight, then the scheduler.
+    let receipts = SMSReceiptService(runtime: runtime, clock: clock.wall, sleeper: clock, dispatcherBell: dispatcherBell, logger: logger)
     var services: [any Service] = [
         SchedulerService(
             runtime: runtime, clock: clock.wall, sleeper: clock, bell: schedulerBell,
             dispatcherBell: dispatcherBell, notifier: notifier, logger: logger, startGate: gate),
         dispatcher,
-        SMSReceiptService(runtime: runtime, clock: clock.wall, sleeper: clock, dispatcherBell: dispatcherBell, logger: logger),
-        ReloadService(runtime: runtime, schedulerBell: schedulerBell, notifier: notifier, logger: logger),
+        receipts,
+        ReloadService(runtime: runtime, schedulerBell: schedulerBell, otherBells: [receipts.bell], notifier: notifier, logger: logger),
     ]
     // READY=1 waits for these to be bound.
     let listeners = Listeners(expected: (loaded.config.web == nil ? 0 : 1) + (loaded.config.metrics == nil ? 0 : 1))

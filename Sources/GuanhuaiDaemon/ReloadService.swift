@@ -9,6 +9,9 @@ import UnixSignals
 struct ReloadService: Service {
     let runtime: Runtime
     let schedulerBell: Doorbell
+    /// Rung too after a reload: the SMS receipt poller, which sleeps an hour while no SMS channel is configured,
+    /// polls a channel the new configuration adds at once.
+    var otherBells: [Doorbell] = []
     let notifier: Notifier
     let logger: Logger
 
@@ -19,6 +22,7 @@ struct ReloadService: Service {
                 try await runtime.reload()
                 logger.notice("configuration reloaded", metadata: ["MESSAGE_ID": "\(MessageID.configReloaded)"])
                 schedulerBell.ring()
+                for bell in otherBells { bell.ring() }
             } catch {
                 logger.error(
                     "the new configuration is invalid; still running the previous one: \(error)",

@@ -28,7 +28,8 @@ struct SMSReceiptService<Sleep: Clock>: Service where Sleep.Duration == Duration
                     logger.error("SMS receipts could not be recorded: \(error)")
                 }
             }
-            // With no channel polling, look again in an hour (a reload may have added one): an idle daemon stays idle.
+            // With no channel polling, look again in an hour: an idle daemon stays idle (a reload rings the bell, so a
+            // channel it adds is polled at once).
             let every = channels.compactMap(\.spec.receiptPollSeconds).min() ?? 3600
             await bell.wait(timeout: .seconds(every), on: sleeper)
         }
