@@ -75,6 +75,11 @@ public enum FundLog {
         return out
     }
 
+    /// The same, with the grants taken from the applications as stored (each one's decided grant and its stage).
+    public static func balance(income: [FundIncome], applications: [FundApplication]) -> [FundSource: Int64] {
+        balance(income: income, grants: applications.compactMap { a in a.granted.map { (a.stage, $0.amountFen, $0.source) } })
+    }
+
     /// How many working days each stage took, over applications' logs (a stage still open counts until `today`):
     /// what the report's "time each step took" is made of.
     public static func workdaysPerStage(_ entered: CivilDate, _ steps: [FundStep], today: CivilDate, calendar: WorkCalendar)

@@ -107,8 +107,7 @@ public struct FundReport: Sendable {
                 rows: rows(bySource, FundSource.allCases) { $0.rawValue }))
 
         // Each source's balance now: all income, less every grant decided and not withdrawn or refused.
-        let grants = applications.compactMap { a in a.granted.map { (stage: a.stage, amountFen: $0.amountFen, source: $0.source) } }
-        let balance = FundLog.balance(income: income, grants: grants)
+        let balance = FundLog.balance(income: income, applications: applications)
         tables.append(
             Table(
                 title: "资金余额（截至 \(today)）", header: ["资金来源", "收入（元）", "已决定资助（元）", "余额（元）"],

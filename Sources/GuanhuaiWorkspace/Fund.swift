@@ -197,7 +197,6 @@ extension Workspace {
     public func fundBalance() async throws(StoreError) -> [FundSource: Int64] {
         let store = try self.store()
         let income = try await store.fundIncome().map(\.income)
-        let grants = try await store.fundApplications().compactMap { a in a.granted.map { (a.stage, $0.amountFen, $0.source) } }
-        return FundLog.balance(income: income, grants: grants)
+        return FundLog.balance(income: income, applications: try await store.fundApplications())
     }
 }
