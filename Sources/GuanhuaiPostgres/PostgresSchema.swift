@@ -145,6 +145,12 @@ enum PostgresSchema {
                 "CREATE TRIGGER fundApplication_kept BEFORE DELETE ON fundApplication FOR EACH ROW EXECUTE FUNCTION guanhuai_append_only()",
             ]
         ),
+        (
+            // v9: the pending rows in id order, so a claim walks to its first 50 due rows and stops, instead of
+            // sorting every pending row (10,000 at a send time: 25 ms a claim, measured).
+            "v9",
+            ["CREATE INDEX outbox_pending ON outbox (id) WHERE state = 'pending'"]
+        ),
     ]
 
     /// Applies what is missing; refuses a database a newer guanhuai has migrated.

@@ -91,7 +91,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
     public func enqueue(_ messages: [NewOutboxMessage], after: Int64?, through: Int64, now: Int64, noticed: [ClosedNotice])
         async throws(StoreError) -> Int?
     {
-        try await write { conn, logger in
+        let added: Int? = try await write { conn, logger in
             // The mark's row is locked for the transaction (created locked when there is none): a second scheduler
             // waits here, then reads the mark this one moved, and stops.
             try await conn.query(
@@ -100,7 +100,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
             for try await v in try await conn.query(
                 "SELECT value FROM setting WHERE key = \(Self.processedKey) FOR UPDATE", logger: logger
             ).decode(String.self) { mark = Int64(v) }
-            guard mark == after else { return nil }
+            guard mark == after else { return nil as Int? }
             let added = try await Self.insert(messages, now: now, conn, logger)
             for n in noticed {
                 try await conn.query(
@@ -112,7 +112,18 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
             try await conn.query("UPDATE setting SET value = \(String(through)) WHERE key = \(Self.processedKey)", logger: logger)
             return added
         }
+        // Thousands of new pending rows: the planner learns of them now rather than at autovacuum's next look, so the
+        // claims that follow walk the index (`dueOutbox`). Best effort: without it the claims are slower, not wrong.
+        if let added, added >= Self.analyzeAfter {
+            do { try await statement { conn, logger in try await conn.query("ANALYZE outbox", logger: logger) } } catch {
+                logger.debug("the outbox's statistics were not refreshed: \(error)")
+            }
+        }
+        return added
     }
+
+    /// How many rows one enqueue must add before the outbox's statistics are refreshed.
+    static let analyzeAfter = 500
 
     /// Inserts the rows (a key already there is skipped) and their items, in batches of one statement each.
     static func insert(_ messages: [NewOutboxMessage], now: Int64, _ conn: PostgresConnection, _ logger: Logger) async throws -> Int {
@@ -295,6 +306,12 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
     }
 
     /// Claims the due rows for this instance (see the type's comment) and returns them, oldest first.
+    ///
+    /// The plan walks `outbox_pending` in id order and stops at the batch's last row: the completion check is a
+    /// subquery per row (`NOT (SELECT EXISTS …)`, which the planner cannot turn into a join over every message's
+    /// items), and `enqueue` refreshes the statistics after queueing many rows, so the planner does not take a send
+    /// time's thousands of new rows for a few and sort them all (25 ms a claim at 10,000 pending rows, measured;
+    /// 1 ms walking the index).
     public func dueOutbox(now: Int64, limit: Int) async throws(StoreError) -> [OutboxRow] {
         let token = UUID().uuidString
         let instance = self.instance
@@ -309,7 +326,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
                                 SELECT o.id FROM outbox o
                                 WHERE o.state = 'pending' AND o.nextAttemptAt <= $1
                                     AND (o.claimedUntil IS NULL OR o.claimedUntil < extract(epoch FROM now())::bigint)
-                                    AND NOT EXISTS (SELECT 1 FROM outboxItem i JOIN completion c ON c.occurrence = i.occurrence WHERE i.outbox = o.id)
+                                    AND NOT (SELECT EXISTS (SELECT 1 FROM outboxItem i JOIN completion c ON c.occurrence = i.occurrence WHERE i.outbox = o.id))
                                 ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP LOCKED)
                             UPDATE outbox o SET claimToken = $3, claimedBy = $4, claimedUntil = extract(epoch FROM now())::bigint + $5
                             FROM due WHERE o.id = due.id

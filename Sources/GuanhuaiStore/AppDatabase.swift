@@ -363,6 +363,10 @@ public struct AppDatabase: Sendable {
                     "CREATE TRIGGER fundApplication_no_delete BEFORE DELETE ON fundApplication BEGIN SELECT RAISE(ABORT, 'a fund application is never deleted; withdraw it'); END"
             )
         }
+        // v9: the pending rows in id order, as on PostgreSQL, where a claim otherwise sorted every pending row.
+        m.registerMigration("v9") { db in
+            try db.execute(sql: "CREATE INDEX outbox_pending ON outbox (id) WHERE state = 'pending'")
+        }
         return m
     }
 }
