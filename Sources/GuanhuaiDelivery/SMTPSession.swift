@@ -230,8 +230,19 @@ final class SMTPSession {
         _ = try? await read("QUIT")
     }
 
-    /// CRLF line ends, and a leading "." doubled (RFC 5321 §4.5.2); ends with CRLF.
+    /// CRLF line ends, and a leading "." doubled (RFC 5321 §4.5.2); ends with CRLF. Written here because NIO has no
+    /// SMTP. A message that needs neither (ours: CRLF, no line starting with ".") is returned as it is, found by
+    /// `memchr` over its line ends instead of a loop over every byte (8 % of guanhuaid's CPU while it sent).
     static func dotStuffed(_ data: [UInt8]) -> [UInt8] {
+        if needsNoStuffing(data) {
+            let n = data.count
+            return n >= 2 && data[n - 2] == 13 && data[n - 1] == 10 ? data : data + [13, 10]
+        }
+        return stuffedByteByByte(data)
+    }
+
+    /// The transformation itself, a byte at a time.
+    static func stuffedByteByByte(_ data: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(data.count + 64)
         var atLineStart = true
@@ -245,5 +256,22 @@ final class SMTPSession {
         }
         if !(out.suffix(2) == [13, 10]) { out += [13, 10] }
         return out
+    }
+
+    /// True when every line ends in CRLF and none starts with ".".
+    static func needsNoStuffing(_ data: [UInt8]) -> Bool {
+        data.withUnsafeBufferPointer { p in
+            guard let base = p.baseAddress, p.count > 0 else { return true }
+            if base[0] == UInt8(ascii: ".") { return false }
+            var from = 0
+            while from < p.count {
+                guard let hit = memchr(base + from, 10, p.count - from) else { return true }
+                let at = base.distance(to: UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)))
+                if at == 0 || base[at - 1] != 13 { return false }
+                if at + 1 < p.count && base[at + 1] == UInt8(ascii: ".") { return false }
+                from = at + 1
+            }
+            return true
+        }
     }
 }
