@@ -152,7 +152,7 @@ let package = Package(
             name: "guanhuaid",
             dependencies: [
                 "GuanhuaiDaemon", "GuanhuaiCore", "GuanhuaiCalendar", "GuanhuaiSystem", "GuanhuaiConfig", "Systemd",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), "GuanhuaiDelivery",
             ],
             swiftSettings: swiftSettings
         ),

@@ -16,6 +16,8 @@ import GuanhuaiPostgres
 import GuanhuaiStore
 import Logging
 
+// On the executor guanhuaid runs on (NIO's event loops), so the figure is the daemon's.
+EventLoopExecutor.install(environment: ProcessInfo.processInfo.environment)
 let args = CommandLine.arguments
 let fill = args.count >= 4 && args[1] == "fill"
 guard fill || (args.count >= 2 && Int(args[1]) != nil) else {

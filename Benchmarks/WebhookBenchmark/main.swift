@@ -9,6 +9,8 @@ import Foundation
 import GuanhuaiConfig
 import GuanhuaiDelivery
 
+// On the executor guanhuaid runs on (NIO's event loops), so the figure is the daemon's.
+EventLoopExecutor.install(environment: ProcessInfo.processInfo.environment)
 var args = CommandLine.arguments
 if args.count == 6, args[1] == "workapp", let port = Int(args[2]), let count = Int(args[3]) {
     let message = try Data(contentsOf: URL(fileURLWithPath: args[4]))

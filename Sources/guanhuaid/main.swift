@@ -3,6 +3,7 @@ import Foundation
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiDaemon
+import GuanhuaiDelivery
 import GuanhuaiSystem
 import Logging
 import Synchronization
@@ -21,6 +22,8 @@ umask(0o077)
 Lang.chinese = false
 
 let environment = ProcessInfo.processInfo.environment
+// Swift Concurrency's jobs on NIO's event loops (EventLoopExecutor says why), before any task exists.
+EventLoopExecutor.install(environment: environment)
 let args = CommandLine.arguments.dropFirst()
 let option = args.firstIndex(of: "--config").flatMap { i in args.index(after: i) < args.endIndex ? args[args.index(after: i)] : nil }
 let configPath = Configuration.path(option: option, environment: environment)
