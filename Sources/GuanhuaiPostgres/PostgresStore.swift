@@ -115,7 +115,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
         // Thousands of new pending rows: the planner learns of them now rather than at autovacuum's next look, so the
         // claims that follow walk the index (`dueOutbox`). Best effort: without it the claims are slower, not wrong.
         if let added, added >= Self.analyzeAfter {
-            do { try await statement { conn, logger in try await conn.query("ANALYZE outbox", logger: logger) } } catch {
+            do { _ = try await statement { conn, logger in try await conn.query("ANALYZE outbox", logger: logger) } } catch {
                 logger.debug("the outbox's statistics were not refreshed: \(error)")
             }
         }
@@ -376,15 +376,18 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
             "UPDATE outbox SET \(update), claimToken = NULL, claimedUntil = NULL WHERE id = $\(n + 1) AND claimToken = $\(n + 2) RETURNING id, idempotencyKey, channel"
         let query = PostgresQuery(
             unsafeSQL: then.map { "WITH s AS (\(settled)), t AS (\($0)) SELECT id FROM s" } ?? settled, binds: binds)
-        // One statement, atomic by itself: no BEGIN and COMMIT round trips around it.
-        let matched = try await statement { conn, logger in
-            for try await _ in try await conn.query(query, logger: logger) { return true }
-            return false
+        // One statement, atomic by itself: no BEGIN and COMMIT round trips around it, and on the connection held
+        // for such statements (`PrimaryClient.quick`). The rows are read on the connection's loop (`get()`), not
+        // through an async sequence.
+        let logger = self.logger
+        let matched = try await client.quick { conn in
+            let result: PostgresQueryResult = try await conn.query(query, logger: logger).get()
+            return !result.rows.isEmpty
         }
         _ = self.token(id)
         if !matched {
             logger.warning(
-                "a result was not recorded: another instance took the row over after this one's claim expired (it will send it again)",
+                "a result was not recorded by this write: another instance took the row over after this one's claim expired (it will send it again), or the database answered late and the write was made again",
                 metadata: ["outbox_id": "\(id)"])
         }
     }

@@ -67,6 +67,7 @@ public actor PrimaryClient {
     public func close() {
         current?.task.cancel()
         current = nil
+        dropHeld()
     }
 
     // MARK: Running a transaction
@@ -137,6 +138,90 @@ public actor PrimaryClient {
         guard let c = current, c.client === client else { return }
         c.task.cancel()
         current = nil
+        dropHeld()
+    }
+
+    // MARK: One statement on a connection held beside the pool
+
+    /// A connection of its own to the host in use, for `quick`: opened in the background the first time it is
+    /// wanted, closed with the pool (a move) and at the first thing unusual.
+    private struct Held {
+        var client: PostgresClient
+        var connection: PostgresConnection?
+        /// When opening it last failed: no other attempt for `heldRetry`, so a dead host is not dialled per call.
+        var failedAt: ContinuousClock.Instant?
+    }
+    private var held: Held?
+    private let heldRetry = Duration.seconds(5)
+
+    /// Runs one statement, safe to run twice, on the held connection, or the ordinary way (`connection`) when there
+    /// is none yet or anything goes wrong on it: an error, or no answer within `liveCheck`, after which it is closed
+    /// (a stopped server answers nothing) and the statement runs again the ordinary way, with its probing and
+    /// retries. The dispatcher records each message's result this way: a lease from the pool per result cost
+    /// 0.15–0.25 ms of the 0.5–0.7 ms a result took (measured on this machine kind), and each message waits for
+    /// its result before the next is sent.
+    public func quick<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
+        if let conn = heldConnection() {
+            let watch = conn.eventLoop.scheduleTask(in: .nanoseconds(Int64(liveCheck.components.seconds) * 1_000_000_000)) {
+                PrimaryClient.closeNow(conn)
+            }
+            do {
+                let value = try await body(conn)
+                watch.cancel()
+                return value
+            } catch {
+                watch.cancel()
+                PrimaryClient.closeNow(conn)
+                if held?.connection === conn { held?.connection = nil }
+            }
+        }
+        return try await connection(body)
+    }
+
+    /// The held connection when it is open; otherwise nil, after starting to open one when none is under way.
+    private func heldConnection() -> PostgresConnection? {
+        guard let c = current else { return nil }
+        if let h = held, h.client === c.client {
+            if let conn = h.connection, !conn.isClosed { return conn }
+            if h.connection == nil, h.failedAt == nil { return nil }  // opening
+            if let failed = h.failedAt, ContinuousClock.now - failed < heldRetry { return nil }
+        } else {
+            dropHeld()
+        }
+        held = Held(client: c.client)
+        guard let configuration = try? connectionConfiguration(c.host) else { return nil }
+        var quiet = logger
+        quiet.logLevel = .critical
+        let client = c.client
+        Task {
+            let conn = try? await PostgresConnection.connect(configuration: configuration, id: 1, logger: quiet)
+            self.opened(conn, for: client)
+        }
+        return nil
+    }
+
+    private func opened(_ conn: PostgresConnection?, for client: PostgresClient) {
+        guard let h = held, h.client === client, current?.client === client else {
+            if let conn { PrimaryClient.closeNow(conn) }
+            return
+        }
+        if let conn { held?.connection = conn } else { held?.failedAt = .now }
+    }
+
+    private func dropHeld() {
+        if let conn = held?.connection { PrimaryClient.closeNow(conn) }
+        held = nil
+    }
+
+    /// Closes a connection at once, without waiting: what was waiting on it fails. The connection is kept until it
+    /// is closed (postgres-nio asserts that a connection is closed before it goes).
+    nonisolated static func closeNow(_ conn: PostgresConnection) {
+        let closed: EventLoopFuture<Void> = conn.close()
+        closed.whenComplete { _ in withExtendedLifetime(conn) {} }
+    }
+
+    deinit {
+        if let conn = held?.connection { PrimaryClient.closeNow(conn) }
     }
 
     // MARK: Finding the primary
