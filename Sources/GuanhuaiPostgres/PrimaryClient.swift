@@ -172,7 +172,11 @@ public actor PrimaryClient {
             } catch {
                 watch.cancel()
                 PrimaryClient.closeNow(conn)
-                if held?.connection === conn { held?.connection = nil }
+                // Opened again after `heldRetry`, not at once (and never left looking as if it were opening).
+                if held?.connection === conn {
+                    held?.connection = nil
+                    held?.failedAt = .now
+                }
             }
         }
         return try await connection(body)
