@@ -173,13 +173,23 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         let pass = PassState()
         let unrecorded = unrecorded
         let batchRows = batch.map(\.row)
+        // Several instances: a message whose claim is about to lapse is not begun (another may take it over and send
+        // it too); it is left for the next claim. Its absence from `answered` leaves it due.
+        let sendBy = db.sendBy(batchRows.map(\.id))
         await channel.deliver(
             batch, clock: clock, logger: logger,
-            shouldStop: { Task.isShuttingDownGracefully || !unrecorded.isEmpty || pass.holding },
+            shouldStop: {
+                Task.isShuttingDownGracefully || !unrecorded.isEmpty || pass.holding || sendBy.map { ContinuousClock.now >= $0 } == true
+            },
             answered: { i, outcome in await answer(channel, batchRows[i], outcome, index: i, pass: pass, db: db, policy: policy) })
         let state = pass.state
         if let f = state.failure { failure = f }
         let left = batchRows.indices.filter { !state.answered.contains($0) }.map { batchRows[$0] }
+        if let sendBy, ContinuousClock.now >= sendBy, !left.isEmpty, state.gone == nil, state.retryAt == nil {
+            logger.notice(
+                "\(left.count) messages were not sent before their claim on them ran short; they are sent at the next claim, by this instance or another",
+                metadata: meta)
+        }
         if let gone = state.gone {
             for row in left { failure = try await record(row, .permanent(gone), db: db, policy: policy).failure }
         } else if let until = state.retryAt, !left.isEmpty {

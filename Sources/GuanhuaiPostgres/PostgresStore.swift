@@ -31,8 +31,8 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
     /// At most this many rows are claimed at a time: the instances share a send time's messages, and one that dies
     /// holds back no more than these until its claims expire.
     public let claimBatch: Int
-    /// The token each row this instance holds was claimed with.
-    let claims = Mutex<[Int64: String]>([:])
+    /// The token each row this instance holds was claimed with, and when this instance stops sending it (`sendBy`).
+    let claims = Mutex<[Int64: (token: String, sendBy: ContinuousClock.Instant)]>([:])
 
     /// Connects (finding the primary) and migrates.
     public init(
@@ -314,6 +314,10 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
     /// 1 ms walking the index).
     public func dueOutbox(now: Int64, limit: Int) async throws(StoreError) -> [OutboxRow] {
         let token = UUID().uuidString
+        // Taken before the claim is asked for, so at or before the database's `now()` in it: the claim lapses no
+        // sooner than `claimSeconds` after this. A fifth of the claim is left for the send and its result (a failover
+        // can hold a result for seconds); a message not begun by then is left for whoever claims it next.
+        let sendBy = ContinuousClock.now + .seconds(claimSeconds - max(1, claimSeconds / 5))
         let instance = self.instance
         let seconds = claimSeconds
         let batch = claimBatch
@@ -334,7 +338,7 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
                             """,
                         binds: try Self.binds(now, Int64(min(limit, batch)), token, instance, seconds)), logger: logger))
         }
-        claims.withLock { held in for r in rows { held[r.id] = token } }
+        claims.withLock { held in for r in rows { held[r.id] = (token, sendBy) } }
         return rows.sorted { $0.id < $1.id }
     }
 
@@ -346,7 +350,11 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
 
     /// The token this instance claimed a row with, forgotten once its result is recorded.
     func token(_ id: Int64, release: Bool = true) -> String {
-        claims.withLock { held in release ? held.removeValue(forKey: id) ?? "" : held[id] ?? "" }
+        claims.withLock { held in (release ? held.removeValue(forKey: id)?.token : held[id]?.token) ?? "" }
+    }
+
+    public func sendBy(_ ids: [Int64]) -> ContinuousClock.Instant? {
+        claims.withLock { held in ids.compactMap { held[$0]?.sendBy }.min() }
     }
 
     public func nextOutboxAttempt() async throws(StoreError) -> Int64? {

@@ -43,6 +43,11 @@ public protocol OutboxStore: SMSReceiptStore {
     func markRetry(_ id: Int64, at next: Int64, error: String) async throws(StoreError)
     /// Refused for good; a fallback held for this row is released (its SMS will never arrive).
     func markFailed(_ id: Int64, error: String) async throws(StoreError)
+    /// The moment after which these rows, as claimed by the last `dueOutbox`, are no longer sent: their claims are
+    /// about to lapse, and another instance may take them over and send them too. Judged on this process's clock
+    /// from before the claim was asked for, so never later than the database's deadline. nil: nothing lapses (one
+    /// instance on SQLite claims nothing).
+    func sendBy(_ ids: [Int64]) -> ContinuousClock.Instant?
     /// Rows not offered wait until `until`, uncharged.
     func deferOutbox(_ ids: [Int64], until: Int64) async throws(StoreError)
     func disableEndpoint(channel: String, endpoint: String, at: Int64, reason: String) async throws(StoreError)
@@ -113,6 +118,7 @@ public typealias CommitteeStore = OutboxStore & RecordStore & PlanStore & WebSto
 extension OutboxStore {
     public func dueOutbox(now: Int64) async throws(StoreError) -> [OutboxRow] { try await dueOutbox(now: now, limit: 500) }
     public func markSent(_ id: Int64, at: Int64) async throws(StoreError) { try await markSent(id, at: at, tracking: nil) }
+    public func sendBy(_ ids: [Int64]) -> ContinuousClock.Instant? { nil }
 }
 
 extension AppDatabase: OutboxStore, RecordStore, PlanStore, WebStore, ImportStore, FundStore {}

@@ -117,24 +117,43 @@ final class StopFlag: Sendable {
 @Suite(.serialized, .enabled(if: PostgresServer.enabled, "PostgreSQL 15 is not installed here (Debian postgresql-15)"))
 struct PostgresOutboxFailoverTests {
     actor Ledger {
-        var sent: [String] = []
+        var sent: [(key: String, by: String, at: ContinuousClock.Instant)] = []
         /// Each result recorded: when its write began, and when it was done.
         var marked: [(begun: ContinuousClock.Instant, done: ContinuousClock.Instant)] = []
-        func send(_ key: String) { sent.append(key) }
+        /// Results the store refused (after its own retrying), each with why: the sender tried again.
+        var refused: [String] = []
+        func send(_ key: String, by: String) { sent.append((key, by, .now)) }
         func mark(begun: ContinuousClock.Instant) { marked.append((begun, .now)) }
+        func refuse(_ why: String) { refused.append(why) }
     }
 
-    static func sender(_ store: PostgresStore, ledger: Ledger, stop: StopFlag) async {
+    /// The dispatcher's loop in small: a result the store refuses is kept and written again before anything more is
+    /// sent (DispatcherService.recordOrKeep), and nothing is begun once its claim runs short (`sendBy`). So each
+    /// sender has at most one message sent and not recorded when a kill comes, and a batch held up by a failover is
+    /// not sent by two.
+    static func sender(_ store: PostgresStore, name: String, ledger: Ledger, stop: StopFlag) async {
         while !stop.value.load(ordering: .relaxed), !Task.isCancelled {
             guard let rows = try? await store.dueOutbox(now: 1_800_000_000, limit: 10), !rows.isEmpty else {
                 try? await Task.sleep(for: .milliseconds(50))
                 continue
             }
+            let sendBy = store.sendBy(rows.map(\.id))
             for r in rows {
+                // As the dispatcher does: a message whose claim is about to lapse is left for the next claim.
+                if let sendBy, ContinuousClock.now >= sendBy { break }
                 try? await Task.sleep(for: .milliseconds(20))  // the SMTP exchange
-                await ledger.send(r.idempotencyKey)
+                await ledger.send(r.idempotencyKey, by: name)
                 let begun = ContinuousClock.now
-                if (try? await store.markSent(r.id, at: 1_800_000_000)) != nil { await ledger.mark(begun: begun) }
+                while !Task.isCancelled, !stop.value.load(ordering: .relaxed) {
+                    do {
+                        try await store.markSent(r.id, at: 1_800_000_000)
+                        await ledger.mark(begun: begun)
+                        break
+                    } catch {
+                        await ledger.refuse("\(r.idempotencyKey): \(error)")
+                        try? await Task.sleep(for: .milliseconds(200))
+                    }
+                }
             }
         }
     }
@@ -158,14 +177,16 @@ struct PostgresOutboxFailoverTests {
         try await a.enqueue(messages, after: nil, through: 1_800_000_000, now: 1_800_000_000, noticed: [])
         let ledger = Ledger()
         let stop = StopFlag()
-        async let sa: Void = Self.sender(a, ledger: ledger, stop: stop)
-        async let sb: Void = Self.sender(b, ledger: ledger, stop: stop)
+        async let sa: Void = Self.sender(a, name: "a", ledger: ledger, stop: stop)
+        async let sb: Void = Self.sender(b, name: "b", ledger: ledger, stop: stop)
         var recoveries: [Duration] = []
+        var kills: [ContinuousClock.Instant] = []
         for _ in 0..<failovers {
             try await Task.sleep(for: .milliseconds(Int.random(in: 300...800)))
             let old = primary.pid
             let before = await ledger.marked.count
             let killed = ContinuousClock.now
+            kills.append(killed)
             primary.signal(SIGKILL)
             try await standby.promoted()
             let (p, s) = (primary, standby)
@@ -187,15 +208,29 @@ struct PostgresOutboxFailoverTests {
         stop.value.store(true, ordering: .relaxed)
         _ = await (sa, sb)
         let sent = await ledger.sent
-        let distinct = Set(sent)
+        let distinct = Set(sent.map(\.key))
         let duplicates = sent.count - distinct.count
         #expect(distinct.count == total, "never sent: \(total - distinct.count)")
         #expect(try await a.outboxCounts() == (pending: 0, sent: total, failed: 0))
-        #expect(duplicates <= failovers * 2, "\(duplicates) duplicates in \(failovers) failovers")
+        // Each duplicate said with its sends (who, seconds after the start) and the kills, for the one who reads a
+        // failure: each sender has at most one message out and unrecorded when a kill comes.
+        let start = kills.first.map { $0 - .seconds(1) } ?? .now
+        let seconds = { (t: ContinuousClock.Instant) in
+            String(format: "%.3f", Double((t - start).components.attoseconds) / 1e18 + Double((t - start).components.seconds))
+        }
+        let twice = Dictionary(grouping: sent, by: \.key).filter { $0.value.count > 1 }.sorted { $0.key < $1.key }
+        let refused = await ledger.refused
+        #expect(
+            duplicates <= failovers * 2,
+            """
+            \(duplicates) duplicates in \(failovers) failovers; kills at \(kills.map(seconds)); \
+            sent twice: \(twice.map { "\($0.key) " + $0.value.map { "\($0.by)@\(seconds($0.at))" }.joined(separator: ",") }); \
+            results refused and written again: \(refused.prefix(10))
+            """)
         #expect(recoveries.count == failovers, "a failover came after the last message, or sending never resumed")
         let sorted = recoveries.sorted()
         print(
-            "outbox failovers: \(failovers), messages \(total), duplicates \(duplicates), kill → first result recorded: median \(sorted.isEmpty ? .zero : sorted[sorted.count / 2]), max \(sorted.last ?? .zero)"
+            "outbox failovers: \(failovers), messages \(total), duplicates \(duplicates), results refused \(refused.count), kill → first result recorded: median \(sorted.isEmpty ? .zero : sorted[sorted.count / 2]), max \(sorted.last ?? .zero)"
         )
         await a.close()
         await b.close()

@@ -116,4 +116,31 @@ struct PostgresStoreTests {
         #expect(again.map(\.id) == [taken[2].id])
         #expect(again.first?.attempts == 0)
     }
+
+    /// A batch held up (a slow server, a failover) stops being sent before its claim lapses: `sendBy` is a fifth of
+    /// the claim before its deadline, on this process's clock from before the claim; a row recorded or never
+    /// claimed has none, and SQLite (one instance) claims nothing.
+    @Test func aClaimSaysWhenItsRowsAreNoLongerSent() async throws {
+        let url = try await PostgresServer.sharedServer().newDatabase()
+        let a = try await PostgresStore.forTest(url: url, instance: "a", claimSeconds: 10)
+        try await a.enqueue(Self.messages(3), after: nil, through: Self.t0, now: Self.t0, noticed: [])
+        let before = ContinuousClock.now
+        let rows = try await a.dueOutbox(now: Self.t0, limit: 10)
+        let after = ContinuousClock.now
+        let by = try #require(a.sendBy(rows.map(\.id)))
+        #expect(by >= before + .seconds(8) && by <= after + .seconds(8), "\(by) not 8 s after the claim")
+        try await a.markSent(rows[0].id, at: Self.t0)
+        #expect(a.sendBy([rows[0].id]) == nil)
+        #expect(a.sendBy([rows[1].id]) == by)
+        #expect(a.sendBy([999_999]) == nil)
+        // A claim that lapses at once (a dead instance's) is past sending already.
+        let dead = try await PostgresStore.forTest(url: url, instance: "d", claimSeconds: -1)
+        try await dead.enqueue(
+            [NewOutboxMessage(idempotencyKey: "late", recipient: "M1", channel: "mail", payload: Data("x".utf8))], after: Self.t0, through: Self.t0 + 1,
+            now: Self.t0, noticed: [])
+        let lapsed = try await dead.dueOutbox(now: Self.t0 + 1, limit: 10)
+        #expect(!lapsed.isEmpty && dead.sendBy(lapsed.map(\.id)).map { $0 <= ContinuousClock.now } == true)
+        let dir = try Scratch()
+        #expect(try AppDatabase(path: dir.databasePath).sendBy([1]) == nil)
+    }
 }
