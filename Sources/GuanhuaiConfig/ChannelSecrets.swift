@@ -11,12 +11,17 @@ public struct ChannelSecrets: Sendable {
     public var secret: String?
     /// A generic webhook's Standard Webhooks key: the bytes of its `whsec_…` secret.
     public var webhookKey: [UInt8]?
+    /// The secret part of the address an SMS provider posts its receipts to (`receipts = "push"`).
+    public var receiptPushToken: String?
 
-    public init(password: String? = nil, token: String? = nil, secret: String? = nil, webhookKey: [UInt8]? = nil) {
+    public init(
+        password: String? = nil, token: String? = nil, secret: String? = nil, webhookKey: [UInt8]? = nil, receiptPushToken: String? = nil
+    ) {
         self.password = password
         self.token = token
         self.secret = secret
         self.webhookKey = webhookKey
+        self.receiptPushToken = receiptPushToken
     }
 
     /// The bytes of a `whsec_…` secret ("whsec_" and base64), or nil when it is not one.
@@ -43,7 +48,20 @@ extension ChannelSpec {
             if id.isEmpty || secret.isEmpty || (id + secret).contains(where: \.isWhitespace) {
                 throw InputError(file: "channel \(name)", message: "the SMS key id or secret is empty or contains spaces")
             }
-            return ChannelSecrets(token: id, secret: secret)
+            var out = ChannelSecrets(token: id, secret: secret)
+            if let ref = spec.receiptPushToken {
+                let push = try ref.read(environment: environment)
+                // In a path, and guessing it is the only way in: 22 or more URL-safe characters (`openssl rand -hex 16`).
+                guard push.count >= 22, push.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+                    throw InputError(
+                        file: "channel \(name)",
+                        message:
+                            "the receipt push token must be at least 22 letters, digits, - or _ (make one with `openssl rand -hex 16`): it is the secret part of the address the provider posts to"
+                    )
+                }
+                out.receiptPushToken = push
+            }
+            return out
         case .workApp(let spec):
             try ChannelSpec.checkReadable(spec.caFile, channel: name)
             let secret = try spec.secret.read(environment: environment)

@@ -296,6 +296,15 @@ public struct Configuration: Sendable {
                 delivery.maxAgeHours = try r.int(dt, "max_age_hours", dp, range: 1...8760) ?? delivery.maxAgeHours
             }
             let web = try r.table(r.root, "web", top).map { t throws(InputError) in try WebSettings.parse(t, r) }
+            if web == nil,
+                let pushed = channels.sorted(by: { $0.key < $1.key }).first(where: {
+                    if case .sms(let spec) = $0.value { spec.receiptPushToken != nil } else { false }
+                })
+            {
+                throw r.error(
+                    top, "channels.\(pushed.key).receipts",
+                    "receipts = \"push\" is posted to guanhuaid's pages, and there is no [web]: add [web], or poll (receipts = \"poll\")")
+            }
             return (zone, send, old, files, dbPath, busy, templates, channels, routing, delivery, web)
         }
         let (zone, send, old, files, databasePath, busyTimeout, templatesDirectory, channels, routing, delivery, web) = header

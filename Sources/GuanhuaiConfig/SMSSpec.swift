@@ -93,12 +93,19 @@ public struct SMSSpec: Sendable, Equatable {
     /// Delivery receipts: polled from the provider (阿里云 QuerySendDetails, 腾讯云 PullSmsSendStatus) every this
     /// many seconds; nil (`receipts = "off"`) asks nothing, and "sent" means only accepted.
     public var receiptPollSeconds: Int?
+    /// `receipts = "push"`: the provider posts its receipts to guanhuaid's pages, at
+    /// `PUBLIC_URL/sms-receipt/CHANNEL/TOKEN`, the token from this credential (neither provider signs its pushes:
+    /// an unguessable path is what their documents leave). Nothing is polled then.
+    public var receiptPushToken: SecretRef?
+    /// Whether receipts come (polled or pushed): a message's provider id is then kept, and a reminder's mail waits
+    /// as its fallback.
+    public var receiptsAwaited: Bool { receiptPollSeconds != nil || receiptPushToken != nil }
 
     public init(
         provider: Provider, url: String? = nil, keyID: SecretRef, keySecret: SecretRef, signName: String,
         sdkAppID: String? = nil, region: String = "ap-guangzhou", templates: [MessageKind: Template],
         paramMaxLength: Int? = nil, perMinute: Int = 1, perHour: Int = 5, perDay: Int = 10, caFile: String? = nil,
-        timeoutSeconds: Int = 15, receiptPollSeconds: Int? = 300
+        timeoutSeconds: Int = 15, receiptPollSeconds: Int? = 300, receiptPushToken: SecretRef? = nil
     ) {
         self.provider = provider
         self.url = url ?? provider.defaultURL
@@ -115,6 +122,7 @@ public struct SMSSpec: Sendable, Equatable {
         self.caFile = caFile
         self.timeoutSeconds = timeoutSeconds
         self.receiptPollSeconds = receiptPollSeconds
+        self.receiptPushToken = receiptPushToken
     }
 
     static func parse(_ t: TOMLTable, _ r: TOMLReader, _ place: TOMLReader.Place) throws(InputError) -> SMSSpec {
@@ -124,7 +132,7 @@ public struct SMSSpec: Sendable, Equatable {
                 "type", "provider", "url", "access_key_id_credential", "access_key_secret_credential",
                 "secret_id_credential", "secret_key_credential", "sign_name", "sdk_app_id", "region", "templates",
                 "param_max_length", "limit_per_minute", "limit_per_hour", "limit_per_day", "ca_file", "timeout_seconds",
-                "receipts", "receipt_poll_seconds",
+                "receipts", "receipt_poll_seconds", "receipt_push_token_credential",
             ], place)
         let name = try r.string(t, "provider", place, required: true)!
         guard let provider = Provider(rawValue: name) else {
@@ -195,10 +203,21 @@ public struct SMSSpec: Sendable, Equatable {
             templates[kind] = Template(id: tid, params: params)
         }
         let receipts = try r.string(t, "receipts", place) ?? "poll"
-        guard receipts == "poll" || receipts == "off" else {
-            throw r.error(place, "receipts", "receipts is \"poll\" (ask the provider what became of each message, the default) or \"off\"")
+        guard ["poll", "push", "off"].contains(receipts) else {
+            throw r.error(
+                place, "receipts",
+                "receipts is \"poll\" (ask the provider what became of each message, the default), \"push\" (the provider posts them to [web]) or \"off\"")
         }
         let poll = try r.int(t, "receipt_poll_seconds", place, range: 10...3600) ?? 300
+        let pushCredential = try r.string(t, "receipt_push_token_credential", place)
+        if receipts == "push", pushCredential == nil {
+            throw r.error(
+                place, "receipt_push_token_credential",
+                "receipts = \"push\" needs receipt_push_token_credential: the credential holding the secret part of the address the provider posts to")
+        }
+        if receipts != "push", pushCredential != nil {
+            throw r.error(place, "receipt_push_token_credential", "receipt_push_token_credential is for receipts = \"push\" only")
+        }
         return SMSSpec(
             provider: provider, url: try r.string(t, "url", place), keyID: .credential(id), keySecret: .credential(secret),
             signName: sign, sdkAppID: appID, region: try r.string(t, "region", place) ?? "ap-guangzhou", templates: templates,
@@ -207,7 +226,7 @@ public struct SMSSpec: Sendable, Equatable {
             perHour: try r.int(t, "limit_per_hour", place, range: 1...1000) ?? 5,
             perDay: try r.int(t, "limit_per_day", place, range: 1...10000) ?? 10,
             caFile: try r.string(t, "ca_file", place), timeoutSeconds: try r.int(t, "timeout_seconds", place, range: 1...120) ?? 15,
-            receiptPollSeconds: receipts == "poll" ? poll : nil)
+            receiptPollSeconds: receipts == "poll" ? poll : nil, receiptPushToken: pushCredential.map { .credential($0) })
     }
 
     /// `aliyun-sms+https://HOST/?access_key_id_file=F&access_key_secret_file=F&sign_name=S&template=SMS_1&params=name:recipient,title:title`

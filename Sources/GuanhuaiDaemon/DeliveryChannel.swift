@@ -143,7 +143,7 @@ struct SMSSender: OneAtATime {
         switch await sms.send(phone: m.phone, template: m.template, params: m.params, now: now) {
         case .success(let accepted):
             // The receipt is awaited only where the channel polls for it.
-            return .sent(receipt: accepted.receipt, tracking: sms.spec.receiptPollSeconds == nil ? nil : accepted.messageID)
+            return .sent(receipt: accepted.receipt, tracking: sms.spec.receiptsAwaited ? accepted.messageID : nil)
         case .failure(let e): return DeliveryOutcome(.failure(e))
         }
     }

@@ -97,7 +97,7 @@ struct DigestRouter: Sendable {
         {
             // Its mail is rendered now and held: it goes only if the receipt says the SMS was undelivered.
             texted = d.isGreeting
-            if texted, channel.spec.receiptPollSeconds != nil { heldFor = d.idempotencyKey(channel: name) }
+            if texted, channel.spec.receiptsAwaited { heldFor = d.idempotencyKey(channel: name) }
             let params = SMSMessage.params(template, d, context: context, limit: channel.spec.paramMaxLength)
             routed.rows.append(
                 NewOutboxMessage(

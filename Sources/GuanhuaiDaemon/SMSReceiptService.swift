@@ -11,6 +11,8 @@ import ServiceLifecycle
 /// about each channel's receipts still `accepted` from the last day, records what the providers report (by
 /// `SMSReceiptRules`: a duplicate, a late second report or an id never sent changes nothing), marks `unknown` what
 /// has had no report for 72 hours, and wakes the dispatcher when an undelivered SMS released its fallback mail.
+/// With several instances on one PostgreSQL, each channel's poll is taken in turn through the database, so the
+/// provider is asked once per period, not once per instance.
 struct SMSReceiptService<Sleep: Clock>: Service where Sleep.Duration == Duration {
     let runtime: Runtime
     let clock: any WallClock
@@ -23,7 +25,8 @@ struct SMSReceiptService<Sleep: Clock>: Service where Sleep.Duration == Duration
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let snapshot = await runtime.deliverySnapshot()
             let channels = Self.polled(snapshot)
-            if !channels.isEmpty {
+            // Pushed receipts need the 72-hour expiry too (the pushes themselves arrive on the web listener).
+            if !channels.isEmpty || Self.pushed(snapshot) {
                 do { try await pollOnce(channels, db: snapshot.database) } catch {
                     logger.error("SMS receipts could not be recorded: \(error)")
                 }
@@ -41,6 +44,11 @@ struct SMSReceiptService<Sleep: Clock>: Service where Sleep.Duration == Duration
         try await pollOnce(Self.polled(snapshot), db: snapshot.database)
     }
 
+    /// Whether an SMS channel takes its receipts by push.
+    static func pushed(_ snapshot: DeliverySnapshot) -> Bool {
+        snapshot.channels.values.contains { ($0 as? SMSSender)?.sms.receiptPushToken != nil }
+    }
+
     /// The SMS channels that poll for receipts.
     static func polled(_ snapshot: DeliverySnapshot) -> [SMSChannel] {
         snapshot.channels.values.compactMap { ($0 as? SMSSender)?.sms }.filter { $0.spec.receiptPollSeconds != nil }
@@ -52,8 +60,14 @@ struct SMSReceiptService<Sleep: Clock>: Service where Sleep.Duration == Duration
         let now = clock.now()
         var released = 0
         for channel in channels {
+            // One instance polls a channel per period, however many run on one database (`SMSReceiptRules.turnTaken`).
+            let every = Int64(channel.spec.receiptPollSeconds ?? 300)
+            guard try await db.takePollTurn(channel: channel.name, now: now, every: every) else { continue }
             let accepted = try await db.acceptedSMS(channel: channel.name, since: now - SMSReceiptRules.pollWindow)
+            // 阿里云 is asked per message, backing off (`SMSReceiptRules.asks`); 腾讯云 hands out every report in one call.
+            let perMessage = channel.spec.provider == .aliyun
             let pending = accepted.compactMap { a -> SMSChannel.Pending? in
+                if perMessage, !SMSReceiptRules.asks(submittedAt: a.submittedAt, now: now, every: every) { return nil }
                 guard case .sms(let phone, _, _) = OutboxPayload.decode(a.payload) else { return nil }
                 return SMSChannel.Pending(messageID: a.messageID, phone: phone, submittedAt: a.submittedAt)
             }

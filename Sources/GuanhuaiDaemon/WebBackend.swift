@@ -16,11 +16,16 @@ struct DaemonWebBackend: WebBackend {
     }
 
     func now() -> Int64 { clock.now() }
+
+    /// A pushed receipt released fallback mails: only the dispatcher has something to do.
+    func releasedMail() async { dispatcherBell.ring() }
 }
 
 extension Runtime {
     func webState() -> WebState? {
         guard let web = loaded.config.web, let signer = loaded.signer else { return nil }
-        return WebState(workspace: loaded.workspace, signer: signer, settings: web, loadGeneration: loadGeneration)
+        return WebState(
+            workspace: loaded.workspace, signer: signer, settings: web, loadGeneration: loadGeneration,
+            smsReceiptPush: loaded.smsChannels.filter { $0.value.receiptPushToken != nil })
     }
 }

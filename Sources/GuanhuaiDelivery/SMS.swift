@@ -134,12 +134,15 @@ public struct SMSChannel: Sendable {
     let keyID: String
     let keySecret: String
     let tls: TLSConfiguration?
+    /// The secret part of the address the provider posts its receipts to (`receipts = "push"`); nil: not pushed.
+    public let receiptPushToken: String?
 
     public init(name: String, spec: SMSSpec, secrets: ChannelSecrets) {
         self.name = name
         self.spec = spec
         keyID = secrets.token ?? ""
         keySecret = secrets.secret ?? ""
+        receiptPushToken = secrets.receiptPushToken
         tls = TLSConfiguration.client(trusting: spec.caFile)
     }
 

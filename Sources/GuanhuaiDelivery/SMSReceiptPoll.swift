@@ -120,6 +120,49 @@ extension SMSChannel {
             })
     }
 
+    // MARK: Receipts the provider posts (`receipts = "push"`)
+
+    /// The reports in a provider's push: 阿里云's "HTTP批量推送" (a JSON array of `biz_id`, `success`, `err_code`,
+    /// `report_time` …) or 腾讯云's callback (a JSON array of `sid`, `report_status` SUCCESS or FAIL, `errmsg`,
+    /// `user_receive_time` …), both in Beijing time. nil: the body is not such an array. An element without an id is
+    /// left out; nothing in the body is trusted beyond being matched against ids guanhuai was given.
+    public func pushedReports(_ body: [UInt8]) -> [SMSReport]? {
+        guard let list = try? JSONSerialization.jsonObject(with: Data(body)) as? [Any] else { return nil }
+        let items = list.compactMap { $0 as? [String: Any] }
+        guard items.count == list.count else { return nil }
+        func text(_ v: Any?) -> String? {
+            if let s = v as? String { return s }
+            if let n = v as? NSNumber { return n.stringValue }
+            return nil
+        }
+        switch spec.provider {
+        case .aliyun:
+            return items.compactMap { d -> SMSReport? in
+                guard let id = text(d["biz_id"]), !id.isEmpty else { return nil }
+                let ok = (d["success"] as? Bool) ?? (text(d["success"]) == "true")
+                let code = String((text(d["err_code"]).flatMap { $0.isEmpty ? nil : $0 } ?? (ok ? "DELIVERED" : "FAILED")).prefix(64))
+                return SMSReport(messageID: String(id.prefix(128)), delivered: ok, code: code, at: text(d["report_time"]).flatMap(SMSChannel.beijing))
+            }
+        case .tencent:
+            return items.compactMap { d -> SMSReport? in
+                guard let id = text(d["sid"]), !id.isEmpty, let status = text(d["report_status"]) else { return nil }
+                let ok = status == "SUCCESS"
+                let code = String((text(d["errmsg"]).flatMap { $0.isEmpty ? nil : $0 } ?? status).prefix(64))
+                return SMSReport(
+                    messageID: String(id.prefix(128)), delivered: ok, code: code, at: text(d["user_receive_time"]).flatMap(SMSChannel.beijing))
+            }
+        }
+    }
+
+    /// The answer the provider takes as "received" (阿里云 `{"code":0,"msg":"接收成功"}`, 腾讯云
+    /// `{"result":0,"errmsg":"OK"}`), or as "send it again" (non-zero, with HTTP 5xx).
+    public func pushAnswer(received: Bool) -> String {
+        switch spec.provider {
+        case .aliyun: received ? #"{"code":0,"msg":"接收成功"}"# : #"{"code":1,"msg":"暂时无法接收"}"#
+        case .tencent: received ? #"{"result":0,"errmsg":"OK"}"# : #"{"result":1,"errmsg":"try again"}"#
+        }
+    }
+
     struct PollFailure: Error {
         var why: String
     }

@@ -70,6 +70,24 @@ extension PostgresStore: SMSReceiptStore {
         }
     }
 
+    public func takePollTurn(channel: String, now: Int64, every: Int64) async throws(StoreError) -> Bool {
+        let (key, value, cutoff, future) = (
+            SMSReceiptRules.turnKey(channel: channel), String(now), SMSReceiptRules.turnCutoff(now: now, every: every), now + every
+        )
+        // `SMSReceiptRules.turnTaken` as one compare-and-set: of two instances at once, the second waits on the row's
+        // lock, then finds the new value and writes nothing.
+        return try await statement { conn, logger in
+            var taken = false
+            for try await _ in try await conn.query(
+                """
+                INSERT INTO setting (key, value) VALUES (\(key), \(value)) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                WHERE CAST(setting.value AS bigint) <= \(cutoff) OR CAST(setting.value AS bigint) > \(future) RETURNING key
+                """, logger: logger
+            ).decode(String.self) { taken = true }
+            return taken
+        }
+    }
+
     public func smsReceiptCounts() async throws(StoreError) -> [SMSReceiptState: Int] {
         try await statement { conn, logger in
             var out: [SMSReceiptState: Int] = [:]

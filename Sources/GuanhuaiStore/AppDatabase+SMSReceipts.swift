@@ -59,6 +59,21 @@ extension AppDatabase {
         }
     }
 
+    public func takePollTurn(channel: String, now: Int64, every: Int64) throws(StoreError) -> Bool {
+        try write { db in
+            // `SMSReceiptRules.turnTaken` as one compare-and-set: the row is written only when the turn is due.
+            try db.execute(
+                sql: """
+                    INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                    WHERE CAST(setting.value AS INTEGER) <= ? OR CAST(setting.value AS INTEGER) > ?
+                    """,
+                arguments: [
+                    SMSReceiptRules.turnKey(channel: channel), String(now), SMSReceiptRules.turnCutoff(now: now, every: every), now + every,
+                ])
+            return db.changesCount == 1
+        }
+    }
+
     public func smsReceiptCounts() throws(StoreError) -> [SMSReceiptState: Int] {
         try read { db in
             var out: [SMSReceiptState: Int] = [:]

@@ -102,6 +102,43 @@ public enum SMSReceiptRules {
 
     /// Parameter 1 of `heldUpdate`: when a released fallback is due; none for a withdrawal.
     public static func heldDue(_ fallback: Fallback, _ due: Int64) -> Int64? { fallback == .release ? due : nil }
+
+    // MARK: Whose turn it is to poll
+
+    /// The `setting` row that holds when a channel's receipts were last polled, by any instance.
+    public static func turnKey(channel: String) -> String { "sms-receipt-poll:" + channel }
+
+    /// The poll of a channel is taken when the last one, by whichever instance, began at or before this: one
+    /// instance polls per period however many run (阿里云's QuerySendDetails is one request per message, and
+    /// 腾讯云's PullSmsSendStatus hands each report out once). A tenth of the period is left for two instances'
+    /// clocks and wake-ups not being exact; when the instance that polled stops, another takes the next turn.
+    public static func turnTaken(lastPolledAt: Int64?, now: Int64, every: Int64) -> Bool {
+        guard let last = lastPolledAt else { return true }
+        return last <= turnCutoff(now: now, every: every) || last > now + every
+    }
+
+    /// Whether a poll at `now` asks about a message accepted at `submittedAt`, where the provider is asked per
+    /// message (阿里云 QuerySendDetails: one request each). Asked 5 minutes after sending, then at 10, 20, 40 minutes
+    /// and so on, doubling, while the poll window lasts: the round whose period holds one of those ages asks (a
+    /// tenth of a period more, for rounds that come a little late). A message whose report never comes costs 9
+    /// requests in its day, not one a period (288 at 5 minutes).
+    public static func asks(submittedAt: Int64, now: Int64, every: Int64) -> Bool {
+        let age = now - submittedAt
+        guard age >= firstAsk else { return false }
+        let from = age - every - max(1, every / 10)
+        var point = firstAsk
+        while point <= age {
+            if point > from { return true }
+            point *= 2
+        }
+        return false
+    }
+
+    /// The first ask about a message, this long after sending.
+    public static let firstAsk: Int64 = 300
+
+    /// `turnTaken` as the stores' compare-and-set states it: the row's time at or before this.
+    public static func turnCutoff(now: Int64, every: Int64) -> Int64 { now - every + max(1, every / 10) }
 }
 
 /// What the receipt poller and `status` need of a store.
@@ -115,6 +152,9 @@ public protocol SMSReceiptStore: Sendable {
     func expireSMSReceipts(before: Int64) async throws(StoreError) -> Int
     /// Receipts by state.
     func smsReceiptCounts() async throws(StoreError) -> [SMSReceiptState: Int]
+    /// Takes the turn to poll a channel's receipts (`SMSReceiptRules.turnTaken`), by compare-and-set on its
+    /// `setting` row: of instances asking at once, one gets true.
+    func takePollTurn(channel: String, now: Int64, every: Int64) async throws(StoreError) -> Bool
     /// Rows of these channels sent since `since`, oldest first (the SMS per-number limits are seeded from them at
     /// start, so a restart does not reset them).
     func sent(channels: [String], since: Int64) async throws(StoreError) -> [(channel: String, payload: Data, at: Int64)]

@@ -20,12 +20,17 @@ public struct WebState: Sendable {
     public var settings: WebSettings
     /// Raised by every reload: what was computed from the old configuration is not used.
     public var loadGeneration: Int
+    /// The SMS channels whose provider posts its receipts here (`receipts = "push"`), by name.
+    public var smsReceiptPush: [String: SMSChannel]
 
-    public init(workspace: Workspace, signer: LinkSigner, settings: WebSettings, loadGeneration: Int) {
+    public init(
+        workspace: Workspace, signer: LinkSigner, settings: WebSettings, loadGeneration: Int, smsReceiptPush: [String: SMSChannel] = [:]
+    ) {
         self.workspace = workspace
         self.signer = signer
         self.settings = settings
         self.loadGeneration = loadGeneration
+        self.smsReceiptPush = smsReceiptPush
     }
 }
 
@@ -37,6 +42,12 @@ public protocol WebBackend: Sendable {
     func didRecord() async
     /// The present, UTC seconds, on the daemon's clock.
     func now() -> Int64
+    /// SMS receipts released fallback mails: the dispatcher sends them.
+    func releasedMail() async
+}
+
+extension WebBackend {
+    public func releasedMail() async { await didRecord() }
 }
 
 /// The HTTP interface (Hummingbird 2), a service in guanhuaid's ServiceGroup.
@@ -78,6 +89,7 @@ public enum WebServer {
         router.addRoutes(h.agendaRoutes(), atPath: "/me")
         router.addRoutes(h.feedRoutes(), atPath: "/ics")
         router.addRoutes(h.reportRoutes(), atPath: "/report")
+        router.addRoutes(h.smsReceiptRoutes(), atPath: "/sms-receipt")
         return router
     }
 }

@@ -5,6 +5,7 @@ import GuanhuaiCore
 import GuanhuaiDelivery
 import GuanhuaiStore
 import GuanhuaiTestSupport
+import GuanhuaiWeb
 import Logging
 import Testing
 
@@ -42,8 +43,34 @@ import Testing
             """
     }
 
-    @Test(arguments: ["aliyun", "tencent"])
-    func anUndeliveredGreetingFallsBackToMailOnce(provider: String) async throws {
+    /// Two greetings sent by SMS through sms_server.py, the second to a number that is 空号 at the carrier; each
+    /// greeting's mail is held as its fallback. `extra`: more TOML for the SMS channel (its receipts setting), and
+    /// `web`: a [web] table on that port.
+    final class Sent: @unchecked Sendable {
+        let dir: Scratch
+        let maildir: URL
+        let smtp: ServerProcess
+        let server: ServerProcess
+        let log: URL
+        let config: String
+        let env: [String: String]
+        let clock: ManualClock
+        let daemon: Daemon
+        let db: AppDatabase
+        let last: Int64
+        let undeliveredTo: String
+
+        init(
+            dir: consuming Scratch, maildir: URL, smtp: ServerProcess, server: ServerProcess, log: URL, config: String, env: [String: String],
+            clock: ManualClock, daemon: Daemon, db: AppDatabase, last: Int64, undeliveredTo: String
+        ) {
+            self.dir = dir
+            (self.maildir, self.smtp, self.server, self.log, self.config, self.env) = (maildir, smtp, server, log, config, env)
+            (self.clock, self.daemon, self.db, self.last, self.undeliveredTo) = (clock, daemon, db, last, undeliveredTo)
+        }
+    }
+
+    static func twoGreetingsSent(provider: String, extra: String = "", web: Int? = nil, credentials more: [String: String] = [:]) async throws -> Sent {
         let dir = try Scratch()
         let maildir = dir.url.appendingPathComponent("mail")
         try FileManager.default.createDirectory(at: maildir, withIntermediateDirectories: true)
@@ -61,9 +88,12 @@ import Testing
                 from = "guanhuai@example.edu.cn"
 
                 \(Self.channel(provider, port: server.port))
+                \(extra)
+                \(web.map { "\n[web]\nlisten = \"127.0.0.1:\($0)\"\npublic_url = \"http://127.0.0.1:\($0)\"\nweb_key_credential = \"web-key\"\n" } ?? "")
                 """,
-            credentials: provider == "aliyun"
+            credentials: (provider == "aliyun"
                 ? ["sms-id": "LTAItest-id", "sms-secret": "aliyun-test-secret"] : ["sms-id": "AKIDtest-id", "sms-secret": "tencent-test-secret"])
+                .merging(more) { $1 })
         let clock = ManualClock(0)
         let daemon = try await builtDaemon(config: config, environment: env, wall: clock)
         let loaded = await daemon.runtime.loaded
@@ -95,10 +125,20 @@ import Testing
         _ = try db.enqueue(rows, processedThrough: last, now: last)
         clock.set(last)
         try await daemon.dispatchOnce()
-        var outbox = try db.outbox()
+        let outbox = try db.outbox()
         #expect(outbox.filter { $0.channel == "sms" }.allSatisfy { $0.state == .sent }, "\(outbox)")
         #expect(outbox.filter { $0.channel == "mail" }.allSatisfy { $0.state == .held }, "\(outbox)")
         #expect(try db.smsReceiptCounts() == [.accepted: 2])
+        return Sent(
+            dir: dir, maildir: maildir, smtp: smtp, server: server, log: log, config: config, env: env, clock: clock, daemon: daemon, db: db,
+            last: last, undeliveredTo: undeliveredTo)
+    }
+
+    @Test(arguments: ["aliyun", "tencent"])
+    func anUndeliveredGreetingFallsBackToMailOnce(provider: String) async throws {
+        let sent = try await Self.twoGreetingsSent(provider: provider)
+        let (maildir, smtp, server, log, config, env) = (sent.maildir, sent.smtp, sent.server, sent.log, sent.config, sent.env)
+        let (clock, daemon, db, last, undeliveredTo) = (sent.clock, sent.daemon, sent.db, sent.last, sent.undeliveredTo)
 
         let poller = SMSReceiptService(
             runtime: daemon.runtime, clock: clock, sleeper: ContinuousClock(), dispatcherBell: Doorbell(), logger: Logger(label: "t"))
@@ -116,7 +156,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(300))
         let mails = try stored(maildir)
         #expect(mails.count == 1 && mails.first.map { ((try? String(contentsOf: $0, encoding: .utf8)) ?? "").contains(undeliveredTo) } == true)
-        outbox = try db.outbox()
+        let outbox = try db.outbox()
         #expect(outbox.filter { $0.channel == "mail" }.map(\.state).sorted { $0.rawValue < $1.rawValue } == [.sent, .withdrawn], "\(outbox)")
 
         // status says what the receipts said.
@@ -131,5 +171,126 @@ import Testing
         ).text(daemon.runtime.metrics.registry)
         #expect(page.contains(#"guanhuai_sms_receipts{state="delivered"} 1"#) && page.contains(#"guanhuai_sms_receipts{state="undelivered"} 1"#), "\(page)")
         withExtendedLifetime((smtp, server)) {}
+    }
+
+    /// receipts = "push": the provider posts its receipts to guanhuaid's pages, at an address whose last part is a
+    /// credential. A wrong address is the site's 404; a body that is not the provider's JSON is refused; a database
+    /// that cannot take the receipts makes the answer 503, so the provider sends them again; and the receipts,
+    /// duplicated and with one for an id never sent, are recorded once: the undelivered greeting falls back to mail,
+    /// once, and sending the same push again changes nothing.
+    @Test(arguments: ["aliyun", "tencent"])
+    func pushedReceiptsAreRecordedOnceAndAcknowledgedAfterTheCommit(provider: String) async throws {
+        let port = freePort()
+        let pushToken = "push-token-for-tests-0123456789abcdef"
+        let sent = try await Self.twoGreetingsSent(
+            provider: provider, extra: "receipts = \"push\"\nreceipt_push_token_credential = \"sms-push\"", web: port,
+            credentials: ["sms-push": pushToken + "\n", "web-key": webKey + "\n"])
+        let (db, daemon) = (sent.db, sent.daemon)
+        // The pages as guanhuaid serves them.
+        let backend = DaemonWebBackend(runtime: daemon.runtime, clock: sent.clock, schedulerBell: Doorbell(), dispatcherBell: Doorbell())
+        let settings = try #require(await daemon.runtime.loaded.config.web)
+        let web = WebServer.make(settings: settings, backend: backend, logger: Logger(label: "t"))
+        let serving = Task { try await web.run() }
+        defer { serving.cancel() }
+        let base = "http://127.0.0.1:\(port)/sms-receipt"
+        var up = false
+        for _ in 0..<100 where !up {
+            up = (try? await http("GET", "http://127.0.0.1:\(port)/"))?.status == 200
+            if !up { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        try #require(up)
+
+        let accepted = try db.acceptedSMS(channel: "sms", since: 0)
+        try #require(accepted.count == 2)
+        func phone(_ a: AcceptedSMS) -> String {
+            if case .sms(let phone, _, _) = OutboxPayload.decode(a.payload) { return phone }
+            return ""
+        }
+        func receipt(_ id: String, _ phone: String, delivered ok: Bool) -> [String: Any] {
+            provider == "aliyun"
+                ? [
+                    "phone_number": phone, "send_time": "2027-01-01 09:00:00", "report_time": "2027-01-01 09:00:05", "success": ok,
+                    "err_code": ok ? "DELIVERED" : "MK:0001", "err_msg": ok ? "用户接收成功" : "空号", "sms_size": "1", "biz_id": id, "out_id": "",
+                ]
+                : [
+                    "user_receive_time": "2027-01-01 09:00:05", "nationcode": "86", "mobile": phone, "report_status": ok ? "SUCCESS" : "FAIL",
+                    "errmsg": ok ? "DELIVRD" : "MK:0001", "description": ok ? "用户短信送达成功" : "空号", "sid": id,
+                ]
+        }
+        let receipts = accepted.map { a in receipt(a.messageID, phone(a), delivered: !phone(a).hasSuffix("0003")) }
+        let undelivered = try #require(accepted.first { phone($0).hasSuffix("0003") })
+        // Twice for the undelivered one, and one for an id never sent.
+        let body = try JSONSerialization.data(
+            withJSONObject: receipts + [
+                receipt(undelivered.messageID, phone(undelivered), delivered: false), receipt("not-ours", "13900000009", delivered: true),
+            ])
+        let ack = provider == "aliyun" ? #"{"code":0,"msg":"接收成功"}"# : #"{"result":0,"errmsg":"OK"}"#
+
+        // Wrong addresses: the site's 404, nothing recorded.
+        #expect(try await http("POST", "\(base)/sms/wrong-token-0123456789abcdef", body: body).status == 404)
+        #expect(try await http("POST", "\(base)/mail/\(pushToken)", body: body).status == 404)
+        // Not the provider's JSON.
+        #expect(try await http("POST", "\(base)/sms/\(pushToken)", body: Data("{\"not\": \"a list\"}".utf8)).status == 400)
+        #expect(try db.smsReceiptCounts() == [.accepted: 2])
+
+        // The database held by another writer: 503, and the provider sends again.
+        let locker = Process()
+        locker.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        locker.arguments = [
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.read()",
+            sent.dir.databasePath,
+        ]
+        let (stdin, stdout) = (Pipe(), Pipe())
+        locker.standardInput = stdin
+        locker.standardOutput = stdout
+        try locker.run()
+        _ = stdout.fileHandleForReading.availableData  // "locked"
+        let refused = try await http("POST", "\(base)/sms/\(pushToken)", body: body)
+        #expect(refused.status == 503 && !refused.body.contains(ack), "\(refused.status) \(refused.body)")
+        try stdin.fileHandleForWriting.close()
+        locker.waitUntilExit()
+        #expect(try db.smsReceiptCounts() == [.accepted: 2])
+
+        // The push, then the same push again.
+        for _ in 0..<2 {
+            let answer = try await http("POST", "\(base)/sms/\(pushToken)", body: body)
+            #expect(answer.status == 200 && answer.body == ack, "\(answer.status) \(answer.body)")
+            #expect(try db.smsReceiptCounts() == [.delivered: 1, .undelivered: 1])
+            try await daemon.dispatchOnce()
+        }
+        #expect(await eventually { (try? stored(sent.maildir).count) == 1 }, "exactly the undelivered greeting's mail")
+        let mails = try stored(sent.maildir)
+        #expect(mails.count == 1 && mails.first.map { ((try? String(contentsOf: $0, encoding: .utf8)) ?? "").contains(sent.undeliveredTo) } == true)
+        let outbox = try db.outbox()
+        #expect(outbox.filter { $0.channel == "mail" }.map(\.state).sorted { $0.rawValue < $1.rawValue } == [.sent, .withdrawn], "\(outbox)")
+        // Nothing was polled: the provider pushes.
+        #expect(loggedRequests(sent.log).filter { $0["action"] as? String == "QuerySendDetails" || $0["action"] as? String == "PullSmsSendStatus" }.isEmpty)
+        withExtendedLifetime((sent.smtp, sent.server)) {}
+    }
+
+    /// receipts = "push" is refused where it cannot work, said where it is written.
+    @Test func aPushNeedsTheWebAndAToken() throws {
+        for (extra, web, token, said) in [
+            ("receipts = \"push\"", true, "", "needs receipt_push_token_credential"),
+            ("receipts = \"push\"\nreceipt_push_token_credential = \"sms-push\"", false, "push-token-for-tests-0123456789abcdef", "there is no [web]"),
+            ("receipts = \"push\"\nreceipt_push_token_credential = \"sms-push\"", true, "short", "at least 22 letters"),
+            (
+                "receipts = \"poll\"\nreceipt_push_token_credential = \"sms-push\"", true, "push-token-for-tests-0123456789abcdef",
+                "for receipts = \"push\" only"
+            ),
+        ] {
+            let dir = try Scratch()
+            let (config, env) = try dir.exampleCopy(
+                routing: "greeting_sms = \"sms\"",
+                channels: Self.channel("aliyun", port: 9) + "\n" + extra + "\n"
+                    + (web ? "\n[web]\nlisten = \"127.0.0.1:8470\"\npublic_url = \"https://dj.example.edu.cn\"\nweb_key_credential = \"web-key\"\n" : ""),
+                credentials: ["sms-id": "LTAItest-id", "sms-secret": "aliyun-test-secret", "sms-push": token, "web-key": webKey])
+            var e = env
+            e["PATH"] = "/usr/bin:/bin"
+            e["LANG"] = "C.UTF-8"
+            let r = try runCLI(["check", "--config", config], environment: e)
+            #expect(r.status == 2 && (r.stdout + r.stderr).contains(said), "\(said): \(r.status) \(r.stdout)\(r.stderr)")
+        }
     }
 }

@@ -39,11 +39,17 @@ struct HTTPReply: Sendable {
 }
 
 /// One request with URLSession (no cookies, no cache).
-func http(_ method: String, _ url: String, form: [String: String]? = nil, headers: [String: String] = [:]) async throws -> HTTPReply {
+func http(_ method: String, _ url: String, form: [String: String]? = nil, body: Data? = nil, headers: [String: String] = [:]) async throws
+    -> HTTPReply
+{
     var req = URLRequest(url: URL(string: url)!)
     req.httpMethod = method
     req.cachePolicy = .reloadIgnoringLocalCacheData
     for (k, v) in headers { req.setValue(v, forHTTPHeaderField: k) }
+    if let body {
+        req.httpBody = body
+        req.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    }
     if let form {
         var c = URLComponents()
         c.queryItems = form.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }

@@ -63,6 +63,33 @@ import Testing
         #expect(try await store.sent(channels: ["sms"], since: Self.t0).count == 3)
         #expect(try await store.sent(channels: ["mail"], since: Self.t0).isEmpty)
     }
+
+    /// Two instances polling one provider: the turn to poll a channel is taken by one asker per period
+    /// (`SMSReceiptRules.turnTaken`), by compare-and-set in the database, and is taken again when the period is over
+    /// or the stored time is in the future (a clock set back).
+    @Test(arguments: StoreMaker.all)
+    func oneInstanceAtATimePollsAChannel(_ maker: StoreMaker) async throws {
+        let dir = try Scratch()
+        let store = try await maker.make(dir)
+        let t0 = Self.t0
+        var last: Int64?
+        for (now, expected) in [(t0, true), (t0, false), (t0 + 100, false), (t0 + 269, false), (t0 + 270, true), (t0 + 300, false)] {
+            #expect(SMSReceiptRules.turnTaken(lastPolledAt: last, now: now, every: 300) == expected, "the rule at \(now - t0)")
+            #expect(try await store.takePollTurn(channel: "sms", now: now, every: 300) == expected, "\(maker.name) at \(now - t0)")
+            if expected { last = now }
+        }
+        // Another channel has a turn of its own.
+        #expect(try await store.takePollTurn(channel: "sms-tencent", now: t0 + 300, every: 300))
+        // Eight askers at once (the pool's connections, on PostgreSQL): one gets it.
+        let taken = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 { group.addTask { try await store.takePollTurn(channel: "sms", now: t0 + 600, every: 300) } }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(taken == 1, "\(maker.name): \(taken) of 8 took the same turn")
+        // The clock set back a day: the time stored is in the future, and the turn is taken rather than waited for.
+        #expect(try await store.takePollTurn(channel: "sms", now: t0 - 86400, every: 300))
+        #expect(try await !store.takePollTurn(channel: "sms", now: t0 - 86400 + 10, every: 300))
+    }
 }
 
 /// `guanhuai restore` of a backup taken before an SMS's receipt came: the replaced database's receipt is carried
