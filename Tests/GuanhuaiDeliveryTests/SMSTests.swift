@@ -96,6 +96,54 @@ func smsServer(log: URL) throws -> ServerProcess {
         #expect(!(signed.stdout + signed.stderr).contains("forged-secret"))
     }
 
+    /// A pushed receipt body is anyone's text until its ids match ours: each provider's documented example reads as
+    /// its reports; anything else (not an array, elements that are not objects, ids missing, deep nesting, random
+    /// bytes) is nil or leaves the element out, and never traps.
+    @Test func pushedReceiptsReadTheDocumentedFormatsAndNothingElse() throws {
+        func channel(_ p: SMSSpec.Provider) -> SMSChannel {
+            SMSChannel(
+                name: "sms",
+                spec: SMSSpec(provider: p, keyID: .value("i"), keySecret: .value("s"), signName: "签", sdkAppID: "1", templates: [:]),
+                secrets: ChannelSecrets(token: "i", secret: "s"))
+        }
+        let (a, t) = (channel(.aliyun), channel(.tencent))
+        // The providers' documented examples (阿里云 HTTP批量推送 SmsReport; 腾讯云 短信下发状态通知).
+        let aliyun = #"""
+            [{"phone_number":"1381111****","send_time":"2017-01-01 11:12:13","report_time":"2017-02-02 22:23:24","success":true,
+              "err_code":"DELIVERED","err_msg":"用户接收成功","sms_size":"1","biz_id":"12345","out_id":"67890"},
+             {"phone_number":"1381111****","send_time":"2017-01-01 11:12:13","report_time":"2017-02-02 22:23:24","success":false,
+              "err_code":"MK:0001","err_msg":"空号","sms_size":"1","biz_id":"12346","out_id":""}]
+            """#
+        let tencent = #"""
+            [{"user_receive_time":"2015-10-17 08:03:04","nationcode":"86","mobile":"13900000001","report_status":"SUCCESS",
+              "errmsg":"DELIVRD","description":"用户短信送达成功","sid":"xxxxxxx","ext":{}}]
+            """#
+        let ra = try #require(a.pushedReports(Array(aliyun.utf8)))
+        #expect(ra.map(\.messageID) == ["12345", "12346"] && ra.map(\.delivered) == [true, false] && ra.map(\.code) == ["DELIVERED", "MK:0001"])
+        #expect(ra[0].at == SMSChannel.beijing("2017-02-02 22:23:24"))
+        let rt = try #require(t.pushedReports(Array(tencent.utf8)))
+        #expect(rt == [SMSReport(messageID: "xxxxxxx", delivered: true, code: "DELIVRD", at: SMSChannel.beijing("2015-10-17 08:03:04"))])
+        // What is not such an array.
+        for bad in ["", "{}", "null", "[1]", #"{"biz_id":"1"}"#, "[[]]", String(repeating: "[", count: 100_000), "\u{0}"] {
+            #expect(a.pushedReports(Array(bad.utf8)) == nil, "\(bad.prefix(20))")
+            #expect(t.pushedReports(Array(bad.utf8)) == nil, "\(bad.prefix(20))")
+        }
+        // Elements without an id are left out; an empty array is no reports.
+        #expect(a.pushedReports(Array(#"[{"success":true},{"biz_id":""}]"#.utf8)) == [])
+        #expect(t.pushedReports(Array(#"[{"sid":"1"}]"#.utf8)) == [])
+        // Random bytes, and the examples with bytes changed: no trap, whatever the answer.
+        var random = SystemRandomNumberGenerator()
+        for i in 0..<3000 {
+            var bytes = Array((i % 2 == 0 ? aliyun : tencent).utf8)
+            for _ in 0..<Int.random(in: 1...8, using: &random) {
+                bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+            }
+            if i % 3 == 0 { bytes = (0..<Int.random(in: 0...200, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) } }
+            _ = a.pushedReports(bytes)
+            _ = t.pushedReports(bytes)
+        }
+    }
+
     /// Throttling is temporary, a bad template or number permanent; an answer that is not the provider's is permanent.
     @Test func theProvidersAnswersAreClassified() throws {
         func channel(_ p: SMSSpec.Provider) -> SMSChannel {
