@@ -118,14 +118,23 @@ public struct WorkAppChannel: Sendable {
     func call(_ url: String, body: [String: Any]? = nil, raw: [UInt8]? = nil, bearer: String? = nil) async
         -> Result<(status: Int, object: [String: Any]), DeliveryError>
     {
+        await call(url, body: body, raw: raw, bearer: bearer) { try JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+    }
+
+    /// One call to the API; its answer read by `read` (nil or a throw: not the API's JSON).
+    func call<Answer>(
+        _ url: String, body: [String: Any]? = nil, raw: [UInt8]? = nil, bearer: String? = nil, read: (Data) throws -> Answer?
+    ) async -> Result<(status: Int, object: Answer), DeliveryError> {
         let bytes = raw ?? body.map(Self.json)
         var headers: [(String, String)] = bytes == nil ? [] : [("Content-Type", "application/json; charset=utf-8")]
         if let bearer { headers.append(("Authorization", "Bearer " + bearer)) }
-        let request = WebhookRequest(url: url, headers: headers, body: bytes ?? [], get: bytes == nil)
+        var request = WebhookRequest(url: url, headers: headers, body: bytes ?? [], get: bytes == nil)
+        // A message's request differs from the last one's only in its body while the token lasts.
+        if raw != nil { request.reuseKey = [url, bearer ?? "", spec.caFile ?? ""].joined(separator: "\n") }
         switch await WebhookHTTP.post(request, tls: tls, timeoutSeconds: spec.timeoutSeconds) {
         case .failure(let e): return .failure(e)
         case .success(let a):
-            guard let object = try? JSONSerialization.jsonObject(with: Data(a.body)) as? [String: Any] else {
+            guard let object = try? read(Data(a.body)) else {
                 if a.status == 429 || a.status >= 500 { return .failure(.temporary("\(app): HTTP \(a.status)")) }
                 return .failure(
                     .permanent("HTTP \(a.status): the answer is not \(app)'s JSON\(WebhookChannel.snippet(a.body)); is url (\(spec.base)) the API's base?"))
@@ -133,6 +142,18 @@ public struct WorkAppChannel: Sendable {
             return .success((a.status, object))
         }
     }
+
+    /// 企业微信's answer to message/send, read with JSONDecoder rather than into JSONSerialization's dictionary of
+    /// bridged values (the largest cost of ours left in a message's CPU; with the kept request, 1.75 s of CPU for
+    /// 10,000 messages against 2.00 s before, medians of 6 interleaved runs of workapp-benchmark's client).
+    struct WecomSendAnswer: Decodable {
+        var errcode: Int
+        var errmsg: String?
+        var invaliduser: String?
+        var unlicenseduser: String?
+        var msgid: String?
+    }
+    static let decoder = JSONDecoder()
 
     static func code(_ object: [String: Any], _ key: String) -> Int { (object[key] as? NSNumber)?.intValue ?? -1 }
 
@@ -246,7 +267,8 @@ public struct WorkAppChannel: Sendable {
         switch spec.app {
         case .wecom:
             let body = Self.body(message, adding: [("agentid", agent), ("touser", Self.quoted(user))])
-            return await call("\(base)/cgi-bin/message/send?access_token=\(t)", raw: body).flatMap { classifyWecom($0.status, $0.object, user: user) }
+            return await call("\(base)/cgi-bin/message/send?access_token=\(t)", raw: body) { try Self.decoder.decode(WecomSendAnswer.self, from: $0) }
+                .flatMap { classifyWecom($0.status, $0.object, user: user) }
         case .dingtalk:
             let body = Self.body(Array("{\"msg\":".utf8) + message + [UInt8(ascii: "}")], adding: [("agent_id", agent), ("userid_list", Self.quoted(user))])
             let sent = await call("\(base)/topapi/message/corpconversation/asyncsend_v2?access_token=\(t)", raw: body)
@@ -271,20 +293,20 @@ public struct WorkAppChannel: Sendable {
     }
 
     /// 企业微信's answer to message/send, for one recipient.
-    func classifyWecom(_ status: Int, _ object: [String: Any], user: String) -> Result<String, DeliveryError> {
-        let code = Self.code(object, "errcode")
-        let message = String((object["errmsg"] as? String ?? "").prefix(120))
+    func classifyWecom(_ status: Int, _ answer: WecomSendAnswer, user: String) -> Result<String, DeliveryError> {
+        let code = answer.errcode
+        let message = String((answer.errmsg ?? "").prefix(120))
         // A partly accepted send names the recipients it could not reach; ours is the only one.
-        func listed(_ key: String) -> Bool {
-            (object[key] as? String ?? "").split(separator: "|").contains { $0.lowercased() == user.lowercased() }
+        func listed(_ list: String?) -> Bool {
+            (list ?? "").split(separator: "|").contains { $0.lowercased() == user.lowercased() }
         }
         switch code {
-        case 0 where listed("invaliduser"):
+        case 0 where listed(answer.invaliduser):
             return .failure(.permanent("企业微信 does not reach userid \(user): no such member, or outside the application's 可见范围 (visible range)"))
-        case 0 where listed("unlicenseduser"):
+        case 0 where listed(answer.unlicenseduser):
             return .failure(.permanent("企业微信: userid \(user) has no 接口许可 (licence) for this application"))
         case 0:
-            return .success("企业微信 ok \(object["msgid"] as? String ?? "")")
+            return .success("企业微信 ok \(answer.msgid ?? "")")
         case 40014, 42001, 40082:
             return .failure(.temporary("\(WorkAppChannel.tokenRejected) by 企业微信 (\(code) \(message))"))
         case 81013, 60111, 60103:
