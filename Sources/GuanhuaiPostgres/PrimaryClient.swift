@@ -153,6 +153,9 @@ public actor PrimaryClient {
     }
     private var held: Held?
     private let heldRetry = Duration.seconds(5)
+    /// Statements `quick` ran on the held connection, and those it ran again the ordinary way after the held
+    /// connection failed (the tests watch both; nothing else reads them).
+    public private(set) var quickCounts = (held: 0, fallbacks: 0)
 
     /// Runs one statement, safe to run twice, on the held connection, or the ordinary way (`connection`) when there
     /// is none yet or anything goes wrong on it: an error, or no answer within `liveCheck`, after which it is closed
@@ -168,9 +171,11 @@ public actor PrimaryClient {
             do {
                 let value = try await body(conn)
                 watch.cancel()
+                quickCounts.held += 1
                 return value
             } catch {
                 watch.cancel()
+                quickCounts.fallbacks += 1
                 PrimaryClient.closeNow(conn)
                 // Opened again after `heldRetry`, not at once (and never left looking as if it were opening).
                 if held?.connection === conn {

@@ -143,4 +143,56 @@ struct PostgresStoreTests {
         let dir = try Scratch()
         #expect(try AppDatabase(path: dir.databasePath).sendBy([1]) == nil)
     }
+
+    /// Results go on a connection held beside the pool (`PrimaryClient.quick`). When a statement there does not
+    /// answer within `liveCheck` (2 s; here another session holds the row's lock for 3 s, as a stopped server would
+    /// hold the answer), the held connection is closed and the result written the ordinary way: nothing is lost.
+    /// The held connection is opened again only after `heldRetry` (5 s), and used again.
+    @Test func aHeldConnectionThatHangsFallsBackAndIsOpenedAgain() async throws {
+        let server = try await PostgresServer.sharedServer()
+        let url = try await server.newDatabase()
+        let store = try await PostgresStore.forTest(url: url, instance: "a")
+        try await store.enqueue(Self.messages(40), after: nil, through: Self.t0, now: Self.t0, noticed: [])
+        var rows = try await store.dueOutbox(now: Self.t0, limit: 40)[...]
+        func mark() async throws { try await store.markSent(rows.removeFirst().id, at: Self.t0) }
+        // The held connection opens in the background on first use.
+        var opened = false
+        for _ in 0..<50 where !opened {
+            try await mark()
+            opened = await store.client.quickCounts.held > 0
+            if !opened { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        try #require(opened, "the held connection never opened")
+        let database = String(url.split(separator: "/").last ?? "").split(separator: "?").first.map(String.init) ?? ""
+        let locked = try #require(rows.first?.id)
+        let locker = Task {
+            try await offThePool {
+                _ = try server.psql(
+                    "BEGIN; SELECT id FROM outbox WHERE id = \(locked) FOR UPDATE; SELECT pg_sleep(3); COMMIT;", database: database)
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let before = await store.client.quickCounts
+        let started = ContinuousClock.now
+        try await mark()
+        let took = ContinuousClock.now - started
+        try await locker.value
+        let after = await store.client.quickCounts
+        #expect(after.fallbacks == before.fallbacks + 1, "the result was not written again the ordinary way: \(before) → \(after)")
+        #expect(took >= .seconds(2) && took < .seconds(10), "\(took)")
+        // Not opened again at once (a dead host is not dialled per result)…
+        try await mark()
+        #expect(await store.client.quickCounts.held == after.held)
+        // …but after heldRetry.
+        try await Task.sleep(for: .seconds(5.5))
+        var reopened = false
+        for _ in 0..<50 where !reopened && !rows.isEmpty {
+            try await mark()
+            reopened = await store.client.quickCounts.held > after.held
+            if !reopened { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(reopened, "the held connection was not opened again")
+        while !rows.isEmpty { try await mark() }
+        #expect(try await store.outboxCounts() == (pending: 0, sent: 40, failed: 0))
+    }
 }
