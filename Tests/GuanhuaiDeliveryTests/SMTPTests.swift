@@ -250,7 +250,9 @@ func envelope(to: String, subject: String = "「关怀提醒」测试", key: Str
             return
         }
         #expect(e.kind == .temporary && e.message.contains("in time"), "\(e)")
-        #expect(clock.now - started < .seconds(5))
+        // The stall lasts for ever: ending at all is the timeout's doing. The bound is loose because the main pass
+        // runs 250 tests beside this one on 2 cores (5.34 s was seen there against a 5 s bound).
+        #expect(clock.now - started < .seconds(15))
     }
 
     @Test func authOfferedOnlyWithoutTLSIsRefusedUnlessAllowed() async throws {
