@@ -165,7 +165,7 @@ public actor PrimaryClient {
     /// its result before the next is sent.
     public func quick<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
         if let conn = heldConnection() {
-            let watch = conn.eventLoop.scheduleTask(in: .nanoseconds(Int64(liveCheck.components.seconds) * 1_000_000_000)) {
+            let watch = conn.eventLoop.scheduleTask(in: TimeAmount(liveCheck)) {
                 PrimaryClient.closeNow(conn)
             }
             do {

@@ -234,21 +234,22 @@ import Testing
         #expect(try db.smsReceiptCounts() == [.accepted: 2])
 
         // The database held by another writer: 503, and the provider sends again.
+        // It says it holds the lock with a file, and is ended with SIGKILL: it inherits the test process's blocked
+        // signals, so SIGTERM does nothing, and a pipe's EOF was seen not to come.
+        let lockedMark = sent.dir.url.appendingPathComponent("locked").path
         let locker = Process()
         locker.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         locker.arguments = [
             "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.read()",
-            sent.dir.databasePath,
+            "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN EXCLUSIVE'); open(sys.argv[2], 'w').close(); time.sleep(600)",
+            sent.dir.databasePath, lockedMark,
         ]
-        let (stdin, stdout) = (Pipe(), Pipe())
-        locker.standardInput = stdin
-        locker.standardOutput = stdout
         try locker.run()
-        _ = stdout.fileHandleForReading.availableData  // "locked"
+        defer { if locker.isRunning { kill(locker.processIdentifier, SIGKILL) } }
+        try #require(await eventually { FileManager.default.fileExists(atPath: lockedMark) }, "the locking process did not take the lock")
         let refused = try await http("POST", "\(base)/sms/\(pushToken)", body: body)
         #expect(refused.status == 503 && !refused.body.contains(ack), "\(refused.status) \(refused.body)")
-        try stdin.fileHandleForWriting.close()
+        kill(locker.processIdentifier, SIGKILL)
         locker.waitUntilExit()
         #expect(try db.smsReceiptCounts() == [.accepted: 2])
 
