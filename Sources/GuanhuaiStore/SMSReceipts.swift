@@ -119,13 +119,13 @@ public enum SMSReceiptRules {
 
     /// Whether a poll at `now` asks about a message accepted at `submittedAt`, where the provider is asked per
     /// message (阿里云 QuerySendDetails: one request each). Asked 5 minutes after sending, then at 10, 20, 40 minutes
-    /// and so on, doubling, while the poll window lasts: the round whose period holds one of those ages asks (a
-    /// tenth of a period more, for rounds that come a little late). A message whose report never comes costs 9
-    /// requests in its day, not one a period (288 at 5 minutes).
+    /// and so on, doubling, while the poll window lasts: the round whose last period holds one of those ages asks.
+    /// A message whose report never comes costs 9 requests in its day, not one a period (288 at 5 minutes). A
+    /// round that comes late can pass over an age; the next one doubled is asked.
     public static func asks(submittedAt: Int64, now: Int64, every: Int64) -> Bool {
         let age = now - submittedAt
         guard age >= firstAsk else { return false }
-        let from = age - every - max(1, every / 10)
+        let from = age - every
         var point = firstAsk
         while point <= age {
             if point > from { return true }

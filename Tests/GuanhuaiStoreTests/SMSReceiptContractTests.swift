@@ -120,4 +120,14 @@ import Testing
         #expect(rows.first { $0.idempotencyKey == "g/mail" }?.state == .pending, "\(rows)")
         #expect(try restored.dueOutbox(now: t0 + 20).map(\.idempotencyKey) == ["g/mail"])
     }
+
+    /// 阿里云 is asked about a message at 5, 10, 20, 40 … minutes: over a day of rounds every 5 minutes, 9 times,
+    /// each at one of those ages, never twice for one.
+    @Test func aMessageIsAskedAboutAtDoublingAges() {
+        let asked = stride(from: Int64(0), through: 86400, by: 300).filter { SMSReceiptRules.asks(submittedAt: 0, now: $0, every: 300) }
+        #expect(asked == [300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 76800])
+        // Rounds every 7 minutes, not aligned with those ages: still once per age, in the round just after it.
+        let late = stride(from: Int64(0), through: 86400, by: 420).filter { SMSReceiptRules.asks(submittedAt: 0, now: $0, every: 420) }
+        #expect(late == [420, 840, 1260, 2520, 5040, 9660, 19320, 38640, 76860])
+    }
 }
