@@ -4,7 +4,8 @@
 //     WebhookBenchmark PORT COUNT BODYFILE SECRETFILE
 //
 // `WebhookBenchmark workapp PORT COUNT BODYFILE SECRETFILE` instead sends COUNT 企业微信 应用消息 (the message object in
-// BODYFILE) to one person each through WorkAppChannel, as the dispatcher does, and says how many tokens it fetched.
+// BODYFILE) to one person each through WorkAppChannel, as the dispatcher does (in_flight at once; IN_FLIGHT=N to
+// change it), and says how many tokens it fetched.
 import Foundation
 import GuanhuaiConfig
 import GuanhuaiDelivery
@@ -14,24 +15,30 @@ EventLoopExecutor.install(environment: ProcessInfo.processInfo.environment)
 var args = CommandLine.arguments
 if args.count == 6, args[1] == "workapp", let port = Int(args[2]), let count = Int(args[3]) {
     let message = try Data(contentsOf: URL(fileURLWithPath: args[4]))
-    let whole = try ChannelSpec(url: "wecom-app+http://127.0.0.1:\(port)/?corpid=ww-bench&agentid=1000002&secret_file=\(args[5])")
+    // The stand-in has no rate limit (per_minute=0); IN_FLIGHT=N sends N at once (the channel's default otherwise).
+    let inFlight = ProcessInfo.processInfo.environment["IN_FLIGHT"].map { "&in_flight=\($0)" } ?? ""
+    let whole = try ChannelSpec(
+        url: "wecom-app+http://127.0.0.1:\(port)/?corpid=ww-bench&agentid=1000002&secret_file=\(args[5])&per_minute=0\(inFlight)")
     guard case .workApp(let spec) = whole else { exit(1) }
     let app = WorkAppChannel(name: "bench", spec: spec, secrets: try whole.secrets(name: "bench", environment: [:]), tokens: AccessTokenCache())
     let now = Int64(Date().timeIntervalSince1970)
     _ = await app.send(user: "warm", message: message, id: "warm", now: now)
     let start = ContinuousClock.now
+    // As the daemon's WorkAppSender sends: spec.inFlight messages on their way at once.
     let failures = await Task.detached {
         var failures = 0
-        for i in 0..<count {
-            if case .failure = await app.send(user: "u\(i)", message: message, id: "digest:u\(i):bench", now: now) { failures += 1 }
-        }
+        await InFlightWindow.run(
+            count: count, width: spec.inFlight, shouldStop: { false },
+            send: { i in await app.send(user: "u\(i)", message: message, id: "digest:u\(i):bench", now: now) },
+            answered: { _, result in if case .failure = result { failures += 1 } })
         return failures
     }.value
     let d = ContinuousClock.now - start
     let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     print(
         String(
-            format: "guanhuai: %d 企业微信 应用消息 of %d bytes in %.2f s: %.0f/s (%d failed); %d token fetches", count, message.count, seconds,
+            format: "guanhuai (%d in flight): %d 企业微信 应用消息 of %d bytes in %.2f s: %.0f/s (%d failed); %d token fetches", spec.inFlight,
+            count, message.count, seconds,
             Double(count) / seconds, failures, app.tokens.fetches))
     exit(0)
 }

@@ -57,6 +57,22 @@ public struct WorkAppSpec: Sendable, Equatable {
             }
         }
 
+        /// Messages a minute the application is sent at, evenly spaced, unless `per_minute` says otherwise; from each
+        /// provider's documented limits, with room left for the organisation's other applications:
+        /// - 企业微信 allows 10,000 calls a minute to one API for the whole 企业 (主动调用频率限制), shared with every
+        ///   other application it runs: 3,000 here;
+        /// - 钉钉 allows an application 20 calls a second on the standard edition (40 on 专业版), and each 工作通知 is
+        ///   two calls (asyncsend_v2, then getsendresult): 600 here;
+        /// - 飞书 allows im/v1/messages 1,000 a minute and 50 a second per application (频控策略): 1,000 here, which
+        ///   evenly spaced is 16.7 a second.
+        public var defaultPerMinute: Int {
+            switch self {
+            case .wecom: 3000
+            case .dingtalk: 600
+            case .feishu: 1000
+            }
+        }
+
         /// What the app's console calls each.
         var idHelp: String {
             switch self {
@@ -78,9 +94,18 @@ public struct WorkAppSpec: Sendable, Equatable {
     public var secret: SecretRef
     public var caFile: String?
     public var timeoutSeconds: Int
+    /// How many messages may be on their way at once (`in_flight`, 1 to 16; 4 by default). Over the Internet each
+    /// message waits a round trip for its answer, so one at a time sends at most one per round trip.
+    public var inFlight: Int
+    /// Messages a minute, evenly spaced and shared among the instances (`per_minute`; the app's documented limit by
+    /// default, `App.defaultPerMinute`; 0 for none, as for a stand-in).
+    public var perMinute: Int
+
+    public static let inFlightRange = 1...16
 
     public init(
-        app: App, base: String? = nil, appID: String, agentID: Int?, secret: SecretRef, caFile: String? = nil, timeoutSeconds: Int = 15
+        app: App, base: String? = nil, appID: String, agentID: Int?, secret: SecretRef, caFile: String? = nil, timeoutSeconds: Int = 15,
+        inFlight: Int = 4, perMinute: Int? = nil
     ) {
         self.app = app
         self.base = base ?? app.defaultBase
@@ -89,14 +114,23 @@ public struct WorkAppSpec: Sendable, Equatable {
         self.secret = secret
         self.caFile = caFile
         self.timeoutSeconds = timeoutSeconds
+        self.inFlight = inFlight
+        self.perMinute = perMinute ?? app.defaultPerMinute
+    }
+
+    /// The interval between two messages' starts for one of `instances` instances; nil without a limit.
+    public func spacing(instances: Int) -> Duration? {
+        guard perMinute > 0 else { return nil }
+        return .seconds(60) * max(1, instances) / perMinute
     }
 
     /// `[channels.NAME] type = "wecom-app"` (`corpid`, `agentid`, `secret_credential`), `"dingtalk-app"` (`app_key`,
     /// `agent_id`, `app_secret_credential`) or `"feishu-app"` (`app_id`, `app_secret_credential`); and optionally
-    /// `url` (the API's base), `ca_file`, `timeout_seconds`.
+    /// `url` (the API's base), `ca_file`, `timeout_seconds`, `in_flight`, `per_minute`.
     static func parse(_ t: TOMLTable, app: App, _ r: TOMLReader, _ place: TOMLReader.Place) throws(InputError) -> WorkAppSpec {
         let k = app.keys
-        try r.checkKeys(t, allowed: Set(["type", k.id, k.secret, "url", "ca_file", "timeout_seconds"] + (k.agent.map { [$0] } ?? [])), place)
+        try r.checkKeys(
+            t, allowed: Set(["type", k.id, k.secret, "url", "ca_file", "timeout_seconds", "in_flight", "per_minute"] + (k.agent.map { [$0] } ?? [])), place)
         let id = try r.string(t, k.id, place, required: true)!
         guard !id.isEmpty, !id.contains(where: { $0.isWhitespace }) else {
             throw r.error(place, k.id, "\(k.id) is \(app.idHelp), without spaces")
@@ -120,12 +154,15 @@ public struct WorkAppSpec: Sendable, Equatable {
         }
         return WorkAppSpec(
             app: app, base: base, appID: id, agentID: agent, secret: .credential(secret), caFile: try r.string(t, "ca_file", place),
-            timeoutSeconds: try r.int(t, "timeout_seconds", place, range: 1...120) ?? 15)
+            timeoutSeconds: try r.int(t, "timeout_seconds", place, range: 1...120) ?? 15,
+            inFlight: try r.int(t, "in_flight", place, range: inFlightRange) ?? 4,
+            perMinute: try r.int(t, "per_minute", place, range: 0...100_000))
     }
 
     /// `wecom-app+https://HOST/?corpid=ww…&agentid=1000002&secret_file=F`,
     /// `dingtalk-app+https://HOST/?app_key=…&agent_id=…&app_secret_file=F`,
-    /// `feishu-app+https://HOST/?app_id=cli_…&app_secret_file=F`, each also with `timeout=S` and `ca_file=F`. HOST is
+    /// `feishu-app+https://HOST/?app_id=cli_…&app_secret_file=F`, each also with `timeout=S`, `ca_file=F`,
+    /// `in_flight=N` and `per_minute=N` (0 for no limit, as for a stand-in). HOST is
     /// the API's base, so a local stand-in can take its place. The secret comes from a file, never from the URL.
     init?(url: URLComponents, query q: [String: String], text: String) throws(InputError) {
         func bad(_ why: String) -> InputError { InputError(file: "--via", field: SMSSpec.redacted(text), message: why) }
@@ -136,7 +173,7 @@ public struct WorkAppSpec: Sendable, Equatable {
         guard inner == "https" || inner == "http" else { throw bad("write \(app.rawValue)+https://HOST/…") }
         guard let host = url.host, !host.isEmpty else { throw bad("names no host") }
         let k = app.urlKeys
-        let known = Set([k.id, k.secret, "timeout", "ca_file"] + (k.agent.map { [$0] } ?? []))
+        let known = Set([k.id, k.secret, "timeout", "ca_file", "in_flight", "per_minute"] + (k.agent.map { [$0] } ?? []))
         if let unknown = q.keys.sorted().first(where: { !known.contains($0) }) {
             throw bad("unknown parameter \"\(unknown)\"; known: \(known.sorted().joined(separator: ", ")) (the secret comes from a file, never the URL)")
         }
@@ -148,10 +185,17 @@ public struct WorkAppSpec: Sendable, Equatable {
         }
         guard let file = q[k.secret] else { throw bad("needs \(k.secret)=, a file holding the application's secret") }
         guard let timeout = Int(q["timeout"] ?? "15"), (1...120).contains(timeout) else { throw bad("timeout must be 1 to 120 seconds") }
+        guard let inFlight = Int(q["in_flight"] ?? "4"), Self.inFlightRange.contains(inFlight) else { throw bad("in_flight must be 1 to 16") }
+        let perMinute = q["per_minute"].flatMap { Int($0) }
+        guard q["per_minute"] == nil || (perMinute.map { (0...100_000).contains($0) } ?? false) else {
+            throw bad("per_minute must be 0 (no limit) to 100000")
+        }
         var base = URLComponents()
         base.scheme = inner
         base.host = host
         base.port = url.port
-        self.init(app: app, base: base.string, appID: id, agentID: agent, secret: .file(file), caFile: q["ca_file"], timeoutSeconds: timeout)
+        self.init(
+            app: app, base: base.string, appID: id, agentID: agent, secret: .file(file), caFile: q["ca_file"], timeoutSeconds: timeout,
+            inFlight: inFlight, perMinute: perMinute)
     }
 }

@@ -26,7 +26,7 @@ protocol DeliveryChannel: Sendable {
     /// Sends the batch in order, answering each message as soon as its outcome is known (so it is recorded before
     /// the next is sent). Once `shouldStop` says so, the rest are not sent; they need no answer.
     func deliver(
-        _ batch: [Outgoing<Message>], clock: any WallClock, logger: Logger, shouldStop: @escaping @Sendable () -> Bool,
+        _ batch: [Outgoing<Message>], clock: any WallClock, logger: Logger, limits: DeliveryLimits, shouldStop: @escaping @Sendable () -> Bool,
         answered: @escaping @Sendable (Int, DeliveryOutcome) async -> Void) async
 }
 
@@ -57,8 +57,8 @@ protocol OneAtATime: DeliveryChannel {
 
 extension OneAtATime {
     func deliver(
-        _ batch: [Outgoing<Message>], clock: any WallClock, logger: Logger, shouldStop: @escaping @Sendable () -> Bool,
-        answered: @escaping @Sendable (Int, DeliveryOutcome) async -> Void
+        _ batch: [Outgoing<Message>], clock: any WallClock, logger: Logger, limits: DeliveryLimits,
+        shouldStop: @escaping @Sendable () -> Bool, answered: @escaping @Sendable (Int, DeliveryOutcome) async -> Void
     ) async {
         for (i, out) in batch.enumerated() {
             if shouldStop() { return }
@@ -93,7 +93,7 @@ struct MailSender: DeliveryChannel {
     }
 
     func deliver(
-        _ batch: [Outgoing<MailEnvelope>], clock: any WallClock, logger: Logger,
+        _ batch: [Outgoing<MailEnvelope>], clock: any WallClock, logger: Logger, limits: DeliveryLimits,
         shouldStop: @escaping @Sendable () -> Bool, answered: @escaping @Sendable (Int, DeliveryOutcome) async -> Void
     ) async {
         await mail.transport.send(batch.map(\.message), logger: logger, shouldStop: shouldStop) { i, result in
@@ -149,9 +149,10 @@ struct SMSSender: OneAtATime {
     }
 }
 
-/// A work app's message to one person (企业微信, 钉钉, 飞书), one at a time. A rate limit holds back the rest of the
-/// batch; an unknown user is that message's alone.
-struct WorkAppSender: OneAtATime {
+/// A work app's message to one person (企业微信, 钉钉, 飞书): `in_flight` on their way at once, their starts spaced
+/// to the application's `per_minute` (this instance's share). A rate limit holds back the rest of the batch; an
+/// unknown user is that message's alone.
+struct WorkAppSender: DeliveryChannel {
     typealias Message = (user: String, message: Data)
     let app: WorkAppChannel
     var name: String { app.name }
@@ -162,8 +163,21 @@ struct WorkAppSender: OneAtATime {
         return (user, message)
     }
 
-    func send(_ m: Message, row: OutboxRow, now: Int64) async -> DeliveryOutcome {
-        DeliveryOutcome(await app.send(user: m.user, message: m.message, id: row.idempotencyKey, now: now))
+    func deliver(
+        _ batch: [Outgoing<Message>], clock: any WallClock, logger: Logger, limits: DeliveryLimits,
+        shouldStop: @escaping @Sendable () -> Bool, answered: @escaping @Sendable (Int, DeliveryOutcome) async -> Void
+    ) async {
+        let app = app
+        let spacing = app.spec.spacing(instances: limits.instances.withLock { $0 })
+        let key = endpoint ?? name
+        await InFlightWindow.run(
+            count: batch.count, width: app.spec.inFlight, shouldStop: shouldStop,
+            start: spacing.map { every in { limits.paceSlot(key, every: every) } },
+            send: { i in
+                let out = batch[i]
+                return DeliveryOutcome(await app.send(user: out.message.user, message: out.message.message, id: out.row.idempotencyKey, now: clock.now()))
+            },
+            answered: { i, outcome in await answered(i, outcome) })
     }
 }
 

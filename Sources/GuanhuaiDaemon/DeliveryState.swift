@@ -56,6 +56,7 @@ final class PassState: Sendable {
 final class DeliveryLimits: Sendable {
     private let windows = Mutex<[String: RateWindow]>([:])
     private let numbers = Mutex<[String: SMSNumberLimit]>([:])
+    private let paces = Mutex<[String: SendPace]>([:])
     /// How many instances share each endpoint (`[database] instances`), set at each dispatcher pass.
     let instances = Mutex(1)
     /// Whether the SMS limits have been seeded from the store (once, at the first pass after start).
@@ -83,6 +84,12 @@ final class DeliveryLimits: Sendable {
             windows[channel.endpoint] = w
             return r
         }
+    }
+
+    /// When a work app's next message may start, that start taken: `every` after the one before (kept across reloads,
+    /// by the application's endpoint).
+    func paceSlot(_ key: String, every: Duration) -> ContinuousClock.Instant {
+        paces.withLock { $0[key, default: SendPace()].take(now: .now, every: every) }
     }
 
     /// nil: text the number now. Otherwise when its next message may go.

@@ -177,7 +177,7 @@ struct DispatcherService<Sleep: Clock>: Service where Sleep.Duration == Duration
         // it too); it is left for the next claim. Its absence from `answered` leaves it due.
         let sendBy = db.sendBy(batchRows.map(\.id))
         await channel.deliver(
-            batch, clock: clock, logger: logger,
+            batch, clock: clock, logger: logger, limits: limits,
             shouldStop: {
                 Task.isShuttingDownGracefully || !unrecorded.isEmpty || pass.holding || sendBy.map { ContinuousClock.now >= $0 } == true
             },

@@ -266,7 +266,9 @@ public struct WorkAppChannel: Sendable {
         let agent = Array(String(spec.agentID ?? 0).utf8)
         switch spec.app {
         case .wecom:
-            let body = Self.body(message, adding: [("agentid", agent), ("touser", Self.quoted(user))])
+            // 企业微信 keeps one of the same request within 30 minutes (enable_duplicate_check): a message sent again
+            // after a crash or a lost answer, as the same outbox row makes the same request, is not shown twice.
+            let body = Self.body(message, adding: [("agentid", agent), ("enable_duplicate_check", Array("1".utf8)), ("touser", Self.quoted(user))])
             return await call("\(base)/cgi-bin/message/send?access_token=\(t)", raw: body) { try Self.decoder.decode(WecomSendAnswer.self, from: $0) }
                 .flatMap { classifyWecom($0.status, $0.object, user: user) }
         case .dingtalk:
@@ -480,5 +482,51 @@ public enum WorkAppMessages {
             out.append(ch)
         }
         return out + "…"
+    }
+}
+
+/// Even spacing of the starts of one application's messages: each at least `every` after the one before, so a burst
+/// never exceeds the provider's per-second limit while the per-minute one holds (a token bucket holding one).
+public struct SendPace: Sendable {
+    var next: ContinuousClock.Instant?
+    public init() {}
+
+    /// When the next message may start (now, or later), that start taken.
+    public mutating func take(now: ContinuousClock.Instant, every: Duration) -> ContinuousClock.Instant {
+        let at = max(now, next ?? now)
+        next = at + every
+        return at
+    }
+}
+
+/// A batch sent with up to `width` messages on their way at once. Over the Internet a message waits a round trip for
+/// its answer; one at a time, a batch goes at one message per round trip. The answers are handed to `answered` one
+/// at a time, in the order they come, so the caller records each as before. Nothing new starts once `shouldStop`
+/// says so (a stop, a held batch after a rate limit, results the store refused); what is on its way is answered.
+/// `start` gives the time a message may start (the application's pace); it is asked just before each start.
+public enum InFlightWindow {
+    public static func run<R: Sendable>(
+        count: Int, width: Int, shouldStop: () -> Bool, start: (() -> ContinuousClock.Instant)? = nil,
+        send: @escaping @Sendable (Int) async -> R, answered: (Int, R) async -> Void
+    ) async {
+        await withTaskGroup(of: (Int, R).self) { group in
+            var next = 0
+            var running = 0
+            while true {
+                while running < max(1, width), next < count, !shouldStop() {
+                    if let at = start?(), at > .now {
+                        try? await Task.sleep(until: at, clock: .continuous)
+                        if shouldStop() { break }
+                    }
+                    let i = next
+                    next += 1
+                    running += 1
+                    group.addTask { (i, await send(i)) }
+                }
+                guard let (i, result) = await group.next() else { return }
+                running -= 1
+                await answered(i, result)
+            }
+        }
     }
 }

@@ -85,6 +85,14 @@ import Testing
         ("[channels.r]\ntype = \"wecom\"\nkey_credential = \"k\"\nurl = \"https://h/p?key=abc\"\n", "keep tokens out of url"),
         ("[channels.r]\ntype = \"feishu\"\nformat = \"markdown\"\n", "unknown key \"format\"; known keys here: ca_file, hook_credential"),
         (
+            "[channels.r]\ntype = \"wecom-app\"\ncorpid = \"ww1\"\nagentid = 1000002\nsecret_credential = \"s\"\nin_flight = 0\n",
+            "\"in_flight\" is 0; it must be from 1 to 16"
+        ),
+        (
+            "[channels.r]\ntype = \"feishu-app\"\napp_id = \"cli_1\"\napp_secret_credential = \"s\"\nper_minute = -5\n",
+            "\"per_minute\" is -5; it must be from 0 to 100000"
+        ),
+        (
             "[channels.r]\ntype = \"wecom\"\nkey_credential = \"k\"\n[routing]\nwebhooks = [\"nope\"]\n",
             "\"nope\" is not a webhook, wecom, dingtalk or feishu channel; configured: r"
         ),

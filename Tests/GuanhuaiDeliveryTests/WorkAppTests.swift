@@ -3,6 +3,7 @@ import GuanhuaiCalendar
 import GuanhuaiConfig
 import GuanhuaiCore
 import GuanhuaiTestSupport
+import Synchronization
 import Testing
 
 @testable import GuanhuaiDelivery
@@ -209,9 +210,10 @@ struct TestApp: Sendable, CustomTestStringConvertible {
         #expect((try? r.get()) != nil, "\(r)")
     }
 
-    /// 飞书 drops a second message with the same uuid: a retry after a lost answer is not a second message.
-    @Test func aFeishuRetryWithTheSameKeyIsOneMessage() async throws {
-        let t = TestApp.all[2]
+    /// 飞书 drops a second message with the same uuid, 企业微信 the same request within 30 minutes
+    /// (enable_duplicate_check): a retry after a lost answer or a crash is not a second message.
+    @Test(arguments: [TestApp.all[0], TestApp.all[2]])
+    func aRetryWithTheSameKeyIsOneMessage(_ t: TestApp) async throws {
         let dir = try Scratch()
         let log = dir.url.appendingPathComponent("apps.jsonl")
         let server = try workAppServer(log: log)
@@ -220,5 +222,106 @@ struct TestApp: Sendable, CustomTestStringConvertible {
         for _ in 0..<2 { _ = await app.send(user: "zhouhaiyan", message: t.text("一次"), id: "digest:2027-06-01:zhouhaiyan", now: now) }
         #expect(t.sends(log).filter { $0["delivered"] as? Bool == true }.count == 1)
         #expect(t.sends(log).filter { $0["duplicate"] as? Bool == true }.count == 1)
+    }
+
+    /// The daemon's way of sending a batch: up to `in_flight` messages on their way at once, so a batch over the
+    /// Internet is not one message per round trip; a token expiring in the middle is fetched once, and every message
+    /// goes once.
+    @Test func aBatchGoesFourAtOnceAndATokenExpiringInItIsFetchedOnce() async throws {
+        let t = TestApp.all[0]
+        let dir = try Scratch()
+        let log = dir.url.appendingPathComponent("apps.jsonl")
+        // Each send takes 0.2 s, as a round trip to the provider might.
+        let server = try workAppServer(log: log, extra: ["--send-delay", "0.2"])
+        let app = try t.channel(port: server.port, dir: dir)
+        #expect(app.spec.inFlight == 4 && app.spec.perMinute == 3000, "the defaults")
+        let now = Int64(Date().timeIntervalSince1970)
+        let start = ContinuousClock.now
+        let answers = Mutex<[Int]>([])
+        let port = server.port
+        await InFlightWindow.run(
+            count: 24, width: app.spec.inFlight, shouldStop: { false },
+            send: { i in await app.send(user: "w\(i)", message: t.text("第 \(i) 条"), id: "w\(i)", now: now) },
+            answered: { i, r in
+                #expect((try? r.get()) != nil, "\(r)")
+                answers.withLock { $0.append(i) }
+                // Halfway, every token issued so far expires.
+                if i == 11 {
+                    _ = try? await offThePool { try runTool("/usr/bin/curl", ["-s", "-X", "POST", "http://127.0.0.1:\(port)/control/expire"]) }
+                }
+            })
+        let took = ContinuousClock.now - start
+        #expect(answers.withLock { $0.sorted() } == Array(0..<24), "each answered once")
+        let sends = t.sends(log)
+        let most = sends.compactMap { $0["in_flight"] as? Int }.max() ?? 0
+        #expect(most == 4, "at most four at once, and four were: \(most)")
+        // One at a time would take 24 × 0.2 s = 4.8 s, plus the expiry's resends.
+        #expect(took < .seconds(3), "\(took)")
+        #expect(t.tokenRequests(log) == 2, "one fetch after the expiry, however many messages met it")
+        let delivered = sends.filter { $0["delivered"] as? Bool == true }.compactMap(TestApp.recipient)
+        #expect(delivered.sorted() == (0..<24).map { "w\($0)" }.sorted(), "each once")
+        #expect(sends.count - delivered.count <= 4, "only the messages on their way met the expired token")
+    }
+
+    /// The starts are spaced to `per_minute`: 1,200 a minute is one each 50 ms, four in flight or not.
+    @Test func aBatchKeepsTheApplicationsPace() async throws {
+        let t = TestApp.all[0]
+        let dir = try Scratch()
+        let log = dir.url.appendingPathComponent("apps.jsonl")
+        let server = try workAppServer(log: log)
+        let whole = try ChannelSpec(url: try t.via(port: server.port, dir: dir) + "&per_minute=1200")
+        guard case .workApp(let spec) = whole else { throw TestSetupError("not a work app") }
+        let app = WorkAppChannel(name: "w", spec: spec, secrets: try whole.secrets(name: "w", environment: [:]), tokens: AccessTokenCache())
+        let every = try #require(spec.spacing(instances: 1))
+        #expect(every == .milliseconds(50))
+        #expect(spec.spacing(instances: 2) == .milliseconds(100), "two instances share the application's limit")
+        let pace = Mutex(SendPace())
+        let now = Int64(Date().timeIntervalSince1970)
+        _ = await app.send(user: "warm", message: t.text("先取令牌"), id: "warm", now: now)
+        await InFlightWindow.run(
+            count: 12, width: spec.inFlight, shouldStop: { false },
+            start: { pace.withLock { $0.take(now: .now, every: every) } },
+            send: { i in await app.send(user: "p\(i)", message: t.text("第 \(i) 条"), id: "p\(i)", now: now) },
+            answered: { _, r in #expect((try? r.get()) != nil, "\(r)") })
+        let arrivals = t.sends(log).compactMap { $0["at"] as? Double }.sorted().dropFirst()
+        let gaps = zip(arrivals.dropFirst(), arrivals).map { $0 - $1 }
+        #expect(gaps.count == 11)
+        // A little under 50 ms where one request's way was quicker than the one before it.
+        #expect(gaps.allSatisfy { $0 >= 0.035 }, "\(gaps)")
+        #expect((arrivals.last ?? 0) - (arrivals.first ?? 0) >= 0.5, "11 gaps of 50 ms")
+    }
+
+    /// The window's own rules, apart from any server: never more than its width at once, every message started once
+    /// and answered once, nothing new after a stop while what is on its way is still answered.
+    @Test func theWindowStopsStartingButAnswersWhatIsOnItsWay() async throws {
+        let running = Mutex((now: 0, most: 0))
+        let started = Mutex<[Int]>([])
+        let answered = Mutex<[Int]>([])
+        await InFlightWindow.run(
+            count: 40, width: 3, shouldStop: { answered.withLock { $0.count } >= 10 },
+            send: { i in
+                started.withLock { $0.append(i) }
+                running.withLock {
+                    $0.now += 1
+                    $0.most = max($0.most, $0.now)
+                }
+                try? await Task.sleep(for: .milliseconds(5))
+                running.withLock { $0.now -= 1 }
+                return i * 2
+            },
+            answered: { i, r in
+                #expect(r == i * 2)
+                answered.withLock { $0.append(i) }
+            })
+        #expect(running.withLock { $0.most } == 3)
+        let s = started.withLock { $0 }
+        #expect(Set(s).count == s.count && s.sorted() == Array(0..<s.count), "started in order, once each: \(s)")
+        #expect((10...12).contains(s.count), "none started after the tenth answer, but the two on their way: \(s.count)")
+        #expect(answered.withLock { $0.sorted() } == s.sorted(), "every one started is answered")
+        var pace = SendPace()
+        let t0 = ContinuousClock.now
+        #expect(pace.take(now: t0, every: .milliseconds(100)) == t0)
+        #expect(pace.take(now: t0, every: .milliseconds(100)) == t0 + .milliseconds(100))
+        #expect(pace.take(now: t0 + .seconds(5), every: .milliseconds(100)) == t0 + .seconds(5), "no burst saved up while idle")
     }
 }

@@ -17,7 +17,10 @@ their documents: Python's http.server, answering in each app's JSON and logging 
          unlicensed  errcode 0 with "unlicenseduser"
          gone        81013 (all recipients invalid)
          busy        45009 (the API's frequency limit) the first two times, then accepted
-       else accepted: {"errcode":0,"errmsg":"ok","invaliduser":"","msgid":"m-N"}.
+       else accepted: {"errcode":0,"errmsg":"ok","invaliduser":"","msgid":"m-N"}. With "enable_duplicate_check": 1,
+       the same request JSON within duplicate_check_interval (1800 s by default) is accepted and not delivered again.
+       --send-delay S makes each send take S seconds; each logged send has its arrival ("at") and how many sends
+       were being answered then, itself included ("in_flight").
 
 钉钉 (open.dingtalk.com: gettoken, 工作通知 asyncsend_v2 and getsendresult):
   GET  /gettoken?appkey=K&appsecret=S → {"errcode":0,"access_token":…,"expires_in":N}; a wrong key or secret 40089.
@@ -56,6 +59,7 @@ parser.add_argument("--feishu-app-id", default="cli_test_app")
 parser.add_argument("--feishu-secret", default="feishu-app-test-secret")
 parser.add_argument("--expires-in", type=int, default=7200)
 parser.add_argument("--token-delay", type=float, default=0.0, help="seconds gettoken takes (a slow token server)")
+parser.add_argument("--send-delay", type=float, default=0.0, help="seconds 企业微信's message/send takes (a round trip)")
 parser.add_argument("--port", type=int, default=0)
 args = parser.parse_args()
 
@@ -66,6 +70,8 @@ counts = {"token": 0, "msg": 0}
 busy = {}
 tasks = {}  # 钉钉 task_id -> send_result
 uuids = {}  # 飞书 uuid -> message_id
+sent_bodies = {}  # 企业微信 request JSON delivered -> when (for enable_duplicate_check)
+active = [0]  # 企业微信 sends being answered now
 
 
 def issue(app):
@@ -203,8 +209,16 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         token = q.get("access_token", "")
+        arrived = time.monotonic()
         with lock:
-            entry = {"kind": "send", "app": "wecom", "token": token, "body": body, "delivered": False}
+            active[0] += 1
+            at_once = active[0]
+        if args.send_delay:
+            time.sleep(args.send_delay)
+        with lock:
+            active[0] -= 1
+            entry = {"kind": "send", "app": "wecom", "token": token, "body": body, "delivered": False, "at": arrived,
+                     "in_flight": at_once}
             if token not in tokens:
                 result = {"errcode": 40014, "errmsg": "invalid access_token"}
             elif tokens[token] <= time.monotonic():
@@ -237,8 +251,13 @@ class Handler(BaseHTTPRequestHandler):
                         result["invaliduser"] = "nobody"
                     elif user == "unlicensed":
                         result["unlicenseduser"] = "unlicensed"
+                    elif body.get("enable_duplicate_check") == 1 and \
+                            time.monotonic() - sent_bodies.get(raw, -1e9) < body.get("duplicate_check_interval", 1800):
+                        # The same request within the interval: accepted, and not shown again.
+                        entry["duplicate"] = True
                     else:
                         entry["delivered"] = True
+                        sent_bodies[raw] = time.monotonic()
             entry["errcode"] = result["errcode"]
             log.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self.answer(result)
