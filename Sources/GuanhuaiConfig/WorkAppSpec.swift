@@ -2,6 +2,13 @@ import Foundation
 public import GuanhuaiCore
 import TOMLKit
 
+extension Configuration {
+    /// The 钉钉 work-app channels: their 工作通知 results are kept with the SMS receipts, and counted apart.
+    public var dingtalkChannels: Set<String> {
+        Set(channels.compactMap { name, spec in if case .workApp(let a) = spec, a.app == .dingtalk { name } else { nil } })
+    }
+}
+
 extension AppUserIDs {
     /// Their id in one app.
     public func id(in app: WorkAppSpec.App) -> String? {

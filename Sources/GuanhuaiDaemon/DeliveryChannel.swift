@@ -175,7 +175,11 @@ struct WorkAppSender: DeliveryChannel {
             start: spacing.map { every in { limits.paceSlot(key, every: every) } },
             send: { i in
                 let out = batch[i]
-                return DeliveryOutcome(await app.send(user: out.message.user, message: out.message.message, id: out.row.idempotencyKey, now: clock.now()))
+                switch await app.sendTracked(user: out.message.user, message: out.message.message, id: out.row.idempotencyKey, now: clock.now()) {
+                // A 钉钉 task not processed when asked: its send result is asked for later (SMSReceiptService).
+                case .success(let sent): return .sent(receipt: sent.receipt, tracking: sent.pendingTask)
+                case .failure(let e): return DeliveryOutcome(.failure(e))
+                }
             },
             answered: { i, outcome in await answered(i, outcome) })
     }

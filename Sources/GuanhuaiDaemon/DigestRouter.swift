@@ -78,7 +78,11 @@ struct DigestRouter: Sendable {
         let app = config.routing.workApp.flatMap { name in workAppChannels[name].map { (name, $0.spec.app) } }
         let user = app.flatMap { contact?.apps.id(in: $0.1) }
         let route = config.routing.workAppRoute(user: user, reach: contact?.reach)
+        // 仅应用 through 钉钉: the mail is rendered and held, and goes if 钉钉's send result, read later, says the
+        // person was not reached (the other apps say so when they take the message).
+        var appHeld: String?
         if route.app, let (name, kind) = app, let user {
+            if kind == .dingtalk, !route.mail { appHeld = d.idempotencyKey(channel: name) }
             routed.rows.append(
                 NewOutboxMessage(
                     idempotencyKey: d.idempotencyKey(channel: name), recipient: d.recipient, channel: .named(name),
@@ -107,7 +111,9 @@ struct DigestRouter: Sendable {
         }
         // A greeting texted goes by SMS instead of mail (held as its fallback where receipts are polled); 仅应用 drops
         // the mail where the app reaches them.
-        if !texted || heldFor != nil, route.mail, let name = config.routing.email, let channel = mailChannels[name], let address = contact?.email {
+        if !texted || heldFor != nil, route.mail || appHeld != nil, let name = config.routing.email, let channel = mailChannels[name],
+            let address = contact?.email
+        {
             let mail = renderer.mail(d, context: context)
             let key = d.idempotencyKey(channel: name)
             // A 补发 mail is dated when it goes (its body says when it should have gone), not days in the past,
@@ -119,7 +125,7 @@ struct DigestRouter: Sendable {
                 NewOutboxMessage(
                     idempotencyKey: key, recipient: d.recipient, channel: .named(name),
                     payload: OutboxPayload.mail(from: env.from, to: env.recipients, data: Data(env.data)).encoded(),
-                    items: DigestRouter.items(d.items, context), heldFor: heldFor))
+                    items: DigestRouter.items(d.items, context), heldFor: heldFor ?? appHeld))
         }
         let (hooks, robots) = webhookRows(d, context: context, mention: contact?.chat, late: late)
         if routed.rows.isEmpty && robots == 0 { routed.warnings.append(.unreachable(recipient: d.recipient)) }

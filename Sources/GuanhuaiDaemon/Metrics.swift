@@ -48,6 +48,8 @@ struct MetricsSnapshot: Sendable {
     var lastSent: Int64?
     /// SMS delivery receipts by state.
     var smsReceipts: [SMSReceiptState: Int] = [:]
+    /// 钉钉 工作通知 whose result was read after sending, by channel and state.
+    var workAppResults: [String: [SMSReceiptState: Int]] = [:]
     /// This calendar year's obligations per (unit, rule): open and not yet due, and overdue (as `report --year`).
     var obligations: [String: [String: Obligations]]
     /// On PostgreSQL: the primary, the claims, the failovers this instance saw.
@@ -82,6 +84,17 @@ struct MetricsSnapshot: Sendable {
                     "SMS by what their delivery receipt said: accepted (no report yet), delivered, undelivered, unknown (none in 72 h)."),
                 labels: [("state", state.rawValue)]
             ).set(Double(n))
+        }
+        for (channel, states) in workAppResults.sorted(by: { $0.key < $1.key }) {
+            for (state, n) in states.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                r.makeGauge(
+                    descriptor: metric(
+                        "guanhuai_work_app_results",
+                        "钉钉 工作通知 whose send result was read after sending: accepted (not read yet), delivered, undelivered, unknown (none in 72 h)."
+                    ),
+                    labels: [("channel", channel), ("state", state.rawValue)]
+                ).set(Double(n))
+            }
         }
         if let d = database {
             if let host = d.host {
@@ -168,9 +181,12 @@ enum MetricsServer {
                 return MetricsSnapshot.obligations(Planner(input).plan(.outcomes(from: from, to: to, now: now)), year: today.year)
             }
             let (outbox, lastSent) = try await inputs.database.outboxByChannel()
+            let receipts = try await inputs.database.receiptCounts()
+            let dingtalk = inputs.workspace.config.dingtalkChannels
             let snapshot = MetricsSnapshot(
                 generation: inputs.generation, outbox: outbox, lastSent: lastSent,
-                smsReceipts: try await inputs.database.smsReceiptCounts(), obligations: obligations,
+                smsReceipts: receipts.filter { !dingtalk.contains($0.key) }.values.reduce(into: [:]) { $0.merge($1, uniquingKeysWith: +) },
+                workAppResults: receipts.filter { dingtalk.contains($0.key) }, obligations: obligations,
                 database: try await (inputs.database as? PostgresStore)?.state())
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -12,7 +12,9 @@ import ServiceLifecycle
 /// `SMSReceiptRules`: a duplicate, a late second report or an id never sent changes nothing), marks `unknown` what
 /// has had no report for 72 hours, and wakes the dispatcher when an undelivered SMS released its fallback mail.
 /// With several instances on one PostgreSQL, each channel's poll is taken in turn through the database, so the
-/// provider is asked once per period, not once per instance.
+/// provider is asked once per period, not once per instance. 钉钉's 工作通知 are asked about the same way: a task 钉钉
+/// had not processed when the message was sent is asked about again (getsendresult, at 5, 10, 20 … minutes), and
+/// the person found invalid, forbidden or failed is recorded as undelivered, releasing their held mail.
 struct SMSReceiptService<Sleep: Clock>: Service where Sleep.Duration == Duration {
     let runtime: Runtime
     let clock: any WallClock
@@ -25,15 +27,16 @@ struct SMSReceiptService<Sleep: Clock>: Service where Sleep.Duration == Duration
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let snapshot = await runtime.deliverySnapshot()
             let channels = Self.polled(snapshot)
+            let apps = Self.dingtalk(snapshot)
             // Pushed receipts need the 72-hour expiry too (the pushes themselves arrive on the web listener).
-            if !channels.isEmpty || Self.pushed(snapshot) {
-                do { try await pollOnce(channels, db: snapshot.database) } catch {
+            if !channels.isEmpty || !apps.isEmpty || Self.pushed(snapshot) {
+                do { try await pollOnce(channels, apps: apps, db: snapshot.database) } catch {
                     logger.error("SMS receipts could not be recorded: \(error)")
                 }
             }
             // With no channel polling, look again in an hour: an idle daemon stays idle (a reload rings the bell, so a
             // channel it adds is polled at once).
-            let every = channels.compactMap(\.spec.receiptPollSeconds).min() ?? 3600
+            let every = (channels.compactMap(\.spec.receiptPollSeconds) + (apps.isEmpty ? [] : [Int(Self.dingtalkEvery)])).min() ?? 3600
             await bell.wait(timeout: .seconds(every), on: sleeper)
         }
     }
@@ -41,8 +44,16 @@ struct SMSReceiptService<Sleep: Clock>: Service where Sleep.Duration == Duration
     /// One round now, on the configuration loaded (tests drive the service with it).
     func pollNow() async throws {
         let snapshot = await runtime.deliverySnapshot()
-        try await pollOnce(Self.polled(snapshot), db: snapshot.database)
+        try await pollOnce(Self.polled(snapshot), apps: Self.dingtalk(snapshot), db: snapshot.database)
     }
+
+    /// The 钉钉 work-app channels, whose tasks not processed at sending are asked about later.
+    static func dingtalk(_ snapshot: DeliverySnapshot) -> [WorkAppChannel] {
+        snapshot.channels.values.compactMap { ($0 as? WorkAppSender)?.app }.filter { $0.spec.app == .dingtalk }.sorted { $0.name < $1.name }
+    }
+
+    /// How often 钉钉's pending tasks are looked at (each asked at 5, 10, 20 … minutes after sending).
+    static var dingtalkEvery: Int64 { 300 }
 
     /// Whether an SMS channel takes its receipts by push.
     static func pushed(_ snapshot: DeliverySnapshot) -> Bool {
@@ -56,9 +67,32 @@ struct SMSReceiptService<Sleep: Clock>: Service where Sleep.Duration == Duration
     }
 
     /// One round: each channel polled, what is too old made unknown.
-    func pollOnce(_ channels: [SMSChannel], db: any OutboxStore) async throws {
+    func pollOnce(_ channels: [SMSChannel], apps: [WorkAppChannel] = [], db: any OutboxStore) async throws {
         let now = clock.now()
         var released = 0
+        for app in apps {
+            let every = Self.dingtalkEvery
+            guard try await db.takePollTurn(channel: app.name, now: now, every: every) else { continue }
+            var reports: [SMSReport] = []
+            for a in try await db.acceptedSMS(channel: app.name, since: now - SMSReceiptRules.pollWindow)
+            where SMSReceiptRules.asks(submittedAt: a.submittedAt, now: now, every: every) {
+                guard case .workApp(let user, _) = OutboxPayload.decode(a.payload) else { continue }
+                switch await app.dingtalkReport(task: a.messageID, user: user, now: now) {
+                case .success(let report?): reports.append(report)
+                case .success(nil): continue
+                case .failure(let e):
+                    logger.warning(
+                        "钉钉 did not say what became of a 工作通知 (\(e.message)); asking again at a later round",
+                        metadata: ["GUANHUAI_CHANNEL": "\(app.name)"])
+                }
+            }
+            guard !reports.isEmpty else { continue }
+            let outcome = try await db.recordSMSReports(channel: app.name, reports, now: now)
+            released += outcome.released.count
+            logger.info(
+                "钉钉 工作通知 results: \(outcome.delivered) reached, \(outcome.undelivered) not (\(outcome.released.count) fallback mails released)",
+                metadata: ["GUANHUAI_CHANNEL": "\(app.name)"])
+        }
         for channel in channels {
             // One instance polls a channel per period, however many run on one database (`SMSReceiptRules.turnTaken`).
             let every = Int64(channel.spec.receiptPollSeconds ?? 300)

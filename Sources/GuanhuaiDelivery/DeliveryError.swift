@@ -41,7 +41,8 @@ public struct DeliveryError: Error, Sendable, Equatable, CustomStringConvertible
 /// a `DeliveryError`; this is that classification as the dispatcher acts on it.
 public enum DeliveryOutcome: Sendable, Equatable {
     /// Accepted; the receipt is the server's own words (an SMTP reply, an HTTP status, a provider's message id).
-    /// `tracking`: an SMS provider's id for the message, whose delivery receipt is then awaited.
+    /// `tracking`: an SMS provider's id for the message, or the 钉钉 task not processed yet, whose report is then
+    /// awaited.
     case sent(receipt: String, tracking: String? = nil)
     /// Try again later, not before `retryAfter` seconds when the endpoint said so.
     case temporary(String, retryAfter: Int64? = nil)

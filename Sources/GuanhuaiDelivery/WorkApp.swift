@@ -208,6 +208,18 @@ public struct WorkAppChannel: Sendable {
     /// `user`; `id` is the outbox key (飞书 drops a second message with the same `uuid` within an hour). A token the
     /// provider calls invalid or expired is fetched again, and the message sent once more.
     public func send(user: String, message: Data, id: String, now: Int64) async -> Result<String, DeliveryError> {
+        await sendTracked(user: user, message: message, id: id, now: now).map(\.receipt)
+    }
+
+    /// What a work app said of a message it took: its answer, and for 钉钉 the task whose send result is not in yet
+    /// (钉钉 had not processed it when asked; `dingtalkReport` asks again later).
+    public struct Sent: Sendable, Equatable {
+        public var receipt: String
+        public var pendingTask: String?
+    }
+
+    /// `send`, with the 钉钉 task still to be asked about.
+    public func sendTracked(user: String, message: Data, id: String, now: Int64) async -> Result<Sent, DeliveryError> {
         guard message.first == UInt8(ascii: "{"), message.last == UInt8(ascii: "}") else {
             return .failure(.permanent("the stored message is not a JSON object"))
         }
@@ -261,7 +273,7 @@ public struct WorkAppChannel: Sendable {
         return out
     }
 
-    func deliver(_ message: [UInt8], to user: String, id: String, token: String) async -> Result<String, DeliveryError> {
+    func deliver(_ message: [UInt8], to user: String, id: String, token: String) async -> Result<Sent, DeliveryError> {
         let t = SMSSigning.percentEncode(token)
         let agent = Array(String(spec.agentID ?? 0).utf8)
         switch spec.app {
@@ -270,23 +282,28 @@ public struct WorkAppChannel: Sendable {
             // after a crash or a lost answer, as the same outbox row makes the same request, is not shown twice.
             let body = Self.body(message, adding: [("agentid", agent), ("enable_duplicate_check", Array("1".utf8)), ("touser", Self.quoted(user))])
             return await call("\(base)/cgi-bin/message/send?access_token=\(t)", raw: body) { try Self.decoder.decode(WecomSendAnswer.self, from: $0) }
-                .flatMap { classifyWecom($0.status, $0.object, user: user) }
+                .flatMap { classifyWecom($0.status, $0.object, user: user) }.map { Sent(receipt: $0) }
         case .dingtalk:
             let body = Self.body(Array("{\"msg\":".utf8) + message + [UInt8(ascii: "}")], adding: [("agent_id", agent), ("userid_list", Self.quoted(user))])
             let sent = await call("\(base)/topapi/message/corpconversation/asyncsend_v2?access_token=\(t)", raw: body)
-            guard case .success(let (status, object)) = sent else { return sent.map { _ in "" } }
+            guard case .success(let (status, object)) = sent else { return sent.map { _ in Sent(receipt: "") } }
             let first = classifyDingtalk(status, object, user: user)
-            guard case .success = first, let task = object["task_id"] else { return first }
-            // 工作通知 is asynchronous: what became of this one person is in the task's send result.
+            guard case .success(let receipt) = first, let task = object["task_id"] else { return first.map { Sent(receipt: $0) } }
+            // 工作通知 is asynchronous: what became of this one person is in the task's send result. Where 钉钉 has not
+            // processed the task yet, the person is in none of its lists, and it is asked about again later.
             let result = await call(
                 "\(base)/topapi/message/corpconversation/getsendresult?access_token=\(t)", body: ["agent_id": spec.agentID ?? 0, "task_id": task])
-            guard case .success(let (rs, ro)) = result else { return first }
-            return classifyDingtalkResult(rs, ro, user: user, task: "\(task)")
+            guard case .success(let (rs, ro)) = result else { return .success(Sent(receipt: receipt, pendingTask: "\(task)")) }
+            switch classifyDingtalkResult(rs, ro, user: user, task: "\(task)") {
+            case .failure(let e): return .failure(e)
+            case .success(nil): return .success(Sent(receipt: receipt, pendingTask: "\(task)"))
+            case .success(let r?): return .success(Sent(receipt: r))
+            }
         case .feishu:
             let uuid = String(SMSSigning.sha256Hex(Array(id.utf8)).prefix(40))
             let body = Self.body(message, adding: [("receive_id", Self.quoted(user)), ("uuid", Self.quoted(uuid))])
             return await call("\(base)/open-apis/im/v1/messages?receive_id_type=user_id", raw: body, bearer: token)
-                .flatMap { classifyFeishu($0.status, $0.object, user: user) }
+                .flatMap { classifyFeishu($0.status, $0.object, user: user) }.map { Sent(receipt: $0) }
         }
     }
 
@@ -343,20 +360,61 @@ public struct WorkAppChannel: Sendable {
         }
     }
 
-    /// 钉钉's getsendresult for the task: the person is invalid, forbidden (a limit 钉钉 keeps per person, e.g. the same
-    /// text twice a day), failed, or the message reached them.
-    func classifyDingtalkResult(_ status: Int, _ object: [String: Any], user: String, task: String) -> Result<String, DeliveryError> {
+    /// The list of 钉钉's getsendresult the person is in: invalid, forbidden, failed, read or unread; nil while they
+    /// are in none (the task not processed yet).
+    static func dingtalkList(_ object: [String: Any], user: String) -> String? {
         let result = object["send_result"] as? [String: Any] ?? [:]
-        func listed(_ key: String) -> Bool { (result[key] as? [Any] ?? []).contains { "\($0)" == user } }
-        if listed("invalid_user_id_list") {
-            return .failure(.permanent("钉钉 does not reach userid \(user): no such member, or outside the application's 可使用范围 (visible range)"))
+        return ["invalid", "forbidden", "failed", "read", "unread"].first { list in
+            (result[list + "_user_id_list"] as? [Any] ?? []).contains { "\($0)" == user }
         }
-        if listed("forbidden_user_id_list") {
+    }
+
+    /// 钉钉's getsendresult for the task: the person is invalid, forbidden (a limit 钉钉 keeps per person, e.g. the same
+    /// text twice a day), failed, or the message reached them (read or unread); nil while they are in none of its
+    /// lists (the task not processed yet).
+    func classifyDingtalkResult(_ status: Int, _ object: [String: Any], user: String, task: String) -> Result<String?, DeliveryError> {
+        switch Self.dingtalkList(object, user: user) {
+        case "invalid":
+            return .failure(.permanent("钉钉 does not reach userid \(user): no such member, or outside the application's 可使用范围 (visible range)"))
+        case "forbidden":
+            let result = object["send_result"] as? [String: Any] ?? [:]
             let why = (result["forbidden_list"] as? [[String: Any]] ?? []).first { "\($0["userid"] ?? "")" == user }?["code"].map { " (\($0))" } ?? ""
             return .failure(.permanent("钉钉 refused userid \(user)\(why): a per-person limit of 工作通知 (the same message twice a day, or too many)"))
+        case "failed": return .failure(.temporary("钉钉 could not deliver task \(task) to \(user)"))
+        case nil: return .success(nil)
+        default: return .success("钉钉 task \(task)")
         }
-        if listed("failed_user_id_list") { return .failure(.temporary("钉钉 could not deliver task \(task) to \(user)")) }
-        return .success("钉钉 task \(task)")
+    }
+
+    /// Asks 钉钉 again what became of a task it had not processed when the message was sent: a report (delivered; or
+    /// undelivered, its code the list the person is in: invalid, forbidden or failed), or nil while the person is
+    /// still in none of the task's lists. A failure is the call's, and the task is asked about at a later round.
+    public func dingtalkReport(task: String, user: String, now: Int64) async -> Result<SMSReport?, DeliveryError> {
+        guard spec.app == .dingtalk, let taskID = Int64(task) else { return .failure(.permanent("not a 钉钉 task id: \(task)")) }
+        for attempt in 0..<2 {
+            let token: String
+            switch await tokens.token(now: now, fetch: { await self.fetchToken() }) {
+            case .failure(let e): return .failure(e)
+            case .success(let t): token = t
+            }
+            let answer = await call(
+                "\(base)/topapi/message/corpconversation/getsendresult?access_token=\(SMSSigning.percentEncode(token))",
+                body: ["agent_id": spec.agentID ?? 0, "task_id": taskID])
+            guard case .success(let (_, object)) = answer else { return answer.map { _ in nil } }
+            let code = Self.code(object, "errcode")
+            if [40014, 42001, 40082].contains(code), attempt == 0 {
+                tokens.invalidate(token)
+                continue
+            }
+            guard code == 0 else {
+                return .failure(.temporary("钉钉 getsendresult \(code): \(String((object["errmsg"] as? String ?? "").prefix(120)))"))
+            }
+            return .success(
+                Self.dingtalkList(object, user: user).map { list in
+                    SMSReport(messageID: task, delivered: list == "read" || list == "unread", code: list, at: nil)
+                })
+        }
+        return .failure(.temporary("钉钉 refused a fresh access token too; asking again later"))
     }
 
     /// 飞书's answer to im/v1/messages.

@@ -100,6 +100,18 @@ extension PostgresStore: SMSReceiptStore {
         }
     }
 
+    public func receiptCounts() async throws(StoreError) -> [String: [SMSReceiptState: Int]] {
+        try await statement { conn, logger in
+            var out: [String: [SMSReceiptState: Int]] = [:]
+            for try await (c, s, n) in try await conn.query(
+                "SELECT channel, state, COUNT(*) FROM smsReceipt GROUP BY channel, state", logger: logger
+            ).decode((String, String, Int64).self) {
+                if let s = SMSReceiptState(rawValue: s) { out[c, default: [:]][s] = Int(n) }
+            }
+            return out
+        }
+    }
+
     public func sent(channels: [String], since: Int64) async throws(StoreError) -> [(channel: String, payload: Data, at: Int64)] {
         guard !channels.isEmpty else { return [] }
         return try await statement { conn, logger in

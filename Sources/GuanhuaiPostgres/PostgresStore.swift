@@ -402,7 +402,10 @@ public final class PostgresStore: OutboxStore, RecordStore, Sendable {
 
     public func markSent(_ id: Int64, at: Int64, tracking: String? = nil) async throws(StoreError) {
         guard let tracking else {
-            return try await settle(id, "state = 'sent', sentAt = $1, attempts = attempts + 1, lastError = NULL", at)
+            // Known delivered as it was sent (a 钉钉 task already processed): a mail held as its fallback is not needed.
+            return try await settle(
+                id, "state = 'sent', sentAt = $1, attempts = attempts + 1, lastError = NULL",
+                then: "UPDATE outbox SET state = 'withdrawn' FROM s WHERE outbox.heldFor = s.idempotencyKey AND outbox.state = 'held'", at)
         }
         try await settle(
             id, "state = 'sent', sentAt = $1, attempts = attempts + 1, lastError = NULL",

@@ -199,6 +199,9 @@ extension AppDatabase {
                         INSERT OR IGNORE INTO smsReceipt (outbox, channel, messageID, state, submittedAt)
                         SELECT id, channel, ?, 'accepted', ? FROM outbox WHERE id = ?
                         """, arguments: [tracking, at, id])
+            } else {
+                // Known delivered as it was sent (a 钉钉 task already processed): a mail held as its fallback is not needed.
+                _ = try AppDatabase.moveFallback(db, of: id, SMSReceiptRules.fallback(after: .delivered)!, due: 0)
             }
         }
     }

@@ -84,6 +84,16 @@ extension AppDatabase {
         }
     }
 
+    public func receiptCounts() throws(StoreError) -> [String: [SMSReceiptState: Int]] {
+        try read { db in
+            var out: [String: [SMSReceiptState: Int]] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT channel, state, COUNT(*) FROM smsReceipt GROUP BY channel, state") {
+                if let s = SMSReceiptState(rawValue: r[1]) { out[r[0], default: [:]][s] = r[2] }
+            }
+            return out
+        }
+    }
+
     public func sent(channels: [String], since: Int64) throws(StoreError) -> [(channel: String, payload: Data, at: Int64)] {
         guard !channels.isEmpty else { return [] }
         return try read { db in

@@ -152,6 +152,8 @@ public protocol SMSReceiptStore: Sendable {
     func expireSMSReceipts(before: Int64) async throws(StoreError) -> Int
     /// Receipts by state.
     func smsReceiptCounts() async throws(StoreError) -> [SMSReceiptState: Int]
+    /// Receipts by channel and state (SMS and 钉钉's 工作通知 apart).
+    func receiptCounts() async throws(StoreError) -> [String: [SMSReceiptState: Int]]
     /// Takes the turn to poll a channel's receipts (`SMSReceiptRules.turnTaken`), by compare-and-set on its
     /// `setting` row: of instances asking at once, one gets true.
     func takePollTurn(channel: String, now: Int64, every: Int64) async throws(StoreError) -> Bool

@@ -42,13 +42,26 @@ struct StatusCommand: AsyncParsableCommand {
             L(
                 "Outbox: \(counts.pending) queued, \(counts.sent) sent, \(counts.failed) failed.",
                 "发件箱：待发 \(counts.pending)，已发 \(counts.sent)，失败 \(counts.failed)。"))
-        let receipts = try await db.smsReceiptCounts()
+        let byChannel = try await db.receiptCounts()
+        let dingtalk = ws.config.dingtalkChannels
+        func receiptCounts(_ keep: (String) -> Bool) -> [SMSReceiptState: Int] {
+            byChannel.filter { keep($0.key) }.values.reduce(into: [:]) { all, c in all.merge(c, uniquingKeysWith: +) }
+        }
+        let receipts = receiptCounts { !dingtalk.contains($0) }
         if !receipts.isEmpty {
             let n = { (s: SMSReceiptState) in receipts[s] ?? 0 }
             say(
                 L(
                     "SMS receipts: \(n(.delivered)) delivered, \(n(.undelivered)) undelivered, \(n(.accepted)) awaiting a report, \(n(.unknown)) never reported.",
                     "短信回执：已送达 \(n(.delivered))，未送达 \(n(.undelivered))，等待回执 \(n(.accepted))，无回执 \(n(.unknown))。"))
+        }
+        let results = receiptCounts { dingtalk.contains($0) }
+        if !results.isEmpty {
+            let n = { (s: SMSReceiptState) in results[s] ?? 0 }
+            say(
+                L(
+                    "钉钉 工作通知 read later: \(n(.delivered)) reached, \(n(.undelivered)) not reached (their mail sent), \(n(.accepted)) awaiting 钉钉's result, \(n(.unknown)) never reported.",
+                    "钉钉工作通知（事后查询）：已送达 \(n(.delivered))，未送达 \(n(.undelivered))（已改发邮件），等待钉钉结果 \(n(.accepted))，无结果 \(n(.unknown))。"))
         }
         if let pg = db as? PostgresStore {
             let d = try await pg.state()

@@ -173,6 +173,114 @@ import Testing
         withExtendedLifetime((smtp, server)) {}
     }
 
+    /// 钉钉's 工作通知 is asynchronous: a task 钉钉 has not processed when the message is sent names nobody in its send
+    /// result. Someone reached only by the app (仅应用) gets their mail rendered and held; the task is asked about
+    /// again (as an SMS receipt is), and the person found invalid then gets the mail, once. Someone reached at once
+    /// has theirs withdrawn as the message is recorded. `status` says what 钉钉 said, apart from the SMS receipts.
+    @Test func aDingtalkNoticeFoundUnreachableLaterFallsBackToMailOnce() async throws {
+        let dir = try Scratch()
+        let maildir = dir.url.appendingPathComponent("mail")
+        try FileManager.default.createDirectory(at: maildir, withIntermediateDirectories: true)
+        let smtp = try ServerProcess([smtpServerScript, "--maildir", maildir.path])
+        let log = dir.url.appendingPathComponent("apps.jsonl")
+        let api = try ServerProcess([
+            Example.root.appendingPathComponent("Tests/GuanhuaiDeliveryTests/Servers/work_app_server.py").path, "--log", log.path,
+        ])
+        let port = freePort()
+        let (config, env) = try dir.exampleCopy(
+            routing: "email = \"mail\"\njournal = false\nwork_app = \"ding\"",
+            channels: """
+                [channels.mail]
+                type = "smtp"
+                host = "127.0.0.1"
+                port = \(smtp.port)
+                security = "none"
+                from = "guanhuai@example.edu.cn"
+
+                [channels.ding]
+                type = "dingtalk-app"
+                url = "http://127.0.0.1:\(api.port)"
+                app_key = "ding-test-key"
+                agent_id = 2000003
+                app_secret_credential = "app-secret"
+
+                [web]
+                listen = "127.0.0.1:\(port)"
+                public_url = "http://127.0.0.1:\(port)"
+                web_key_credential = "web-key"
+                """,
+            credentials: ["app-secret": "dingtalk-app-test-secret\n", "web-key": webKey + "\n"])
+        let clock = ManualClock(0)
+        let daemon = try await builtDaemon(config: config, environment: env, wall: clock)
+        let loaded = await daemon.runtime.loaded
+        let input = try await loaded.workspace.planInput()
+        let contacts = DigestRouter.contacts(input)
+        let occ = Planner(input).plan(
+            PlanQuery(from: CivilDate(2027, 1, 1)!, to: CivilDate(2027, 12, 31)!, now: Example.noon("2027-01-01"), rules: ["political-birthday"]))
+        let greeted = occ.filter { o in
+            o.subject.flatMap { contacts[$0]?.email } != nil && o.reminders.contains { $0.kind == .greeting }
+        }.prefix(3)
+        try #require(greeted.count == 3)
+        // 钉钉 processes the first two tasks only later (late: reached; late-nobody: not a member); the third at once.
+        var rows: [NewOutboxMessage] = []
+        var last: Int64 = 0
+        var mailOf: [String: String] = [:]
+        for (o, user) in zip(greeted, ["late", "late-nobody", "now"]) {
+            let r = try #require(o.reminders.first { $0.kind == .greeting })
+            let d = try #require(Digest.collect([o], after: r.at - 1, through: r.at).first { $0.recipient == o.subject })
+            var contact = try #require(contacts[o.subject!])
+            contact.apps.dingtalk = user
+            contact.reach = .app
+            mailOf[user] = contact.email
+            rows += loaded.router.route(d, context: RenderContext(input: input), contact: contact, journal: false, now: r.at).rows
+            last = max(last, r.at)
+        }
+        #expect(rows.map(\.channel.name).sorted() == ["ding", "ding", "ding", "mail", "mail", "mail"])
+        #expect(rows.filter { $0.channel == "mail" }.allSatisfy { $0.heldFor?.contains("ding") == true }, "仅应用: each mail held for its 钉钉 message")
+        let db = try loaded.sqlite
+        _ = try db.enqueue(rows, processedThrough: last, now: last)
+        clock.set(last)
+        try await daemon.dispatchOnce()
+        var outbox = try db.outbox()
+        #expect(outbox.filter { $0.channel == "ding" }.allSatisfy { $0.state == .sent }, "\(outbox)")
+        #expect(outbox.filter { $0.channel == "mail" }.map(\.state.rawValue).sorted() == ["held", "held", "withdrawn"], "reached at once: no mail")
+        #expect(try db.smsReceiptCounts() == [.accepted: 2], "two tasks to ask about again")
+
+        let poller = SMSReceiptService(
+            runtime: daemon.runtime, clock: clock, sleeper: ContinuousClock(), dispatcherBell: Doorbell(), logger: Logger(label: "t"))
+        // Five minutes on, 钉钉 has still not processed them: nothing changes.
+        clock.set(last + 300)
+        try await poller.pollNow()
+        try await daemon.dispatchOnce()
+        #expect(try db.smsReceiptCounts() == [.accepted: 2])
+        _ = try await offThePool { try runTool("/usr/bin/curl", ["-s", "-X", "POST", "http://127.0.0.1:\(api.port)/control/settle"]) }
+        for minutes in [10, 20, 30] {
+            clock.set(last + Int64(minutes) * 60)
+            try await poller.pollNow()
+            try await daemon.dispatchOnce()
+        }
+        #expect(try db.smsReceiptCounts() == [.delivered: 1, .undelivered: 1])
+        #expect(await eventually { (try? stored(maildir).count) == 1 }, "exactly the unreached person's mail")
+        try await Task.sleep(for: .milliseconds(300))
+        let mails = try stored(maildir)
+        let to = try #require(mailOf["late-nobody"] ?? nil)
+        #expect(mails.count == 1 && mails.first.map { ((try? String(contentsOf: $0, encoding: .utf8)) ?? "").contains(to) } == true)
+        outbox = try db.outbox()
+        #expect(outbox.filter { $0.channel == "mail" }.map(\.state.rawValue).sorted() == ["sent", "withdrawn", "withdrawn"], "\(outbox)")
+
+        var e = env
+        e["PATH"] = "/usr/bin:/bin"
+        e["LANG"] = "C.UTF-8"
+        let status = try runCLI(["status", "--config", config], environment: e)
+        #expect(status.stdout.contains("钉钉 工作通知 read later: 1 reached, 1 not reached"), "\(status.stdout)\(status.stderr)")
+        #expect(!status.stdout.contains("SMS receipts"), "no SMS channel, no SMS line: \(status.stdout)")
+        let page = MetricsSnapshot(
+            generation: 0, outbox: [], lastSent: nil, workAppResults: try db.receiptCounts(), obligations: [:]
+        ).text(daemon.runtime.metrics.registry)
+        #expect(page.contains(#"guanhuai_work_app_results{channel="ding",state="undelivered"} 1"#), "\(page)")
+        withExtendedLifetime((smtp, api)) {}
+    }
+
     /// receipts = "push": the provider posts its receipts to guanhuaid's pages, at an address whose last part is a
     /// credential. A wrong address is the site's 404; a body that is not the provider's JSON is refused; a database
     /// that cannot take the receipts makes the answer 503, so the provider sends them again; and the receipts,

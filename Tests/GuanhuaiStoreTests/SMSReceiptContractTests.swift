@@ -64,6 +64,33 @@ import Testing
         #expect(try await store.sent(channels: ["mail"], since: Self.t0).isEmpty)
     }
 
+    /// 钉钉's 工作通知 share the receipts (a task not processed at sending is asked about later), and are counted apart
+    /// by channel. A message known delivered as it was sent (no tracking) has the mail held for it withdrawn then.
+    @Test(arguments: StoreMaker.all)
+    func aMessageKnownDeliveredAtSendingWithdrawsItsHeldMailAndCountsAreByChannel(_ maker: StoreMaker) async throws {
+        let dir = try Scratch()
+        let store = try await maker.make(dir)
+        func row(_ key: String, _ channel: String, heldFor: String? = nil) -> NewOutboxMessage {
+            NewOutboxMessage(idempotencyKey: key, recipient: "M001", channel: .named(channel), payload: Data(key.utf8), heldFor: heldFor)
+        }
+        try await store.enqueue(
+            [
+                row("a/ding", "ding"), row("a/mail", "mail", heldFor: "a/ding"), row("b/ding", "ding"), row("b/mail", "mail", heldFor: "b/ding"),
+                row("c/sms", "sms"),
+            ],
+            after: nil, through: Self.t0, now: Self.t0, noticed: [])
+        let id = Dictionary(uniqueKeysWithValues: try await store.dueOutbox(now: Self.t0).map { ($0.idempotencyKey, $0.id) })
+        try await store.markSent(id["a/ding"]!, at: Self.t0 + 1, tracking: nil)
+        try await store.markSent(id["b/ding"]!, at: Self.t0 + 1, tracking: "7001")
+        try await store.markSent(id["c/sms"]!, at: Self.t0 + 1, tracking: "C^0")
+        let _ = try await store.recordSMSReports(
+            channel: "ding", [SMSReport(messageID: "7001", delivered: false, code: "invalid", at: nil)], now: Self.t0 + 300)
+        // a's mail withdrawn as a was recorded; b's released by the later report.
+        #expect(try await store.dueOutbox(now: Self.t0 + 300).map(\.idempotencyKey) == ["b/mail"])
+        #expect(try await store.receiptCounts() == ["ding": [.undelivered: 1], "sms": [.accepted: 1]])
+        #expect(try await store.smsReceiptCounts() == [.undelivered: 1, .accepted: 1])
+    }
+
     /// Two instances polling one provider: the turn to poll a channel is taken by one asker per period
     /// (`SMSReceiptRules.turnTaken`), by compare-and-set in the database, and is taken again when the period is over
     /// or the stored time is in the future (a clock set back).

@@ -30,6 +30,8 @@ their documents: Python's http.server, answering in each app's JSON and logging 
          else {"errcode":0,"task_id":N}. The task's result names nobody as invalid and forbidden as forbidden
          (143106, the same message twice a day).
   POST /topapi/message/corpconversation/getsendresult?access_token=T {"agent_id","task_id"} → {"send_result":…}
+       A user whose id begins "late" is in none of the task's lists (钉钉 has not processed it) until
+       POST /control/settle; then late-nobody is invalid and any other late user unread (reached).
 飞书 (open.feishu.cn: tenant_access_token/internal, im/v1/messages):
   POST /open-apis/auth/v3/tenant_access_token/internal {"app_id","app_secret"} → {"code":0,"tenant_access_token",
        "expire"}; a wrong secret 10014.
@@ -70,6 +72,7 @@ counts = {"token": 0, "msg": 0}
 busy = {}
 tasks = {}  # 钉钉 task_id -> send_result
 uuids = {}  # 飞书 uuid -> message_id
+unsettled = {}  # 钉钉 task_id -> user, for tasks not processed yet (users late…)
 sent_bodies = {}  # 企业微信 request JSON delivered -> when (for enable_duplicate_check)
 active = [0]  # 企业微信 sends being answered now
 
@@ -195,6 +198,14 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if url.path == "/control/settle":
+            # 钉钉 processes the tasks it had not: a late-nobody is invalid, any other late user reached (unread).
+            with lock:
+                for task, user in list(unsettled.items()):
+                    key = "invalid_user_id_list" if user == "late-nobody" else "unread_user_id_list"
+                    tasks[task][key] = [user]
+                unsettled.clear()
+            return self.answer({"errcode": 0, "errmsg": "ok"})
         if url.path == "/control/expire":
             with lock:
                 for t in tokens:
@@ -306,6 +317,10 @@ class Handler(BaseHTTPRequestHandler):
                                    "read_user_id_list": [], "unread_user_id_list": [], "forbidden_list": []}
                     if user == "nobody":
                         send_result["invalid_user_id_list"] = [user]
+                    elif user.startswith("late"):
+                        # Not processed yet: in none of the lists until /control/settle.
+                        unsettled[task] = user
+                        entry["delivered"] = user != "late-nobody"
                     elif user == "forbidden":
                         send_result["forbidden_user_id_list"] = [user]
                         send_result["forbidden_list"] = [{"code": "143106", "count": 1, "userid": user}]
