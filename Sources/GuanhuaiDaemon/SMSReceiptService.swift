@@ -72,10 +72,12 @@ struct SMSReceiptService<Sleep: Clock>: Service where Sleep.Duration == Duration
         var released = 0
         for app in apps {
             let every = Self.dingtalkEvery
-            guard try await db.takePollTurn(channel: app.name, now: now, every: every) else { continue }
+            // Most rounds have no task to ask about: read first, and take the turn (a write) only when there is one.
+            let due = try await db.acceptedSMS(channel: app.name, since: now - SMSReceiptRules.pollWindow)
+                .filter { SMSReceiptRules.asks(submittedAt: $0.submittedAt, now: now, every: every) }
+            guard !due.isEmpty, try await db.takePollTurn(channel: app.name, now: now, every: every) else { continue }
             var reports: [SMSReport] = []
-            for a in try await db.acceptedSMS(channel: app.name, since: now - SMSReceiptRules.pollWindow)
-            where SMSReceiptRules.asks(submittedAt: a.submittedAt, now: now, every: every) {
+            for a in due {
                 guard case .workApp(let user, _) = OutboxPayload.decode(a.payload) else { continue }
                 switch await app.dingtalkReport(task: a.messageID, user: user, now: now) {
                 case .success(let report?): reports.append(report)
