@@ -313,7 +313,10 @@ public final class PgBouncer: Sendable {
                 defer { list.append(pid) }
                 return list.isEmpty
             }) {
-                atexit { for p in PgBouncer.running.withLock({ $0 }) { pid_t(p).map { _ = kill($0, SIGTERM) } } }
+                // SIGKILL: pgbouncer inherits the test process's blocked signals (its mask survives the spawn), so a
+                // SIGTERM stays pending for ever and each run left its pgbouncers behind. A test's pooler has no
+                // state to save.
+                atexit { for p in PgBouncer.running.withLock({ $0 }) { pid_t(p).map { _ = kill($0, SIGKILL) } } }
             }
         }
     }
