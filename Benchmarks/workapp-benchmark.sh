@@ -45,24 +45,7 @@ server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 sleep 0.5
 echo "bench-secret" > "$work/secret"
-# A digest's card as the router stores it (six lines, each with its signed link), and the request body the channel
-# makes of it (touser and agentid added) for curl.
-python3 - "$work" <<'PY'
-import json, sys
-work = sys.argv[1]
-link = "https://guanhuai.example.edu.cn/i/" + "A" * 120
-lines = [{"keyname": "逾期提醒", "value": f"七一走访慰问（某某某{i}）07-01", "type": 1, "url": f"{link}{i}/done"} for i in range(6)]
-card = {"msgtype": "template_card", "template_card": {
-    "card_type": "text_notice", "source": {"desc": "关怀提醒"},
-    "main_title": {"title": "6 项关怀事项待办理", "desc": "周海燕同志 · 2027-06-01"},
-    "sub_title_text": "其中 6 项已逾期。点事项登记办结，点卡片看全部待办。", "horizontal_content_list": lines,
-    "jump_list": [{"type": 1, "title": "我的待办", "url": "https://guanhuai.example.edu.cn/me/" + "B" * 120}],
-    "card_action": {"type": 1, "url": "https://guanhuai.example.edu.cn/me/" + "B" * 120}}}
-dump = lambda o: json.dumps(o, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-open(f"{work}/card.json", "w").write(dump(card))
-body = dict(card, touser="u0", agentid=1000002, enable_duplicate_check=1)
-open(f"{work}/body.json", "w").write(dump(body))
-PY
+python3 Benchmarks/workapp_card.py "$work"
 python3 - "$work" "$port" "$n" <<'PY'
 import sys
 work, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3])

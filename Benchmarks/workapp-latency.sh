@@ -18,19 +18,8 @@ python3 Tests/GuanhuaiDeliveryTests/Servers/work_app_server.py --log "$work/log.
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 echo "bench-secret" > "$work/secret"
-# The same six-line 模板卡片 as workapp-benchmark.sh, which the stand-in checks against the documented rules.
-python3 - "$work" <<'PY'
-import json, sys
-link = "https://guanhuai.example.edu.cn/i/" + "A" * 120
-lines = [{"keyname": "逾期提醒", "value": f"七一走访慰问（某某某{i}）07-01", "type": 1, "url": f"{link}{i}/done"} for i in range(6)]
-card = {"msgtype": "template_card", "template_card": {
-    "card_type": "text_notice", "source": {"desc": "关怀提醒"},
-    "main_title": {"title": "6 项关怀事项待办理", "desc": "周海燕同志 · 2027-06-01"},
-    "sub_title_text": "其中 6 项已逾期。点事项登记办结，点卡片看全部待办。", "horizontal_content_list": lines,
-    "jump_list": [{"type": 1, "title": "我的待办", "url": "https://guanhuai.example.edu.cn/me/" + "B" * 120}],
-    "card_action": {"type": 1, "url": "https://guanhuai.example.edu.cn/me/" + "B" * 120}}}
-open(f"{sys.argv[1]}/card.json", "w").write(json.dumps(card, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
-PY
+# The six-line 模板卡片 of workapp-benchmark.sh, which the stand-in checks against the documented rules.
+python3 Benchmarks/workapp_card.py "$work"
 sleep 1
 for _ in $(seq "$runs"); do
     for width in 1 4; do IN_FLIGHT=$width "$bin" workapp "$port" "$n" "$work/card.json" "$work/secret"; done
