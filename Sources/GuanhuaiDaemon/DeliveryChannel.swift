@@ -24,7 +24,8 @@ protocol DeliveryChannel: Sendable {
     /// Before sending: nil to go now; else until when this message, or the whole rest, waits uncharged.
     func wait(_ m: Message, row: OutboxRow, now: Int64, limits: DeliveryLimits) -> Wait?
     /// Sends the batch in order, answering each message as soon as its outcome is known (so it is recorded before
-    /// the next is sent). Once `shouldStop` says so, the rest are not sent; they need no answer.
+    /// the next is sent; a work app, with several on their way at once, answers each as its answer comes, one at a
+    /// time). Once `shouldStop` says so, the rest are not sent; they need no answer.
     func deliver(
         _ batch: [Outgoing<Message>], clock: any WallClock, logger: Logger, limits: DeliveryLimits, shouldStop: @escaping @Sendable () -> Bool,
         answered: @escaping @Sendable (Int, DeliveryOutcome) async -> Void) async
