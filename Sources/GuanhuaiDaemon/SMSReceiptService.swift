@@ -97,7 +97,8 @@ struct SMSReceiptService<Sleep: Clock>: Service where Sleep.Duration == Duration
         }
         for channel in channels {
             // One instance polls a channel per period, however many run on one database (`SMSReceiptRules.turnTaken`).
-            let every = Int64(channel.spec.receiptPollSeconds ?? 300)
+            guard let seconds = channel.spec.receiptPollSeconds else { continue }
+            let every = Int64(seconds)
             guard try await db.takePollTurn(channel: channel.name, now: now, every: every) else { continue }
             let accepted = try await db.acceptedSMS(channel: channel.name, since: now - SMSReceiptRules.pollWindow)
             // 阿里云 is asked per message, backing off (`SMSReceiptRules.asks`); 腾讯云 hands out every report in one call.

@@ -72,7 +72,8 @@ extension PostgresStore: SMSReceiptStore {
 
     public func takePollTurn(channel: String, now: Int64, every: Int64) async throws(StoreError) -> Bool {
         let (key, value, cutoff, future) = (
-            SMSReceiptRules.turnKey(channel: channel), String(now), SMSReceiptRules.turnCutoff(now: now, every: every), now + every
+            SMSReceiptRules.turnKey(channel: channel), String(now), SMSReceiptRules.turnCutoff(now: now, every: every),
+            SMSReceiptRules.turnFuture(now: now, every: every)
         )
         // `SMSReceiptRules.turnTaken` as one compare-and-set: of two instances at once, the second waits on the row's
         // lock, then finds the new value and writes nothing.

@@ -68,7 +68,8 @@ extension AppDatabase {
                     WHERE CAST(setting.value AS INTEGER) <= ? OR CAST(setting.value AS INTEGER) > ?
                     """,
                 arguments: [
-                    SMSReceiptRules.turnKey(channel: channel), String(now), SMSReceiptRules.turnCutoff(now: now, every: every), now + every,
+                    SMSReceiptRules.turnKey(channel: channel), String(now), SMSReceiptRules.turnCutoff(now: now, every: every),
+                    SMSReceiptRules.turnFuture(now: now, every: every),
                 ])
             return db.changesCount == 1
         }

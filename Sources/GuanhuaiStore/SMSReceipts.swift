@@ -114,7 +114,7 @@ public enum SMSReceiptRules {
     /// clocks and wake-ups not being exact; when the instance that polled stops, another takes the next turn.
     public static func turnTaken(lastPolledAt: Int64?, now: Int64, every: Int64) -> Bool {
         guard let last = lastPolledAt else { return true }
-        return last <= turnCutoff(now: now, every: every) || last > now + every
+        return last <= turnCutoff(now: now, every: every) || last > turnFuture(now: now, every: every)
     }
 
     /// Whether a poll at `now` asks about a message accepted at `submittedAt`, where the provider is asked per
@@ -137,8 +137,10 @@ public enum SMSReceiptRules {
     /// The first ask about a message, this long after sending.
     public static let firstAsk: Int64 = 300
 
-    /// `turnTaken` as the stores' compare-and-set states it: the row's time at or before this.
+    /// `turnTaken` as the stores' compare-and-set states it: the row's time at or before this,
     public static func turnCutoff(now: Int64, every: Int64) -> Int64 { now - every + max(1, every / 10) }
+    /// or after this (a time stored in the future: a clock that was set back; the turn is given up rather than held).
+    public static func turnFuture(now: Int64, every: Int64) -> Int64 { now + every }
 }
 
 /// What the receipt poller and `status` need of a store.
