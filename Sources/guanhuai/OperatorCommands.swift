@@ -60,8 +60,8 @@ struct StatusCommand: AsyncParsableCommand {
             let n = { (s: SMSReceiptState) in results[s] ?? 0 }
             say(
                 L(
-                    "钉钉 工作通知 read later: \(n(.delivered)) reached, \(n(.undelivered)) not reached (their mail sent), \(n(.accepted)) awaiting 钉钉's result, \(n(.unknown)) never reported.",
-                    "钉钉工作通知（事后查询）：已送达 \(n(.delivered))，未送达 \(n(.undelivered))（已改发邮件），等待钉钉结果 \(n(.accepted))，无结果 \(n(.unknown))。"))
+                    "钉钉 工作通知 read later: \(n(.delivered)) reached, \(n(.undelivered)) not reached (a mail held for them sent instead), \(n(.accepted)) awaiting 钉钉's result, \(n(.unknown)) never reported.",
+                    "钉钉工作通知（事后查询）：已送达 \(n(.delivered))，未送达 \(n(.undelivered))（为其留存的邮件已改发），等待钉钉结果 \(n(.accepted))，无结果 \(n(.unknown))。"))
         }
         if let pg = db as? PostgresStore {
             let d = try await pg.state()
