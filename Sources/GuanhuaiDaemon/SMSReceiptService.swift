@@ -88,12 +88,9 @@ struct SMSReceiptService<Sleep: Clock>: Service where Sleep.Duration == Duration
                         metadata: ["GUANHUAI_CHANNEL": "\(app.name)"])
                 }
             }
-            guard !reports.isEmpty else { continue }
-            let outcome = try await db.recordSMSReports(channel: app.name, reports, now: now)
-            released += outcome.released.count
-            logger.info(
-                "钉钉 工作通知 results: \(outcome.delivered) reached, \(outcome.undelivered) not (\(outcome.released.count) fallback mails released)",
-                metadata: ["GUANHUAI_CHANNEL": "\(app.name)"])
+            released += try await record(reports, channel: app.name, db: db, now: now) { o in
+                "钉钉 工作通知 results: \(o.delivered) reached, \(o.undelivered) not (\(o.released.count) fallback mails released)"
+            }
         }
         for channel in channels {
             // One instance polls a channel per period, however many run on one database (`SMSReceiptRules.turnTaken`).
@@ -115,15 +112,23 @@ struct SMSReceiptService<Sleep: Clock>: Service where Sleep.Duration == Duration
                     "SMS receipts: the provider did not answer a poll (\(failure)); asking again at the next one",
                     metadata: ["GUANHUAI_CHANNEL": "\(channel.name)"])
             }
-            guard !reports.isEmpty else { continue }
-            let outcome = try await db.recordSMSReports(channel: channel.name, reports, now: now)
-            released += outcome.released.count
-            logger.info(
-                "SMS receipts: \(outcome.delivered) delivered, \(outcome.undelivered) undelivered (\(outcome.released.count) fallback mails released), \(outcome.ignored) reports changed nothing",
-                metadata: ["GUANHUAI_CHANNEL": "\(channel.name)"])
+            released += try await record(reports, channel: channel.name, db: db, now: now) { o in
+                "SMS receipts: \(o.delivered) delivered, \(o.undelivered) undelivered (\(o.released.count) fallback mails released), \(o.ignored) reports changed nothing"
+            }
         }
         let expired = try await db.expireSMSReceipts(before: now - SMSReceiptRules.reportWindow)
         if expired > 0 { logger.notice("SMS receipts: \(expired) messages had no report in 72 hours and are marked unknown") }
         if released > 0 { dispatcherBell.ring() }
+    }
+
+    /// One channel's reports recorded (SMS receipts or 钉钉's results alike), and what they did said in the journal;
+    /// returns how many fallback mails they released.
+    func record(_ reports: [SMSReport], channel: String, db: any OutboxStore, now: Int64, words: (SMSReceiptOutcome) -> String)
+        async throws -> Int
+    {
+        guard !reports.isEmpty else { return 0 }
+        let outcome = try await db.recordSMSReports(channel: channel, reports, now: now)
+        logger.info("\(words(outcome))", metadata: ["GUANHUAI_CHANNEL": "\(channel)"])
+        return outcome.released.count
     }
 }

@@ -240,14 +240,7 @@ final class MailRig: Sendable {
         smtp = try ServerProcess([smtpServerScript, "--maildir", maildir.path])
         (config, environment) = try dir.exampleCopy(
             routing: "email = \"mail\"\njournal = false",
-            channels: """
-                [channels.mail]
-                type = "smtp"
-                host = "127.0.0.1"
-                port = \(smtp.port)
-                security = "none"
-                from = "guanhuai@example.edu.cn"
-                """,
+            channels: mailChannel(port: smtp.port),
             busyTimeoutMilliseconds: busyTimeoutMilliseconds)
     }
 
@@ -264,4 +257,16 @@ func builtDaemon(
     try await buildDaemon(
         DaemonOptions(configPath: config, environment: environment),
         clock: SystemDaemonClock(wall: wall), notifier: notifier, logger: logger)
+}
+
+/// `[channels.mail]`: plain SMTP to the test's aiosmtpd on `port`.
+func mailChannel(port: Int) -> String {
+    """
+    [channels.mail]
+    type = "smtp"
+    host = "127.0.0.1"
+    port = \(port)
+    security = "none"
+    from = "guanhuai@example.edu.cn"
+    """
 }

@@ -43,6 +43,32 @@ import Testing
             """
     }
 
+    /// The first `count` political-birthday greetings of 2027 to members with an e-mail address, each routed with the
+    /// member's contact as `adjust` sets it (given the greeting's place): the rows, and when the last greeting is due.
+    static func routedGreetings(_ loaded: Loaded, count: Int, adjust: (Int, inout DigestRouter.Contact) -> Void) async throws
+        -> (rows: [NewOutboxMessage], last: Int64)
+    {
+        let input = try await loaded.workspace.planInput()
+        let contacts = DigestRouter.contacts(input)
+        let occ = Planner(input).plan(
+            PlanQuery(from: CivilDate(2027, 1, 1)!, to: CivilDate(2027, 12, 31)!, now: Example.noon("2027-01-01"), rules: ["political-birthday"]))
+        let greeted = occ.filter { o in
+            o.subject.flatMap { contacts[$0]?.email } != nil && o.reminders.contains { $0.kind == .greeting }
+        }.prefix(count)
+        try #require(greeted.count == count)
+        var rows: [NewOutboxMessage] = []
+        var last: Int64 = 0
+        for (i, o) in greeted.enumerated() {
+            let r = try #require(o.reminders.first { $0.kind == .greeting })
+            let d = try #require(Digest.collect([o], after: r.at - 1, through: r.at).first { $0.recipient == o.subject })
+            var contact = try #require(contacts[o.subject!])
+            adjust(i, &contact)
+            rows += loaded.router.route(d, context: RenderContext(input: input), contact: contact, journal: false, now: r.at).rows
+            last = max(last, r.at)
+        }
+        return (rows, last)
+    }
+
     /// Two greetings sent by SMS through sms_server.py, the second to a number that is 空号 at the carrier; each
     /// greeting's mail is held as its fallback. `extra`: more TOML for the SMS channel (its receipts setting), and
     /// `web`: a [web] table on that port.
@@ -80,12 +106,7 @@ import Testing
         let (config, env) = try dir.exampleCopy(
             routing: "email = \"mail\"\njournal = false\ngreeting_sms = \"sms\"",
             channels: """
-                [channels.mail]
-                type = "smtp"
-                host = "127.0.0.1"
-                port = \(smtp.port)
-                security = "none"
-                from = "guanhuai@example.edu.cn"
+                \(mailChannel(port: smtp.port))
 
                 \(Self.channel(provider, port: server.port))
                 \(extra)
@@ -97,26 +118,11 @@ import Testing
         let clock = ManualClock(0)
         let daemon = try await builtDaemon(config: config, environment: env, wall: clock)
         let loaded = await daemon.runtime.loaded
-        let input = try await loaded.workspace.planInput()
-        let contacts = DigestRouter.contacts(input)
-        let occ = Planner(input).plan(
-            PlanQuery(from: CivilDate(2027, 1, 1)!, to: CivilDate(2027, 12, 31)!, now: Example.noon("2027-01-01"), rules: ["political-birthday"]))
-        let greeted = occ.filter { o in
-            o.subject.flatMap { contacts[$0]?.email } != nil && o.reminders.contains { $0.kind == .greeting }
-        }.prefix(2)
-        try #require(greeted.count == 2)
         // The first number is delivered; the second (…0003) is 空号 at the carrier.
-        var rows: [NewOutboxMessage] = []
-        var last: Int64 = 0
         var undeliveredTo = ""
-        for (o, phone) in zip(greeted, ["13900000005", "13900000003"]) {
-            let r = try #require(o.reminders.first { $0.kind == .greeting })
-            let d = try #require(Digest.collect([o], after: r.at - 1, through: r.at).first { $0.recipient == o.subject })
-            var contact = try #require(contacts[o.subject!])
-            contact.sms = phone
-            if phone.hasSuffix("0003") { undeliveredTo = contact.email ?? "" }
-            rows += loaded.router.route(d, context: RenderContext(input: input), contact: contact, journal: false, now: r.at).rows
-            last = max(last, r.at)
+        let (rows, last) = try await Self.routedGreetings(loaded, count: 2) { i, contact in
+            contact.sms = ["13900000005", "13900000003"][i]
+            if i == 1 { undeliveredTo = contact.email ?? "" }
         }
         // Each greeting: the SMS, and its mail rendered now and held.
         #expect(rows.map(\.channel.name).sorted() == ["mail", "mail", "sms", "sms"])
@@ -190,12 +196,7 @@ import Testing
         let (config, env) = try dir.exampleCopy(
             routing: "email = \"mail\"\njournal = false\nwork_app = \"ding\"",
             channels: """
-                [channels.mail]
-                type = "smtp"
-                host = "127.0.0.1"
-                port = \(smtp.port)
-                security = "none"
-                from = "guanhuai@example.edu.cn"
+                \(mailChannel(port: smtp.port))
 
                 [channels.ding]
                 type = "dingtalk-app"
@@ -213,27 +214,13 @@ import Testing
         let clock = ManualClock(0)
         let daemon = try await builtDaemon(config: config, environment: env, wall: clock)
         let loaded = await daemon.runtime.loaded
-        let input = try await loaded.workspace.planInput()
-        let contacts = DigestRouter.contacts(input)
-        let occ = Planner(input).plan(
-            PlanQuery(from: CivilDate(2027, 1, 1)!, to: CivilDate(2027, 12, 31)!, now: Example.noon("2027-01-01"), rules: ["political-birthday"]))
-        let greeted = occ.filter { o in
-            o.subject.flatMap { contacts[$0]?.email } != nil && o.reminders.contains { $0.kind == .greeting }
-        }.prefix(3)
-        try #require(greeted.count == 3)
         // 钉钉 processes the first two tasks only later (late: reached; late-nobody: not a member); the third at once.
-        var rows: [NewOutboxMessage] = []
-        var last: Int64 = 0
         var mailOf: [String: String] = [:]
-        for (o, user) in zip(greeted, ["late", "late-nobody", "now"]) {
-            let r = try #require(o.reminders.first { $0.kind == .greeting })
-            let d = try #require(Digest.collect([o], after: r.at - 1, through: r.at).first { $0.recipient == o.subject })
-            var contact = try #require(contacts[o.subject!])
+        let (rows, last) = try await Self.routedGreetings(loaded, count: 3) { i, contact in
+            let user = ["late", "late-nobody", "now"][i]
             contact.apps.dingtalk = user
             contact.reach = .app
             mailOf[user] = contact.email
-            rows += loaded.router.route(d, context: RenderContext(input: input), contact: contact, journal: false, now: r.at).rows
-            last = max(last, r.at)
         }
         #expect(rows.map(\.channel.name).sorted() == ["ding", "ding", "ding", "mail", "mail", "mail"])
         #expect(rows.filter { $0.channel == "mail" }.allSatisfy { $0.heldFor?.contains("ding") == true }, "仅应用: each mail held for its 钉钉 message")
