@@ -145,7 +145,7 @@ struct PostgresStoreTests {
     }
 
     /// Results go on a connection held beside the pool (`PrimaryClient.quick`). When a statement there does not
-    /// answer within `liveCheck` (2 s; here another session holds the row's lock for 3 s, as a stopped server would
+    /// answer within `liveCheck` (2 s; here another session holds the row's lock for 6 s, as a stopped server would
     /// hold the answer), the held connection is closed and the result written the ordinary way: nothing is lost.
     /// The held connection is opened again only after `heldRetry` (5 s), and used again.
     @Test func aHeldConnectionThatHangsFallsBackAndIsOpenedAgain() async throws {
@@ -168,10 +168,13 @@ struct PostgresStoreTests {
         let locker = Task {
             try await offThePool {
                 _ = try server.psql(
-                    "BEGIN; SELECT id FROM outbox WHERE id = \(locked) FOR UPDATE; SELECT pg_sleep(3); COMMIT;", database: database)
+                    "BEGIN; SELECT id FROM outbox WHERE id = \(locked) FOR UPDATE; SELECT pg_sleep(6); COMMIT;", database: database)
             }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // psql has a second to start and take the lock; the lock outlasts the 2 s check by 3 s, so a loaded machine
+        // whose event loop runs the check late still sees the statement hang (with 3 s and 300 ms, one fresh-clone
+        // run saw the lock released before the late check, and the result written on the held connection).
+        try await Task.sleep(for: .seconds(1))
         let before = await store.client.quickCounts
         let started = ContinuousClock.now
         try await mark()
